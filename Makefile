@@ -1,0 +1,52 @@
+# dematflow: `make run` installs and runs the embedded platform, `make test` installs and tests.
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test venv sysdeps services lint typecheck layers pytest bench clean
+
+$(UV):
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install -q uv==$(UV_VERSION)
+
+$(BIN)/dematflow: $(UV) pyproject.toml uv.lock
+	$(UV) sync --frozen --quiet
+	touch $@
+
+venv: $(BIN)/dematflow
+
+## Debian packages the platform and its tests use (Ghostscript, poppler, SoftHSM2, Chromium).
+sysdeps:
+	bash scripts/install-system-deps.sh
+
+## PostgreSQL and Redis, started when they are down.
+services:
+	bash scripts/start-services.sh
+
+run: venv sysdeps
+	$(BIN)/dematflow serve
+
+lint: venv
+	$(BIN)/ruff check engine signatures archiving connectors web tests bench
+	$(BIN)/ruff format --check engine signatures archiving connectors web tests bench
+
+typecheck: venv
+	$(BIN)/mypy
+
+layers: venv
+	$(BIN)/lint-imports
+
+pytest: venv sysdeps services
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+test: venv sysdeps services lint typecheck layers pytest
+
+bench: venv services
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) $(TOOLS) .pytest_cache .mypy_cache .ruff_cache var

@@ -1,0 +1,8 @@
+"""Test configuration: fixtures live in tests/fixtures, one plugin module per area."""
+
+pytest_plugins = [
+    "tests.fixtures.services",
+    "tests.fixtures.pki",
+    "tests.fixtures.s3",
+    "tests.fixtures.smtp",
+]
