@@ -25,8 +25,10 @@ class BrokerSettings(BaseModel):
     """Celery broker; None means the embedded filesystem broker under data_dir."""
 
     url: str | None = None
-    visibility_timeout: int = 900
-    """Seconds before an unacknowledged job of a dead worker is delivered again (Redis)."""
+    visibility_timeout: int = 120
+    """Seconds before an unacknowledged job of a dead worker is delivered again (Redis).
+    Every job is bounded well below this (audits run in batches); a job still running when it
+    comes back is harmless: jobs are idempotent."""
 
 
 class PKISettings(BaseModel):
@@ -53,6 +55,10 @@ class Settings(BaseSettings):
     pki: PKISettings = PKISettings()
     max_upload_bytes: int = 50 * 1024 * 1024
     secret_key: str = Field(default="change-me-in-production", repr=False)
+    operation_modules: list[str] = []
+    """Extra modules with `register(registry, settings)` adding service-task operations."""
+    worker_stale_after: int = 120
+    """Seconds after which a job handed to the broker and not finished is sent again."""
     web_host: str = "127.0.0.1"
     web_port: int = 8000
 

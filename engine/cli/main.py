@@ -20,6 +20,24 @@ def cli() -> None:
     """dematflow: workflows and electronic archive for French local authorities."""
 
 
+def _register_core() -> None:
+    from engine.cli import admin, cases, run
+
+    for command in (
+        admin.db,
+        admin.tenants,
+        admin.users,
+        admin.processes,
+        admin.audit,
+        cases.cases,
+        run.serve,
+        run.web,
+        run.worker,
+        run.beat,
+    ):
+        cli.add_command(command)
+
+
 def _register_groups() -> None:
     for module_name in COMMAND_GROUP_MODULES:
         try:
@@ -31,11 +49,17 @@ def _register_groups() -> None:
         cli.add_command(module.group)
 
 
+_register_core()
 _register_groups()
 
 
 def main() -> None:
+    """Console entry point."""
     try:
         cli(standalone_mode=True)
     except KeyboardInterrupt:
         sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,223 @@
+"""Engine step cost against a floor measured in the same run, on PostgreSQL.
+
+Floor of one persisted step: stock SpiffWorkflow deserializes the workflow JSON, completes the
+user task and runs the engine steps in memory, serializes it again, and one PostgreSQL UPDATE
+writes that JSON (one transaction). A dematflow step does the real thing: load the case (state
+without spec, spec from the content-addressed cache), validate the form, advance, write the
+case under its version check, the waits index, the journal link and the outbox, commit.
+"""
+
+from __future__ import annotations
+
+import json
+import platform as host
+import statistics
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import psycopg
+from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import text
+
+from engine.bootstrap import Platform, build_platform, prepare_database
+from engine.domain.model import Actor
+from engine.runtime.facade import _SCRIPT_ENGINE
+from engine.runtime.service_task import SERIALIZER_CONFIG
+from engine.runtime.specs import parse_bundle, read_procedure_dir
+from engine.services import admin
+from engine.services import cases as case_services
+from engine.settings import Settings
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
+TENANT = "213400005"
+AGENT = Actor("user:bench", frozenset({"agent"}), "Banc")
+REPEAT = 200
+
+
+def _pg(sql: str) -> None:
+    with psycopg.connect(PG_ADMIN, autocommit=True) as conn:
+        conn.execute(sql)  # type: ignore[arg-type]
+
+
+def _fresh_platform(name: str, data_dir: Path) -> Platform:
+    _pg(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+    _pg(f"CREATE DATABASE {name}")
+    settings = Settings(data_dir=data_dir, database_url=f"postgresql+psycopg://postgres@127.0.0.1/{name}")
+    p = build_platform(settings)
+    prepare_database(p)
+    with p.uow() as uow:
+        admin.deploy_directory(uow, HERE / "procedures", operations=p.operations.names(), now=p.clock())
+        admin.create_tenant(uow, siren=TENANT, name="Commune du banc", actor=AGENT, now=p.clock())
+        uow.commit()
+    return p
+
+
+def _median_ms(samples: list[float]) -> float:
+    return statistics.median(samples) * 1000
+
+
+def floor_step_ms(p: Platform, repeat: int = REPEAT) -> float:
+    """Stock SpiffWorkflow: deserialize + step + serialize + one UPDATE of the JSON."""
+    parsed = parse_bundle(read_procedure_dir(HERE / "procedures" / "boucle"))
+    serializer = BpmnWorkflowSerializer(BpmnWorkflowSerializer.configure(SERIALIZER_CONFIG))
+    workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=_SCRIPT_ENGINE)
+    workflow.get_next_task(state=TaskState.READY).set_data(n=0, limite=10**6)
+    workflow.do_engine_steps()
+    for _ in range(10):  # same position as the dematflow measurement
+        task = workflow.get_next_task(state=TaskState.READY, manual=True)
+        task.set_data(valeur=1)
+        task.run()
+        workflow.do_engine_steps()
+    snapshot = state = serializer.serialize_json(workflow)
+    with p.db.begin() as conn:
+        conn.execute(text("CREATE TABLE IF NOT EXISTS floor_state (id int PRIMARY KEY, state text)"))
+        conn.execute(text("INSERT INTO floor_state VALUES (1, :s)"), {"s": state})
+    samples = []
+    for i in range(repeat):
+        if i % 10 == 0:  # same case length as the dematflow measurement: back to step 10
+            state = snapshot
+        started = time.perf_counter()
+        wf = serializer.deserialize_json(state)
+        wf.script_engine = _SCRIPT_ENGINE
+        task = wf.get_next_task(state=TaskState.READY, manual=True)
+        task.set_data(valeur=i)
+        task.run()
+        wf.do_engine_steps()
+        state = serializer.serialize_json(wf)
+        with p.db.begin() as conn:
+            conn.execute(text("UPDATE floor_state SET state = :s WHERE id = 1"), {"s": state})
+        samples.append(time.perf_counter() - started)
+    return _median_ms(samples)
+
+
+def _start_loop_case(p: Platform) -> uuid.UUID:
+    with p.uow() as uow:
+        case = case_services.start_case(uow, tenant=TENANT, procedure="boucle",
+                                        data={"n": 0, "limite": 10**6}, actor=AGENT, now=p.clock())
+        uow.commit()
+    return case.id
+
+
+def _step(p: Platform, case_id: uuid.UUID, value: int) -> None:
+    with p.uow() as uow:
+        task = uow.cases.human_tasks(TENANT, case_id=case_id)[0]
+        case_services.complete_task(uow, tenant=TENANT, case_id=case_id, task_id=task.id,
+                                    data={"valeur": value}, actor=AGENT, now=p.clock())
+        uow.commit()
+
+
+def dematflow_step_ms(p: Platform, repeat: int = REPEAT, warm_steps: int = 10) -> float:
+    """Median over fresh cases each advanced to step `warm_steps`, then one measured step."""
+    samples = []
+    case_id = _start_loop_case(p)
+    for i in range(warm_steps):
+        _step(p, case_id, i)
+    for i in range(repeat):
+        if i % 10 == 0:
+            case_id = _start_loop_case(p)
+            for j in range(warm_steps):
+                _step(p, case_id, j)
+        started = time.perf_counter()
+        _step(p, case_id, i)
+        samples.append(time.perf_counter() - started)
+    return _median_ms(samples)
+
+
+def fill_cases(p: Platform, count: int) -> None:
+    """Bulk-store `count` cases (copies of a real case at step 10, with their index and journal rows)."""
+    template = _start_loop_case(p)
+    for i in range(10):
+        _step(p, template, i)
+    with p.db.begin() as conn:
+        conn.execute(text("""
+            INSERT INTO cases (id, tenant, procedure, spec_hash, reference, title, status, version,
+                               serializer_version, state, summary, current_steps, error, cancel_reason,
+                               created_by, created_at, updated_at)
+            SELECT gen_random_uuid(), tenant, procedure, spec_hash, 'B' || left(:tag, 8) || '-' || g, title, status, version,
+                   serializer_version, state, summary, current_steps, error, cancel_reason, created_by,
+                   created_at, updated_at
+            FROM cases, generate_series(1, :n) AS g WHERE id = :template
+        """), {"n": count, "template": template, "tag": template.hex})
+        conn.execute(text("""
+            INSERT INTO human_tasks (id, case_id, tenant, name, title, lane, form, created_at)
+            SELECT gen_random_uuid(), c.id, c.tenant, 'etape', 'Étape', 'agent', NULL, c.created_at
+            FROM cases c WHERE c.reference LIKE 'B%' AND NOT EXISTS
+                (SELECT 1 FROM human_tasks h WHERE h.case_id = c.id)
+        """))
+        conn.execute(text("""
+            INSERT INTO journal (tenant, seq, kind, case_id, actor, payload, recorded_at, prev_hash, hash)
+            SELECT CAST(:tenant AS varchar), (SELECT 1000000 + count(*) FROM journal)
+                       + row_number() OVER (), 'case.started', c.id, 'user:bench',
+                   '{"procedure": "boucle"}', c.created_at, repeat('0', 64), repeat('0', 64)
+            FROM cases c WHERE c.reference LIKE 'B%' AND c.tenant = CAST(:tenant AS varchar)
+              AND NOT EXISTS (SELECT 1 FROM journal j WHERE j.case_id = c.id)
+        """), {"tenant": TENANT})
+        conn.execute(text("ANALYZE"))
+
+
+def growth(p: Platform, checkpoints: tuple[int, ...] = (10, 50, 100, 200, 400)) -> list[dict[str, Any]]:
+    """Step cost and bytes written per step as one case grows to 400 steps."""
+    case_id = _start_loop_case(p)
+    rows = []
+    done = 0
+    for target in checkpoints:
+        while done < target - 1:
+            _step(p, case_id, done)
+            done += 1
+        samples, sizes = [], []
+        for _ in range(5):
+            with p.db.connect() as conn:
+                before = conn.execute(text("SELECT length(state) FROM cases WHERE id = :i"), {"i": case_id}).scalar_one()
+            started = time.perf_counter()
+            _step(p, case_id, done)
+            samples.append(time.perf_counter() - started)
+            done += 1
+            sizes.append(before)
+        rows.append({"step": target, "median_ms": round(_median_ms(samples), 2),
+                     "state_bytes_written": int(statistics.median(sizes))})
+    return rows
+
+
+def main() -> None:
+    RESULTS.mkdir(exist_ok=True)
+    data_dir = RESULTS / "tmp-engine"
+    p = _fresh_platform("dematflow_bench", data_dir)
+    try:
+        floor = floor_step_ms(p)
+        step = dematflow_step_ms(p)
+        fill_cases(p, 1_000)
+        at_1k = dematflow_step_ms(p, repeat=100)
+        fill_cases(p, 99_000)
+        at_100k = dematflow_step_ms(p, repeat=100)
+        long_case = growth(p)
+    finally:
+        p.db.dispose()
+        _pg("DROP DATABASE IF EXISTS dematflow_bench WITH (FORCE)")
+    result = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{host.machine()} {host.python_version()}",
+        "floor_step_ms": round(floor, 2),
+        "dematflow_step_ms": round(step, 2),
+        "ratio_step_vs_floor": round(step / floor, 2),
+        "target_ratio_step_vs_floor": 2.0,
+        "step_ms_with_1k_cases": round(at_1k, 2),
+        "step_ms_with_100k_cases": round(at_100k, 2),
+        "ratio_100k_vs_1k": round(at_100k / at_1k, 2),
+        "target_ratio_100k_vs_1k": 1.2,
+        "long_case": long_case,
+    }
+    (RESULTS / "engine.json").write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+
+
+if __name__ == "__main__":
+    main()

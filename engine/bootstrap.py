@@ -1,0 +1,81 @@
+"""Wires the engine for an entry point (web, worker, CLI): database, operations, job dispatch."""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from sqlalchemy import Engine
+
+from engine.persistence.db import make_engine
+from engine.persistence.migrate import upgrade
+from engine.persistence.uow import JobDispatcher, UnitOfWork
+from engine.services.admin import deploy_directory
+from engine.services.operations import OperationRegistry, register_builtin_operations
+from engine.settings import Settings
+
+log = logging.getLogger(__name__)
+
+OPERATION_PROVIDERS: tuple[str, ...] = ()
+"""Modules with `register(registry, settings)` adding the leaf libraries' operations."""
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class Platform:
+    """Everything an entry point needs, built once from Settings."""
+
+    settings: Settings
+    db: Engine
+    operations: OperationRegistry
+    dispatch: JobDispatcher | None = None
+    clock: Callable[[], datetime] = utcnow
+    extras: dict[str, object] = field(default_factory=dict)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self.db, self.dispatch)
+
+    def queue_of(self, operation: str) -> str:
+        return self.operations.get(operation).queue
+
+
+def build_operations(settings: Settings, extra_modules: Sequence[str] = ()) -> OperationRegistry:
+    registry = OperationRegistry()
+    register_builtin_operations(registry)
+    for module_name in (*OPERATION_PROVIDERS, *settings.operation_modules, *extra_modules):
+        module = importlib.import_module(module_name)
+        module.register(registry, settings)
+    return registry
+
+
+def build_platform(settings: Settings, *, dispatch: JobDispatcher | None = None) -> Platform:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    db = make_engine(settings.resolved_database_url())
+    return Platform(
+        settings=settings, db=db, operations=build_operations(settings), dispatch=dispatch
+    )
+
+
+def prepare_database(platform: Platform) -> list[tuple[str, str, bool]]:
+    """Migrate the schema and deploy the procedures found in processes_dir."""
+    upgrade(platform.db)
+    with platform.uow() as uow:
+        deployed = deploy_directory(
+            uow,
+            platform.settings.processes_dir,
+            operations=platform.operations.names(),
+            now=platform.clock(),
+        )
+        uow.commit()
+    return deployed
+
+
+def job_ids(values: Sequence[str]) -> list[uuid.UUID]:
+    return [uuid.UUID(v) for v in values]

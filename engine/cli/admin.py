@@ -1,0 +1,171 @@
+"""`dematflow db|tenants|users|processes|audit`: platform administration."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+
+from engine.bootstrap import build_operations, build_platform, prepare_database
+from engine.cli.common import fail, one_line_errors, settings
+from engine.domain.model import Actor
+from engine.persistence.migrate import upgrade
+from engine.runtime.specs import parse_bundle, read_procedure_dir
+from engine.services import admin
+from engine.services.audit import verify_journal
+
+OPERATOR = Actor.system("cli")
+
+
+@click.group("db")
+def db() -> None:
+    """Base de données."""
+
+
+@db.command("upgrade")
+@one_line_errors
+def db_upgrade() -> None:
+    """Apply the schema migrations and deploy the procedures of processes_dir."""
+    platform = build_platform(settings())
+    deployed = prepare_database(platform)
+    for d in deployed:
+        if d.error:
+            click.echo(f"{d.procedure} NON DÉPLOYÉE : {d.error}", err=True)
+        else:
+            click.echo(f"{d.procedure} {d.hash[:12]} {'déployée' if d.created else 'déjà à jour'}")
+
+
+@click.group("tenants")
+def tenants() -> None:
+    """Collectivités (tenants)."""
+
+
+@tenants.command("create")
+@click.option("--siren", required=True)
+@click.option("--name", required=True)
+@one_line_errors
+def tenants_create(siren: str, name: str) -> None:
+    platform = build_platform(settings())
+    upgrade(platform.db)
+    with platform.uow() as uow:
+        tenant = admin.create_tenant(
+            uow, siren=siren, name=name, actor=OPERATOR, now=platform.clock()
+        )
+        uow.commit()
+    click.echo(f"collectivité créée : {tenant.siren} {tenant.name}")
+
+
+@tenants.command("list")
+@one_line_errors
+def tenants_list() -> None:
+    platform = build_platform(settings())
+    with platform.uow() as uow:
+        for tenant in uow.tenants.all():
+            click.echo(f"{tenant.siren}\t{tenant.name}")
+
+
+@click.group("users")
+def users() -> None:
+    """Comptes locaux."""
+
+
+@users.command("create")
+@click.option("--username", required=True)
+@click.option("--name", "display_name", required=True)
+@click.option("--email")
+@click.option("--tenant")
+@click.option("--role", "roles", multiple=True, help="agent, elu, archiviste, admin")
+@click.option("--operator", is_flag=True, help="Opérateur de la plateforme (toutes collectivités)")
+@click.option(
+    "--password-env",
+    default="DEMATFLOW_NEW_PASSWORD",
+    show_default=True,
+    help="Variable d'environnement contenant le mot de passe",
+)
+@one_line_errors
+def users_create(
+    username: str,
+    display_name: str,
+    email: str | None,
+    tenant: str | None,
+    roles: tuple[str, ...],
+    operator: bool,
+    password_env: str,
+) -> None:
+    password = os.environ.get(password_env) or click.prompt(
+        "Mot de passe", hide_input=True, confirmation_prompt=True
+    )
+    platform = build_platform(settings())
+    with platform.uow() as uow:
+        admin.create_user(
+            uow,
+            username=username,
+            display_name=display_name,
+            password=password,
+            email=email,
+            tenant=tenant,
+            roles=roles,
+            is_operator=operator,
+            actor=OPERATOR,
+            now=platform.clock(),
+        )
+        uow.commit()
+    click.echo(f"utilisateur créé : {username}")
+
+
+@click.group("processes")
+def processes() -> None:
+    """Procédures (BPMN)."""
+
+
+@processes.command("list")
+@one_line_errors
+def processes_list() -> None:
+    s = settings()
+    for directory in sorted(
+        p for p in s.processes_dir.iterdir() if (p / "procedure.yaml").is_file()
+    ):
+        bundle = read_procedure_dir(directory)
+        click.echo(f"{bundle.procedure}\t{bundle.hash[:12]}\t{bundle.title}")
+
+
+@processes.command("validate")
+@click.argument(
+    "directories", nargs=-1, type=click.Path(exists=True, file_okay=False, path_type=Path)
+)
+@one_line_errors
+def processes_validate(directories: tuple[Path, ...]) -> None:
+    """Validate procedure folders (all of processes_dir by default)."""
+    s = settings()
+    targets = list(directories) or sorted(
+        p for p in s.processes_dir.iterdir() if (p / "procedure.yaml").is_file()
+    )
+    operations = build_operations(s).names()
+    for directory in targets:
+        bundle = read_procedure_dir(directory)
+        parse_bundle(bundle, operations=operations)
+        click.echo(f"{bundle.procedure}: valide ({bundle.hash[:12]})")
+
+
+@click.group("audit")
+def audit() -> None:
+    """Journal d'audit."""
+
+
+@audit.command("verify")
+@click.option("--tenant", required=True)
+@one_line_errors
+def audit_verify(tenant: str) -> None:
+    """Check the tenant's hash chain; exit 0 only when intact."""
+    platform = build_platform(settings())
+    with platform.uow() as uow:
+        report = verify_journal(uow, tenant)
+    if report.intact:
+        click.echo(
+            f"journal intègre : {report.entries_checked} entrées, tête {report.head_hash[:16]}"
+        )
+        return
+    for finding in report.findings:
+        click.echo(f"entrée {finding.seq} : {finding.problem}", err=True)
+    fail(f"journal altéré à partir de l'entrée {report.first_broken_seq}")

@@ -1,0 +1,676 @@
+"""Repositories: the only code that writes SQL. Every tenant-owned query is scoped by tenant."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, and_, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+
+from engine.domain.errors import Conflict, NotFound
+from engine.domain.journal import GENESIS_HASH, entry_body, link_hash
+from engine.domain.model import (
+    Case,
+    CaseStatus,
+    HumanTask,
+    Job,
+    JobState,
+    JournalEntry,
+    Tenant,
+)
+from engine.persistence import tables as t
+
+
+def _aware(moment: datetime) -> datetime:
+    """SQLite returns naive date-times; everything is stored in UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _upsert(conn: Connection, table: Any) -> Any:
+    dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)
+
+
+class TenantRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, tenant: Tenant, now: datetime) -> None:
+        self.conn.execute(
+            insert(t.tenants).values(siren=tenant.siren, name=tenant.name, created_at=now)
+        )
+        self.conn.execute(
+            insert(t.journal_heads).values(tenant=tenant.siren, seq=0, hash=GENESIS_HASH)
+        )
+
+    def get(self, siren: str) -> Tenant | None:
+        row = self.conn.execute(select(t.tenants).where(t.tenants.c.siren == siren)).first()
+        return Tenant(row.siren, row.name) if row else None
+
+    def all(self) -> list[Tenant]:
+        rows = self.conn.execute(select(t.tenants).order_by(t.tenants.c.siren))
+        return [Tenant(r.siren, r.name) for r in rows]
+
+    def next_counter(self, tenant: str, name: str) -> int:
+        stmt = _upsert(self.conn, t.counters).values(tenant=tenant, name=name, value=1)
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["tenant", "name"], set_={"value": t.counters.c.value + 1}
+        ).returning(t.counters.c.value)
+        return int(self.conn.execute(stmt).scalar_one())
+
+
+class UserRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(
+        self,
+        *,
+        username: str,
+        display_name: str,
+        email: str | None,
+        password_hash: str | None,
+        is_operator: bool,
+        now: datetime,
+    ) -> uuid.UUID:
+        user_id = uuid.uuid4()
+        self.conn.execute(
+            insert(t.users).values(
+                id=user_id,
+                username=username,
+                display_name=display_name,
+                email=email,
+                password_hash=password_hash,
+                is_operator=is_operator,
+                active=True,
+                created_at=now,
+            )
+        )
+        return user_id
+
+    def grant(self, user_id: uuid.UUID, tenant: str, role: str) -> None:
+        exists = self.conn.execute(
+            select(t.memberships).where(
+                t.memberships.c.user_id == user_id,
+                t.memberships.c.tenant == tenant,
+                t.memberships.c.role == role,
+            )
+        ).first()
+        if not exists:
+            self.conn.execute(
+                insert(t.memberships).values(user_id=user_id, tenant=tenant, role=role)
+            )
+
+    def by_username(self, username: str) -> Row[Any] | None:
+        return self.conn.execute(select(t.users).where(t.users.c.username == username)).first()
+
+    def by_id(self, user_id: uuid.UUID) -> Row[Any] | None:
+        return self.conn.execute(select(t.users).where(t.users.c.id == user_id)).first()
+
+    def roles(self, user_id: uuid.UUID, tenant: str) -> frozenset[str]:
+        rows = self.conn.execute(
+            select(t.memberships.c.role).where(
+                t.memberships.c.user_id == user_id, t.memberships.c.tenant == tenant
+            )
+        )
+        return frozenset(r.role for r in rows)
+
+    def tenants_of(self, user_id: uuid.UUID) -> list[str]:
+        rows = self.conn.execute(
+            select(t.memberships.c.tenant).where(t.memberships.c.user_id == user_id).distinct()
+        )
+        return sorted(r.tenant for r in rows)
+
+
+class SpecRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def save(
+        self,
+        *,
+        digest: str,
+        procedure: str,
+        process_id: str,
+        title: str,
+        files: dict[str, bytes],
+        now: datetime,
+    ) -> bool:
+        """Store a definition once; False when the same content was already deployed."""
+        if self.conn.execute(
+            select(t.process_specs.c.hash).where(t.process_specs.c.hash == digest)
+        ).first():
+            return False
+        self.conn.execute(
+            insert(t.process_specs).values(
+                hash=digest,
+                procedure=procedure,
+                process_id=process_id,
+                title=title,
+                files=sorted(files),
+                deployed_at=now,
+            )
+        )
+        self.conn.execute(
+            insert(t.process_spec_files),
+            [
+                {"spec_hash": digest, "name": name, "content": content}
+                for name, content in files.items()
+            ],
+        )
+        return True
+
+    def files(self, digest: str) -> dict[str, bytes]:
+        rows = self.conn.execute(
+            select(t.process_spec_files).where(t.process_spec_files.c.spec_hash == digest)
+        )
+        files = {r.name: bytes(r.content) for r in rows}
+        if not files:
+            raise NotFound(f"définition de procédure {digest[:12]} introuvable")
+        return files
+
+    def latest(self, procedure: str) -> Row[Any] | None:
+        return self.conn.execute(
+            select(t.process_specs)
+            .where(t.process_specs.c.procedure == procedure)
+            .order_by(t.process_specs.c.deployed_at.desc(), t.process_specs.c.hash)
+            .limit(1)
+        ).first()
+
+    def catalogue(self) -> list[Row[Any]]:
+        latest = (
+            select(t.process_specs.c.procedure, func.max(t.process_specs.c.deployed_at).label("at"))
+            .group_by(t.process_specs.c.procedure)
+            .subquery()
+        )
+        return list(
+            self.conn.execute(
+                select(t.process_specs)
+                .join(
+                    latest,
+                    and_(
+                        t.process_specs.c.procedure == latest.c.procedure,
+                        t.process_specs.c.deployed_at == latest.c.at,
+                    ),
+                )
+                .order_by(t.process_specs.c.procedure)
+            )
+        )
+
+
+def _case(row: Row[Any]) -> Case:
+    return Case(
+        id=row.id,
+        tenant=row.tenant,
+        procedure=row.procedure,
+        spec_hash=row.spec_hash,
+        reference=row.reference,
+        title=row.title,
+        status=CaseStatus(row.status),
+        version=row.version,
+        created_at=_aware(row.created_at),
+        updated_at=_aware(row.updated_at),
+        created_by=row.created_by,
+        data=dict(row.summary or {}),
+        error=row.error,
+        cancel_reason=row.cancel_reason,
+        current_steps=tuple(row.current_steps or ()),
+    )
+
+
+class CaseRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def insert(self, case: Case, *, state: str, state_format: str) -> None:
+        self.conn.execute(
+            insert(t.cases).values(
+                id=case.id,
+                tenant=case.tenant,
+                procedure=case.procedure,
+                spec_hash=case.spec_hash,
+                reference=case.reference,
+                title=case.title,
+                status=case.status.value,
+                version=case.version,
+                serializer_version=state_format,
+                state=state,
+                summary=case.data,
+                current_steps=list(case.current_steps),
+                error=case.error,
+                cancel_reason=case.cancel_reason,
+                created_by=case.created_by,
+                created_at=case.created_at,
+                updated_at=case.updated_at,
+            )
+        )
+
+    def get(self, tenant: str, case_id: uuid.UUID) -> Case:
+        row = self.conn.execute(
+            select(*_CASE_COLUMNS).where(t.cases.c.tenant == tenant, t.cases.c.id == case_id)
+        ).first()
+        if row is None:
+            raise NotFound("Dossier introuvable.")
+        return _case(row)
+
+    def get_with_state(self, tenant: str, case_id: uuid.UUID) -> tuple[Case, str, str]:
+        row = self.conn.execute(
+            select(t.cases).where(t.cases.c.tenant == tenant, t.cases.c.id == case_id)
+        ).first()
+        if row is None:
+            raise NotFound("Dossier introuvable.")
+        return _case(row), row.state, row.serializer_version
+
+    def update(self, case: Case, *, expected_version: int, state: str, state_format: str) -> None:
+        """Write a new version; Conflict when somebody else wrote since `expected_version`."""
+        result = self.conn.execute(
+            update(t.cases)
+            .where(
+                t.cases.c.id == case.id,
+                t.cases.c.tenant == case.tenant,
+                t.cases.c.version == expected_version,
+            )
+            .values(
+                status=case.status.value,
+                version=expected_version + 1,
+                state=state,
+                serializer_version=state_format,
+                summary=case.data,
+                current_steps=list(case.current_steps),
+                error=case.error,
+                cancel_reason=case.cancel_reason,
+                title=case.title,
+                updated_at=case.updated_at,
+            )
+        )
+        if result.rowcount != 1:
+            raise Conflict(
+                "Le dossier a été modifié entre-temps ; rechargez la page et recommencez."
+            )
+
+    def search(
+        self,
+        tenant: str,
+        *,
+        status: str | None = None,
+        procedure: str | None = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[Case], int]:
+        where = [t.cases.c.tenant == tenant]
+        if status:
+            where.append(t.cases.c.status == status)
+        if procedure:
+            where.append(t.cases.c.procedure == procedure)
+        rows = self.conn.execute(
+            select(*_CASE_COLUMNS)
+            .where(*where)
+            .order_by(t.cases.c.updated_at.desc(), t.cases.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        total = self.conn.execute(
+            select(func.count()).select_from(t.cases).where(*where)
+        ).scalar_one()
+        return [_case(r) for r in rows], int(total)
+
+    # -- indexes of what a case waits for ----------------------------------------------------
+
+    def change_human_tasks(
+        self, case: Case, *, added: Sequence[HumanTask], removed: Sequence[uuid.UUID]
+    ) -> None:
+        if removed:
+            self.conn.execute(
+                delete(t.human_tasks).where(
+                    t.human_tasks.c.case_id == case.id, t.human_tasks.c.id.in_(list(removed))
+                )
+            )
+        if added:
+            self.conn.execute(
+                insert(t.human_tasks),
+                [
+                    {
+                        "id": h.id,
+                        "case_id": h.case_id,
+                        "tenant": h.tenant,
+                        "name": h.name,
+                        "title": h.title,
+                        "lane": h.lane,
+                        "form": h.form,
+                        "created_at": h.created_at,
+                    }
+                    for h in added
+                ],
+            )
+
+    def replace_timers(self, case: Case, timers: Sequence[tuple[uuid.UUID, str, datetime]]) -> None:
+        self.conn.execute(delete(t.timers).where(t.timers.c.case_id == case.id))
+        if timers:
+            self.conn.execute(
+                insert(t.timers),
+                [
+                    {
+                        "case_id": case.id,
+                        "task_id": task_id,
+                        "tenant": case.tenant,
+                        "name": name,
+                        "due_at": due,
+                    }
+                    for task_id, name, due in timers
+                ],
+            )
+
+    def replace_message_waits(self, case: Case, messages: Sequence[tuple[str, str | None]]) -> None:
+        self.conn.execute(delete(t.message_waits).where(t.message_waits.c.case_id == case.id))
+        rows: dict[str, dict[str, Any]] = {}
+        for message, correlation in messages:
+            rows.setdefault(
+                message,
+                {
+                    "case_id": case.id,
+                    "message": message,
+                    "tenant": case.tenant,
+                    "correlation": correlation,
+                    "correlation_key": correlation or "",
+                },
+            )
+        if rows:
+            self.conn.execute(insert(t.message_waits), list(rows.values()))
+
+    def human_tasks(
+        self,
+        tenant: str,
+        *,
+        lanes: Iterable[str] | None = None,
+        case_id: uuid.UUID | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[HumanTask]:
+        query = select(t.human_tasks).where(t.human_tasks.c.tenant == tenant)
+        if lanes is not None:
+            query = query.where(t.human_tasks.c.lane.in_(list(lanes)))
+        if case_id is not None:
+            query = query.where(t.human_tasks.c.case_id == case_id)
+        rows = self.conn.execute(
+            query.order_by(t.human_tasks.c.created_at, t.human_tasks.c.id)
+            .limit(limit)
+            .offset(offset)
+        )
+        return [
+            HumanTask(
+                r.id, r.case_id, r.tenant, r.name, r.title, r.lane, r.form, _aware(r.created_at)
+            )
+            for r in rows
+        ]
+
+    def due_timers(self, now: datetime, limit: int) -> list[tuple[str, uuid.UUID]]:
+        rows = self.conn.execute(
+            select(t.timers.c.tenant, t.timers.c.case_id)
+            .where(t.timers.c.due_at <= now)
+            .group_by(t.timers.c.tenant, t.timers.c.case_id)
+            .order_by(func.min(t.timers.c.due_at))
+            .limit(limit)
+        )
+        return [(r.tenant, r.case_id) for r in rows]
+
+    def next_timer(self) -> datetime | None:
+        value = self.conn.execute(select(func.min(t.timers.c.due_at))).scalar_one_or_none()
+        return _aware(value) if isinstance(value, datetime) else None
+
+    def waiting_for_message(
+        self, tenant: str, message: str, correlation: str | None
+    ) -> list[uuid.UUID]:
+        rows = self.conn.execute(
+            select(t.message_waits.c.case_id).where(
+                t.message_waits.c.tenant == tenant,
+                t.message_waits.c.message == message,
+                t.message_waits.c.correlation_key == (correlation or ""),
+            )
+        )
+        return [r.case_id for r in rows]
+
+
+_CASE_COLUMNS = [c for c in t.cases.c if c.name != "state"]
+
+
+def _job(row: Row[Any]) -> Job:
+    return Job(
+        id=row.id,
+        tenant=row.tenant,
+        case_id=row.case_id,
+        task_id=row.task_id,
+        operation=row.operation,
+        params=dict(row.params),
+        idempotency_key=row.idempotency_key,
+        state=JobState(row.state),
+        attempts=row.attempts,
+        result=row.result,
+        error=row.error,
+    )
+
+
+class JobRepository:
+    def __init__(self, conn: Connection, dispatch_list: list[tuple[uuid.UUID, str]]) -> None:
+        self.conn = conn
+        self._dispatch_list = dispatch_list
+
+    def add_once(
+        self,
+        *,
+        tenant: str,
+        case_id: uuid.UUID,
+        task_id: uuid.UUID,
+        operation: str,
+        params: dict[str, Any],
+        idempotency_key: str,
+        now: datetime,
+    ) -> uuid.UUID | None:
+        """Queue a job unless one with this key exists; it is dispatched after commit."""
+        if self.conn.execute(
+            select(t.jobs.c.id).where(t.jobs.c.idempotency_key == idempotency_key)
+        ).first():
+            return None
+        job_id = uuid.uuid4()
+        self.conn.execute(
+            insert(t.jobs).values(
+                id=job_id,
+                tenant=tenant,
+                case_id=case_id,
+                task_id=task_id,
+                operation=operation,
+                params=params,
+                idempotency_key=idempotency_key,
+                state=JobState.PENDING.value,
+                attempts=0,
+                deliveries=0,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        self._dispatch_list.append((job_id, operation))
+        return job_id
+
+    def get(self, job_id: uuid.UUID) -> Job | None:
+        row = self.conn.execute(select(t.jobs).where(t.jobs.c.id == job_id)).first()
+        return _job(row) if row else None
+
+    def for_case(self, tenant: str, case_id: uuid.UUID) -> list[Job]:
+        rows = self.conn.execute(
+            select(t.jobs)
+            .where(t.jobs.c.tenant == tenant, t.jobs.c.case_id == case_id)
+            .order_by(t.jobs.c.created_at)
+        )
+        return [_job(r) for r in rows]
+
+    def set_state(
+        self,
+        job_id: uuid.UUID,
+        state: JobState,
+        now: datetime,
+        *,
+        result: dict[str, Any] | None = None,
+        error: str | None = None,
+        count_attempt: bool = False,
+    ) -> None:
+        values: dict[str, Any] = {"state": state.value, "updated_at": now}
+        if result is not None:
+            values["result"] = result
+        if error is not None:
+            values["error"] = error
+        if count_attempt:
+            values["attempts"] = t.jobs.c.attempts + 1
+        self.conn.execute(update(t.jobs).where(t.jobs.c.id == job_id).values(**values))
+
+    def mark_sent(self, job_ids: Sequence[uuid.UUID], now: datetime) -> None:
+        self.conn.execute(
+            update(t.jobs)
+            .where(t.jobs.c.id.in_(list(job_ids)), t.jobs.c.state == JobState.PENDING.value)
+            .values(state=JobState.SENT.value, updated_at=now, deliveries=t.jobs.c.deliveries + 1)
+        )
+
+    def unfinished(
+        self, *, older_than: datetime, states: Sequence[JobState], limit: int
+    ) -> list[Job]:
+        rows = self.conn.execute(
+            select(t.jobs)
+            .where(t.jobs.c.state.in_([s.value for s in states]), t.jobs.c.updated_at <= older_than)
+            .order_by(t.jobs.c.updated_at)
+            .limit(limit)
+        )
+        return [_job(r) for r in rows]
+
+    def count_by_state(self) -> dict[str, int]:
+        rows = self.conn.execute(select(t.jobs.c.state, func.count()).group_by(t.jobs.c.state))
+        return {r[0]: int(r[1]) for r in rows}
+
+    def recall_effect(self, idempotency_key: str) -> dict[str, Any] | None:
+        row = self.conn.execute(
+            select(t.operation_effects.c.result).where(
+                t.operation_effects.c.idempotency_key == idempotency_key
+            )
+        ).first()
+        return dict(row.result) if row else None
+
+    def remember_effect(
+        self,
+        *,
+        idempotency_key: str,
+        tenant: str,
+        operation: str,
+        result: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        self.conn.execute(
+            insert(t.operation_effects).values(
+                idempotency_key=idempotency_key,
+                tenant=tenant,
+                operation=operation,
+                result=result,
+                created_at=now,
+            )
+        )
+
+
+def _entry(row: Row[Any]) -> JournalEntry:
+    return JournalEntry(
+        tenant=row.tenant,
+        seq=row.seq,
+        kind=row.kind,
+        case_id=row.case_id,
+        actor=row.actor,
+        payload=dict(row.payload),
+        recorded_at=_aware(row.recorded_at),
+        prev_hash=row.prev_hash,
+        hash=row.hash,
+    )
+
+
+class JournalRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def append(
+        self,
+        *,
+        tenant: str,
+        kind: str,
+        case_id: uuid.UUID | None,
+        actor: str,
+        payload: dict[str, Any],
+        now: datetime,
+    ) -> JournalEntry:
+        """Append one link; the tenant's head row is locked so links are written one at a time."""
+        head = self.conn.execute(
+            select(t.journal_heads).where(t.journal_heads.c.tenant == tenant).with_for_update()
+        ).first()
+        if head is None:
+            raise NotFound("Collectivité inconnue.")
+        seq = head.seq + 1
+        body = entry_body(
+            tenant=tenant,
+            seq=seq,
+            kind=kind,
+            case_id=str(case_id) if case_id else None,
+            actor=actor,
+            payload=payload,
+            recorded_at=now,
+            prev_hash=head.hash,
+        )
+        digest = link_hash(body)
+        self.conn.execute(
+            insert(t.journal).values(
+                tenant=tenant,
+                seq=seq,
+                kind=kind,
+                case_id=case_id,
+                actor=actor,
+                payload=payload,
+                recorded_at=now,
+                prev_hash=head.hash,
+                hash=digest,
+            )
+        )
+        self.conn.execute(
+            update(t.journal_heads)
+            .where(t.journal_heads.c.tenant == tenant)
+            .values(seq=seq, hash=digest)
+        )
+        return JournalEntry(tenant, seq, kind, case_id, actor, payload, now, head.hash, digest)
+
+    def head(self, tenant: str) -> tuple[int, str]:
+        row = self.conn.execute(
+            select(t.journal_heads).where(t.journal_heads.c.tenant == tenant)
+        ).first()
+        if row is None:
+            raise NotFound("Collectivité inconnue.")
+        return int(row.seq), str(row.hash)
+
+    def iter_entries(
+        self, tenant: str, *, after_seq: int = 0, batch: int = 1000
+    ) -> Iterator[JournalEntry]:
+        last = after_seq
+        while True:
+            rows = list(
+                self.conn.execute(
+                    select(t.journal)
+                    .where(t.journal.c.tenant == tenant, t.journal.c.seq > last)
+                    .order_by(t.journal.c.seq)
+                    .limit(batch)
+                )
+            )
+            if not rows:
+                return
+            for row in rows:
+                yield _entry(row)
+            last = rows[-1].seq
+
+    def for_case(self, tenant: str, case_id: uuid.UUID) -> list[JournalEntry]:
+        rows = self.conn.execute(
+            select(t.journal)
+            .where(t.journal.c.tenant == tenant, t.journal.c.case_id == case_id)
+            .order_by(t.journal.c.seq)
+        )
+        return [_entry(r) for r in rows]

@@ -1,0 +1,203 @@
+"""Database schema (SQLAlchemy Core). Every tenant-owned row carries the tenant's SIREN."""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+    Uuid,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+tenants = Table(
+    "tenants",
+    metadata,
+    Column("siren", String(9), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+users = Table(
+    "users",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("username", String(120), nullable=False, unique=True),
+    Column("display_name", String(200), nullable=False),
+    Column("email", String(254), nullable=True),
+    Column("password_hash", String(200), nullable=True),
+    Column("is_operator", Boolean, nullable=False, default=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+
+memberships = Table(
+    "memberships",
+    metadata,
+    Column("user_id", Uuid, ForeignKey("users.id"), primary_key=True),
+    Column("tenant", String(9), ForeignKey("tenants.siren"), primary_key=True),
+    Column("role", String(40), primary_key=True),
+)
+
+process_specs = Table(
+    "process_specs",
+    metadata,
+    Column("hash", String(64), primary_key=True),
+    Column("procedure", String(100), nullable=False),
+    Column("process_id", String(200), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("files", JSON, nullable=False),
+    Column("deployed_at", DateTime(timezone=True), nullable=False),
+    Index("ix_process_specs_procedure", "procedure", "deployed_at"),
+)
+
+process_spec_files = Table(
+    "process_spec_files",
+    metadata,
+    Column("spec_hash", String(64), ForeignKey("process_specs.hash"), primary_key=True),
+    Column("name", String(300), primary_key=True),
+    Column("content", LargeBinary, nullable=False),
+)
+
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("tenant", String(9), ForeignKey("tenants.siren"), nullable=False),
+    Column("procedure", String(100), nullable=False),
+    Column("spec_hash", String(64), ForeignKey("process_specs.hash"), nullable=False),
+    Column("reference", String(40), nullable=False),
+    Column("title", String(500), nullable=False),
+    Column("status", String(20), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("serializer_version", String(20), nullable=False),
+    Column("state", Text, nullable=False),
+    Column("summary", JSON, nullable=False),
+    Column("current_steps", JSON, nullable=False),
+    Column("error", Text, nullable=True),
+    Column("cancel_reason", Text, nullable=True),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("tenant", "reference", name="uq_cases_tenant_reference"),
+    Index("ix_cases_tenant_status", "tenant", "status", "updated_at"),
+)
+
+human_tasks = Table(
+    "human_tasks",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("case_id", Uuid, ForeignKey("cases.id"), nullable=False),
+    Column("tenant", String(9), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("title", String(300), nullable=False),
+    Column("lane", String(100), nullable=True),
+    Column("form", JSON, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_human_tasks_tenant_lane", "tenant", "lane"),
+    Index("ix_human_tasks_case", "case_id"),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("tenant", String(9), nullable=False),
+    Column("case_id", Uuid, ForeignKey("cases.id"), nullable=False),
+    Column("task_id", Uuid, nullable=False),
+    Column("operation", String(100), nullable=False),
+    Column("params", JSON, nullable=False),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("state", String(20), nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("deliveries", Integer, nullable=False, default=0),
+    Column("result", JSON, nullable=True),
+    Column("error", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_jobs_state", "state", "updated_at"),
+    Index("ix_jobs_case", "case_id"),
+)
+
+timers = Table(
+    "timers",
+    metadata,
+    Column("case_id", Uuid, ForeignKey("cases.id"), primary_key=True),
+    Column("task_id", Uuid, primary_key=True),
+    Column("tenant", String(9), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Index("ix_timers_due", "due_at"),
+)
+
+message_waits = Table(
+    "message_waits",
+    metadata,
+    Column("case_id", Uuid, ForeignKey("cases.id"), primary_key=True),
+    Column("message", String(200), primary_key=True),
+    Column("tenant", String(9), nullable=False),
+    Column("correlation", JSON, nullable=False),
+    Column("correlation_key", String(500), nullable=False),
+    Index("ix_message_waits_lookup", "tenant", "message", "correlation_key"),
+)
+
+journal = Table(
+    "journal",
+    metadata,
+    Column("tenant", String(9), primary_key=True),
+    Column("seq", BigInteger, primary_key=True),
+    Column("kind", String(60), nullable=False),
+    Column("case_id", Uuid, nullable=True),
+    Column("actor", String(200), nullable=False),
+    Column("payload", JSON, nullable=False),
+    Column("recorded_at", DateTime(timezone=True), nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Index("ix_journal_case", "case_id", "seq"),
+)
+
+journal_heads = Table(
+    "journal_heads",
+    metadata,
+    Column("tenant", String(9), ForeignKey("tenants.siren"), primary_key=True),
+    Column("seq", BigInteger, nullable=False),
+    Column("hash", String(64), nullable=False),
+)
+
+counters = Table(
+    "counters",
+    metadata,
+    Column("tenant", String(9), primary_key=True),
+    Column("name", String(100), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
+operation_effects = Table(
+    "operation_effects",
+    metadata,
+    Column("idempotency_key", String(200), primary_key=True),
+    Column("tenant", String(9), nullable=False),
+    Column("operation", String(100), nullable=False),
+    Column("result", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,71 @@
+"""Unit of work: one transaction, repositories bound to it, jobs dispatched after commit."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from types import TracebackType
+
+from sqlalchemy import Connection, Engine
+
+from engine.persistence.repositories import (
+    CaseRepository,
+    JobRepository,
+    JournalRepository,
+    SpecRepository,
+    TenantRepository,
+    UserRepository,
+)
+
+JobDispatcher = Callable[[Sequence[tuple[uuid.UUID, str]]], None]
+"""Hands (job id, operation) pairs to the broker; called only after a successful commit."""
+
+
+class UnitOfWork:
+    def __init__(self, engine: Engine, dispatch: JobDispatcher | None = None) -> None:
+        self._engine = engine
+        self._dispatch = dispatch
+        self._connection: Connection | None = None
+        self._committed = False
+        self.jobs_to_dispatch: list[tuple[uuid.UUID, str]] = []
+
+    def __enter__(self) -> UnitOfWork:
+        self._connection = self._engine.connect()
+        self._transaction = self._connection.begin()
+        conn = self._connection
+        self.tenants = TenantRepository(conn)
+        self.users = UserRepository(conn)
+        self.specs = SpecRepository(conn)
+        self.cases = CaseRepository(conn)
+        self.jobs = JobRepository(conn, self.jobs_to_dispatch)
+        self.journal = JournalRepository(conn)
+        return self
+
+    @property
+    def connection(self) -> Connection:
+        assert self._connection is not None, "unit of work not entered"
+        return self._connection
+
+    def commit(self) -> None:
+        self._transaction.commit()
+        self._committed = True
+        pending, self.jobs_to_dispatch[:] = list(self.jobs_to_dispatch), []
+        if pending and self._dispatch is not None:
+            self._dispatch(pending)
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if not self._committed and self._transaction.is_active:
+                self._transaction.rollback()
+        finally:
+            assert self._connection is not None
+            self._connection.close()
+            self._connection = None
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]

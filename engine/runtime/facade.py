@@ -1,0 +1,323 @@
+"""One typed facade over SpiffWorkflow: what the services may do with a running case."""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
+    CycleTimerEventDefinition,
+    TimerEventDefinition,
+)
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.util.event import BpmnEvent
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.spiff.specs.event_definitions import (
+    ErrorEventDefinition,
+    MessageEventDefinition,
+)
+from SpiffWorkflow.util.task import TaskState
+
+from engine.domain.errors import InvalidInput, ModelError, NotFound
+from engine.runtime import spiff_limits  # noqa: F401  (lifts the task depth limit)
+from engine.runtime.clock import frozen_now
+from engine.runtime.evaluator import EvaluationError
+from engine.runtime.script_engine import make_script_engine
+from engine.runtime.serializer import STATE_FORMAT, dump_state, load_state
+from engine.runtime.service_task import PARAMS_KEY, AsyncServiceTask
+from engine.runtime.specs import ParsedProcess, form_name, task_properties
+
+_SCRIPT_ENGINE = make_script_engine()
+
+
+@dataclass(frozen=True)
+class ReadyTask:
+    id: UUID
+    name: str
+    title: str
+    lane: str | None
+    form_name: str | None
+    form: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class ServiceCall:
+    task_id: UUID
+    name: str
+    operation: str
+    params: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class TimerWait:
+    task_id: UUID
+    node: str
+    name: str
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class MessageWait:
+    task_id: UUID
+    message: str
+    correlation: str | None
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What a case waits for after a step, gathered in one walk over its active tasks."""
+
+    ready: tuple[ReadyTask, ...]
+    service_calls: tuple[ServiceCall, ...]
+    timers: tuple[TimerWait, ...]
+    messages: tuple[MessageWait, ...]
+    current_steps: tuple[str, ...]
+
+
+EMPTY_SNAPSHOT = Snapshot((), (), (), (), ())
+
+
+class CaseRuntime:
+    """A running case's workflow. Not thread-safe; one per unit of work."""
+
+    def __init__(self, parsed: ParsedProcess, workflow: Any) -> None:
+        self.parsed = parsed
+        self._workflow = workflow
+        workflow.script_engine = _SCRIPT_ENGINE
+
+    @classmethod
+    def start(cls, parsed: ParsedProcess, data: dict[str, Any]) -> CaseRuntime:
+        workflow = BpmnWorkflow(parsed.spec, parsed.subprocess_specs, script_engine=_SCRIPT_ENGINE)
+        runtime = cls(parsed, workflow)
+        start = workflow.get_next_task(state=TaskState.READY)
+        if start is not None:
+            start.set_data(**copy.deepcopy(data))
+        runtime.advance()
+        return runtime
+
+    @classmethod
+    def restore(cls, parsed: ParsedProcess, state: str, state_format: str) -> CaseRuntime:
+        return cls(parsed, load_state(state, state_format, parsed))
+
+    def dump(self) -> tuple[str, str]:
+        return dump_state(self._workflow), STATE_FORMAT
+
+    # -- running -----------------------------------------------------------------------------
+
+    def advance(self, *, now: datetime | None = None) -> None:
+        """Run every automatic step (gateways, scripts, timers due at `now`)."""
+        try:
+            if now is None:
+                self._workflow.do_engine_steps()
+            else:
+                with frozen_now(now):
+                    self._workflow.refresh_timers()
+                    self._workflow.do_engine_steps()
+        except EvaluationError as exc:
+            raise ModelError(str(exc)) from exc
+        except SpiffWorkflowException as exc:
+            raise _model_error(exc) from exc
+
+    @property
+    def completed(self) -> bool:
+        return bool(self._workflow.completed)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        last = self._workflow.last_task
+        source = last.data if last is not None else self._workflow.data
+        return {k: v for k, v in source.items() if not k.startswith("spiff__")}
+
+    def cancel(self) -> None:
+        self._workflow.cancel()
+
+    def completed_nodes(self) -> list[str]:
+        """BPMN ids of the completed flow nodes, in completion order (for scenario checks)."""
+        workflows = [self._workflow, *self._workflow.subprocesses.values()]
+        done = [
+            task
+            for workflow in workflows
+            for task in workflow.tasks.values()
+            if task.state == TaskState.COMPLETED and task.task_spec.bpmn_id
+        ]
+        done.sort(key=lambda task: task.last_state_change)
+        return [task.task_spec.bpmn_id for task in done]
+
+    def flow_nodes(self) -> set[str]:
+        """Every BPMN flow node id of the process and its subprocesses (for path coverage)."""
+        nodes: set[str] = set()
+        for spec in [self.parsed.spec, *self.parsed.subprocess_specs.values()]:
+            for task_spec in spec.task_specs.values():
+                if task_spec.bpmn_id and task_spec.bpmn_id != spec.name:
+                    nodes.add(task_spec.bpmn_id)
+        return nodes
+
+    # -- what the case waits for --------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        ready: list[ReadyTask] = []
+        calls: list[ServiceCall] = []
+        timers: list[TimerWait] = []
+        messages: list[MessageWait] = []
+        steps: list[str] = []
+        active = TaskState.READY | TaskState.STARTED | TaskState.WAITING
+        for task in self._workflow.get_tasks(state=active):
+            spec = task.task_spec
+            if spec.bpmn_id and spec.bpmn_name:
+                steps.append(spec.bpmn_name)
+            if task.state == TaskState.READY and spec.manual:
+                ready.append(self._ready_task(task))
+            elif task.state == TaskState.STARTED and isinstance(spec, AsyncServiceTask):
+                calls.append(_service_call(task))
+            elif task.state == TaskState.WAITING:
+                definition = getattr(spec, "event_definition", None)
+                if isinstance(definition, TimerEventDefinition):
+                    timers.extend(_timer_wait(task, definition))
+                elif isinstance(spec, CatchingEvent) and isinstance(
+                    definition, MessageEventDefinition
+                ):
+                    messages.append(_message_wait(task, definition))
+        return Snapshot(tuple(ready), tuple(calls), tuple(timers), tuple(messages), tuple(steps))
+
+    def current_steps(self) -> list[str]:
+        return list(self.snapshot().current_steps)
+
+    def ready_tasks(self) -> list[ReadyTask]:
+        return list(self.snapshot().ready)
+
+    def service_calls(self) -> list[ServiceCall]:
+        return list(self.snapshot().service_calls)
+
+    def timers(self) -> list[TimerWait]:
+        return list(self.snapshot().timers)
+
+    def message_waits(self) -> list[MessageWait]:
+        return list(self.snapshot().messages)
+
+    def _ready_task(self, task: Any) -> ReadyTask:
+        spec = task.task_spec
+        name = form_name(spec)
+        return ReadyTask(
+            id=task.id,
+            name=spec.bpmn_id or spec.name,
+            title=spec.bpmn_name or spec.name,
+            lane=spec.lane,
+            form_name=name,
+            form=self.parsed.forms.get(name) if name else None,
+        )
+
+    def ready_task(self, task_id: UUID) -> ReadyTask:
+        task = self._workflow.get_task_from_id(task_id)
+        if task is None or task.state != TaskState.READY or not task.task_spec.manual:
+            raise NotFound("Cette tâche n'est pas (ou plus) à faire.")
+        return self._ready_task(task)
+
+    def complete_task(self, task_id: UUID, data: dict[str, Any]) -> ReadyTask:
+        ready = self.ready_task(task_id)
+        task = self._workflow.get_task_from_id(task_id)
+        task.set_data(**copy.deepcopy(data))
+        try:
+            task.run()
+        except SpiffWorkflowException as exc:
+            raise _model_error(exc) from exc
+        self.advance()
+        return ready
+
+    # -- service tasks -----------------------------------------------------------------------
+
+    def _started_service_task(self, task_id: UUID) -> Any:
+        task = self._workflow.get_task_from_id(task_id)
+        if task is None or not isinstance(task.task_spec, AsyncServiceTask):
+            raise NotFound("tâche de service introuvable")
+        if task.state != TaskState.STARTED:
+            raise InvalidInput("cette tâche de service n'attend plus de résultat")
+        return task
+
+    def complete_service(self, task_id: UUID, result: Any) -> None:
+        task = self._started_service_task(task_id)
+        task.data[task.task_spec.result_variable] = copy.deepcopy(result)
+        task.complete()
+        self.advance()
+
+    def fail_service(self, task_id: UUID, *, code: str, message: str) -> bool:
+        """Route a failure to an error boundary event of the task; False when there is none."""
+        task = self._started_service_task(task_id)
+        catcher = _error_boundary(task, code)
+        if catcher is None:
+            return False
+        payload = {"code": code, "message": message}
+        definition = ErrorEventDefinition(catcher.task_spec.event_definition.name, code=code)
+        catcher.task_spec.event_definition.catch(catcher, BpmnEvent(definition, payload))
+        catcher.task_spec._update(catcher)
+        self.advance()
+        return True
+
+    # -- timers and messages -----------------------------------------------------------------
+
+    def deliver_message(self, name: str, payload: dict[str, Any]) -> bool:
+        event = BpmnEvent(MessageEventDefinition(name), payload=copy.deepcopy(payload))
+        try:
+            self._workflow.send_event(event)
+        except WorkflowException:
+            return False
+        self.advance()
+        return True
+
+
+def _service_call(task: Any) -> ServiceCall:
+    spec = task.task_spec
+    return ServiceCall(
+        task_id=task.id,
+        name=spec.bpmn_id or spec.name,
+        operation=spec.operation_name,
+        params=dict(task._get_internal_data(PARAMS_KEY) or {}),
+    )
+
+
+def _timer_wait(task: Any, definition: Any) -> list[TimerWait]:
+    value = definition.details(task).value
+    if isinstance(definition, CycleTimerEventDefinition) and isinstance(value, dict):
+        value = value.get("next")
+    if not isinstance(value, str):
+        return []
+    spec = task.task_spec
+    due = TimerEventDefinition.get_datetime(value)
+    return [TimerWait(task.id, spec.bpmn_id or spec.name, spec.bpmn_name or spec.name, due)]
+
+
+def _message_wait(task: Any, definition: Any) -> MessageWait:
+    expression = task_properties(task.task_spec).get("correlation")
+    correlation = None
+    if expression:
+        value = _SCRIPT_ENGINE.environment.evaluate(expression, task.data)
+        correlation = None if value is None else str(value)
+    return MessageWait(task.id, definition.name, correlation)
+
+
+def _error_boundary(task: Any, code: str) -> Any | None:
+    parent = task.parent
+    if parent is None:
+        return None
+    for sibling in parent.children:
+        definition = getattr(sibling.task_spec, "event_definition", None)
+        if (
+            sibling is not task
+            and sibling.state == TaskState.WAITING
+            and isinstance(definition, ErrorEventDefinition)
+            and definition.code in (None, "", code)
+        ):
+            return sibling
+    return None
+
+
+def _model_error(exc: SpiffWorkflowException) -> ModelError:
+    task = getattr(exc, "task", None)
+    trace = list(getattr(exc, "task_trace", []) or [])
+    name = None
+    if task is not None:
+        name = task.task_spec.bpmn_name or task.task_spec.name
+    return ModelError(str(exc), task_name=name, trace=[str(t) for t in trace])

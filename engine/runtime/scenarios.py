@@ -1,0 +1,147 @@
+"""Scenario files beside each BPMN: given data, steps, stubbed service results, expectations.
+
+Each step saves and restores the case (JSON round trip), as production does between steps,
+so a scenario also proves that every intermediate state serializes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from engine.runtime.facade import CaseRuntime
+from engine.runtime.specs import ParsedProcess
+
+
+class ScenarioFailure(AssertionError):
+    """A scenario's expectation did not hold; the message says which step and why."""
+
+
+@dataclass
+class ScenarioResult:
+    name: str
+    visited: list[str]
+    data: dict[str, Any]
+    completed: bool
+    round_trips: int = 0
+    timeline: list[str] = field(default_factory=list)
+
+
+def load_scenarios(directory: Path) -> list[tuple[str, dict[str, Any]]]:
+    found = []
+    for path in sorted((directory / "scenarios").glob("*.yaml")):
+        found.append((path.stem, yaml.safe_load(path.read_text(encoding="utf-8"))))
+    return found
+
+
+def _round_trip(runtime: CaseRuntime) -> CaseRuntime:
+    state, state_format = runtime.dump()
+    return CaseRuntime.restore(runtime.parsed, state, state_format)
+
+
+def run_scenario(parsed: ParsedProcess, name: str, scenario: dict[str, Any]) -> ScenarioResult:
+    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    runtime = CaseRuntime.start(parsed, dict(scenario.get("start") or {}))
+    trips = 0
+    for index, step in enumerate(scenario.get("steps") or [], start=1):
+        runtime = _round_trip(runtime)
+        trips += 1
+        where = f"scénario {name}, étape {index}"
+        now = _apply_step(runtime, step, now, where)
+    runtime = _round_trip(runtime)
+    trips += 1
+    result = ScenarioResult(name, runtime.completed_nodes(), runtime.data, runtime.completed, trips)
+    _check(result, scenario.get("expect") or {}, name)
+    return result
+
+
+def _apply_step(runtime: CaseRuntime, step: dict[str, Any], now: datetime, where: str) -> datetime:
+    if "complete" in step:
+        ready = {t.name: t for t in runtime.ready_tasks()}
+        task = ready.get(step["complete"])
+        if task is None:
+            raise ScenarioFailure(
+                f"{where}: tâche {step['complete']} non prête (prêtes : {sorted(ready)})"
+            )
+        if "lane" in step and task.lane != step["lane"]:
+            raise ScenarioFailure(f"{where}: couloir {task.lane}, attendu {step['lane']}")
+        runtime.complete_task(task.id, dict(step.get("data") or {}))
+    elif "service" in step:
+        calls = {c.name: c for c in runtime.service_calls()}
+        call = calls.get(step["service"])
+        if call is None:
+            raise ScenarioFailure(
+                f"{where}: pas d'appel de service {step['service']} ({sorted(calls)})"
+            )
+        if "operation" in step and call.operation != step["operation"]:
+            raise ScenarioFailure(
+                f"{where}: opération {call.operation}, attendue {step['operation']}"
+            )
+        if "params" in step and call.params != step["params"]:
+            raise ScenarioFailure(f"{where}: paramètres {call.params}, attendus {step['params']}")
+        if "error" in step:
+            error = step["error"]
+            routed = runtime.fail_service(
+                call.task_id, code=error["code"], message=error.get("message", "")
+            )
+            if routed != error.get("routed", True):
+                raise ScenarioFailure(f"{where}: erreur routée={routed}")
+        else:
+            runtime.complete_service(call.task_id, step.get("result") or {})
+    elif "message" in step:
+        waits = {w.message: w for w in runtime.message_waits()}
+        wait = waits.get(step["message"])
+        if wait is None:
+            raise ScenarioFailure(
+                f"{where}: aucun message {step['message']} attendu ({sorted(waits)})"
+            )
+        if "correlation" in step and wait.correlation != str(step["correlation"]):
+            raise ScenarioFailure(
+                f"{where}: corrélation {wait.correlation}, attendue {step['correlation']}"
+            )
+        runtime.deliver_message(step["message"], dict(step.get("payload") or {}))
+    elif "timer" in step:
+        timers = {t.node: t for t in runtime.timers()}
+        timer = timers.get(step["timer"])
+        if timer is None:
+            raise ScenarioFailure(f"{where}: minuteur {step['timer']} non armé ({sorted(timers)})")
+        if "due_in" in step:
+            expected = timedelta(**step["due_in"])
+            armed = timer.due_at - datetime.now(UTC)
+            if abs(armed - expected) > timedelta(minutes=5):
+                raise ScenarioFailure(f"{where}: échéance dans {armed}, attendu {expected}")
+        now = max(now, timer.due_at + timedelta(seconds=1))
+        runtime.advance(now=now)
+    else:
+        raise ScenarioFailure(f"{where}: étape inconnue {sorted(step)}")
+    if "expect_ready" in step:
+        ready_names = sorted(t.name for t in runtime.ready_tasks())
+        if ready_names != sorted(step["expect_ready"]):
+            raise ScenarioFailure(
+                f"{where}: tâches prêtes {ready_names}, attendues {sorted(step['expect_ready'])}"
+            )
+    return now
+
+
+def _check(result: ScenarioResult, expect: dict[str, Any], name: str) -> None:
+    if "completed" in expect and result.completed != expect["completed"]:
+        raise ScenarioFailure(f"scénario {name}: terminé={result.completed}")
+    for key, value in (expect.get("data") or {}).items():
+        if result.data.get(key) != value:
+            raise ScenarioFailure(
+                f"scénario {name}: {key}={result.data.get(key)!r}, attendu {value!r}"
+            )
+    path = expect.get("path")
+    if path:
+        visited = iter(result.visited)
+        if not all(any(node == seen for seen in visited) for node in path):
+            raise ScenarioFailure(
+                f"scénario {name}: chemin {result.visited} ne contient pas {path} dans l'ordre"
+            )
+    for node in expect.get("not_visited") or []:
+        if node in result.visited:
+            raise ScenarioFailure(f"scénario {name}: {node} n'aurait pas dû être atteint")

@@ -1,0 +1,251 @@
+"""Process definitions: read a procedure folder, hash it, parse and validate it for deployment.
+
+A deployed definition is immutable and content-addressed: its hash is the SHA-256 over the
+sorted names and digests of the files that define behaviour (BPMN, DMN, forms, manifest).
+Cases record that hash, so deploying a changed procedure never changes a running case.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
+from SpiffWorkflow.specs.MultiChoice import MultiChoice
+
+from engine.domain.errors import ProcessDefinitionError
+from engine.runtime.evaluator import EvaluationError, check_expression, check_script
+from engine.runtime.service_task import AsyncServiceTask, DematflowBpmnParser
+
+MAX_FILE_BYTES = 2 * 1024 * 1024
+DEFINITION_SUFFIXES = (".bpmn", ".dmn", ".json", ".yaml")
+SAFE_XML = etree.XMLParser(
+    resolve_entities=False, no_network=True, huge_tree=False, remove_comments=False
+)
+
+
+@dataclass(frozen=True)
+class ProcessBundle:
+    """The files of one procedure version, as deployed."""
+
+    procedure: str
+    title: str
+    main_process: str
+    files: Mapping[str, bytes]
+    hash: str
+    description: str = ""
+    roles: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ParsedProcess:
+    """A bundle parsed by SpiffWorkflow, ready to start or restore cases. Shared, never mutated."""
+
+    bundle: ProcessBundle
+    spec: Any
+    subprocess_specs: dict[str, Any]
+    forms: Mapping[str, dict[str, Any]]
+
+
+def bundle_hash(files: Mapping[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for name in sorted(files):
+        digest.update(name.encode("utf-8") + b"\0")
+        digest.update(hashlib.sha256(files[name]).hexdigest().encode("ascii") + b"\n")
+    return digest.hexdigest()
+
+
+def read_procedure_dir(directory: Path) -> ProcessBundle:
+    """Read `processes/<procedure>/`: procedure.yaml, *.bpmn, *.dmn and forms/*.json."""
+    manifest_path = directory / "procedure.yaml"
+    if not manifest_path.is_file():
+        raise ProcessDefinitionError(f"{directory}: procedure.yaml manquant")
+    files: dict[str, bytes] = {}
+    candidates = [manifest_path, *directory.glob("*.bpmn"), *directory.glob("*.dmn")]
+    candidates += list((directory / "forms").glob("*.json"))
+    for path in candidates:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise ProcessDefinitionError(f"{path}: fichier trop volumineux")
+        files[path.relative_to(directory).as_posix()] = path.read_bytes()
+    return bundle_from_files(files)
+
+
+def bundle_from_files(files: Mapping[str, bytes]) -> ProcessBundle:
+    try:
+        manifest = yaml.safe_load(files["procedure.yaml"])
+    except (KeyError, yaml.YAMLError) as exc:
+        raise ProcessDefinitionError(f"procedure.yaml illisible : {exc}") from exc
+    if not isinstance(manifest, dict) or not {"id", "title", "main_process"} <= manifest.keys():
+        raise ProcessDefinitionError("procedure.yaml doit définir id, title et main_process")
+    return ProcessBundle(
+        procedure=str(manifest["id"]),
+        title=str(manifest["title"]),
+        main_process=str(manifest["main_process"]),
+        description=str(manifest.get("description", "")),
+        roles={str(k): str(v) for k, v in (manifest.get("roles") or {}).items()},
+        files=dict(files),
+        hash=bundle_hash(files),
+    )
+
+
+def parse_bundle(
+    bundle: ProcessBundle, *, operations: Iterable[str] | None = None
+) -> ParsedProcess:
+    """Parse and validate a bundle; raise ProcessDefinitionError naming file, element and line."""
+    parser = DematflowBpmnParser()
+    for name, content in sorted(bundle.files.items()):
+        try:
+            if name.endswith(".bpmn"):
+                parser.add_bpmn_xml(etree.fromstring(content, SAFE_XML), filename=name)
+            elif name.endswith(".dmn"):
+                parser.add_dmn_xml(etree.fromstring(content, SAFE_XML), filename=name)
+        except etree.XMLSyntaxError as exc:
+            raise ProcessDefinitionError(f"{name}: XML invalide: {exc}") from exc
+        except ValidationException as exc:
+            raise ProcessDefinitionError(_describe_validation(exc, bundle.files)) from exc
+    try:
+        spec = parser.get_spec(bundle.main_process)
+        subprocess_specs = parser.get_subprocess_specs(bundle.main_process)
+    except ValidationException as exc:
+        raise ProcessDefinitionError(_describe_validation(exc, bundle.files)) from exc
+    forms = _load_forms(bundle)
+    for process_spec in [spec, *subprocess_specs.values()]:
+        _check_process_spec(process_spec, forms, operations)
+    return ParsedProcess(bundle=bundle, spec=spec, subprocess_specs=subprocess_specs, forms=forms)
+
+
+_PARSED: dict[str, ParsedProcess] = {}
+"""Parsed definitions by content hash: immutable, so shared by every case of the process."""
+
+
+def cached_process(digest: str) -> ParsedProcess | None:
+    return _PARSED.get(digest)
+
+
+def parsed_from_files(digest: str, files: Mapping[str, bytes]) -> ParsedProcess:
+    """Parse a stored definition once per process; its content must match its hash."""
+    parsed = _PARSED.get(digest)
+    if parsed is None:
+        bundle = bundle_from_files(files)
+        if bundle.hash != digest:
+            raise ProcessDefinitionError(f"définition {digest[:12]} altérée (empreinte différente)")
+        parsed = parse_bundle(bundle)
+        _PARSED[digest] = parsed
+    return parsed
+
+
+def _describe_validation(exc: ValidationException, files: Mapping[str, bytes]) -> str:
+    file_name = getattr(exc, "file_name", None) or ""
+    element = getattr(exc, "id", None)
+    line = getattr(exc, "line_number", None) or _line_of(files.get(file_name), element)
+    where = ", ".join(
+        part
+        for part in (
+            file_name or None,
+            f"élément {element}" if element else None,
+            f"ligne {line}" if line else None,
+        )
+        if part
+    )
+    message = exc.args[0] if exc.args else str(exc)
+    return f"{where}: {message}"
+
+
+def _line_of(content: bytes | None, element: str | None) -> int | None:
+    """Source line of the element with this id, for messages SpiffWorkflow leaves without one."""
+    if not content or not element:
+        return None
+    root = etree.fromstring(content, SAFE_XML)
+    found = root.xpath("//*[@id=$id]", id=element)
+    return found[0].sourceline if found else None
+
+
+def _load_forms(bundle: ProcessBundle) -> dict[str, dict[str, Any]]:
+    forms: dict[str, dict[str, Any]] = {}
+    for name, content in bundle.files.items():
+        if not name.startswith("forms/"):
+            continue
+        try:
+            schema = json.loads(content)
+            jsonschema.Draft202012Validator.check_schema(schema)
+        except (ValueError, jsonschema.SchemaError) as exc:
+            raise ProcessDefinitionError(f"{name}: schéma de formulaire invalide: {exc}") from exc
+        forms[name.removeprefix("forms/")] = schema
+    return forms
+
+
+def task_properties(task_spec: Any) -> dict[str, str]:
+    """The `spiffworkflow:properties` of a flow node (empty for engine-internal specs)."""
+    extensions = getattr(task_spec, "extensions", None) or {}
+    return dict(extensions.get("properties") or {})
+
+
+def form_name(task_spec: Any) -> str | None:
+    value = task_properties(task_spec).get("formJsonSchemaFilename")
+    return str(value) if value else None
+
+
+def _check_process_spec(
+    process_spec: Any, forms: Mapping[str, Any], operations: Iterable[str] | None
+) -> None:
+    known_operations = set(operations) if operations is not None else None
+    for task_spec in process_spec.task_specs.values():
+        where = f"{process_spec.file}, élément {task_spec.bpmn_id or task_spec.name}"
+        try:
+            _check_task_spec(task_spec, forms, known_operations)
+        except EvaluationError as exc:
+            raise ProcessDefinitionError(f"{where}: expression refusée: {exc}") from exc
+        except ProcessDefinitionError as exc:
+            raise ProcessDefinitionError(f"{where}: {exc}") from exc
+
+
+def _check_task_spec(task_spec: Any, forms: Mapping[str, Any], operations: set[str] | None) -> None:
+    name = form_name(task_spec)
+    if name is not None and name not in forms:
+        raise ProcessDefinitionError(f"formulaire forms/{name} introuvable")
+    if isinstance(task_spec, ScriptTask):
+        check_script(task_spec.script or "")
+    for script in (getattr(task_spec, "prescript", None), getattr(task_spec, "postscript", None)):
+        if script:
+            check_script(script)
+    if isinstance(task_spec, MultiChoice):
+        for condition, _target in task_spec.cond_task_specs:
+            if condition is not None:
+                check_expression(condition.args[0])
+    if isinstance(task_spec, AsyncServiceTask):
+        if operations is not None and task_spec.operation_name not in operations:
+            raise ProcessDefinitionError(f"opération inconnue « {task_spec.operation_name} »")
+        for param in task_spec.operation_params.values():
+            check_expression(param["value"])
+    if isinstance(task_spec, CatchingEvent):
+        definition = task_spec.event_definition
+        if isinstance(definition, TimerEventDefinition):
+            check_expression(definition.expression)
+            _refuse_naive_literal(definition.expression)
+        correlation = task_properties(task_spec).get("correlation")
+        if correlation:
+            check_expression(correlation)
+
+
+def _refuse_naive_literal(expression: str) -> None:
+    """A literal date-time in a timer must carry its offset: the engine runs in UTC."""
+    literal = expression.strip()
+    if len(literal) >= 2 and literal[0] == literal[-1] and literal[0] in "\"'":
+        value = literal[1:-1]
+        for part in value.split("/"):
+            if part.startswith(("P", "R")) or "T" not in part:
+                continue
+            if not (part.endswith("Z") or "+" in part[10:] or "-" in part[10:]):
+                raise ProcessDefinitionError(
+                    f"date-heure sans fuseau « {value} » : ajoutez Z ou un décalage (+01:00)"
+                )

@@ -1,0 +1,248 @@
+"""Use cases on cases: start, read, complete a human task, cancel, deliver a message, retry."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from datetime import datetime
+from typing import Any
+
+from engine.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.domain.journal import canonical_json
+from engine.domain.model import Actor, Case, CaseStatus, JobState, JournalEntry
+from engine.persistence.uow import UnitOfWork
+from engine.runtime.facade import CaseRuntime
+from engine.services.forms import validate_form
+from engine.services.steps import job_key, load_case, load_process, save_step
+
+MAX_DATA_BYTES = 1_000_000
+
+
+def _data_digest(data: dict[str, Any]) -> str:
+    encoded = canonical_json(data)
+    if len(encoded) > MAX_DATA_BYTES:
+        raise InvalidInput("Données trop volumineuses.")
+    return hashlib.sha256(encoded).hexdigest()
+
+
+def start_case(
+    uow: UnitOfWork,
+    *,
+    tenant: str,
+    procedure: str,
+    data: dict[str, Any],
+    actor: Actor,
+    now: datetime,
+) -> Case:
+    if uow.tenants.get(tenant) is None:
+        raise NotFound("Collectivité inconnue.")
+    spec_row = uow.specs.latest(procedure)
+    if spec_row is None:
+        raise NotFound(f"Procédure inconnue « {procedure} ».")
+    digest = _data_digest(data)
+    parsed = load_process(uow, spec_row.hash)
+    runtime = CaseRuntime.start(parsed, data)
+    number = uow.tenants.next_counter(tenant, f"dossier:{now.year}")
+    title = str(data.get("objet") or data.get("titre") or parsed.bundle.title)[:500]
+    case = Case(
+        id=uuid.uuid4(),
+        tenant=tenant,
+        procedure=procedure,
+        spec_hash=spec_row.hash,
+        reference=f"{now.year}-{number:06d}",
+        title=title,
+        status=CaseStatus.RUNNING,
+        version=0,
+        created_at=now,
+        updated_at=now,
+        created_by=actor.user_id,
+    )
+    case = save_step(uow, case, runtime, now=now, expected_version=None)
+    uow.journal.append(
+        tenant=tenant,
+        kind="case.started",
+        case_id=case.id,
+        actor=actor.user_id,
+        payload={
+            "procedure": procedure,
+            "spec": spec_row.hash,
+            "data_sha256": digest,
+            "reference": case.reference,
+        },
+        now=now,
+    )
+    return case
+
+
+def get_case(uow: UnitOfWork, tenant: str, case_id: uuid.UUID) -> Case:
+    return uow.cases.get(tenant, case_id)
+
+
+def timeline(uow: UnitOfWork, tenant: str, case_id: uuid.UUID) -> list[JournalEntry]:
+    uow.cases.get(tenant, case_id)
+    return uow.journal.for_case(tenant, case_id)
+
+
+def complete_task(
+    uow: UnitOfWork,
+    *,
+    tenant: str,
+    case_id: uuid.UUID,
+    task_id: uuid.UUID,
+    data: dict[str, Any],
+    actor: Actor,
+    now: datetime,
+    expected_version: int | None = None,
+) -> Case:
+    """Complete a ready human task with data valid against its form; one step, one version."""
+    loaded = load_case(uow, tenant, case_id)
+    case, runtime = loaded.case, loaded.runtime
+    if expected_version is not None and expected_version != case.version:
+        raise Conflict("Le dossier a été modifié entre-temps ; rechargez la page et recommencez.")
+    if case.status != CaseStatus.RUNNING:
+        raise Conflict("Ce dossier n'est plus en cours.")
+    task = runtime.ready_task(task_id)
+    if task.lane and task.lane not in actor.roles and "system" not in actor.roles:
+        raise Forbidden(f"Cette tâche revient au rôle « {task.lane} ».")
+    validate_form(task.form, data)
+    digest = _data_digest(data)
+    # Who completed the task, written by the engine after validation so a form cannot forge it:
+    # a signing operation signs for this user and nobody else.
+    data = {
+        **data,
+        f"{task.name}_par": {
+            "utilisateur": actor.user_id,
+            "nom": actor.display_name,
+            "le": now.isoformat(),
+        },
+    }
+    runtime.complete_task(task_id, data)
+    updated = save_step(
+        uow, case, runtime, now=now, expected_version=case.version, before=loaded.before
+    )
+    uow.journal.append(
+        tenant=tenant,
+        kind="task.completed",
+        case_id=case_id,
+        actor=actor.user_id,
+        payload={
+            "task": task.name,
+            "title": task.title,
+            "task_id": str(task_id),
+            "data_sha256": digest,
+        },
+        now=now,
+    )
+    return updated
+
+
+def cancel_case(
+    uow: UnitOfWork, *, tenant: str, case_id: uuid.UUID, reason: str, actor: Actor, now: datetime
+) -> Case:
+    reason = reason.strip()
+    if not reason:
+        raise InvalidInput("Le motif d'annulation est obligatoire.")
+    loaded = load_case(uow, tenant, case_id)
+    case, runtime = loaded.case, loaded.runtime
+    if case.status in (CaseStatus.COMPLETED, CaseStatus.CANCELLED):
+        raise Conflict("Ce dossier est déjà clos.")
+    runtime.cancel()
+    updated = save_step(
+        uow,
+        case,
+        runtime,
+        now=now,
+        expected_version=case.version,
+        before=loaded.before,
+        status=CaseStatus.CANCELLED,
+        cancel_reason=reason,
+    )
+    uow.journal.append(
+        tenant=tenant,
+        kind="case.cancelled",
+        case_id=case_id,
+        actor=actor.user_id,
+        payload={"reason": reason},
+        now=now,
+    )
+    return updated
+
+
+def deliver_message(
+    uow: UnitOfWork,
+    *,
+    tenant: str,
+    message: str,
+    correlation: str | None,
+    payload: dict[str, Any],
+    actor: Actor,
+    now: datetime,
+) -> Case:
+    """Deliver an outside message (e.g. the prefecture's acknowledgement) to the waiting case."""
+    waiting = uow.cases.waiting_for_message(tenant, message, correlation)
+    if not waiting:
+        raise NotFound(f"Aucun dossier n'attend le message « {message} » ({correlation}).")
+    if len(waiting) > 1:
+        raise Conflict(f"Plusieurs dossiers attendent « {message} » ({correlation}).")
+    loaded = load_case(uow, tenant, waiting[0])
+    case, runtime = loaded.case, loaded.runtime
+    if not runtime.deliver_message(message, payload):
+        raise Conflict("Le dossier n'attend plus ce message.")
+    updated = save_step(
+        uow, case, runtime, now=now, expected_version=case.version, before=loaded.before
+    )
+    uow.journal.append(
+        tenant=tenant,
+        kind="message.received",
+        case_id=case.id,
+        actor=actor.user_id,
+        payload={
+            "message": message,
+            "correlation": correlation,
+            "payload_sha256": _data_digest(payload),
+        },
+        now=now,
+    )
+    return updated
+
+
+def retry_case(
+    uow: UnitOfWork, *, tenant: str, case_id: uuid.UUID, actor: Actor, now: datetime
+) -> Case:
+    """Operator retry of a case in error: each waiting service task gets a new job attempt."""
+    loaded = load_case(uow, tenant, case_id)
+    case, runtime = loaded.case, loaded.runtime
+    if case.status != CaseStatus.ERROR:
+        raise Conflict("Seul un dossier en erreur peut être relancé.")
+    jobs = uow.jobs.for_case(tenant, case_id)
+    updated = save_step(
+        uow,
+        case,
+        runtime,
+        now=now,
+        expected_version=case.version,
+        before=loaded.before,
+        status=CaseStatus.RUNNING,
+    )
+    for call in runtime.service_calls():
+        previous = [j for j in jobs if j.task_id == call.task_id]
+        if any(j.state not in (JobState.FAILED, JobState.DEAD) for j in previous):
+            continue
+        uow.jobs.add_once(
+            tenant=tenant,
+            case_id=case_id,
+            task_id=call.task_id,
+            operation=call.operation,
+            params=call.params,
+            idempotency_key=job_key(case_id, call.task_id, len(previous) + 1),
+            now=now,
+        )
+    uow.journal.append(
+        tenant=tenant,
+        kind="case.retried",
+        case_id=case_id,
+        actor=actor.user_id,
+        payload={"previous_error": case.error},
+        now=now,
+    )
+    return updated

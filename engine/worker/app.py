@@ -1,0 +1,182 @@
+"""The Celery application: thin tasks that take ids and call plain service functions."""
+
+from __future__ import annotations
+
+import logging
+import os
+import uuid
+from collections.abc import Sequence
+from datetime import timedelta
+from typing import Any
+
+from celery import Celery
+from celery.signals import worker_process_init
+
+from engine.bootstrap import Platform, build_platform
+from engine.persistence.uow import JobDispatcher
+from engine.services.jobs import JobNotReady, jobs_to_resend, run_job
+from engine.services.operations import OperationFailed, OperationRegistry, OperationRetry
+from engine.services.timers import fire_due_timers
+from engine.settings import Settings
+
+log = logging.getLogger(__name__)
+
+QUEUES = ("engine", "signing", "sealing", "connectors", "audits")
+TIMER_PERIOD_S = 10.0
+RELAY_PERIOD_S = 15.0
+
+
+def broker_options(settings: Settings) -> dict[str, Any]:
+    if settings.broker.url:
+        return {
+            "broker_url": settings.broker.url,
+            "broker_transport_options": {
+                "visibility_timeout": settings.broker.visibility_timeout,
+                "unacked_restore_interval": 1,
+                "unacked_restore_throttle": 1,
+            },
+        }
+    root = (settings.data_dir / "broker").resolve()
+    for name in ("in", "processed", "control"):
+        (root / name).mkdir(parents=True, exist_ok=True)
+    return {
+        "broker_url": "filesystem://",
+        "broker_transport_options": {
+            "data_folder_in": str(root / "in"),
+            "data_folder_out": str(root / "in"),
+            "processed_folder": str(root / "processed"),
+            "control_folder": str(root / "control"),
+            "store_processed": False,
+            "polling_interval": 0.1,
+        },
+    }
+
+
+def make_celery(settings: Settings) -> Celery:
+    app = Celery("dematflow")
+    app.conf.update(
+        **broker_options(settings),
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        task_ignore_result=True,
+        task_default_queue="engine",
+        broker_connection_retry_on_startup=True,
+        worker_hijack_root_logger=False,
+        beat_schedule={
+            "fire-timers": {
+                "task": "dematflow.fire_timers",
+                "schedule": TIMER_PERIOD_S,
+                "options": {"queue": "engine", "expires": TIMER_PERIOD_S},
+            },
+            "relay-outbox": {
+                "task": "dematflow.relay_outbox",
+                "schedule": RELAY_PERIOD_S,
+                "options": {"queue": "engine", "expires": RELAY_PERIOD_S},
+            },
+        },
+        beat_schedule_filename=str((settings.data_dir / "celerybeat-schedule").resolve()),
+    )
+    _register_tasks(app)
+    return app
+
+
+_STATE: dict[str, Any] = {}
+
+
+def platform() -> Platform:
+    """One Platform per process, built after the fork (DB pools and PKCS#11 sessions don't fork)."""
+    current = _STATE.get("platform")
+    if current is None or _STATE.get("pid") != os.getpid():
+        settings: Settings = _STATE["settings"]
+        current = build_platform(settings)
+        current.dispatch = make_dispatcher(_STATE["app"], current.operations)
+        _STATE.update(platform=current, pid=os.getpid())
+    return current
+
+
+@worker_process_init.connect  # type: ignore[untyped-decorator]
+def _reset_after_fork(**_kwargs: Any) -> None:
+    _STATE.pop("platform", None)
+
+
+def _register_tasks(app: Celery) -> None:
+    @app.task(name="dematflow.run_job", bind=True, max_retries=None, acks_late=True)  # type: ignore[untyped-decorator]
+    def run_job_task(self: Any, job_id: str) -> str:
+        p = platform()
+        try:
+            outcome = run_job(
+                uuid.UUID(job_id), uow_factory=p.uow, operations=p.operations, clock=p.clock
+            )
+        except JobNotReady as exc:
+            raise self.retry(exc=exc, countdown=1, max_retries=10) from exc
+        except OperationRetry as exc:
+            delay = min(600, 2 ** min(self.request.retries, 9))
+            raise self.retry(exc=exc, countdown=delay) from exc
+        return outcome.state.value
+
+    @app.task(name="dematflow.fire_timers")  # type: ignore[untyped-decorator]
+    def fire_timers_task() -> int:
+        p = platform()
+        return fire_due_timers(p.uow, now=p.clock())
+
+    @app.task(name="dematflow.relay_outbox")  # type: ignore[untyped-decorator]
+    def relay_outbox_task() -> int:
+        return relay_outbox(platform())
+
+
+def relay_outbox(p: Platform, *, everything: bool = False) -> int:
+    """Send again jobs committed but never handed over (older than 30 s), or whose worker died.
+
+    `everything` (start-up of the embedded default, whose brokers lose fetched messages when a
+    worker is killed) sends every unfinished job at once; jobs are idempotent."""
+    now = p.clock()
+    with p.uow() as uow:
+        if everything:
+            jobs = jobs_to_resend(uow, now=now, stale_after=timedelta(0))
+        else:
+            jobs = jobs_to_resend(
+                uow,
+                now=now - timedelta(seconds=30),
+                stale_after=timedelta(seconds=p.settings.worker_stale_after),
+            )
+    if jobs and p.dispatch is not None:
+        p.dispatch([(job.id, job.operation) for job in jobs])
+    return len(jobs)
+
+
+def make_dispatcher(app: Celery, operations: OperationRegistry) -> JobDispatcher:
+    """Send each job to its kind's queue (engine, signing, sealing, connectors, audits)."""
+
+    def dispatch(jobs: Sequence[tuple[uuid.UUID, str]]) -> None:
+        for job_id, operation in jobs:
+            try:
+                queue = operations.get(operation).queue
+            except OperationFailed:
+                queue = "engine"
+            app.send_task("dematflow.run_job", args=[str(job_id)], queue=queue)
+
+    return dispatch
+
+
+def connect_platform(settings: Settings) -> tuple[Celery, Platform]:
+    """For producers (web, CLI): a Platform whose committed jobs go to the broker."""
+    app = make_celery(settings)
+    p = build_platform(settings)
+    p.dispatch = make_dispatcher(app, p.operations)
+    return app, p
+
+
+def configure(settings: Settings) -> Celery:
+    """Build the Celery app for a worker or beat process with these settings."""
+    app = make_celery(settings)
+    _STATE["settings"] = settings
+    _STATE["app"] = app
+    return app
+
+
+def celery_app() -> Celery:
+    app = _STATE.get("app")
+    if app is None:
+        app = configure(Settings())
+    return app

@@ -1,0 +1,114 @@
+"""API request and response bodies (apart from the engine's dataclasses and tables)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from engine.domain.model import Case, HumanTask, JournalEntry
+
+
+class StartCase(BaseModel):
+    procedure: str = Field(min_length=1, max_length=100)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
+class CompleteTask(BaseModel):
+    data: dict[str, Any] = Field(default_factory=dict)
+    version: int | None = Field(default=None, description="Version du dossier lue par le client")
+
+
+class CancelCase(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000)
+
+
+class DeliverMessage(BaseModel):
+    name: str = Field(min_length=1, max_length=200)
+    correlation: str | None = Field(default=None, max_length=500)
+    payload: dict[str, Any] = Field(default_factory=dict)
+
+
+class CaseOut(BaseModel):
+    id: uuid.UUID
+    reference: str
+    procedure: str
+    title: str
+    status: str
+    version: int
+    current_steps: list[str]
+    created_at: datetime
+    updated_at: datetime
+    error: str | None = None
+
+    @classmethod
+    def of(cls, case: Case) -> CaseOut:
+        return cls(
+            id=case.id,
+            reference=case.reference,
+            procedure=case.procedure,
+            title=case.title,
+            status=case.status.value,
+            version=case.version,
+            current_steps=list(case.current_steps),
+            created_at=case.created_at,
+            updated_at=case.updated_at,
+            error=case.error,
+        )
+
+
+class TaskOut(BaseModel):
+    id: uuid.UUID
+    case_id: uuid.UUID
+    name: str
+    title: str
+    lane: str | None
+    form: dict[str, Any] | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, task: HumanTask) -> TaskOut:
+        return cls(
+            id=task.id,
+            case_id=task.case_id,
+            name=task.name,
+            title=task.title,
+            lane=task.lane,
+            form=task.form,
+            created_at=task.created_at,
+        )
+
+
+class EventOut(BaseModel):
+    seq: int
+    kind: str
+    actor: str
+    at: datetime
+    payload: dict[str, Any]
+    hash: str
+
+    @classmethod
+    def of(cls, entry: JournalEntry) -> EventOut:
+        return cls(
+            seq=entry.seq,
+            kind=entry.kind,
+            actor=entry.actor,
+            at=entry.recorded_at,
+            payload=entry.payload,
+            hash=entry.hash,
+        )
+
+
+class CaseDetail(CaseOut):
+    data: dict[str, Any]
+    tasks: list[TaskOut]
+    timeline: list[EventOut]
+
+
+class Page(BaseModel):
+    items: list[CaseOut]
+    total: int
+    limit: int
+    offset: int
