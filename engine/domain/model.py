@@ -136,3 +136,19 @@ class JournalEntry:
     recorded_at: datetime
     prev_hash: str
     hash: str
+
+
+TaskRows = dict[str, tuple[str, str]]
+"""Serialized workflow tasks by task id: (scope, JSON). Scope is "" for the top workflow, else
+the id of the subprocess that owns the task."""
+
+
+@dataclass(frozen=True)
+class DumpedState:
+    """A case's workflow state as stored: a small header and one JSON document per task."""
+
+    header: str
+    """The workflow without its tasks (data, correlations, subprocess headers)."""
+    tasks: TaskRows
+    format: str
+    """`<envelope>/<SpiffWorkflow serializer version>`, for migrations on load."""

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, delete, func, insert, select, update
+from sqlalchemy import Connection, Row, and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.domain.errors import Conflict, NotFound
@@ -15,10 +15,12 @@ from engine.domain.journal import GENESIS_HASH, entry_body, link_hash
 from engine.domain.model import (
     Case,
     CaseStatus,
+    DumpedState,
     HumanTask,
     Job,
     JobState,
     JournalEntry,
+    TaskRows,
     Tenant,
 )
 from engine.persistence import tables as t
@@ -32,6 +34,54 @@ def _aware(moment: datetime) -> datetime:
 def _upsert(conn: Connection, table: Any) -> Any:
     dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
     return dialect.insert(table)
+
+
+# Statements on the hot path of a step, built once: constructing SQLAlchemy statements costs
+# more than running them (measured in bench/bench_engine.py).
+_SELECT_CASE_STATE = select(t.cases).where(
+    t.cases.c.tenant == bindparam("tenant"), t.cases.c.id == bindparam("case_id")
+)
+_SELECT_CASE_TASKS = select(
+    t.case_tasks.c.task_id, t.case_tasks.c.scope, t.case_tasks.c.body
+).where(t.case_tasks.c.case_id == bindparam("case_id"))
+_DELETE_CASE_TASKS = delete(t.case_tasks).where(
+    t.case_tasks.c.case_id == bindparam("case_id"),
+    t.case_tasks.c.task_id.in_(bindparam("task_ids", expanding=True)),
+)
+_DELETE_HUMAN_TASKS = delete(t.human_tasks).where(
+    t.human_tasks.c.case_id == bindparam("case_id"),
+    t.human_tasks.c.id.in_(bindparam("task_ids", expanding=True)),
+)
+_INSERT_HUMAN_TASKS = insert(t.human_tasks)
+_SELECT_HEAD_FOR_UPDATE = (
+    select(t.journal_heads.c.seq, t.journal_heads.c.hash)
+    .where(t.journal_heads.c.tenant == bindparam("tenant"))
+    .with_for_update()
+)
+_INSERT_JOURNAL = insert(t.journal)
+_UPDATE_HEAD = (
+    update(t.journal_heads)
+    .where(t.journal_heads.c.tenant == bindparam("b_tenant"))
+    .values(seq=bindparam("b_seq"), hash=bindparam("b_hash"))
+)
+_UPDATE_CASE = update(t.cases).where(
+    t.cases.c.id == bindparam("b_id"),
+    t.cases.c.tenant == bindparam("b_tenant"),
+    t.cases.c.version == bindparam("b_version"),
+)
+_UPSERTS: dict[str, Any] = {}
+
+
+def _upsert_case_tasks(conn: Connection) -> Any:
+    statement = _UPSERTS.get(conn.dialect.name)
+    if statement is None:
+        base = _upsert(conn, t.case_tasks)
+        statement = base.on_conflict_do_update(
+            index_elements=["case_id", "task_id"],
+            set_={"scope": base.excluded.scope, "body": base.excluded.body},
+        )
+        _UPSERTS[conn.dialect.name] = statement
+    return statement
 
 
 class TenantRepository:
@@ -224,8 +274,10 @@ def _case(row: Row[Any]) -> Case:
 class CaseRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+        self.last_write_bytes = 0
+        """Bytes of state written by the last insert or update (for the benchmark)."""
 
-    def insert(self, case: Case, *, state: str, state_format: str) -> None:
+    def insert(self, case: Case, *, state: DumpedState) -> None:
         self.conn.execute(
             insert(t.cases).values(
                 id=case.id,
@@ -236,8 +288,8 @@ class CaseRepository:
                 title=case.title,
                 status=case.status.value,
                 version=case.version,
-                serializer_version=state_format,
-                state=state,
+                serializer_version=state.format,
+                state=state.header,
                 summary=case.data,
                 current_steps=list(case.current_steps),
                 error=case.error,
@@ -247,6 +299,8 @@ class CaseRepository:
                 updated_at=case.updated_at,
             )
         )
+        self._write_tasks(case.id, state.tasks, {})
+        self.last_write_bytes = len(state.header) + sum(len(b) for _s, b in state.tasks.values())
 
     def get(self, tenant: str, case_id: uuid.UUID) -> Case:
         row = self.conn.execute(
@@ -256,40 +310,58 @@ class CaseRepository:
             raise NotFound("Dossier introuvable.")
         return _case(row)
 
-    def get_with_state(self, tenant: str, case_id: uuid.UUID) -> tuple[Case, str, str]:
-        row = self.conn.execute(
-            select(t.cases).where(t.cases.c.tenant == tenant, t.cases.c.id == case_id)
-        ).first()
+    def get_with_state(self, tenant: str, case_id: uuid.UUID) -> tuple[Case, str, str, TaskRows]:
+        """The case, its state header and format, and its task rows."""
+        row = self.conn.execute(_SELECT_CASE_STATE, {"tenant": tenant, "case_id": case_id}).first()
         if row is None:
             raise NotFound("Dossier introuvable.")
-        return _case(row), row.state, row.serializer_version
+        rows = self.conn.execute(_SELECT_CASE_TASKS, {"case_id": case_id})
+        tasks: TaskRows = {r.task_id: (r.scope, r.body) for r in rows}
+        return _case(row), row.state, row.serializer_version, tasks
 
-    def update(self, case: Case, *, expected_version: int, state: str, state_format: str) -> None:
-        """Write a new version; Conflict when somebody else wrote since `expected_version`."""
+    def update(
+        self, case: Case, *, expected_version: int, state: DumpedState, stored_tasks: TaskRows
+    ) -> None:
+        """Write a new version; Conflict when somebody else wrote since `expected_version`.
+
+        Only the task rows that differ from `stored_tasks` (as loaded) are written."""
         result = self.conn.execute(
-            update(t.cases)
-            .where(
-                t.cases.c.id == case.id,
-                t.cases.c.tenant == case.tenant,
-                t.cases.c.version == expected_version,
-            )
-            .values(
-                status=case.status.value,
-                version=expected_version + 1,
-                state=state,
-                serializer_version=state_format,
-                summary=case.data,
-                current_steps=list(case.current_steps),
-                error=case.error,
-                cancel_reason=case.cancel_reason,
-                title=case.title,
-                updated_at=case.updated_at,
-            )
+            _UPDATE_CASE,
+            {
+                "b_id": case.id,
+                "b_tenant": case.tenant,
+                "b_version": expected_version,
+                "status": case.status.value,
+                "version": expected_version + 1,
+                "state": state.header,
+                "serializer_version": state.format,
+                "summary": case.data,
+                "current_steps": list(case.current_steps),
+                "error": case.error,
+                "cancel_reason": case.cancel_reason,
+                "title": case.title,
+                "updated_at": case.updated_at,
+            },
         )
         if result.rowcount != 1:
             raise Conflict(
                 "Le dossier a été modifié entre-temps ; rechargez la page et recommencez."
             )
+        written = self._write_tasks(case.id, state.tasks, stored_tasks)
+        self.last_write_bytes = len(state.header) + written
+
+    def _write_tasks(self, case_id: uuid.UUID, tasks: TaskRows, stored: TaskRows) -> int:
+        changed = [
+            {"case_id": case_id, "task_id": task_id, "scope": scope, "body": body}
+            for task_id, (scope, body) in tasks.items()
+            if stored.get(task_id) != (scope, body)
+        ]
+        removed = [task_id for task_id in stored if task_id not in tasks]
+        if removed:
+            self.conn.execute(_DELETE_CASE_TASKS, {"case_id": case_id, "task_ids": removed})
+        if changed:
+            self.conn.execute(_upsert_case_tasks(self.conn), changed)
+        return sum(len(row["body"]) for row in changed)
 
     def search(
         self,
@@ -323,14 +395,10 @@ class CaseRepository:
         self, case: Case, *, added: Sequence[HumanTask], removed: Sequence[uuid.UUID]
     ) -> None:
         if removed:
-            self.conn.execute(
-                delete(t.human_tasks).where(
-                    t.human_tasks.c.case_id == case.id, t.human_tasks.c.id.in_(list(removed))
-                )
-            )
+            self.conn.execute(_DELETE_HUMAN_TASKS, {"case_id": case.id, "task_ids": list(removed)})
         if added:
             self.conn.execute(
-                insert(t.human_tasks),
+                _INSERT_HUMAN_TASKS,
                 [
                     {
                         "id": h.id,
@@ -603,9 +671,7 @@ class JournalRepository:
         now: datetime,
     ) -> JournalEntry:
         """Append one link; the tenant's head row is locked so links are written one at a time."""
-        head = self.conn.execute(
-            select(t.journal_heads).where(t.journal_heads.c.tenant == tenant).with_for_update()
-        ).first()
+        head = self.conn.execute(_SELECT_HEAD_FOR_UPDATE, {"tenant": tenant}).first()
         if head is None:
             raise NotFound("Collectivité inconnue.")
         seq = head.seq + 1
@@ -621,23 +687,20 @@ class JournalRepository:
         )
         digest = link_hash(body)
         self.conn.execute(
-            insert(t.journal).values(
-                tenant=tenant,
-                seq=seq,
-                kind=kind,
-                case_id=case_id,
-                actor=actor,
-                payload=payload,
-                recorded_at=now,
-                prev_hash=head.hash,
-                hash=digest,
-            )
+            _INSERT_JOURNAL,
+            {
+                "tenant": tenant,
+                "seq": seq,
+                "kind": kind,
+                "case_id": case_id,
+                "actor": actor,
+                "payload": payload,
+                "recorded_at": now,
+                "prev_hash": head.hash,
+                "hash": digest,
+            },
         )
-        self.conn.execute(
-            update(t.journal_heads)
-            .where(t.journal_heads.c.tenant == tenant)
-            .values(seq=seq, hash=digest)
-        )
+        self.conn.execute(_UPDATE_HEAD, {"b_tenant": tenant, "b_seq": seq, "b_hash": digest})
         return JournalEntry(tenant, seq, kind, case_id, actor, payload, now, head.hash, digest)
 
     def head(self, tenant: str) -> tuple[int, str]:

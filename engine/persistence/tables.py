@@ -103,6 +103,17 @@ cases = Table(
     Index("ix_cases_tenant_status", "tenant", "status", "updated_at"),
 )
 
+case_tasks = Table(
+    "case_tasks",
+    metadata,
+    Column("case_id", Uuid, ForeignKey("cases.id", ondelete="CASCADE"), primary_key=True),
+    Column("task_id", String(36), primary_key=True),
+    Column("scope", String(36), nullable=False),
+    Column("body", Text, nullable=False),
+)
+"""One row per workflow task: a step rewrites only the tasks it changed. `scope` is empty for
+the top workflow and the subprocess id for a subprocess's tasks."""
+
 human_tasks = Table(
     "human_tasks",
     metadata,

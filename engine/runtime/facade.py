@@ -23,11 +23,12 @@ from SpiffWorkflow.spiff.specs.event_definitions import (
 from SpiffWorkflow.util.task import TaskState
 
 from engine.domain.errors import InvalidInput, ModelError, NotFound
+from engine.domain.model import DumpedState, TaskRows
 from engine.runtime import spiff_limits  # noqa: F401  (lifts the task depth limit)
 from engine.runtime.clock import frozen_now
 from engine.runtime.evaluator import EvaluationError
 from engine.runtime.script_engine import make_script_engine
-from engine.runtime.serializer import STATE_FORMAT, dump_state, load_state
+from engine.runtime.serializer import dump_state, load_state
 from engine.runtime.service_task import PARAMS_KEY, AsyncServiceTask
 from engine.runtime.specs import ParsedProcess, form_name, task_properties
 
@@ -100,11 +101,17 @@ class CaseRuntime:
         return runtime
 
     @classmethod
-    def restore(cls, parsed: ParsedProcess, state: str, state_format: str) -> CaseRuntime:
-        return cls(parsed, load_state(state, state_format, parsed))
+    def restore(
+        cls, parsed: ParsedProcess, header: str, state_format: str, tasks: TaskRows | None = None
+    ) -> CaseRuntime:
+        return cls(parsed, load_state(header, state_format, parsed, tasks))
 
-    def dump(self) -> tuple[str, str]:
-        return dump_state(self._workflow), STATE_FORMAT
+    @classmethod
+    def restore_dumped(cls, parsed: ParsedProcess, dumped: DumpedState) -> CaseRuntime:
+        return cls.restore(parsed, dumped.header, dumped.format, dumped.tasks)
+
+    def dump(self) -> DumpedState:
+        return dump_state(self._workflow)
 
     # -- running -----------------------------------------------------------------------------
 

@@ -39,8 +39,7 @@ def load_scenarios(directory: Path) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _round_trip(runtime: CaseRuntime) -> CaseRuntime:
-    state, state_format = runtime.dump()
-    return CaseRuntime.restore(runtime.parsed, state, state_format)
+    return CaseRuntime.restore_dumped(runtime.parsed, runtime.dump())
 
 
 def run_scenario(parsed: ParsedProcess, name: str, scenario: dict[str, Any]) -> ScenarioResult:

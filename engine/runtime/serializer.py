@@ -19,12 +19,14 @@ from SpiffWorkflow.bpmn.serializer.workflow import VERSION as SPIFF_VERSION
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 
+from engine.domain.model import DumpedState, TaskRows
 from engine.runtime.service_task import SERIALIZER_CONFIG
 from engine.runtime.specs import ParsedProcess
 
 SPIFF_FORMAT: str = SPIFF_VERSION
-# Our own envelope version: "<ours>/<spiff>". Bump ours when the envelope changes.
-STATE_FORMAT = f"df1/{SPIFF_FORMAT}"
+# Our own envelope version: "<ours>/<spiff>". df1: tasks inline in the header; df2: tasks in
+# their own rows (the header has none). Both load; every save writes df2.
+STATE_FORMAT = f"df2/{SPIFF_FORMAT}"
 
 
 class _InstanceConverter(BpmnWorkflowConverter):  # type: ignore[misc]
@@ -58,19 +60,53 @@ def _make_serializer() -> tuple[BpmnWorkflowSerializer, _InstanceConverter]:
 _SERIALIZER, _CONVERTER = _make_serializer()
 
 
-def dump_state(workflow: Any) -> str:
+def _encode(value: Any) -> str:
+    return json.dumps(value, cls=_SERIALIZER._encoder_cls, separators=(",", ":"))
+
+
+def dump_state(workflow: Any) -> DumpedState:
     _SERIALIZER.registry._encoder_mode = True
     try:
         dct = _CONVERTER.to_dict(workflow)
-        return json.dumps(dct, cls=_SERIALIZER._encoder_cls, separators=(",", ":"))
+        tasks: TaskRows = {tid: ("", _encode(t)) for tid, t in dct.pop("tasks").items()}
+        for scope, subprocess in dct["subprocesses"].items():
+            tasks.update({tid: (scope, _encode(t)) for tid, t in subprocess.pop("tasks").items()})
+        return DumpedState(_encode(dct), tasks, STATE_FORMAT)
     finally:
         _SERIALIZER.registry._encoder_mode = False
 
 
-def load_state(state: str, state_format: str, parsed: ParsedProcess) -> Any:
-    dct = json.loads(state, cls=_SERIALIZER.json_decoder_cls)
+def load_state(
+    header: str, state_format: str, parsed: ParsedProcess, tasks: TaskRows | None = None
+) -> Any:
+    decoder = _SERIALIZER.json_decoder_cls
+    dct = json.loads(header, cls=decoder)
+    if tasks:
+        scoped: dict[str, dict[str, Any]] = {}
+        for task_id, (scope, body) in tasks.items():
+            scoped.setdefault(scope, {})[task_id] = json.loads(body, cls=decoder)
+        dct["tasks"] = _tree_order(scoped.get("", {}), dct["root"])
+        for scope, subprocess in dct.get("subprocesses", {}).items():
+            subprocess["tasks"] = _tree_order(scoped.get(scope, {}), subprocess["root"])
     dct = migrate_state(dct, state_format)
     return _CONVERTER.restore_with_spec(dct, parsed)
+
+
+def _tree_order(tasks: dict[str, Any], root: str) -> dict[str, Any]:
+    """Parents before children: SpiffWorkflow stores a task's data as a delta on its parent's,
+    so a task can only be restored once its parent is."""
+    ordered: dict[str, Any] = {}
+    pending = [root]
+    while pending:
+        task_id = pending.pop()
+        task = tasks.get(task_id)
+        if task is None or task_id in ordered:
+            continue
+        ordered[task_id] = task
+        pending.extend(reversed(task["children"]))
+    if len(ordered) != len(tasks):
+        raise ValueError("état de dossier incohérent : tâches hors de l'arbre")
+    return ordered
 
 
 def _migrate_spiff(dct: dict[str, Any], spiff_version: str) -> dict[str, Any]:
@@ -92,11 +128,11 @@ def _from_stock_spiff(dct: dict[str, Any]) -> dict[str, Any]:
 
 
 def migrate_state(dct: dict[str, Any], state_format: str) -> dict[str, Any]:
-    """Bring a stored state to STATE_FORMAT. Formats: `df1/<spiff>` (ours), `spiff/<spiff>`."""
+    """Bring a stored state to the current format: `df1`/`df2` (ours), `spiff/<v>` (stock)."""
     envelope, _, spiff_version = state_format.partition("/")
     if envelope == "spiff":
         dct = _from_stock_spiff(dct)
-    elif envelope != "df1":
+    elif envelope not in ("df1", "df2"):
         raise ValueError(f"format d'état inconnu : {state_format}")
     if spiff_version and spiff_version != SPIFF_FORMAT:
         dct = _migrate_spiff(dct, spiff_version)

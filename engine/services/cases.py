@@ -118,7 +118,13 @@ def complete_task(
     }
     runtime.complete_task(task_id, data)
     updated = save_step(
-        uow, case, runtime, now=now, expected_version=case.version, before=loaded.before
+        uow,
+        case,
+        runtime,
+        now=now,
+        expected_version=case.version,
+        before=loaded.before,
+        stored_tasks=loaded.tasks,
     )
     uow.journal.append(
         tenant=tenant,
@@ -154,6 +160,7 @@ def cancel_case(
         now=now,
         expected_version=case.version,
         before=loaded.before,
+        stored_tasks=loaded.tasks,
         status=CaseStatus.CANCELLED,
         cancel_reason=reason,
     )
@@ -189,7 +196,13 @@ def deliver_message(
     if not runtime.deliver_message(message, payload):
         raise Conflict("Le dossier n'attend plus ce message.")
     updated = save_step(
-        uow, case, runtime, now=now, expected_version=case.version, before=loaded.before
+        uow,
+        case,
+        runtime,
+        now=now,
+        expected_version=case.version,
+        before=loaded.before,
+        stored_tasks=loaded.tasks,
     )
     uow.journal.append(
         tenant=tenant,
@@ -222,6 +235,7 @@ def retry_case(
         now=now,
         expected_version=case.version,
         before=loaded.before,
+        stored_tasks=loaded.tasks,
         status=CaseStatus.RUNNING,
     )
     for call in runtime.service_calls():

@@ -78,6 +78,7 @@ def _put_case_in_error(uow: UnitOfWork, job: Job, message: str, now: datetime) -
         now=now,
         expected_version=case.version,
         before=loaded.before,
+        stored_tasks=loaded.tasks,
         status=CaseStatus.ERROR,
         error=message,
     )
@@ -169,7 +170,13 @@ def _apply(
         if failure is None:
             runtime.complete_service(job.task_id, result or {})
             save_step(
-                uow, case, runtime, now=now, expected_version=case.version, before=loaded.before
+                uow,
+                case,
+                runtime,
+                now=now,
+                expected_version=case.version,
+                before=loaded.before,
+                stored_tasks=loaded.tasks,
             )
             uow.jobs.set_state(job.id, JobState.DONE, now, result=result or {})
             uow.journal.append(
@@ -205,7 +212,15 @@ def _apply(
         now=now,
     )
     if routed:
-        save_step(uow, case, runtime, now=now, expected_version=case.version, before=loaded.before)
+        save_step(
+            uow,
+            case,
+            runtime,
+            now=now,
+            expected_version=case.version,
+            before=loaded.before,
+            stored_tasks=loaded.tasks,
+        )
     else:
         _put_case_in_error(uow, job, message, now)
     return JobOutcome(job.id, JobState.FAILED, message)

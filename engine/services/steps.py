@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from engine.domain.model import Case, CaseStatus, HumanTask
+from engine.domain.model import Case, CaseStatus, HumanTask, TaskRows
 from engine.persistence.uow import UnitOfWork
 from engine.runtime.facade import EMPTY_SNAPSHOT, CaseRuntime, Snapshot
 from engine.runtime.specs import ParsedProcess, cached_process, parsed_from_files
@@ -30,13 +30,15 @@ class LoadedCase:
     case: Case
     runtime: CaseRuntime
     before: Snapshot
+    tasks: TaskRows
+    """The task rows as read: the next save writes only those that changed."""
 
 
 def load_case(uow: UnitOfWork, tenant: str, case_id: uuid.UUID) -> LoadedCase:
-    case, state, state_format = uow.cases.get_with_state(tenant, case_id)
-    runtime = CaseRuntime.restore(load_process(uow, case.spec_hash), state, state_format)
+    case, header, state_format, tasks = uow.cases.get_with_state(tenant, case_id)
+    runtime = CaseRuntime.restore(load_process(uow, case.spec_hash), header, state_format, tasks)
     before = runtime.snapshot() if case.status == CaseStatus.RUNNING else EMPTY_SNAPSHOT
-    return LoadedCase(case, runtime, before)
+    return LoadedCase(case, runtime, before, tasks)
 
 
 def job_key(case_id: uuid.UUID, task_id: uuid.UUID, attempt: int) -> str:
@@ -56,6 +58,7 @@ def save_step(
     now: datetime,
     expected_version: int | None,
     before: Snapshot = EMPTY_SNAPSHOT,
+    stored_tasks: TaskRows | None = None,
     status: CaseStatus | None = None,
     error: str | None = None,
     cancel_reason: str | None = None,
@@ -81,12 +84,15 @@ def save_step(
         cancel_reason=cancel_reason or case.cancel_reason,
         version=(expected_version + 1) if expected_version is not None else 1,
     )
-    state, state_format = runtime.dump()
+    dumped = runtime.dump()
     if expected_version is None:
-        uow.cases.insert(updated, state=state, state_format=state_format)
+        uow.cases.insert(updated, state=dumped)
     else:
         uow.cases.update(
-            updated, expected_version=expected_version, state=state, state_format=state_format
+            updated,
+            expected_version=expected_version,
+            state=dumped,
+            stored_tasks=stored_tasks or {},
         )
     _update_waits(uow, updated, before, after, now)
     for call in after.service_calls:

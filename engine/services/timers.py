@@ -48,6 +48,7 @@ def _fire_case(uow: UnitOfWork, tenant: str, case_id: uuid.UUID, now: datetime) 
             now=now,
             expected_version=case.version,
             before=loaded.before,
+            stored_tasks=loaded.tasks,
             status=CaseStatus.ERROR,
             error=str(exc),
         )
@@ -60,7 +61,15 @@ def _fire_case(uow: UnitOfWork, tenant: str, case_id: uuid.UUID, now: datetime) 
             now=now,
         )
         return 0
-    save_step(uow, case, runtime, now=now, expected_version=case.version, before=loaded.before)
+    save_step(
+        uow,
+        case,
+        runtime,
+        now=now,
+        expected_version=case.version,
+        before=loaded.before,
+        stored_tasks=loaded.tasks,
+    )
     for wait in due:
         uow.journal.append(
             tenant=tenant,

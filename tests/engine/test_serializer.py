@@ -26,12 +26,24 @@ def _runtime_at_signature() -> CaseRuntime:
 
 def test_state_holds_no_spec_and_round_trips() -> None:
     runtime = _runtime_at_signature()
-    state, state_format = runtime.dump()
-    assert state_format == STATE_FORMAT
-    assert '"spec"' not in state and "subprocess_specs" not in state
-    restored = CaseRuntime.restore(runtime.parsed, state, state_format)
+    dumped = runtime.dump()
+    assert dumped.format == STATE_FORMAT
+    everything = dumped.header + "".join(body for _scope, body in dumped.tasks.values())
+    assert '"spec"' not in everything and "subprocess_specs" not in everything
+    assert '"tasks"' not in dumped.header
+    restored = CaseRuntime.restore_dumped(runtime.parsed, dumped)
     assert [t.name for t in restored.ready_tasks()] == ["signer"]
-    assert restored.dump()[0] == state
+    assert restored.dump() == dumped
+
+
+def test_older_inline_format_still_loads() -> None:
+    """df1 kept the tasks inside the header; cases saved so keep loading."""
+    runtime = _runtime_at_signature()
+    dumped = runtime.dump()
+    header = json.loads(dumped.header)
+    header["tasks"] = {tid: json.loads(body) for tid, (_scope, body) in dumped.tasks.items()}
+    restored = CaseRuntime.restore(runtime.parsed, json.dumps(header), "df1/1.5")
+    assert [t.name for t in restored.ready_tasks()] == ["signer"]
 
 
 def test_stock_spiffworkflow_serialization_is_migrated_on_load() -> None:
@@ -48,9 +60,9 @@ def test_stock_spiffworkflow_serialization_is_migrated_on_load() -> None:
 
 def test_unknown_format_is_refused() -> None:
     runtime = _runtime_at_signature()
-    state, _ = runtime.dump()
+    dumped = runtime.dump()
     with pytest.raises(ValueError, match="format d'état inconnu"):
-        load_state(state, "xyz/1.0", runtime.parsed)
+        load_state(dumped.header, "xyz/1.0", runtime.parsed, dumped.tasks)
 
 
 def test_a_long_loop_keeps_advancing_past_spiffworkflows_depth_limit() -> None:
@@ -62,6 +74,16 @@ def test_a_long_loop_keeps_advancing_past_spiffworkflows_depth_limit() -> None:
         assert ready, f"stalled at iteration {value}"
         runtime.complete_task(ready[0].id, {"valeur": value})
         if value in (100, 400):
-            state, state_format = runtime.dump()
-            runtime = CaseRuntime.restore(parsed, state, state_format)
+            runtime = CaseRuntime.restore_dumped(parsed, runtime.dump())
     assert runtime.completed and runtime.data["n"] == 500
+
+
+def test_task_rows_restore_in_any_order() -> None:
+    """Rows come back from the database in no particular order; task data are deltas on the
+    parent's, so restoring must put parents first or the data are lost."""
+    runtime = _runtime_at_signature()
+    dumped = runtime.dump()
+    shuffled = dict(reversed(list(dumped.tasks.items())))
+    restored = CaseRuntime.restore(runtime.parsed, dumped.header, dumped.format, shuffled)
+    assert restored.data["objet"] == DRAFT["objet"]
+    assert restored.dump() == dumped

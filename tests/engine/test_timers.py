@@ -21,8 +21,7 @@ def _runtime(echeance: str) -> CaseRuntime:
 
 
 def _round_trip(runtime: CaseRuntime) -> CaseRuntime:
-    state, state_format = runtime.dump()
-    return CaseRuntime.restore(runtime.parsed, state, state_format)
+    return CaseRuntime.restore_dumped(runtime.parsed, runtime.dump())
 
 
 def test_date_timer_fires_at_its_utc_instant() -> None:
@@ -35,7 +34,9 @@ def test_date_timer_fires_at_its_utc_instant() -> None:
     runtime = _round_trip(runtime)
     runtime.advance(now=datetime(2030, 4, 1, 6, 0, 1, tzinfo=UTC))
     (computed,) = runtime.timers()
-    assert computed.node == "a_echeance" and computed.due_at == datetime(2030, 4, 2, 10, 0, tzinfo=UTC)
+    assert computed.node == "a_echeance" and computed.due_at == datetime(
+        2030, 4, 2, 10, 0, tzinfo=UTC
+    )
 
 
 def test_cycle_fires_each_period_then_stops() -> None:
