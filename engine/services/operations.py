@@ -111,6 +111,13 @@ def next_act_number(ctx: OperationContext, params: dict[str, Any]) -> dict[str, 
 
 
 def register_builtin_operations(registry: OperationRegistry) -> None:
+    from engine.services.deadline_operations import compute_deadline
+
+    registry.register(
+        "engine.compute_deadline",
+        compute_deadline,
+        description="Calcule une échéance légale et son explication",
+    )
     registry.register(
         "engine.next_act_number",
         next_act_number,
