@@ -1,0 +1,1 @@
+"""@ctes: build, package, check and transmit acts to the prefecture."""

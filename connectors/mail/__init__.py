@@ -1,0 +1,1 @@
+"""Mail notifications in French, sent over SMTP."""

@@ -1,0 +1,1 @@
+"""Simulators of outside services (the prefecture through a tiers de télétransmission)."""

@@ -1,0 +1,1 @@
+"""Outgoing webhooks: signed, retried with backoff, only to public addresses."""

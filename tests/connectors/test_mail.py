@@ -1,0 +1,172 @@
+"""Mail notifications against a real SMTP server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import datetime as dt
+import email
+import email.policy
+import hashlib
+
+import pytest
+
+from connectors.errors import PermanentError, RetryableError
+from connectors.mail.mailer import Attachment, Notification, SmtpConfig, send_notification
+from connectors.mail.rendering import NotificationKind, render_notification
+from tests.connectors.conftest import PDF
+from tests.fixtures.smtp import SmtpServer
+
+pytestmark = pytest.mark.integration
+
+CONTEXTS: dict[NotificationKind, dict[str, object]] = {
+    NotificationKind.TASK_ASSIGNED: {
+        "recipient_name": "Jeanne Martin",
+        "task_name": "Viser le projet de délibération",
+        "case_title": "Budget primitif 2025",
+        "case_reference": "DEL-2025-014",
+        "due_date": dt.date(2025, 3, 1),
+        "task_url": "https://dematflow.example.fr/taches/42",
+    },
+    NotificationKind.COUNCIL_CONVOCATION: {
+        "recipient_name": "Madame Dupont",
+        "council_name": "municipal de Saint-Test",
+        "session_date": dt.datetime(2025, 3, 14, 18, 30),
+        "session_place": "salle du conseil, mairie",
+        "agenda": ["Budget primitif 2025", "Tarifs de la cantine <scolaire>"],
+        "attachments": ["note-de-synthese.pdf"],
+        "president_name": "Paul Durand",
+    },
+    NotificationKind.CITIZEN_RECEIPT: {
+        "citizen_name": "Louis Bernard",
+        "request_title": "Autorisation d'occupation du domaine public",
+        "reference": "DEM-2025-0007",
+        "received_on": dt.date(2025, 2, 3),
+        "implicit_decision_date": dt.date(2025, 4, 3),
+        "implicit_acceptance": False,
+        "appeal_routes": "recours gracieux auprès du maire ou recours contentieux devant le "
+        "tribunal administratif dans un délai de deux mois.",
+        "service_name": "Service urbanisme",
+        "service_contact": "urbanisme@mairie.example.fr, 04 00 00 00 00",
+        "missing_documents": [],
+    },
+    NotificationKind.DECISION_NOTIFIED: {
+        "citizen_name": "Louis Bernard",
+        "request_title": "Autorisation d'occupation du domaine public",
+        "reference": "DEM-2025-0007",
+        "decision_date": dt.date(2025, 3, 1),
+        "decision": "Autorisation accordée du 1er avril au 30 septembre 2025.",
+        "appeal_routes": "deux mois devant le tribunal administratif.",
+    },
+}
+
+
+def _config(server: SmtpServer) -> SmtpConfig:
+    return SmtpConfig(
+        host=server.host, port=server.port, sender="ne-pas-repondre@mairie.example.fr"
+    )
+
+
+@pytest.mark.parametrize("kind", list(NotificationKind))
+def test_every_template_renders_in_french_with_text_and_html(kind: NotificationKind) -> None:
+    rendered = render_notification(kind, {"sender_name": "Mairie", **CONTEXTS[kind]})
+    assert "\n" not in rendered.subject and rendered.subject
+    assert rendered.text.strip() and rendered.html.startswith("<!DOCTYPE html>")
+    assert "{{" not in rendered.text and "{{" not in rendered.html
+
+
+def test_html_part_escapes_values_text_part_does_not() -> None:
+    rendered = render_notification(
+        NotificationKind.COUNCIL_CONVOCATION, CONTEXTS[NotificationKind.COUNCIL_CONVOCATION]
+    )
+    assert "Tarifs de la cantine &lt;scolaire&gt;" in rendered.html
+    assert "Tarifs de la cantine <scolaire>" in rendered.text
+    assert "14 mars 2025 à 18 h 30" in rendered.text
+
+
+def test_receipt_states_the_implicit_decision_and_appeals() -> None:
+    text = render_notification(
+        NotificationKind.CITIZEN_RECEIPT, CONTEXTS[NotificationKind.CITIZEN_RECEIPT]
+    ).text
+    assert "reçue le 3 février 2025" in text and "3 avril 2025" in text
+    assert "réputée rejetée" in text and "tribunal administratif" in text
+    assert "Service urbanisme" in text
+
+
+def test_missing_variable_is_an_error() -> None:
+    with pytest.raises(ValueError, match="variable manquante"):
+        render_notification(NotificationKind.TASK_ASSIGNED, {"recipient_name": "X"})
+
+
+def test_convocation_with_documents_is_delivered(smtp_inbox: SmtpServer) -> None:
+    notification = Notification(
+        kind=NotificationKind.COUNCIL_CONVOCATION,
+        to=("elu1@example.fr", "elu2@example.fr"),
+        context=CONTEXTS[NotificationKind.COUNCIL_CONVOCATION],
+        attachments=(Attachment("note-de-synthese.pdf", PDF),),
+        headers={"X-Dematflow-Case": "DEL-2025-014"},
+    )
+    sent = send_notification(notification, config=_config(smtp_inbox))
+    [received] = smtp_inbox.received
+    assert received.recipients == ("elu1@example.fr", "elu2@example.fr")
+    assert sent.recipients == received.recipients and not sent.refused
+    parsed = email.message_from_bytes(received.data, policy=email.policy.default)
+    assert parsed["Message-ID"] == sent.message_id
+    assert (
+        parsed["Subject"]
+        == sent.subject
+        == "Convocation au conseil municipal de Saint-Test du 14 mars 2025"
+    )
+    assert parsed["X-Dematflow-Case"] == "DEL-2025-014"
+    body = parsed.get_body(preferencelist=("plain",))
+    assert body is not None and "Ordre du jour" in body.get_content()
+    assert parsed.get_body(preferencelist=("html",)) is not None
+    [attached] = list(parsed.iter_attachments())
+    assert attached.get_filename() == "note-de-synthese.pdf" and attached.get_content() == PDF
+    assert sent.size > len(PDF)
+    # the fingerprint is of the very bytes the relay received
+    assert sent.sha256 == hashlib.sha256(received.data).hexdigest()
+    assert max(len(line) for line in received.data.split(b"\r\n")) <= 998
+
+
+def test_server_down_is_retryable_and_retry_keeps_the_message_id(
+    smtp_inbox: SmtpServer, smtp_down_port: int
+) -> None:
+    notification = Notification(
+        kind=NotificationKind.TASK_ASSIGNED,
+        to=("agent@example.fr",),
+        context=CONTEXTS[NotificationKind.TASK_ASSIGNED],
+        message_id="<task-42-assign@mairie.example.fr>",
+    )
+    down = SmtpConfig(host="127.0.0.1", port=smtp_down_port, timeout_seconds=2)
+    with pytest.raises(RetryableError) as caught:
+        send_notification(notification, config=down)
+    assert caught.value.code == "smtp_unreachable" and "relancé" in caught.value.action
+    assert smtp_inbox.received == []
+    sent = send_notification(notification, config=_config(smtp_inbox))  # the caller retries
+    assert sent.message_id == "<task-42-assign@mairie.example.fr>"
+    assert len(smtp_inbox.received) == 1
+
+
+def test_refused_and_deferred_recipients(smtp_inbox: SmtpServer) -> None:
+    context = CONTEXTS[NotificationKind.DECISION_NOTIFIED]
+    mixed = Notification(
+        NotificationKind.DECISION_NOTIFIED,
+        to=("ok@example.fr", "refuse@example.fr", "tempfail@example.fr"),
+        context=context,
+    )
+    sent = send_notification(mixed, config=_config(smtp_inbox))
+    assert sent.recipients == ("ok@example.fr",)
+    assert list(sent.refused) == ["refuse@example.fr"] and sent.refused[
+        "refuse@example.fr"
+    ].startswith("550")
+    assert list(sent.deferred) == ["tempfail@example.fr"]
+    with pytest.raises(PermanentError, match="refusé tous les destinataires"):
+        send_notification(
+            Notification(NotificationKind.DECISION_NOTIFIED, ("refuse@example.fr",), context),
+            config=_config(smtp_inbox),
+        )
+    with pytest.raises(RetryableError):
+        send_notification(
+            Notification(NotificationKind.DECISION_NOTIFIED, ("tempfail@example.fr",), context),
+            config=_config(smtp_inbox),
+        )
+    assert len(smtp_inbox.received) == 1
