@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from engine.persistence.db import make_engine
 from engine.persistence.migrate import upgrade
 from engine.persistence.uow import JobDispatcher, UnitOfWork
-from engine.services.admin import deploy_directory
+from engine.services.admin import Deployment, deploy_directory
 from engine.services.operations import OperationRegistry, register_builtin_operations
 from engine.settings import Settings
 
@@ -63,8 +63,9 @@ def build_platform(settings: Settings, *, dispatch: JobDispatcher | None = None)
     )
 
 
-def prepare_database(platform: Platform) -> list[tuple[str, str, bool]]:
-    """Migrate the schema and deploy the procedures found in processes_dir."""
+def prepare_database(platform: Platform) -> list[Deployment]:
+    """Migrate the schema and deploy the procedures of processes_dir. An invalid procedure is
+    reported and skipped: one broken model must not stop the platform."""
     upgrade(platform.db)
     with platform.uow() as uow:
         deployed = deploy_directory(
@@ -72,8 +73,12 @@ def prepare_database(platform: Platform) -> list[tuple[str, str, bool]]:
             platform.settings.processes_dir,
             operations=platform.operations.names(),
             now=platform.clock(),
+            strict=False,
         )
         uow.commit()
+    for deployment in deployed:
+        if deployment.error:
+            log.error("procédure %s non déployée : %s", deployment.procedure, deployment.error)
     return deployed
 
 

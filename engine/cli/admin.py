@@ -169,3 +169,30 @@ def audit_verify(tenant: str) -> None:
     for finding in report.findings:
         click.echo(f"entrée {finding.seq} : {finding.problem}", err=True)
     fail(f"journal altéré à partir de l'entrée {report.first_broken_seq}")
+
+
+@click.group("ops")
+def ops() -> None:
+    """Exploitation : travail bloqué, relances."""
+
+
+@ops.command("stuck")
+@click.option("--limit", default=50, show_default=True)
+@one_line_errors
+def ops_stuck(limit: int) -> None:
+    """Cases in error (with the reason) and jobs failed or dead-lettered, across tenants."""
+    platform = build_platform(settings())
+    with platform.uow() as uow:
+        cases = uow.cases.in_error(limit=limit)
+        jobs = uow.jobs.stuck(limit=limit)
+    click.echo(f"{len(cases)} dossier(s) en erreur")
+    for case in cases:
+        click.echo(f"  {case.tenant}\t{case.id}\t{case.reference}\t{case.procedure}\t{case.error}")
+    click.echo(f"{len(jobs)} traitement(s) en échec ou abandonné(s)")
+    for job in jobs:
+        click.echo(
+            f"  {job.tenant}\t{job.case_id}\t{job.operation}\t{job.state.value}"
+            f"\t{job.attempts} tentative(s)\t{job.error}"
+        )
+    if cases:
+        click.echo("Relancer un dossier : dematflow cases retry --tenant SIREN ID_DOSSIER")

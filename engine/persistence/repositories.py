@@ -474,6 +474,32 @@ class CaseRepository:
             for r in rows
         ]
 
+    def count_by_status(self) -> dict[tuple[str, str], int]:
+        """Cases by (procedure, status), across tenants (platform metrics carry no tenant data)."""
+        rows = self.conn.execute(
+            select(t.cases.c.procedure, t.cases.c.status, func.count()).group_by(
+                t.cases.c.procedure, t.cases.c.status
+            )
+        )
+        return {(r[0], r[1]): int(r[2]) for r in rows}
+
+    def count_due_timers(self, now: datetime) -> int:
+        return int(
+            self.conn.execute(
+                select(func.count()).select_from(t.timers).where(t.timers.c.due_at <= now)
+            ).scalar_one()
+        )
+
+    def in_error(self, *, limit: int = 100) -> list[Case]:
+        """Cases in error across tenants, for the platform operator."""
+        rows = self.conn.execute(
+            select(*_CASE_COLUMNS)
+            .where(t.cases.c.status == CaseStatus.ERROR.value)
+            .order_by(t.cases.c.updated_at.desc())
+            .limit(limit)
+        )
+        return [_case(r) for r in rows]
+
     def due_timers(self, now: datetime, limit: int) -> list[tuple[str, uuid.UUID]]:
         rows = self.conn.execute(
             select(t.timers.c.tenant, t.timers.c.case_id)
@@ -590,6 +616,9 @@ class JobRepository:
             values["error"] = error
         if count_attempt:
             values["attempts"] = t.jobs.c.attempts + 1
+            values["started_at"] = now
+        if state in (JobState.DONE, JobState.FAILED, JobState.DEAD):
+            values["finished_at"] = now
         self.conn.execute(update(t.jobs).where(t.jobs.c.id == job_id).values(**values))
 
     def mark_sent(self, job_ids: Sequence[uuid.UUID], now: datetime) -> None:
@@ -606,6 +635,28 @@ class JobRepository:
             select(t.jobs)
             .where(t.jobs.c.state.in_([s.value for s in states]), t.jobs.c.updated_at <= older_than)
             .order_by(t.jobs.c.updated_at)
+            .limit(limit)
+        )
+        return [_job(r) for r in rows]
+
+    def durations(self, since: datetime) -> list[tuple[str, str, float]]:
+        """(operation, final state, seconds) of the jobs finished since `since`."""
+        rows = self.conn.execute(
+            select(
+                t.jobs.c.operation, t.jobs.c.state, t.jobs.c.started_at, t.jobs.c.finished_at
+            ).where(t.jobs.c.finished_at >= since, t.jobs.c.started_at.is_not(None))
+        )
+        return [
+            (r.operation, r.state, (_aware(r.finished_at) - _aware(r.started_at)).total_seconds())
+            for r in rows
+        ]
+
+    def stuck(self, *, limit: int = 100) -> list[Job]:
+        """Jobs dead-lettered or failed for good, newest first (the operator's list)."""
+        rows = self.conn.execute(
+            select(t.jobs)
+            .where(t.jobs.c.state.in_([JobState.DEAD.value, JobState.FAILED.value]))
+            .order_by(t.jobs.c.updated_at.desc())
             .limit(limit)
         )
         return [_job(r) for r in rows]

@@ -146,6 +146,8 @@ jobs = Table(
     Column("error", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("started_at", DateTime(timezone=True), nullable=True),
+    Column("finished_at", DateTime(timezone=True), nullable=True),
     Index("ix_jobs_state", "state", "updated_at"),
     Index("ix_jobs_case", "case_id"),
 )

@@ -32,12 +32,22 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unt
 def test_admin_and_case_commands(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     assert run("db", "upgrade").exit_code == 0
     assert run("tenants", "create", "--siren", SIREN_A, "--name", "Commune test").exit_code == 0
-    created = run("users", "create", "--username", "agent", "--name", "Agent", "--tenant", SIREN_A,
-                  "--role", "agent")
+    created = run(
+        "users",
+        "create",
+        "--username",
+        "agent",
+        "--name",
+        "Agent",
+        "--tenant",
+        SIREN_A,
+        "--role",
+        "agent",
+    )
     assert created.exit_code == 0, created.output
     listed = run("processes", "list")
     assert "arrete" in listed.output
-    assert run("processes", "validate").exit_code == 0
+    assert run("processes", "validate", str(ROOT / "processes" / "arrete")).exit_code == 0
 
     started = run("cases", "start", "--tenant", SIREN_A, "--procedure", "arrete", "--as", "agent")
     assert started.exit_code == 0, started.output
@@ -45,7 +55,9 @@ def test_admin_and_case_commands(run, tmp_path: Path) -> None:  # type: ignore[n
     shown = json.loads(run("cases", "show", "--tenant", SIREN_A, case_id).output)
     task_id = shown["tasks"][0]["id"]
     data = json.dumps({"objet": "Arrêté test", "nature": "3", "texte": "Texte de l'arrêté."})
-    done = run("cases", "complete", "--tenant", SIREN_A, case_id, task_id, "--data", data, "--as", "agent")
+    done = run(
+        "cases", "complete", "--tenant", SIREN_A, case_id, task_id, "--data", data, "--as", "agent"
+    )
     assert done.exit_code == 0, done.output
     assert "version 2" in done.output
     assert run("cases", "list", "--tenant", SIREN_A).output.count("running") == 1
@@ -64,7 +76,9 @@ def test_errors_exit_non_zero_with_one_line(run) -> None:  # type: ignore[no-unt
     run("db", "upgrade")
     bad = run("tenants", "create", "--siren", "123", "--name", "X")
     assert bad.exit_code == 1
-    assert bad.output.strip().splitlines() == ["erreur : SIREN invalide « 123 » : 9 chiffres attendus."]
+    assert bad.output.strip().splitlines() == [
+        "erreur : SIREN invalide « 123 » : 9 chiffres attendus."
+    ]
     unknown = run("cases", "start", "--tenant", SIREN_A, "--procedure", "arrete")
     assert unknown.exit_code == 1 and unknown.output.strip() == "erreur : Collectivité inconnue."
     invalid_data = run("tenants", "create", "--siren", SIREN_A, "--name", "Commune")
@@ -77,8 +91,10 @@ def test_validate_reports_file_element_and_line(run, tmp_path: Path) -> None:  #
     broken = tmp_path / "broken"
     shutil.copytree(ROOT / "processes" / "arrete", broken)
     bpmn = broken / "arrete.bpmn"
-    bpmn.write_text(bpmn.read_text(encoding="utf-8").replace('targetRef="signer"', 'targetRef="nulle_part"', 1),
-                    encoding="utf-8")
+    bpmn.write_text(
+        bpmn.read_text(encoding="utf-8").replace('targetRef="signer"', 'targetRef="nulle_part"', 1),
+        encoding="utf-8",
+    )
     result = run("processes", "validate", str(broken))
     assert result.exit_code == 1
     assert "arrete.bpmn" in result.output and "ligne" in result.output
@@ -89,7 +105,9 @@ def test_validate_refuses_a_naive_timer_date(run, tmp_path: Path) -> None:  # ty
     shutil.copytree(ROOT / "processes" / "arrete", broken)
     bpmn = broken / "arrete.bpmn"
     text = bpmn.read_text(encoding="utf-8").replace(
-        '<bpmn:timeDuration>"P30D"</bpmn:timeDuration>', '<bpmn:timeDate>"2027-01-15T09:00:00"</bpmn:timeDate>')
+        '<bpmn:timeDuration>"P30D"</bpmn:timeDuration>',
+        '<bpmn:timeDate>"2027-01-15T09:00:00"</bpmn:timeDate>',
+    )
     bpmn.write_text(text, encoding="utf-8")
     result = run("processes", "validate", str(broken))
     assert result.exit_code == 1

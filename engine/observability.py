@@ -1,0 +1,121 @@
+"""Structured JSON logs with request/case/job ids, and Prometheus metrics read from the database.
+
+Metrics are computed at scrape time from the database, so every API instance reports the same
+platform-wide figures and worker processes need no metrics server of their own. They carry
+procedure, state and operation labels only: no tenant or personal data.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
+from prometheus_client.registry import Collector, CollectorRegistry
+
+from engine.bootstrap import Platform
+
+request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+case_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("case_id", default=None)
+job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_id", default=None)
+
+_CONTEXT = {"request_id": request_id, "case_id": case_id, "job_id": job_id}
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line; ids from the context, never the request or form data."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for name, var in _CONTEXT.items():
+            value = var.get()
+            if value:
+                entry[name] = value
+        if record.exc_info:
+            entry["error"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str = "INFO", *, json_lines: bool = True) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(
+        JsonFormatter() if json_lines else logging.Formatter("%(levelname)s %(name)s %(message)s")
+    )
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+
+
+DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0)
+WINDOW = timedelta(hours=1)
+
+
+class PlatformCollector(Collector):
+    """Cases by state, jobs by state, timers due, and job durations over the last hour."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+
+    def collect(self) -> Iterator[Any]:
+        now = self.platform.clock()
+        with self.platform.uow() as uow:
+            cases = uow.cases.count_by_status()
+            jobs = uow.jobs.count_by_state()
+            timers_due = uow.cases.count_due_timers(now)
+            durations = uow.jobs.durations(now - WINDOW)
+        gauge = GaugeMetricFamily(
+            "dematflow_cases", "Dossiers par procédure et état", labels=["procedure", "status"]
+        )
+        for (procedure, status), count in sorted(cases.items()):
+            gauge.add_metric([procedure, status], count)
+        yield gauge
+        job_gauge = GaugeMetricFamily("dematflow_jobs", "Traitements par état", labels=["state"])
+        for state, count in sorted(jobs.items()):
+            job_gauge.add_metric([state], count)
+        yield job_gauge
+        yield GaugeMetricFamily(
+            "dematflow_timers_due", "Minuteurs échus non encore traités", value=timers_due
+        )
+        yield from _duration_families(durations)
+
+
+def _duration_families(durations: list[tuple[str, str, float]]) -> Iterator[Any]:
+    histogram = HistogramMetricFamily(
+        "dematflow_job_duration_seconds",
+        "Durée des traitements terminés dans la dernière heure (signature, scellement, connecteurs…)",
+        labels=["operation"],
+    )
+    finished = CounterMetricFamily(
+        "dematflow_jobs_finished",
+        "Traitements terminés dans la dernière heure",
+        labels=["operation", "state"],
+    )
+    by_operation: dict[str, list[float]] = {}
+    by_outcome: dict[tuple[str, str], int] = {}
+    for operation, state, seconds in durations:
+        by_operation.setdefault(operation, []).append(seconds)
+        by_outcome[(operation, state)] = by_outcome.get((operation, state), 0) + 1
+    for operation, values in sorted(by_operation.items()):
+        buckets = [(str(bound), sum(1 for v in values if v <= bound)) for bound in DURATION_BUCKETS]
+        buckets.append(("+Inf", len(values)))
+        histogram.add_metric([operation], buckets, sum_value=sum(values))
+    for (operation, state), count in sorted(by_outcome.items()):
+        finished.add_metric([operation, state], count)
+    yield histogram
+    yield finished
+
+
+def metrics_registry(platform: Platform) -> CollectorRegistry:
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(PlatformCollector(platform))
+    return registry

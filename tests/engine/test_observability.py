@@ -1,0 +1,71 @@
+"""Metrics from the database, JSON logs with context ids, the operator's list of stuck work."""
+
+from __future__ import annotations
+
+import json
+import logging
+
+import pytest
+from prometheus_client import generate_latest
+from sqlalchemy import update
+
+from engine.bootstrap import Platform
+from engine.domain.model import CaseStatus, JobState
+from engine.observability import JsonFormatter, case_id, metrics_registry
+from engine.persistence import tables as t
+from engine.services.jobs import MAX_ATTEMPTS, run_job
+from tests.engine.support import SIREN_A, complete, get, make_tenants, run_pending_jobs, start
+
+
+@pytest.fixture
+def p(platform: Platform) -> Platform:
+    make_tenants(platform)
+    return platform
+
+
+def test_metrics_report_cases_jobs_and_durations(p: Platform) -> None:
+    start(p, "arrete")
+    case = start(p, "service_test")
+    complete(p, case, "saisir", {"mode": "compter", "attente": 0})
+    run_pending_jobs(p, case)
+    text = generate_latest(metrics_registry(p)).decode()
+    assert 'dematflow_cases{procedure="arrete",status="running"} 1.0' in text
+    assert 'dematflow_cases{procedure="service_test",status="completed"} 1.0' in text
+    assert 'dematflow_jobs{state="done"} 1.0' in text
+    assert 'dematflow_job_duration_seconds_count{operation="test.slow_counter"} 1.0' in text
+    assert SIREN_A not in text  # no tenant data in platform metrics
+
+
+def test_crash_looping_job_is_dead_lettered_and_listed(p: Platform) -> None:
+    case = start(p, "service_test")
+    complete(p, case, "saisir", {"mode": "compter", "attente": 0})
+    with p.uow() as uow:
+        job = uow.jobs.for_case(SIREN_A, case.id)[0]
+    # As if its worker had been killed MAX_ATTEMPTS times while running it.
+    with p.db.begin() as conn:
+        conn.execute(
+            update(t.jobs)
+            .where(t.jobs.c.id == job.id)
+            .values(attempts=MAX_ATTEMPTS, state="running")
+        )
+    outcome = run_job(job.id, uow_factory=p.uow, operations=p.operations, clock=p.clock)
+    assert outcome.state == JobState.DEAD
+    failed = get(p, case)
+    assert failed.status == CaseStatus.ERROR and "intervention d'un opérateur" in (
+        failed.error or ""
+    )
+    with p.uow() as uow:
+        assert [j.id for j in uow.jobs.stuck()] == [job.id]
+        assert [c.id for c in uow.cases.in_error()] == [case.id]
+
+
+def test_json_log_lines_carry_the_case_id() -> None:
+    record = logging.LogRecord("engine", logging.INFO, __file__, 1, "étape %s", ("faite",), None)
+    token = case_id.set("c-123")
+    try:
+        line = json.loads(JsonFormatter().format(record))
+    finally:
+        case_id.reset(token)
+    assert (
+        line["message"] == "étape faite" and line["case_id"] == "c-123" and line["level"] == "INFO"
+    )
