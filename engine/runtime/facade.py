@@ -154,15 +154,6 @@ class CaseRuntime:
         done.sort(key=lambda task: task.last_state_change)
         return [task.task_spec.bpmn_id for task in done]
 
-    def flow_nodes(self) -> set[str]:
-        """Every BPMN flow node id of the process and its subprocesses (for path coverage)."""
-        nodes: set[str] = set()
-        for spec in [self.parsed.spec, *self.parsed.subprocess_specs.values()]:
-            for task_spec in spec.task_specs.values():
-                if task_spec.bpmn_id and task_spec.bpmn_id != spec.name:
-                    nodes.add(task_spec.bpmn_id)
-        return nodes
-
     # -- what the case waits for --------------------------------------------------------------
 
     def snapshot(self) -> Snapshot:

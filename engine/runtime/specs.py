@@ -184,6 +184,16 @@ def _load_forms(bundle: ProcessBundle) -> dict[str, dict[str, Any]]:
     return forms
 
 
+def flow_nodes(parsed: ParsedProcess) -> set[str]:
+    """Every BPMN flow node id of the process and its subprocesses (for path coverage)."""
+    nodes: set[str] = set()
+    for spec in [parsed.spec, *parsed.subprocess_specs.values()]:
+        for task_spec in spec.task_specs.values():
+            if task_spec.bpmn_id and task_spec.bpmn_id != spec.name:
+                nodes.add(task_spec.bpmn_id)
+    return nodes
+
+
 def task_properties(task_spec: Any) -> dict[str, str]:
     """The `spiffworkflow:properties` of a flow node (empty for engine-internal specs)."""
     extensions = getattr(task_spec, "extensions", None) or {}

@@ -6,9 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from engine.runtime.facade import CaseRuntime
 from engine.runtime.scenarios import load_scenarios, run_scenario
-from engine.runtime.specs import parse_bundle, read_procedure_dir
+from engine.runtime.specs import flow_nodes, parse_bundle, read_procedure_dir
 from engine.services.operations import OperationRegistry, register_builtin_operations
 
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"
@@ -40,8 +39,7 @@ def test_every_flow_node_is_covered_by_a_scenario(directory: Path) -> None:
     visited: set[str] = set()
     for name, scenario in load_scenarios(directory):
         visited.update(run_scenario(parsed, name, scenario).visited)
-    runtime = CaseRuntime.start(parsed, {})
-    missing = runtime.flow_nodes() - visited
+    missing = flow_nodes(parsed) - visited
     assert not missing, f"nœuds jamais atteints par les scénarios : {sorted(missing)}"
 
 

@@ -9,17 +9,20 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
-from engine.bootstrap import Platform
+from engine.bootstrap import Platform, build_operations, build_platform
 from engine.domain.model import CaseStatus, JobState
 from engine.persistence import tables as t
+from engine.services.admin import deploy_directory
 from engine.settings import BrokerSettings, Settings
 from engine.worker.app import connect_platform
 from tests.engine.support import ELU, SIREN_A, complete, get, make_tenants, start
+from tests.fixtures.services import TEST_OPERATIONS, TEST_PROCEDURES
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
@@ -75,18 +78,24 @@ class Worker:
 
 
 @pytest.fixture
-def postgres_only(database_url: str) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("the worker integration runs on PostgreSQL (production database)")
-
-
-@pytest.fixture
 def producer(
-    postgres_only: None, settings: Settings, platform: Platform, redis_url: str
+    pg_database_url: str, tmp_path: Path, redis_url: str
 ) -> Iterator[tuple[Platform, Settings]]:
-    worker_settings = settings.model_copy(
-        update={"broker": BrokerSettings(url=redis_url, visibility_timeout=5)}
+    """The production pairing: PostgreSQL and a Redis broker, producer and worker apart."""
+    worker_settings = Settings(
+        data_dir=tmp_path / "data",
+        database_url=pg_database_url,
+        operation_modules=[TEST_OPERATIONS],
+        broker=BrokerSettings(url=redis_url, visibility_timeout=5),
     )
+    with build_platform(worker_settings).uow() as uow:
+        deploy_directory(
+            uow,
+            TEST_PROCEDURES,
+            operations=build_operations(worker_settings).names(),
+            now=datetime.now(UTC),
+        )
+        uow.commit()
     _app, producer_platform = connect_platform(worker_settings)
     make_tenants(producer_platform)
     yield producer_platform, worker_settings
@@ -138,6 +147,7 @@ def test_killed_worker_job_comes_back_and_effect_happens_once(
     finally:
         second.stop()
     came_back_after = time.monotonic() - killed_at
+    print(f"job completed {came_back_after:.1f} s after its worker was killed")
     with p.uow() as uow:
         job = uow.jobs.for_case(SIREN_A, case.id)[0]
         counter = uow.connection.execute(
