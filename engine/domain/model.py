@@ -152,3 +152,31 @@ class DumpedState:
     tasks: TaskRows
     format: str
     """`<envelope>/<SpiffWorkflow serializer version>`, for migrations on load."""
+
+
+@dataclass(frozen=True)
+class Document:
+    """A working document (PDF) of a tenant; its bytes are addressed by their SHA-256."""
+
+    id: uuid.UUID
+    tenant: str
+    name: str
+    media_type: str
+    size: int
+    sha256: str
+    kind: str
+    """upload, signed, sealed, rendered or received."""
+    created_by: str
+    created_at: datetime
+    case_id: uuid.UUID | None = None
+    derived_from: uuid.UUID | None = None
+
+    def reference(self) -> dict[str, Any]:
+        """How case data and forms refer to the document."""
+        return {
+            "id": str(self.id),
+            "nom": self.name,
+            "sha256": self.sha256,
+            "taille": self.size,
+            "type": self.media_type,
+        }

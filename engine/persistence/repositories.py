@@ -15,6 +15,7 @@ from engine.domain.journal import GENESIS_HASH, entry_body, link_hash
 from engine.domain.model import (
     Case,
     CaseStatus,
+    Document,
     DumpedState,
     HumanTask,
     Job,
@@ -788,3 +789,83 @@ class JournalRepository:
             .order_by(t.journal.c.seq)
         )
         return [_entry(r) for r in rows]
+
+
+def _document(row: Row[Any]) -> Document:
+    return Document(
+        id=row.id,
+        tenant=row.tenant,
+        name=row.name,
+        media_type=row.media_type,
+        size=row.size,
+        sha256=row.sha256,
+        kind=row.kind,
+        created_by=row.created_by,
+        created_at=_aware(row.created_at),
+        case_id=row.case_id,
+        derived_from=row.derived_from,
+    )
+
+
+class DocumentRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, document: Document, content: bytes) -> None:
+        exists = self.conn.execute(
+            select(t.blobs.c.sha256).where(t.blobs.c.sha256 == document.sha256)
+        ).first()
+        if not exists:
+            self.conn.execute(
+                insert(t.blobs).values(sha256=document.sha256, size=len(content), content=content)
+            )
+        self.conn.execute(
+            insert(t.documents).values(
+                id=document.id,
+                tenant=document.tenant,
+                case_id=document.case_id,
+                name=document.name,
+                media_type=document.media_type,
+                size=document.size,
+                sha256=document.sha256,
+                kind=document.kind,
+                derived_from=document.derived_from,
+                created_by=document.created_by,
+                created_at=document.created_at,
+            )
+        )
+
+    def get(self, tenant: str, document_id: uuid.UUID) -> Document:
+        row = self.conn.execute(
+            select(t.documents).where(
+                t.documents.c.tenant == tenant, t.documents.c.id == document_id
+            )
+        ).first()
+        if row is None:
+            raise NotFound("Document introuvable.")
+        return _document(row)
+
+    def content(self, document: Document) -> bytes:
+        value = self.conn.execute(
+            select(t.blobs.c.content).where(t.blobs.c.sha256 == document.sha256)
+        ).scalar_one()
+        return bytes(value)
+
+    def attach(self, tenant: str, document_id: uuid.UUID, case_id: uuid.UUID) -> None:
+        self.conn.execute(
+            update(t.documents)
+            .where(
+                t.documents.c.tenant == tenant,
+                t.documents.c.id == document_id,
+                t.documents.c.case_id.is_(None),
+            )
+            .values(case_id=case_id)
+        )
+
+    def for_case(self, tenant: str, case_id: uuid.UUID) -> list[Document]:
+        rows = self.conn.execute(
+            select(t.documents)
+            .where(t.documents.c.tenant == tenant, t.documents.c.case_id == case_id)
+            .order_by(t.documents.c.created_at, t.documents.c.id)
+        )
+        return [_document(r) for r in rows]

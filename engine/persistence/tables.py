@@ -214,3 +214,29 @@ operation_effects = Table(
     Column("result", JSON, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
 )
+
+blobs = Table(
+    "blobs",
+    metadata,
+    Column("sha256", String(64), primary_key=True),
+    Column("size", BigInteger, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+)
+"""Working-document bytes, content-addressed: the same bytes are stored once."""
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", Uuid, primary_key=True),
+    Column("tenant", String(9), ForeignKey("tenants.siren"), nullable=False),
+    Column("case_id", Uuid, ForeignKey("cases.id"), nullable=True),
+    Column("name", String(255), nullable=False),
+    Column("media_type", String(100), nullable=False),
+    Column("size", BigInteger, nullable=False),
+    Column("sha256", String(64), ForeignKey("blobs.sha256"), nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("derived_from", Uuid, nullable=True),
+    Column("created_by", String(200), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Index("ix_documents_tenant_case", "tenant", "case_id"),
+)

@@ -10,6 +10,7 @@ from sqlalchemy import Connection, Engine
 
 from engine.persistence.repositories import (
     CaseRepository,
+    DocumentRepository,
     JobRepository,
     JournalRepository,
     SpecRepository,
@@ -39,6 +40,7 @@ class UnitOfWork:
         self.cases = CaseRepository(conn)
         self.jobs = JobRepository(conn, self.jobs_to_dispatch)
         self.journal = JournalRepository(conn)
+        self.documents = DocumentRepository(conn)
         return self
 
     @property

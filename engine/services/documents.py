@@ -1,0 +1,79 @@
+"""Working documents: upload with checks, read, and link to a case."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import uuid
+from datetime import datetime
+
+from engine.domain.errors import InvalidInput
+from engine.domain.model import Actor, Document
+from engine.persistence.uow import UnitOfWork
+
+PDF = "application/pdf"
+_UNSAFE = re.compile(r"[^\w .,()'+-]+", re.UNICODE)
+
+
+def clean_name(name: str) -> str:
+    """A file name safe to show and to put in a Content-Disposition header."""
+    base = name.replace("\\", "/").rsplit("/", 1)[-1]
+    base = _UNSAFE.sub("_", base).strip(" .") or "document.pdf"
+    return base[:200]
+
+
+def store_document(
+    uow: UnitOfWork,
+    *,
+    tenant: str,
+    name: str,
+    content: bytes,
+    actor: Actor,
+    now: datetime,
+    max_bytes: int,
+    kind: str = "upload",
+    case_id: uuid.UUID | None = None,
+    derived_from: uuid.UUID | None = None,
+) -> Document:
+    """Store a PDF; the deep checks (encryption, structure) happen before any signature."""
+    if uow.tenants.get(tenant) is None:
+        raise InvalidInput("Collectivité inconnue.")
+    if not content:
+        raise InvalidInput("Le fichier est vide.")
+    if len(content) > max_bytes:
+        raise InvalidInput(
+            f"Fichier trop volumineux : {len(content) // 1_000_000} Mo "
+            f"(maximum {max_bytes // 1_000_000} Mo)."
+        )
+    if not content.lstrip()[:5] == b"%PDF-":
+        raise InvalidInput("Seuls les fichiers PDF sont acceptés.")
+    document = Document(
+        id=uuid.uuid4(),
+        tenant=tenant,
+        name=clean_name(name),
+        media_type=PDF,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+        kind=kind,
+        created_by=actor.user_id,
+        created_at=now,
+        case_id=case_id,
+        derived_from=derived_from,
+    )
+    uow.documents.add(document, content)
+    return document
+
+
+def document_from_reference(uow: UnitOfWork, tenant: str, reference: object) -> Document:
+    """The document a case datum refers to, checked against its recorded digest."""
+    if not isinstance(reference, dict) or "id" not in reference:
+        raise InvalidInput("Référence de document invalide.")
+    try:
+        document_id = uuid.UUID(str(reference["id"]))
+    except ValueError as exc:
+        raise InvalidInput("Référence de document invalide.") from exc
+    document = uow.documents.get(tenant, document_id)
+    expected = reference.get("sha256")
+    if expected and expected != document.sha256:
+        raise InvalidInput("Le document ne correspond pas à son empreinte enregistrée.")
+    return document
