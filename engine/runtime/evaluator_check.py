@@ -1,0 +1,257 @@
+"""The syntax check of the BPMN evaluator: a whitelist of Python AST nodes, run before anything.
+
+A source passes only if every node is of an allowed kind, no name or attribute starts with an
+underscore, every attribute is one some allowed type has, calls go to a plain name or a method,
+and f-string format specs are constant and narrow. Nothing is executed here.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+from engine.runtime.evaluator_base import EvaluationError, ForbiddenSyntax, Limits
+from engine.runtime.evaluator_library import ATTRIBUTE_NAMES, check_format_spec
+
+__all__ = ["parse_checked"]
+
+_EXPRESSION_NODES: frozenset[type[ast.AST]] = frozenset(
+    {
+        ast.Expression,
+        ast.Constant,
+        ast.Name,
+        ast.Attribute,
+        ast.Subscript,
+        ast.Slice,
+        ast.BoolOp,
+        ast.BinOp,
+        ast.UnaryOp,
+        ast.Compare,
+        ast.IfExp,
+        ast.Call,
+        ast.keyword,
+        ast.List,
+        ast.Tuple,
+        ast.Dict,
+        ast.Set,
+        ast.ListComp,
+        ast.SetComp,
+        ast.DictComp,
+        ast.GeneratorExp,
+        ast.comprehension,
+        ast.JoinedStr,
+        ast.FormattedValue,
+        ast.Load,
+        ast.Store,
+        ast.Del,
+        ast.And,
+        ast.Or,
+        ast.Add,
+        ast.Sub,
+        ast.Mult,
+        ast.Div,
+        ast.FloorDiv,
+        ast.Mod,
+        ast.Pow,
+        ast.LShift,
+        ast.RShift,
+        ast.BitOr,
+        ast.BitXor,
+        ast.BitAnd,
+        ast.Not,
+        ast.USub,
+        ast.UAdd,
+        ast.Invert,
+        ast.Eq,
+        ast.NotEq,
+        ast.Lt,
+        ast.LtE,
+        ast.Gt,
+        ast.GtE,
+        ast.Is,
+        ast.IsNot,
+        ast.In,
+        ast.NotIn,
+    }
+)
+_SCRIPT_NODES = _EXPRESSION_NODES | {
+    ast.Module,
+    ast.Expr,
+    ast.Assign,
+    ast.AugAssign,
+    ast.If,
+    ast.For,
+    ast.Pass,
+    ast.Break,
+    ast.Continue,
+    ast.Delete,
+}
+_FORBIDDEN_NAMES = frozenset(
+    [
+        "eval",
+        "exec",
+        "compile",
+        "open",
+        "getattr",
+        "setattr",
+        "delattr",
+        "hasattr",
+        "globals",
+        "locals",
+        "vars",
+        "dir",
+        "breakpoint",
+        "memoryview",
+        "classmethod",
+        "staticmethod",
+        "super",
+        "property",
+    ]
+)
+"""Python builtins that are not ours: refused by name for a clear message (never defined anyway)."""
+_CONSTANT_TYPES = (type(None), bool, int, float, str)
+_EXPLAINED = {
+    "Import": "import is not allowed",
+    "ImportFrom": "import is not allowed",
+    "FunctionDef": "defining functions is not allowed",
+    "AsyncFunctionDef": "defining functions is not allowed",
+    "Lambda": "lambda is not allowed",
+    "ClassDef": "defining classes is not allowed",
+    "While": "while loops are not allowed; use for ... in range(n)",
+    "Global": "global is not allowed",
+    "Nonlocal": "nonlocal is not allowed",
+    "With": "with is not allowed",
+    "Try": "try/except is not allowed",
+    "Raise": "raise is not allowed",
+    "NamedExpr": "the := operator is not allowed",
+    "Starred": "* unpacking is not allowed",
+    "MatMult": "the @ operator is not allowed",
+}
+
+
+def parse_checked(source: str, *, mode: str, limits: Limits) -> ast.AST:
+    """Parse `source` as an expression (`mode="eval"`) or script (`"exec"`) and check it."""
+    if not isinstance(source, str):
+        raise ForbiddenSyntax(f"source must be text, not {type(source).__name__}")
+    if len(source) > limits.max_source_chars:
+        raise ForbiddenSyntax(f"source longer than {limits.max_source_chars} characters")
+    try:
+        tree = ast.parse(source.strip() if mode == "eval" else source, mode=mode)
+    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        line = getattr(exc, "lineno", None)
+        raise ForbiddenSyntax(f"invalid syntax: {exc}", line=line).located(source, line) from exc
+    allowed = _EXPRESSION_NODES if mode == "eval" else _SCRIPT_NODES
+    pending: list[tuple[ast.AST, int, int | None]] = [(tree, 0, None)]
+    while pending:
+        node, depth, outer_line = pending.pop()
+        line = getattr(node, "lineno", None) or outer_line
+        if depth > limits.max_nesting:
+            raise ForbiddenSyntax(f"nesting deeper than {limits.max_nesting}").located(source, line)
+        try:
+            _check_node(node, allowed)
+        except EvaluationError as exc:
+            raise exc.located(source, line) from None
+        pending.extend((child, depth + 1, line) for child in ast.iter_child_nodes(node))
+    return tree
+
+
+def _check_node(node: ast.AST, allowed: frozenset[type[ast.AST]]) -> None:
+    kind = type(node)
+    if kind not in allowed:
+        name = kind.__name__
+        raise ForbiddenSyntax(_EXPLAINED.get(name, f"{name} is not allowed"))
+    checker = _CHECKERS.get(kind)
+    if checker is not None:
+        checker(node)
+
+
+def _check_name(node: Any) -> None:
+    _check_identifier(node.id, "name")
+    if node.id in _FORBIDDEN_NAMES:
+        raise ForbiddenSyntax(f"{node.id}() is not available in expressions")
+
+
+def _check_identifier(name: str, what: str) -> None:
+    if name.startswith("_"):
+        raise ForbiddenSyntax(
+            f"{what} {name!r} is not allowed (names starting with _ are reserved)"
+        )
+
+
+def _check_attribute(node: Any) -> None:
+    _check_identifier(node.attr, "attribute")
+    if node.attr not in ATTRIBUTE_NAMES:
+        raise ForbiddenSyntax(f"attribute or method {node.attr!r} is not allowed")
+    if isinstance(node.ctx, ast.Store | ast.Del):
+        raise ForbiddenSyntax("assigning or deleting attributes is not allowed")
+
+
+def _check_constant(node: Any) -> None:
+    if not isinstance(node.value, _CONSTANT_TYPES):
+        raise ForbiddenSyntax(f"literal of type {type(node.value).__name__} is not allowed")
+
+
+def _check_call(node: Any) -> None:
+    if not isinstance(node.func, ast.Name | ast.Attribute):
+        raise ForbiddenSyntax("only named functions and methods can be called")
+    for keyword in node.keywords:
+        if keyword.arg is None:
+            raise ForbiddenSyntax("** unpacking is not allowed")
+        _check_identifier(keyword.arg, "keyword")
+
+
+def _check_formatted(node: Any) -> None:
+    spec = node.format_spec
+    if spec is None:
+        return
+    if not all(isinstance(part, ast.Constant) for part in spec.values):
+        raise ForbiddenSyntax("format specs must be constant (no nested {...})")
+    check_format_spec("".join(str(part.value) for part in spec.values))
+
+
+def _check_dict(node: Any) -> None:
+    if any(key is None for key in node.keys):
+        raise ForbiddenSyntax("** unpacking is not allowed")
+
+
+def _check_targets(node: Any) -> None:
+    targets = node.targets if isinstance(node, ast.Assign | ast.Delete) else [node.target]
+    for target in targets:
+        _check_target(target, unpack=isinstance(node, ast.Assign | ast.For | ast.comprehension))
+
+
+def _check_target(target: ast.AST, *, unpack: bool) -> None:
+    if isinstance(target, ast.Name | ast.Subscript):
+        return
+    if unpack and isinstance(target, ast.Tuple | ast.List):
+        for element in target.elts:
+            _check_target(element, unpack=False)
+        return
+    raise ForbiddenSyntax(f"cannot assign to {type(target).__name__}")
+
+
+def _check_comprehension(node: Any) -> None:
+    if node.is_async:
+        raise ForbiddenSyntax("async comprehensions are not allowed")
+    _check_targets(node)
+
+
+def _check_for(node: Any) -> None:
+    if node.orelse:
+        raise ForbiddenSyntax("for ... else is not allowed")
+    _check_targets(node)
+
+
+_CHECKERS: dict[type[ast.AST], Any] = {
+    ast.Name: _check_name,
+    ast.Attribute: _check_attribute,
+    ast.Constant: _check_constant,
+    ast.Call: _check_call,
+    ast.Dict: _check_dict,
+    ast.FormattedValue: _check_formatted,
+    ast.Assign: _check_targets,
+    ast.AugAssign: _check_targets,
+    ast.Delete: _check_targets,
+    ast.For: _check_for,
+    ast.comprehension: _check_comprehension,
+}
