@@ -1,0 +1,173 @@
+"""`dematflow signatures ...`: sign and verify PDFs from the command line."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from signatures import (
+    PadesLevel,
+    Pkcs12Key,
+    SignatureError,
+    SignRequest,
+    ValidationOptions,
+    VisibleField,
+    report_to_html,
+    report_to_json,
+    sign_pdf,
+    validate_pdf,
+)
+
+
+def _der_certs(paths: tuple[Path, ...]) -> tuple[bytes, ...]:
+    from asn1crypto import pem
+
+    certs: list[bytes] = []
+    for path in paths:
+        data = path.read_bytes()
+        if pem.detect(data):
+            certs.extend(der for _, _, der in pem.unarmor(data, multiple=True))
+        else:
+            certs.append(data)
+    return tuple(certs)
+
+
+@click.group(name="signatures")
+def group() -> None:
+    """Signatures électroniques PAdES : signer et vérifier des PDF."""
+
+
+@group.command()
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@click.option(
+    "--level",
+    type=click.Choice([lvl.value for lvl in PadesLevel]),
+    default="B-LTA",
+    show_default=True,
+)
+@click.option(
+    "--pkcs12",
+    "pkcs12",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    required=True,
+    help="Magasin de clés PKCS#12 du signataire.",
+)
+@click.option(
+    "--passphrase-env",
+    default="DEMATFLOW_PKCS12_PASSPHRASE",
+    show_default=True,
+    help="Variable d'environnement contenant la phrase de passe.",
+)
+@click.option("--name", "display_name", required=True, help="Nom du signataire affiché.")
+@click.option("--quality", default="", help="Qualité, par exemple « Le Maire ».")
+@click.option("--reason", default="", help="Motif de la signature.")
+@click.option("--location", default="", help="Lieu de signature.")
+@click.option(
+    "--page",
+    type=int,
+    default=None,
+    help="Page du bloc visible (1 = première, -1 = dernière) ; absent = invisible.",
+)
+@click.option(
+    "--box",
+    nargs=4,
+    type=int,
+    default=(340, 40, 560, 120),
+    show_default=True,
+    help="Rectangle x1 y1 x2 y2 en points.",
+)
+@click.option("--tsa-url", default=None, help="URL de l'autorité d'horodatage (B-T et au-delà).")
+@click.option(
+    "--trust-root",
+    "trust_roots",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Certificat racine de confiance (PEM ou DER).",
+)
+@click.option(
+    "--no-pdfa", is_flag=True, help="Ne pas convertir en PDF/A-2b avant la première signature."
+)
+def sign(
+    source: Path,
+    target: Path,
+    level: str,
+    pkcs12: Path,
+    passphrase_env: str,
+    display_name: str,
+    quality: str,
+    reason: str,
+    location: str,
+    page: int | None,
+    box: tuple[int, int, int, int],
+    tsa_url: str | None,
+    trust_roots: tuple[Path, ...],
+    no_pdfa: bool,
+) -> None:
+    """Signer SOURCE (PDF) et écrire le résultat dans TARGET."""
+    import os
+
+    passphrase = os.environ.get(passphrase_env)
+    request = SignRequest(
+        key=Pkcs12Key(path=pkcs12, passphrase=passphrase.encode() if passphrase else None),
+        signer_display_name=display_name,
+        level=PadesLevel(level),
+        quality=quality,
+        reason=reason,
+        location=location,
+        visible=VisibleField(page=page, box=box) if page is not None else None,
+        timestamp_url=tsa_url,
+        trust_roots=_der_certs(trust_roots),
+        convert_to_pdfa=not no_pdfa,
+    )
+    try:
+        signed = sign_pdf(source.read_bytes(), request)
+    except SignatureError as exc:
+        raise click.ClickException(str(exc)) from exc
+    target.write_bytes(signed.pdf)
+    if signed.original is not None:
+        click.echo("Document converti en PDF/A-2b avant signature (original conservé).")
+    click.echo(f"Signé au niveau {signed.level} par {signed.signer_certificate_name} : {target}")
+
+
+@group.command()
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--trust-root",
+    "trust_roots",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Certificat racine de confiance (PEM ou DER).",
+)
+@click.option(
+    "--online", is_flag=True, help="Autoriser la vérification de révocation en ligne (OCSP/CRL)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Rapport JSON sur la sortie standard.")
+@click.option(
+    "--html",
+    "html_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="Écrire aussi le rapport HTML.",
+)
+def verify(
+    source: Path, trust_roots: tuple[Path, ...], online: bool, as_json: bool, html_path: Path | None
+) -> None:
+    """Vérifier toutes les signatures de SOURCE ; code de sortie 0 seulement si toutes sont valides."""
+    options = ValidationOptions(trust_roots=_der_certs(trust_roots), allow_fetching=online)
+    try:
+        report = validate_pdf(source.read_bytes(), options)
+    except SignatureError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if html_path is not None:
+        html_path.write_text(report_to_html(report), "utf-8")
+    if as_json:
+        click.echo(report_to_json(report))
+    else:
+        for signature in report.signatures:
+            click.echo(signature.summary)
+        click.echo(report.summary)
+    sys.exit(0 if report.valid else 1)

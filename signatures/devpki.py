@@ -1,0 +1,469 @@
+"""A local development PKI (root, intermediate, signers, seal, TSA, OCSP, CRLs) built with certomancer.
+
+Used when no production PKI is configured, and by the tests. Keys are generated here (certomancer
+does not generate keys), certificates and PKCS#12 files are written by certomancer, and
+``certomancer animate`` serves the TSA, OCSP responder and CRLs on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import TracebackType
+from typing import IO, Any
+
+import yaml
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+
+from signatures.errors import DevPkiError
+from signatures.keys import Pkcs12Key
+
+__all__ = [
+    "DevIdentity",
+    "DevPki",
+    "DevPkiServer",
+    "build_dev_pki",
+    "free_port",
+    "load_dev_pki",
+    "serve_dev_pki",
+]
+
+_ARCH = "dematflow-dev"
+_MANIFEST = "devpki.json"
+_TIME_FORMAT = "%Y-%m-%dT%H:%M:%S+0000"
+
+
+@dataclass(frozen=True)
+class DevIdentity:
+    """One certificate holder of the development PKI with its PKCS#12 key store."""
+
+    label: str
+    """certomancer label of the certificate (and of its key)."""
+    display_name: str
+    """Common name written in the certificate."""
+    pkcs12_path: Path
+    """PKCS#12 file holding the key, the certificate and its chain."""
+    passphrase: bytes
+    """Passphrase of the PKCS#12 file."""
+    cert_path: Path
+    """The certificate alone, DER."""
+    key_path: Path
+    """The private key, unencrypted PKCS#8 PEM (for importing into a PKCS#11 token)."""
+
+    @property
+    def key(self) -> Pkcs12Key:
+        """The key source to sign with this identity."""
+        return Pkcs12Key(path=self.pkcs12_path, passphrase=self.passphrase)
+
+    def __repr__(self) -> str:
+        return f"DevIdentity(label={self.label!r}, display_name={self.display_name!r})"
+
+
+@dataclass(frozen=True)
+class DevPki:
+    """A built development PKI: where its files are and which URLs its services answer on."""
+
+    directory: Path
+    """Directory holding the keys, the certomancer config, certificates and PKCS#12 files."""
+    config_path: Path
+    """certomancer YAML configuration."""
+    port: int
+    """127.0.0.1 port baked into the certificates' CRL/OCSP URLs; serve on this port."""
+    root_cert_path: Path
+    """Trust anchor, DER."""
+    intermediate_cert_path: Path
+    """Intermediate CA issuing the signer and seal certificates, DER."""
+    tsa_cert_path: Path
+    """Time-stamping authority certificate, DER."""
+    signers: tuple[DevIdentity, ...]
+    """Demo signatories, in the order their names were given."""
+    seal: DevIdentity
+    """The organisation seal (cachet serveur)."""
+    revoked_signer: DevIdentity
+    """A signer whose certificate was revoked an hour before the PKI was built (for tests)."""
+    expired_signer: DevIdentity
+    """A signer whose certificate expired before the PKI was built (for tests)."""
+    tsa_url: str
+    """RFC 3161 time-stamping endpoint."""
+    ocsp_url: str
+    """OCSP responder for certificates issued by the intermediate CA (POST only)."""
+    crl_urls: tuple[str, ...]
+    """CRLs of the root and the intermediate CA."""
+
+    @property
+    def trust_roots(self) -> tuple[bytes, ...]:
+        """DER trust anchors of this PKI."""
+        return (self.root_cert_path.read_bytes(),)
+
+    def signer(self, display_name: str) -> DevIdentity:
+        """The demo signer with this display name."""
+        for identity in self.signers:
+            if identity.display_name == display_name:
+                return identity
+        raise DevPkiError(f"Aucun signataire de démonstration nommé « {display_name} ».")
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that was free when asked."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def _label(name: str, taken: set[str]) -> str:
+    ascii_name = unicodedata.normalize("NFKD", name).encode("ascii", "ignore").decode()
+    base = re.sub(r"[^a-z0-9]+", "-", ascii_name.lower()).strip("-") or "signer"
+    label, n = f"signer-{base}", 2
+    while label in taken:
+        label, n = f"signer-{base}-{n}", n + 1
+    taken.add(label)
+    return label
+
+
+def _window(start: datetime, end: datetime) -> dict[str, str]:
+    return {"valid-from": start.strftime(_TIME_FORMAT), "valid-to": end.strftime(_TIME_FORMAT)}
+
+
+def _key_usage(*usages: str) -> dict[str, Any]:
+    return {
+        "id": "key_usage",
+        "critical": True,
+        "smart-value": {"schema": "key-usage", "params": list(usages)},
+    }
+
+
+def _crl_point(repo: str) -> dict[str, Any]:
+    return {
+        "id": "crl_distribution_points",
+        "smart-value": {"schema": "crl-dist-url", "params": {"crl-repo-names": [repo]}},
+    }
+
+
+_OCSP_AIA = {
+    "id": "authority_information_access",
+    "smart-value": {"schema": "aia-urls", "params": {"ocsp-responder-names": ["interm"]}},
+}
+
+
+def _leaf(window: dict[str, str], **extra: Any) -> dict[str, Any]:
+    return {
+        "issuer": "interm",
+        "validity": window,
+        "extensions": [
+            _key_usage("digital_signature", "non_repudiation"),
+            _crl_point("interm"),
+            _OCSP_AIA,
+        ],
+        **extra,
+    }
+
+
+def _config(
+    *, port: int, organisation: str, people: dict[str, str], now: datetime
+) -> dict[str, Any]:
+    ca_window = _window(now - timedelta(days=1), now + timedelta(days=365 * 20))
+    leaf_window = _window(now - timedelta(days=1), now + timedelta(days=365 * 3))
+    entities = {
+        "root": {"common-name": "Racine dematflow (développement)"},
+        "interm": {"common-name": "AC intermédiaire dematflow (développement)"},
+        "tsa": {"common-name": "Horodatage dematflow (développement)"},
+        "ocsp": {"common-name": "Répondeur OCSP dematflow (développement)"},
+        "seal": {"common-name": f"Cachet serveur {organisation}"},
+        **{label: {"common-name": name} for label, name in people.items()},
+    }
+    certs: dict[str, Any] = {
+        "root": {
+            "subject": "root",
+            "issuer": "root",
+            "validity": ca_window,
+            "extensions": [
+                {"id": "basic_constraints", "critical": True, "value": {"ca": True}},
+                _key_usage("digital_signature", "key_cert_sign", "crl_sign"),
+            ],
+        },
+        "interm": {
+            "issuer": "root",
+            "validity": ca_window,
+            "extensions": [
+                {
+                    "id": "basic_constraints",
+                    "critical": True,
+                    "value": {"ca": True, "path-len-constraint": 0},
+                },
+                _key_usage("digital_signature", "key_cert_sign", "crl_sign"),
+                _crl_point("root"),
+            ],
+        },
+        "ocsp": {
+            "issuer": "interm",
+            "validity": ca_window,
+            "extensions": [
+                _key_usage("digital_signature"),
+                {"id": "extended_key_usage", "critical": True, "value": ["ocsp_signing"]},
+                {"id": "ocsp_no_check"},
+            ],
+        },
+        "tsa": {
+            "issuer": "root",
+            "validity": ca_window,
+            "extensions": [
+                _key_usage("digital_signature"),
+                {"id": "extended_key_usage", "critical": True, "value": ["time_stamping"]},
+                _crl_point("root"),
+            ],
+        },
+        "seal": _leaf(leaf_window),
+        **{label: _leaf(leaf_window) for label in people if label.startswith("signer-")},
+        "revoked": _leaf(
+            leaf_window,
+            revocation={
+                "revoked-since": (now - timedelta(hours=1)).strftime(_TIME_FORMAT),
+                "reason": "key_compromise",
+            },
+        ),
+        "expired": _leaf(_window(now - timedelta(days=730), now - timedelta(days=365))),
+    }
+    services = {
+        "ocsp": {
+            "interm": {"for-issuer": "interm", "responder-cert": "ocsp", "signing-key": "ocsp"}
+        },
+        "crl-repo": {
+            "root": {
+                "for-issuer": "root",
+                "signing-key": "root",
+                "simulated-update-schedule": "P90D",
+            },
+            "interm": {
+                "for-issuer": "interm",
+                "signing-key": "interm",
+                "simulated-update-schedule": "P7D",
+            },
+        },
+        "time-stamping": {"tsa": {"signing-key": "tsa", "signing-cert": "tsa"}},
+    }
+    return {
+        "external-url-prefix": f"http://127.0.0.1:{port}",
+        "keysets": {
+            _ARCH: {
+                "path-prefix": "keys",
+                "keys": {label: {"path": f"{label}.key.pem"} for label in entities},
+            }
+        },
+        "pki-architectures": {
+            _ARCH: {
+                "keyset": _ARCH,
+                "entity-defaults": {"country-name": "FR", "organization-name": organisation},
+                "entities": entities,
+                "certs": certs,
+                "services": services,
+            }
+        },
+    }
+
+
+def _write_key(path: Path) -> None:
+    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as out:
+        out.write(pem)
+
+
+def _dump(directory: Path, config_path: Path, labels: Sequence[str], passphrase: bytes) -> None:
+    from certomancer.registry import ArchLabel, CertLabel, CertomancerConfig
+
+    try:
+        config = CertomancerConfig.from_file(str(config_path), key_search_dir=str(directory))
+        arch = config.get_pki_arch(ArchLabel(_ARCH))
+        certs_dir = directory / "certs"
+        certs_dir.mkdir(exist_ok=True)
+        for label in labels:
+            cert_label = CertLabel(str(label))
+            (certs_dir / f"{label}.cer").write_bytes(arch.get_cert(cert_label).dump())
+            if str(label) not in {"root", "interm", "ocsp", "tsa"}:
+                pfx = arch.package_pkcs12(cert_label, password=passphrase)
+                fd = os.open(
+                    certs_dir / f"{label}.p12", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600
+                )
+                with os.fdopen(fd, "wb") as out:
+                    out.write(pfx)
+    except Exception as exc:  # certomancer raises many unrelated types
+        raise DevPkiError(f"Impossible de construire la PKI de développement : {exc}") from exc
+
+
+def build_dev_pki(
+    directory: Path,
+    *,
+    signer_names: Sequence[str],
+    organisation: str,
+    port: int,
+) -> DevPki:
+    """Generate keys, certificates and PKCS#12 files of a development PKI in ``directory``.
+
+    ``port`` is the 127.0.0.1 port the PKI will be served on: it is written into the
+    certificates' CRL and OCSP URLs. A random passphrase protects every PKCS#12 file; the
+    manifest written beside them lets :func:`load_dev_pki` find everything again.
+    """
+    directory.mkdir(parents=True, exist_ok=True)
+    (directory / "keys").mkdir(exist_ok=True)
+    taken: set[str] = {"root", "interm", "tsa", "ocsp", "seal", "revoked", "expired"}
+    people = {_label(name, taken): name for name in signer_names}
+    people["revoked"] = "Signataire Révoqué"
+    people["expired"] = "Signataire Expiré"
+    now = datetime.now(UTC).replace(microsecond=0)
+    config = _config(port=port, organisation=organisation, people=people, now=now)
+    config_path = directory / "certomancer.yml"
+    config_path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), "utf-8")
+    for label in config["keysets"][_ARCH]["keys"]:
+        _write_key(directory / "keys" / f"{label}.key.pem")
+    passphrase = secrets.token_urlsafe(18).encode()
+    _dump(directory, config_path, list(config["keysets"][_ARCH]["keys"]), passphrase)
+    manifest = {
+        "port": port,
+        "passphrase": passphrase.decode(),
+        "organisation": organisation,
+        "signers": [[label, name] for label, name in people.items() if label.startswith("signer-")],
+        "revoked": people["revoked"],
+        "expired": people["expired"],
+    }
+    manifest_path = directory / _MANIFEST
+    fd = os.open(manifest_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(manifest, out, ensure_ascii=False, indent=2)
+    return load_dev_pki(directory)
+
+
+def load_dev_pki(directory: Path) -> DevPki:
+    """Describe a development PKI built earlier by :func:`build_dev_pki`."""
+    try:
+        manifest = json.loads((directory / _MANIFEST).read_text("utf-8"))
+    except (OSError, ValueError) as exc:
+        raise DevPkiError(f"PKI de développement introuvable dans {directory}.") from exc
+    passphrase = manifest["passphrase"].encode()
+    certs = directory / "certs"
+
+    def identity(label: str, name: str) -> DevIdentity:
+        return DevIdentity(
+            label=label,
+            display_name=name,
+            pkcs12_path=certs / f"{label}.p12",
+            passphrase=passphrase,
+            cert_path=certs / f"{label}.cer",
+            key_path=directory / "keys" / f"{label}.key.pem",
+        )
+
+    base = f"http://127.0.0.1:{manifest['port']}/{_ARCH}"
+    return DevPki(
+        directory=directory,
+        config_path=directory / "certomancer.yml",
+        port=int(manifest["port"]),
+        root_cert_path=certs / "root.cer",
+        intermediate_cert_path=certs / "interm.cer",
+        tsa_cert_path=certs / "tsa.cer",
+        signers=tuple(identity(label, name) for label, name in manifest["signers"]),
+        seal=identity("seal", f"Cachet serveur {manifest['organisation']}"),
+        revoked_signer=identity("revoked", manifest["revoked"]),
+        expired_signer=identity("expired", manifest["expired"]),
+        tsa_url=f"{base}/tsa/tsa",
+        ocsp_url=f"{base}/ocsp/interm",
+        crl_urls=(f"{base}/crls/root/latest.crl", f"{base}/crls/interm/latest.crl"),
+    )
+
+
+class DevPkiServer:
+    """A running ``certomancer animate`` process serving a development PKI on 127.0.0.1."""
+
+    def __init__(self, pki: DevPki, process: subprocess.Popen[bytes], log: IO[bytes]) -> None:
+        self.pki = pki
+        self._process = process
+        self._log = log
+
+    @property
+    def tsa_url(self) -> str:
+        """RFC 3161 endpoint."""
+        return self.pki.tsa_url
+
+    def stop(self, timeout: float = 5.0) -> None:
+        """Stop the server and wait for it to exit."""
+        if self._process.poll() is None:
+            self._process.terminate()
+            try:
+                self._process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+                self._process.wait(timeout=timeout)
+        self._log.close()
+
+    def __enter__(self) -> DevPkiServer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def serve_dev_pki(pki: DevPki, *, timeout: float = 15.0) -> DevPkiServer:
+    """Start ``certomancer animate`` on 127.0.0.1:``pki.port`` and wait until it answers.
+
+    The web UI (which would hand out PKCS#12 files) and time overrides are disabled.
+    """
+    log = (pki.directory / "animate.log").open("ab")
+    command = [
+        sys.executable,
+        "-m",
+        "certomancer",
+        "--config",
+        str(pki.config_path),
+        "--key-root",
+        str(pki.directory),
+        "animate",
+        "--port",
+        str(pki.port),
+        "--no-web-ui",
+        "--no-time-override",
+    ]
+    process = subprocess.Popen(
+        command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=pki.directory
+    )
+    server = DevPkiServer(pki, process, log)
+    if not _wait_listening(pki.port, process, timeout):
+        server.stop()
+        raise DevPkiError(
+            f"Le serveur de la PKI de développement n'a pas démarré (port {pki.port}) ; "
+            f"voir {pki.directory / 'animate.log'}."
+        )
+    return server

@@ -1,0 +1,312 @@
+"""PAdES signing (B-B, B-T, B-LT, B-LTA) of PDF documents with pyHanko, as incremental updates.
+
+The caller resolves the key source from the signatory's identity; nothing here picks a key.
+No global state: a Celery worker can call :func:`sign_pdf` from any process.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import io
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+
+from asn1crypto import x509
+from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.text import TextBoxStyle
+from pyhanko.pdf_utils.writer import BasePdfFileWriter
+from pyhanko.sign import fields
+from pyhanko.sign.general import SigningError
+from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
+from pyhanko.sign.signers.pdf_cms import Signer
+from pyhanko.sign.timestamps import HTTPTimeStamper
+from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+from pyhanko.stamp import TextStampStyle
+from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator.errors import PathValidationError, ValidationError
+
+from signatures.errors import KeyStoreError, SigningFailedError, TimestampError
+from signatures.intake import DEFAULT_MAX_BYTES, inspect_pdf
+from signatures.keys import KeySource
+from signatures.keystore import open_signer, signer_name
+from signatures.pdfa import convert_to_pdfa
+
+__all__ = ["DEFAULT_FONT", "PadesLevel", "SignRequest", "SignedPdf", "VisibleField", "sign_pdf"]
+
+DEFAULT_FONT = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+"""Font embedded in visible signature blocks (PDF/A forbids non-embedded fonts)."""
+
+_STAMP_TEXT = "%(signer)s\n%(quality)s\nSigné le %(ts)s\nMotif : %(reason)s"
+
+
+class PadesLevel(StrEnum):
+    """PAdES baseline levels (ETSI EN 319 142-1)."""
+
+    B_B = "B-B"
+    B_T = "B-T"
+    B_LT = "B-LT"
+    B_LTA = "B-LTA"
+
+    @property
+    def needs_timestamp(self) -> bool:
+        """B-T and above carry an RFC 3161 signature timestamp."""
+        return self is not PadesLevel.B_B
+
+    @property
+    def embeds_validation_info(self) -> bool:
+        """B-LT and above embed certificates and revocation data (DSS)."""
+        return self in (PadesLevel.B_LT, PadesLevel.B_LTA)
+
+
+@dataclass(frozen=True)
+class VisibleField:
+    """Where the visible signature block goes."""
+
+    page: int
+    """Page number, 1 for the first page; -1 for the last page."""
+    box: tuple[int, int, int, int]
+    """Rectangle (x1, y1, x2, y2) in PDF points from the bottom-left corner."""
+
+
+@dataclass(frozen=True)
+class SignRequest:
+    """Everything needed to sign one PDF once. The key source comes from the caller."""
+
+    key: KeySource
+    """Key store of the signatory (or of the organisation for a seal)."""
+    signer_display_name: str
+    """Name shown in the signature block and the signature dictionary."""
+    level: PadesLevel = PadesLevel.B_LTA
+    """PAdES level to reach; archived acts use B-LTA."""
+    quality: str = ""
+    """Capacity of the signatory shown in the block, e.g. "Le Maire"."""
+    reason: str = ""
+    """Reason for signing (signature dictionary /Reason and block)."""
+    location: str = ""
+    """Place of signing (signature dictionary /Location)."""
+    visible: VisibleField | None = None
+    """Visible block position; None for an invisible signature."""
+    timestamp_url: str | None = None
+    """RFC 3161 TSA endpoint; required from B-T up."""
+    trust_roots: tuple[bytes, ...] = ()
+    """DER trust anchors used to build and check the chain when embedding validation data."""
+    extra_certs: tuple[bytes, ...] = ()
+    """DER intermediate certificates that the key store may lack."""
+    expected_cert_sha256: str | None = None
+    """Hex SHA-256 of the certificate the caller expects; a different key is refused."""
+    field_name: str | None = None
+    """Signature field name; by default "Signature<n>"."""
+    convert_to_pdfa: bool = True
+    """Convert to PDF/A-2b before the first signature when the document is not PDF/A."""
+    max_bytes: int = DEFAULT_MAX_BYTES
+    """Largest document accepted."""
+    font_path: Path = DEFAULT_FONT
+    """OpenType/TrueType font for the visible block."""
+    revocation_fetching: bool = True
+    """Fetch OCSP/CRL data from the signer's CA at signing time (B-LT/B-LTA)."""
+
+
+@dataclass(frozen=True)
+class SignedPdf:
+    """A signed document and what happened to it."""
+
+    pdf: bytes
+    """The signed PDF."""
+    original: bytes | None
+    """The document as received when it was converted to PDF/A first (keep it), else None."""
+    field_name: str
+    """Name of the signature field that was filled."""
+    level: PadesLevel
+    """Level produced."""
+    signer_certificate_name: str
+    """Common name in the certificate that signed."""
+    signer_cert_sha256: str = field(default="")
+    """Hex SHA-256 of the signing certificate."""
+
+
+def _validation_context(request: SignRequest) -> ValidationContext:
+    return ValidationContext(
+        trust_roots=[x509.Certificate.load(der) for der in request.trust_roots],
+        other_certs=[x509.Certificate.load(der) for der in request.extra_certs],
+        allow_fetching=request.revocation_fetching,
+        revocation_mode="hard-fail",
+    )
+
+
+def _reserved_hex_chars(signer: Signer, with_timestamp: bool) -> int:
+    """Room for the CMS object, from the certificates it will carry (no dry-run signature)."""
+    certs = sum(len(cert.dump()) for cert in signer.cert_registry)
+    if signer.signing_cert is not None:
+        certs += len(signer.signing_cert.dump())
+    der_bytes = certs + 4096 + (8192 if with_timestamp else 0)
+    return 2 * der_bytes
+
+
+def _field_name(request: SignRequest, writer: IncrementalPdfFileWriter) -> str:
+    taken = {name for name, _, _ in fields.enumerate_sig_fields(writer)}
+    if request.field_name:
+        if request.field_name in taken:
+            raise SigningFailedError(f"Le champ de signature « {request.field_name} » existe déjà.")
+        return request.field_name
+    number = len(taken) + 1
+    while f"Signature{number}" in taken:
+        number += 1
+    return f"Signature{number}"
+
+
+def _field_spec(request: SignRequest, name: str, page_count: int) -> fields.SigFieldSpec:
+    if request.visible is None:
+        return fields.SigFieldSpec(sig_field_name=name)
+    page = request.visible.page
+    index = page_count - 1 if page == -1 else page - 1
+    if not 0 <= index < page_count:
+        raise SigningFailedError(
+            f"La page {page} n'existe pas (le document a {page_count} page(s))."
+        )
+    return fields.SigFieldSpec(sig_field_name=name, on_page=index, box=request.visible.box)
+
+
+class _InMemoryFontFactory(GlyphAccumulatorFactory):
+    """pyHanko's factory leaves the font file open; this one reads it into memory."""
+
+    def create_font_engine(
+        self, writer: BasePdfFileWriter, obj_stream: object = None
+    ) -> GlyphAccumulator:
+        if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
+            obj_stream = writer.prepare_object_stream()  # type: ignore[no-untyped-call]
+        return GlyphAccumulator(
+            writer=writer,
+            font_handle=io.BytesIO(Path(self.font_file).read_bytes()),
+            font_size=self.font_size,
+            obj_stream=obj_stream,
+        )
+
+
+def _stamp_style(request: SignRequest) -> TextStampStyle | None:
+    if request.visible is None:
+        return None
+    if not request.font_path.exists():
+        raise SigningFailedError(
+            f"Police introuvable pour le bloc de signature : {request.font_path}"
+        )
+    font = _InMemoryFontFactory(str(request.font_path), font_size=9)
+    return TextStampStyle(
+        stamp_text=_STAMP_TEXT,
+        text_box_style=TextBoxStyle(font=font, font_size=9),
+        timestamp_format="%d/%m/%Y %H:%M:%S %Z",
+        border_width=1,
+    )
+
+
+def _check_expected_cert(request: SignRequest, signer: Signer) -> str:
+    if signer.signing_cert is None:
+        raise KeyStoreError("Le magasin de clés ne fournit pas de certificat de signature.")
+    fingerprint = hashlib.sha256(signer.signing_cert.dump()).hexdigest()
+    expected = request.expected_cert_sha256
+    if expected is not None and fingerprint != expected.lower():
+        raise KeyStoreError(
+            "Le certificat du magasin de clés n'est pas celui attendu pour ce signataire."
+        )
+    return fingerprint
+
+
+def _prepare(data: bytes, request: SignRequest) -> tuple[bytes, bytes | None, int]:
+    facts = inspect_pdf(data, max_bytes=request.max_bytes)
+    if request.level.needs_timestamp and not request.timestamp_url:
+        raise SigningFailedError(f"Le niveau {request.level} exige une autorité d'horodatage.")
+    if request.convert_to_pdfa and facts.signature_count == 0 and facts.pdfa is None:
+        converted = convert_to_pdfa(data).pdf
+        return converted, data, inspect_pdf(converted, max_bytes=request.max_bytes).page_count
+    return data, None, facts.page_count
+
+
+async def _sign(
+    pdf: bytes, request: SignRequest, signer: Signer, page_count: int
+) -> tuple[bytes, str]:
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf), strict=False)
+    name = _field_name(request, writer)
+    level = request.level
+    context = _validation_context(request) if level.embeds_validation_info else None
+    try:
+        return await _sign_with(writer, request, signer, page_count, name, context), name
+    finally:
+        if context is not None:
+            await context.aclose()  # type: ignore[no-untyped-call]
+
+
+async def _sign_with(
+    writer: IncrementalPdfFileWriter,
+    request: SignRequest,
+    signer: Signer,
+    page_count: int,
+    name: str,
+    context: ValidationContext | None,
+) -> bytes:
+    level = request.level
+    timestamper = (
+        HTTPTimeStamper(request.timestamp_url, timeout=10) if level.needs_timestamp else None
+    )
+    meta = PdfSignatureMetadata(
+        field_name=name,
+        md_algorithm="sha256",
+        subfilter=fields.SigSeedSubFilter.PADES,
+        name=request.signer_display_name,
+        reason=request.reason or None,
+        location=request.location or None,
+        embed_validation_info=level.embeds_validation_info,
+        use_pades_lta=level is PadesLevel.B_LTA,
+        validation_context=context,
+    )
+    pdf_signer = PdfSigner(
+        meta,
+        signer,
+        timestamper=timestamper,
+        stamp_style=_stamp_style(request),
+        new_field_spec=_field_spec(request, name, page_count),
+    )
+    output = io.BytesIO()
+    await pdf_signer.async_sign_pdf(
+        writer,
+        bytes_reserved=_reserved_hex_chars(signer, level.needs_timestamp),
+        appearance_text_params={"quality": request.quality, "reason": request.reason},
+        output=output,
+    )
+    return output.getvalue()
+
+
+def sign_pdf(data: bytes, request: SignRequest) -> SignedPdf:
+    """Sign ``data`` once, as an incremental update, at ``request.level``.
+
+    The document is checked (and converted to PDF/A-2b before its first signature) before the
+    key store is opened. Raises a :class:`SignatureError` subclass on bad input or broken
+    infrastructure; the input is never modified and nothing half-signed is returned.
+    """
+    pdf, original, page_count = _prepare(data, request)
+    with open_signer(request.key) as signer:
+        fingerprint = _check_expected_cert(request, signer)
+        try:
+            signed, name = asyncio.run(_sign(pdf, request, signer, page_count))
+        except TimestampRequestError as exc:
+            raise TimestampError(
+                f"L'autorité d'horodatage {request.timestamp_url} n'a pas répondu correctement."
+            ) from exc
+        except (PathValidationError, ValidationError) as exc:
+            raise SigningFailedError(
+                f"Le certificat du signataire n'a pas pu être validé (révoqué, expiré ou "
+                f"chaîne inconnue) : {exc}"
+            ) from exc
+        except (SigningError, PdfError, ValueError, OSError) as exc:
+            raise SigningFailedError(f"La signature a échoué : {exc}") from exc
+        cert_name = signer_name(signer.signing_cert)
+    return SignedPdf(
+        pdf=signed,
+        original=original,
+        field_name=name,
+        level=request.level,
+        signer_certificate_name=cert_name,
+        signer_cert_sha256=fingerprint,
+    )

@@ -1,0 +1,317 @@
+"""Validate every signature of a PDF into a report: a value, never an exception for a bad signature.
+
+Revocation checking fails hard by default: without revocation data (embedded in the document's
+DSS, or fetched when the caller allows it) a signature is not valid. Nothing is fetched unless
+``allow_fetching`` is set, and then only from the URLs in certificates that chain to the given
+trust roots' PKI, never from the document's other content.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import io
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal
+
+from asn1crypto import crl as asn1_crl
+from asn1crypto import ocsp as asn1_ocsp
+from asn1crypto import x509
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.reader import PdfFileReader
+from pyhanko.sign.diff_analysis import ModificationLevel
+from pyhanko.sign.validation import errors as validation_errors
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko.sign.validation.pdf_embedded import (
+    EmbeddedPdfSignature,
+    async_validate_pdf_signature,
+    async_validate_pdf_timestamp,
+)
+from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko_certvalidator import ValidationContext
+
+from signatures.errors import DocumentRefusedError
+from signatures.intake import DEFAULT_MAX_BYTES
+from signatures.keystore import signer_name
+from signatures.verdicts import (
+    CertificateInfo,
+    SignatureReport,
+    TimestampInfo,
+    ValidationReport,
+    certificate_info,
+    trust_problem_fr,
+)
+
+__all__ = ["ValidationOptions", "validate_pdf"]
+
+_ALLOWED = {
+    None,
+    ModificationLevel.NONE,
+    ModificationLevel.LTA_UPDATES,
+    ModificationLevel.FORM_FILLING,
+}
+_MODIFICATIONS_FR = {
+    None: "aucune modification après la signature",
+    ModificationLevel.NONE: "aucune modification après la signature",
+    ModificationLevel.LTA_UPDATES: "ajouts de données de validation et d'horodatage uniquement",
+    ModificationLevel.FORM_FILLING: "ajouts de signatures ou remplissage de formulaire autorisés",
+    ModificationLevel.ANNOTATIONS: "annotations ajoutées après la signature",
+    ModificationLevel.OTHER: "modifications non autorisées après la signature",
+}
+
+
+@dataclass(frozen=True)
+class ValidationOptions:
+    """How to validate: trust anchors and revocation policy, from the caller."""
+
+    trust_roots: tuple[bytes, ...]
+    """DER trust anchors."""
+    extra_certs: tuple[bytes, ...] = ()
+    """DER intermediate certificates to help build chains."""
+    revocation_mode: Literal["hard-fail", "soft-fail", "require"] = "hard-fail"
+    """pyhanko-certvalidator revocation policy; hard-fail rejects when no data is found."""
+    allow_fetching: bool = False
+    """Fetch OCSP/CRL data online (from the certificates' URLs); else use only the DSS."""
+    max_bytes: int = DEFAULT_MAX_BYTES
+    """Largest document accepted."""
+
+
+def _context(options: ValidationOptions, dss: DocumentSecurityStore | None) -> ValidationContext:
+    kwargs: dict[str, Any] = {
+        "trust_roots": [x509.Certificate.load(der) for der in options.trust_roots],
+        "other_certs": [x509.Certificate.load(der) for der in options.extra_certs],
+        "allow_fetching": options.allow_fetching,
+        "revocation_mode": options.revocation_mode,
+    }
+    if dss is not None:
+        return dss.as_validation_context(kwargs)
+    if not options.allow_fetching:
+        # No data at all: certvalidator wants that said explicitly; hard-fail then rejects.
+        kwargs.update(crls=[], ocsps=[])
+    return ValidationContext(**kwargs)
+
+
+def _read_dss(reader: PdfFileReader) -> DocumentSecurityStore | None:
+    if "/DSS" not in reader.root:
+        return None
+    try:
+        return DocumentSecurityStore.read_dss(reader)
+    except (PdfError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _revocation_time(dss: DocumentSecurityStore | None, serial: int) -> datetime | None:
+    """When the DSS's revocation data about ``serial`` was produced (latest OCSP or CRL)."""
+    if dss is None:
+        return None
+    times: list[datetime] = []
+    for ref in dss.ocsps:
+        try:
+            response = asn1_ocsp.OCSPResponse.load(ref.get_object().data)
+            basic = response["response_bytes"]["response"].parsed["tbs_response_data"]
+            if any(r["cert_id"]["serial_number"].native == serial for r in basic["responses"]):
+                times.append(basic["produced_at"].native)
+        except (KeyError, ValueError, TypeError, AttributeError):
+            continue
+    for ref in dss.crls:
+        try:
+            crl = asn1_crl.CertificateList.load(ref.get_object().data)
+            times.append(crl["tbs_cert_list"]["this_update"].native)
+        except (KeyError, ValueError, TypeError):
+            continue
+    return max(times) if times else None
+
+
+def _timestamp(kind: str, status: Any) -> TimestampInfo:
+    ok = bool(status.intact and status.valid and status.trusted)
+    return TimestampInfo(
+        kind=kind,
+        time=status.timestamp,
+        authority=signer_name(status.signing_cert),
+        valid=ok,
+        problem="" if ok else trust_problem_fr(status.trust_problem_indic, "de l'horodatage"),
+    )
+
+
+def _level(sig: EmbeddedPdfSignature, status: Any, dss: Any, doc_ts_valid: bool) -> str | None:
+    if sig.sig_object.get("/SubFilter") != "/ETSI.CAdES.detached":
+        return None
+    level = "B-B"
+    if status.timestamp_validity is None or not _timestamp("", status.timestamp_validity).valid:
+        return level
+    level = "B-T"
+    if dss is None or not (dss.ocsps or dss.crls):
+        return level
+    return "B-LTA" if doc_ts_valid else "B-LT"
+
+
+def _problems(status: Any, revocation_known: bool, no_revinfo: bool) -> list[str]:
+    problems: list[str] = []
+    if no_revinfo and not status.trusted:
+        problems.append(
+            "Aucune donnée de révocation dans le document et vérification en ligne désactivée : "
+            "la confiance ne peut pas être établie."
+        )
+    if not status.intact:
+        problems.append("Le document a été modifié dans la plage signée (empreinte différente).")
+    if status.intact and not status.valid:
+        problems.append("La valeur de la signature est incorrecte.")
+    if status.revoked:
+        problems.append("Le certificat du signataire est révoqué.")
+    if not status.trusted and not status.revoked:
+        problems.append(trust_problem_fr(status.trust_problem_indic, "du signataire"))
+    if status.trusted and not revocation_known:
+        problems.append("Le statut de révocation n'a pas pu être établi.")
+    ts = status.timestamp_validity
+    if ts is not None and not (ts.intact and ts.valid and ts.trusted):
+        problems.append("L'horodatage de la signature n'est pas valide ou pas de confiance.")
+    if status.coverage < SignatureCoverageLevel.ENTIRE_REVISION:
+        problems.append("La plage signée ne couvre pas une révision entière du document.")
+    elif (
+        status.coverage != SignatureCoverageLevel.ENTIRE_FILE and status.modification_level is None
+    ):
+        problems.append("Des octets hors de la plage signée n'ont pas pu être analysés.")
+    if status.modification_level not in _ALLOWED or status.docmdp_ok is False:
+        problems.append(
+            "Modifications interdites après la signature : "
+            + _MODIFICATIONS_FR.get(status.modification_level, "inconnues")
+            + "."
+        )
+    return problems
+
+
+async def _signature_report(
+    sig: EmbeddedPdfSignature,
+    options: ValidationOptions,
+    dss: DocumentSecurityStore | None,
+    doc_ts_valid: bool,
+) -> SignatureReport:
+    context = _context(options, dss)
+    try:
+        status = await async_validate_pdf_signature(
+            sig, signer_validation_context=context, ts_validation_context=context
+        )
+    except (validation_errors.SignatureValidationError, PdfError, ValueError) as exc:
+        return SignatureReport.unreadable(str(sig.field_name), f"Signature illisible : {exc}")
+    finally:
+        await context.aclose()  # type: ignore[no-untyped-call]
+    path = status.validation_path
+    chain: tuple[CertificateInfo, ...] = ()
+    anchor = None
+    if path is not None:
+        chain = tuple(certificate_info(c) for c in path.iter_certs(include_root=False))
+        anchor = signer_name_of_anchor(path)
+    serial = status.signing_cert.serial_number
+    checked_at = _revocation_time(dss, serial)
+    if checked_at is None and options.allow_fetching and status.trusted:
+        checked_at = status.validation_time
+    revocation_known = status.revoked or checked_at is not None
+    no_revinfo = not options.allow_fetching and (dss is None or not (dss.ocsps or dss.crls))
+    problems = _problems(status, revocation_known, no_revinfo)
+    timestamps: tuple[TimestampInfo, ...] = ()
+    if status.timestamp_validity is not None:
+        timestamps = (_timestamp("signature", status.timestamp_validity),)
+    return SignatureReport(
+        field_name=str(sig.field_name),
+        signer=signer_name(status.signing_cert),
+        signer_certificate=certificate_info(status.signing_cert),
+        chain=chain,
+        trust_anchor=anchor,
+        claimed_signing_time=sig.self_reported_timestamp,
+        revocation_status="révoqué" if status.revoked else ("bon" if checked_at else "inconnu"),
+        revocation_checked_at=checked_at,
+        timestamps=timestamps,
+        pades_level=_level(sig, status, dss, doc_ts_valid),
+        modification=_MODIFICATIONS_FR.get(status.modification_level, "inconnues"),
+        covers_whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
+        problems=tuple(problems),
+    )
+
+
+def signer_name_of_anchor(path: Any) -> str | None:
+    """Common name of a validation path's trust anchor."""
+    try:
+        return signer_name(path.trust_anchor.authority.certificate)
+    except AttributeError:
+        return None
+
+
+async def _doc_timestamps(
+    sigs: list[EmbeddedPdfSignature], options: ValidationOptions, dss: Any
+) -> list[tuple[int, TimestampInfo]]:
+    results = []
+    for sig in sigs:
+        context = _context(options, dss)
+        try:
+            status = await async_validate_pdf_timestamp(sig, validation_context=context)
+            info = _timestamp("document", status)
+            if status.modification_level not in _ALLOWED:
+                info = TimestampInfo(
+                    info.kind, info.time, info.authority, False, "Modifié après horodatage."
+                )
+        except (validation_errors.SignatureValidationError, PdfError, ValueError) as exc:
+            info = TimestampInfo("document", None, "", False, f"Horodatage illisible : {exc}")
+        finally:
+            await context.aclose()  # type: ignore[no-untyped-call]
+        results.append((sig.signed_revision, info))
+    return results
+
+
+def _unsigned_tail(data: bytes, embedded: list[EmbeddedPdfSignature]) -> str:
+    """A problem when the file ends with bytes outside any revision, else "".
+
+    Later revisions (new signatures, DSS updates) are judged by the modification analysis;
+    bytes after the last ``%%EOF`` belong to no revision and nothing can vouch for them.
+    """
+    if embedded and not data.rstrip(b"\r\n\t \x00").endswith(b"%%EOF"):
+        return "Des octets ont été ajoutés en fin de fichier, hors de toute révision signée."
+    return ""
+
+
+async def _validate(data: bytes, options: ValidationOptions) -> ValidationReport:
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        embedded = list(reader.embedded_signatures)
+    except (PdfError, ValueError, KeyError, TypeError, IndexError) as exc:
+        raise DocumentRefusedError("Le document PDF est corrompu ou illisible.") from exc
+    if reader.encrypted:
+        raise DocumentRefusedError("Le document PDF est chiffré : il ne peut pas être vérifié.")
+    dss = _read_dss(reader)
+    doc_sigs = [s for s in embedded if s.sig_object_type == "/DocTimeStamp"]
+    doc_ts = await _doc_timestamps(doc_sigs, options, dss)
+    unsigned_tail = _unsigned_tail(data, embedded)
+    reports = []
+    for sig in embedded:
+        if sig.sig_object_type == "/DocTimeStamp":
+            continue
+        later_ts = any(rev > sig.signed_revision and ts.valid for rev, ts in doc_ts)
+        report = await _signature_report(sig, options, dss, later_ts)
+        if unsigned_tail:
+            report = dataclasses.replace(report, problems=(*report.problems, unsigned_tail))
+        reports.append(report)
+    return ValidationReport.build(
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        signatures=tuple(reports),
+        document_timestamps=tuple(ts for _, ts in doc_ts),
+        validated_at=datetime.now(UTC),
+        online_revocation=options.allow_fetching,
+    )
+
+
+def validate_pdf(data: bytes, options: ValidationOptions) -> ValidationReport:
+    """Validate every signature and document timestamp of ``data``.
+
+    Raises :class:`DocumentRefusedError` only when the file cannot be read as a PDF at all;
+    invalid signatures are reported, not raised.
+    """
+    if len(data) > options.max_bytes:
+        raise DocumentRefusedError(
+            f"Le document est trop volumineux ({len(data) / 1_048_576:.1f} Mio ; "
+            f"limite {options.max_bytes / 1_048_576:.0f} Mio)."
+        )
+    if b"%PDF-" not in data[:1024]:
+        raise DocumentRefusedError("Le fichier n'est pas un document PDF.")
+    return asyncio.run(_validate(data, options))

@@ -1,0 +1,56 @@
+"""Signing through a real PKCS#11 token (SoftHSM2): the key never leaves the token."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import pytest
+
+from signatures.devpki import DevPki
+from signatures.errors import KeyStoreError
+from signatures.keys import Pkcs11Key
+from signatures.pades import PadesLevel, SignRequest, sign_pdf
+from signatures.seal import seal_detached, verify_detached_seal
+from signatures.validation import ValidationOptions, validate_pdf
+from tests.signatures.pdfs import make_pdf
+
+pytestmark = pytest.mark.integration
+
+
+def test_b_lta_through_softhsm_validates_offline(
+    dev_pki: DevPki, softhsm_key: Pkcs11Key, tmp_path: Path
+) -> None:
+    signed = sign_pdf(
+        make_pdf(),
+        SignRequest(
+            key=softhsm_key,
+            signer_display_name="Jean Martin",
+            level=PadesLevel.B_LTA,
+            timestamp_url=dev_pki.tsa_url,
+            trust_roots=dev_pki.trust_roots,
+        ),
+    )
+    assert signed.signer_certificate_name == "Jean Martin"
+    report = validate_pdf(signed.pdf, ValidationOptions(trust_roots=dev_pki.trust_roots))
+    assert report.valid, report.signatures[0].problems
+    assert report.signatures[0].pades_level == "B-LTA"
+
+
+def test_detached_seal_through_softhsm(dev_pki: DevPki, softhsm_key: Pkcs11Key) -> None:
+    seal = seal_detached(b"journal", key=softhsm_key, timestamp_url=dev_pki.tsa_url)
+    verdict = verify_detached_seal(b"journal", seal, trust_roots=dev_pki.trust_roots)
+    assert verdict.valid, verdict.problems
+    assert verdict.signer == "Jean Martin"
+
+
+def test_wrong_pin_is_a_key_store_error(softhsm_key: Pkcs11Key) -> None:
+    with pytest.raises(KeyStoreError):
+        seal_detached(b"x", key=dataclasses.replace(softhsm_key, pin="000000"), timestamp_url=None)
+
+
+def test_unknown_key_label_is_a_key_store_error(softhsm_key: Pkcs11Key) -> None:
+    with pytest.raises(KeyStoreError):
+        seal_detached(
+            b"x", key=dataclasses.replace(softhsm_key, cert_label="nobody"), timestamp_url=None
+        )
