@@ -475,6 +475,22 @@ class CaseRepository:
             for r in rows
         ]
 
+    def summaries(
+        self, tenant: str, procedure: str, *, since: datetime, limit: int = 5000
+    ) -> list[tuple[uuid.UUID, str, dict[str, Any]]]:
+        """(id, reference, data summary) of a tenant's cases of one procedure, newest first."""
+        rows = self.conn.execute(
+            select(t.cases.c.id, t.cases.c.reference, t.cases.c.summary)
+            .where(
+                t.cases.c.tenant == tenant,
+                t.cases.c.procedure == procedure,
+                t.cases.c.created_at >= since,
+            )
+            .order_by(t.cases.c.created_at.desc())
+            .limit(limit)
+        )
+        return [(r.id, r.reference, dict(r.summary or {})) for r in rows]
+
     def count_by_status(self) -> dict[tuple[str, str], int]:
         """Cases by (procedure, status), across tenants (platform metrics carry no tenant data)."""
         rows = self.conn.execute(

@@ -13,8 +13,11 @@ from typing import Any
 
 import yaml
 
+from engine.domain.errors import FormValidationError
+from engine.runtime.clock import frozen_now
 from engine.runtime.facade import CaseRuntime
 from engine.runtime.specs import ParsedProcess
+from engine.services.forms import validate_form
 
 
 class ScenarioFailure(AssertionError):
@@ -42,15 +45,22 @@ def _round_trip(runtime: CaseRuntime) -> CaseRuntime:
     return CaseRuntime.restore_dumped(runtime.parsed, runtime.dump())
 
 
+SCENARIO_START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
 def run_scenario(parsed: ParsedProcess, name: str, scenario: dict[str, Any]) -> ScenarioResult:
-    now = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
-    runtime = CaseRuntime.start(parsed, dict(scenario.get("start") or {}))
+    """Run a scenario on the scenario clock (it starts on `start_at`, default 2 March 2026, and
+    moves only when a timer step fires), so results do not depend on today's date."""
+    now = _parse_start(scenario.get("start_at"))
+    with frozen_now(now):
+        runtime = CaseRuntime.start(parsed, dict(scenario.get("start") or {}))
     trips = 0
     for index, step in enumerate(scenario.get("steps") or [], start=1):
         runtime = _round_trip(runtime)
         trips += 1
         where = f"scénario {name}, étape {index}"
-        now = _apply_step(runtime, step, now, where)
+        with frozen_now(now):
+            now = _apply_step(runtime, step, now, where)
     runtime = _round_trip(runtime)
     trips += 1
     result = ScenarioResult(name, runtime.completed_nodes(), runtime.data, runtime.completed, trips)
@@ -58,17 +68,43 @@ def run_scenario(parsed: ParsedProcess, name: str, scenario: dict[str, Any]) -> 
     return result
 
 
+def _parse_start(value: Any) -> datetime:
+    if value is None:
+        return SCENARIO_START
+    moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        raise ScenarioFailure(f"start_at sans fuseau : {value}")
+    return moment.astimezone(UTC)
+
+
+def _complete(runtime: CaseRuntime, step: dict[str, Any], now: datetime, where: str) -> None:
+    """Complete a human task as the engine does: form checked, then `<task>_par` added."""
+    ready = {t.name: t for t in runtime.ready_tasks()}
+    task = ready.get(step["complete"])
+    if task is None:
+        raise ScenarioFailure(
+            f"{where}: tâche {step['complete']} non prête (prêtes : {sorted(ready)})"
+        )
+    if "lane" in step and task.lane != step["lane"]:
+        raise ScenarioFailure(f"{where}: couloir {task.lane}, attendu {step['lane']}")
+    data = dict(step.get("data") or {})
+    done_by = data.pop(f"{task.name}_par", None) or {}
+    try:
+        validate_form(task.form, data)
+    except FormValidationError as exc:
+        raise ScenarioFailure(f"{where}: données refusées par le formulaire : {exc}") from exc
+    by = step.get("by") or done_by.get("utilisateur") or f"user:{task.lane or 'agent'}"
+    data[f"{task.name}_par"] = {
+        "utilisateur": by,
+        "nom": done_by.get("nom", by),
+        "le": done_by.get("le", now.isoformat()),
+    }
+    runtime.complete_task(task.id, data)
+
+
 def _apply_step(runtime: CaseRuntime, step: dict[str, Any], now: datetime, where: str) -> datetime:
     if "complete" in step:
-        ready = {t.name: t for t in runtime.ready_tasks()}
-        task = ready.get(step["complete"])
-        if task is None:
-            raise ScenarioFailure(
-                f"{where}: tâche {step['complete']} non prête (prêtes : {sorted(ready)})"
-            )
-        if "lane" in step and task.lane != step["lane"]:
-            raise ScenarioFailure(f"{where}: couloir {task.lane}, attendu {step['lane']}")
-        runtime.complete_task(task.id, dict(step.get("data") or {}))
+        _complete(runtime, step, now, where)
     elif "service" in step:
         calls = {c.name: c for c in runtime.service_calls()}
         call = calls.get(step["service"])
@@ -110,11 +146,12 @@ def _apply_step(runtime: CaseRuntime, step: dict[str, Any], now: datetime, where
             raise ScenarioFailure(f"{where}: minuteur {step['timer']} non armé ({sorted(timers)})")
         if "due_in" in step:
             expected = timedelta(**step["due_in"])
-            armed = timer.due_at - datetime.now(UTC)
+            armed = timer.due_at - now
             if abs(armed - expected) > timedelta(minutes=5):
                 raise ScenarioFailure(f"{where}: échéance dans {armed}, attendu {expected}")
         now = max(now, timer.due_at + timedelta(seconds=1))
-        runtime.advance(now=now)
+        with frozen_now(now):
+            runtime.advance(now=now)
     else:
         raise ScenarioFailure(f"{where}: étape inconnue {sorted(step)}")
     if "expect_ready" in step:

@@ -111,7 +111,19 @@ def next_act_number(ctx: OperationContext, params: dict[str, Any]) -> dict[str, 
 
 
 def register_builtin_operations(registry: OperationRegistry) -> None:
+    from engine.services.case_queries import session_deliberations, similar_purchases
     from engine.services.deadline_operations import compute_deadline
+
+    registry.register(
+        "engine.similar_purchases",
+        similar_purchases,
+        description="Achats de même nature dans l'année (contrôle du fractionnement)",
+    )
+    registry.register(
+        "engine.session_deliberations",
+        session_deliberations,
+        description="Délibérations votées lors d'une séance",
+    )
 
     registry.register(
         "engine.compute_deadline",

@@ -6,18 +6,18 @@ from pathlib import Path
 
 import pytest
 
+from engine.bootstrap import build_operations
 from engine.runtime.scenarios import load_scenarios, run_scenario
 from engine.runtime.specs import flow_nodes, parse_bundle, read_procedure_dir
-from engine.services.operations import OperationRegistry, register_builtin_operations
+from engine.settings import Settings
 
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"
 PROCEDURES = sorted(p for p in PROCESSES.iterdir() if (p / "procedure.yaml").is_file())
 
 
 def _operations() -> list[str]:
-    registry = OperationRegistry()
-    register_builtin_operations(registry)
-    return registry.names()
+    """Every operation the platform registers (engine built-ins and the leaf libraries')."""
+    return build_operations(Settings()).names()
 
 
 def _cases() -> list[tuple[Path, str, dict[str, object]]]:
