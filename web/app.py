@@ -1,16 +1,26 @@
-"""The FastAPI application factory."""
+"""The FastAPI application factory: JSON API under /api, HTML pages elsewhere."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse
-from sqlalchemy import text
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 
 from engine.bootstrap import Platform
 from engine.settings import Settings
 from web import errors
-from web.api import cases
+from web.api import auth as api_auth
+from web.api import cases, tenants
+from web.pages import admin, archives, public, signatory
+from web.pages import auth as auth_pages
+from web.pages import cases as case_pages
+from web.security import LoginLimiter, SecurityHeadersMiddleware
+from web.sessions import SessionConfig, SessionMiddleware
+from web.templating import render
+
+STATIC = Path(__file__).resolve().parent / "static"
 
 
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
@@ -22,17 +32,37 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         title="dematflow",
         version="0.1.0",
         description="Procédures, signatures et archivage des collectivités.",
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.platform = platform
+    app.state.login_limiter = LoginLimiter()
     errors.install(app)
+    app.add_middleware(SessionMiddleware, config=SessionConfig(platform.settings.secret_key))
+    app.add_middleware(SecurityHeadersMiddleware)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    _health_routes(app, platform)
 
-    @app.exception_handler(StarletteHTTPException)
-    def _http_error(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        response = errors.problem(exc.status_code, "Erreur", str(exc.detail))
-        for key, value in (exc.headers or {}).items():
-            response.headers[key] = value
-        return response
+    @app.get("/api/docs", include_in_schema=False)
+    def api_docs(request: Request) -> Response:
+        """The OpenAPI description as a plain page: no script from a CDN."""
+        return render(request, "api_docs.html", {"spec": app.openapi()})
 
+    for router in (api_auth.router, cases.router, tenants.router):
+        app.include_router(router)
+    for page_router in (
+        auth_pages.router,
+        case_pages.router,
+        signatory.router,
+        archives.router,
+        admin.router,
+        public.router,
+    ):
+        app.include_router(page_router)
+    return app
+
+
+def _health_routes(app: FastAPI, platform: Platform) -> None:
     @app.get("/health/live", tags=["santé"])
     def live() -> dict[str, str]:
         return {"status": "ok"}
@@ -40,13 +70,10 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     @app.get("/health/ready", tags=["santé"])
     def ready() -> JSONResponse:
         try:
-            with platform.db.connect() as conn:
-                conn.execute(text("SELECT 1"))
+            with platform.uow() as unit:
+                unit.tenants.get("000000000")
         except Exception as exc:
             return errors.problem(
                 503, "Indisponible", f"base de données : {exc.__class__.__name__}"
             )
         return JSONResponse({"status": "ok", "database": "ok"})
-
-    app.include_router(cases.router)
-    return app

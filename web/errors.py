@@ -1,4 +1,5 @@
-"""The one table from engine errors to HTTP status, rendered as problem+json (RFC 9457)."""
+"""The one table from engine errors to HTTP status, rendered as problem+json (RFC 9457) for the
+API and as an HTML page for the browser."""
 
 from __future__ import annotations
 
@@ -6,7 +7,8 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from engine.domain.errors import (
     Conflict,
@@ -18,6 +20,7 @@ from engine.domain.errors import (
     NotFound,
     ProcessDefinitionError,
 )
+from web.auth import LoginRequired
 
 STATUS: list[tuple[type[Exception], int, str]] = [
     (FormValidationError, 422, "Formulaire invalide"),
@@ -30,31 +33,95 @@ STATUS: list[tuple[type[Exception], int, str]] = [
     (DematflowError, 500, "Erreur"),
 ]
 
+HTTP_TITLES = {
+    400: "Requête invalide",
+    401: "Authentification requise",
+    403: "Accès refusé",
+    404: "Page introuvable",
+    405: "Méthode non autorisée",
+    409: "Conflit",
+    413: "Fichier trop volumineux",
+    422: "Requête invalide",
+    429: "Trop de tentatives",
+}
+
+
+def status_of(exc: Exception) -> tuple[int, str]:
+    """HTTP status and French title of an engine error."""
+    for cls, status, title in STATUS:
+        if isinstance(exc, cls):
+            return status, title
+    return 500, "Erreur"
+
 
 def problem(status: int, title: str, detail: str, **extra: Any) -> JSONResponse:
     body = {"type": "about:blank", "title": title, "status": status, "detail": detail, **extra}
     return JSONResponse(body, status_code=status, media_type="application/problem+json")
 
 
-def _engine_error(_request: Request, exc: Exception) -> JSONResponse:
-    for cls, status, title in STATUS:
-        if isinstance(exc, cls):
-            extra: dict[str, Any] = {}
-            if isinstance(exc, FormValidationError):
-                extra["errors"] = [{"field": e.path, "message": e.message} for e in exc.errors]
-            return problem(status, title, str(exc), **extra)
-    return problem(500, "Erreur", "Erreur interne.")
+def wants_html(request: Request) -> bool:
+    return not request.url.path.startswith(("/api", "/health", "/openapi"))
 
 
-def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+def _page(request: Request, status: int, title: str, detail: str) -> Response:
+    from web.templating import render
+
+    return render(
+        request, "error.html", {"title": title, "detail": detail, "status": status}, status=status
+    )
+
+
+def _engine_error(request: Request, exc: Exception) -> Response:
+    status, title = status_of(exc)
+    detail = str(exc) if status < 500 else "Erreur interne."
+    if isinstance(exc, ModelError):
+        detail = str(exc)
+    if wants_html(request):
+        return _page(request, status, title, detail)
+    extra: dict[str, Any] = {}
+    if isinstance(exc, FormValidationError):
+        extra["errors"] = [{"field": e.path, "message": e.message} for e in exc.errors]
+    return problem(status, title, detail, **extra)
+
+
+def _validation_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [
         {"field": "/".join(str(p) for p in err.get("loc", ())[1:]), "message": err.get("msg", "")}
         for err in exc.errors()
     ]
+    if wants_html(request):
+        return _page(request, 422, "Requête invalide", "Certains champs sont invalides.")
     return problem(422, "Requête invalide", "Certains champs sont invalides.", errors=errors)
+
+
+def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    title = HTTP_TITLES.get(exc.status_code, "Erreur")
+    detail = str(exc.detail)
+    if exc.status_code == 404 and detail == "Not Found":
+        detail = "Cette page n'existe pas ou vous n'y avez pas accès."
+    elif exc.status_code == 405 and detail == "Method Not Allowed":
+        detail = "Cette action n'est pas possible à cette adresse."
+    response = (
+        _page(request, exc.status_code, title, detail)
+        if wants_html(request)
+        else problem(exc.status_code, title, detail)
+    )
+    for key, value in (exc.headers or {}).items():
+        response.headers[key] = value
+    return response
+
+
+def _login_required(_request: Request, exc: Exception) -> Response:
+    from urllib.parse import quote
+
+    assert isinstance(exc, LoginRequired)
+    return RedirectResponse(f"/connexion?suivant={quote(exc.next_url, safe='/')}", status_code=303)
 
 
 def install(app: FastAPI) -> None:
     app.add_exception_handler(DematflowError, _engine_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(LoginRequired, _login_required)

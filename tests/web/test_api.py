@@ -27,10 +27,21 @@ def _auth(username: str) -> dict[str, str]:
 def client(platform: Platform) -> Iterator[TestClient]:
     make_tenants(platform)
     with platform.uow() as uow:
-        for username, tenant, roles in (("agent.a", SIREN_A, ("agent",)), ("maire.a", SIREN_A, ("elu",)),
-                                        ("agent.b", SIREN_B, ("agent",))):
-            admin.create_user(uow, username=username, display_name=username, password=PASSWORD,
-                              tenant=tenant, roles=roles, actor=OPERATOR, now=platform.clock())
+        for username, tenant, roles in (
+            ("agent.a", SIREN_A, ("agent",)),
+            ("maire.a", SIREN_A, ("elu",)),
+            ("agent.b", SIREN_B, ("agent",)),
+        ):
+            admin.create_user(
+                uow,
+                username=username,
+                display_name=username,
+                password=PASSWORD,
+                tenant=tenant,
+                roles=roles,
+                actor=OPERATOR,
+                now=platform.clock(),
+            )
         uow.commit()
     with TestClient(create_app(platform=platform)) as test_client:
         yield test_client
@@ -53,58 +64,99 @@ def test_authentication_required(client: TestClient) -> None:
 
 def test_case_flow_through_the_api(client: TestClient, platform: Platform) -> None:
     base = f"/api/tenants/{SIREN_A}"
-    created = client.post(f"{base}/cases", json={"procedure": "arrete", "data": {}}, headers=_auth("agent.a"))
+    created = client.post(
+        f"{base}/cases", json={"procedure": "arrete", "data": {}}, headers=_auth("agent.a")
+    )
     assert created.status_code == 201, created.text
     case = created.json()
     tasks = client.get(f"{base}/tasks", headers=_auth("agent.a")).json()
     assert [t["name"] for t in tasks] == ["rediger"]
     assert client.get(f"{base}/tasks", headers=_auth("maire.a")).json() == []
 
-    bad = client.post(f"{base}/cases/{case['id']}/tasks/{tasks[0]['id']}", json={"data": {"objet": "X"}},
-                      headers=_auth("agent.a"))
+    bad = client.post(
+        f"{base}/cases/{case['id']}/tasks/{tasks[0]['id']}",
+        json={"data": {"objet": "X"}},
+        headers=_auth("agent.a"),
+    )
     assert bad.status_code == 422
     assert bad.headers["content-type"] == "application/problem+json"
     assert {e["field"] for e in bad.json()["errors"]} == {"objet", "nature", "texte"}
 
-    done = client.post(f"{base}/cases/{case['id']}/tasks/{tasks[0]['id']}",
-                       json={"data": DRAFT, "version": case["version"]}, headers=_auth("agent.a"))
+    done = client.post(
+        f"{base}/cases/{case['id']}/tasks/{tasks[0]['id']}",
+        json={"data": DRAFT, "version": case["version"]},
+        headers=_auth("agent.a"),
+    )
     assert done.status_code == 200, done.text
-    stale = client.post(f"{base}/cases/{case['id']}/tasks/{tasks[0]['id']}",
-                        json={"data": DRAFT, "version": case["version"]}, headers=_auth("agent.a"))
+    stale = client.post(
+        f"{base}/cases/{case['id']}/tasks/{tasks[0]['id']}",
+        json={"data": DRAFT, "version": case["version"]},
+        headers=_auth("agent.a"),
+    )
     assert stale.status_code == 409
 
     sign = client.get(f"{base}/tasks", headers=_auth("maire.a")).json()[0]
-    forbidden = client.post(f"{base}/cases/{case['id']}/tasks/{sign['id']}", json={"data": {"decision": "signer"}},
-                            headers=_auth("agent.a"))
+    forbidden = client.post(
+        f"{base}/cases/{case['id']}/tasks/{sign['id']}",
+        json={"data": {"decision": "signer"}},
+        headers=_auth("agent.a"),
+    )
     assert forbidden.status_code == 403
-    signed = client.post(f"{base}/cases/{case['id']}/tasks/{sign['id']}", json={"data": {"decision": "signer"}},
-                         headers=_auth("maire.a"))
+    signed = client.post(
+        f"{base}/cases/{case['id']}/tasks/{sign['id']}",
+        json={"data": {"decision": "signer"}},
+        headers=_auth("maire.a"),
+    )
     assert signed.status_code == 200
     with platform.uow() as uow:
         stored = uow.cases.get(SIREN_A, uuid.UUID(case["id"]))
     run_pending_jobs(platform, stored)
     detail = client.get(f"{base}/cases/{case['id']}", headers=_auth("agent.a")).json()
     number = detail["data"]["numero_acte"]
-    message = client.post(f"{base}/messages", headers=_auth("agent.a"), json={
-        "name": "accuse_reception_prefecture", "correlation": number, "payload": {"identifiant": "AR-1"}})
+    message = client.post(
+        f"{base}/messages",
+        headers=_auth("agent.a"),
+        json={
+            "name": "accuse_reception_prefecture",
+            "correlation": number,
+            "payload": {"identifiant": "AR-1"},
+        },
+    )
     assert message.status_code == 200, message.text
     final = client.get(f"{base}/cases/{case['id']}", headers=_auth("agent.a")).json()
     assert final["status"] == "completed"
     assert [e["kind"] for e in final["timeline"]] == [
-        "case.started", "task.completed", "task.completed", "job.succeeded", "message.received"]
+        "case.started",
+        "task.completed",
+        "task.completed",
+        "job.succeeded",
+        "message.received",
+    ]
     listed = client.get(f"{base}/cases?status=completed", headers=_auth("agent.a")).json()
     assert listed["total"] == 1 and listed["items"][0]["id"] == case["id"]
 
 
 def test_other_tenant_answers_404(client: TestClient) -> None:
-    created = client.post(f"/api/tenants/{SIREN_A}/cases", json={"procedure": "arrete"}, headers=_auth("agent.a"))
+    created = client.post(
+        f"/api/tenants/{SIREN_A}/cases", json={"procedure": "arrete"}, headers=_auth("agent.a")
+    )
     case_id = created.json()["id"]
-    assert client.get(f"/api/tenants/{SIREN_A}/cases/{case_id}", headers=_auth("agent.b")).status_code == 404
-    assert client.get(f"/api/tenants/{SIREN_B}/cases/{case_id}", headers=_auth("agent.b")).status_code == 404
-    assert client.get(f"/api/tenants/{SIREN_B}/cases", headers=_auth("agent.b")).json()["total"] == 0
+    assert (
+        client.get(f"/api/tenants/{SIREN_A}/cases/{case_id}", headers=_auth("agent.b")).status_code
+        == 404
+    )
+    assert (
+        client.get(f"/api/tenants/{SIREN_B}/cases/{case_id}", headers=_auth("agent.b")).status_code
+        == 404
+    )
+    assert (
+        client.get(f"/api/tenants/{SIREN_B}/cases", headers=_auth("agent.b")).json()["total"] == 0
+    )
 
 
 def test_unknown_procedure_is_a_clear_problem(client: TestClient) -> None:
-    response = client.post(f"/api/tenants/{SIREN_A}/cases", json={"procedure": "inconnue"}, headers=_auth("agent.a"))
+    response = client.post(
+        f"/api/tenants/{SIREN_A}/cases", json={"procedure": "inconnue"}, headers=_auth("agent.a")
+    )
     assert response.status_code == 404
     assert response.json()["detail"] == "Procédure inconnue « inconnue »."

@@ -5,11 +5,8 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 
-from engine.bootstrap import Platform
-from engine.domain.model import Actor
-from engine.persistence.uow import UnitOfWork
 from engine.services import cases as case_services
 from web.api.schemas import (
     CancelCase,
@@ -22,21 +19,31 @@ from web.api.schemas import (
     StartCase,
     TaskOut,
 )
-from web.deps import platform, tenant_actor, uow
+from web.auth import TenantAccess, api_access
+from web.deps import PlatformDep, UowDep
 
 router = APIRouter(prefix="/api/tenants/{tenant}", tags=["dossiers"])
 
-ActorDep = Annotated[Actor, Depends(tenant_actor)]
-UowDep = Annotated[UnitOfWork, Depends(uow)]
-PlatformDep = Annotated[Platform, Depends(platform)]
+READERS = ("agent", "elu", "archiviste")
+CONFIRM_LANES = frozenset({"elu"})
+"""Visas and signatures need the password in the request itself (HTTP Basic), not a token."""
+
+Clerk = Annotated[TenantAccess, Depends(api_access("agent"))]
+Reader = Annotated[TenantAccess, Depends(api_access(*READERS))]
+Member = Annotated[TenantAccess, Depends(api_access())]
 
 
 @router.post("/cases", status_code=status.HTTP_201_CREATED, response_model=CaseOut)
 def start_case(
-    tenant: str, body: StartCase, actor: ActorDep, unit: UowDep, p: PlatformDep
+    tenant: str, body: StartCase, access: Clerk, unit: UowDep, p: PlatformDep
 ) -> CaseOut:
     case = case_services.start_case(
-        unit, tenant=tenant, procedure=body.procedure, data=body.data, actor=actor, now=p.clock()
+        unit,
+        tenant=tenant,
+        procedure=body.procedure,
+        data=body.data,
+        actor=access.actor,
+        now=p.clock(),
     )
     unit.commit()
     return CaseOut.of(case)
@@ -45,7 +52,7 @@ def start_case(
 @router.get("/cases", response_model=Page)
 def list_cases(
     tenant: str,
-    actor: ActorDep,
+    access: Reader,
     unit: UowDep,
     status_filter: Annotated[str | None, Query(alias="status")] = None,
     procedure: str | None = None,
@@ -59,7 +66,7 @@ def list_cases(
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail)
-def case_detail(tenant: str, case_id: uuid.UUID, actor: ActorDep, unit: UowDep) -> CaseDetail:
+def case_detail(tenant: str, case_id: uuid.UUID, access: Reader, unit: UowDep) -> CaseDetail:
     case = unit.cases.get(tenant, case_id)
     tasks = unit.cases.human_tasks(tenant, case_id=case_id)
     events = unit.journal.for_case(tenant, case_id)
@@ -75,12 +82,12 @@ def case_detail(tenant: str, case_id: uuid.UUID, actor: ActorDep, unit: UowDep) 
 @router.get("/tasks", response_model=list[TaskOut])
 def my_tasks(
     tenant: str,
-    actor: ActorDep,
+    access: Member,
     unit: UowDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[TaskOut]:
-    tasks = unit.cases.human_tasks(tenant, lanes=sorted(actor.roles), limit=limit, offset=offset)
+    tasks = unit.cases.human_tasks(tenant, lanes=sorted(access.roles), limit=limit, offset=offset)
     return [TaskOut.of(t) for t in tasks]
 
 
@@ -90,17 +97,23 @@ def complete_task(
     case_id: uuid.UUID,
     task_id: uuid.UUID,
     body: CompleteTask,
-    actor: ActorDep,
+    access: Member,
     unit: UowDep,
     p: PlatformDep,
 ) -> CaseOut:
+    if not access.principal.password_confirmed:
+        lanes = {t.lane for t in unit.cases.human_tasks(tenant, case_id=case_id) if t.id == task_id}
+        if lanes & CONFIRM_LANES:
+            raise HTTPException(
+                403, "Un visa ou une signature se confirme par mot de passe (HTTP Basic)."
+            )
     case = case_services.complete_task(
         unit,
         tenant=tenant,
         case_id=case_id,
         task_id=task_id,
         data=body.data,
-        actor=actor,
+        actor=access.actor,
         now=p.clock(),
         expected_version=body.version,
     )
@@ -110,10 +123,15 @@ def complete_task(
 
 @router.post("/cases/{case_id}/cancel", response_model=CaseOut)
 def cancel_case(
-    tenant: str, case_id: uuid.UUID, body: CancelCase, actor: ActorDep, unit: UowDep, p: PlatformDep
+    tenant: str, case_id: uuid.UUID, body: CancelCase, access: Clerk, unit: UowDep, p: PlatformDep
 ) -> CaseOut:
     case = case_services.cancel_case(
-        unit, tenant=tenant, case_id=case_id, reason=body.reason, actor=actor, now=p.clock()
+        unit,
+        tenant=tenant,
+        case_id=case_id,
+        reason=body.reason,
+        actor=access.actor,
+        now=p.clock(),
     )
     unit.commit()
     return CaseOut.of(case)
@@ -121,7 +139,7 @@ def cancel_case(
 
 @router.post("/messages", response_model=CaseOut)
 def deliver_message(
-    tenant: str, body: DeliverMessage, actor: ActorDep, unit: UowDep, p: PlatformDep
+    tenant: str, body: DeliverMessage, access: Clerk, unit: UowDep, p: PlatformDep
 ) -> CaseOut:
     case = case_services.deliver_message(
         unit,
@@ -129,7 +147,7 @@ def deliver_message(
         message=body.name,
         correlation=body.correlation,
         payload=body.payload,
-        actor=actor,
+        actor=access.actor,
         now=p.clock(),
     )
     unit.commit()
@@ -137,5 +155,5 @@ def deliver_message(
 
 
 @router.get("/cases/{case_id}/timeline", response_model=list[EventOut])
-def case_timeline(tenant: str, case_id: uuid.UUID, actor: ActorDep, unit: UowDep) -> list[EventOut]:
+def case_timeline(tenant: str, case_id: uuid.UUID, access: Reader, unit: UowDep) -> list[EventOut]:
     return [EventOut.of(e) for e in case_services.timeline(unit, tenant, case_id)]

@@ -1,0 +1,199 @@
+"""Every route × every role × own or other tenant, against the expected access matrix.
+
+The matrix below is the specification: a route added to the application without a line here
+fails `test_the_matrix_covers_every_route`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from fastapi.routing import APIRoute
+from fastapi.testclient import TestClient
+
+from engine.bootstrap import Platform
+from tests.engine.support import SIREN_A, SIREN_B, ready, start
+from tests.web.support import PASSWORD, USERS
+from web.app import create_app
+
+MEMBERS = {"agent", "elu", "archiviste", "admin"}
+READERS = {"agent", "elu", "archiviste"}
+PUBLIC = "public"
+LOGGED_IN = "logged-in"
+OPERATOR = "operator"
+
+Rule = set[str] | str
+MATRIX: dict[tuple[str, str], Rule] = {
+    # Public and authentication pages.
+    ("GET", "/"): PUBLIC,
+    ("GET", "/connexion"): PUBLIC,
+    ("POST", "/connexion"): PUBLIC,
+    ("POST", "/deconnexion"): PUBLIC,
+    ("GET", "/public/{tenant}/actes"): PUBLIC,
+    ("GET", "/health/live"): PUBLIC,
+    ("GET", "/health/ready"): PUBLIC,
+    ("GET", "/api/docs"): PUBLIC,
+    ("GET", "/espaces"): LOGGED_IN,
+    # Tenant pages.
+    ("GET", "/c/{tenant}"): MEMBERS,
+    ("GET", "/c/{tenant}/procedures"): {"agent"},
+    ("POST", "/c/{tenant}/procedures/{procedure}/demarrer"): {"agent"},
+    ("GET", "/c/{tenant}/taches"): MEMBERS,
+    ("GET", "/c/{tenant}/dossiers"): READERS,
+    ("GET", "/c/{tenant}/dossiers/{case_id}"): READERS,
+    ("GET", "/c/{tenant}/dossiers/{case_id}/taches/{task_id}"): {"agent"},
+    ("POST", "/c/{tenant}/dossiers/{case_id}/taches/{task_id}"): {"agent"},
+    ("GET", "/c/{tenant}/parapheur"): {"elu"},
+    ("POST", "/c/{tenant}/parapheur/signer"): {"elu"},
+    ("GET", "/c/{tenant}/archives"): {"archiviste"},
+    ("POST", "/c/{tenant}/archives/journal/verifier"): {"archiviste"},
+    ("GET", "/c/{tenant}/admin/utilisateurs"): {"admin"},
+    ("POST", "/c/{tenant}/admin/utilisateurs"): {"admin"},
+    # Operator pages.
+    ("GET", "/exploitation"): OPERATOR,
+    ("POST", "/exploitation/collectivites"): OPERATOR,
+    ("GET", "/exploitation/sante"): OPERATOR,
+    # API.
+    ("POST", "/api/auth/token"): LOGGED_IN,
+    ("GET", "/api/me"): LOGGED_IN,
+    ("GET", "/api/tenants"): OPERATOR,
+    ("POST", "/api/tenants"): OPERATOR,
+    ("GET", "/api/tenants/{tenant}/procedures"): MEMBERS,
+    ("POST", "/api/tenants/{tenant}/journal/verify"): {"archiviste"},
+    ("POST", "/api/tenants/{tenant}/cases"): {"agent"},
+    ("GET", "/api/tenants/{tenant}/cases"): READERS,
+    ("GET", "/api/tenants/{tenant}/cases/{case_id}"): READERS,
+    ("GET", "/api/tenants/{tenant}/tasks"): MEMBERS,
+    ("POST", "/api/tenants/{tenant}/cases/{case_id}/tasks/{task_id}"): {"agent"},
+    ("POST", "/api/tenants/{tenant}/cases/{case_id}/cancel"): {"agent"},
+    ("POST", "/api/tenants/{tenant}/messages"): {"agent"},
+    ("GET", "/api/tenants/{tenant}/cases/{case_id}/timeline"): READERS,
+}
+
+VISITORS = ["anonyme", *USERS]
+
+
+def _expected(rule: Rule, user: str) -> str:
+    if rule == PUBLIC:
+        return "ok"
+    if user == "anonyme":
+        return "login"
+    if rule == LOGGED_IN:
+        return "ok"
+    if rule == OPERATOR:
+        return "ok" if user == "exploitant" else "denied"
+    tenant, roles = USERS[user]
+    if tenant != SIREN_A:
+        return "absent"
+    assert isinstance(rule, set)
+    return "ok" if set(roles) & rule else "denied"
+
+
+def _outcome(response: object, api: bool) -> str:
+    status = response.status_code  # type: ignore[attr-defined]
+    location = response.headers.get("location", "")  # type: ignore[attr-defined]
+    if (status == 401 and api) or (status == 303 and location.startswith("/connexion?suivant=")):
+        return "login"
+    return {403: "denied", 404: "absent"}.get(status, "ok" if status < 500 else f"erreur {status}")
+
+
+class Visitor:
+    """A logged-in browser session (pages) and a bearer token (API) for one user."""
+
+    def __init__(self, app: object, user: str) -> None:
+        self.client = TestClient(app, follow_redirects=False)  # type: ignore[arg-type]
+        self.client.__enter__()
+        page = self.client.get("/connexion").text
+        self.csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+        self.headers: dict[str, str] = {}
+        if user != "anonyme":
+            self.client.post(
+                "/connexion",
+                data={"identifiant": user, "mot_de_passe": PASSWORD, "csrf_token": self.csrf},
+            )
+            page = self.client.get("/connexion").text
+            self.csrf = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+            token = self.client.post("/api/auth/token", auth=(user, PASSWORD)).json()
+            self.headers = {"Authorization": f"Bearer {token['access_token']}"}
+
+    def call(self, method: str, path: str, body: dict[str, Any] | None = None) -> object:
+        if path.startswith("/api"):
+            return self.client.request(method, path, headers=self.headers, json=body or {})
+        data = {"csrf_token": self.csrf} if method == "POST" else None
+        return self.client.request(method, path, data=data)
+
+    def close(self) -> None:
+        self.client.__exit__(None, None, None)
+
+
+@pytest.fixture
+def visitors(people: Platform) -> Iterator[dict[str, Visitor]]:
+    app = create_app(platform=people)
+    made = {user: Visitor(app, user) for user in VISITORS}
+    yield made
+    for visitor in made.values():
+        visitor.close()
+
+
+def _fill(path: str, values: dict[str, str]) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: values[m.group(1)], path)
+
+
+def test_the_matrix_covers_every_route(people: Platform) -> None:
+    app = create_app(platform=people)
+    routes = {(method, route.path) for route in _api_routes(app.routes) for method in route.methods}
+    assert routes == set(MATRIX)
+
+
+def _api_routes(routes: list[Any]) -> Iterator[APIRoute]:
+    """Routes of the app, included routers unfolded (FastAPI includes them lazily)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        included = getattr(route, "original_router", None)
+        if included is not None:
+            yield from _api_routes(included.routes)
+
+
+def test_every_route_role_and_tenant(people: Platform, visitors: dict[str, Visitor]) -> None:
+    case = start(people, "arrete")
+    values = {
+        "tenant": SIREN_A,
+        "case_id": str(case.id),
+        "task_id": str(ready(people, case)["rediger"]),
+        "procedure": "arrete",
+    }
+    wrong: list[str] = []
+    # Logging out last: it ends the sessions the other routes need.
+    for (method, template), rule in sorted(MATRIX.items(), key=lambda i: i[0][1] == "/deconnexion"):
+        path = _fill(template, values)
+        for user in VISITORS:
+            got = _outcome(visitors[user].call(method, path), path.startswith("/api"))
+            want = _expected(rule, user)
+            if got != want:
+                wrong.append(f"{method} {path} as {user}: {got}, expected {want}")
+    assert not wrong, "\n".join(wrong)
+
+
+def test_another_tenants_objects_answer_404(people: Platform, visitors: dict[str, Visitor]) -> None:
+    """agent.b, in its own tenant's URLs, asks for tenant A's case and task: they do not exist."""
+    case = start(people, "arrete")
+    values = {
+        "tenant": SIREN_B,
+        "case_id": str(case.id),
+        "task_id": str(ready(people, case)["rediger"]),
+        "procedure": "arrete",
+    }
+    wrong = []
+    for method, template in MATRIX:
+        if "{case_id}" not in template:
+            continue
+        path = _fill(template, values)
+        body = {"reason": "essai", "data": {}}  # valid bodies: the answer is about the case
+        response = visitors["agent.b"].call(method, path, body)
+        if response.status_code != 404:  # type: ignore[attr-defined]
+            wrong.append(f"{method} {path}: {response.status_code}")  # type: ignore[attr-defined]
+    assert not wrong, "\n".join(wrong)

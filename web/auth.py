@@ -1,0 +1,238 @@
+"""Who is asking, and what they may do in a tenant: one dependency per kind of client.
+
+Browser pages authenticate with the session cookie; API clients with HTTP Basic (the password
+in every request) or a bearer token obtained from `/api/auth/token`. Tenant routes then check
+membership and role in one place: a tenant the user does not belong to answers 404, a role the
+user lacks answers 403.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBearer
+
+from engine.domain.model import Actor, Tenant
+from engine.persistence.uow import UnitOfWork
+from engine.services.admin import check_password
+from web.deps import UowDep
+from web.security import LoginLimiter
+from web.sessions import sign, unsign
+
+__all__ = [
+    "LoginRequired",
+    "Principal",
+    "TenantAccess",
+    "api_access",
+    "api_principal",
+    "authenticate",
+    "issue_token",
+    "page_access",
+    "page_principal",
+]
+
+TOKEN_TTL = 3600
+"""Seconds an API bearer token is valid."""
+
+_DUMMY_HASH = (
+    "$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHRzYWx0$1Q0k3yF0vXSz2Y0xq1b8mW0qk1Hq8m3Q2y6kqzH6k1c"
+)
+"""Verified against when the user does not exist, so timing does not reveal valid usernames."""
+
+basic = HTTPBasic(auto_error=False, realm="dematflow")
+bearer = HTTPBearer(auto_error=False)
+
+
+@dataclass(frozen=True)
+class Principal:
+    """An authenticated, active user."""
+
+    user_id: uuid.UUID
+    username: str
+    display_name: str
+    is_operator: bool
+    password_confirmed: bool = False
+    """The password came with this very request (HTTP Basic): it counts as a confirmation."""
+
+
+@dataclass(frozen=True)
+class TenantAccess:
+    """A principal inside one tenant, with the roles they hold there."""
+
+    principal: Principal
+    tenant: Tenant
+    roles: frozenset[str]
+
+    @property
+    def actor(self) -> Actor:
+        return Actor(
+            user_id=f"user:{self.principal.username}",
+            roles=self.roles,
+            display_name=self.principal.display_name,
+        )
+
+
+class LoginRequired(Exception):
+    """A page needs a session; the app answers with a redirection to the login page."""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+class TooManyAttempts(Exception):
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+def _principal(row: Any, *, confirmed: bool = False) -> Principal:
+    return Principal(row.id, row.username, row.display_name, bool(row.is_operator), confirmed)
+
+
+def authenticate(
+    unit: UnitOfWork, limiter: LoginLimiter, *, username: str, password: str, address: str
+) -> Principal | None:
+    """Check a username and password; TooManyAttempts after repeated failures."""
+    username = username.strip().lower()
+    wait = limiter.retry_after(username, address)
+    if wait:
+        raise TooManyAttempts(wait)
+    row = unit.users.by_username(username)
+    if row is None or not row.active:
+        check_password(_DUMMY_HASH, password + secrets.token_hex(4))
+        limiter.failed(username, address)
+        return None
+    if not check_password(row.password_hash, password):
+        limiter.failed(username, address)
+        return None
+    limiter.succeeded(username)
+    return _principal(row, confirmed=True)
+
+
+def _token_key(request: Request) -> bytes:
+    secret: str = request.app.state.platform.settings.secret_key
+    return hashlib.sha256(b"dematflow-api-token\x00" + secret.encode()).digest()
+
+
+def issue_token(request: Request, principal: Principal) -> str:
+    return sign(_token_key(request), {"u": str(principal.user_id)})
+
+
+def _active_user(unit: UnitOfWork, user_id: str) -> Principal | None:
+    try:
+        row = unit.users.by_id(uuid.UUID(user_id))
+    except ValueError:
+        return None
+    return _principal(row) if row is not None and row.active else None
+
+
+def client_address(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+_UNAUTHORIZED = HTTPException(
+    status_code=status.HTTP_401_UNAUTHORIZED,
+    detail="Authentification requise.",
+    headers={"WWW-Authenticate": 'Basic realm="dematflow", Bearer'},
+)
+
+
+def api_principal(
+    request: Request,
+    unit: UowDep,
+    credentials: Annotated[Any, Depends(basic)],
+    token: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+) -> Principal:
+    """HTTP Basic or a bearer token; cookies are not accepted here (no CSRF on the API)."""
+    if token is not None and token.scheme.lower() == "bearer":
+        data = unsign(_token_key(request), token.credentials, max_age=TOKEN_TTL)
+        principal = _active_user(unit, str(data.get("u", "")))
+        if principal is None:
+            raise _UNAUTHORIZED
+        return principal
+    if credentials is None:
+        raise _UNAUTHORIZED
+    limiter: LoginLimiter = request.app.state.login_limiter
+    try:
+        principal = authenticate(
+            unit,
+            limiter,
+            username=credentials.username,
+            password=credentials.password,
+            address=client_address(request),
+        )
+    except TooManyAttempts as exc:
+        raise HTTPException(
+            429,
+            "Trop de tentatives de connexion ; réessayez plus tard.",
+            headers={"Retry-After": str(exc.retry_after)},
+        ) from exc
+    if principal is None:
+        raise _UNAUTHORIZED
+    return principal
+
+
+def page_principal(request: Request, unit: UowDep) -> Principal:
+    """The user of the session cookie, or a redirection to the login page."""
+    principal = _active_user(unit, str(request.session.get("user", "")))
+    if principal is None:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        raise LoginRequired(target)
+    return principal
+
+
+def _access(
+    unit: UnitOfWork, principal: Principal, tenant: str, roles: tuple[str, ...]
+) -> TenantAccess:
+    held = unit.users.roles(principal.user_id, tenant) if len(tenant) == 9 else frozenset()
+    if not held:
+        raise HTTPException(404, "Collectivité introuvable.")
+    if roles and not held & set(roles):
+        raise HTTPException(403, "Votre rôle ne permet pas d'accéder à cette page.")
+    found = unit.tenants.get(tenant)
+    if found is None:
+        raise HTTPException(404, "Collectivité introuvable.")
+    return TenantAccess(principal, found, held)
+
+
+def page_access(*roles: str) -> Callable[..., TenantAccess]:
+    """Dependency for a tenant page: member of `tenant` holding one of `roles` (any if empty)."""
+
+    def dependency(
+        tenant: str, unit: UowDep, principal: Annotated[Principal, Depends(page_principal)]
+    ) -> TenantAccess:
+        return _access(unit, principal, tenant, roles)
+
+    return dependency
+
+
+def api_access(*roles: str) -> Callable[..., TenantAccess]:
+    """Dependency for a tenant API route: same rules as pages, API authentication."""
+
+    def dependency(
+        tenant: str, unit: UowDep, principal: Annotated[Principal, Depends(api_principal)]
+    ) -> TenantAccess:
+        return _access(unit, principal, tenant, roles)
+
+    return dependency
+
+
+def require_operator(principal: Principal) -> Principal:
+    if not principal.is_operator:
+        raise HTTPException(403, "Réservé à l'exploitant de la plateforme.")
+    return principal
+
+
+def page_operator(principal: Annotated[Principal, Depends(page_principal)]) -> Principal:
+    return require_operator(principal)
+
+
+def api_operator(principal: Annotated[Principal, Depends(api_principal)]) -> Principal:
+    return require_operator(principal)

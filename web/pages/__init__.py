@@ -1,0 +1,1 @@
+"""Server-rendered HTML pages (plain forms that work without JavaScript)."""
