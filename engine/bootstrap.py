@@ -20,7 +20,10 @@ from engine.settings import Settings
 
 log = logging.getLogger(__name__)
 
-OPERATION_PROVIDERS: tuple[str, ...] = ()
+OPERATION_PROVIDERS: tuple[str, ...] = (
+    "engine.services.signing_operations",
+    "engine.services.connector_operations",
+)
 """Modules with `register(registry, settings)` adding the leaf libraries' operations."""
 
 

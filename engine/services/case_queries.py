@@ -44,18 +44,17 @@ def similar_purchases(ctx: OperationContext, params: dict[str, Any]) -> dict[str
             continue
         if not cpv_group or str(data.get("code_cpv") or "")[:3] != cpv_group:
             continue
+        amount = _amount(data.get("montant_estime_ht"))
+        total += amount
         found.append(
             {
                 "reference": reference,
                 "objet": data.get("objet"),
-                "montant_estime_ht": _amount(data.get("montant_estime_ht")),
+                "montant_estime_ht": amount,
                 "date_lancement": data.get("date_lancement"),
             }
         )
-    return {
-        "achats": found,
-        "montant_cumule_ht": round(sum(a["montant_estime_ht"] for a in found), 2),
-    }
+    return {"achats": found, "montant_cumule_ht": round(total, 2)}
 
 
 def session_deliberations(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
