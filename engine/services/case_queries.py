@@ -32,7 +32,8 @@ def similar_purchases(ctx: OperationContext, params: dict[str, Any]) -> dict[str
     start = _year_start(params.get("date_lancement"))
     kind = params.get("type_marche")
     cpv_group = str(params.get("code_cpv") or "")[:3]
-    found = []
+    found: list[dict[str, Any]] = []
+    total = 0.0
     with ctx.unit_of_work() as uow:
         rows = uow.cases.summaries(
             ctx.tenant, "commande-publique", since=start - timedelta(days=31)
