@@ -32,13 +32,82 @@ class BrokerSettings(BaseModel):
 
 
 class PKISettings(BaseModel):
-    """Signing PKI; empty values mean the local development PKI built on first start."""
+    """Signing PKI; with no TSA URL the local development PKI (data_dir/pki) is used."""
 
     tsa_url: str | None = None
+    """RFC 3161 time-stamping authority of the production PKI."""
     trust_anchors: list[Path] = []
+    """DER or PEM certificates of the trust anchors used to validate signatures."""
     pkcs11_module: str | None = None
+    """PKCS#11 library of the signing HSM; each signatory's key and certificate carry their
+    login as label, the organisation seal the label `seal_label`."""
     pkcs11_token_label: str | None = None
     pkcs11_pin: str | None = Field(default=None, repr=False)
+    seal_label: str = "cachet"
+    pkcs12_dir: Path | None = None
+    """Production without HSM: `<login>.p12` per signatory and `cachet.p12`, passphrase in
+    `pkcs12_passphrase` (discouraged: keys in files)."""
+    pkcs12_passphrase: str | None = Field(default=None, repr=False)
+    dev_dir: Path | None = None
+    """Development PKI directory (default data_dir/pki), used when no TSA URL is configured."""
+
+
+class SmtpSettings(BaseModel):
+    """SMTP relay for notifications; an empty host means not configured (mail jobs wait)."""
+
+    host: str = ""
+    port: int = 25
+    sender: str = "ne-pas-repondre@dematflow.local"
+    sender_name: str = "dematflow"
+    security: str = "none"
+    """``none``, ``starttls`` or ``tls`` (implicit)."""
+    username: str = ""
+    password: str = Field(default="", repr=False)
+    timeout_seconds: float = 10.0
+
+
+class ActesSettings(BaseModel):
+    """Tiers de télétransmission (@ctes); an empty base_url means not configured."""
+
+    base_url: str = ""
+    """Root URL of the tiers (S²LOW-style), e.g. ``https://s2low.example.fr``."""
+    client_cert: Path | None = None
+    """Client certificate chain (PEM) known to the tiers (mutual TLS)."""
+    client_key: Path | None = None
+    """Its private key (PEM)."""
+    ca_bundle: Path | None = None
+    """CA certificates (PEM) trusted for the tiers' server certificate."""
+    department: str = "034"
+    """Department code (3 characters) used when a tenant has none in ``departments``."""
+    departments: dict[str, str] = {}
+    """Department code per tenant SIREN."""
+    timeout_seconds: float = 30.0
+    poll_period_seconds: float = 60.0
+    """How often pending transmissions are polled (beat)."""
+    watch_days: int = 180
+    """Days after the acknowledgement during which prefecture exchanges are still polled."""
+
+
+class PublicationSettings(BaseModel):
+    """Public register of acts (publication électronique, CGCT L2131-1)."""
+
+    base_url: str = "http://127.0.0.1:8000"
+    """Public root URL of the web app; register URLs are built from it."""
+    retention_days: int | None = None
+    """Days an act stays online; None keeps it online permanently (the law asks ≥ 2 months)."""
+
+
+class WebhookSettings(BaseModel):
+    """Outgoing webhooks: which targets are allowed and how deliveries are retried."""
+
+    allowed_networks: list[str] = []
+    """Non-public networks allowed as targets (e.g. ``127.0.0.1/32`` for tests); empty: none."""
+    allowed_schemes: list[str] = ["https"]
+    timeout_seconds: float = 10.0
+    max_attempts: int = 8
+    base_delay_seconds: float = 30.0
+    period_seconds: float = 15.0
+    """How often the fan-out and due deliveries run (beat)."""
 
 
 class Settings(BaseSettings):
@@ -53,6 +122,10 @@ class Settings(BaseSettings):
     broker: BrokerSettings = BrokerSettings()
     storage: StorageSettings = StorageSettings()
     pki: PKISettings = PKISettings()
+    smtp: SmtpSettings = SmtpSettings()
+    actes: ActesSettings = ActesSettings()
+    publication: PublicationSettings = PublicationSettings()
+    webhooks: WebhookSettings = WebhookSettings()
     max_upload_bytes: int = 50 * 1024 * 1024
     secret_key: str = Field(default="change-me-in-production", repr=False)
     operation_modules: list[str] = []

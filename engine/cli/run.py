@@ -81,20 +81,32 @@ def _spawn(args: Sequence[str]) -> subprocess.Popen[bytes]:
 @click.command("serve")
 @click.option("--host", default=None)
 @click.option("--port", type=int, default=None)
+@click.option("--no-demo", is_flag=True, help="Ne pas créer la collectivité de démonstration")
 @one_line_errors
-def serve(host: str | None, port: int | None) -> None:
-    """Embedded default: database, storage, worker, scheduler and web in one command."""
+def serve(host: str | None, port: int | None, no_demo: bool) -> None:
+    """Embedded default: database, PKI, simulators, worker, scheduler and web in one command."""
     from engine.bootstrap import build_platform, prepare_database
+    from engine.demo import seed_demo
     from engine.embedded import start_embedded_services
+    from engine.observability import configure_logging
     from engine.worker.app import connect_platform, relay_outbox
 
+    configure_logging(json_lines=False)
+    # uvicorn re-raises SIGTERM once it has shut down; make that a normal exit so the
+    # `finally` below stops the worker, the scheduler and the embedded services.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     s = settings()
     s.data_dir.mkdir(parents=True, exist_ok=True)
-    prepare_database(build_platform(s))
     services = start_embedded_services(s)
-    children = [_spawn(["worker", "--concurrency", "2"]), _spawn(["beat"])]
+    children: list[subprocess.Popen[bytes]] = []
     try:
+        s = settings()  # again: the embedded services set DEMATFLOW_* for themselves and children
         _app, platform = connect_platform(s)
+        prepare_database(build_platform(s))
+        credentials = s.data_dir / "identifiants-demo.txt"
+        if not no_demo and seed_demo(platform, credentials):
+            click.echo(f"Comptes de démonstration : {credentials.resolve()}")
+        children = [_spawn(["worker", "--concurrency", "2"]), _spawn(["beat"])]
         relay_outbox(platform, everything=True)
         click.echo(f"dematflow : http://{host or s.web_host}:{port or s.web_port}/")
         import uvicorn

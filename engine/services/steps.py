@@ -74,10 +74,13 @@ def save_step(
             status = case.status
     active = status == CaseStatus.RUNNING
     after = runtime.snapshot() if active else EMPTY_SNAPSHOT
+    data = runtime.data
+    title = str(data.get("objet") or data.get("titre") or case.title)[:500]
     updated = dataclasses.replace(
         case,
+        title=title,
         status=status,
-        data=_summary(runtime.data),
+        data=_summary(data),
         current_steps=after.current_steps if active else (),
         updated_at=now,
         error=error if status == CaseStatus.ERROR else None,
