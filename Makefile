@@ -7,7 +7,7 @@ UV := $(TOOLS)/bin/uv
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test venv sysdeps services lint typecheck layers pytest bench clean
+.PHONY: run test venv sysdeps services test-assets lint typecheck layers pytest bench clean
 
 $(UV):
 	$(PYTHON) -m venv $(TOOLS)
@@ -40,7 +40,11 @@ typecheck: venv
 layers: venv
 	$(BIN)/lint-imports
 
-pytest: venv sysdeps services
+## Test-only assets from the npm registry (axe-core for the accessibility checks).
+test-assets:
+	bash scripts/install-test-assets.sh
+
+pytest: venv sysdeps services test-assets
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 test: venv sysdeps services lint typecheck layers pytest

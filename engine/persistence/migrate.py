@@ -18,7 +18,8 @@ def _config(engine: Engine) -> Config:
     return config
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
+    """Upgrade to every head: independent branches (added in parallel) all apply."""
     config = _config(engine)
     with engine.begin() as connection:
         config.attributes["connection"] = connection
