@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -122,12 +123,32 @@ def _start_mail_drop(settings: Settings, services: EmbeddedServices) -> None:
     log.info("courriels déposés dans %s", directory)
 
 
+def _start_object_store(settings: Settings, services: EmbeddedServices) -> None:
+    from archiving.storage.devserver import start_seaweed
+
+    directory = (settings.data_dir / "s3").resolve()
+    directory.mkdir(parents=True, exist_ok=True)
+    secret_file = directory / "secret"
+    if not secret_file.exists():
+        fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(24))
+    secret = secret_file.read_text().strip()
+    server = start_seaweed(directory / "data", access_key=settings.storage.access_key, secret_key=secret)
+    services._stops.append(server.stop)
+    services.env["DEMATFLOW_STORAGE__ENDPOINT"] = server.config.endpoint
+    services.env["DEMATFLOW_STORAGE__SECRET_KEY"] = secret
+    log.info("stockage S3 (SeaweedFS, verrouillage d'objets) : %s", server.config.endpoint)
+
+
 def start_embedded_services(settings: Settings) -> EmbeddedServices:
     """Start what production provides separately, for the services left unconfigured."""
     services = EmbeddedServices()
     try:
         if not settings.pki.tsa_url:
             _start_pki(settings, services)
+        if not settings.storage.endpoint:
+            _start_object_store(settings, services)
         actes = getattr(settings, "actes", None)
         if actes is not None and not actes.base_url:
             _start_prefecture(settings, services)
