@@ -1,1 +1,124 @@
-"""archiving package."""
+"""Electronic archive: sealed SEDA 2.3 + BagIt packages, Object Lock storage, journal seals, audits.
+
+A leaf library: it knows nothing of the engine. Seals and timestamps come in through the
+Protocols of :mod:`archiving.seals`; S3 is reached only through :mod:`archiving.storage`.
+"""
+
+from archiving.audit import AuditReport, audit_journal_seals, audit_packages
+from archiving.bag import BuiltPackage, build_package
+from archiving.destruction import DestructionRecord, destroy_package
+from archiving.dip import TenantExport, export_dip, export_tenant
+from archiving.errors import (
+    ArchivingError,
+    InvalidManifestError,
+    InvalidPackageInputError,
+    JournalSealError,
+    ObjectLockMissingError,
+    PackageNotFoundError,
+    RetentionActiveError,
+    StorageError,
+    StorageUnavailable,
+    VerificationFailedError,
+)
+from archiving.journal_seal import (
+    EntryProof,
+    JournalEntryRef,
+    JournalSeal,
+    prove_entry,
+    seal_journal,
+    verify_entry_proof,
+    verify_seal_chain,
+)
+from archiving.merkle import InclusionProof, inclusion_proof, merkle_root, verify_inclusion
+from archiving.model import (
+    AccessRule,
+    Agency,
+    AppraisalRule,
+    FileRole,
+    FinalAction,
+    PackageFile,
+    PackageSpec,
+)
+from archiving.readers import open_package
+from archiving.seals import (
+    SealCheck,
+    Sealer,
+    SealVerifier,
+    TimestampCheck,
+    Timestamper,
+    TimestampVerifier,
+)
+from archiving.storage import ObjectStore, S3Config
+from archiving.store import (
+    StoredObject,
+    StoredPackage,
+    load_journal_seals,
+    prepare_tenant_bucket,
+    set_package_legal_hold,
+    store_journal_seal,
+    store_package,
+    tenant_bucket,
+)
+from archiving.verify import Finding, FindingKind, PackageReport, verify_package
+
+__all__ = [
+    "AccessRule",
+    "Agency",
+    "AppraisalRule",
+    "ArchivingError",
+    "AuditReport",
+    "BuiltPackage",
+    "DestructionRecord",
+    "EntryProof",
+    "FileRole",
+    "FinalAction",
+    "Finding",
+    "FindingKind",
+    "InclusionProof",
+    "InvalidManifestError",
+    "InvalidPackageInputError",
+    "JournalEntryRef",
+    "JournalSeal",
+    "JournalSealError",
+    "ObjectLockMissingError",
+    "ObjectStore",
+    "PackageFile",
+    "PackageNotFoundError",
+    "PackageReport",
+    "PackageSpec",
+    "RetentionActiveError",
+    "S3Config",
+    "SealCheck",
+    "SealVerifier",
+    "Sealer",
+    "StorageError",
+    "StorageUnavailable",
+    "StoredObject",
+    "StoredPackage",
+    "TenantExport",
+    "TimestampCheck",
+    "TimestampVerifier",
+    "Timestamper",
+    "VerificationFailedError",
+    "audit_journal_seals",
+    "audit_packages",
+    "build_package",
+    "destroy_package",
+    "export_dip",
+    "export_tenant",
+    "inclusion_proof",
+    "load_journal_seals",
+    "merkle_root",
+    "open_package",
+    "prepare_tenant_bucket",
+    "prove_entry",
+    "seal_journal",
+    "set_package_legal_hold",
+    "store_journal_seal",
+    "store_package",
+    "tenant_bucket",
+    "verify_entry_proof",
+    "verify_inclusion",
+    "verify_package",
+    "verify_seal_chain",
+]

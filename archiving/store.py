@@ -1,0 +1,204 @@
+"""Store a sealed package under Object Lock, read back and verified, exactly once."""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+
+from archiving.bag import SEAL, BuiltPackage
+from archiving.digests import FileDigests, digest_bytes
+from archiving.errors import PackageNotFoundError, StorageError, VerificationFailedError
+from archiving.journal_seal import JournalSeal
+from archiving.model import check_package_id
+from archiving.storage.s3 import ObjectStore
+
+__all__ = [
+    "JOURNAL_SEALS_PREFIX",
+    "PACKAGES_PREFIX",
+    "StoredObject",
+    "StoredPackage",
+    "journal_seal_key",
+    "load_journal_seals",
+    "lock_end",
+    "package_key",
+    "prepare_tenant_bucket",
+    "set_package_legal_hold",
+    "store_journal_seal",
+    "store_package",
+    "tenant_bucket",
+]
+
+PACKAGES_PREFIX = "packages/"
+
+
+@dataclass(frozen=True)
+class StoredObject:
+    """One object of a stored package, as verified after writing."""
+
+    key: str
+    """Object key."""
+    version_id: str
+    """Version written (or found, when the package was already stored)."""
+    size: int
+    """Size in bytes."""
+    sha512: str
+    """SHA-512 of the bytes read back."""
+
+
+@dataclass(frozen=True)
+class StoredPackage:
+    """Receipt of :func:`store_package`: everything the caller should record."""
+
+    bucket: str
+    """Tenant bucket."""
+    package_id: str
+    """Package identifier."""
+    objects: tuple[StoredObject, ...]
+    """Every object of the package, read back and verified."""
+    retain_until: datetime
+    """COMPLIANCE retention end of every object."""
+    already_stored: bool
+    """True when an earlier run had stored the package: nothing new was written."""
+
+    @property
+    def seal_sha512(self) -> str:
+        """SHA-512 of the stored seal (identifies this package's stored version)."""
+        return next(item.sha512 for item in self.objects if item.key.endswith("/" + SEAL))
+
+
+def tenant_bucket(prefix: str, tenant_id: str) -> str:
+    """The bucket of one tenant (e.g. ``dematflow-213800000``)."""
+    return ObjectStore.check_bucket_name(f"{prefix}-{tenant_id}".lower())
+
+
+def package_key(package_id: str, path: str = "") -> str:
+    """Key of a bag file of a package (or the package's prefix when ``path`` is empty)."""
+    return f"{PACKAGES_PREFIX}{check_package_id(package_id)}/{path}"
+
+
+def lock_end(last_day: date) -> datetime:
+    """Retention end for a DUA whose last protected day is ``last_day`` (midnight after, UTC)."""
+    return datetime.combine(last_day + timedelta(days=1), time(0, 0), tzinfo=UTC)
+
+
+def prepare_tenant_bucket(store: ObjectStore, bucket: str) -> None:
+    """Create the tenant bucket with Object Lock and versioning if needed, then require both."""
+    store.create_bucket(bucket, object_lock=True)
+    store.require_object_lock(bucket)
+
+
+def _write_verified(
+    store: ObjectStore, bucket: str, key: str, built: BuiltPackage, name: str, until: datetime
+) -> StoredObject:
+    digests = built.files[name]
+    # A DUA already over needs no lock (and S3 refuses a retention date in the past).
+    retain = until if until > datetime.now(UTC) else None
+    with (built.path / name).open("rb") as stream:
+        version = store.put(bucket, key, stream, digests, retain_until=retain)
+    size, sha512 = store.read_digest(bucket, key, version_id=version or None)
+    if (size, sha512) != (digests.size, digests.sha512):
+        raise VerificationFailedError(
+            f"La relecture de {key} ne correspond pas à ce qui a été écrit : archivage non confirmé."
+        )
+    return StoredObject(key=key, version_id=version, size=size, sha512=sha512)
+
+
+def _existing(
+    store: ObjectStore, bucket: str, key: str, digests: FileDigests | None
+) -> StoredObject | None:
+    found = store.stat(bucket, key)
+    if found is None:
+        return None
+    size, sha512 = store.read_digest(bucket, key, version_id=found.version_id or None)
+    if digests is not None and (size, sha512) != (digests.size, digests.sha512):
+        raise StorageError(
+            f"Un autre contenu est déjà archivé sous {key} : le paquet n'est pas réécrit."
+        )
+    return StoredObject(key=key, version_id=found.version_id, size=size, sha512=sha512)
+
+
+def store_package(store: ObjectStore, bucket: str, built: BuiltPackage) -> StoredPackage:
+    """Store every file of ``built`` under COMPLIANCE retention until its DUA ends.
+
+    Refuses a bucket without Object Lock. Each object is read back and compared with the
+    digests computed when the bag was built before success is reported. Idempotent: objects
+    already stored with the same bytes are kept, and a package whose seal is stored (the
+    seal goes last) is reported as already stored, even if this run sealed it anew.
+    """
+    store.require_object_lock(bucket)
+    until = lock_end(built.retain_until)
+    seal_key = package_key(built.package_id, SEAL)
+    names = sorted(set(built.files) - {SEAL})
+    stored_seal = _existing(store, bucket, seal_key, None)
+    objects: list[StoredObject] = []
+    for name in names:
+        key = package_key(built.package_id, name)
+        found = _existing(store, bucket, key, built.files[name])
+        objects.append(found or _write_verified(store, bucket, key, built, name, until))
+    if stored_seal is not None:
+        objects.append(stored_seal)
+    else:
+        objects.append(_write_verified(store, bucket, seal_key, built, SEAL, until))
+    return StoredPackage(
+        bucket=bucket,
+        package_id=built.package_id,
+        objects=tuple(objects),
+        retain_until=until,
+        already_stored=stored_seal is not None,
+    )
+
+
+def set_package_legal_hold(store: ObjectStore, bucket: str, package_id: str, *, on: bool) -> int:
+    """Put (litigation) or lift a legal hold on every version of a package; returns the count."""
+    versions = [
+        v for v in store.versions(bucket, package_key(package_id)) if not v.is_delete_marker
+    ]
+    if not versions:
+        raise PackageNotFoundError(f"Aucun paquet {package_id} dans {bucket}.")
+    for version in versions:
+        store.set_legal_hold(bucket, version.key, version.version_id, on=on)
+    return len(versions)
+
+
+JOURNAL_SEALS_PREFIX = "journal-seals/"
+
+
+def journal_seal_key(scope: str, number: int) -> str:
+    """Key of one journal seal."""
+    return f"{JOURNAL_SEALS_PREFIX}{check_package_id(scope)}/{number:010d}.json"
+
+
+def store_journal_seal(
+    store: ObjectStore, bucket: str, seal: JournalSeal, *, retain_until: datetime
+) -> StoredObject:
+    """Store a journal seal under COMPLIANCE retention, read back; idempotent for the same seal."""
+    store.require_object_lock(bucket)
+    data = seal.to_json()
+    digests = digest_bytes(data)
+    key = journal_seal_key(seal.scope, seal.number)
+    found = _existing(store, bucket, key, digests)
+    if found is not None:
+        return found
+    version = store.put(
+        bucket,
+        key,
+        io.BytesIO(data),
+        digests,
+        retain_until=retain_until,
+        content_type="application/json",
+    )
+    size, sha512 = store.read_digest(bucket, key, version_id=version or None)
+    if (size, sha512) != (digests.size, digests.sha512):
+        raise VerificationFailedError(f"La relecture du sceau de journal {key} a échoué.")
+    return StoredObject(key=key, version_id=version, size=size, sha512=sha512)
+
+
+def load_journal_seals(store: ObjectStore, bucket: str, scope: str) -> list[JournalSeal]:
+    """Every stored seal of a journal, in order."""
+    prefix = f"{JOURNAL_SEALS_PREFIX}{check_package_id(scope)}/"
+    seals = []
+    for name in store.child_prefixes(bucket, prefix):
+        with store.open(bucket, prefix + name) as stream:
+            seals.append(JournalSeal.from_json(stream.read(1024 * 1024)))
+    return sorted(seals, key=lambda seal: seal.number)

@@ -1,0 +1,254 @@
+"""`dematflow archives`: build, verify, audit and export sealed archival packages."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from cryptography import x509
+from cryptography.hazmat.primitives.serialization import Encoding
+
+from archiving.audit import audit_packages
+from archiving.bag import build_package
+from archiving.dip import export_dip, export_tenant
+from archiving.errors import ArchivingError, InvalidManifestError
+from archiving.model import (
+    AccessRule,
+    Agency,
+    AppraisalRule,
+    FileRole,
+    FinalAction,
+    PackageFile,
+    PackageSpec,
+)
+from archiving.readers import open_package
+from archiving.storage.s3 import ObjectStore, S3Config
+from archiving.store import tenant_bucket
+from archiving.verify import PackageReport, verify_package
+from engine.archive_seals import SignaturesSealer, SignaturesSealVerifier
+from engine.cli.common import echo_json, fail, settings
+
+__all__ = ["group", "spec_from_json"]
+
+
+def spec_from_json(data: dict[str, Any], base: Path) -> PackageSpec:
+    """A :class:`PackageSpec` from its JSON description (file sources relative to ``base``)."""
+    appraisal, access = data["appraisal"], data["access"]
+    files = tuple(
+        PackageFile(
+            source=(base / item["source"]).resolve(),
+            name=item["name"],
+            role=FileRole(item["role"]),
+            title=item.get("title", item["name"]),
+            mime_type=item.get("mime_type", "application/octet-stream"),
+            pronom_id=item.get("pronom_id"),
+        )
+        for item in data["files"]
+    )
+    return PackageSpec(
+        package_id=data["package_id"],
+        tenant=Agency(**data["tenant"]),
+        archival_agency=Agency(**data["archival_agency"]),
+        title=data["title"],
+        closed_at=datetime.fromisoformat(data["closed_at"]),
+        files=files,
+        appraisal=AppraisalRule(
+            rule_id=appraisal["rule_id"],
+            years=int(appraisal["years"]),
+            start_date=date.fromisoformat(appraisal["start_date"]),
+            final_action=FinalAction(appraisal["final_action"]),
+        ),
+        access=AccessRule(
+            rule_id=access["rule_id"], start_date=date.fromisoformat(access["start_date"])
+        ),
+        description=data.get("description", ""),
+        actes_identifier=data.get("actes_identifier"),
+        keywords=tuple(data.get("keywords", ())),
+    )
+
+
+def _der(path: Path) -> bytes:
+    data = path.read_bytes()
+    if b"-----BEGIN CERTIFICATE-----" in data:
+        return x509.load_pem_x509_certificate(data).public_bytes(Encoding.DER)
+    return data
+
+
+def _trust_roots(paths: tuple[Path, ...]) -> tuple[bytes, ...]:
+    from engine.signing import signing_setup
+
+    if paths:
+        return tuple(_der(path) for path in paths)
+    return signing_setup(settings()).trust_roots
+
+
+def _store() -> ObjectStore:
+    config = settings().storage
+    endpoint = config.endpoint or f"127.0.0.1:{config.embedded_port}"
+    return ObjectStore(
+        S3Config(
+            endpoint=endpoint,
+            access_key=config.access_key,
+            secret_key=config.secret_key,
+            secure=config.secure,
+            region=config.region,
+        )
+    )
+
+
+def _print_report(report: PackageReport) -> None:
+    seal = report.seal
+    if seal is not None and seal.valid:
+        when = seal.timestamp.isoformat() if seal.timestamp else "non horodaté"
+        click.echo(f"sceau : {seal.signer}, horodaté le {when}")
+    click.echo(f"fichiers vérifiés : {report.files_checked} ({report.bytes_read} octets)")
+    for finding in report.findings:
+        click.echo(f"  [{finding.kind.value}] {finding.path or '(paquet)'} : {finding.message}")
+    click.echo(
+        "paquet intègre"
+        if report.intact
+        else f"paquet NON intègre : {len(report.findings)} anomalie(s)"
+    )
+
+
+@click.group("archives")
+def group() -> None:
+    """Paquets d'archives scellés (SEDA 2.3 + BagIt), audit d'intégrité, export."""
+
+
+_trust_option = click.option(
+    "--trust-root",
+    "trust_roots",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Certificat racine de confiance (DER ou PEM) ; par défaut ceux de la configuration.",
+)
+
+
+@group.command("build")
+@click.argument("spec_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
+def build(spec_file: Path, out_dir: Path) -> None:
+    """Construire et sceller le paquet décrit par SPEC_FILE (JSON)."""
+    from engine.signing import signing_setup
+
+    setup = signing_setup(settings())
+    if not setup.timestamp_url:
+        fail("aucune autorité d'horodatage configurée")
+    try:
+        spec = spec_from_json(json.loads(spec_file.read_text("utf-8")), spec_file.parent)
+        built = build_package(
+            spec, out_dir, sealer=SignaturesSealer(setup.seal_key, str(setup.timestamp_url))
+        )
+    except InvalidManifestError as exc:
+        fail(f"{exc}\n" + "\n".join(exc.problems))
+    except (ArchivingError, KeyError, ValueError) as exc:
+        fail(str(exc))
+    click.echo(
+        f"paquet scellé : {built.path} ({len(built.files)} fichiers, {built.total_bytes} octets)"
+    )
+
+
+@group.command("verify")
+@click.argument("package", type=click.Path(exists=True, path_type=Path))
+@_trust_option
+@click.option(
+    "--package-id", default=None, help="Paquet à vérifier dans un zip qui en contient plusieurs."
+)
+@click.option("--json", "as_json", is_flag=True, help="Rapport en JSON.")
+def verify(
+    package: Path, trust_roots: tuple[Path, ...], package_id: str | None, as_json: bool
+) -> None:
+    """Vérifier un paquet (dossier BagIt ou zip exporté), sans base de données.
+
+    Code de sortie 0 seulement pour un paquet intègre.
+    """
+    try:
+        verifier = SignaturesSealVerifier(_trust_roots(trust_roots))
+        with open_package(package, package_id=package_id) as reader:
+            report = verify_package(reader, seal_verifier=verifier)
+    except ArchivingError as exc:
+        fail(str(exc), code=2)
+    except Exception as exc:
+        fail(f"vérification impossible : {exc}", code=2)
+    if as_json:
+        echo_json(
+            {
+                "package_id": report.package_id,
+                "intact": report.intact,
+                "findings": [asdict(f) for f in report.findings],
+            }
+        )
+    else:
+        _print_report(report)
+    sys.exit(0 if report.intact else 1)
+
+
+@group.command("audit")
+@click.option("--tenant", required=True, help="SIREN de la collectivité.")
+@click.option("--cursor", default=None, help="Reprendre après ce paquet.")
+@click.option("--batch-size", default=50, show_default=True)
+@_trust_option
+def audit(tenant: str, cursor: str | None, batch_size: int, trust_roots: tuple[Path, ...]) -> None:
+    """Audit d'intégrité (un lot) des paquets stockés d'une collectivité."""
+    store = _store()
+    try:
+        bucket = tenant_bucket(settings().storage.bucket_prefix, tenant)
+        report = audit_packages(
+            store,
+            bucket,
+            seal_verifier=SignaturesSealVerifier(_trust_roots(trust_roots)),
+            cursor=cursor,
+            batch_size=batch_size,
+        )
+    except ArchivingError as exc:
+        fail(str(exc), code=2)
+    finally:
+        store.close()
+    echo_json(
+        {
+            "packages_checked": report.packages_checked,
+            "objects_checked": report.objects_checked,
+            "bytes_read": report.bytes_read,
+            "next_cursor": report.next_cursor,
+            "findings": [asdict(f) for f in report.findings],
+        }
+    )
+    sys.exit(0 if report.intact else 1)
+
+
+@group.command("export")
+@click.option("--tenant", required=True, help="SIREN de la collectivité.")
+@click.option(
+    "--package",
+    "package_id",
+    default=None,
+    help="Un seul paquet (DIP zip) ; sinon toute la collectivité.",
+)
+@click.option("--out", "target", required=True, type=click.Path(path_type=Path))
+@_trust_option
+def export(
+    tenant: str, package_id: str | None, target: Path, trust_roots: tuple[Path, ...]
+) -> None:
+    """Exporter un paquet (DIP zip) ou toutes les archives d'une collectivité (réversibilité)."""
+    store = _store()
+    try:
+        bucket = tenant_bucket(settings().storage.bucket_prefix, tenant)
+        if package_id:
+            verifier = SignaturesSealVerifier(_trust_roots(trust_roots))
+            export_dip(store, bucket, package_id, target, seal_verifier=verifier)
+            click.echo(f"DIP écrit : {target}")
+        else:
+            result = export_tenant(store, bucket, target)
+            click.echo(
+                f"{len(result.packages)} paquet(s), {result.objects} objet(s) exportés dans {target}"
+            )
+    except (ArchivingError, FileExistsError) as exc:
+        fail(str(exc), code=2)
+    finally:
+        store.close()
