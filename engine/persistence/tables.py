@@ -240,3 +240,9 @@ documents = Table(
     Column("created_at", DateTime(timezone=True), nullable=False),
     Index("ix_documents_tenant_case", "tenant", "case_id"),
 )
+
+# The connectors' tables share `metadata` (one schema, one migration history).
+from engine.persistence import tables_connectors as tables_connectors  # noqa: E402
+
+# The archive tables share `metadata` too.
+from engine.persistence import tables_archives as tables_archives  # noqa: E402

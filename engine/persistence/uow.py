@@ -8,6 +8,13 @@ from types import TracebackType
 
 from sqlalchemy import Connection, Engine
 
+from engine.persistence.archive_repositories import ArchiveRepository
+from engine.persistence.connector_repositories import (
+    ActesRepository,
+    MailRepository,
+    PublicationRepository,
+    WebhookRepository,
+)
 from engine.persistence.repositories import (
     CaseRepository,
     DocumentRepository,
@@ -41,6 +48,11 @@ class UnitOfWork:
         self.jobs = JobRepository(conn, self.jobs_to_dispatch)
         self.journal = JournalRepository(conn)
         self.documents = DocumentRepository(conn)
+        self.actes = ActesRepository(conn)
+        self.mails = MailRepository(conn)
+        self.publications = PublicationRepository(conn)
+        self.webhooks = WebhookRepository(conn)
+        self.archives = ArchiveRepository(conn)
         return self
 
     @property

@@ -14,9 +14,12 @@ from celery.signals import worker_process_init
 
 from engine.bootstrap import Platform, build_platform
 from engine.persistence.uow import JobDispatcher
+from engine.services.actes_polling import poll_transmissions
+from engine.services.connector_operations import tdt_config
 from engine.services.jobs import JobNotReady, jobs_to_resend, run_job
 from engine.services.operations import OperationFailed, OperationRegistry, OperationRetry
 from engine.services.timers import fire_due_timers
+from engine.services.webhooks import run_webhooks
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -74,6 +77,16 @@ def make_celery(settings: Settings) -> Celery:
                 "schedule": RELAY_PERIOD_S,
                 "options": {"queue": "engine", "expires": RELAY_PERIOD_S},
             },
+            "poll-actes": {
+                "task": "dematflow.poll_actes",
+                "schedule": settings.actes.poll_period_seconds,
+                "options": {"queue": "connectors", "expires": settings.actes.poll_period_seconds},
+            },
+            "run-webhooks": {
+                "task": "dematflow.run_webhooks",
+                "schedule": settings.webhooks.period_seconds,
+                "options": {"queue": "connectors", "expires": settings.webhooks.period_seconds},
+            },
         },
         beat_schedule_filename=str((settings.data_dir / "celerybeat-schedule").resolve()),
     )
@@ -124,6 +137,24 @@ def _register_tasks(app: Celery) -> None:
     def relay_outbox_task() -> int:
         return relay_outbox(platform())
 
+    @app.task(name="dematflow.poll_actes")  # type: ignore[untyped-decorator]
+    def poll_actes_task() -> int:
+        p = platform()
+        if not p.settings.actes.base_url:
+            return 0
+        report = poll_transmissions(
+            p.uow,
+            tdt_config(p.settings.actes),
+            now=p.clock(),
+            watch_days=p.settings.actes.watch_days,
+        )
+        return report.delivered
+
+    @app.task(name="dematflow.run_webhooks")  # type: ignore[untyped-decorator]
+    def run_webhooks_task() -> int:
+        p = platform()
+        return run_webhooks(p.uow, p.settings.webhooks, now=p.clock()).delivered
+
 
 def relay_outbox(p: Platform, *, everything: bool = False) -> int:
     """Send again jobs committed but never handed over (older than 30 s), or whose worker died.
@@ -157,6 +188,12 @@ def make_dispatcher(app: Celery, operations: OperationRegistry) -> JobDispatcher
             app.send_task("dematflow.run_job", args=[str(job_id)], queue=queue)
 
     return dispatch
+
+
+def broker_ping(app: Celery) -> None:
+    """Raise unless the broker accepts a connection now."""
+    with app.connection_for_write() as connection:
+        connection.ensure_connection(max_retries=1, timeout=3)
 
 
 def connect_platform(settings: Settings) -> tuple[Celery, Platform]:

@@ -1,0 +1,295 @@
+"""The public register of acts: the `connectors.publish` operation and the register's queries.
+
+Publication électronique (CGCT L2131-1, reform of 1 July 2022): the whole act, not modifiable,
+with the date it went online, kept online at least two months. Rows and files are immutable:
+a correction is published as a new act. The web layer calls the query functions below for the
+public pages (no login) and the open-data exports.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from engine.domain.errors import InvalidInput, NotFound
+from engine.persistence.connector_repositories import Publication
+from engine.persistence.uow import UnitOfWork
+from engine.services.documents import document_from_reference
+from engine.services.operations import Operation, OperationContext, OperationFailed
+from engine.settings import PublicationSettings
+
+LIST_KIND = "liste_deliberations"
+MIN_RETENTION_DAYS = 62
+"""Two months at the longest (July + August): a shorter setting would break the law."""
+NATURE_LABELS = {
+    "1": "Délibération",
+    "2": "Acte réglementaire",
+    "3": "Acte individuel",
+    "4": "Contrat, convention ou avenant",
+    "5": "Document budgétaire et financier",
+    "6": "Autre",
+    LIST_KIND: "Liste des délibérations",
+}
+OPEN_DATA_FIELDS = (
+    "identifiant",
+    "date_mise_en_ligne",
+    "nature",
+    "libelle_nature",
+    "numero",
+    "objet",
+    "seance",
+    "identifiant_ar",
+    "signature_valide",
+    "signature_niveau",
+    "fichier",
+    "empreinte_sha256",
+    "taille",
+    "url",
+    "en_ligne_jusqu_au",
+)
+
+
+@dataclass(frozen=True)
+class RegisterEntry:
+    """An entry of the public register, ready to show."""
+
+    publication: Publication
+    nature_label: str
+    url: str
+    """Public page of the entry."""
+    download_url: str
+    """The published PDF."""
+    signature_summary: str
+    """One French line about the signature's validation."""
+
+
+def register_url(settings: PublicationSettings, tenant: str) -> str:
+    return f"{settings.base_url.rstrip('/')}/registre/{tenant}"
+
+
+def _entry(settings: PublicationSettings, publication: Publication) -> RegisterEntry:
+    base = f"{register_url(settings, publication.tenant)}/actes/{publication.id}"
+    return RegisterEntry(
+        publication=publication,
+        nature_label=NATURE_LABELS.get(publication.nature, publication.nature),
+        url=base,
+        download_url=f"{base}/fichier",
+        signature_summary=signature_summary(publication.signature),
+    )
+
+
+def signature_summary(validation: dict[str, Any]) -> str:
+    if not validation or "valide" not in validation:
+        return "Validation de la signature non communiquée."
+    level = f" (PAdES {validation['niveau']})" if validation.get("niveau") else ""
+    if validation["valide"]:
+        return f"Signature électronique valide{level}."
+    return f"Signature électronique non valide{level}."
+
+
+def online_until(settings: PublicationSettings, published_at: datetime) -> datetime | None:
+    if settings.retention_days is None:
+        return None
+    return published_at + timedelta(days=max(settings.retention_days, MIN_RETENTION_DAYS))
+
+
+def list_register(
+    uow: UnitOfWork,
+    settings: PublicationSettings,
+    tenant: str,
+    *,
+    now: datetime,
+    kind: str | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[RegisterEntry]:
+    """Entries online at `now`, newest first; `kind` is ``acte`` or ``liste_deliberations``."""
+    rows = uow.publications.online(tenant, now, kind=kind, limit=min(limit, 1000), offset=offset)
+    return [_entry(settings, row) for row in rows]
+
+
+def register_entry(
+    uow: UnitOfWork,
+    settings: PublicationSettings,
+    tenant: str,
+    publication_id: uuid.UUID,
+    *,
+    now: datetime,
+) -> RegisterEntry:
+    """One online entry; NotFound once it is offline or for another tenant's id."""
+    rows = uow.publications.online(tenant, now, publication_id=publication_id, limit=1)
+    if not rows:
+        raise NotFound("Acte introuvable dans le registre.")
+    return _entry(settings, rows[0])
+
+
+def register_file(
+    uow: UnitOfWork,
+    settings: PublicationSettings,
+    tenant: str,
+    publication_id: uuid.UUID,
+    *,
+    now: datetime,
+) -> tuple[RegisterEntry, bytes]:
+    """The published PDF's bytes (content-addressed: they cannot have changed)."""
+    entry = register_entry(uow, settings, tenant, publication_id, now=now)
+    document = uow.documents.get(tenant, entry.publication.document_id)
+    return entry, uow.documents.content(document)
+
+
+def open_data_rows(
+    uow: UnitOfWork, settings: PublicationSettings, tenant: str, *, now: datetime
+) -> list[dict[str, Any]]:
+    """Every online entry as a flat record (the same fields in JSON and CSV)."""
+    rows: list[dict[str, Any]] = []
+    offset = 0
+    while True:
+        batch = list_register(uow, settings, tenant, now=now, limit=1000, offset=offset)
+        rows.extend(_open_data_row(entry) for entry in batch)
+        if len(batch) < 1000:
+            return rows
+        offset += 1000
+
+
+def _open_data_row(entry: RegisterEntry) -> dict[str, Any]:
+    p = entry.publication
+    return {
+        "identifiant": str(p.id),
+        "date_mise_en_ligne": p.published_at.isoformat(),
+        "nature": p.nature,
+        "libelle_nature": entry.nature_label,
+        "numero": p.number,
+        "objet": p.subject,
+        "seance": p.session or "",
+        "identifiant_ar": p.ack_id,
+        "signature_valide": p.signature.get("valide"),
+        "signature_niveau": p.signature.get("niveau", ""),
+        "fichier": p.file_name,
+        "empreinte_sha256": p.sha256,
+        "taille": p.size,
+        "url": entry.download_url,
+        "en_ligne_jusqu_au": p.online_until.isoformat() if p.online_until else "",
+    }
+
+
+def open_data_json(
+    uow: UnitOfWork, settings: PublicationSettings, tenant: str, *, now: datetime
+) -> bytes:
+    rows = open_data_rows(uow, settings, tenant, now=now)
+    return json.dumps(rows, ensure_ascii=False, indent=1).encode()
+
+
+def open_data_csv(
+    uow: UnitOfWork, settings: PublicationSettings, tenant: str, *, now: datetime
+) -> str:
+    """CSV (comma, UTF-8, header row), values that could start a formula neutralised."""
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=OPEN_DATA_FIELDS, lineterminator="\n")
+    writer.writeheader()
+    for row in open_data_rows(uow, settings, tenant, now=now):
+        writer.writerow({k: _csv_safe(v) for k, v in row.items()})
+    return out.getvalue()
+
+
+def _csv_safe(value: Any) -> Any:
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    if value is None:
+        return ""
+    return value
+
+
+# --- the operation ----------------------------------------------------------------------------
+
+
+def _check_transmitted(uow: UnitOfWork, tenant: str, ack_id: str) -> None:
+    """An act is published once signed and transmitted: its AR must be on record here."""
+    rows = uow.actes.for_act(tenant, ack_id) if ack_id else []
+    if not any(row.state == "acknowledged" and row.ack_id == ack_id for row in rows):
+        raise OperationFailed(
+            "acte_non_transmis",
+            f"L'acte ne peut être publié : aucun accusé de réception « {ack_id} » n'est "
+            "enregistré. Attendre l'accusé de réception de la préfecture puis relancer.",
+        )
+
+
+def _publish(
+    ctx: OperationContext, params: dict[str, Any], settings: PublicationSettings
+) -> dict[str, Any]:
+    nature = str(params.get("nature") or "")
+    if nature not in NATURE_LABELS:
+        raise OperationFailed("publication_invalide", f"Nature inconnue « {nature} ».")
+    subject = str(params.get("objet") or "").strip()
+    if not subject:
+        raise OperationFailed("publication_invalide", "L'objet de l'acte publié est obligatoire.")
+    ack_id = str(params.get("identifiant_ar") or "")
+    validation = params.get("validation")
+    with ctx.unit_of_work() as uow:
+        existing = uow.publications.by_key(ctx.tenant, ctx.idempotency_key)
+        if existing is not None:
+            return _result(settings, existing)
+        if nature != LIST_KIND:
+            _check_transmitted(uow, ctx.tenant, ack_id)
+        try:
+            document = document_from_reference(uow, ctx.tenant, params.get("document"))
+        except (InvalidInput, NotFound) as exc:
+            raise OperationFailed("publication_invalide", f"Document inutilisable : {exc}") from exc
+        if document.media_type != "application/pdf":
+            raise OperationFailed("publication_invalide", "Seuls les PDF sont publiés.")
+        publication = Publication(
+            id=uuid.uuid4(),
+            tenant=ctx.tenant,
+            case_id=ctx.case_id,
+            kind=LIST_KIND if nature == LIST_KIND else "acte",
+            nature=nature,
+            number=str(params.get("numero") or "")[:15],
+            subject=subject,
+            document_id=document.id,
+            file_name=document.name,
+            sha256=document.sha256,
+            size=document.size,
+            ack_id=ack_id,
+            signature=dict(validation) if isinstance(validation, dict) else {},
+            session=str(params["seance"])[:40] if params.get("seance") else None,
+            published_at=ctx.now,
+            online_until=online_until(settings, ctx.now),
+        )
+        uow.publications.add(publication, idempotency_key=ctx.idempotency_key)
+        uow.journal.append(
+            tenant=ctx.tenant,
+            kind="act.published",
+            case_id=ctx.case_id,
+            actor="system:publication",
+            payload={
+                "publication": str(publication.id),
+                "nature": nature,
+                "numero": publication.number,
+                "sha256": document.sha256,
+                "identifiant_ar": ack_id,
+            },
+            now=ctx.now,
+        )
+        uow.commit()
+    return _result(settings, publication)
+
+
+def _result(settings: PublicationSettings, publication: Publication) -> dict[str, Any]:
+    entry = _entry(settings, publication)
+    return {
+        "url": entry.url,
+        "publie_le": publication.published_at.isoformat(),
+        "publication": str(publication.id),
+        "fichier": entry.download_url,
+    }
+
+
+def publish_operation(settings: PublicationSettings) -> Operation:
+    def run(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
+        return _publish(ctx, params, settings)
+
+    return run
