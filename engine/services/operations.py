@@ -113,6 +113,7 @@ def next_act_number(ctx: OperationContext, params: dict[str, Any]) -> dict[str, 
 def register_builtin_operations(registry: OperationRegistry) -> None:
     from engine.services.case_queries import session_deliberations, similar_purchases
     from engine.services.deadline_operations import compute_deadline
+    from engine.services.render_operation import render_document
 
     registry.register(
         "engine.similar_purchases",
@@ -129,6 +130,11 @@ def register_builtin_operations(registry: OperationRegistry) -> None:
         "engine.compute_deadline",
         compute_deadline,
         description="Calcule une échéance légale et son explication",
+    )
+    registry.register(
+        "documents.render",
+        render_document,
+        description="Produit un document PDF du dossier à partir d'un modèle",
     )
     registry.register(
         "engine.next_act_number",
