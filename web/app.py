@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from engine.bootstrap import Platform
+from engine.observability import metrics_registry
+from engine.services.health import ReadinessProbe
 from engine.settings import Settings
 from web import errors
 from web.api import auth as api_auth
@@ -24,10 +28,15 @@ STATIC = Path(__file__).resolve().parent / "static"
 
 
 def create_app(settings: Settings | None = None, platform: Platform | None = None) -> FastAPI:
+    broker: Callable[[], None] | None = None
     if platform is None:
-        from engine.worker.app import connect_platform
+        from engine.worker.app import broker_ping, connect_platform
 
-        _celery, platform = connect_platform(settings or Settings())
+        celery, platform = connect_platform(settings or Settings())
+
+        def broker() -> None:
+            broker_ping(celery)
+
     app = FastAPI(
         title="dematflow",
         version="0.1.0",
@@ -41,7 +50,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.add_middleware(SessionMiddleware, config=SessionConfig(platform.settings.secret_key))
     app.add_middleware(SecurityHeadersMiddleware)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    _health_routes(app, platform)
+    _health_routes(app, platform, ReadinessProbe(platform, broker=broker))
 
     @app.get("/api/docs", include_in_schema=False)
     def api_docs(request: Request) -> Response:
@@ -62,18 +71,26 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     return app
 
 
-def _health_routes(app: FastAPI, platform: Platform) -> None:
+def _health_routes(app: FastAPI, platform: Platform, probe: ReadinessProbe) -> None:
+    registry = metrics_registry(platform)
+
     @app.get("/health/live", tags=["santé"])
     def live() -> dict[str, str]:
         return {"status": "ok"}
 
     @app.get("/health/ready", tags=["santé"])
     def ready() -> JSONResponse:
-        try:
-            with platform.uow() as unit:
-                unit.tenants.get("000000000")
-        except Exception as exc:
+        """Database, broker, object store with Object Lock, time-stamping authority."""
+        readiness = probe.run()
+        checks = {c.name: {"ok": c.ok, "detail": c.detail} for c in readiness.checks}
+        if not readiness.ready:
+            failing = ", ".join(c.name for c in readiness.checks if not c.ok)
             return errors.problem(
-                503, "Indisponible", f"base de données : {exc.__class__.__name__}"
+                503, "Indisponible", f"services en défaut : {failing}", checks=checks
             )
-        return JSONResponse({"status": "ok", "database": "ok"})
+        return JSONResponse({"status": "ok", "checks": checks})
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        """Prometheus metrics (platform-wide figures, no tenant or personal data)."""
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

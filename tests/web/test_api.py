@@ -49,7 +49,15 @@ def client(platform: Platform) -> Iterator[TestClient]:
 
 def test_health_and_openapi(client: TestClient) -> None:
     assert client.get("/health/live").json() == {"status": "ok"}
-    assert client.get("/health/ready").json()["database"] == "ok"
+    ready = client.get("/health/ready")
+    checks = ready.json()["checks"]
+    assert checks["base_de_donnees"]["ok"] is True
+    # This test platform has no object store: readiness says so instead of pretending.
+    assert ready.status_code == 503 and checks["stockage"] == {
+        "ok": False,
+        "detail": "stockage S3 non configuré",
+    }
+    assert "dematflow_cases" in client.get("/metrics").text
     paths = client.get("/openapi.json").json()["paths"]
     assert "/api/tenants/{tenant}/cases/{case_id}/tasks/{task_id}" in paths
 
