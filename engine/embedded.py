@@ -134,7 +134,9 @@ def _start_object_store(settings: Settings, services: EmbeddedServices) -> None:
         with os.fdopen(fd, "w") as out:
             out.write(secrets.token_urlsafe(24))
     secret = secret_file.read_text().strip()
-    server = start_seaweed(directory / "data", access_key=settings.storage.access_key, secret_key=secret)
+    server = start_seaweed(
+        directory / "data", access_key=settings.storage.access_key, secret_key=secret
+    )
     services._stops.append(server.stop)
     services.env["DEMATFLOW_STORAGE__ENDPOINT"] = server.config.endpoint
     services.env["DEMATFLOW_STORAGE__SECRET_KEY"] = secret

@@ -352,7 +352,7 @@ class CaseRepository:
         self.last_write_bytes = len(state.header) + written
 
     def _write_tasks(self, case_id: uuid.UUID, tasks: TaskRows, stored: TaskRows) -> int:
-        changed = [
+        changed: list[dict[str, Any]] = [
             {"case_id": case_id, "task_id": task_id, "scope": scope, "body": body}
             for task_id, (scope, body) in tasks.items()
             if stored.get(task_id) != (scope, body)

@@ -241,8 +241,6 @@ documents = Table(
     Index("ix_documents_tenant_case", "tenant", "case_id"),
 )
 
-# The connectors' tables share `metadata` (one schema, one migration history).
-from engine.persistence import tables_connectors as tables_connectors  # noqa: E402
-
-# The archive tables share `metadata` too.
+# The connectors' and archives' tables share `metadata` (one schema, one migration history).
 from engine.persistence import tables_archives as tables_archives  # noqa: E402
+from engine.persistence import tables_connectors as tables_connectors  # noqa: E402

@@ -38,7 +38,7 @@ def _aware_datetime(expression: str) -> datetime:
     return value.astimezone(UTC)
 
 
-spiff_timer.datetime = _EngineDatetime  # type: ignore[misc]
+spiff_timer.datetime = _EngineDatetime
 spiff_timer.TimerEventDefinition.get_datetime = staticmethod(_aware_datetime)
 
 

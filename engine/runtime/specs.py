@@ -16,7 +16,7 @@ from typing import Any
 
 import jsonschema
 import yaml
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent

@@ -50,9 +50,7 @@ def _login(value: Any) -> str:
 def _check_signatory(uow: UnitOfWork, ctx: OperationContext, login: str) -> str:
     row = uow.users.by_username(login)
     if row is None or not row.active:
-        raise OperationFailed(
-            "signature_refusee", f"Utilisateur « {login} » inconnu ou désactivé."
-        )
+        raise OperationFailed("signature_refusee", f"Utilisateur « {login} » inconnu ou désactivé.")
     if "elu" not in uow.users.roles(row.id, ctx.tenant):
         raise OperationFailed(
             "signature_refusee", f"« {row.display_name} » n'est pas élu de cette collectivité."
