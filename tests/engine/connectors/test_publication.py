@@ -121,3 +121,37 @@ def test_an_act_without_acknowledgement_is_not_published(cplatform: Platform) ->
             kind="liste_deliberations",
         )
     assert entry.publication.session == "2026-03-02"
+
+
+def test_public_register_pages_and_open_data(cplatform: Platform, prefecture: Simulator) -> None:
+    """What a citizen sees without an account: list, detail, unchanged PDF, JSON and CSV."""
+    from fastapi.testclient import TestClient
+
+    from web.app import create_app
+
+    case = _published(cplatform)
+    data = case_data(cplatform, case)
+    with TestClient(create_app(platform=cplatform)) as client:
+        page = client.get(f"/registre/{SIREN_A}")
+        assert page.status_code == 200 and data["numero_acte"] in page.text
+        assert data["identifiant_ar"] in page.text
+        assert "Signature électronique valide (PAdES B-LTA)." in page.text
+        with cplatform.uow() as uow:
+            (entry,) = publication.list_register(
+                uow, cplatform.settings.publication, SIREN_A, now=cplatform.clock()
+            )
+        base = f"/registre/{SIREN_A}/actes/{entry.publication.id}"
+        assert entry.publication.sha256 in client.get(base).text
+        pdf = client.get(f"{base}/fichier")
+        assert pdf.headers["content-type"] == "application/pdf"
+        import hashlib
+
+        assert hashlib.sha256(pdf.content).hexdigest() == data["acte"]["sha256"]
+        assert (
+            client.get("/registre/" + SIREN_A + "/donnees.json").json()[0]["numero"]
+            == data["numero_acte"]
+        )
+        assert data["identifiant_ar"] in client.get(f"/registre/{SIREN_A}/donnees.csv").text
+        # Another commune's register shows nothing of it, and its URL does not exist there.
+        assert data["numero_acte"] not in client.get(f"/registre/{SIREN_B}").text
+        assert client.get(f"/registre/{SIREN_B}/actes/{entry.publication.id}").status_code == 404
