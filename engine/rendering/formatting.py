@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from zoneinfo import ZoneInfo
+
+from engine.domain.calendar_fr import PARIS, format_date_fr
 
 __all__ = [
     "FILTERS",
@@ -19,23 +20,7 @@ __all__ = [
     "plain_text",
 ]
 
-PARIS = ZoneInfo("Europe/Paris")
 NBSP = "\u00a0"
-DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 
 class FormatError(ValueError):
@@ -68,8 +53,7 @@ def _moment(value: object) -> date | datetime:
 
 
 def _day_text(day: date) -> str:
-    first = "1er" if day.day == 1 else str(day.day)
-    return f"{DAYS[day.weekday()]} {first} {MONTHS[day.month - 1]} {day.year}"
+    return format_date_fr(day)
 
 
 def french_date(value: object) -> str:
