@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ("bench_engine", "bench_signatures", "bench_archiving")
+BENCHES = ("bench_engine", "bench_signatures", "bench_archiving", "bench_load")
 
 
 def main(argv: list[str]) -> int:

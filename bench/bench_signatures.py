@@ -9,6 +9,7 @@ signatures, peak memory for a 100 MB PDF. Results go to bench/results/signatures
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -25,7 +26,7 @@ from pathlib import Path
 
 import pikepdf
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric import padding
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
 from signatures.devpki import DevPki, build_dev_pki, free_port, serve_dev_pki
 from signatures.pades import PadesLevel, SignRequest, VisibleField, sign_pdf
@@ -87,12 +88,9 @@ def floors(pki: DevPki, big: bytes) -> dict[str, float]:
     key, _, _ = pkcs12.load_key_and_certificates(
         pki.signers[0].pkcs12_path.read_bytes(), pki.signers[0].passphrase
     )
-    assert key is not None
+    assert isinstance(key, rsa.RSAPrivateKey)
     digest = hashlib.sha256(b"x").digest()
-    rsa_ms = _median_ms(
-        lambda: key.sign(digest, padding.PKCS1v15(), hashes.SHA256()),  # type: ignore[union-attr,call-arg]
-        50,
-    )
+    rsa_ms = _median_ms(lambda: key.sign(digest, padding.PKCS1v15(), hashes.SHA256()), 50)
     sha_ms = _median_ms(lambda: hashlib.sha256(big).digest(), 5)
     tsa_ms = _median_ms(lambda: timestamp_bytes(b"x", tsa_url=pki.tsa_url), 10)
     return {
@@ -105,7 +103,8 @@ def floors(pki: DevPki, big: bytes) -> dict[str, float]:
 def signing(pki: DevPki, small: bytes, big: bytes) -> dict[str, float]:
     results = {}
     for level in PadesLevel:
-        results[f"{level}_ms"] = _median_ms(lambda lv=level: sign_pdf(small, _request(pki, lv)), 7)
+        request = _request(pki, level)
+        results[f"{level}_ms"] = _median_ms(functools.partial(sign_pdf, small, request), 7)
     visible = VisibleField(page=1, box=(340, 40, 560, 120))
     results["B-B_visible_ms"] = _median_ms(
         lambda: sign_pdf(small, _request(pki, PadesLevel.B_B, visible=visible)), 5
@@ -119,7 +118,7 @@ def signing(pki: DevPki, small: bytes, big: bytes) -> dict[str, float]:
     return results
 
 
-def batch(pki: DevPki, count: int = 50) -> dict[str, float]:
+def batch(pki: DevPki, count: int = 50) -> dict[str, object]:
     acts = [make_pdf(pages=2) for _ in range(count)]
     started = time.perf_counter()
     for act in acts:
@@ -139,7 +138,7 @@ def validation_scaling(pki: DevPki) -> list[dict[str, float]]:
         rows.append(
             {
                 "signatures": count,
-                "validate_ms": _median_ms(lambda p=pdf: validate_pdf(p, options), 3),
+                "validate_ms": _median_ms(functools.partial(validate_pdf, pdf, options), 3),
             }
         )
     return rows
@@ -206,11 +205,18 @@ def _rounded(value: object) -> object:
 
 
 def _append_readme(result: dict[str, object]) -> None:
+    """Add this run at the end of the "Signatures" section (before the next "## " heading)."""
     text = README.read_text("utf-8") if README.exists() else "# Benchmarks\n"
     if "## Signatures" not in text:
         text += "\n## Signatures\n\nRun: `.venv/bin/python -m bench bench_signatures`.\n"
-    text += f"\n### Run of {result['when']} ({result['machine']})\n\n```json\n"
-    text += json.dumps(result, indent=2, ensure_ascii=False) + "\n```\n"
+    block = f"### Run of {result['when']} ({result['machine']})\n\n```json\n"
+    block += json.dumps(result, indent=2, ensure_ascii=False) + "\n```\n\n"
+    start = text.index("## Signatures")
+    end = text.find("\n## ", start + 1)
+    if end == -1:
+        text = text.rstrip("\n") + "\n\n" + block
+    else:
+        text = text[: end + 1] + block + text[end + 1 :]
     README.write_text(text, "utf-8")
 
 

@@ -23,6 +23,7 @@ log = logging.getLogger(__name__)
 OPERATION_PROVIDERS: tuple[str, ...] = (
     "engine.services.signing_operations",
     "engine.services.connector_operations",
+    "engine.services.archive_operations",
 )
 """Modules with `register(registry, settings)` adding the leaf libraries' operations."""
 

@@ -73,6 +73,8 @@ class PlatformCollector(Collector):
             jobs = uow.jobs.count_by_state()
             timers_due = uow.cases.count_due_timers(now)
             durations = uow.jobs.durations(now - WINDOW)
+            findings = uow.archives.recent_findings_by_kind(now - timedelta(days=1))
+            packages = uow.archives.packages_by_state()
         gauge = GaugeMetricFamily(
             "dematflow_cases", "Dossiers par procédure et état", labels=["procedure", "status"]
         )
@@ -86,6 +88,20 @@ class PlatformCollector(Collector):
         yield GaugeMetricFamily(
             "dematflow_timers_due", "Minuteurs échus non encore traités", value=timers_due
         )
+        found = GaugeMetricFamily(
+            "dematflow_archive_audit_findings",
+            "Constats des audits d'intégrité des dernières 24 heures, par nature",
+            labels=["kind"],
+        )
+        for kind, count in sorted(findings.items()):
+            found.add_metric([kind], count)
+        yield found
+        stored = GaugeMetricFamily(
+            "dematflow_archive_packages", "Paquets d'archives par état", labels=["state"]
+        )
+        for state, count in sorted(packages.items()):
+            stored.add_metric([state], count)
+        yield stored
         yield from _duration_families(durations)
 
 

@@ -14,6 +14,7 @@ from signatures.errors import (
 )
 from signatures.intake import DEFAULT_MAX_BYTES, PdfFacts, inspect_pdf
 from signatures.keys import KeySource, Pkcs11Key, Pkcs12Key
+from signatures.keystore import close_signers
 from signatures.pades import PadesLevel, SignedPdf, SignRequest, VisibleField, sign_pdf
 from signatures.report import report_to_dict, report_to_html, report_to_json
 from signatures.seal import (
@@ -24,7 +25,7 @@ from signatures.seal import (
     verify_detached_seal,
     verify_timestamp,
 )
-from signatures.validation import ValidationOptions, validate_pdf
+from signatures.validation import ValidationOptions, validate_pdf, validate_pdf_for_archive
 from signatures.verdicts import CertificateInfo, SignatureReport, TimestampInfo, ValidationReport
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "ValidationOptions",
     "ValidationReport",
     "VisibleField",
+    "close_signers",
     "inspect_pdf",
     "report_to_dict",
     "report_to_html",
@@ -58,6 +60,7 @@ __all__ = [
     "sign_pdf",
     "timestamp_bytes",
     "validate_pdf",
+    "validate_pdf_for_archive",
     "verify_detached_seal",
     "verify_timestamp",
 ]

@@ -31,6 +31,7 @@ from signatures.errors import DevPkiError
 from signatures.keys import Pkcs12Key
 
 __all__ = [
+    "SHORT_LIVED_VALIDITY",
     "DevIdentity",
     "DevPki",
     "DevPkiServer",
@@ -43,6 +44,10 @@ __all__ = [
 _ARCH = "dematflow-dev"
 _MANIFEST = "devpki.json"
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S+0000"
+_SHORT_LIVED_NAME = "Signataire Éphémère"
+
+SHORT_LIVED_VALIDITY = timedelta(hours=2)
+"""How long after the build the short-lived signer's certificate stays valid."""
 
 
 @dataclass(frozen=True)
@@ -95,6 +100,8 @@ class DevPki:
     """A signer whose certificate was revoked an hour before the PKI was built (for tests)."""
     expired_signer: DevIdentity
     """A signer whose certificate expired before the PKI was built (for tests)."""
+    short_lived_signer: DevIdentity
+    """A signer whose certificate expires two hours after the PKI was built (archive tests)."""
     tsa_url: str
     """RFC 3161 time-stamping endpoint."""
     ocsp_url: str
@@ -235,6 +242,7 @@ def _config(
             },
         ),
         "expired": _leaf(_window(now - timedelta(days=730), now - timedelta(days=365))),
+        "short-lived": _leaf(_window(now - timedelta(days=1), now + SHORT_LIVED_VALIDITY)),
     }
     services = {
         "ocsp": {
@@ -323,10 +331,11 @@ def build_dev_pki(
     """
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "keys").mkdir(exist_ok=True)
-    taken: set[str] = {"root", "interm", "tsa", "ocsp", "seal", "revoked", "expired"}
+    taken: set[str] = {"root", "interm", "tsa", "ocsp", "seal", "revoked", "expired", "short-lived"}
     people = {_label(name, taken): name for name in signer_names}
     people["revoked"] = "Signataire Révoqué"
     people["expired"] = "Signataire Expiré"
+    people["short-lived"] = _SHORT_LIVED_NAME
     now = datetime.now(UTC).replace(microsecond=0)
     config = _config(port=port, organisation=organisation, people=people, now=now)
     config_path = directory / "certomancer.yml"
@@ -342,6 +351,7 @@ def build_dev_pki(
         "signers": [[label, name] for label, name in people.items() if label.startswith("signer-")],
         "revoked": people["revoked"],
         "expired": people["expired"],
+        "short_lived": people["short-lived"],
     }
     manifest_path = directory / _MANIFEST
     fd = os.open(manifest_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -381,6 +391,7 @@ def load_dev_pki(directory: Path) -> DevPki:
         seal=identity("seal", f"Cachet serveur {manifest['organisation']}"),
         revoked_signer=identity("revoked", manifest["revoked"]),
         expired_signer=identity("expired", manifest["expired"]),
+        short_lived_signer=identity("short-lived", manifest.get("short_lived", _SHORT_LIVED_NAME)),
         tsa_url=f"{base}/tsa/tsa",
         ocsp_url=f"{base}/ocsp/interm",
         crl_urls=(f"{base}/crls/root/latest.crl", f"{base}/crls/interm/latest.crl"),

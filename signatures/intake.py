@@ -14,7 +14,7 @@ from pyhanko.sign.validation.pdf_embedded import read_certification_data
 from signatures.errors import DocumentRefusedError
 from signatures.pdfa import pdfa_claim
 
-__all__ = ["DEFAULT_MAX_BYTES", "PdfFacts", "inspect_pdf"]
+__all__ = ["DEFAULT_MAX_BYTES", "PdfFacts", "inspect_pdf", "open_for_signing", "read_pdfa_claim"]
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 """Default size limit of a document to sign or validate (200 MiB)."""
@@ -40,16 +40,17 @@ def _check_header(data: bytes, max_bytes: int) -> None:
             f"Le document est trop volumineux ({len(data) / 1_048_576:.1f} Mio ; "
             f"limite {max_bytes / 1_048_576:.0f} Mio)."
         )
+    head = data[:4096]  # never strip or copy the whole document
     if (
-        not data.lstrip(b"\x00\t\n\r\f ")[:1024].startswith(b"%PDF-")
-        and b"%PDF-" not in data[:1024]
+        not head.lstrip(b"\x00\t\n\r\f ")[:1024].startswith(b"%PDF-")
+        and b"%PDF-" not in head[:1024]
     ):
         raise DocumentRefusedError("Le fichier n'est pas un document PDF.")
 
 
-def _open_reader(data: bytes) -> PdfFileReader:
+def _open_reader(stream: io.BytesIO) -> PdfFileReader:
     try:
-        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        reader = PdfFileReader(stream, strict=False)
     except (PdfError, ValueError, KeyError, TypeError, IndexError) as exc:
         raise DocumentRefusedError("Le document PDF est corrompu ou illisible.") from exc
     if reader.encrypted:
@@ -71,13 +72,47 @@ def _check_certification(reader: PdfFileReader) -> None:
         )
 
 
-def inspect_pdf(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> PdfFacts:
-    """Check that ``data`` is a readable, unencrypted, unlocked PDF within the size limit.
+UPDATE_HEADROOM = 256 * 1024
+"""Room made after the document for the incremental update (it can grow beyond, more slowly)."""
 
-    Raises :class:`DocumentRefusedError` with a French message otherwise.
+
+def _stream_with_headroom(data: bytes, headroom: int = UPDATE_HEADROOM) -> io.BytesIO:
+    """A stream over a copy of ``data`` that can take ``headroom`` more bytes without a realloc.
+
+    The copy is made once, here: a :class:`io.BytesIO` shares its initial bytes until the first
+    write, then copies them, and then reallocates (another full copy) each time an append
+    outgrows it. Writing one byte at the far end and truncating back sizes the buffer once;
+    ``getvalue()`` later hands the buffer over without copying.
+    """
+    stream = io.BytesIO(data)
+    stream.seek(len(data) + headroom - 1)
+    stream.write(b"\0")
+    stream.truncate(len(data))
+    stream.seek(0)
+    return stream
+
+
+def read_pdfa_claim(data: bytes) -> str | None:
+    """The PDF/A claim of ``data``'s XMP metadata (pikepdf parse), or None."""
+    try:
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            return pdfa_claim(pdf)
+    except pikepdf.PdfError as exc:
+        raise DocumentRefusedError("Le document PDF est corrompu ou illisible.") from exc
+
+
+def open_for_signing(
+    data: bytes, *, max_bytes: int, with_pdfa_claim: bool = True, for_update: bool = True
+) -> tuple[PdfFileReader, PdfFacts]:
+    """Check ``data`` and return the one pyHanko reader the signature will extend.
+
+    The reader works on a :class:`io.BytesIO` holding a copy of ``data`` with room after it,
+    so the signing step appends its incremental update in place, without further copies
+    (``for_update=False`` reads ``data`` without copying it, for inspection only). The PDF/A
+    claim (a pikepdf parse of the XMP metadata) is read only when ``with_pdfa_claim`` is set.
     """
     _check_header(data, max_bytes)
-    reader = _open_reader(data)
+    reader = _open_reader(_stream_with_headroom(data) if for_update else io.BytesIO(data))
     _check_certification(reader)
     try:
         page_count = int(reader.root["/Pages"]["/Count"])
@@ -86,11 +121,16 @@ def inspect_pdf(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> PdfFacts:
         raise DocumentRefusedError("Le document PDF est corrompu ou illisible.") from exc
     if page_count < 1:
         raise DocumentRefusedError("Le document PDF ne contient aucune page.")
-    try:
-        with pikepdf.open(io.BytesIO(data)) as pdf:
-            claim = pdfa_claim(pdf)
-    except pikepdf.PdfError as exc:
-        raise DocumentRefusedError("Le document PDF est corrompu ou illisible.") from exc
-    return PdfFacts(
+    claim = read_pdfa_claim(data) if with_pdfa_claim else None
+    facts = PdfFacts(
         size=len(data), page_count=page_count, pdfa=claim, signature_count=signature_count
     )
+    return reader, facts
+
+
+def inspect_pdf(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> PdfFacts:
+    """Check that ``data`` is a readable, unencrypted, unlocked PDF within the size limit.
+
+    Raises :class:`DocumentRefusedError` with a French message otherwise.
+    """
+    return open_for_signing(data, max_bytes=max_bytes, for_update=False)[1]

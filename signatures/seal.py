@@ -27,6 +27,7 @@ from pyhanko_certvalidator import ValidationContext
 from signatures.errors import SigningFailedError, TimestampError
 from signatures.keys import KeySource
 from signatures.keystore import open_signer, signer_name
+from signatures.tsa import timestamper_for
 
 __all__ = [
     "SealVerdict",
@@ -65,7 +66,7 @@ class TimestampVerdict:
 
 
 def _timestamper(url: str) -> HTTPTimeStamper:
-    return HTTPTimeStamper(url, timeout=10)
+    return timestamper_for(url)
 
 
 def seal_detached(data: bytes, *, key: KeySource, timestamp_url: str | None) -> bytes:

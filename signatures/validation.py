@@ -32,6 +32,7 @@ from pyhanko.sign.validation.pdf_embedded import (
 from pyhanko.sign.validation.status import SignatureCoverageLevel
 from pyhanko_certvalidator import ValidationContext
 
+from signatures.archive_validation import ades_lta_problem, archive_spec
 from signatures.errors import DocumentRefusedError
 from signatures.intake import DEFAULT_MAX_BYTES
 from signatures.keystore import signer_name
@@ -44,7 +45,7 @@ from signatures.verdicts import (
     trust_problem_fr,
 )
 
-__all__ = ["ValidationOptions", "validate_pdf"]
+__all__ = ["ValidationOptions", "validate_pdf", "validate_pdf_for_archive"]
 
 _ALLOWED = {
     None,
@@ -76,6 +77,13 @@ class ValidationOptions:
     """Fetch OCSP/CRL data online (from the certificates' URLs); else use only the DSS."""
     max_bytes: int = DEFAULT_MAX_BYTES
     """Largest document accepted."""
+    ades_lta: bool = False
+    """Archive mode: judge each signer's certificate with ETSI AdES-LTA validation, using the
+    document timestamps as proof of existence and only the revocation data in the document
+    (``allow_fetching`` is ignored for that verdict). A B-LTA then stays valid after the
+    signer's certificate expired; B-B/B-T/B-LT signatures get no proof of existence."""
+    validation_time: datetime | None = None
+    """Time the document is judged at (timezone-aware); None for now."""
 
 
 def _context(options: ValidationOptions, dss: DocumentSecurityStore | None) -> ValidationContext:
@@ -85,6 +93,8 @@ def _context(options: ValidationOptions, dss: DocumentSecurityStore | None) -> V
         "allow_fetching": options.allow_fetching,
         "revocation_mode": options.revocation_mode,
     }
+    if options.validation_time is not None:
+        kwargs["moment"] = options.validation_time
     if dss is not None:
         return dss.as_validation_context(kwargs)
     if not options.allow_fetching:
@@ -147,17 +157,13 @@ def _level(sig: EmbeddedPdfSignature, status: Any, dss: Any, doc_ts_valid: bool)
     return "B-LTA" if doc_ts_valid else "B-LT"
 
 
-def _problems(status: Any, revocation_known: bool, no_revinfo: bool) -> list[str]:
+def _trust_problems(status: Any, revocation_known: bool, no_revinfo: bool) -> list[str]:
     problems: list[str] = []
     if no_revinfo and not status.trusted:
         problems.append(
             "Aucune donnée de révocation dans le document et vérification en ligne désactivée : "
             "la confiance ne peut pas être établie."
         )
-    if not status.intact:
-        problems.append("Le document a été modifié dans la plage signée (empreinte différente).")
-    if status.intact and not status.valid:
-        problems.append("La valeur de la signature est incorrecte.")
     if status.revoked:
         problems.append("Le certificat du signataire est révoqué.")
     if not status.trusted and not status.revoked:
@@ -167,6 +173,16 @@ def _problems(status: Any, revocation_known: bool, no_revinfo: bool) -> list[str
     ts = status.timestamp_validity
     if ts is not None and not (ts.intact and ts.valid and ts.trusted):
         problems.append("L'horodatage de la signature n'est pas valide ou pas de confiance.")
+    return problems
+
+
+def _integrity_problems(status: Any) -> list[str]:
+    """Findings that depend neither on time nor on trust."""
+    problems: list[str] = []
+    if not status.intact:
+        problems.append("Le document a été modifié dans la plage signée (empreinte différente).")
+    if status.intact and not status.valid:
+        problems.append("La valeur de la signature est incorrecte.")
     if status.coverage < SignatureCoverageLevel.ENTIRE_REVISION:
         problems.append("La plage signée ne couvre pas une révision entière du document.")
     elif (
@@ -209,7 +225,16 @@ async def _signature_report(
         checked_at = status.validation_time
     revocation_known = status.revoked or checked_at is not None
     no_revinfo = not options.allow_fetching and (dss is None or not (dss.ocsps or dss.crls))
-    problems = _problems(status, revocation_known, no_revinfo)
+    problems = _integrity_problems(status)
+    if options.ades_lta:
+        verdict = await ades_lta_problem(
+            sig,
+            archive_spec(options.trust_roots, options.extra_certs, options.revocation_mode),
+            validation_time=options.validation_time or datetime.now(UTC),
+        )
+        problems.extend([verdict] if verdict else [])
+    else:
+        problems = _trust_problems(status, revocation_known, no_revinfo) + problems
     timestamps: tuple[TimestampInfo, ...] = ()
     if status.timestamp_validity is not None:
         timestamps = (_timestamp("signature", status.timestamp_validity),)
@@ -296,8 +321,8 @@ async def _validate(data: bytes, options: ValidationOptions) -> ValidationReport
         size=len(data),
         signatures=tuple(reports),
         document_timestamps=tuple(ts for _, ts in doc_ts),
-        validated_at=datetime.now(UTC),
-        online_revocation=options.allow_fetching,
+        validated_at=options.validation_time or datetime.now(UTC),
+        online_revocation=options.allow_fetching and not options.ades_lta,
     )
 
 
@@ -315,3 +340,20 @@ def validate_pdf(data: bytes, options: ValidationOptions) -> ValidationReport:
     if b"%PDF-" not in data[:1024]:
         raise DocumentRefusedError("Le fichier n'est pas un document PDF.")
     return asyncio.run(_validate(data, options))
+
+
+def validate_pdf_for_archive(
+    data: bytes, options: ValidationOptions, *, at: datetime | None = None
+) -> ValidationReport:
+    """Validate ``data`` as an archive does: AdES-LTA, local revocation data only, at ``at``.
+
+    Same as :func:`validate_pdf` with ``ades_lta=True``, ``allow_fetching=False`` and
+    ``validation_time=at`` (now when None).
+    """
+    archive_options = dataclasses.replace(
+        options,
+        ades_lta=True,
+        allow_fetching=False,
+        validation_time=at or options.validation_time,
+    )
+    return validate_pdf(data, archive_options)

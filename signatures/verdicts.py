@@ -33,6 +33,7 @@ _TRUST_FR = {
     "SIG_CONSTRAINTS_FAILURE": "n'est pas autorisé à cet usage",
     "CRYPTO_CONSTRAINTS_FAILURE": "utilise un algorithme refusé",
     "CRYPTO_CONSTRAINTS_FAILURE_NO_POE": "utilise un algorithme refusé",
+    "NO_POE": "n'est couvert par aucune preuve d'existence pendant sa validité",
 }
 
 

@@ -17,6 +17,7 @@ from engine.settings import Settings
 from web import errors
 from web.api import auth as api_auth
 from web.api import cases, tenants
+from web.logging_middleware import AccessLogMiddleware
 from web.pages import admin, archives, public, signatory
 from web.pages import auth as auth_pages
 from web.pages import cases as case_pages
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     errors.install(app)
     app.add_middleware(SessionMiddleware, config=SessionConfig(platform.settings.secret_key))
     app.add_middleware(SecurityHeadersMiddleware)
+    app.add_middleware(AccessLogMiddleware)  # outermost: its request id covers every log line
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _health_routes(app, platform, ReadinessProbe(platform, broker=broker))
 

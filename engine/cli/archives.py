@@ -193,9 +193,26 @@ def verify(
 @click.option("--tenant", required=True, help="SIREN de la collectivité.")
 @click.option("--cursor", default=None, help="Reprendre après ce paquet.")
 @click.option("--batch-size", default=50, show_default=True)
+@click.option(
+    "--platform",
+    "on_platform",
+    is_flag=True,
+    help="Audit complet par la plateforme (reprend l'audit en cours, rapport enregistré).",
+)
 @_trust_option
-def audit(tenant: str, cursor: str | None, batch_size: int, trust_roots: tuple[Path, ...]) -> None:
+def audit(
+    tenant: str,
+    cursor: str | None,
+    batch_size: int,
+    on_platform: bool,
+    trust_roots: tuple[Path, ...],
+) -> None:
     """Audit d'intégrité (un lot) des paquets stockés d'une collectivité."""
+    if on_platform:
+        from engine.cli.archives_platform import platform_audit
+
+        platform_audit(tenant, batch_size)
+        return
     store = _store()
     try:
         bucket = tenant_bucket(settings().storage.bucket_prefix, tenant)
@@ -231,11 +248,26 @@ def audit(tenant: str, cursor: str | None, batch_size: int, trust_roots: tuple[P
     help="Un seul paquet (DIP zip) ; sinon toute la collectivité.",
 )
 @click.option("--out", "target", required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--platform",
+    "on_platform",
+    is_flag=True,
+    help="Par la plateforme : export tracé au journal, avec les registres de la plateforme.",
+)
 @_trust_option
 def export(
-    tenant: str, package_id: str | None, target: Path, trust_roots: tuple[Path, ...]
+    tenant: str,
+    package_id: str | None,
+    target: Path,
+    on_platform: bool,
+    trust_roots: tuple[Path, ...],
 ) -> None:
     """Exporter un paquet (DIP zip) ou toutes les archives d'une collectivité (réversibilité)."""
+    if on_platform:
+        from engine.cli.archives_platform import platform_export
+
+        platform_export(tenant, package_id, target)
+        return
     store = _store()
     try:
         bucket = tenant_bucket(settings().storage.bucket_prefix, tenant)
@@ -252,3 +284,29 @@ def export(
         fail(str(exc), code=2)
     finally:
         store.close()
+
+
+@group.command("retention")
+@click.option("--tenant", required=True, help="SIREN de la collectivité.")
+@click.option("--package", "package_id", default=None, help="Paquet sur lequel décider.")
+@click.option(
+    "--decision",
+    type=click.Choice(["extend", "transfer", "destroy"]),
+    default=None,
+    help="extend : prolonger ; transfer : verser ; destroy : éliminer (visa de l'archiviste).",
+)
+@click.option("--years", type=int, default=None, help="Années de prolongation (extend).")
+@click.option("--user", "username", default=None, help="Archiviste qui décide.")
+@click.option("--comment", default="", help="Motif de la décision.")
+def retention(
+    tenant: str,
+    package_id: str | None,
+    decision: str | None,
+    years: int | None,
+    username: str | None,
+    comment: str,
+) -> None:
+    """Paquets dont la DUA est échue (sans option), ou décision de sort final sur l'un d'eux."""
+    from engine.cli.archives_platform import platform_retention
+
+    platform_retention(tenant, package_id, decision, years, username, comment)

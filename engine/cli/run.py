@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging.config
 import os
 import signal
 import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from typing import Any
 
 import click
 
@@ -16,17 +18,63 @@ from engine.cli.common import one_line_errors, settings
 WEB_APP = "web.app:create_app"
 """Imported by uvicorn from a string: the engine package does not import `web`."""
 
+log_format_option = click.option(
+    "--log-format",
+    type=click.Choice(["json", "text"]),
+    default="json",
+    show_default=True,
+    help="Journaux en lignes JSON (pour un collecteur) ou en texte lisible",
+)
+
+
+def log_config(log_format: str, level: str = "INFO") -> dict[str, Any]:
+    """`logging.config.dictConfig` of a process: one handler on stderr, JSON lines or text.
+
+    uvicorn applies it in each of its worker processes too. Its loggers write through the root
+    handler; its access log (concrete path with query string, client address) stays off: the
+    web app logs one line per request itself, with the route template only."""
+    formatter: dict[str, Any] = (
+        {"()": "engine.observability.JsonFormatter"}
+        if log_format == "json"
+        else {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}
+    )
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"main": formatter},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "main",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"handlers": ["stderr"], "level": level},
+        "loggers": {
+            "uvicorn": {"handlers": [], "propagate": True},
+            "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": True},
+            # SpiffWorkflow logs every task state change at INFO (~10 lines a step); the
+            # journal records what happened. httpx logs URLs, which may carry identifiers.
+            "spiff": {"level": "WARNING"},
+            "httpx": {"level": "WARNING"},
+            # Celery's pool logger: given a handler here, Celery does not add its text one.
+            "multiprocessing": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
+        },
+    }
+
 
 @click.command("web")
 @click.option("--host", default=None)
 @click.option("--port", type=int, default=None)
 @click.option("--workers", type=int, default=1, show_default=True)
+@log_format_option
 @one_line_errors
-def web(host: str | None, port: int | None, workers: int) -> None:
+def web(host: str | None, port: int | None, workers: int, log_format: str) -> None:
     """Serve the API and the web interface (uvicorn)."""
     import uvicorn
 
     s = settings()
+    logging.captureWarnings(True)
     uvicorn.run(
         WEB_APP,
         factory=True,
@@ -35,20 +83,26 @@ def web(host: str | None, port: int | None, workers: int) -> None:
         workers=workers,
         proxy_headers=True,
         log_level="info",
+        log_config=log_config(log_format),
+        access_log=False,
     )
 
 
 @click.command("worker")
 @click.option("--queues", default="engine,signing,sealing,connectors,audits", show_default=True)
 @click.option("--concurrency", type=int, default=2, show_default=True)
+@log_format_option
 @one_line_errors
-def worker(queues: str, concurrency: int) -> None:
+def worker(queues: str, concurrency: int, log_format: str) -> None:
     """Run a Celery worker on the given queues."""
     from engine.worker.app import configure
 
+    # Celery keeps a root logger that already has a handler (worker_hijack_root_logger=False).
+    _configure_logging(log_format)
     app = configure(settings())
     app.worker_main(
         [
+            *_quiet(log_format),
             "worker",
             "-Q",
             queues,
@@ -65,13 +119,25 @@ def worker(queues: str, concurrency: int) -> None:
 
 
 @click.command("beat")
+@log_format_option
 @one_line_errors
-def beat() -> None:
+def beat(log_format: str) -> None:
     """Run the periodic jobs scheduler (timers, outbox relay, audits)."""
     from engine.worker.app import configure
 
+    _configure_logging(log_format)
     app = configure(settings())
-    app.start(["beat", "--loglevel", "INFO"])
+    app.start([*_quiet(log_format), "beat", "--loglevel", "INFO"])
+
+
+def _configure_logging(log_format: str) -> None:
+    logging.config.dictConfig(log_config(log_format))
+    logging.captureWarnings(True)  # warnings become log lines too (JSON, not raw text)
+
+
+def _quiet(log_format: str) -> list[str]:
+    """Celery's start-up banner is printed, not logged: left out when stderr is JSON lines."""
+    return ["--quiet"] if log_format == "json" else []
 
 
 def _spawn(args: Sequence[str]) -> subprocess.Popen[bytes]:
@@ -106,7 +172,10 @@ def serve(host: str | None, port: int | None, no_demo: bool) -> None:
         credentials = s.data_dir / "identifiants-demo.txt"
         if not no_demo and seed_demo(platform, credentials):
             click.echo(f"Comptes de démonstration : {credentials.resolve()}")
-        children = [_spawn(["worker", "--concurrency", "2"]), _spawn(["beat"])]
+        children = [
+            _spawn(["worker", "--concurrency", "2", "--log-format", "text"]),
+            _spawn(["beat", "--log-format", "text"]),
+        ]
         relay_outbox(platform, everything=True)
         click.echo(f"dematflow : http://{host or s.web_host}:{port or s.web_port}/")
         import uvicorn
@@ -117,6 +186,7 @@ def serve(host: str | None, port: int | None, no_demo: bool) -> None:
             host=host or s.web_host,
             port=port or s.web_port,
             log_level="info",
+            access_log=False,  # the app's own access lines: route templates, no query string
         )
     finally:
         for child in children:

@@ -87,6 +87,31 @@ class HumanTask:
     lane: str | None
     form: dict[str, Any] | None
     created_at: datetime
+    assignee: str | None = None
+    """Login of the one person who may complete it (or their deputy); None: anyone of `lane`."""
+
+
+@dataclass(frozen=True)
+class Delegation:
+    """A named deputy acting for an absent person (a signature delegation) over a period."""
+
+    id: uuid.UUID
+    tenant: str
+    delegator: str
+    """Login of the person delegating (e.g. the mayor)."""
+    deputy: str
+    """Login of the deputy, who acts and signs with their own key."""
+    starts: datetime
+    ends: datetime
+    """Exclusive end of the period."""
+    reason: str
+    created_by: str
+    created_at: datetime
+    revoked_at: datetime | None = None
+    revoked_by: str | None = None
+
+    def active_at(self, moment: datetime) -> bool:
+        return self.revoked_at is None and self.starts <= moment < self.ends
 
 
 @dataclass(frozen=True)

@@ -522,6 +522,23 @@ class ArchiveRepository:
             .values(error=error[:2000], updated_at=now)
         )
 
+    def recent_findings_by_kind(self, since: datetime) -> dict[str, int]:
+        """Findings of the audit runs started since `since`, all tenants, by kind (metrics)."""
+        runs = select(a.archive_audit_runs.c.id).where(a.archive_audit_runs.c.started_at >= since)
+        rows = self.conn.execute(
+            select(a.archive_audit_findings.c.kind, func.count())
+            .where(a.archive_audit_findings.c.run_id.in_(runs))
+            .group_by(a.archive_audit_findings.c.kind)
+        )
+        return {str(r[0]): int(r[1]) for r in rows}
+
+    def packages_by_state(self) -> dict[str, int]:
+        """Archive packages by state, all tenants (metrics)."""
+        rows = self.conn.execute(
+            select(a.archive_packages.c.state, func.count()).group_by(a.archive_packages.c.state)
+        )
+        return {str(r[0]): int(r[1]) for r in rows}
+
     def findings(self, tenant: str, run_id: uuid.UUID) -> list[StoredFinding]:
         f = a.archive_audit_findings.c
         rows = self.conn.execute(

@@ -7,7 +7,18 @@ from collections.abc import Iterable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import (
+    Connection,
+    Row,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 
 from engine.domain.errors import Conflict, NotFound
@@ -252,6 +263,12 @@ class SpecRepository:
         )
 
 
+def _human_task(r: Row[Any]) -> HumanTask:
+    return HumanTask(
+        r.id, r.case_id, r.tenant, r.name, r.title, r.lane, r.form, _aware(r.created_at), r.assignee
+    )
+
+
 def _case(row: Row[Any]) -> Case:
     return Case(
         id=row.id,
@@ -410,6 +427,7 @@ class CaseRepository:
                         "lane": h.lane,
                         "form": h.form,
                         "created_at": h.created_at,
+                        "assignee": h.assignee,
                     }
                     for h in added
                 ],
@@ -455,25 +473,33 @@ class CaseRepository:
         *,
         lanes: Iterable[str] | None = None,
         case_id: uuid.UUID | None = None,
+        assigned_to: Iterable[str] | None = None,
         limit: int = 100,
         offset: int = 0,
     ) -> list[HumanTask]:
-        query = select(t.human_tasks).where(t.human_tasks.c.tenant == tenant)
+        """Ready tasks. With `lanes`, an inbox: unassigned tasks of those lanes, plus the tasks
+        assigned to one of the logins `assigned_to` (a person and those they stand in for);
+        a task assigned to someone is never listed to the rest of its lane."""
+        h = t.human_tasks.c
+        query = select(t.human_tasks).where(h.tenant == tenant)
+        logins = sorted(set(assigned_to)) if assigned_to is not None else None
         if lanes is not None:
-            query = query.where(t.human_tasks.c.lane.in_(list(lanes)))
+            inbox = and_(h.assignee.is_(None), h.lane.in_(list(lanes)))
+            query = query.where(or_(inbox, h.assignee.in_(logins)) if logins else inbox)
+        elif logins is not None:
+            query = query.where(h.assignee.in_(logins))
         if case_id is not None:
-            query = query.where(t.human_tasks.c.case_id == case_id)
-        rows = self.conn.execute(
-            query.order_by(t.human_tasks.c.created_at, t.human_tasks.c.id)
-            .limit(limit)
-            .offset(offset)
-        )
-        return [
-            HumanTask(
-                r.id, r.case_id, r.tenant, r.name, r.title, r.lane, r.form, _aware(r.created_at)
+            query = query.where(h.case_id == case_id)
+        rows = self.conn.execute(query.order_by(h.created_at, h.id).limit(limit).offset(offset))
+        return [_human_task(r) for r in rows]
+
+    def human_task(self, tenant: str, task_id: uuid.UUID) -> HumanTask | None:
+        row = self.conn.execute(
+            select(t.human_tasks).where(
+                t.human_tasks.c.tenant == tenant, t.human_tasks.c.id == task_id
             )
-            for r in rows
-        ]
+        ).first()
+        return None if row is None else _human_task(row)
 
     def summaries(
         self, tenant: str, procedure: str, *, since: datetime, limit: int = 5000

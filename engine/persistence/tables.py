@@ -125,9 +125,12 @@ human_tasks = Table(
     Column("lane", String(100), nullable=True),
     Column("form", JSON, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("assignee", String(120), nullable=True),
     Index("ix_human_tasks_tenant_lane", "tenant", "lane"),
     Index("ix_human_tasks_case", "case_id"),
+    Index("ix_human_tasks_tenant_assignee", "tenant", "assignee"),
 )
+"""`assignee`: login of the one person who may complete the task (signature circuits)."""
 
 jobs = Table(
     "jobs",
@@ -243,4 +246,7 @@ documents = Table(
 
 # The connectors' and archives' tables share `metadata` (one schema, one migration history).
 from engine.persistence import tables_archives as tables_archives  # noqa: E402
+
+# Signature delegations (circuits) share `metadata` too.
+from engine.persistence import tables_circuits as tables_circuits  # noqa: E402
 from engine.persistence import tables_connectors as tables_connectors  # noqa: E402

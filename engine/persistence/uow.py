@@ -15,6 +15,7 @@ from engine.persistence.connector_repositories import (
     PublicationRepository,
     WebhookRepository,
 )
+from engine.persistence.delegation_repositories import DelegationRepository
 from engine.persistence.repositories import (
     CaseRepository,
     DocumentRepository,
@@ -48,6 +49,7 @@ class UnitOfWork:
         self.jobs = JobRepository(conn, self.jobs_to_dispatch)
         self.journal = JournalRepository(conn)
         self.documents = DocumentRepository(conn)
+        self.delegations = DelegationRepository(conn)
         self.actes = ActesRepository(conn)
         self.mails = MailRepository(conn)
         self.publications = PublicationRepository(conn)

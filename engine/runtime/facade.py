@@ -43,6 +43,8 @@ class ReadyTask:
     lane: str | None
     form_name: str | None
     form: dict[str, Any] | None
+    assignee: str | None = None
+    """Login named by the task's `assignee` property: only that person (or a deputy) acts."""
 
 
 @dataclass(frozen=True)
@@ -206,6 +208,7 @@ class CaseRuntime:
             lane=spec.lane,
             form_name=name,
             form=self.parsed.forms.get(name) if name else None,
+            assignee=_assignee(task),
         )
 
     def ready_task(self, task_id: UUID) -> ReadyTask:
@@ -294,6 +297,21 @@ def _message_wait(task: Any, definition: Any) -> MessageWait:
         value = _SCRIPT_ENGINE.environment.evaluate(expression, task.data)
         correlation = None if value is None else str(value)
     return MessageWait(task.id, definition.name, correlation)
+
+
+def _assignee(task: Any) -> str | None:
+    """The login the `assignee` expression gives (e.g. `signataire` in a multi-instance)."""
+    expression = task_properties(task.task_spec).get("assignee")
+    if not expression:
+        return None
+    try:
+        value = _SCRIPT_ENGINE.environment.evaluate(expression, task.data)
+    except EvaluationError as exc:
+        raise ModelError(f"destinataire de la tâche illisible : {exc}") from exc
+    login = str(value or "").strip().removeprefix("user:")
+    if not login:
+        raise ModelError(f"la tâche « {task.task_spec.bpmn_name} » n'a pas de destinataire")
+    return login
 
 
 def _error_boundary(task: Any, code: str) -> Any | None:

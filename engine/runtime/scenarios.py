@@ -15,7 +15,7 @@ import yaml
 
 from engine.domain.errors import FormValidationError
 from engine.runtime.clock import frozen_now
-from engine.runtime.facade import CaseRuntime
+from engine.runtime.facade import CaseRuntime, ReadyTask
 from engine.runtime.specs import ParsedProcess
 from engine.services.forms import validate_form
 
@@ -77,14 +77,31 @@ def _parse_start(value: Any) -> datetime:
     return moment.astimezone(UTC)
 
 
+def _pick_task(runtime: CaseRuntime, step: dict[str, Any], where: str) -> ReadyTask:
+    """The ready task named by the step; among assigned instances, the one of `pour` or `by`."""
+    candidates = [t for t in runtime.ready_tasks() if t.name == step["complete"]]
+    if not candidates:
+        ready = sorted(t.name for t in runtime.ready_tasks())
+        raise ScenarioFailure(f"{where}: tâche {step['complete']} non prête (prêtes : {ready})")
+    if all(t.assignee is None for t in candidates):
+        return candidates[0]
+    login = str(step.get("pour") or step.get("by") or "").removeprefix("user:")
+    for task in candidates:
+        if task.assignee == login:
+            return task
+    assignees = sorted(str(t.assignee) for t in candidates)
+    raise ScenarioFailure(
+        f"{where}: aucune tâche {step['complete']} pour « {login} » ({assignees})"
+    )
+
+
 def _complete(runtime: CaseRuntime, step: dict[str, Any], now: datetime, where: str) -> None:
-    """Complete a human task as the engine does: form checked, then `<task>_par` added."""
-    ready = {t.name: t for t in runtime.ready_tasks()}
-    task = ready.get(step["complete"])
-    if task is None:
-        raise ScenarioFailure(
-            f"{where}: tâche {step['complete']} non prête (prêtes : {sorted(ready)})"
-        )
+    """Complete a human task as the engine does: form checked, then `<task>_par` added.
+
+    An assigned task is completed by its assignee (`by`), or by a deputy (`by`) standing in
+    for the assignee (`pour`), as the engine records it after checking the delegation.
+    """
+    task = _pick_task(runtime, step, where)
     if "lane" in step and task.lane != step["lane"]:
         raise ScenarioFailure(f"{where}: couloir {task.lane}, attendu {step['lane']}")
     data = dict(step.get("data") or {})
@@ -93,12 +110,20 @@ def _complete(runtime: CaseRuntime, step: dict[str, Any], now: datetime, where: 
         validate_form(task.form, data)
     except FormValidationError as exc:
         raise ScenarioFailure(f"{where}: données refusées par le formulaire : {exc}") from exc
-    by = step.get("by") or done_by.get("utilisateur") or f"user:{task.lane or 'agent'}"
+    default = f"user:{task.assignee}" if task.assignee else f"user:{task.lane or 'agent'}"
+    by = step.get("by") or done_by.get("utilisateur") or default
+    if task.assignee and by != f"user:{task.assignee}" and not step.get("pour"):
+        raise ScenarioFailure(f"{where}: tâche réservée à {task.assignee}, faite par {by}")
     data[f"{task.name}_par"] = {
         "utilisateur": by,
         "nom": done_by.get("nom", by),
         "le": done_by.get("le", now.isoformat()),
     }
+    if step.get("pour"):
+        pour = str(step["pour"])
+        data[f"{task.name}_par"].update(
+            {"pour": pour, "pour_nom": pour, "mention": f"par délégation de {pour}"}
+        )
     runtime.complete_task(task.id, data)
 
 
@@ -154,6 +179,12 @@ def _apply_step(runtime: CaseRuntime, step: dict[str, Any], now: datetime, where
             runtime.advance(now=now)
     else:
         raise ScenarioFailure(f"{where}: étape inconnue {sorted(step)}")
+    if "expect_assignees" in step:
+        assignees = sorted(str(t.assignee) for t in runtime.ready_tasks())
+        if assignees != sorted(step["expect_assignees"]):
+            raise ScenarioFailure(
+                f"{where}: tâches pour {assignees}, attendues {sorted(step['expect_assignees'])}"
+            )
     if "expect_ready" in step:
         ready_names = sorted(t.name for t in runtime.ready_tasks())
         if ready_names != sorted(step["expect_ready"]):

@@ -13,8 +13,13 @@ from SpiffWorkflow.bpmn.parser.util import full_tag
 from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
 from SpiffWorkflow.spiff.parser.task_spec import ServiceTaskParser
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
-from SpiffWorkflow.spiff.serializer.task_spec import ServiceTaskConverter
-from SpiffWorkflow.spiff.specs.defaults import ServiceTask
+from SpiffWorkflow.spiff.serializer.task_spec import (
+    ServiceTaskConverter,
+    SpiffMultiInstanceConverter,
+)
+from SpiffWorkflow.spiff.specs.defaults import ServiceTask, UserTask
+
+from engine.runtime.multi_instance import CountingParallelMultiInstanceTask, CountingUserTaskParser
 
 PARAMS_KEY = "dematflow_operation_params"
 
@@ -36,9 +41,11 @@ class DematflowBpmnParser(SpiffBpmnParser):  # type: ignore[misc]
     OVERRIDE_PARSER_CLASSES: ClassVar[dict[str, Any]] = {
         **SpiffBpmnParser.OVERRIDE_PARSER_CLASSES,
         full_tag("serviceTask"): (AsyncServiceTaskParser, AsyncServiceTask),
+        full_tag("userTask"): (CountingUserTaskParser, UserTask),
     }
 
 
 SERIALIZER_CONFIG = dict(SPIFF_CONFIG)
 SERIALIZER_CONFIG.pop(ServiceTask)
 SERIALIZER_CONFIG[AsyncServiceTask] = ServiceTaskConverter
+SERIALIZER_CONFIG[CountingParallelMultiInstanceTask] = SpiffMultiInstanceConverter

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,8 +66,19 @@ def bundle_hash(files: Mapping[str, bytes]) -> str:
     return digest.hexdigest()
 
 
-def read_procedure_dir(directory: Path) -> ProcessBundle:
-    """Read `processes/<procedure>/`: procedure.yaml, *.bpmn, *.dmn and forms/*.json."""
+SHARED_CIRCUITS = Path(__file__).resolve().parents[2] / "processes" / "_circuits"
+"""Reusable processes (signature circuits) a procedure may copy in with `uses:`."""
+_CIRCUIT_NAME = re.compile(r"^[a-z][a-z0-9_]{0,80}$")
+_FORM_PROPERTY = "formJsonSchemaFilename"
+
+
+def read_procedure_dir(directory: Path, *, circuits: Path | None = None) -> ProcessBundle:
+    """Read `processes/<procedure>/`: procedure.yaml, *.bpmn, *.dmn and forms/*.json.
+
+    `uses: [name, ...]` in procedure.yaml copies `<circuits>/<name>.bpmn` and the forms it
+    names into the bundle, so a deployed bundle stays self-contained and content-addressed.
+    `circuits` defaults to a `_circuits` folder beside the procedure, else the shared one.
+    """
     manifest_path = directory / "procedure.yaml"
     if not manifest_path.is_file():
         raise ProcessDefinitionError(f"{directory}: procedure.yaml manquant")
@@ -74,10 +86,60 @@ def read_procedure_dir(directory: Path) -> ProcessBundle:
     candidates = [manifest_path, *directory.glob("*.bpmn"), *directory.glob("*.dmn")]
     candidates += list((directory / "forms").glob("*.json"))
     for path in candidates:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise ProcessDefinitionError(f"{path}: fichier trop volumineux")
-        files[path.relative_to(directory).as_posix()] = path.read_bytes()
+        files[path.relative_to(directory).as_posix()] = _read_limited(path)
+    uses = _uses(files["procedure.yaml"])
+    if uses:
+        if circuits is None:
+            sibling = directory.parent / "_circuits"
+            circuits = sibling if sibling.is_dir() else SHARED_CIRCUITS
+        for name in uses:
+            _copy_circuit(files, circuits, name)
     return bundle_from_files(files)
+
+
+def _read_limited(path: Path) -> bytes:
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise ProcessDefinitionError(f"{path}: fichier trop volumineux")
+    return path.read_bytes()
+
+
+def _uses(manifest: bytes) -> list[str]:
+    try:
+        loaded = yaml.safe_load(manifest)
+    except yaml.YAMLError as exc:
+        raise ProcessDefinitionError(f"procedure.yaml illisible : {exc}") from exc
+    uses = loaded.get("uses") if isinstance(loaded, dict) else None
+    if uses is None:
+        return []
+    if not isinstance(uses, list) or not all(
+        isinstance(n, str) and _CIRCUIT_NAME.match(n) for n in uses
+    ):
+        raise ProcessDefinitionError("procedure.yaml : `uses` doit lister des noms de circuits")
+    return list(uses)
+
+
+def _copy_circuit(files: dict[str, bytes], circuits: Path, name: str) -> None:
+    """Copy a shared circuit and its forms; a name clash with the procedure's files is an error."""
+    source = circuits / f"{name}.bpmn"
+    if not source.is_file():
+        raise ProcessDefinitionError(f"circuit « {name} » introuvable dans {circuits}")
+    content = _read_limited(source)
+    wanted = {f"{name}.bpmn": content}
+    try:
+        root = etree.fromstring(content, SAFE_XML)
+    except etree.XMLSyntaxError as exc:
+        raise ProcessDefinitionError(f"{source}: XML invalide: {exc}") from exc
+    for form in root.xpath("//*[local-name()='property'][@name=$n]/@value", n=_FORM_PROPERTY):
+        form_path = circuits / "forms" / str(form)
+        if not form_path.is_file() or form_path.parent != circuits / "forms":
+            raise ProcessDefinitionError(f"circuit « {name} » : formulaire {form} introuvable")
+        wanted[f"forms/{form}"] = _read_limited(form_path)
+    for key, value in wanted.items():
+        if key in files and files[key] != value:
+            raise ProcessDefinitionError(
+                f"circuit « {name} » : {key} existe déjà dans la procédure"
+            )
+        files[key] = value
 
 
 def bundle_from_files(files: Mapping[str, bytes]) -> ProcessBundle:
@@ -223,6 +285,9 @@ def _check_task_spec(task_spec: Any, forms: Mapping[str, Any], operations: set[s
     name = form_name(task_spec)
     if name is not None and name not in forms:
         raise ProcessDefinitionError(f"formulaire forms/{name} introuvable")
+    assignee = task_properties(task_spec).get("assignee")
+    if assignee:
+        check_expression(assignee)
     if isinstance(task_spec, ScriptTask):
         check_script(task_spec.script or "")
     for script in (getattr(task_spec, "prescript", None), getattr(task_spec, "postscript", None)):

@@ -7,11 +7,12 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from engine.domain.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.domain.errors import Conflict, InvalidInput, NotFound
 from engine.domain.journal import canonical_json
 from engine.domain.model import Actor, Case, CaseStatus, JobState, JournalEntry
 from engine.persistence.uow import UnitOfWork
 from engine.runtime.facade import CaseRuntime
+from engine.services.delegations import check_task_actor
 from engine.services.forms import validate_form
 from engine.services.steps import job_key, load_case, load_process, save_step
 
@@ -102,20 +103,27 @@ def complete_task(
     if case.status != CaseStatus.RUNNING:
         raise Conflict("Ce dossier n'est plus en cours.")
     task = runtime.ready_task(task_id)
-    if task.lane and task.lane not in actor.roles and "system" not in actor.roles:
-        raise Forbidden(f"Cette tâche revient au rôle « {task.lane} ».")
+    acting_for = check_task_actor(
+        uow, tenant=tenant, lane=task.lane, assignee=task.assignee, actor=actor, now=now
+    )
     validate_form(task.form, data)
     digest = _data_digest(data)
     # Who completed the task, written by the engine after validation so a form cannot forge it:
-    # a signing operation signs for this user and nobody else.
-    data = {
-        **data,
-        f"{task.name}_par": {
-            "utilisateur": actor.user_id,
-            "nom": actor.display_name,
-            "le": now.isoformat(),
-        },
+    # a signing operation signs for this user and nobody else (a deputy signs as themselves,
+    # "pour" the person they stand in for).
+    done_by: dict[str, Any] = {
+        "utilisateur": actor.user_id,
+        "nom": actor.display_name,
+        "le": now.isoformat(),
     }
+    delegation: dict[str, Any] = {}
+    if acting_for is not None:
+        delegation = {
+            "pour": f"user:{acting_for.login}",
+            "pour_nom": acting_for.display_name,
+            "mention": f"par délégation de {acting_for.display_name}",
+        }
+    data = {**data, f"{task.name}_par": {**done_by, **delegation}}
     runtime.complete_task(task_id, data)
     updated = save_step(
         uow,
@@ -136,6 +144,7 @@ def complete_task(
             "title": task.title,
             "task_id": str(task_id),
             "data_sha256": digest,
+            **delegation,
         },
         now=now,
     )

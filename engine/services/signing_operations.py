@@ -1,5 +1,9 @@
 """`signatures.sign` and `signatures.seal`: PAdES signatures of case documents, in a worker.
 
+A deputy acting by delegation (`pour`: the person they stood in for, checked against the
+journal) signs with their OWN key; the quality and reason say "Pour <qualité>, par délégation,
+<deputy>".
+
 A signature is made only for the élu named by the model (`signataire`, taken from the
 `<task>_par` the engine wrote when that person completed a task of this case), only if that
 person is an élu of the tenant and did complete a task of this very case: no model, operator or
@@ -67,6 +71,37 @@ def _check_signatory(uow: UnitOfWork, ctx: OperationContext, login: str) -> str:
     return str(row.display_name)
 
 
+def _delegation(uow: UnitOfWork, ctx: OperationContext, login: str, pour: Any) -> str | None:
+    """The delegator's name when the signatory acted for them in this case (`pour`), else None.
+
+    The deputy still signs with their own key; the delegation shows in the signature's quality.
+    """
+    if not pour:
+        return None
+    delegator = _login(pour)
+    acted_for = any(
+        e.kind == "task.completed"
+        and e.actor == f"user:{login}"
+        and e.payload.get("pour") == f"user:{delegator}"
+        for e in uow.journal.for_case(ctx.tenant, ctx.case_id)
+    )
+    if not acted_for:
+        raise OperationFailed(
+            "signature_refusee",
+            f"« {login} » n'a pas agi par délégation de « {delegator} » dans ce dossier.",
+        )
+    row = uow.users.by_username(delegator)
+    return str(row.display_name) if row is not None else delegator
+
+
+def _quality(params: dict[str, Any], *, name: str, delegator: str | None) -> str:
+    quality = str(params.get("qualite") or "")
+    if delegator is None:
+        return quality
+    title = quality[:1].lower() + quality[1:] if quality else delegator
+    return f"Pour {title}, par délégation, {name}"
+
+
 def _signed(
     ctx: OperationContext,
     uow: UnitOfWork,
@@ -103,6 +138,9 @@ def _run(
         if remembered is not None:
             return remembered
         name = "" if seal else _check_signatory(uow, ctx, _login(params.get("signataire")))
+        delegator = None
+        if not seal:
+            delegator = _delegation(uow, ctx, _login(params.get("signataire")), params.get("pour"))
         original = document_from_reference(uow, ctx.tenant, params.get("document"))
         content = uow.documents.content(original)
     try:
@@ -111,12 +149,16 @@ def _run(
         raise OperationRetry(f"PKI indisponible : {exc}") from exc
     login = "" if seal else _login(params.get("signataire"))
     level = PadesLevel(str(params.get("niveau") or "B-LTA"))
+    quality = _quality(params, name=name, delegator=delegator)
+    reason = str(params.get("raison") or "")
+    if delegator is not None:
+        reason = f"{quality} : {reason}" if reason else quality
     request = SignRequest(
         key=config.seal_key if seal else config.key_for(login, name),
         signer_display_name=config.organisation if seal else name,
         level=level,
-        quality=str(params.get("qualite") or ("Cachet de la collectivité" if seal else "")),
-        reason=str(params.get("raison") or ""),
+        quality="Cachet de la collectivité" if seal and not params.get("qualite") else quality,
+        reason=reason,
         visible=None if seal else VisibleField(page=-1, box=SIGNATURE_BOX),
         timestamp_url=config.timestamp_url,
         trust_roots=config.trust_roots,
@@ -143,6 +185,7 @@ def _run(
                 "niveau": signed.level.value,
                 "signataire": signed.signer_certificate_name,
             },
+            "qualite": quality,
         }
         uow.jobs.remember_effect(
             idempotency_key=ctx.idempotency_key,
@@ -163,6 +206,11 @@ def _run(
                 "level": signed.level.value,
                 "certificate": signed.signer_certificate_name,
                 "valid": report.valid,
+                **(
+                    {"pour": str(params.get("pour")), "mention": quality}
+                    if delegator is not None
+                    else {}
+                ),
             },
             now=ctx.now,
         )

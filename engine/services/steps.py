@@ -126,6 +126,7 @@ def _update_waits(
             lane=t.lane,
             form=t.form,
             created_at=now,
+            assignee=t.assignee,
         )
         for task_id, t in new_tasks.items()
         if task_id not in old_tasks

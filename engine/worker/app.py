@@ -5,16 +5,20 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
 from celery import Celery
-from celery.signals import worker_process_init
+from celery.signals import worker_process_init, worker_ready
 
+from engine import observability
 from engine.bootstrap import Platform, build_platform
 from engine.persistence.uow import JobDispatcher
 from engine.services.actes_polling import poll_transmissions
+from engine.services.archive_audits import audit_all, seal_all_journals
+from engine.services.archives import ArchiveUnavailable, archive_setup, check_archive_storage
 from engine.services.connector_operations import tdt_config
 from engine.services.jobs import JobNotReady, jobs_to_resend, run_job
 from engine.services.operations import OperationFailed, OperationRegistry, OperationRetry
@@ -27,6 +31,9 @@ log = logging.getLogger(__name__)
 QUEUES = ("engine", "signing", "sealing", "connectors", "audits")
 TIMER_PERIOD_S = 10.0
 RELAY_PERIOD_S = 15.0
+JOURNAL_SEAL_PERIOD_S = 3600.0
+ARCHIVE_AUDIT_PERIOD_S = 300.0
+"""Each beat runs one audit batch per tenant; a full pass is started once a day."""
 
 
 def broker_options(settings: Settings) -> dict[str, Any]:
@@ -87,6 +94,16 @@ def make_celery(settings: Settings) -> Celery:
                 "schedule": settings.webhooks.period_seconds,
                 "options": {"queue": "connectors", "expires": settings.webhooks.period_seconds},
             },
+            "seal-journals": {
+                "task": "dematflow.seal_journals",
+                "schedule": JOURNAL_SEAL_PERIOD_S,
+                "options": {"queue": "sealing", "expires": JOURNAL_SEAL_PERIOD_S},
+            },
+            "audit-archives": {
+                "task": "dematflow.audit_archives",
+                "schedule": ARCHIVE_AUDIT_PERIOD_S,
+                "options": {"queue": "audits", "expires": ARCHIVE_AUDIT_PERIOD_S},
+            },
         },
         beat_schedule_filename=str((settings.data_dir / "celerybeat-schedule").resolve()),
     )
@@ -113,14 +130,43 @@ def _reset_after_fork(**_kwargs: Any) -> None:
     _STATE.pop("platform", None)
 
 
+@worker_ready.connect  # type: ignore[untyped-decorator]
+def _check_archive_storage(**_kwargs: Any) -> None:
+    """Start-up: every tenant bucket must have Object Lock; archiving into one without is refused."""
+    try:
+        p = platform()
+        problems = check_archive_storage(p.uow, archive_setup(p.settings))
+    except Exception as exc:  # the worker still runs its other queues
+        log.warning("vérification du stockage d'archives impossible : %s", exc)
+        return
+    for tenant, problem in problems.items():
+        log.error("archivage refusé pour %s : %s", tenant, problem)
+
+
+@contextmanager
+def job_log_context(p: Platform, job: str) -> Iterator[None]:
+    """Log lines written while a job runs carry its id and its case's id (JSON log context)."""
+    tokens = [(observability.job_id, observability.job_id.set(job))]
+    try:
+        with p.uow() as uow:
+            found = uow.jobs.get(uuid.UUID(job))
+        if found is not None:
+            tokens.append((observability.case_id, observability.case_id.set(str(found.case_id))))
+        yield
+    finally:
+        for var, token in reversed(tokens):
+            var.reset(token)
+
+
 def _register_tasks(app: Celery) -> None:
     @app.task(name="dematflow.run_job", bind=True, max_retries=None, acks_late=True)  # type: ignore[untyped-decorator]
     def run_job_task(self: Any, job_id: str) -> str:
         p = platform()
         try:
-            outcome = run_job(
-                uuid.UUID(job_id), uow_factory=p.uow, operations=p.operations, clock=p.clock
-            )
+            with job_log_context(p, job_id):
+                outcome = run_job(
+                    uuid.UUID(job_id), uow_factory=p.uow, operations=p.operations, clock=p.clock
+                )
         except JobNotReady as exc:
             raise self.retry(exc=exc, countdown=1, max_retries=10) from exc
         except OperationRetry as exc:
@@ -154,6 +200,26 @@ def _register_tasks(app: Celery) -> None:
     def run_webhooks_task() -> int:
         p = platform()
         return run_webhooks(p.uow, p.settings.webhooks, now=p.clock()).delivered
+
+    @app.task(name="dematflow.seal_journals")  # type: ignore[untyped-decorator]
+    def seal_journals_task() -> int:
+        return _archive_task("seal")
+
+    @app.task(name="dematflow.audit_archives")  # type: ignore[untyped-decorator]
+    def audit_archives_task() -> int:
+        return _archive_task("audit")
+
+
+def _archive_task(kind: str) -> int:
+    p = platform()
+    try:
+        setup = archive_setup(p.settings)
+    except ArchiveUnavailable as exc:
+        log.warning("archives : %s ignoré (%s)", kind, exc)
+        return 0
+    if kind == "seal":
+        return seal_all_journals(p.uow, setup, now=p.clock())
+    return audit_all(p.uow, setup, now=p.clock())
 
 
 def relay_outbox(p: Platform, *, everything: bool = False) -> int:

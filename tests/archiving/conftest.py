@@ -17,7 +17,7 @@ from archiving.model import (
     PackageFile,
     PackageSpec,
 )
-from engine.cli.archive_seals import (
+from engine.archive_seals import (
     SignaturesSealer,
     SignaturesSealVerifier,
     SignaturesTimestamper,

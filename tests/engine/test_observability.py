@@ -69,3 +69,41 @@ def test_json_log_lines_carry_the_case_id() -> None:
     assert (
         line["message"] == "étape faite" and line["case_id"] == "c-123" and line["level"] == "INFO"
     )
+
+
+def test_metrics_report_recent_audit_findings(p: Platform) -> None:
+    import uuid
+
+    from sqlalchemy import insert
+
+    from engine.persistence import tables_archives as a
+
+    run = uuid.uuid4()
+    now = p.clock()
+    with p.db.begin() as conn:
+        conn.execute(
+            insert(a.archive_audit_runs).values(
+                id=run,
+                tenant=SIREN_A,
+                started_at=now,
+                updated_at=now,
+                batches=1,
+                packages_checked=1,
+                objects_checked=3,
+                bytes_read=10,
+                findings_count=2,
+            )
+        )
+        for kind in ("altered", "altered"):
+            conn.execute(
+                insert(a.archive_audit_findings).values(
+                    run_id=run,
+                    tenant=SIREN_A,
+                    package_id="p1",
+                    kind=kind,
+                    path="data/acte.pdf",
+                    message="empreinte différente",
+                )
+            )
+    text = generate_latest(metrics_registry(p)).decode()
+    assert 'dematflow_archive_audit_findings{kind="altered"} 2.0' in text

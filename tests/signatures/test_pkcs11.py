@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import traceback
 from pathlib import Path
 
 import pytest
@@ -54,3 +56,36 @@ def test_unknown_key_label_is_a_key_store_error(softhsm_key: Pkcs11Key) -> None:
         seal_detached(
             b"x", key=dataclasses.replace(softhsm_key, cert_label="nobody"), timestamp_url=None
         )
+
+
+def test_a_forked_worker_opens_its_own_token_session(
+    dev_pki: DevPki, softhsm_key: Pkcs11Key
+) -> None:
+    request = SignRequest(
+        key=softhsm_key,
+        signer_display_name="Jean Martin",
+        level=PadesLevel.B_B,
+        convert_to_pdfa=False,
+    )
+    sign_pdf(make_pdf(), request)  # the parent now holds a cached session
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:  # pragma: no cover - runs in the child process
+        status = 1
+        try:
+            os.close(read_end)
+            signed = sign_pdf(make_pdf(text="Enfant"), request)
+            os.write(write_end, signed.signer_certificate_name.encode())
+            status = 0
+        except BaseException:
+            os.write(write_end, traceback.format_exc().encode())
+        finally:
+            os._exit(status)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as pipe:
+        answer = pipe.read()
+    _, status = os.waitpid(child, 0)
+    assert os.waitstatus_to_exitcode(status) == 0, answer.decode()
+    assert answer == b"Jean Martin"
+    # The parent's session still works after the child used the token.
+    assert sign_pdf(make_pdf(), request).signer_certificate_name == "Jean Martin"

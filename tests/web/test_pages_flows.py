@@ -175,9 +175,11 @@ def test_operator_creates_a_tenant_and_sees_health(browser_as: Login) -> None:
 
 
 def test_public_register_is_honest(web: TestClient) -> None:
-    page = web.get(f"/public/{SIREN_A}/actes")
-    assert page.status_code == 200 and "aucun acte n'y est publié pour l'instant" in page.text
-    assert web.get("/public/000000000/actes").status_code == 404
+    moved = web.get(f"/public/{SIREN_A}/actes", follow_redirects=False)
+    assert moved.status_code == 301 and moved.headers["location"] == f"/registre/{SIREN_A}"
+    page = web.get(f"/registre/{SIREN_A}")
+    assert page.status_code == 200 and "Aucun acte n'est publié pour l'instant." in page.text
+    assert web.get("/registre/000000000").status_code == 404
 
 
 def test_case_of_another_tenant_is_not_found(browser_as: Login) -> None:

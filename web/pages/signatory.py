@@ -1,15 +1,21 @@
-"""Élu screens (parapheur): what awaits a visa or a signature, and signing a batch at once."""
+"""Élu screens (parapheur): what awaits a visa or a signature, and signing a batch at once.
+
+A batch signs each document separately (engine.services.batch): one refusal leaves the others
+signed, and is named with its case.
+"""
 
 from __future__ import annotations
 
 import uuid
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from engine.domain.errors import DematflowError
-from engine.services import cases as case_services
+from engine.persistence.uow import UnitOfWork
+from engine.services import batch
+from engine.services.delegations import delegators_of
 from web.auth import TenantAccess, page_access
 from web.deps import PlatformDep, UowDep
 from web.pages.cases import confirm_password
@@ -24,33 +30,52 @@ BATCH_DECISION = {"decision": "signer"}
 MAX_BATCH = 100
 
 
-@router.get("/c/{tenant}/parapheur")
-def parapheur(request: Request, access: Signatory, unit: UowDep, page: PagingDep) -> Response:
-    tasks = unit.cases.human_tasks(
-        access.tenant.siren, lanes=["elu"], limit=page.limit + 1, offset=page.offset
+def _my_tasks(
+    unit: UnitOfWork, access: TenantAccess, now: datetime, limit: int, offset: int
+) -> Any:
+    """Unassigned élu tasks, the élu's own, and those of whom they stand in for (delegation)."""
+    login = access.principal.username
+    stand_in_for = delegators_of(unit, tenant=access.tenant.siren, deputy=login, at=now)
+    return unit.cases.human_tasks(
+        access.tenant.siren,
+        lanes=["elu"],
+        assigned_to=[login, *stand_in_for],
+        limit=limit,
+        offset=offset,
     )
+
+
+@router.get("/c/{tenant}/parapheur")
+def parapheur(
+    request: Request, access: Signatory, unit: UowDep, p: PlatformDep, page: PagingDep
+) -> Response:
+    tasks = _my_tasks(unit, access, p.clock(), page.limit + 1, page.offset)
     more = len(tasks) > page.limit
     links = page.links(request, page.offset + page.limit + (1 if more else 0))
-    context = {"tasks": tasks[: page.limit], "links": links, "errors": []}
+    context = {"tasks": tasks[: page.limit], "links": links, "errors": [], "login": _login(access)}
     return tenant_page(request, access, "parapheur.html", context)
 
 
-def _selected(values: list[str]) -> list[tuple[uuid.UUID, uuid.UUID]]:
-    pairs = []
+def _login(access: TenantAccess) -> str:
+    return access.principal.username
+
+
+def _selected(values: list[str]) -> list[uuid.UUID]:
+    task_ids = []
     for value in values[:MAX_BATCH]:
-        case_id, _sep, task_id = value.partition(":")
+        _case_id, _sep, task_id = value.partition(":")
         try:
-            pairs.append((uuid.UUID(case_id), uuid.UUID(task_id)))
+            task_ids.append(uuid.UUID(task_id))
         except ValueError:
             continue
-    return pairs
+    return task_ids
 
 
 @router.post("/c/{tenant}/parapheur/signer")
 def sign_batch(
     request: Request, access: Signatory, unit: UowDep, p: PlatformDep, form: FormDep
 ) -> Response:
-    """All or nothing: one transaction; if one task refuses, none is signed and it is named."""
+    """Each selected document is signed in its own transaction; refusals are listed by case."""
     selected = _selected([v for v in form.getlist("taches") if isinstance(v, str)])
     errors: list[str] = []
     password = form.get("confirmation")
@@ -59,25 +84,27 @@ def sign_batch(
     elif not isinstance(password, str) or not confirm_password(request, unit, access, password):
         errors.append("Mot de passe de confirmation incorrect : rien n'a été signé.")
     else:
-        for case_id, task_id in selected:
-            try:
-                case_services.complete_task(
-                    unit,
-                    tenant=access.tenant.siren,
-                    case_id=case_id,
-                    task_id=task_id,
-                    data=dict(BATCH_DECISION),
-                    actor=access.actor,
-                    now=p.clock(),
-                )
-            except DematflowError as exc:
-                case = unit.cases.get(access.tenant.siren, case_id)
-                errors.append(f"Dossier {case.reference} : {exc}. Rien n'a été signé.")
-                break
+        # End the request's transaction first: each signature takes its own (SQLite: one writer).
+        unit.commit()
+        outcomes = batch.sign_batch(
+            p.uow,
+            tenant=access.tenant.siren,
+            actor=access.actor,
+            task_ids=selected,
+            data=dict(BATCH_DECISION),
+            now=p.clock(),
+        )
+        signed = sum(o.done for o in outcomes)
+        errors = [
+            f"Dossier {o.reference or 'inconnu'} : {o.message} Ce document n'a pas été signé."
+            for o in outcomes
+            if not o.done
+        ]
+        if errors:
+            errors.insert(0, f"{signed} document(s) signé(s) ; {len(errors)} refusé(s).")
     if errors:
-        tasks = unit.cases.human_tasks(access.tenant.siren, lanes=["elu"], limit=100)
-        context = {"tasks": tasks, "links": {}, "errors": errors}
+        tasks = _my_tasks(unit, access, p.clock(), 100, 0)
+        context = {"tasks": tasks, "links": {}, "errors": errors, "login": _login(access)}
         return tenant_page(request, access, "parapheur.html", context, status=422)
-    unit.commit()
     flash(request, f"{len(selected)} document(s) signé(s).")
     return see_other(f"/c/{access.tenant.siren}/parapheur")

@@ -55,9 +55,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("tenant", "package_id", name=op.f("pk_archive_packages")),
         sa.UniqueConstraint("tenant", "case_id", name="uq_archive_packages_case"),
     )
-    op.create_index(
-        "ix_archive_packages_state", "archive_packages", ["tenant", "state", "dua_end"]
-    )
+    op.create_index("ix_archive_packages_state", "archive_packages", ["tenant", "state", "dua_end"])
     op.create_index("ix_archive_packages_closed", "archive_packages", ["tenant", "closed_at"])
     op.create_table(
         "archive_journal_seals",

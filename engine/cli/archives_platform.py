@@ -1,0 +1,141 @@
+"""`dematflow archives audit|export --platform` and `archives retention`: through the platform
+(database records, journal entries), not only the object store."""
+
+from __future__ import annotations
+
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import click
+
+from engine.bootstrap import Platform, build_platform
+from engine.cli.common import actor_for, echo_json, fail, settings
+from engine.domain.errors import DematflowError
+from engine.domain.model import Actor
+from engine.services.archive_audits import audit_batch
+from engine.services.archives import (
+    ArchiveSetup,
+    archive_setup,
+    decide_retention,
+    export_package_dip,
+    export_tenant_archives,
+    pending_decisions,
+)
+
+
+def _platform() -> tuple[Platform, ArchiveSetup]:
+    platform = build_platform(settings())
+    try:
+        return platform, archive_setup(platform.settings)
+    except DematflowError as exc:
+        platform.db.dispose()
+        fail(str(exc), code=2)
+        raise
+
+
+def platform_audit(tenant: str, batch_size: int) -> None:
+    """Run the tenant's audit to its end (resuming the current one), print its report."""
+    platform, setup = _platform()
+    try:
+        while True:
+            run = audit_batch(
+                platform.uow,
+                setup,
+                tenant,
+                now=platform.clock(),
+                batch_size=batch_size,
+                every=timedelta(0),
+            )
+            if run is None or run.error:
+                fail(run.error if run and run.error else "aucun audit à mener", code=2)
+                return
+            if run.finished_at is not None:
+                break
+        with platform.uow() as uow:
+            findings = uow.archives.findings(tenant, run.id)
+    finally:
+        platform.db.dispose()
+    echo_json(
+        {
+            "run": str(run.id),
+            "packages_checked": run.packages_checked,
+            "objects_checked": run.objects_checked,
+            "bytes_read": run.bytes_read,
+            "findings": [f.__dict__ for f in findings],
+        }
+    )
+    sys.exit(0 if not findings else 1)
+
+
+def platform_export(tenant: str, package_id: str | None, target: Path) -> None:
+    platform, setup = _platform()
+    actor = Actor.system("cli")
+    try:
+        with platform.uow() as uow:
+            if package_id:
+                export_package_dip(
+                    uow, setup, tenant, package_id, target, actor=actor, now=platform.clock()
+                )
+                message = f"DIP écrit : {target}"
+            else:
+                counts = export_tenant_archives(
+                    uow, setup, tenant, target, actor=actor, now=platform.clock()
+                )
+                message = (
+                    f"{counts['packages']} paquet(s), {counts['objects']} objet(s), "
+                    f"{counts['journal_entries']} entrée(s) de journal exportés dans {target}"
+                )
+            uow.commit()
+    except (DematflowError, FileExistsError) as exc:
+        fail(str(exc), code=2)
+    finally:
+        platform.db.dispose()
+    click.echo(message)
+
+
+def platform_retention(
+    tenant: str,
+    package_id: str | None,
+    decision: str | None,
+    years: int | None,
+    username: str | None,
+    comment: str,
+) -> None:
+    platform, setup = _platform()
+    try:
+        now = platform.clock()
+        if package_id and decision:
+            actor = actor_for(platform, username, tenant)
+            with platform.uow() as uow:
+                result = decide_retention(
+                    uow,
+                    setup,
+                    tenant,
+                    package_id,
+                    decision=decision,
+                    actor=actor,
+                    now=now,
+                    years=years,
+                    comment=comment,
+                )
+                uow.commit()
+            click.echo(result.outcome)
+            return
+        with platform.uow() as uow:
+            due = pending_decisions(uow, tenant, today=now.date())
+        echo_json(
+            [
+                {
+                    "package_id": p.package_id,
+                    "title": p.title,
+                    "fin_dua": p.dua_end.isoformat(),
+                    "sort_final": p.final_action,
+                }
+                for p in due
+            ]
+        )
+    except (DematflowError, ValueError) as exc:
+        fail(str(exc), code=2)
+    finally:
+        platform.db.dispose()

@@ -1,0 +1,189 @@
+"""Search, DIP and tenant export (also through the CLI), legal holds and end-of-DUA decisions."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from archiving.store import package_key
+from engine.cli.archives import group as archives_cli
+from engine.domain.errors import Forbidden, InvalidInput
+from engine.persistence.archive_repositories import DESTROYED, TRANSFERRED
+from engine.services.archives import (
+    ArchiveSetup,
+    decide_retention,
+    export_tenant_archives,
+    pending_decisions,
+    search_packages,
+    set_legal_hold,
+)
+from signatures.devpki import DevPki
+from tests.engine.archives.conftest import (
+    ARCHIVISTE,
+    MAIRE,
+    PlatformFactory,
+    archived_case,
+    package_of,
+)
+from tests.engine.support import SIREN_A, SIREN_B, fixed_clock
+
+pytestmark = pytest.mark.integration
+PAST = datetime(2020, 1, 6, 9, 0, tzinfo=UTC)
+
+
+def test_search_dip_and_tenant_export(
+    make_platform: PlatformFactory, setup: ArchiveSetup, dev_pki: DevPki, tmp_path: Path
+) -> None:
+    p = make_platform()
+    first = package_of(p, archived_case(p, title="budget-primitif.pdf"))
+    second = package_of(p, archived_case(p, title="tarifs-cantine.pdf"))
+    assert first is not None and second is not None
+    with p.uow() as uow:
+        assert [x.package_id for x in search_packages(uow, SIREN_A, keywords="cantine")] == [
+            second.package_id
+        ]
+        assert len(search_packages(uow, SIREN_A, procedure="archive_test")) == 2
+        assert search_packages(uow, SIREN_A, procedure="deliberation") == []
+        today = p.clock().date()
+        assert len(search_packages(uow, SIREN_A, closed_from=today, closed_to=today)) == 2
+        assert search_packages(uow, SIREN_A, closed_to=date(2000, 1, 1)) == []
+        assert search_packages(uow, SIREN_B) == []  # another tenant sees nothing
+        counts = export_tenant_archives(
+            uow, setup, SIREN_A, tmp_path / "export", actor=ARCHIVISTE, now=p.clock()
+        )
+        uow.commit()
+    assert counts["packages"] == 2 and counts["journal_entries"] > 10
+    exported = tmp_path / "export"
+    assert (exported / "plateforme" / "journal.jsonl").is_file()
+    records = json.loads((exported / "plateforme" / "paquets.json").read_text("utf-8"))
+    assert {r["package_id"] for r in records} == {first.package_id, second.package_id}
+    root = tmp_path / "root.der"
+    root.write_bytes(dev_pki.trust_roots[0])
+    bag = exported / "stockage" / "packages" / first.package_id
+    result = CliRunner().invoke(archives_cli, ["verify", str(bag), "--trust-root", str(root)])
+    assert result.exit_code == 0, result.output
+
+
+def test_cli_audit_export_and_retention_through_the_platform(
+    make_platform: PlatformFactory, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p = make_platform()
+    package = package_of(p, archived_case(p))
+    assert package is not None
+    env = {
+        "DEMATFLOW_DATABASE_URL": p.settings.resolved_database_url(),
+        "DEMATFLOW_DATA_DIR": str(p.settings.data_dir),
+        "DEMATFLOW_PKI__DEV_DIR": str(p.settings.pki.dev_dir),
+        "DEMATFLOW_STORAGE__ENDPOINT": str(p.settings.storage.endpoint),
+        "DEMATFLOW_STORAGE__ACCESS_KEY": p.settings.storage.access_key,
+        "DEMATFLOW_STORAGE__SECRET_KEY": p.settings.storage.secret_key,
+        "DEMATFLOW_STORAGE__BUCKET_PREFIX": p.settings.storage.bucket_prefix,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    runner = CliRunner()
+    result = runner.invoke(archives_cli, ["audit", "--tenant", SIREN_A, "--platform"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["packages_checked"] == 1
+    dip = tmp_path / "dip.zip"
+    result = runner.invoke(
+        archives_cli,
+        [
+            "export",
+            "--tenant",
+            SIREN_A,
+            "--package",
+            package.package_id,
+            "--out",
+            str(dip),
+            "--platform",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(archives_cli, ["verify", str(dip), "--package-id", package.package_id])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(archives_cli, ["retention", "--tenant", SIREN_A])
+    assert result.exit_code == 0 and json.loads(result.output) == []  # DUA not over
+
+
+def test_end_of_dua_destroy_keep_and_legal_hold(
+    make_platform: PlatformFactory, setup: ArchiveSetup
+) -> None:
+    # Cases closed in 2020 with a one-year DUA: their locks expired long ago.
+    p = make_platform(clock=fixed_clock(PAST))
+    doomed = package_of(p, archived_case(p, title="a-eliminer.pdf", years=1))
+    kept = package_of(p, archived_case(p, title="a-garder.pdf", years=1))
+    held = package_of(p, archived_case(p, title="en-litige.pdf", years=1))
+    assert doomed and kept and held and doomed.retain_until and doomed.retain_until.year == 2021
+    later = make_platform()
+    now = later.clock()
+    with later.uow() as uow:
+        due = {x.package_id for x in pending_decisions(uow, SIREN_A, today=now.date())}
+        assert due == {doomed.package_id, kept.package_id, held.package_id}
+        set_legal_hold(uow, setup, SIREN_A, held.package_id, on=True, actor=ARCHIVISTE, now=now)
+        uow.commit()
+    with later.uow() as uow:
+        assert held.package_id not in {
+            x.package_id for x in pending_decisions(uow, SIREN_A, today=now.date())
+        }
+        with pytest.raises(Forbidden):
+            decide_retention(
+                uow, setup, SIREN_A, doomed.package_id, decision="destroy", actor=MAIRE, now=now
+            )
+        with pytest.raises(InvalidInput, match="litige"):
+            decide_retention(
+                uow, setup, SIREN_A, held.package_id, decision="destroy", actor=ARCHIVISTE, now=now
+            )
+        decision = decide_retention(
+            uow,
+            setup,
+            SIREN_A,
+            doomed.package_id,
+            decision="destroy",
+            actor=ARCHIVISTE,
+            now=now,
+            comment="Sort final : élimination",
+        )
+        decide_retention(
+            uow,
+            setup,
+            SIREN_A,
+            kept.package_id,
+            decision="extend",
+            years=5,
+            actor=ARCHIVISTE,
+            now=now,
+        )
+        uow.commit()
+    assert "bordereau" in decision.outcome
+    bucket = setup.bucket(SIREN_A)
+    with setup.store() as store:
+        assert store.versions(bucket, package_key(doomed.package_id)) == []
+        record = store.stat(bucket, f"destruction-records/{doomed.package_id}.xml")
+        kept_versions = store.versions(bucket, package_key(kept.package_id))
+        kept_info = store.stat(bucket, kept_versions[0].key)
+        held_info = store.stat(bucket, store.versions(bucket, package_key(held.package_id))[0].key)
+    assert record is not None and record.lock_mode == "COMPLIANCE"
+    assert (
+        kept_info is not None
+        and kept_info.retain_until
+        and kept_info.retain_until.year == now.year + 5
+    )
+    assert held_info is not None and held_info.legal_hold
+    with later.uow() as uow:
+        assert uow.archives.get(SIREN_A, doomed.package_id).state == DESTROYED  # type: ignore[union-attr]
+        destroyed = [e for e in uow.journal.iter_entries(SIREN_A) if e.kind == "archive.destroyed"]
+        assert destroyed and destroyed[0].payload["approved_by"] == ARCHIVISTE.user_id
+        assert destroyed[0].payload["record_key"].endswith(f"{doomed.package_id}.xml")
+        # A package still under lock cannot be destroyed, whatever the database says.
+        set_legal_hold(uow, setup, SIREN_A, held.package_id, on=False, actor=ARCHIVISTE, now=now)
+        decide_retention(
+            uow, setup, SIREN_A, held.package_id, decision="transfer", actor=ARCHIVISTE, now=now
+        )
+        uow.commit()
+    with later.uow() as uow:
+        assert uow.archives.get(SIREN_A, held.package_id).state == TRANSFERRED  # type: ignore[union-attr]
