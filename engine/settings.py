@@ -25,6 +25,8 @@ class BrokerSettings(BaseModel):
     """Celery broker; None means the embedded filesystem broker under data_dir."""
 
     url: str | None = None
+    key_prefix: str = ""
+    """Prefix of every broker key (Redis): lets several platforms or test runs share a Redis."""
     visibility_timeout: int = 120
     """Seconds before an unacknowledged job of a dead worker is delivered again (Redis).
     Every job is bounded well below this (audits run in batches); a job still running when it

@@ -44,6 +44,11 @@ def broker_options(settings: Settings) -> dict[str, Any]:
                 "visibility_timeout": settings.broker.visibility_timeout,
                 "unacked_restore_interval": 1,
                 "unacked_restore_throttle": 1,
+                **(
+                    {"global_keyprefix": settings.broker.key_prefix}
+                    if settings.broker.key_prefix
+                    else {}
+                ),
             },
         }
     root = (settings.data_dir / "broker").resolve()

@@ -22,7 +22,7 @@ from engine.services.admin import deploy_directory
 from engine.settings import BrokerSettings, Settings
 from engine.worker.app import connect_platform
 from tests.engine.support import ELU, SIREN_A, complete, get, make_tenants, start
-from tests.fixtures.services import TEST_OPERATIONS, TEST_PROCEDURES
+from tests.fixtures.services import BROKER_PREFIX, TEST_OPERATIONS, TEST_PROCEDURES
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.integration
@@ -48,6 +48,7 @@ class Worker:
             "DEMATFLOW_DATABASE_URL": settings.resolved_database_url(),
             "DEMATFLOW_BROKER__URL": str(settings.broker.url),
             "DEMATFLOW_BROKER__VISIBILITY_TIMEOUT": str(settings.broker.visibility_timeout),
+            "DEMATFLOW_BROKER__KEY_PREFIX": settings.broker.key_prefix,
             "DEMATFLOW_OPERATION_MODULES": json.dumps(settings.operation_modules),
             "DEMATFLOW_DATA_DIR": str(settings.data_dir),
             "PYTHONPATH": str(ROOT),
@@ -86,9 +87,10 @@ def producer(
         data_dir=tmp_path / "data",
         database_url=pg_database_url,
         operation_modules=[TEST_OPERATIONS],
-        broker=BrokerSettings(url=redis_url, visibility_timeout=5),
+        broker=BrokerSettings(url=redis_url, visibility_timeout=5, key_prefix=BROKER_PREFIX),
     )
-    with build_platform(worker_settings).uow() as uow:
+    setup = build_platform(worker_settings)
+    with setup.uow() as uow:
         deploy_directory(
             uow,
             TEST_PROCEDURES,
@@ -96,6 +98,7 @@ def producer(
             now=datetime.now(UTC),
         )
         uow.commit()
+    setup.db.dispose()
     _app, producer_platform = connect_platform(worker_settings)
     make_tenants(producer_platform)
     yield producer_platform, worker_settings
