@@ -25,6 +25,8 @@ case_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("case_id", 
 job_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("job_id", default=None)
 
 _CONTEXT = {"request_id": request_id, "case_id": case_id, "job_id": job_id}
+_RECORD_FIELDS = ("method", "path", "status", "duration_ms")
+"""Structured fields that loggers may attach (`extra=`), such as the web access log's."""
 
 
 class JsonFormatter(logging.Formatter):
@@ -41,6 +43,9 @@ class JsonFormatter(logging.Formatter):
             value = var.get()
             if value:
                 entry[name] = value
+        for name in _RECORD_FIELDS:
+            if hasattr(record, name):
+                entry[name] = getattr(record, name)
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info)
         return json.dumps(entry, ensure_ascii=False)

@@ -132,3 +132,17 @@ def test_access_record_carries_structured_fields(web: TestClient) -> None:
     fields = {k: getattr(record, k) for k in ("method", "path", "status", "duration_ms")}
     assert fields["method"] == "GET" and fields["path"] == "/health/live"
     assert fields["status"] == 200 and isinstance(fields["duration_ms"], float)
+
+
+def test_access_fields_are_separate_json_keys() -> None:
+    from engine.observability import JsonFormatter
+
+    record = logging.LogRecord("web.access", logging.INFO, __file__, 1, "GET /x 200", (), None)
+    record.method, record.path, record.status, record.duration_ms = "GET", "/x", 200, 1.5
+    line = json.loads(JsonFormatter().format(record))
+    assert (line["method"], line["path"], line["status"], line["duration_ms"]) == (
+        "GET",
+        "/x",
+        200,
+        1.5,
+    )

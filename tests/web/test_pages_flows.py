@@ -193,3 +193,26 @@ def test_case_of_another_tenant_is_not_found(browser_as: Login) -> None:
     response = other.get(moved)
     assert response.status_code == 404 and "Introuvable" in response.text
     assert other.get(f"/c/{SIREN_B}/dossiers/{uuid.uuid4()}").status_code == 404
+
+
+def test_operator_sees_stuck_work_and_retries_a_case(browser_as: Login, people: Platform) -> None:
+    from engine.domain.model import CaseStatus
+    from tests.engine.support import complete, get, run_pending_jobs, start
+
+    case = start(people, "service_test")
+    complete(people, case, "saisir", {"mode": "panne"})
+    run_pending_jobs(people, case)
+    assert get(people, case).status == CaseStatus.ERROR
+    operator, token = browser_as("exploitant")
+    page = operator.get("/exploitation/sante").text
+    assert case.reference in page and "Le service distant a refusé la demande." in page
+    assert "test.always_fails" in page
+    retried = operator.post(
+        f"/exploitation/dossiers/{case.tenant}/{case.id}/relancer", data={"csrf_token": token}
+    )
+    assert retried.status_code == 303
+    assert get(people, case).status == CaseStatus.RUNNING
+    clerk, clerk_token = browser_as("agent.a")
+    assert clerk.post(
+        f"/exploitation/dossiers/{case.tenant}/{case.id}/relancer", data={"csrf_token": clerk_token}
+    ).status_code in (403, 404)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -10,6 +11,7 @@ from fastapi.responses import Response
 from engine.domain.errors import Conflict, InvalidInput, NotFound
 from engine.domain.model import Actor
 from engine.services import admin as admin_services
+from engine.services import cases as case_services
 from web.auth import Principal, TenantAccess, page_access, page_operator
 from web.deps import PlatformDep, UowDep
 from web.pages.common import FormDep, flash, see_other, tenant_page
@@ -105,4 +107,34 @@ def create_tenant(
 
 @router.get("/exploitation/sante")
 def health(request: Request, principal: Operator, unit: UowDep) -> Response:
-    return render(request, "operator_health.html", {"health": platform_health(unit)})
+    return render(
+        request,
+        "operator_health.html",
+        {
+            "health": platform_health(unit),
+            "cases_in_error": unit.cases.in_error(limit=100),
+            "stuck_jobs": unit.jobs.stuck(limit=100),
+        },
+    )
+
+
+@router.post("/exploitation/dossiers/{tenant}/{case_id}/relancer")
+def retry_case(
+    request: Request,
+    principal: Operator,
+    unit: UowDep,
+    p: PlatformDep,
+    tenant: str,
+    case_id: uuid.UUID,
+) -> Response:
+    """An operator retries a case in error: each waiting service task gets a new job attempt."""
+    try:
+        case = case_services.retry_case(
+            unit, tenant=tenant, case_id=case_id, actor=_operator_actor(principal), now=p.clock()
+        )
+    except Conflict as exc:
+        flash(request, f"Relance impossible : {exc}")
+        return see_other("/exploitation/sante")
+    unit.commit()
+    flash(request, f"Dossier {case.reference} relancé.")
+    return see_other("/exploitation/sante")
