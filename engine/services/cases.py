@@ -14,7 +14,7 @@ from engine.persistence.uow import UnitOfWork
 from engine.runtime.facade import CaseRuntime
 from engine.services.delegations import check_task_actor
 from engine.services.forms import validate_form
-from engine.services.steps import job_key, load_case, load_process, save_step
+from engine.services.steps import job_key, load_case, load_process, save_loaded, save_step
 
 MAX_DATA_BYTES = 1_000_000
 
@@ -125,15 +125,7 @@ def complete_task(
         }
     data = {**data, f"{task.name}_par": {**done_by, **delegation}}
     runtime.complete_task(task_id, data)
-    updated = save_step(
-        uow,
-        case,
-        runtime,
-        now=now,
-        expected_version=case.version,
-        before=loaded.before,
-        stored_tasks=loaded.tasks,
-    )
+    updated = save_loaded(uow, loaded, now=now)
     uow.journal.append(
         tenant=tenant,
         kind="task.completed",
@@ -162,17 +154,7 @@ def cancel_case(
     if case.status in (CaseStatus.COMPLETED, CaseStatus.CANCELLED):
         raise Conflict("Ce dossier est déjà clos.")
     runtime.cancel()
-    updated = save_step(
-        uow,
-        case,
-        runtime,
-        now=now,
-        expected_version=case.version,
-        before=loaded.before,
-        stored_tasks=loaded.tasks,
-        status=CaseStatus.CANCELLED,
-        cancel_reason=reason,
-    )
+    updated = save_loaded(uow, loaded, now=now, status=CaseStatus.CANCELLED, cancel_reason=reason)
     uow.journal.append(
         tenant=tenant,
         kind="case.cancelled",
@@ -204,15 +186,7 @@ def deliver_message(
     case, runtime = loaded.case, loaded.runtime
     if not runtime.deliver_message(message, payload):
         raise Conflict("Le dossier n'attend plus ce message.")
-    updated = save_step(
-        uow,
-        case,
-        runtime,
-        now=now,
-        expected_version=case.version,
-        before=loaded.before,
-        stored_tasks=loaded.tasks,
-    )
+    updated = save_loaded(uow, loaded, now=now)
     uow.journal.append(
         tenant=tenant,
         kind="message.received",
@@ -237,16 +211,7 @@ def retry_case(
     if case.status != CaseStatus.ERROR:
         raise Conflict("Seul un dossier en erreur peut être relancé.")
     jobs = uow.jobs.for_case(tenant, case_id)
-    updated = save_step(
-        uow,
-        case,
-        runtime,
-        now=now,
-        expected_version=case.version,
-        before=loaded.before,
-        stored_tasks=loaded.tasks,
-        status=CaseStatus.RUNNING,
-    )
+    updated = save_loaded(uow, loaded, now=now, status=CaseStatus.RUNNING)
     for call in runtime.service_calls():
         previous = [j for j in jobs if j.task_id == call.task_id]
         if any(j.state not in (JobState.FAILED, JobState.DEAD) for j in previous):

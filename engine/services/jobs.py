@@ -18,7 +18,7 @@ from engine.services.operations import (
     OperationRegistry,
     OperationRetry,
 )
-from engine.services.steps import load_case, save_step
+from engine.services.steps import load_case, save_loaded
 
 log = logging.getLogger(__name__)
 
@@ -69,16 +69,10 @@ def _begin(
 
 
 def _put_case_in_error(uow: UnitOfWork, job: Job, message: str, now: datetime) -> None:
-    loaded = load_case(uow, job.tenant, job.case_id)
-    case, runtime = loaded.case, loaded.runtime
-    save_step(
+    save_loaded(
         uow,
-        case,
-        runtime,
+        load_case(uow, job.tenant, job.case_id),
         now=now,
-        expected_version=case.version,
-        before=loaded.before,
-        stored_tasks=loaded.tasks,
         status=CaseStatus.ERROR,
         error=message,
     )
@@ -169,15 +163,7 @@ def _apply(
     try:
         if failure is None:
             runtime.complete_service(job.task_id, result or {})
-            save_step(
-                uow,
-                case,
-                runtime,
-                now=now,
-                expected_version=case.version,
-                before=loaded.before,
-                stored_tasks=loaded.tasks,
-            )
+            save_loaded(uow, loaded, now=now)
             uow.jobs.set_state(job.id, JobState.DONE, now, result=result or {})
             uow.journal.append(
                 tenant=job.tenant,
@@ -212,15 +198,7 @@ def _apply(
         now=now,
     )
     if routed:
-        save_step(
-            uow,
-            case,
-            runtime,
-            now=now,
-            expected_version=case.version,
-            before=loaded.before,
-            stored_tasks=loaded.tasks,
-        )
+        save_loaded(uow, loaded, now=now)
     else:
         _put_case_in_error(uow, job, message, now)
     return JobOutcome(job.id, JobState.FAILED, message)

@@ -139,3 +139,27 @@ def _update_waits(
     messages = [(w.message, w.correlation) for w in after.messages]
     if messages != [(w.message, w.correlation) for w in before.messages]:
         uow.cases.replace_message_waits(case, messages)
+
+
+def save_loaded(
+    uow: UnitOfWork,
+    loaded: LoadedCase,
+    *,
+    now: datetime,
+    status: CaseStatus | None = None,
+    error: str | None = None,
+    cancel_reason: str | None = None,
+) -> Case:
+    """Save a case loaded by `load_case` after its step (version check, changed rows only)."""
+    return save_step(
+        uow,
+        loaded.case,
+        loaded.runtime,
+        now=now,
+        expected_version=loaded.case.version,
+        before=loaded.before,
+        stored_tasks=loaded.tasks,
+        status=status,
+        error=error,
+        cancel_reason=cancel_reason,
+    )

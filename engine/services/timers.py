@@ -10,7 +10,7 @@ from datetime import datetime
 from engine.domain.errors import Conflict, ModelError
 from engine.domain.model import CaseStatus
 from engine.persistence.uow import UnitOfWork
-from engine.services.steps import load_case, save_step
+from engine.services.steps import load_case, save_loaded
 
 log = logging.getLogger(__name__)
 
@@ -41,14 +41,10 @@ def _fire_case(uow: UnitOfWork, tenant: str, case_id: uuid.UUID, now: datetime) 
     try:
         runtime.advance(now=now)
     except ModelError as exc:
-        save_step(
+        save_loaded(
             uow,
-            case,
-            runtime,
+            loaded,
             now=now,
-            expected_version=case.version,
-            before=loaded.before,
-            stored_tasks=loaded.tasks,
             status=CaseStatus.ERROR,
             error=str(exc),
         )
@@ -61,15 +57,7 @@ def _fire_case(uow: UnitOfWork, tenant: str, case_id: uuid.UUID, now: datetime) 
             now=now,
         )
         return 0
-    save_step(
-        uow,
-        case,
-        runtime,
-        now=now,
-        expected_version=case.version,
-        before=loaded.before,
-        stored_tasks=loaded.tasks,
-    )
+    save_loaded(uow, loaded, now=now)
     for wait in due:
         uow.journal.append(
             tenant=tenant,
