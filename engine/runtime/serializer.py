@@ -109,8 +109,16 @@ def _tree_order(tasks: dict[str, Any], root: str) -> dict[str, Any]:
     return ordered
 
 
+UNSAFE_SPIFF_FORMATS = frozenset({"1.0", "1.1", "1.2"})
+"""SpiffWorkflow's migration through format 1.2 evaluates stored text with Python `eval`."""
+
+
 def _migrate_spiff(dct: dict[str, Any], spiff_version: str) -> dict[str, Any]:
     """Run SpiffWorkflow's own migrations for states written by an older library version."""
+    if spiff_version in UNSAFE_SPIFF_FORMATS:
+        raise ValueError(
+            f"format d'état SpiffWorkflow {spiff_version} refusé : sa migration exécuterait du code"
+        )
     migration: Callable[[dict[str, Any]], None] | None = MIGRATIONS.get(spiff_version)
     if migration is not None:
         migration(dct)

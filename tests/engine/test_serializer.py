@@ -87,3 +87,10 @@ def test_task_rows_restore_in_any_order() -> None:
     restored = CaseRuntime.restore(runtime.parsed, dumped.header, dumped.format, shuffled)
     assert restored.data["objet"] == DRAFT["objet"]
     assert restored.dump() == dumped
+
+
+def test_formats_whose_migration_would_eval_are_refused() -> None:
+    runtime = _runtime_at_signature()
+    dumped = runtime.dump()
+    with pytest.raises(ValueError, match="exécuterait du code"):
+        load_state(dumped.header, "spiff/1.2", runtime.parsed, dumped.tasks)
