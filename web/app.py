@@ -16,7 +16,7 @@ from engine.services.health import ReadinessProbe
 from engine.settings import Settings
 from web import errors
 from web.api import auth as api_auth
-from web.api import cases, tenants
+from web.api import cases, documents, tenants
 from web.logging_middleware import AccessLogMiddleware
 from web.pages import admin, archives, public, signatory
 from web.pages import auth as auth_pages
@@ -59,7 +59,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         """The OpenAPI description as a plain page: no script from a CDN."""
         return render(request, "api_docs.html", {"spec": app.openapi()})
 
-    for router in (api_auth.router, cases.router, tenants.router):
+    for router in (api_auth.router, cases.router, documents.router, tenants.router):
         app.include_router(router)
     for page_router in (
         auth_pages.router,

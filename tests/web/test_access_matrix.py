@@ -68,6 +68,10 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/c/{tenant}/parapheur/signer"): {"elu"},
     ("GET", "/c/{tenant}/archives"): {"archiviste"},
     ("POST", "/c/{tenant}/archives/journal/verifier"): {"archiviste"},
+    # Documents: an empty JSON post is refused (422) before any upload; unknown document id.
+    ("POST", "/api/tenants/{tenant}/documents"): {"agent"},
+    ("GET", "/api/tenants/{tenant}/documents/{document_id}"): Missing(READERS),
+    ("GET", "/api/tenants/{tenant}/cases/{case_id}/documents"): READERS,
     # Asked for a package and an audit that do not exist: the role is checked first.
     ("GET", "/c/{tenant}/archives/paquets/{package_id}"): Missing({"archiviste"}),
     ("GET", "/c/{tenant}/archives/paquets/{package_id}/dip"): Missing({"archiviste"}),
@@ -201,6 +205,7 @@ def test_every_route_role_and_tenant(people: Platform, visitors: dict[str, Visit
         "procedure": "arrete",
         "publication_id": "00000000-0000-4000-8000-000000000000",
         "package_id": "paquet-inexistant",
+        "document_id": "00000000-0000-4000-8000-000000000002",
         "run_id": "00000000-0000-4000-8000-000000000001",
     }
     wrong: list[str] = []
@@ -225,6 +230,7 @@ def test_another_tenants_objects_answer_404(people: Platform, visitors: dict[str
         "procedure": "arrete",
         "publication_id": "00000000-0000-4000-8000-000000000000",
         "package_id": "paquet-inexistant",
+        "document_id": "00000000-0000-4000-8000-000000000002",
         "run_id": "00000000-0000-4000-8000-000000000001",
     }
     wrong = []

@@ -168,3 +168,39 @@ def test_unknown_procedure_is_a_clear_problem(client: TestClient) -> None:
     )
     assert response.status_code == 404
     assert response.json()["detail"] == "Procédure inconnue « inconnue »."
+
+
+def test_document_upload_download_and_limits(client: TestClient, platform: Platform) -> None:
+    base = f"/api/tenants/{SIREN_A}"
+    pdf = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+    created = client.post(
+        f"{base}/documents",
+        headers=_auth("agent.a"),
+        files={"fichier": ("délibération.pdf", pdf, "application/pdf")},
+    )
+    assert created.status_code == 201, created.text
+    reference = created.json()
+    assert reference["nom"] == "délibération.pdf" and reference["taille"] == len(pdf)
+    back = client.get(f"{base}/documents/{reference['id']}", headers=_auth("maire.a"))
+    assert back.status_code == 200 and back.content == pdf
+    assert back.headers["content-type"] == "application/pdf"
+    assert (
+        client.get(
+            f"/api/tenants/{SIREN_B}/documents/{reference['id']}", headers=_auth("agent.b")
+        ).status_code
+        == 404
+    )
+    refused = client.post(
+        f"{base}/documents",
+        headers=_auth("agent.a"),
+        files={"fichier": ("image.png", b"\x89PNG....", "image/png")},
+    )
+    assert refused.status_code == 422
+    assert refused.json()["detail"] == "Seuls les fichiers PDF sont acceptés."
+    platform.settings.max_upload_bytes = 40
+    too_big = client.post(
+        f"{base}/documents",
+        headers=_auth("agent.a"),
+        files={"fichier": ("gros.pdf", pdf, "application/pdf")},
+    )
+    assert too_big.status_code == 422 and "trop volumineux" in too_big.json()["detail"]

@@ -1,0 +1,71 @@
+"""Working documents of a tenant: upload a PDF, read it back, list a case's documents."""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, UploadFile, status
+from fastapi.responses import Response
+
+from engine.domain.errors import InvalidInput
+from engine.services.documents import store_document
+from web.auth import TenantAccess, api_access
+from web.deps import PlatformDep, UowDep
+
+router = APIRouter(prefix="/api/tenants/{tenant}", tags=["documents"])
+
+READERS = ("agent", "elu", "archiviste")
+Clerk = Annotated[TenantAccess, Depends(api_access("agent"))]
+Reader = Annotated[TenantAccess, Depends(api_access(*READERS))]
+
+
+@router.post("/documents", status_code=status.HTTP_201_CREATED)
+async def upload(
+    tenant: str, fichier: UploadFile, access: Clerk, unit: UowDep, p: PlatformDep
+) -> dict[str, Any]:
+    """Upload a PDF (size limit in `max_upload_bytes`); returns the reference a form field holds."""
+    limit = p.settings.max_upload_bytes
+    content = await fichier.read(limit + 1)
+    if len(content) > limit:
+        raise InvalidInput(f"Fichier trop volumineux (maximum {limit // 1_000_000} Mo).")
+    document = store_document(
+        unit,
+        tenant=tenant,
+        name=fichier.filename or "document.pdf",
+        content=content,
+        actor=access.actor,
+        now=p.clock(),
+        max_bytes=limit,
+    )
+    unit.commit()
+    return document.reference()
+
+
+@router.get("/documents/{document_id}")
+def download(document_id: uuid.UUID, access: Reader, unit: UowDep) -> Response:
+    document = unit.documents.get(access.tenant.siren, document_id)
+    return Response(
+        unit.documents.content(document),
+        media_type=document.media_type,
+        headers={
+            "Content-Disposition": f"inline; filename*=UTF-8''{quote(document.name)}",
+            "Digest": f"sha-256={document.sha256}",
+        },
+    )
+
+
+@router.get("/cases/{case_id}/documents")
+def case_documents(case_id: uuid.UUID, access: Reader, unit: UowDep) -> list[dict[str, Any]]:
+    """The documents of a case (uploaded, rendered, signed, sealed), oldest first."""
+    unit.cases.get(access.tenant.siren, case_id)
+    return [
+        {
+            **d.reference(),
+            "genre": d.kind,
+            "cree_le": d.created_at.isoformat(),
+            "derive_de": str(d.derived_from) if d.derived_from else None,
+        }
+        for d in unit.documents.for_case(access.tenant.siren, case_id)
+    ]
