@@ -93,7 +93,7 @@ def test_crpa_acknowledgement_of_a_request_rejected_by_silence_states_appeal_rou
 
 
 def test_an_acknowledgement_without_the_service_contacts_is_refused() -> None:
-    # As the BPMN passes it today: only the service's name, from the DMN.
+    # A context with only the service name (as the model passed it before the DMN gave contacts), from the DMN.
     context = {**AR_ACCEPTATION, "service": "Service de l'accueil et des formalités"}
     with pytest.raises(MissingFields) as caught:
         render("accuse_reception_crpa", context)
