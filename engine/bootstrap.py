@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import importlib
 import logging
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -84,7 +83,3 @@ def prepare_database(platform: Platform) -> list[Deployment]:
         if deployment.error:
             log.error("procédure %s non déployée : %s", deployment.procedure, deployment.error)
     return deployed
-
-
-def job_ids(values: Sequence[str]) -> list[uuid.UUID]:
-    return [uuid.UUID(v) for v in values]

@@ -151,13 +151,12 @@ def _spawn(args: Sequence[str]) -> subprocess.Popen[bytes]:
 @one_line_errors
 def serve(host: str | None, port: int | None, no_demo: bool) -> None:
     """Embedded default: database, PKI, simulators, worker, scheduler and web in one command."""
-    from engine.bootstrap import build_platform, prepare_database
+    from engine.bootstrap import prepare_database
     from engine.demo import seed_demo
     from engine.embedded import start_embedded_services
-    from engine.observability import configure_logging
     from engine.worker.app import connect_platform, relay_outbox
 
-    configure_logging(json_lines=False)
+    _configure_logging("text")
     # uvicorn re-raises SIGTERM once it has shut down; make that a normal exit so the
     # `finally` below stops the worker, the scheduler and the embedded services.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
@@ -168,7 +167,7 @@ def serve(host: str | None, port: int | None, no_demo: bool) -> None:
     try:
         s = settings()  # again: the embedded services set DEMATFLOW_* for themselves and children
         _app, platform = connect_platform(s)
-        prepare_database(build_platform(s))
+        prepare_database(platform)
         credentials = s.data_dir / "identifiants-demo.txt"
         if not no_demo and seed_demo(platform, credentials):
             click.echo(f"Comptes de démonstration : {credentials.resolve()}")
@@ -186,6 +185,7 @@ def serve(host: str | None, port: int | None, no_demo: bool) -> None:
             host=host or s.web_host,
             port=port or s.web_port,
             log_level="info",
+            log_config=log_config("text"),
             access_log=False,  # the app's own access lines: route templates, no query string
         )
     finally:

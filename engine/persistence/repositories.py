@@ -553,10 +553,6 @@ class CaseRepository:
         )
         return [(r.tenant, r.case_id) for r in rows]
 
-    def next_timer(self) -> datetime | None:
-        value = self.conn.execute(select(func.min(t.timers.c.due_at))).scalar_one_or_none()
-        return _aware(value) if isinstance(value, datetime) else None
-
     def waiting_for_message(
         self, tenant: str, message: str, correlation: str | None
     ) -> list[uuid.UUID]:
@@ -663,13 +659,6 @@ class JobRepository:
         if state in (JobState.DONE, JobState.FAILED, JobState.DEAD):
             values["finished_at"] = now
         self.conn.execute(update(t.jobs).where(t.jobs.c.id == job_id).values(**values))
-
-    def mark_sent(self, job_ids: Sequence[uuid.UUID], now: datetime) -> None:
-        self.conn.execute(
-            update(t.jobs)
-            .where(t.jobs.c.id.in_(list(job_ids)), t.jobs.c.state == JobState.PENDING.value)
-            .values(state=JobState.SENT.value, updated_at=now, deliveries=t.jobs.c.deliveries + 1)
-        )
 
     def unfinished(
         self, *, older_than: datetime, states: Sequence[JobState], limit: int

@@ -9,8 +9,6 @@ import jsonschema
 
 from engine.domain.errors import FieldError, FormValidationError
 
-MAX_FORM_BYTES = 1_000_000
-
 
 def _message(error: jsonschema.ValidationError) -> str:
     validator, value = error.validator, cast(Any, error.validator_value)
