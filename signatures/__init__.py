@@ -15,7 +15,26 @@ from signatures.errors import (
 from signatures.intake import DEFAULT_MAX_BYTES, PdfFacts, inspect_pdf
 from signatures.keys import KeySource, Pkcs11Key, Pkcs12Key
 from signatures.keystore import close_signers
-from signatures.pades import PadesLevel, SignedPdf, SignRequest, VisibleField, sign_pdf
+from signatures.pades import (
+    PadesLevel,
+    SignedPdf,
+    SigningOutcome,
+    SignRequest,
+    VisibleField,
+    sign_pdf,
+    sign_pdf_to,
+)
+from signatures.renewal import (
+    DEFAULT_RENEWAL_HORIZON,
+    ArchivalTimestamp,
+    RenewalOutcome,
+    RenewalRequest,
+    RenewedPdf,
+    latest_document_timestamp,
+    renew_archival_timestamp,
+    renew_archival_timestamp_to,
+    renewal_due,
+)
 from signatures.report import report_to_dict, report_to_html, report_to_json
 from signatures.seal import (
     SealVerdict,
@@ -30,6 +49,8 @@ from signatures.verdicts import CertificateInfo, SignatureReport, TimestampInfo,
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "DEFAULT_RENEWAL_HORIZON",
+    "ArchivalTimestamp",
     "CertificateInfo",
     "DevPkiError",
     "DocumentRefusedError",
@@ -39,12 +60,16 @@ __all__ = [
     "PdfFacts",
     "Pkcs11Key",
     "Pkcs12Key",
+    "RenewalOutcome",
+    "RenewalRequest",
+    "RenewedPdf",
     "SealVerdict",
     "SignRequest",
     "SignatureError",
     "SignatureReport",
     "SignedPdf",
     "SigningFailedError",
+    "SigningOutcome",
     "TimestampError",
     "TimestampInfo",
     "TimestampVerdict",
@@ -53,11 +78,16 @@ __all__ = [
     "VisibleField",
     "close_signers",
     "inspect_pdf",
+    "latest_document_timestamp",
+    "renew_archival_timestamp",
+    "renew_archival_timestamp_to",
+    "renewal_due",
     "report_to_dict",
     "report_to_html",
     "report_to_json",
     "seal_detached",
     "sign_pdf",
+    "sign_pdf_to",
     "timestamp_bytes",
     "validate_pdf",
     "validate_pdf_for_archive",

@@ -12,6 +12,7 @@ from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.validation.pdf_embedded import read_certification_data
 
 from signatures.errors import DocumentRefusedError
+from signatures.overlay import AppendOverlay, Document
 from signatures.pdfa import pdfa_claim
 
 __all__ = ["DEFAULT_MAX_BYTES", "PdfFacts", "inspect_pdf", "open_for_signing", "read_pdfa_claim"]
@@ -34,7 +35,7 @@ class PdfFacts:
     """Number of signature fields already signed (document timestamps included)."""
 
 
-def _check_header(data: bytes, max_bytes: int) -> None:
+def _check_header(data: Document, max_bytes: int) -> None:
     if len(data) > max_bytes:
         raise DocumentRefusedError(
             f"Le document est trop volumineux ({len(data) / 1_048_576:.1f} Mio ; "
@@ -48,7 +49,7 @@ def _check_header(data: bytes, max_bytes: int) -> None:
         raise DocumentRefusedError("Le fichier n'est pas un document PDF.")
 
 
-def _open_reader(stream: io.BytesIO) -> PdfFileReader:
+def _open_reader(stream: io.RawIOBase | io.BytesIO) -> PdfFileReader:
     try:
         reader = PdfFileReader(stream, strict=False)
     except (PdfError, ValueError, KeyError, TypeError, IndexError) as exc:
@@ -72,27 +73,7 @@ def _check_certification(reader: PdfFileReader) -> None:
         )
 
 
-UPDATE_HEADROOM = 256 * 1024
-"""Room made after the document for the incremental update (it can grow beyond, more slowly)."""
-
-
-def _stream_with_headroom(data: bytes, headroom: int = UPDATE_HEADROOM) -> io.BytesIO:
-    """A stream over a copy of ``data`` that can take ``headroom`` more bytes without a realloc.
-
-    The copy is made once, here: a :class:`io.BytesIO` shares its initial bytes until the first
-    write, then copies them, and then reallocates (another full copy) each time an append
-    outgrows it. Writing one byte at the far end and truncating back sizes the buffer once;
-    ``getvalue()`` later hands the buffer over without copying.
-    """
-    stream = io.BytesIO(data)
-    stream.seek(len(data) + headroom - 1)
-    stream.write(b"\0")
-    stream.truncate(len(data))
-    stream.seek(0)
-    return stream
-
-
-def read_pdfa_claim(data: bytes) -> str | None:
+def read_pdfa_claim(data: Document) -> str | None:
     """The PDF/A claim of ``data``'s XMP metadata (pikepdf parse), or None."""
     try:
         with pikepdf.open(io.BytesIO(data)) as pdf:
@@ -102,17 +83,18 @@ def read_pdfa_claim(data: bytes) -> str | None:
 
 
 def open_for_signing(
-    data: bytes, *, max_bytes: int, with_pdfa_claim: bool = True, for_update: bool = True
+    data: Document, *, max_bytes: int, with_pdfa_claim: bool = True, for_update: bool = True
 ) -> tuple[PdfFileReader, PdfFacts]:
     """Check ``data`` and return the one pyHanko reader the signature will extend.
 
-    The reader works on a :class:`io.BytesIO` holding a copy of ``data`` with room after it,
-    so the signing step appends its incremental update in place, without further copies
-    (``for_update=False`` reads ``data`` without copying it, for inspection only). The PDF/A
-    claim (a pikepdf parse of the XMP metadata) is read only when ``with_pdfa_claim`` is set.
+    The reader works on an :class:`AppendOverlay` over ``data``: the signing step appends its
+    incremental update in place without ever copying the document (``for_update=False``
+    reads through a plain stream, for inspection only). The PDF/A claim (a pikepdf parse of
+    the XMP metadata) is read only when ``with_pdfa_claim`` is set.
     """
     _check_header(data, max_bytes)
-    reader = _open_reader(_stream_with_headroom(data) if for_update else io.BytesIO(data))
+    stream: io.RawIOBase | io.BytesIO = AppendOverlay(data) if for_update else io.BytesIO(data)
+    reader = _open_reader(stream)
     _check_certification(reader)
     try:
         page_count = int(reader.root["/Pages"]["/Count"])

@@ -1,23 +1,40 @@
-"""`dematflow signatures ...`: sign and verify PDFs from the command line."""
+"""`dematflow signatures ...`: sign, verify and renew archival timestamps of PDFs."""
 
 from __future__ import annotations
 
+import mmap
+import os
 import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
 from pathlib import Path
+from typing import BinaryIO, cast
 
 import click
 
 from signatures import (
+    DocumentRefusedError,
     PadesLevel,
     Pkcs12Key,
     SignatureError,
+    SigningOutcome,
     SignRequest,
     ValidationOptions,
     VisibleField,
     report_to_html,
     report_to_json,
-    sign_pdf,
+    sign_pdf_to,
     validate_pdf,
+)
+from signatures.renewal import (
+    DEFAULT_RENEWAL_HORIZON,
+    RenewalOutcome,
+    RenewalRequest,
+    latest_document_timestamp,
+    renew_archival_timestamp_to,
+    renewal_due,
 )
 
 
@@ -32,6 +49,35 @@ def _der_certs(paths: tuple[Path, ...]) -> tuple[bytes, ...]:
         else:
             certs.append(data)
     return tuple(certs)
+
+
+def _sign_file(source: Path, target: Path, request: SignRequest) -> SigningOutcome:
+    """Sign SOURCE (memory-mapped, never copied) into a temporary file renamed to TARGET."""
+    with source.open("rb") as handle:
+        if os.fstat(handle.fileno()).st_size == 0:
+            raise DocumentRefusedError("Le fichier est vide : ce n'est pas un document PDF.")
+        with (
+            mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data,
+            _replacing(target) as output,
+        ):
+            return sign_pdf_to(data, request, output)
+
+
+@contextmanager
+def _replacing(target: Path) -> Iterator[BinaryIO]:
+    """A temporary file beside ``target`` that replaces it only when the block succeeds."""
+    directory = target.resolve().parent
+    with tempfile.NamedTemporaryFile(dir=directory, prefix=".signature-", delete=False) as out:
+        temporary = Path(out.name)
+        try:
+            yield cast(BinaryIO, out)
+            out.flush()
+            os.fsync(out.fileno())
+        except BaseException:
+            out.close()
+            temporary.unlink(missing_ok=True)
+            raise
+    temporary.replace(target)
 
 
 @click.group(name="signatures")
@@ -107,8 +153,6 @@ def sign(
     no_pdfa: bool,
 ) -> None:
     """Signer SOURCE (PDF) et écrire le résultat dans TARGET."""
-    import os
-
     passphrase = os.environ.get(passphrase_env)
     request = SignRequest(
         key=Pkcs12Key(path=pkcs12, passphrase=passphrase.encode() if passphrase else None),
@@ -123,10 +167,9 @@ def sign(
         convert_to_pdfa=not no_pdfa,
     )
     try:
-        signed = sign_pdf(source.read_bytes(), request)
+        signed = _sign_file(source, target, request)
     except SignatureError as exc:
         raise click.ClickException(str(exc)) from exc
-    target.write_bytes(signed.pdf)
     if signed.original is not None:
         click.echo("Document converti en PDF/A-2b avant signature (original conservé).")
     click.echo(f"Signé au niveau {signed.level} par {signed.signer_certificate_name} : {target}")
@@ -171,3 +214,55 @@ def verify(
             click.echo(signature.summary)
         click.echo(report.summary)
     sys.exit(0 if report.valid else 1)
+
+
+@group.command()
+@click.argument("source", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--tsa-url", required=True, help="URL de l'autorité d'horodatage.")
+@click.option(
+    "--trust-root",
+    "trust_roots",
+    multiple=True,
+    required=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Certificat racine de confiance (PEM ou DER).",
+)
+@click.option(
+    "--horizon-days",
+    type=click.IntRange(min=0),
+    default=DEFAULT_RENEWAL_HORIZON.days,
+    show_default=True,
+    help="Renouveler si le certificat du dernier horodatage expire dans ce délai.",
+)
+def renew(
+    source: Path, target: Path, tsa_url: str, trust_roots: tuple[Path, ...], horizon_days: int
+) -> None:
+    """Renouveler l'horodatage d'archivage (PAdES-LTA) de SOURCE dans TARGET si nécessaire.
+
+    TARGET n'est écrit que si un nouvel horodatage de document a été ajouté.
+    """
+    request = RenewalRequest(
+        timestamp_url=tsa_url,
+        trust_roots=_der_certs(trust_roots),
+        horizon=timedelta(days=horizon_days),
+    )
+    try:
+        outcome = _renew_file(source, target, request)
+    except SignatureError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(outcome.summary)
+    if outcome.renewed:
+        click.echo(f"Document renouvelé ({outcome.current.count} horodatages) : {target}")
+
+
+def _renew_file(source: Path, target: Path, request: RenewalRequest) -> RenewalOutcome:
+    with source.open("rb") as handle:
+        if os.fstat(handle.fileno()).st_size == 0:
+            raise DocumentRefusedError("Le fichier est vide : ce n'est pas un document PDF.")
+        with mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data:
+            previous = latest_document_timestamp(data, max_bytes=request.max_bytes)
+            if not renewal_due(previous, request):
+                return RenewalOutcome(renewed=False, previous=previous, current=previous, size=0)
+            with _replacing(target) as output:
+                return renew_archival_timestamp_to(data, request, output)
