@@ -105,8 +105,10 @@ def build_message(notification: Notification, *, config: SmtpConfig) -> EmailMes
     """The MIME message: text part always, HTML alternative, then attachments."""
     if not notification.to:
         raise ValueError("aucun destinataire")
+    attached = [a.filename for a in notification.attachments]
     rendered = render_notification(
-        notification.kind, {"sender_name": config.sender_name, **notification.context}
+        notification.kind,
+        {"sender_name": config.sender_name, "attachments": attached, **notification.context},
     )
     message = EmailMessage()
     message["From"] = f"{config.sender_name} <{config.sender}>"

@@ -7,9 +7,10 @@ produced it (rule, legal basis, inputs, French explanation) so the case keeps th
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
+from engine.domain.calendar_fr import PARIS, format_date_fr, local_date
 from engine.domain.deadlines import (
     Deadline,
     DeadlineError,
@@ -45,18 +46,42 @@ def _day(value: Any) -> date:
 def _suspensions(params: dict[str, Any]) -> list[MissingDocumentsRequest]:
     requests = []
     for item in params.get("suspensions") or []:
-        received = item.get("recu_le")
+        # the procedures record "demandees_le"/"recues_le" (as citizen_requests reads them)
+        asked = "demandees_le" if "demandees_le" in item else "demande_le"
+        got = "recues_le" if "recues_le" in item else "recu_le"
         requests.append(
             MissingDocumentsRequest(
-                requested_at=_instant(item, "demande_le"),
+                requested_at=_instant(item, asked),
                 time_limit=_day(item.get("delai")),
-                received_at=_instant(item, "recu_le") if received else None,
+                received_at=_instant(item, got) if item.get(got) else None,
             )
         )
     return requests
 
 
+def _bids_deadline(params: dict[str, Any]) -> Deadline:
+    """The date and hour the buyer set for receiving bids (R2151-1 CCP): exact, not a day's
+    end; a bid received at or after it is eliminated (R2151-5 CCP)."""
+    limit = _instant(params, "date_limite")
+    if limit.tzinfo is None:
+        raise OperationFailed("echeance_entree", f"Date-heure limite sans fuseau : {limit}")
+    paris = limit.astimezone(PARIS)
+    return Deadline(
+        rule="ccp.reception_offres",
+        legal_basis="Art. R2151-1 et R2151-5 CCP",
+        due=limit,
+        local_date=local_date(limit - timedelta(microseconds=1)),
+        inputs={"date_limite": limit.isoformat()},
+        explanation=(
+            f"Offres reçues jusqu'au {format_date_fr(paris.date())} à {paris.hour} h "
+            f"{paris.minute:02d} (heure de Paris), date et heure limites fixées par l'acheteur ; "
+            "une offre reçue après est éliminée."
+        ),
+    )
+
+
 RULES: dict[str, Callable[[dict[str, Any]], Deadline | None]] = {
+    "ccp.reception_offres": _bids_deadline,
     "cgct.convocation": lambda p: convocation_deadline(
         _instant(p, "seance"), jours_francs=int(p.get("jours_francs", 5))
     ),

@@ -56,6 +56,51 @@ CONTEXTS: dict[NotificationKind, dict[str, object]] = {
         "decision": "Autorisation accordée du 1er avril au 30 septembre 2025.",
         "appeal_routes": "deux mois devant le tribunal administratif.",
     },
+    NotificationKind.MISSING_DOCUMENTS: {
+        "citizen_name": {"prenom": "Louis", "nom": "Bernard"},
+        "objet": "Permission de voirie pour un échafaudage",
+        "reference": "DEM-2025-0007",
+        "pieces_manquantes": ["Attestation d'assurance", "Plan d'emprise <A3>"],
+        "delai": "2025-03-14T18:00:00+01:00",
+        "implicit_acceptance": False,
+        "service_name": {"nom": "Service voirie", "telephone": "04 00 00 00 00"},
+    },
+    NotificationKind.IMPLICIT_ACCEPTANCE: {
+        "request_title": "Autorisation d'occupation du domaine public",
+        "reference": "DEM-2025-0007",
+        "date_decision": "2025-04-03T22:00:00Z",
+        "attachments": ["attestation.pdf"],
+    },
+    NotificationKind.IMPLICIT_REJECTION: {
+        "request_title": "Subvention au festival",
+        "reference": "DEM-2025-0008",
+        "date_decision": "2025-04-03T22:00:00Z",
+        "appeal_routes": "deux mois devant le tribunal administratif.",
+    },
+    NotificationKind.BID_REJECTED: {
+        "council_name": "Commune de Saint-Test",
+        "objet": "Nettoyage des écoles",
+        "attributaire": "Propre & Net SARL",
+        "montant_ht": 112400,
+        "formalisee": True,
+        "classement": [
+            {"rang": 1, "candidat": "Propre & Net SARL", "note_finale": 17.3, "prix_ht": 112400},
+            {"rang": 2, "candidat": "Littoral SAS", "note_finale": 15.8, "prix_ht": 124900.5},
+        ],
+    },
+    NotificationKind.CONTRACT_NOTIFIED: {
+        "council_name": "Commune de Saint-Test",
+        "objet": "Nettoyage des écoles",
+        "numero": "2025_MAR0003",
+        "montant_ht": 6050000,
+        "titulaire": {"nom": "Propre & Net SARL", "courriel": "contact@propre.fr"},
+        "attachments": ["marche_signe.pdf"],
+    },
+    NotificationKind.PROCUREMENT_ABANDONED: {
+        "council_name": "Commune de Saint-Test",
+        "objet": "Nettoyage des écoles",
+        "motif": "Les offres dépassent de 40 % l'estimation.",
+    },
 }
 
 
@@ -89,6 +134,70 @@ def test_receipt_states_the_implicit_decision_and_appeals() -> None:
     assert "reçue le 3 février 2025" in text and "3 avril 2025" in text
     assert "réputée rejetée" in text and "tribunal administratif" in text
     assert "Service urbanisme" in text
+
+
+def test_bid_rejection_gives_winner_reasons_standstill_and_referral() -> None:
+    context = CONTEXTS[NotificationKind.BID_REJECTED]
+    mail = render_notification(NotificationKind.BID_REJECTED, context)
+    assert "Attributaire : Propre & Net SARL" in mail.text
+    assert "112\u202f400,00\u00a0€ HT" in mail.text and "124\u202f900,50\u00a0€" in mail.text
+    assert "2. Littoral SAS : note finale 15,8/20" in mail.text  # the reasons: the ranking
+    assert "onze jours" in mail.text and "R2182-1" in mail.text
+    assert "référé précontractuel" in mail.text and "L551-1" in mail.text
+    assert "Propre &amp; Net SARL" in mail.html and "<table>" in mail.html
+    mapa = render_notification(NotificationKind.BID_REJECTED, {**context, "formalisee": False})
+    assert "onze jours" not in mapa.text and "référé précontractuel" in mapa.text
+
+
+def test_missing_documents_lists_pieces_deadline_and_suspension() -> None:
+    mail = render_notification(
+        NotificationKind.MISSING_DOCUMENTS, CONTEXTS[NotificationKind.MISSING_DOCUMENTS]
+    )
+    assert mail.text.startswith("Bonjour Louis Bernard,")
+    assert "  - Attestation d'assurance\n  - Plan d'emprise <A3>\n" in mail.text
+    assert "<li>Plan d&#39;emprise &lt;A3&gt;</li>" in mail.html
+    assert "14 mars 2025 à 18 h 00" in mail.text
+    assert "réputée rejetée est suspendu" in mail.text and "L114-5" in mail.text
+    assert "Service voirie (04 00 00 00 00)" in mail.text
+    accepted = render_notification(
+        NotificationKind.MISSING_DOCUMENTS,
+        {**CONTEXTS[NotificationKind.MISSING_DOCUMENTS], "implicit_acceptance": True},
+    )
+    assert "réputée acceptée ne court qu'à compter de la réception" in accepted.text
+
+
+def test_implicit_decisions_give_their_date_attestation_and_appeals() -> None:
+    accepted = render_notification(
+        NotificationKind.IMPLICIT_ACCEPTANCE, CONTEXTS[NotificationKind.IMPLICIT_ACCEPTANCE]
+    ).text
+    # 22:00 UTC is midnight in Paris: the decision is born at the end of 3 April
+    assert "née le 3 avril 2025 à 24 h" in accepted and "L232-3" in accepted
+    assert "attestation.pdf" in accepted
+    rejected = render_notification(
+        NotificationKind.IMPLICIT_REJECTION, CONTEXTS[NotificationKind.IMPLICIT_REJECTION]
+    ).text
+    assert "décision implicite de rejet" in rejected and "L232-4" in rejected
+    assert "deux mois devant le tribunal administratif" in rejected
+
+
+def test_contract_notification_and_abandoned_procedure() -> None:
+    notified = render_notification(
+        NotificationKind.CONTRACT_NOTIFIED, CONTEXTS[NotificationKind.CONTRACT_NOTIFIED]
+    )
+    assert notified.subject == "Notification du marché n° 2025_MAR0003 : Nettoyage des écoles"
+    assert notified.text.startswith("Propre & Net SARL,") and "R2182-4" in notified.text
+    assert "6\u202f050\u202f000,00\u00a0€ HT" in notified.text
+    abandoned = render_notification(
+        NotificationKind.PROCUREMENT_ABANDONED, CONTEXTS[NotificationKind.PROCUREMENT_ABANDONED]
+    ).text
+    assert "sans suite" in abandoned and "R2185-1" in abandoned
+    assert "Motif de cette décision : Les offres dépassent de 40 % l'estimation." in abandoned
+
+
+def test_unreadable_date_is_an_error() -> None:
+    context = {**CONTEXTS[NotificationKind.MISSING_DOCUMENTS], "delai": "demain"}
+    with pytest.raises(ValueError, match="date illisible"):
+        render_notification(NotificationKind.MISSING_DOCUMENTS, context)
 
 
 def test_missing_variable_is_an_error() -> None:
