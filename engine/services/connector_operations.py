@@ -51,6 +51,12 @@ MODELES: dict[str, NotificationKind] = {
     "accuse_reception": NotificationKind.CITIZEN_RECEIPT,
     "notification_decision": NotificationKind.DECISION_NOTIFIED,
     "tache_attribuee": NotificationKind.TASK_ASSIGNED,
+    "demande_pieces": NotificationKind.MISSING_DOCUMENTS,
+    "attestation_acceptation_implicite": NotificationKind.IMPLICIT_ACCEPTANCE,
+    "information_rejet_implicite": NotificationKind.IMPLICIT_REJECTION,
+    "rejet_offre": NotificationKind.BID_REJECTED,
+    "notification_marche": NotificationKind.CONTRACT_NOTIFIED,
+    "procedure_sans_suite": NotificationKind.PROCUREMENT_ABANDONED,
 }
 """The procedures' template names (``modele``) and the library's templates they use."""
 CONTEXT_NAMES = {
@@ -141,6 +147,7 @@ def mail_context(kind: NotificationKind, tenant_name: str, given: dict[str, Any]
     for key, value in given.items():
         name = CONTEXT_NAMES.get(key, key)
         context[name] = _parse_day(value) if name in DATE_VARIABLES else value
+        context.setdefault(key, value)  # the procurement and CRPA templates read French names
     if kind == NotificationKind.COUNCIL_CONVOCATION and not context["agenda"] and "objet" in given:
         context["agenda"] = [given["objet"]]
     return context
@@ -447,3 +454,7 @@ def register(registry: OperationRegistry, settings: Settings) -> None:
         queue="connectors",
         description="Publie l'acte sur le registre public de la collectivité",
     )
+    # The council session resumes its deliberation cases as the prefecture's messages do.
+    from engine.services.council_operations import register as register_council
+
+    register_council(registry, settings)

@@ -169,6 +169,28 @@ CASES: dict[str, tuple[dict[str, Any], list[str]]] = {
             "Abstentions 2",
         ],
     ),
+    "note": (
+        {
+            "titre": "Plan de situation de la terrasse",
+            "texte": "Terrasse de 12 m² devant le café, 3 place de la Mairie.",
+        },
+        ["Plan de situation de la terrasse", "Terrasse de 12 m² devant le café"],
+    ),
+    "projet_deliberation": (
+        {
+            "objet": "Dénomination de la place du Marché",
+            "rapporteur": "M. Jean Martin, adjoint à l'urbanisme",
+            "service_porteur": "Service urbanisme",
+            "texte": "Le conseil municipal dénomme « place du Marché » la place devant la halle.",
+        },
+        [
+            "Projet de délibération : Dénomination de la place du Marché",
+            "M. Jean Martin, adjoint à l'urbanisme",
+            "Service urbanisme",
+            "Projet soumis au conseil municipal",
+            "sera établi après la séance du conseil municipal",
+        ],
+    ),
     "liste_deliberations": (
         {
             "seance": "2027-01-28T18:30:00+01:00",

@@ -1,0 +1,136 @@
+"""`dematflow serve`'s demo: seeded through the real services started by the embedded default
+(development PKI, prefecture simulator, mail drop, S3), with a deliberation at every stage."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import stat
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from engine.bootstrap import Platform, build_platform
+from engine.demo import DEMO_SIREN, seed_demo
+from engine.domain.model import CaseStatus
+from engine.embedded import start_embedded_services
+from engine.settings import Settings
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def embedded_platform(tmp_path: Path, sqlite_template: Path) -> Iterator[Platform]:
+    """What `serve` builds: the embedded services, then a platform configured to use them."""
+    database = tmp_path / "dematflow.sqlite3"
+    shutil.copy(sqlite_template, database)
+    values = {"data_dir": tmp_path / "data", "database_url": f"sqlite:///{database}"}
+    saved = dict(os.environ)
+    services = start_embedded_services(Settings(**values))  # type: ignore[arg-type]
+    try:
+        platform = build_platform(Settings(**values))  # type: ignore[arg-type]
+        yield platform
+        platform.db.dispose()
+    finally:
+        services.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def _cases(platform: Platform, procedure: str) -> dict[str, dict[str, object]]:
+    """Data of the demo's cases of one procedure, by case id."""
+    with platform.uow() as uow:
+        rows = uow.cases.summaries(
+            DEMO_SIREN, procedure, since=platform.clock() - timedelta(days=60)
+        )
+        return {str(case_id): data for case_id, _reference, data in rows}
+
+
+def _tasks(platform: Platform) -> dict[str, list[tuple[str, str | None]]]:
+    with platform.uow() as uow:
+        tasks = uow.cases.human_tasks(DEMO_SIREN)
+    found: dict[str, list[tuple[str, str | None]]] = {}
+    for task in tasks:
+        found.setdefault(str(task.case_id), []).append((task.name, task.assignee))
+    return found
+
+
+def test_demo_walks_deliberations_through_every_stage(
+    embedded_platform: Platform, tmp_path: Path
+) -> None:
+    platform = embedded_platform
+    credentials = tmp_path / "identifiants-demo.txt"
+
+    assert seed_demo(platform, credentials)
+    assert not seed_demo(platform, credentials), "la démo n'est créée qu'une fois"
+
+    text = credentials.read_text(encoding="utf-8")
+    for login in ("agent", "chef_service", "dgs", "maire", "archiviste", "admin"):
+        assert f"\n{login} " in text
+    assert stat.S_IMODE(credentials.stat().st_mode) == 0o600
+
+    tasks = _tasks(platform)
+    deliberations = _cases(platform, "deliberation")
+    by_subject = {str(data["objet"]): (case_id, data) for case_id, data in deliberations.items()}
+    assert len(by_subject) == 4
+
+    draft_id, draft = by_subject["Tarifs de la restauration scolaire à compter du 1er janvier"]
+    assert draft["statut"] == "en cours de visa"
+    assert tasks[draft_id] == [("viser", "chef_service")]
+
+    to_sign_id, to_sign = by_subject[
+        "Convention de mise à disposition du gymnase au collège Jean-Moulin"
+    ]
+    assert to_sign["statut"] == "à signer"
+    assert tasks[to_sign_id] == [("signer", "maire")]
+
+    _awaiting_id, awaiting = by_subject["Création d'un emploi permanent de technicien territorial"]
+    with platform.uow() as uow:
+        waiting = uow.cases.waiting_for_message(
+            DEMO_SIREN, "actes_accuse_reception", str(awaiting["numero_acte"])
+        )
+    assert [str(w) for w in waiting] == [_awaiting_id]
+    assert awaiting["transmission"]
+
+    _published_id, published = by_subject["Dénomination de la place du Marché"]
+    signed = published["acte_signe"]
+    assert isinstance(signed, dict) and signed["validation"]["valide"] is True
+    assert published["statut"] == "transmise" and published["identifiant_ar"]
+    assert published["executoire_le"] == published["publication"]["publie_le"]  # type: ignore[index]
+
+    # The three voted at the same session, numbered in the act series of the year.
+    numbers = sorted(str(d["numero_acte"]) for _, d in by_subject.values() if "numero_acte" in d)
+    assert len(numbers) == 3 and all("_DEL" in n for n in numbers)
+    assert len({str(d["seance"]) for _, d in by_subject.values() if "seance" in d}) == 1
+
+    (session,) = _cases(platform, "seance-conseil").values()
+    assert session["statut"] == "tenue, liste publiée"
+    listed = session["deliberations_seance"]["deliberations"]  # type: ignore[index]
+    assert sorted(d["numero"] for d in listed) == numbers
+    assert {d["resultat"] for d in listed} == {"adoptée"}
+
+    with platform.uow() as uow:
+        entries = uow.publications.online(DEMO_SIREN, platform.clock())
+    sessions = {e.session for e in entries}
+    assert sessions == {published["seance"]}, "acte et liste rattachés à la séance"
+
+    (procurement_id,) = _cases(platform, "commande-publique")
+    with platform.uow() as uow:
+        procurement = uow.cases.get(DEMO_SIREN, uuid.UUID(procurement_id))
+    assert procurement.status is CaseStatus.RUNNING
+    assert tasks[procurement_id]
+
+    # Filed through the public portal's service, with its reference and receipt date.
+    (request,) = _cases(platform, "demande-usager").values()
+    assert str(request["reference"]).startswith("DEM-") and request["recu_le"]
+
+    # A newcomer finds no case in error.
+    procedures = ("arrete", "deliberation", "seance-conseil", "commande-publique", "demande-usager")
+    ids = [case_id for procedure in procedures for case_id in _cases(platform, procedure)]
+    with platform.uow() as uow:
+        cases = [uow.cases.get(DEMO_SIREN, uuid.UUID(case_id)) for case_id in ids]
+    assert len(cases) == 9  # 2 arrêtés, 4 délibérations, 1 séance, 1 marché, 1 demande
+    assert [(c.procedure, c.error) for c in cases if c.status is CaseStatus.ERROR] == []
