@@ -5,7 +5,13 @@ from __future__ import annotations
 import importlib
 import sys
 
-BENCHES = ("bench_engine", "bench_signatures", "bench_archiving", "bench_load")
+BENCHES = (
+    "bench_engine",
+    "bench_signatures",
+    "bench_archiving",
+    "bench_load",
+    "bench_archive_search",
+)
 
 
 def main(argv: list[str]) -> int:

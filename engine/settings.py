@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -112,6 +113,49 @@ class WebhookSettings(BaseModel):
     """How often the fan-out and due deliveries run (beat)."""
 
 
+class OidcSettings(BaseModel):
+    """OpenID Connect login for agents (ProConnect); disabled unless `issuer` is set.
+
+    Only the issuer's origin is ever contacted: every endpoint of its discovery document must
+    live there. See docs/oidc.md."""
+
+    issuer: str = ""
+    """Issuer URL, e.g. ``https://auth.agentconnect.gouv.fr/api/v2``; its discovery document is
+    ``<issuer>/.well-known/openid-configuration``. Empty: OIDC login is off."""
+    client_id: str = ""
+    client_secret: str = Field(default="", repr=False)
+    client_secret_file: Path | None = None
+    """File holding the client secret (Docker/Kubernetes secret); wins over `client_secret`."""
+    scopes: list[str] = ["openid", "given_name", "usual_name", "email", "uid", "siret", "idp_id"]
+    acr_values: str = "eidas1"
+    """Requested authentication level; empty sends none."""
+    redirect_base_url: str = "http://127.0.0.1:8000"
+    """Public root URL of the web app, as registered with the provider (no trailing slash)."""
+    provider_name: str = "ProConnect"
+    """Shown on the login button: « Se connecter avec <provider_name> »."""
+    provisioning: Literal["invitation", "agent"] = "invitation"
+    """First login of an unknown agent whose SIRET maps to a tenant: ``invitation`` lets in only
+    an account a tenant admin created beforehand with the agent's e-mail (linked on first
+    login); ``agent`` creates the account with the clerk role. Never more than that."""
+    tenant_by_siret: dict[str, str] = {}
+    """Explicit SIRET → tenant SIREN mapping (e.g. a CCAS whose agents work for the commune),
+    checked before the SIREN rule (the 9 first digits of the SIRET are the tenant's SIREN)."""
+    allowed_tenants: list[str] = []
+    """SIRENs of the tenants open to OIDC login; empty: every tenant."""
+    timeout_seconds: float = 10.0
+    leeway_seconds: int = 60
+    """Clock skew tolerated on `exp`/`iat`."""
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.issuer and self.client_id)
+
+    def secret(self) -> str:
+        if self.client_secret_file is not None:
+            return self.client_secret_file.read_text(encoding="utf-8").strip()
+        return self.client_secret
+
+
 class Settings(BaseSettings):
     """Platform configuration. With nothing set, the embedded default works."""
 
@@ -128,6 +172,7 @@ class Settings(BaseSettings):
     actes: ActesSettings = ActesSettings()
     publication: PublicationSettings = PublicationSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    oidc: OidcSettings = OidcSettings()
     max_upload_bytes: int = 50 * 1024 * 1024
     secret_key: str = Field(default="change-me-in-production", repr=False)
     operation_modules: list[str] = []

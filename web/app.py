@@ -12,15 +12,18 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from engine.bootstrap import Platform
 from engine.observability import metrics_registry
+from engine.persistence.db import is_sqlite
 from engine.services.health import ReadinessProbe
 from engine.settings import Settings
-from web import errors
+from web import errors, previews
 from web.api import auth as api_auth
 from web.api import cases, documents, tenants
 from web.logging_middleware import AccessLogMiddleware
-from web.pages import admin, archives, public, signatory
+from web.oidc import FormActionMiddleware, OidcClient
+from web.pages import admin, archives, citizen, public, signatory
 from web.pages import auth as auth_pages
 from web.pages import cases as case_pages
+from web.pages import delegations as delegation_pages
 from web.security import LoginLimiter, SecurityHeadersMiddleware
 from web.sessions import SessionConfig, SessionMiddleware
 from web.templating import render
@@ -46,9 +49,15 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         redoc_url=None,
     )
     app.state.platform = platform
-    app.state.login_limiter = LoginLimiter()
+    # SQLite has one writer, held by the request: the limiter then writes in its transaction.
+    own = None if is_sqlite(platform.db) else platform.uow
+    app.state.login_limiter = LoginLimiter(clock=platform.clock, uow_factory=own)
+    oidc = platform.settings.oidc
+    app.state.oidc = OidcClient(oidc) if oidc.enabled else None
     errors.install(app)
     app.add_middleware(SessionMiddleware, config=SessionConfig(platform.settings.secret_key))
+    if app.state.oidc is not None:  # inside the security headers: its CSP wins
+        app.add_middleware(FormActionMiddleware, origin=app.state.oidc.origin)
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(AccessLogMiddleware)  # outermost: its request id covers every log line
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -64,10 +73,13 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     for page_router in (
         auth_pages.router,
         case_pages.router,
+        delegation_pages.router,
+        previews.router,
         signatory.router,
         archives.router,
         admin.router,
         public.router,
+        citizen.router,
     ):
         app.include_router(page_router)
     return app

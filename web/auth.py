@@ -101,18 +101,20 @@ def authenticate(
 ) -> Principal | None:
     """Check a username and password; TooManyAttempts after repeated failures."""
     username = username.strip().lower()
-    wait = limiter.retry_after(username, address)
+    # Counted before the check: a strict bound across processes. On SQLite the count is in the
+    # request's transaction, so a failure commits it here.
+    wait = limiter.begin(unit, username, address)
     if wait:
         raise TooManyAttempts(wait)
     row = unit.users.by_username(username)
     if row is None or not row.active:
         check_password(_DUMMY_HASH, password + secrets.token_hex(4))
-        limiter.failed(username, address)
+        unit.commit()
         return None
     if not check_password(row.password_hash, password):
-        limiter.failed(username, address)
+        unit.commit()
         return None
-    limiter.succeeded(username)
+    limiter.succeeded(unit, username, address)
     return _principal(row, confirmed=True)
 
 

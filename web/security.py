@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import hmac
 import secrets
-import threading
-import time
-from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from datetime import datetime
+from typing import TypeVar
 
 from fastapi import HTTPException, Request
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from engine.persistence.uow import UnitOfWork
+from engine.services import login_throttle
+from engine.services.login_throttle import ThrottlePolicy
 
 __all__ = [
     "CSP",
@@ -21,6 +23,8 @@ __all__ = [
     "check_csrf",
     "csrf_token",
 ]
+
+_T = TypeVar("_T")
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -87,60 +91,46 @@ async def check_csrf(request: Request) -> None:
         raise HTTPException(403, "Jeton de sécurité invalide : rechargez la page et recommencez.")
 
 
-@dataclass(frozen=True)
-class LimiterConfig:
-    """How many failed logins are allowed, per account and per client address."""
-
-    per_account: int = 5
-    """Failures allowed for one username in `window` seconds."""
-    per_address: int = 20
-    """Failures allowed from one client address in `window` seconds."""
-    window: float = 15 * 60
-    """Sliding window in seconds."""
-
-
 class LoginLimiter:
-    """Counts failed logins in memory, per process (one web process in the embedded default).
+    """Login attempts counted in the database (`engine.services.login_throttle`), so that
+    every web process behind the proxy shares the same counts.
 
-    With several web processes each keeps its own count: the limit is then multiplied by the
-    number of processes, which still stops online password guessing at scale."""
+    With `uow_factory` (PostgreSQL), each count is written in a short transaction of its own,
+    committed at once: the rows of one account or address are never locked for the length of
+    a request. Without it (SQLite: the request already holds the database's only write lock),
+    counts go into the request's unit of work and whoever records a failure commits it."""
 
     def __init__(
-        self, config: LimiterConfig | None = None, *, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        clock: Callable[[], datetime],
+        uow_factory: Callable[[], UnitOfWork] | None = None,
+        policy: ThrottlePolicy | None = None,
     ) -> None:
-        self.config = config or LimiterConfig()
         self.clock = clock
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+        self.uow_factory = uow_factory
+        self.policy = policy or ThrottlePolicy()
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        times = self._failures.setdefault(key, deque())
-        while times and now - times[0] > self.config.window:
-            times.popleft()
-        return times
+    def _run(self, action: Callable[..., _T], unit: UnitOfWork, username: str, address: str) -> _T:
+        if self.uow_factory is None:
+            return action(unit, self.policy, username=username, address=address, now=self.clock())
+        with self.uow_factory() as own:
+            result = action(own, self.policy, username=username, address=address, now=self.clock())
+            own.commit()
+        return result
 
-    def retry_after(self, username: str, address: str) -> int:
+    def begin(self, unit: UnitOfWork, username: str, address: str) -> int:
+        """Count an attempt before checking its password: 0 to go ahead, else seconds to wait.
+        Without a factory of its own, a failed attempt stays counted once `unit` commits."""
+        return self._run(login_throttle.begin_attempt, unit, username, address)
+
+    def retry_after(self, unit: UnitOfWork, username: str, address: str) -> int:
         """Seconds to wait before trying again; 0 when a new attempt is allowed."""
-        now = self.clock()
-        with self._lock:
-            waits = []
-            for key, limit in (
-                (f"u:{username}", self.config.per_account),
-                (f"a:{address}", self.config.per_address),
-            ):
-                times = self._recent(key, now)
-                if len(times) >= limit:
-                    waits.append(int(self.config.window - (now - times[0])) + 1)
-            return max(waits, default=0)
+        return self._run(login_throttle.retry_after, unit, username, address)
 
-    def failed(self, username: str, address: str) -> None:
-        now = self.clock()
-        with self._lock:
-            for key in (f"u:{username}", f"a:{address}"):
-                self._recent(key, now).append(now)
-            if len(self._failures) > 100_000:  # bound memory under a distributed attack
-                self._failures = {k: v for k, v in self._failures.items() if v}
+    def failed(self, unit: UnitOfWork, username: str, address: str) -> None:
+        """A failed password check that was not counted by `begin` (re-authentication)."""
+        self._run(login_throttle.record_failure, unit, username, address)
 
-    def succeeded(self, username: str) -> None:
-        with self._lock:
-            self._failures.pop(f"u:{username}", None)
+    def succeeded(self, unit: UnitOfWork, username: str, address: str) -> None:
+        self._run(login_throttle.record_success, unit, username, address)

@@ -310,3 +310,50 @@ def retention(
     from engine.cli.archives_platform import platform_retention
 
     platform_retention(tenant, package_id, decision, years, username, comment)
+
+
+@group.command("renew-timestamps")
+@click.option("--tenant", default=None, help="SIREN de la collectivité (toutes par défaut).")
+@click.option(
+    "--horizon-days",
+    type=click.IntRange(min=0),
+    default=365,
+    show_default=True,
+    help="Renouveler si le certificat du dernier horodatage expire dans ce délai.",
+)
+def renew_timestamps(tenant: str | None, horizon_days: int) -> None:
+    """Renouveler les horodatages d'archivage (PAdES-LTA) des PDF signés archivés."""
+    from datetime import timedelta
+
+    from engine.bootstrap import build_platform
+    from engine.domain.errors import DematflowError
+    from engine.services.archives import archive_setup
+    from engine.services.timestamp_renewal import renew_due_timestamps, renewal_config
+
+    platform = build_platform(settings())
+    try:
+        run = renew_due_timestamps(
+            platform.uow,
+            archive_setup(platform.settings),
+            renewal_config(platform.settings),
+            tenant=tenant,
+            horizon=timedelta(days=horizon_days),
+            now=platform.clock(),
+        )
+    except (DematflowError, ArchivingError) as exc:
+        fail(str(exc), code=2)
+        return
+    finally:
+        platform.db.dispose()
+    echo_json(
+        {
+            "packages": run.packages,
+            "timestamped_documents": run.timestamped_documents,
+            "renewed": [
+                {"package": r.package_id, "object_key": r.object_key, "sha256": r.sha256}
+                for r in run.renewed
+            ],
+            "problems": list(run.problems),
+        }
+    )
+    sys.exit(1 if run.problems else 0)

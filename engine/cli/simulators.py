@@ -7,11 +7,12 @@ from pathlib import Path
 import click
 
 from connectors.simulators.server import ServerTls, serve_prefecture
+from engine.cli.oidc_simulator import SimulatorConfig, load_identities, serve_oidc
 
 
 @click.group()
 def group() -> None:
-    """Services simulés (préfecture @ctes) pour les tests et la démonstration."""
+    """Services simulés (préfecture @ctes, ProConnect) pour les tests et la démonstration."""
 
 
 group.name = "simulators"
@@ -56,4 +57,44 @@ def prefecture(
     try:
         serve_prefecture(data_dir, host=host, port=port, tls=tls, ack_delay=ack_delay)
     except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc
+
+
+@group.command("oidc")
+@click.option("--port", type=int, default=0, show_default=True, help="Port TCP (0 : au hasard).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Adresse de boucle locale.")
+@click.option("--client-id", default="dematflow", show_default=True)
+@click.option("--client-secret", default="secret-du-simulateur", show_default=True)
+@click.option(
+    "--redirect-uri",
+    "redirect_uris",
+    multiple=True,
+    help="URI de retour autorisée (répétable) ; aucune : toute URL sur 127.0.0.1.",
+)
+@click.option(
+    "--identities",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="Fichier JSON des agents de test (sub, email, given_name, usual_name, siret).",
+)
+def oidc(
+    port: int,
+    host: str,
+    client_id: str,
+    client_secret: str,
+    redirect_uris: tuple[str, ...],
+    identities: Path | None,
+) -> None:
+    """Fournisseur OpenID Connect simulé, façon ProConnect ; affiche son URL d'émetteur."""
+    config = SimulatorConfig(
+        client_id=client_id, client_secret=client_secret, redirect_uris=list(redirect_uris)
+    )
+    if identities is not None:
+        try:
+            config.identities = load_identities(identities)
+        except (ValueError, TypeError) as exc:
+            raise click.UsageError(f"fichier d'agents illisible : {exc}") from exc
+    try:
+        serve_oidc(config, host=host, port=port)
+    except (ValueError, OSError) as exc:
         raise click.UsageError(str(exc)) from exc

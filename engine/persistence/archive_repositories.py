@@ -8,7 +8,19 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Row,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    tuple_,
+    union_all,
+    update,
+)
 
 from archiving.journal_seal import JournalSeal
 from engine.persistence import tables_archives as a
@@ -65,6 +77,53 @@ class ArchivedPackage:
     destroyed_at: datetime | None = None
 
 
+def _search_filters(
+    tenant: str,
+    *,
+    dialect: str,
+    procedure: str | None,
+    typologie: str | None,
+    act_number: str | None,
+    closed_from: datetime | None,
+    closed_to: datetime | None,
+    words: Sequence[str],
+    states: Sequence[str],
+) -> list[ColumnElement[bool]]:
+    p = a.archive_packages.c
+    filters: list[ColumnElement[bool]] = [p.tenant == tenant]
+    if procedure:
+        filters.append(p.procedure == procedure)
+    if typologie:
+        filters.append(p.typologie == typologie)
+    if act_number:
+        filters.append(p.act_number == act_number)
+    if closed_from is not None:
+        filters.append(p.closed_at >= closed_from)
+    if closed_to is not None:
+        filters.append(p.closed_at < closed_to)
+    # LIKE '%word%' on the lower-cased text: the trigram index answers it on PostgreSQL. Only
+    # the longest word goes through LIKE there: the planner multiplies the estimates of several
+    # LIKEs as if words were independent (they rarely are: "subvention sportive") and then
+    # prefers sorting a bitmap of thousands of rows to reading the date index in order; the
+    # other words are checked with strpos, estimated as a plain filter.
+    ordered = sorted(words, key=len, reverse=True)
+    for index, word in enumerate(ordered):
+        if index and dialect == "postgresql":
+            filters.append(func.strpos(p.search_text, word) > 0)
+        else:
+            filters.append(p.search_text.contains(word, autoescape=True))
+    if states:
+        filters.append(p.state.in_(list(states)))
+    return filters
+
+
+_SUMMARY_COLUMNS = [
+    column
+    for column in a.archive_packages.c
+    if column.name not in ("frozen", "objects", "search_text")
+]
+
+
 def _package(row: Row[Any]) -> ArchivedPackage:
     return ArchivedPackage(
         tenant=row.tenant,
@@ -80,12 +139,12 @@ def _package(row: Row[Any]) -> ArchivedPackage:
         dua_rule=row.dua_rule,
         dua_end=row.dua_end,
         final_action=row.final_action,
-        frozen=dict(row.frozen),
+        frozen=dict(row.frozen) if "frozen" in row._fields else {},
         last_error=row.last_error,
         attempts=row.attempts,
         bucket=row.bucket,
         seal_sha512=row.seal_sha512,
-        objects=list(row.objects) if row.objects is not None else None,
+        objects=list(row.objects) if getattr(row, "objects", None) is not None else None,
         total_bytes=row.total_bytes,
         retain_until=_aware(row.retain_until),
         legal_hold=bool(row.legal_hold),
@@ -241,29 +300,70 @@ class ArchiveRepository:
         tenant: str,
         *,
         procedure: str | None = None,
+        typologie: str | None = None,
         act_number: str | None = None,
         closed_from: datetime | None = None,
         closed_to: datetime | None = None,
         words: Sequence[str] = (),
         states: Sequence[str] = (),
+        after: tuple[datetime, str] | None = None,
+        summary: bool = False,
         limit: int = 100,
     ) -> list[ArchivedPackage]:
+        """Most recently closed first. Keyset paging: `after` is the (closed_at, package_id)
+        of the last row of the previous page, so a deep page costs what the first one does
+        (index `ix_archive_packages_recent` and its per-filter siblings). `summary` leaves out
+        the heavy JSON columns (`frozen`, `objects`) that a result list never shows."""
         p = a.archive_packages.c
-        query = select(a.archive_packages).where(p.tenant == tenant)
-        if procedure:
-            query = query.where(p.procedure == procedure)
-        if act_number:
-            query = query.where(p.act_number == act_number)
-        if closed_from is not None:
-            query = query.where(p.closed_at >= closed_from)
-        if closed_to is not None:
-            query = query.where(p.closed_at < closed_to)
-        for word in words:
-            query = query.where(p.search_text.contains(word, autoescape=True))
-        if states:
-            query = query.where(p.state.in_(list(states)))
-        rows = self.conn.execute(query.order_by(p.closed_at.desc(), p.package_id).limit(limit))
+        columns = _SUMMARY_COLUMNS if summary else [a.archive_packages]
+        query = select(*columns).where(
+            *_search_filters(
+                tenant,
+                dialect=self.conn.dialect.name,
+                procedure=procedure,
+                typologie=typologie,
+                act_number=act_number,
+                closed_from=closed_from,
+                closed_to=closed_to,
+                words=words,
+                states=states,
+            )
+        )
+        if after is not None:
+            query = query.where(tuple_(p.closed_at, p.package_id) < tuple_(*after))
+        rows = self.conn.execute(
+            query.order_by(p.closed_at.desc(), p.package_id.desc()).limit(limit)
+        )
         return [_package(r) for r in rows]
+
+    def count_matching(
+        self,
+        tenant: str,
+        *,
+        cap: int,
+        procedure: str | None = None,
+        typologie: str | None = None,
+        act_number: str | None = None,
+        closed_from: datetime | None = None,
+        closed_to: datetime | None = None,
+        words: Sequence[str] = (),
+        states: Sequence[str] = (),
+    ) -> int:
+        """How many packages match, counted up to `cap + 1` only: a result list says "more
+        than 1000" instead of counting a million rows on every page."""
+        filters = _search_filters(
+            tenant,
+            dialect=self.conn.dialect.name,
+            procedure=procedure,
+            typologie=typologie,
+            act_number=act_number,
+            closed_from=closed_from,
+            closed_to=closed_to,
+            words=words,
+            states=states,
+        )
+        capped = select(literal(1)).select_from(a.archive_packages).where(*filters).limit(cap + 1)
+        return int(self.conn.execute(select(func.count()).select_from(capped.subquery())).one()[0])
 
     def ids(self, tenant: str, states: Sequence[str]) -> list[str]:
         rows = self.conn.execute(
@@ -274,10 +374,11 @@ class ArchiveRepository:
         return sorted(r.package_id for r in rows)
 
     def due(self, tenant: str, today: date, *, limit: int = 200) -> list[ArchivedPackage]:
-        """Archived packages whose DUA has ended (the archivist must decide)."""
+        """Archived packages whose DUA has ended (the archivist must decide), without their
+        heavy JSON columns."""
         p = a.archive_packages.c
         rows = self.conn.execute(
-            select(a.archive_packages)
+            select(*_SUMMARY_COLUMNS)
             .where(p.tenant == tenant, p.state == ARCHIVED, p.dua_end < today)
             .order_by(p.dua_end, p.package_id)
             .limit(limit)
@@ -288,12 +389,28 @@ class ArchiveRepository:
         rows = self.conn.execute(select(a.archive_packages.c.tenant).distinct())
         return sorted(r.tenant for r in rows)
 
-    def count_by_state(self, tenant: str) -> dict[str, int]:
+    def count_by_state(self, tenant: str, *, cap: int | None = None) -> dict[str, int]:
+        """Packages per state; with `cap`, each state is counted up to `cap + 1` only (one
+        statement, bounded work whatever the size of the tenant's archive)."""
         p = a.archive_packages.c
-        rows = self.conn.execute(
-            select(p.state, func.count()).where(p.tenant == tenant).group_by(p.state)
-        )
-        return {str(state): int(count) for state, count in rows}
+        if cap is None:
+            rows = self.conn.execute(
+                select(p.state, func.count()).where(p.tenant == tenant).group_by(p.state)
+            )
+            return {str(state): int(count) for state, count in rows}
+        parts = []
+        for state in (WAITING, ARCHIVED, TRANSFERRED, DESTROYED):
+            capped = (
+                select(literal(1).label("one"))
+                .where(p.tenant == tenant, p.state == state)
+                .limit(cap + 1)
+                .subquery()
+            )
+            parts.append(
+                select(literal(state).label("state"), func.count().label("n")).select_from(capped)
+            )
+        counts = self.conn.execute(union_all(*parts))
+        return {str(row.state): int(row.n) for row in counts if row.n}
 
     def acknowledgements(self, tenant: str, case_id: uuid.UUID) -> list[tuple[str, str, bytes]]:
         """(act number, AR identifier, AR XML) of the case's acknowledged transmissions."""

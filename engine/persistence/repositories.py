@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -13,6 +14,7 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
+    exists,
     func,
     insert,
     or_,
@@ -36,6 +38,9 @@ from engine.domain.model import (
     Tenant,
 )
 from engine.persistence import tables as t
+from engine.persistence import tables_renewals as tr
+from engine.persistence import tables_security as ts
+from engine.persistence import tables_tenant as tt
 
 
 def _aware(moment: datetime) -> datetime:
@@ -172,19 +177,92 @@ class UserRepository:
     def by_id(self, user_id: uuid.UUID) -> Row[Any] | None:
         return self.conn.execute(select(t.users).where(t.users.c.id == user_id)).first()
 
+    def by_email(self, email: str) -> list[Row[Any]]:
+        """Accounts whose e-mail or login is `email` (case-insensitive); usually none or one."""
+        email = email.lower()
+        query = select(t.users).where(
+            or_(func.lower(t.users.c.email) == email, t.users.c.username == email)
+        )
+        return list(self.conn.execute(query))
+
+    def by_oidc_subject(self, issuer: str, subject: str) -> Row[Any] | None:
+        """The account linked to this provider identity (`iss`, `sub`), if any."""
+        i = t.oidc_identities.c
+        return self.conn.execute(
+            select(t.users)
+            .join(t.oidc_identities, i.user_id == t.users.c.id)
+            .where(i.issuer == issuer, i.subject == subject)
+        ).first()
+
+    def oidc_subject_of(self, user_id: uuid.UUID, issuer: str) -> str | None:
+        i = t.oidc_identities.c
+        return self.conn.execute(
+            select(i.subject).where(i.user_id == user_id, i.issuer == issuer)
+        ).scalar_one_or_none()
+
+    def link_oidc(
+        self, user_id: uuid.UUID, *, issuer: str, subject: str, siret: str | None, now: datetime
+    ) -> None:
+        self.conn.execute(
+            insert(t.oidc_identities).values(
+                issuer=issuer,
+                subject=subject,
+                user_id=user_id,
+                siret=siret,
+                created_at=now,
+                last_login_at=now,
+            )
+        )
+
+    def touch_oidc(self, *, issuer: str, subject: str, siret: str | None, now: datetime) -> None:
+        i = t.oidc_identities.c
+        self.conn.execute(
+            update(t.oidc_identities)
+            .where(i.issuer == issuer, i.subject == subject)
+            .values(siret=siret, last_login_at=now)
+        )
+
+    def revoke(self, user_id: uuid.UUID, tenant: str, role: str) -> None:
+        self.conn.execute(
+            delete(t.memberships).where(
+                t.memberships.c.user_id == user_id,
+                t.memberships.c.tenant == tenant,
+                t.memberships.c.role == role,
+            )
+        )
+
+    def set_password_hash(self, user_id: uuid.UUID, password_hash: str) -> None:
+        self.conn.execute(
+            update(t.users).where(t.users.c.id == user_id).values(password_hash=password_hash)
+        )
+
     def roles(self, user_id: uuid.UUID, tenant: str) -> frozenset[str]:
+        """Roles that grant access: none while the member is deactivated in this tenant."""
         rows = self.conn.execute(
             select(t.memberships.c.role).where(
-                t.memberships.c.user_id == user_id, t.memberships.c.tenant == tenant
+                t.memberships.c.user_id == user_id,
+                t.memberships.c.tenant == tenant,
+                ~_suspended(t.memberships.c.user_id, t.memberships.c.tenant),
             )
         )
         return frozenset(r.role for r in rows)
 
     def tenants_of(self, user_id: uuid.UUID) -> list[str]:
         rows = self.conn.execute(
-            select(t.memberships.c.tenant).where(t.memberships.c.user_id == user_id).distinct()
+            select(t.memberships.c.tenant)
+            .where(
+                t.memberships.c.user_id == user_id,
+                ~_suspended(t.memberships.c.user_id, t.memberships.c.tenant),
+            )
+            .distinct()
         )
         return sorted(r.tenant for r in rows)
+
+
+def _suspended(user_id: Any, tenant: Any) -> Any:
+    """The member is deactivated in that tenant (see `tables_tenant.tenant_suspensions`)."""
+    s = tt.tenant_suspensions.c
+    return exists().where(s.user_id == user_id, s.tenant == tenant)
 
 
 class SpecRepository:
@@ -900,3 +978,112 @@ class DocumentRepository:
             .order_by(t.documents.c.created_at, t.documents.c.id)
         )
         return [_document(r) for r in rows]
+
+
+class LoginAttemptRepository:
+    """Login attempts per key and one-minute slot, shared by every web process."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, key: str, slot: datetime, delta: int = 1) -> None:
+        """Atomic upsert: concurrent attempts on one key serialize on its slot's row."""
+        table = ts.login_attempts
+        base = _upsert(self.conn, table).values(key=key, window_start=slot, attempts=delta)
+        self.conn.execute(
+            base.on_conflict_do_update(
+                index_elements=["key", "window_start"],
+                set_={"attempts": table.c.attempts + base.excluded.attempts},
+            )
+        )
+
+    def slots(self, keys: Sequence[str], since: datetime) -> dict[str, list[tuple[datetime, int]]]:
+        """(slot start, attempts) of each key from `since` on, oldest first."""
+        c = ts.login_attempts.c
+        rows = self.conn.execute(
+            select(c.key, c.window_start, c.attempts)
+            .where(c.key.in_(list(keys)), c.window_start >= since)
+            .order_by(c.window_start)
+        )
+        found: dict[str, list[tuple[datetime, int]]] = {key: [] for key in keys}
+        for row in rows:
+            found[row.key].append((_aware(row.window_start), int(row.attempts)))
+        return found
+
+    def clear(self, key: str) -> None:
+        self.conn.execute(delete(ts.login_attempts).where(ts.login_attempts.c.key == key))
+
+    def purge(self, before: datetime) -> int:
+        """Forget the slots that no longer count (amortized: each row is deleted once)."""
+        result = self.conn.execute(
+            delete(ts.login_attempts).where(ts.login_attempts.c.window_start < before)
+        )
+        return int(result.rowcount)
+
+
+@dataclass(frozen=True)
+class TimestampRenewal:
+    """One renewed copy of an archived signed PDF, stored locked beside its package."""
+
+    id: uuid.UUID
+    tenant: str
+    package_id: str
+    source_key: str
+    """Key of the package object (the signed PDF) this copy renews."""
+    sequence: int
+    """1 for the first renewal of that document, then 2..."""
+    object_key: str
+    version_id: str
+    size: int
+    sha256: str
+    timestamp_at: datetime
+    """Time of the new document timestamp."""
+    tsa_not_after: datetime
+    """Expiry of the new timestamp's TSA certificate."""
+    previous_tsa_not_after: datetime
+    """Expiry of the TSA certificate of the timestamp it renewed."""
+    retain_until: datetime | None
+    renewed_at: datetime
+
+
+def _renewal(row: Row[Any]) -> TimestampRenewal:
+    return TimestampRenewal(
+        id=row.id,
+        tenant=row.tenant,
+        package_id=row.package_id,
+        source_key=row.source_key,
+        sequence=int(row.sequence),
+        object_key=row.object_key,
+        version_id=row.version_id,
+        size=int(row.size),
+        sha256=row.sha256,
+        timestamp_at=_aware(row.timestamp_at),
+        tsa_not_after=_aware(row.tsa_not_after),
+        previous_tsa_not_after=_aware(row.previous_tsa_not_after),
+        retain_until=_aware(row.retain_until) if row.retain_until is not None else None,
+        renewed_at=_aware(row.renewed_at),
+    )
+
+
+class TimestampRenewalRepository:
+    """Renewed archival timestamps (``timestamp_renewals``), always scoped by tenant."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    def add(self, renewal: TimestampRenewal) -> None:
+        self.conn.execute(insert(tr.timestamp_renewals).values(**asdict(renewal)))
+
+    def for_package(self, tenant: str, package_id: str) -> list[TimestampRenewal]:
+        """Every renewal of the package's documents, oldest first."""
+        c = tr.timestamp_renewals.c
+        rows = self.conn.execute(
+            select(tr.timestamp_renewals)
+            .where(c.tenant == tenant, c.package_id == package_id)
+            .order_by(c.source_key, c.sequence)
+        )
+        return [_renewal(row) for row in rows]
+
+    def latest_by_document(self, tenant: str, package_id: str) -> dict[str, TimestampRenewal]:
+        """The latest renewal of each renewed document of the package, by source key."""
+        return {r.source_key: r for r in self.for_package(tenant, package_id)}

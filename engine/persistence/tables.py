@@ -59,6 +59,19 @@ memberships = Table(
     Column("role", String(40), primary_key=True),
 )
 
+oidc_identities = Table(
+    "oidc_identities",
+    metadata,
+    Column("issuer", String(300), primary_key=True),
+    Column("subject", String(255), primary_key=True),
+    Column("user_id", Uuid, ForeignKey("users.id"), nullable=False),
+    Column("siret", String(14), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("last_login_at", DateTime(timezone=True), nullable=False),
+    UniqueConstraint("issuer", "user_id", name="uq_oidc_identities_issuer_user"),
+)
+"""An account's identity at an OpenID provider (`sub` of ProConnect): one per provider."""
+
 process_specs = Table(
     "process_specs",
     metadata,
@@ -250,3 +263,15 @@ from engine.persistence import tables_archives as tables_archives  # noqa: E402
 # Signature delegations (circuits) share `metadata` too.
 from engine.persistence import tables_circuits as tables_circuits  # noqa: E402
 from engine.persistence import tables_connectors as tables_connectors  # noqa: E402
+
+# Requests citizens file on the public form share `metadata` too.
+from engine.persistence import tables_public as tables_public  # noqa: E402
+
+# Renewed archival timestamps (copies beside locked packages) share `metadata` too.
+from engine.persistence import tables_renewals as tables_renewals  # noqa: E402
+
+# Failed-login counts shared by every web process share `metadata` too.
+from engine.persistence import tables_security as tables_security  # noqa: E402
+
+# A tenant's own administration (catalogue, suspended members, settings) shares `metadata` too.
+from engine.persistence import tables_tenant as tables_tenant  # noqa: E402

@@ -57,7 +57,21 @@ archive_packages = Table(
     Column("updated_at", DateTime(timezone=True), nullable=False),
     UniqueConstraint("tenant", "case_id", name="uq_archive_packages_case"),
     Index("ix_archive_packages_state", "tenant", "state", "dua_end"),
-    Index("ix_archive_packages_closed", "tenant", "closed_at"),
+    # The archivist's search, most recent first with keyset paging (migration 0013): one
+    # index per filter, tenant first, each ending with the sort key.
+    Index("ix_archive_packages_recent", "tenant", "closed_at", "package_id"),
+    Index("ix_archive_packages_procedure", "tenant", "procedure", "closed_at", "package_id"),
+    Index("ix_archive_packages_typologie", "tenant", "typologie", "closed_at", "package_id"),
+    Index("ix_archive_packages_act", "tenant", "act_number"),
+    # Keywords (LIKE '%mot%'): trigrams, with the tenant in the same GIN index (btree_gin).
+    # PostgreSQL only: SQLite scans the tenant's rows.
+    Index(
+        "ix_archive_packages_text",
+        "tenant",
+        "search_text",
+        postgresql_using="gin",
+        postgresql_ops={"search_text": "gin_trgm_ops"},
+    ).ddl_if(dialect="postgresql"),
 )
 """One package per closed case. State: waiting (inputs frozen, not yet stored and verified:
 `last_error` says why), archived, transferred, destroyed. `frozen` keeps what the package is

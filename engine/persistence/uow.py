@@ -16,15 +16,18 @@ from engine.persistence.connector_repositories import (
     WebhookRepository,
 )
 from engine.persistence.delegation_repositories import DelegationRepository
+from engine.persistence.public_repositories import PublicRequestRepository
 from engine.persistence.repositories import (
     CaseRepository,
     DocumentRepository,
     JobRepository,
     JournalRepository,
+    LoginAttemptRepository,
     SpecRepository,
     TenantRepository,
     UserRepository,
 )
+from engine.persistence.tenant_repositories import TenantAdminRepository
 
 JobDispatcher = Callable[[Sequence[tuple[uuid.UUID, str]]], None]
 """Hands (job id, operation) pairs to the broker; called only after a successful commit."""
@@ -55,6 +58,9 @@ class UnitOfWork:
         self.publications = PublicationRepository(conn)
         self.webhooks = WebhookRepository(conn)
         self.archives = ArchiveRepository(conn)
+        self.tenant_admin = TenantAdminRepository(conn)
+        self.login_attempts = LoginAttemptRepository(conn)
+        self.public_requests = PublicRequestRepository(conn)
         return self
 
     @property

@@ -1,4 +1,4 @@
-"""Platform administration: tenants, users and roles, process deployment."""
+"""Platform and tenant administration: tenants, users and roles, process deployment."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from engine.domain.errors import Conflict, InvalidInput, NotFound, ProcessDefinitionError
 from engine.domain.model import Actor, Tenant, check_siren
+from engine.persistence.tenant_repositories import Member
 from engine.persistence.uow import UnitOfWork
 from engine.runtime.specs import ProcessBundle, parse_bundle, read_procedure_dir
 
@@ -103,6 +104,169 @@ def create_user(
             now=now,
         )
     return user_id
+
+
+# Members of a tenant ------------------------------------------------------------------
+#
+# A tenant admin manages the people of their own tenant only: roles are granted and revoked in
+# that tenant, deactivation suspends the membership there (the account and its other tenants are
+# untouched), and each change is journaled with who made it. The tenant never ends up without an
+# active admin.
+
+
+def list_members(uow: UnitOfWork, tenant: str) -> list[Member]:
+    return uow.tenant_admin.members(tenant)
+
+
+def get_member(uow: UnitOfWork, tenant: str, user_id: uuid.UUID) -> Member:
+    member = uow.tenant_admin.member(tenant, user_id)
+    if member is None:
+        raise NotFound("Ce compte n'est pas membre de la collectivité.")
+    return member
+
+
+def _is_self(member: Member, actor: Actor) -> bool:
+    return actor.user_id == f"user:{member.username}"
+
+
+def _journal(
+    uow: UnitOfWork,
+    tenant: str,
+    kind: str,
+    member: Member,
+    actor: Actor,
+    now: datetime,
+    **extra: str,
+) -> None:
+    uow.journal.append(
+        tenant=tenant,
+        kind=kind,
+        case_id=None,
+        actor=actor.user_id,
+        payload={"username": member.username, **extra},
+        now=now,
+    )
+
+
+def _keeps_an_admin(uow: UnitOfWork, tenant: str, leaving: Member) -> None:
+    if uow.tenant_admin.active_admins(tenant) - {leaving.user_id}:
+        return
+    raise Conflict(
+        "La collectivité doit garder au moins un administrateur actif : "
+        "nommez d'abord un autre administrateur."
+    )
+
+
+def set_roles(
+    uow: UnitOfWork,
+    *,
+    tenant: str,
+    user_id: uuid.UUID,
+    roles: frozenset[str],
+    actor: Actor,
+    now: datetime,
+) -> Member:
+    """Grant the roles the member lacks and revoke the others, in this tenant only."""
+    unknown = sorted(roles - set(ROLES))
+    if unknown:
+        raise InvalidInput(f"Rôle(s) inconnu(s) : {', '.join(unknown)}.")
+    if not roles:
+        raise InvalidInput(
+            "Un membre garde au moins un rôle ; pour lui retirer l'accès, désactivez-le."
+        )
+    uow.tenant_admin.lock_members(tenant)
+    member = get_member(uow, tenant, user_id)
+    removed = member.roles - roles
+    if "admin" in removed:
+        if _is_self(member, actor):
+            raise Conflict(
+                "Vous ne pouvez pas retirer votre propre rôle d'administrateur : "
+                "demandez-le à un autre administrateur."
+            )
+        if member.active:
+            _keeps_an_admin(uow, tenant, member)
+    for role in sorted(roles - member.roles):
+        uow.users.grant(user_id, tenant, role)
+        _journal(uow, tenant, "user.role_granted", member, actor, now, role=role)
+    for role in sorted(removed):
+        uow.users.revoke(user_id, tenant, role)
+        _journal(uow, tenant, "user.role_revoked", member, actor, now, role=role)
+    return get_member(uow, tenant, user_id)
+
+
+def grant_role(
+    uow: UnitOfWork, *, tenant: str, user_id: uuid.UUID, role: str, actor: Actor, now: datetime
+) -> Member:
+    member = get_member(uow, tenant, user_id)
+    return set_roles(
+        uow, tenant=tenant, user_id=user_id, roles=member.roles | {role}, actor=actor, now=now
+    )
+
+
+def revoke_role(
+    uow: UnitOfWork, *, tenant: str, user_id: uuid.UUID, role: str, actor: Actor, now: datetime
+) -> Member:
+    member = get_member(uow, tenant, user_id)
+    return set_roles(
+        uow, tenant=tenant, user_id=user_id, roles=member.roles - {role}, actor=actor, now=now
+    )
+
+
+def deactivate_member(
+    uow: UnitOfWork, *, tenant: str, user_id: uuid.UUID, actor: Actor, now: datetime
+) -> Member:
+    """Suspend the member in this tenant: their roles are kept but grant nothing."""
+    uow.tenant_admin.lock_members(tenant)
+    member = get_member(uow, tenant, user_id)
+    if member.suspended_at is not None:
+        raise Conflict(f"« {member.username} » est déjà désactivé dans la collectivité.")
+    if "admin" in member.roles:
+        if _is_self(member, actor) and not uow.tenant_admin.active_admins(tenant) - {user_id}:
+            raise Conflict(
+                "Vous êtes le dernier administrateur actif : vous ne pouvez pas vous désactiver."
+            )
+        _keeps_an_admin(uow, tenant, member)
+    uow.tenant_admin.suspend(tenant, user_id, by=actor.user_id, now=now)
+    _journal(uow, tenant, "user.deactivated", member, actor, now)
+    return get_member(uow, tenant, user_id)
+
+
+def reactivate_member(
+    uow: UnitOfWork, *, tenant: str, user_id: uuid.UUID, actor: Actor, now: datetime
+) -> Member:
+    member = get_member(uow, tenant, user_id)
+    if member.suspended_at is None:
+        raise Conflict(f"« {member.username} » est déjà actif dans la collectivité.")
+    uow.tenant_admin.resume(tenant, user_id)
+    _journal(uow, tenant, "user.reactivated", member, actor, now)
+    return get_member(uow, tenant, user_id)
+
+
+def reset_password(
+    uow: UnitOfWork,
+    *,
+    tenant: str,
+    user_id: uuid.UUID,
+    password: str,
+    actor: Actor,
+    now: datetime,
+) -> Member:
+    """Set a temporary password chosen by the tenant admin (hashed with argon2).
+
+    Refused for an account that also belongs to another tenant or runs the platform: its
+    password opens more than this tenant, so only the platform operator may reset it."""
+    member = get_member(uow, tenant, user_id)
+    row = uow.users.by_id(user_id)
+    assert row is not None
+    if row.is_operator or uow.tenant_admin.other_tenants(user_id, tenant):
+        raise Conflict(
+            "Ce compte donne accès à d'autres espaces que votre collectivité : "
+            "seul l'exploitant de la plateforme peut réinitialiser son mot de passe."
+        )
+    uow.users.set_password_hash(user_id, hash_password(password))
+    # The journal says who reset it and when, never the password or its hash.
+    _journal(uow, tenant, "user.password_reset", member, actor, now)
+    return member
 
 
 def deploy_bundle(

@@ -15,6 +15,7 @@ from engine.runtime.facade import CaseRuntime
 from engine.services.delegations import check_task_actor
 from engine.services.forms import validate_form
 from engine.services.steps import job_key, load_case, load_process, save_loaded, save_step
+from engine.services.tenant_settings import spec_to_start
 
 MAX_DATA_BYTES = 1_000_000
 
@@ -37,9 +38,8 @@ def start_case(
 ) -> Case:
     if uow.tenants.get(tenant) is None:
         raise NotFound("Collectivité inconnue.")
-    spec_row = uow.specs.latest(procedure)
-    if spec_row is None:
-        raise NotFound(f"Procédure inconnue « {procedure} ».")
+    # The tenant's catalogue decides: procedure enabled, latest or pinned version.
+    spec_row = spec_to_start(uow, tenant, procedure)
     digest = _data_digest(data)
     parsed = load_process(uow, spec_row.hash)
     runtime = CaseRuntime.start(parsed, data)

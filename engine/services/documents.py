@@ -7,9 +7,10 @@ import re
 import uuid
 from datetime import datetime
 
-from engine.domain.errors import InvalidInput
-from engine.domain.model import Actor, Document
+from engine.domain.errors import Conflict, InvalidInput
+from engine.domain.model import Actor, CaseStatus, Document
 from engine.persistence.uow import UnitOfWork
+from signatures import DocumentRefusedError, inspect_pdf
 
 PDF = "application/pdf"
 _UNSAFE = re.compile(r"[^\w .,()'+-]+", re.UNICODE)
@@ -62,6 +63,48 @@ def store_document(
         derived_from=derived_from,
     )
     uow.documents.add(document, content)
+    return document
+
+
+def add_case_document(
+    uow: UnitOfWork,
+    *,
+    tenant: str,
+    case_id: uuid.UUID,
+    name: str,
+    content: bytes,
+    actor: Actor,
+    now: datetime,
+    max_bytes: int,
+) -> Document:
+    """A clerk's upload to a running case: the intake checks a signature would run (structure,
+    encryption, certification) happen now, so a bad file is refused before anything is written."""
+    case = uow.cases.get(tenant, case_id)
+    if case.status is not CaseStatus.RUNNING:
+        raise Conflict("Ce dossier n'est plus en cours : on ne peut plus y ajouter de document.")
+    if content and len(content) <= max_bytes and content.lstrip()[:5] == b"%PDF-":
+        try:
+            inspect_pdf(content, max_bytes=max_bytes)
+        except DocumentRefusedError as exc:
+            raise InvalidInput(str(exc)) from exc
+    document = store_document(
+        uow,
+        tenant=tenant,
+        name=name,
+        content=content,
+        actor=actor,
+        now=now,
+        max_bytes=max_bytes,
+        case_id=case_id,
+    )
+    uow.journal.append(
+        tenant=tenant,
+        kind="document.added",
+        case_id=case_id,
+        actor=actor.user_id,
+        payload={"title": document.name, "document": str(document.id), "sha256": document.sha256},
+        now=now,
+    )
     return document
 
 

@@ -29,6 +29,7 @@ from engine.services.operations import (
     OperationRetry,
     once,
 )
+from engine.services.tenant_settings import with_service_contacts
 
 __all__ = ["MAX_RENDERED_BYTES", "OPERATION", "render_document"]
 
@@ -108,6 +109,8 @@ def render_document(ctx: OperationContext, params: dict[str, Any]) -> dict[str, 
         if remembered is not None:
             return remembered
         tenant = uow.tenants.get(ctx.tenant)
+        # The tenant's own service contacts (R112-5 CRPA mentions) win over the model's examples.
+        contexte = with_service_contacts(uow, ctx.tenant, contexte)
     if tenant is None:
         raise OperationFailed("rendu_impossible", "Collectivité inconnue.")
     # Rendering happens outside any transaction; `once` checks the key again before storing.

@@ -23,6 +23,11 @@ from engine.services.connector_operations import tdt_config
 from engine.services.jobs import JobNotReady, jobs_to_resend, run_job
 from engine.services.operations import OperationFailed, OperationRegistry, OperationRetry
 from engine.services.timers import fire_due_timers
+from engine.services.timestamp_renewal import (
+    RENEWAL_EVERY_S,
+    renew_due_timestamps,
+    renewal_config,
+)
 from engine.services.webhooks import run_webhooks
 from engine.settings import Settings
 
@@ -108,6 +113,11 @@ def make_celery(settings: Settings) -> Celery:
                 "task": "dematflow.audit_archives",
                 "schedule": ARCHIVE_AUDIT_PERIOD_S,
                 "options": {"queue": "audits", "expires": ARCHIVE_AUDIT_PERIOD_S},
+            },
+            "renew-archive-timestamps": {
+                "task": "dematflow.renew_archive_timestamps",
+                "schedule": RENEWAL_EVERY_S,
+                "options": {"queue": "sealing", "expires": RENEWAL_EVERY_S},
             },
         },
         beat_schedule_filename=str((settings.data_dir / "celerybeat-schedule").resolve()),
@@ -214,6 +224,10 @@ def _register_tasks(app: Celery) -> None:
     def audit_archives_task() -> int:
         return _archive_task("audit")
 
+    @app.task(name="dematflow.renew_archive_timestamps")  # type: ignore[untyped-decorator]
+    def renew_archive_timestamps_task() -> int:
+        return _archive_task("renew")
+
 
 def _archive_task(kind: str) -> int:
     p = platform()
@@ -224,6 +238,13 @@ def _archive_task(kind: str) -> int:
         return 0
     if kind == "seal":
         return seal_all_journals(p.uow, setup, now=p.clock())
+    if kind == "renew":
+        try:
+            config = renewal_config(p.settings)
+        except ArchiveUnavailable as exc:
+            log.warning("archives : %s ignoré (%s)", kind, exc)
+            return 0
+        return len(renew_due_timestamps(p.uow, setup, config, now=p.clock()).renewed)
     return audit_all(p.uow, setup, now=p.clock())
 
 

@@ -42,8 +42,22 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/connexion"): PUBLIC,
     ("POST", "/connexion"): PUBLIC,
     ("POST", "/deconnexion"): PUBLIC,
+    # OpenID Connect login (ProConnect): no provider configured here, so 404 for everyone;
+    # tests/web/test_oidc.py runs them against the provider simulator.
+    ("GET", "/connexion/proconnect"): NOWHERE,
+    ("GET", "/connexion/proconnect/retour"): NOWHERE,
+    ("GET", "/connexion/proconnect/deconnexion"): NOWHERE,
     ("GET", "/public/{tenant}/actes"): PUBLIC,
     ("GET", "/registre/{tenant}"): PUBLIC,
+    # Citizens' requests (no account). Posted empty: the form comes back with its errors (422),
+    # nothing is filed. The follow-up pages asked with an unknown token: 404 for everyone.
+    ("GET", "/demarches/{tenant}"): PUBLIC,
+    ("GET", "/demarches/{tenant}/deposer"): PUBLIC,
+    ("POST", "/demarches/{tenant}/deposer"): PUBLIC,
+    ("GET", "/demarches/{tenant}/suivi/{jeton}"): NOWHERE,
+    ("POST", "/demarches/{tenant}/suivi/{jeton}/pieces"): NOWHERE,
+    ("GET", "/demarches/{tenant}/suivi/{jeton}/accuse"): NOWHERE,
+    ("GET", "/demarches/{tenant}/suivi/{jeton}/decision"): NOWHERE,
     # Platform-wide figures, no tenant data; the reverse proxy keeps it off the Internet.
     ("GET", "/metrics"): PUBLIC,
     ("GET", "/registre/{tenant}/donnees.json"): PUBLIC,
@@ -65,6 +79,14 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/c/{tenant}/dossiers/{case_id}/taches/{task_id}"): {"agent"},
     ("POST", "/c/{tenant}/dossiers/{case_id}/taches/{task_id}"): {"agent"},
     ("GET", "/c/{tenant}/parapheur"): {"elu"},
+    # Case documents (posted without a file: 422), previews and inline PDFs of an unknown
+    # document (404), delegations (revoking an unknown one: 404).
+    ("POST", "/c/{tenant}/dossiers/{case_id}/documents"): {"agent"},
+    ("GET", "/c/{tenant}/documents/{document_id}/apercu.png"): Missing(READERS),
+    ("GET", "/c/{tenant}/documents/{document_id}/pdf"): Missing(READERS),
+    ("GET", "/c/{tenant}/delegations"): MEMBERS,
+    ("POST", "/c/{tenant}/delegations"): MEMBERS,
+    ("POST", "/c/{tenant}/delegations/revocation"): Missing(MEMBERS),
     ("POST", "/c/{tenant}/parapheur/signer"): {"elu"},
     ("GET", "/c/{tenant}/archives"): {"archiviste"},
     ("POST", "/c/{tenant}/archives/journal/verifier"): {"archiviste"},
@@ -81,6 +103,18 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/c/{tenant}/archives/audits/{run_id}"): Missing({"archiviste"}),
     ("GET", "/c/{tenant}/admin/utilisateurs"): {"admin"},
     ("POST", "/c/{tenant}/admin/utilisateurs"): {"admin"},
+    # Tenant administration: asked for an account that is not a member (404 for an admin).
+    ("GET", "/c/{tenant}/admin/utilisateurs/{user_id}"): Missing({"admin"}),
+    ("POST", "/c/{tenant}/admin/utilisateurs/{user_id}/roles"): Missing({"admin"}),
+    ("POST", "/c/{tenant}/admin/utilisateurs/{user_id}/activation"): Missing({"admin"}),
+    ("POST", "/c/{tenant}/admin/utilisateurs/{user_id}/mot-de-passe"): Missing({"admin"}),
+    ("GET", "/c/{tenant}/admin/procedures"): {"admin"},
+    # Posted empty: refused (422) without changing the catalogue.
+    ("POST", "/c/{tenant}/admin/procedures/{procedure}"): {"admin"},
+    ("GET", "/c/{tenant}/admin/parametres"): {"admin"},
+    ("POST", "/c/{tenant}/admin/parametres"): {"admin"},
+    # Posted empty: refused (422), the retention schedule is unchanged.
+    ("POST", "/c/{tenant}/admin/conservation"): {"admin"},
     # Operator pages.
     ("GET", "/exploitation"): OPERATOR,
     ("POST", "/exploitation/collectivites"): OPERATOR,
@@ -207,6 +241,8 @@ def test_every_route_role_and_tenant(people: Platform, visitors: dict[str, Visit
         "package_id": "paquet-inexistant",
         "document_id": "00000000-0000-4000-8000-000000000002",
         "run_id": "00000000-0000-4000-8000-000000000001",
+        "user_id": "00000000-0000-4000-8000-000000000003",
+        "jeton": "0" * 64,
     }
     wrong: list[str] = []
     # Logging out last: it ends the sessions the other routes need.
@@ -232,6 +268,7 @@ def test_another_tenants_objects_answer_404(people: Platform, visitors: dict[str
         "package_id": "paquet-inexistant",
         "document_id": "00000000-0000-4000-8000-000000000002",
         "run_id": "00000000-0000-4000-8000-000000000001",
+        "user_id": "00000000-0000-4000-8000-000000000003",
     }
     wrong = []
     for method, template in MATRIX:

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from engine.services import cases as case_services
+from engine.services.delegations import delegators_of
 from web.api.schemas import (
     CancelCase,
     CaseDetail,
@@ -84,10 +85,20 @@ def my_tasks(
     tenant: str,
     access: Member,
     unit: UowDep,
+    p: PlatformDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[TaskOut]:
-    tasks = unit.cases.human_tasks(tenant, lanes=sorted(access.roles), limit=limit, offset=offset)
+    """Unassigned tasks of my roles, and those assigned to me or to whom I deputise for."""
+    login = access.principal.username
+    acting = delegators_of(unit, tenant=tenant, deputy=login, at=p.clock())
+    tasks = unit.cases.human_tasks(
+        tenant,
+        lanes=sorted(access.roles),
+        assigned_to=[login, *acting],
+        limit=limit,
+        offset=offset,
+    )
     return [TaskOut.of(t) for t in tasks]
 
 

@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from engine.domain.model import Actor
 from engine.services import admin as admin_services
+from engine.services import tenant_settings
 from engine.services.audit import verify_journal
 from web.auth import Principal, TenantAccess, api_access, api_operator
 from web.deps import PlatformDep, UowDep
@@ -67,7 +68,7 @@ def catalogue(
 ) -> list[ProcedureOut]:
     return [
         ProcedureOut(procedure=r.procedure, title=r.title, hash=r.hash)
-        for r in unit.specs.catalogue()
+        for r in tenant_settings.enabled_procedures(unit, access.tenant.siren)
     ]
 
 

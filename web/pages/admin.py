@@ -1,4 +1,5 @@
-"""Tenant admin (users and roles) and platform operator (tenants, health) screens."""
+"""Tenant admin (members and roles, procedure catalogue, settings) and platform operator
+(tenants, health) screens."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from engine.domain.errors import Conflict, InvalidInput, NotFound
+from engine.domain.errors import Conflict, FieldError, FormValidationError, InvalidInput, NotFound
 from engine.domain.model import Actor
+from engine.persistence.tenant_repositories import Member
 from engine.services import admin as admin_services
 from engine.services import cases as case_services
+from engine.services import tenant_settings
 from web.auth import Principal, TenantAccess, page_access, page_operator
 from web.deps import PlatformDep, UowDep
 from web.pages.common import FormDep, flash, see_other, tenant_page
@@ -29,10 +32,22 @@ def _operator_actor(principal: Principal) -> Actor:
     return Actor(f"user:{principal.username}", frozenset({"operator"}), principal.display_name)
 
 
+def _users_page(
+    request: Request, access: TenantAdmin, unit: UowDep, *, status: int = 200, **context: Any
+) -> Response:
+    values = {
+        "roles": admin_services.ROLES,
+        "members": admin_services.list_members(unit, access.tenant.siren),
+        "values": {},
+        "error": None,
+        **context,
+    }
+    return tenant_page(request, access, "admin_users.html", values, status=status)
+
+
 @router.get("/c/{tenant}/admin/utilisateurs")
 def users(request: Request, access: TenantAdmin, unit: UowDep) -> Response:
-    context: dict[str, Any] = {"roles": admin_services.ROLES, "values": {}, "error": None}
-    return tenant_page(request, access, "admin_users.html", context)
+    return _users_page(request, access, unit)
 
 
 @router.post("/c/{tenant}/admin/utilisateurs")
@@ -57,16 +72,288 @@ def create_user(
             now=p.clock(),
         )
     except (InvalidInput, Conflict, NotFound) as exc:
-        context = {
-            "roles": admin_services.ROLES,
-            "values": values,
-            "error": str(exc),
-            "chosen": roles,
-        }
-        return tenant_page(request, access, "admin_users.html", context, status=422)
+        return _users_page(
+            request, access, unit, status=422, values=values, error=str(exc), chosen=roles
+        )
     unit.commit()
     flash(request, f"Utilisateur « {values.get('identifiant', '')} » créé.")
     return see_other(f"/c/{access.tenant.siren}/admin/utilisateurs")
+
+
+# Members ---------------------------------------------------------------------------------
+
+MEMBER_FORMS = ("roles", "activation", "mot_de_passe")
+"""The forms of a member's page; an error is shown beside the one that was submitted."""
+
+
+def _member_page(
+    request: Request,
+    access: TenantAdmin,
+    unit: UowDep,
+    member: Member,
+    *,
+    status: int = 200,
+    form: str | None = None,
+    error: str | None = None,
+) -> Response:
+    context = {
+        "member": member,
+        "roles": admin_services.ROLES,
+        "errors": {form: error} if form else {},
+        "is_self": member.username == access.principal.username,
+    }
+    return tenant_page(request, access, "admin_member.html", context, status=status)
+
+
+def _member_base(access: TenantAccess, user_id: uuid.UUID) -> str:
+    return f"/c/{access.tenant.siren}/admin/utilisateurs/{user_id}"
+
+
+@router.get("/c/{tenant}/admin/utilisateurs/{user_id}")
+def member_page(
+    request: Request, user_id: uuid.UUID, access: TenantAdmin, unit: UowDep
+) -> Response:
+    member = admin_services.get_member(unit, access.tenant.siren, user_id)
+    return _member_page(request, access, unit, member)
+
+
+@router.post("/c/{tenant}/admin/utilisateurs/{user_id}/roles")
+def member_roles(
+    request: Request,
+    user_id: uuid.UUID,
+    access: TenantAdmin,
+    unit: UowDep,
+    p: PlatformDep,
+    form: FormDep,
+) -> Response:
+    member = admin_services.get_member(unit, access.tenant.siren, user_id)
+    roles = frozenset(r for r in form.getlist("roles") if isinstance(r, str))
+    try:
+        admin_services.set_roles(
+            unit,
+            tenant=access.tenant.siren,
+            user_id=user_id,
+            roles=roles,
+            actor=access.actor,
+            now=p.clock(),
+        )
+    except (InvalidInput, Conflict) as exc:
+        status = 409 if isinstance(exc, Conflict) else 422
+        return _member_page(
+            request, access, unit, member, status=status, form="roles", error=str(exc)
+        )
+    unit.commit()
+    flash(request, f"Rôles de « {member.username} » enregistrés.")
+    return see_other(_member_base(access, user_id))
+
+
+@router.post("/c/{tenant}/admin/utilisateurs/{user_id}/activation")
+def member_activation(
+    request: Request,
+    user_id: uuid.UUID,
+    access: TenantAdmin,
+    unit: UowDep,
+    p: PlatformDep,
+    form: FormDep,
+) -> Response:
+    member = admin_services.get_member(unit, access.tenant.siren, user_id)
+    action = form.get("action")
+    change = {
+        "desactiver": admin_services.deactivate_member,
+        "reactiver": admin_services.reactivate_member,
+    }.get(action if isinstance(action, str) else "")
+    try:
+        if change is None:
+            raise InvalidInput("Choisissez de désactiver ou de réactiver le compte.")
+        change(unit, tenant=access.tenant.siren, user_id=user_id, actor=access.actor, now=p.clock())
+    except (InvalidInput, Conflict) as exc:
+        status = 409 if isinstance(exc, Conflict) else 422
+        return _member_page(
+            request, access, unit, member, status=status, form="activation", error=str(exc)
+        )
+    unit.commit()
+    done = "désactivé" if action == "desactiver" else "réactivé"
+    flash(request, f"Compte « {member.username} » {done} dans la collectivité.")
+    return see_other(_member_base(access, user_id))
+
+
+@router.post("/c/{tenant}/admin/utilisateurs/{user_id}/mot-de-passe")
+def member_password(
+    request: Request,
+    user_id: uuid.UUID,
+    access: TenantAdmin,
+    unit: UowDep,
+    p: PlatformDep,
+    form: FormDep,
+) -> Response:
+    member = admin_services.get_member(unit, access.tenant.siren, user_id)
+    password = form.get("mot_de_passe")
+    confirmation = form.get("confirmation")
+    try:
+        if not isinstance(password, str) or not password:
+            raise InvalidInput("Saisissez le mot de passe provisoire.")
+        if password != confirmation:
+            raise InvalidInput("Les deux saisies du mot de passe diffèrent.")
+        admin_services.reset_password(
+            unit,
+            tenant=access.tenant.siren,
+            user_id=user_id,
+            password=password,
+            actor=access.actor,
+            now=p.clock(),
+        )
+    except (InvalidInput, Conflict) as exc:
+        status = 409 if isinstance(exc, Conflict) else 422
+        return _member_page(
+            request, access, unit, member, status=status, form="mot_de_passe", error=str(exc)
+        )
+    unit.commit()
+    flash(
+        request,
+        f"Mot de passe provisoire de « {member.username} » enregistré : "
+        "communiquez-le lui par un canal sûr.",
+    )
+    return see_other(_member_base(access, user_id))
+
+
+# Procedure catalogue ---------------------------------------------------------------------
+
+
+def _catalogue_page(
+    request: Request,
+    access: TenantAdmin,
+    unit: UowDep,
+    *,
+    status: int = 200,
+    errors: dict[str, str] | None = None,
+) -> Response:
+    context = {
+        "entries": tenant_settings.catalogue(unit, access.tenant.siren),
+        "errors": errors or {},
+    }
+    return tenant_page(request, access, "admin_procedures.html", context, status=status)
+
+
+@router.get("/c/{tenant}/admin/procedures")
+def procedures(request: Request, access: TenantAdmin, unit: UowDep) -> Response:
+    return _catalogue_page(request, access, unit)
+
+
+@router.post("/c/{tenant}/admin/procedures/{procedure}")
+def set_procedure(
+    request: Request,
+    procedure: str,
+    access: TenantAdmin,
+    unit: UowDep,
+    p: PlatformDep,
+    form: FormDep,
+) -> Response:
+    state = form.get("etat")
+    version = form.get("version")
+    try:
+        if state not in ("activee", "desactivee"):
+            raise FormValidationError(
+                [FieldError("etat", "Choisissez si la procédure est activée ou non.")]
+            )
+        entry = tenant_settings.set_procedure(
+            unit,
+            tenant=access.tenant.siren,
+            procedure=procedure,
+            enabled=state == "activee",
+            pinned_hash=version if isinstance(version, str) and version else None,
+            actor=access.actor,
+            now=p.clock(),
+        )
+    except FormValidationError as exc:
+        errors = {procedure: "; ".join(e.message for e in exc.errors)}
+        return _catalogue_page(request, access, unit, status=422, errors=errors)
+    unit.commit()
+    shown = "activée" if entry.enabled else "désactivée"
+    flash(request, f"Procédure « {entry.title} » {shown}.")
+    return see_other(f"/c/{access.tenant.siren}/admin/procedures")
+
+
+# Settings --------------------------------------------------------------------------------
+
+
+def _settings_page(
+    request: Request,
+    access: TenantAdmin,
+    unit: UowDep,
+    *,
+    status: int = 200,
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    retention_values: dict[str, str] | None = None,
+    retention_errors: dict[str, str] | None = None,
+) -> Response:
+    tenant = access.tenant.siren
+    lines = tenant_settings.retention_lines(unit, tenant)
+    current_retention = {f"annees_{line.typologie}": str(line.current.years) for line in lines}
+    current_retention |= {f"sort_{line.typologie}": line.current.final_action for line in lines}
+    context = {
+        "values": values
+        if values is not None
+        else tenant_settings.read_settings(unit, tenant).as_form(),
+        "errors": errors or {},
+        "limits": tenant_settings.LIMITS,
+        "retention": lines,
+        "retention_values": retention_values or current_retention,
+        "retention_errors": retention_errors or {},
+        "final_actions": tenant_settings.FINAL_ACTIONS,
+    }
+    return tenant_page(request, access, "admin_settings.html", context, status=status)
+
+
+@router.get("/c/{tenant}/admin/parametres")
+def settings_page(request: Request, access: TenantAdmin, unit: UowDep) -> Response:
+    return _settings_page(request, access, unit)
+
+
+@router.post("/c/{tenant}/admin/parametres")
+def save_settings(
+    request: Request, access: TenantAdmin, unit: UowDep, p: PlatformDep, form: FormDep
+) -> Response:
+    submitted = {k: v for k, v in form.items() if isinstance(v, str)}
+    try:
+        parsed = tenant_settings.parse_settings(submitted)
+    except FormValidationError as exc:
+        errors = {e.path: e.message for e in exc.errors}
+        return _settings_page(request, access, unit, status=422, values=submitted, errors=errors)
+    tenant_settings.save_settings(
+        unit, tenant=access.tenant.siren, settings=parsed, actor=access.actor, now=p.clock()
+    )
+    unit.commit()
+    flash(request, "Paramètres enregistrés.")
+    return see_other(f"/c/{access.tenant.siren}/admin/parametres")
+
+
+@router.post("/c/{tenant}/admin/conservation")
+def save_retention(
+    request: Request, access: TenantAdmin, unit: UowDep, p: PlatformDep, form: FormDep
+) -> Response:
+    submitted = {k: v for k, v in form.items() if isinstance(v, str)}
+    try:
+        changed = tenant_settings.save_retention(
+            unit, tenant=access.tenant.siren, form=submitted, actor=access.actor, now=p.clock()
+        )
+    except FormValidationError as exc:
+        errors = {e.path: e.message for e in exc.errors}
+        return _settings_page(
+            request,
+            access,
+            unit,
+            status=422,
+            retention_values=submitted,
+            retention_errors=errors,
+        )
+    unit.commit()
+    flash(
+        request,
+        f"Durées de conservation enregistrées ({len(changed)} modifiée(s)) ; "
+        "elles s'appliquent aux dossiers scellés désormais.",
+    )
+    return see_other(f"/c/{access.tenant.siren}/admin/parametres#conservation")
 
 
 @router.get("/exploitation")

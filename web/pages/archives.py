@@ -3,11 +3,13 @@ reports and the decisions due at the end of a DUA."""
 
 from __future__ import annotations
 
+import json
 import tempfile
 import uuid
 from datetime import date
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
@@ -16,13 +18,16 @@ from starlette.responses import FileResponse
 
 from engine.domain.errors import InvalidInput, NotFound
 from engine.services.archives import (
+    SEARCH_COUNT_CAP,
+    SEARCH_PAGE_SIZE,
     ArchiveSetup,
     ArchiveUnavailable,
+    SearchFilters,
     archive_setup,
     decide_retention,
     export_package_dip,
     pending_decisions,
-    search_packages,
+    search_archives,
     verify_stored_package,
 )
 from engine.services.audit import verify_journal
@@ -57,6 +62,17 @@ def _day(value: str | None) -> date | None:
         raise InvalidInput("Date invalide (format AAAA-MM-JJ attendu).") from exc
 
 
+TYPOLOGIES = {
+    "deliberation": "Délibération",
+    "arrete": "Arrêté",
+    "marche_public": "Marché public",
+    "demande_usager": "Demande d'usager",
+}
+"""The typologies of the default retention schedule, as the search form offers them."""
+DUE_SHOWN = 20
+"""Decisions listed at once, the oldest DUA first: each decision taken brings the next."""
+
+
 @router.get("/c/{tenant}/archives")
 def archives(
     request: Request,
@@ -65,29 +81,48 @@ def archives(
     p: PlatformDep,
     q: Annotated[str, Query(max_length=200)] = "",
     procedure: Annotated[str, Query(max_length=100)] = "",
+    typologie: Annotated[str, Query(max_length=100)] = "",
     numero: Annotated[str, Query(max_length=15)] = "",
     du: Annotated[str, Query(max_length=10)] = "",
     au: Annotated[str, Query(max_length=10)] = "",
+    apres: Annotated[str, Query(max_length=200)] = "",
+    taille: Annotated[int, Query(ge=1, le=200)] = SEARCH_PAGE_SIZE,
 ) -> Response:
     siren = access.tenant.siren
     seq, head = unit.journal.head(siren)
-    packages = search_packages(
-        unit,
-        siren,
+    filters = SearchFilters(
         procedure=procedure,
+        typologie=typologie,
         act_number=numero,
         closed_from=_day(du),
         closed_to=_day(au),
         keywords=q,
     )
+    result = search_archives(unit, siren, filters, after=apres, page_size=taille)
+    query = {"q": q, "procedure": procedure, "typologie": typologie, "numero": numero}
+    query |= {"du": du, "au": au}
+    kept = {k: v for k, v in query.items() if v}
+    if taille != SEARCH_PAGE_SIZE:
+        kept["taille"] = str(taille)
+    base = f"/c/{siren}/archives"
     context = {
         "seq": seq,
         "head": head,
         "report": None,
-        "packages": packages,
-        "query": {"q": q, "procedure": procedure, "numero": numero, "du": du, "au": au},
-        "counts": unit.archives.count_by_state(siren),
-        "due": pending_decisions(unit, siren, today=p.clock().date()),
+        "packages": result.packages,
+        "result": result,
+        "cap": SEARCH_COUNT_CAP,
+        "typologies": TYPOLOGIES,
+        "query": query,
+        "first_url": f"{base}?{urlencode(kept)}" if apres else None,
+        "next_url": (
+            f"{base}?{urlencode({**kept, 'apres': result.next_cursor})}"
+            if result.next_cursor
+            else None
+        ),
+        "counts": unit.archives.count_by_state(siren, cap=SEARCH_COUNT_CAP),
+        "due": pending_decisions(unit, siren, today=p.clock().date(), limit=DUE_SHOWN + 1),
+        "due_shown": DUE_SHOWN,
         "runs": unit.archives.runs(siren, limit=10),
     }
     return tenant_page(request, access, "archives.html", context)
@@ -109,10 +144,28 @@ def _package_page(
         raise NotFound("Paquet d'archives introuvable.")
     context = {
         "package": package,
+        "reports": _validation_reports(package.frozen),
         "decisions": unit.archives.decisions(access.tenant.siren, package_id),
         "verification": report,
     }
     return tenant_page(request, access, "archives_package.html", context)
+
+
+def _validation_reports(frozen: dict[str, Any]) -> list[dict[str, object]]:
+    """The signature validation reports frozen into the package: name, verdict, summary."""
+    found = []
+    reports = frozen.get("reports")
+    for name, text in sorted(reports.items() if isinstance(reports, dict) else []):
+        try:
+            data = json.loads(text)
+        except (TypeError, ValueError):
+            data = None
+        if not isinstance(data, dict):
+            data = {"valid": False, "summary": "rapport illisible"}
+        found.append(
+            {"name": name, "valid": data.get("valid") is True, "summary": data.get("summary", "")}
+        )
+    return found
 
 
 @router.get("/c/{tenant}/archives/paquets/{package_id}")

@@ -1,13 +1,15 @@
-"""Login, logout and the choice of a collectivité."""
+"""Login (local account or OpenID Connect), logout and the choice of a collectivité."""
 
 from __future__ import annotations
 
+import logging
 import secrets
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 
+from engine.services.oidc_accounts import LoginRefused, Provisioning, sign_in_agent
 from web.auth import (
     Principal,
     TenantAccess,
@@ -17,12 +19,14 @@ from web.auth import (
     page_access,
     page_principal,
 )
-from web.deps import UowDep
+from web.deps import PlatformDep, UowDep
+from web.oidc import CALLBACK_PATH, LOGOUT_RETURN_PATH, OidcClient, OidcError, Transaction
 from web.pages.common import flash, see_other, tenant_page
 from web.security import check_csrf
 from web.templating import render
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
+log = logging.getLogger(__name__)
 
 
 def _safe_next(target: str | None) -> str:
@@ -40,7 +44,14 @@ def home(request: Request) -> Response:
 @router.get("/connexion")
 def login_form(request: Request, suivant: str | None = None) -> Response:
     message = request.session.pop("flash", None)
-    return render(request, "login.html", {"next": _safe_next(suivant), "flash": message})
+    return _login_page(request, {"next": _safe_next(suivant), "flash": message})
+
+
+def _login_page(request: Request, context: dict[str, object], status: int = 200) -> Response:
+    """The login form, with the OpenID Connect button when a provider is configured."""
+    client: OidcClient | None = request.app.state.oidc
+    values = {"oidc_name": client.name if client else None, **context}
+    return render(request, "login.html", values, status=status)
 
 
 @router.post("/connexion")
@@ -63,24 +74,105 @@ def login(
     except TooManyAttempts as exc:
         minutes = max(1, round(exc.retry_after / 60))
         error = f"Trop de tentatives : réessayez dans {minutes} minute(s)."
-        response = render(request, "login.html", {**context, "error": error}, status=429)
+        response = _login_page(request, {**context, "error": error}, status=429)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     if principal is None:
         error = "Identifiant ou mot de passe incorrect."
-        return render(request, "login.html", {**context, "error": error}, status=401)
+        return _login_page(request, {**context, "error": error}, status=401)
+    unit.commit()  # the account's failed attempts are forgotten
+    _open_session(request, principal.user_id, principal.display_name)
+    return see_other(_safe_next(suivant))
+
+
+def _open_session(request: Request, user_id: object, name: str, **extra: str) -> None:
     # A new session on login: nothing chosen before authentication survives it.
     request.session.clear()
-    request.session.update(
-        user=str(principal.user_id), name=principal.display_name, csrf=secrets.token_urlsafe(32)
-    )
-    return see_other(_safe_next(suivant))
+    request.session.update(user=str(user_id), name=name, csrf=secrets.token_urlsafe(32), **extra)
 
 
 @router.post("/deconnexion")
 def logout(request: Request) -> Response:
+    """Ends the session; after an OpenID Connect login, at the provider too."""
+    id_token = request.session.get("oidc_id_token")
+    client: OidcClient | None = request.app.state.oidc
     request.session.clear()
+    if isinstance(id_token, str) and client is not None:
+        state = secrets.token_urlsafe(24)
+        target = client.end_session_url(id_token, state)
+        if target is not None:
+            request.session["oidc_logout"] = state
+            return see_other(target)
     flash(request, "Vous êtes déconnecté.")
+    return see_other("/connexion")
+
+
+# OpenID Connect (ProConnect) -------------------------------------------------------------
+#
+# The routes always exist (the access matrix lists them) and answer 404 when no provider is
+# configured. A refusal renders the login page with the reason in French and writes nothing.
+
+
+def _client(request: Request) -> OidcClient:
+    client: OidcClient | None = request.app.state.oidc
+    if client is None:
+        raise HTTPException(404, "Connexion par fournisseur d'identité non configurée.")
+    return client
+
+
+def _refused(request: Request, message: str, status: int) -> Response:
+    return _login_page(request, {"next": "/espaces", "error": message}, status=status)
+
+
+@router.get("/connexion/proconnect")
+def oidc_start(request: Request, suivant: str | None = None) -> Response:
+    client = _client(request)
+    try:
+        url, transaction = client.begin(_safe_next(suivant))
+    except OidcError as exc:
+        log.warning("OIDC login not started: %s", exc.reason)
+        return _refused(request, exc.message, exc.status)
+    request.session["oidc"] = transaction.as_session()
+    return see_other(url)
+
+
+@router.get(CALLBACK_PATH)
+def oidc_callback(request: Request, unit: UowDep, p: PlatformDep) -> Response:
+    client = _client(request)
+    transaction = Transaction.from_session(request.session.pop("oidc", None))
+    try:
+        login = client.finish(transaction, dict(request.query_params))
+    except OidcError as exc:
+        log.warning("OIDC login refused: %s", exc.reason)
+        return _refused(request, exc.message, exc.status)
+    settings = client.settings
+    policy = Provisioning(
+        mode=settings.provisioning,
+        tenant_by_siret=settings.tenant_by_siret,
+        allowed_tenants=frozenset(settings.allowed_tenants),
+    )
+    try:
+        user_id = sign_in_agent(unit, login.identity, policy, now=p.clock())
+    except LoginRefused as exc:
+        log.info("OIDC login refused for SIRET %s: %s", login.identity.siret, exc)
+        return _refused(request, str(exc), 403)
+    unit.commit()
+    row = unit.users.by_id(user_id)
+    name = row.display_name if row is not None else login.identity.display_name
+    assert transaction is not None  # finish() refuses a missing transaction
+    _open_session(request, user_id, name, oidc_id_token=login.id_token)
+    return see_other(transaction.next_url)
+
+
+@router.get(LOGOUT_RETURN_PATH)
+def oidc_logged_out(request: Request) -> Response:
+    """Where the provider sends the browser back after its own logout."""
+    _client(request)
+    expected = request.session.pop("oidc_logout", None)
+    if isinstance(expected, str) and secrets.compare_digest(
+        expected, request.query_params.get("state", "")
+    ):
+        flash(request, "Vous êtes déconnecté, y compris de votre fournisseur d'identité.")
     return see_other("/connexion")
 
 

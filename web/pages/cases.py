@@ -3,21 +3,30 @@
 from __future__ import annotations
 
 import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import Response
+from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
+from fastapi.responses import JSONResponse, Response
 
-from engine.domain.errors import Conflict, FormValidationError
-from engine.domain.model import HumanTask
+from engine.domain.calendar_fr import format_date_fr
+from engine.domain.deadlines import Deadline, DeadlineError
+from engine.domain.errors import Conflict, FormValidationError, InvalidInput
+from engine.domain.model import CaseStatus, HumanTask
 from engine.persistence.uow import UnitOfWork
 from engine.services import cases as case_services
+from engine.services import tenant_settings
 from engine.services.admin import check_password
+from engine.services.delegations import delegators_of
+from engine.services.documents import add_case_document
 from web.auth import TenantAccess, client_address, page_access
 from web.deps import PlatformDep, UowDep
 from web.forms import errors_by_field, fields_of, read_form
 from web.pages.common import FormDep, PagingDep, flash, see_other, tenant_page
+from web.previews import PreviewsDep, preview_cache
 from web.security import check_csrf
+from web.templating import PARIS
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
 
@@ -33,7 +42,7 @@ Member = Annotated[TenantAccess, Depends(page_access())]
 
 @router.get("/c/{tenant}/procedures")
 def catalogue(request: Request, access: Clerk, unit: UowDep) -> Response:
-    procedures = unit.specs.catalogue()
+    procedures = tenant_settings.enabled_procedures(unit, access.tenant.siren)
     return tenant_page(request, access, "catalogue.html", {"procedures": procedures})
 
 
@@ -60,17 +69,56 @@ def start(
     return see_other(f"{base}/taches/{mine[0].id}" if mine else base)
 
 
+def stand_in_for(unit: UnitOfWork, access: TenantAccess, now: datetime) -> dict[str, str]:
+    """Login -> display name of the people this person deputises for now (delegations)."""
+    logins = delegators_of(
+        unit, tenant=access.tenant.siren, deputy=access.principal.username, at=now
+    )
+    names = {}
+    for login in logins:  # a handful at most: one lookup each, whatever the page size
+        row = unit.users.by_username(login)
+        names[login] = str(row.display_name) if row is not None else login
+    return names
+
+
+ASSIGNMENTS = {"moi": "Assignées à moi", "service": "De mon service (non assignées)"}
+
+
 @router.get("/c/{tenant}/taches")
 def inbox(
-    request: Request, access: Member, unit: UowDep, page: PagingDep, role: str | None = None
+    request: Request,
+    access: Member,
+    unit: UowDep,
+    p: PlatformDep,
+    page: PagingDep,
+    role: str | None = None,
+    assignation: str | None = None,
 ) -> Response:
-    lanes = sorted(access.roles & {role}) if role else sorted(access.roles)
+    """Unassigned tasks of my roles, tasks assigned to me and to those I deputise for."""
+    lanes: list[str] | None = sorted(access.roles & {role}) if role else sorted(access.roles)
+    acting = stand_in_for(unit, access, p.clock())
+    assigned: list[str] | None = [access.principal.username, *acting]
+    if assignation == "moi":
+        lanes = None
+    elif assignation == "service":
+        assigned = None
     tasks = unit.cases.human_tasks(
-        access.tenant.siren, lanes=lanes, limit=page.limit + 1, offset=page.offset
+        access.tenant.siren,
+        lanes=lanes,
+        assigned_to=assigned,
+        limit=page.limit + 1,
+        offset=page.offset,
     )
     more = len(tasks) > page.limit
     links = page.links(request, page.offset + page.limit + (1 if more else 0))
-    context = {"tasks": tasks[: page.limit], "role": role, "links": links}
+    context = {
+        "tasks": tasks[: page.limit],
+        "role": role,
+        "assignation": assignation,
+        "assignations": ASSIGNMENTS,
+        "acting": acting,
+        "links": links,
+    }
     return tenant_page(request, access, "inbox.html", context)
 
 
@@ -102,13 +150,163 @@ def case_list(
     return tenant_page(request, access, "cases.html", context)
 
 
-@router.get("/c/{tenant}/dossiers/{case_id}")
-def case_page(request: Request, case_id: uuid.UUID, access: Reader, unit: UowDep) -> Response:
+DEADLINE_LABELS = {
+    "cgct.convocation.jours_francs": "Envoi de la convocation du conseil",
+    "crpa.decision_implicite.acceptation": "Naissance d'une décision implicite d'acceptation",
+    "crpa.decision_implicite.rejet": "Naissance d'une décision implicite de rejet",
+    "cgct.controle_legalite.defere": "Fin du contrôle de légalité",
+    "cgct.publication.duree_minimale": "Fin de la durée minimale de publication",
+    "ccp.standstill": "Fin du délai de suspension avant signature du marché",
+}
+
+
+@dataclass(frozen=True)
+class DeadlineView:
+    """A deadline the case carries, as the case page shows it."""
+
+    key: str
+    """The case datum holding it."""
+    label: str
+    deadline: Deadline
+    countdown: str
+    """"dans 12 jours", "dépassé depuis 3 jours"..., from the platform clock."""
+    state: str
+    """`depasse`, `proche` (a week or less) or `ouvert`, for the style."""
+
+    @property
+    def day(self) -> str:
+        """The last day, in French (`lundi 2 mars 2026`)."""
+        return format_date_fr(self.deadline.local_date)
+
+
+def _days(count: int) -> str:
+    return f"{count} jour{'s' if count > 1 else ''}"
+
+
+def countdown(deadline: Deadline, now: datetime) -> tuple[str, str]:
+    """French countdown to a deadline's last day (Europe/Paris calendar days) and its state."""
+    today = now.astimezone(PARIS).date()
+    if deadline.has_passed(now):
+        return f"dépassé depuis {_days(max(1, (today - deadline.local_date).days))}", "depasse"
+    left = (deadline.local_date - today).days
+    if left <= 0:
+        return "dernier jour aujourd'hui", "proche"
+    if left == 1:
+        return "dernier jour demain", "proche"
+    return f"dans {_days(left)}", "proche" if left <= 7 else "ouvert"
+
+
+def deadlines_of(data: dict[str, Any], now: datetime) -> list[DeadlineView]:
+    """The computed deadlines stored in the case data (each with its rule and inputs)."""
+    found = []
+    for key, value in data.items():
+        if not (isinstance(value, dict) and {"schema", "rule", "due"} <= value.keys()):
+            continue
+        try:
+            deadline = Deadline.from_dict(value)
+        except DeadlineError:
+            continue
+        label = DEADLINE_LABELS.get(deadline.rule, deadline.legal_basis)
+        found.append(DeadlineView(key, label, deadline, *countdown(deadline, now)))
+    return sorted(found, key=lambda view: view.deadline.due)
+
+
+def _case_page(
+    request: Request,
+    access: TenantAccess,
+    unit: UnitOfWork,
+    p: PlatformDep,
+    case_id: uuid.UUID,
+    *,
+    upload_error: str | None = None,
+    status: int = 200,
+) -> Response:
     case = unit.cases.get(access.tenant.siren, case_id)
     tasks = unit.cases.human_tasks(access.tenant.siren, case_id=case_id)
     events = unit.journal.for_case(access.tenant.siren, case_id)
-    context = {"case": case, "tasks": tasks, "events": events}
-    return tenant_page(request, access, "case.html", context)
+    documents = unit.documents.for_case(access.tenant.siren, case_id)
+    context = {
+        "case": case,
+        "tasks": tasks,
+        "events": events,
+        "documents": documents,
+        "previews": preview_cache(p).available(documents, unit),
+        "deadlines": deadlines_of(case.data, p.clock()),
+        "size_label": size_label,
+        "can_upload": "agent" in access.roles and case.status is CaseStatus.RUNNING,
+        "max_upload_label": size_label(p.settings.max_upload_bytes),
+        "max_upload": p.settings.max_upload_bytes,
+        "upload_error": upload_error,
+    }
+    return tenant_page(request, access, "case.html", context, status=status)
+
+
+@router.get("/c/{tenant}/dossiers/{case_id}")
+def case_page(
+    request: Request, case_id: uuid.UUID, access: Reader, unit: UowDep, p: PlatformDep
+) -> Response:
+    return _case_page(request, access, unit, p, case_id)
+
+
+def size_label(size: int) -> str:
+    """`50 Mo`, `292 Ko`, `1,5 Mo` (binary units, as file managers show them)."""
+    if size < 1024 * 1024:
+        return f"{size // 1024} Ko"
+    mo = size / (1024 * 1024)
+    return f"{mo:.0f} Mo" if mo >= 10 or mo.is_integer() else f"{mo:.1f} Mo".replace(".", ",")
+
+
+def _read_upload(upload: UploadFile | None, limit: int) -> tuple[str, bytes]:
+    if upload is None or not upload.filename:
+        raise InvalidInput("Choisissez un fichier PDF à ajouter.")
+    content = upload.file.read(limit + 1)
+    if len(content) > limit:
+        size = size_label(upload.size or len(content))
+        raise InvalidInput(
+            f"Fichier trop volumineux : {size} (taille maximale : {size_label(limit)})."
+        )
+    return upload.filename, content
+
+
+@router.post("/c/{tenant}/dossiers/{case_id}/documents")
+def upload_document(
+    request: Request,
+    case_id: uuid.UUID,
+    access: Clerk,
+    unit: UowDep,
+    p: PlatformDep,
+    previews: PreviewsDep,
+    fichier: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """A PDF added to the case; refused whole (nothing written) when any check fails.
+
+    Asked by the upload script (`X-Requested-With`), it answers JSON instead of a page. The
+    file is a declared parameter so that FastAPI closes its spooled copy whatever happens."""
+    unit.cases.get(access.tenant.siren, case_id)  # another tenant's case: 404 before anything
+    scripted = request.headers.get("x-requested-with") == "XMLHttpRequest"
+    try:
+        name, content = _read_upload(fichier, p.settings.max_upload_bytes)
+        document = add_case_document(
+            unit,
+            tenant=access.tenant.siren,
+            case_id=case_id,
+            name=name,
+            content=content,
+            actor=access.actor,
+            now=p.clock(),
+            max_bytes=p.settings.max_upload_bytes,
+        )
+    except (InvalidInput, Conflict) as exc:
+        if scripted:
+            return JSONResponse({"erreur": str(exc)}, status_code=422)
+        return _case_page(request, access, unit, p, case_id, upload_error=str(exc), status=422)
+    unit.commit()
+    previews.ensure(document.sha256, lambda: content)  # ready for the page that follows
+    flash(request, f"Document « {document.name} » ajouté au dossier.")
+    location = f"/c/{access.tenant.siren}/dossiers/{case_id}#documents"
+    if scripted:
+        return JSONResponse({"location": location})
+    return see_other(location)
 
 
 def _task(
@@ -135,8 +333,17 @@ def _task_page(
     status: int = 200,
 ) -> Response:
     case = unit.cases.get(access.tenant.siren, case_id)
+    documents = unit.documents.for_case(access.tenant.siren, case_id)
+    cache = preview_cache(request.app.state.platform)
+    on_behalf = None
+    if task.assignee and task.assignee != access.principal.username:
+        row = unit.users.by_username(task.assignee)
+        on_behalf = str(row.display_name) if row is not None else task.assignee
     context = {
+        "on_behalf": on_behalf,
         "case": case,
+        "documents": documents,
+        "previews": cache.available(documents, unit),
         "task": task,
         "fields": fields_of(task.form, values, errors),
         "general": general or [],
@@ -160,11 +367,12 @@ def confirm_password(
     row = unit.users.by_id(access.principal.user_id)
     limiter = request.app.state.login_limiter
     address = client_address(request)
-    if limiter.retry_after(access.principal.username, address):
+    if limiter.retry_after(unit, access.principal.username, address):
         return False
     if row is not None and check_password(row.password_hash, password):
         return True
-    limiter.failed(access.principal.username, address)
+    limiter.failed(unit, access.principal.username, address)
+    unit.commit()  # the failure counts although nothing else of this request is recorded
     return False
 
 

@@ -10,7 +10,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from engine.domain.model import Tenant
 from engine.persistence.uow import UnitOfWork
-from engine.services import publication
+from engine.services import publication, tenant_settings
 from web.deps import PlatformDep, UowDep
 from web.templating import render
 
@@ -57,6 +57,7 @@ def register(
         "public_register.html",
         {
             "tenant": found,
+            "page_settings": tenant_settings.read_settings(unit, tenant).publication,
             "entries": entries[:PAGE_SIZE],
             "kind": kind,
             "kinds": KINDS,

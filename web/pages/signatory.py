@@ -13,13 +13,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
+from engine.domain.model import Document, HumanTask
 from engine.persistence.uow import UnitOfWork
 from engine.services import batch
-from engine.services.delegations import delegators_of
 from web.auth import TenantAccess, page_access
 from web.deps import PlatformDep, UowDep
-from web.pages.cases import confirm_password
+from web.pages.cases import confirm_password, stand_in_for
 from web.pages.common import FormDep, PagingDep, flash, see_other, tenant_page
+from web.previews import preview_cache
 from web.security import check_csrf
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
@@ -32,32 +33,44 @@ MAX_BATCH = 100
 
 def _my_tasks(
     unit: UnitOfWork, access: TenantAccess, now: datetime, limit: int, offset: int
-) -> Any:
-    """Unassigned élu tasks, the élu's own, and those of whom they stand in for (delegation)."""
-    login = access.principal.username
-    stand_in_for = delegators_of(unit, tenant=access.tenant.siren, deputy=login, at=now)
-    return unit.cases.human_tasks(
+) -> tuple[list[HumanTask], dict[str, str]]:
+    """Unassigned élu tasks, the élu's own, and those of whom they stand in for (delegation),
+    with the names of those people."""
+    acting = stand_in_for(unit, access, now)
+    tasks = unit.cases.human_tasks(
         access.tenant.siren,
         lanes=["elu"],
-        assigned_to=[login, *stand_in_for],
+        assigned_to=[access.principal.username, *acting],
         limit=limit,
         offset=offset,
     )
+    return tasks, acting
+
+
+def _context(
+    request: Request, unit: UnitOfWork, access: TenantAccess, tasks: list[HumanTask]
+) -> dict[str, Any]:
+    """The documents of each task's case, the last one first (what is to be signed), with
+    whether each has a preview."""
+    documents: dict[uuid.UUID, list[Document]] = {}
+    for case_id in dict.fromkeys(t.case_id for t in tasks):
+        documents[case_id] = list(reversed(unit.documents.for_case(access.tenant.siren, case_id)))
+    cache = preview_cache(request.app.state.platform)
+    shown = [d for docs in documents.values() for d in docs[:1]]
+    return {"documents": documents, "previews": cache.available(shown, unit)}
 
 
 @router.get("/c/{tenant}/parapheur")
 def parapheur(
     request: Request, access: Signatory, unit: UowDep, p: PlatformDep, page: PagingDep
 ) -> Response:
-    tasks = _my_tasks(unit, access, p.clock(), page.limit + 1, page.offset)
+    tasks, acting = _my_tasks(unit, access, p.clock(), page.limit + 1, page.offset)
     more = len(tasks) > page.limit
     links = page.links(request, page.offset + page.limit + (1 if more else 0))
-    context = {"tasks": tasks[: page.limit], "links": links, "errors": [], "login": _login(access)}
+    tasks = tasks[: page.limit]
+    context = {"tasks": tasks, "links": links, "errors": [], "acting": acting}
+    context.update(_context(request, unit, access, tasks))
     return tenant_page(request, access, "parapheur.html", context)
-
-
-def _login(access: TenantAccess) -> str:
-    return access.principal.username
 
 
 def _selected(values: list[str]) -> list[uuid.UUID]:
@@ -103,8 +116,9 @@ def sign_batch(
         if errors:
             errors.insert(0, f"{signed} document(s) signé(s) ; {len(errors)} refusé(s).")
     if errors:
-        tasks = _my_tasks(unit, access, p.clock(), 100, 0)
-        context = {"tasks": tasks, "links": {}, "errors": errors, "login": _login(access)}
+        tasks, acting = _my_tasks(unit, access, p.clock(), 100, 0)
+        context = {"tasks": tasks, "links": {}, "errors": errors, "acting": acting}
+        context.update(_context(request, unit, access, tasks))
         return tenant_page(request, access, "parapheur.html", context, status=422)
     flash(request, f"{len(selected)} document(s) signé(s).")
     return see_other(f"/c/{access.tenant.siren}/parapheur")

@@ -1,0 +1,119 @@
+"""Login throttling shared by every web process: attempts are counted in the database.
+
+Each attempt is counted (atomic upsert) before its password is checked, then the counts of the
+last quarter hour are read: concurrent attempts on one account serialize on the same row, so
+`per_account` is a strict bound whatever the number of web processes. A successful login
+forgets the account's attempts and does not count against its address.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from engine.persistence.uow import UnitOfWork
+
+__all__ = [
+    "ThrottlePolicy",
+    "begin_attempt",
+    "record_failure",
+    "record_success",
+    "retry_after",
+]
+
+_EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class ThrottlePolicy:
+    """How many login attempts are allowed, per account and per client address."""
+
+    per_account: int = 5
+    """Attempts allowed for one username in `window` (a success clears them)."""
+    per_address: int = 20
+    """Failed attempts allowed from one client address in `window`."""
+    window: timedelta = timedelta(minutes=15)
+    """How far back attempts count."""
+    slot: timedelta = timedelta(minutes=1)
+    """Granularity of the counts (one row per key and slot)."""
+
+
+def _slot(policy: ThrottlePolicy, moment: datetime) -> datetime:
+    return _EPOCH + ((moment - _EPOCH) // policy.slot) * policy.slot
+
+
+def _limits(policy: ThrottlePolicy, username: str, address: str) -> list[tuple[str, int]]:
+    return [(f"u:{username}", policy.per_account), (f"a:{address}", policy.per_address)]
+
+
+def _wait(
+    policy: ThrottlePolicy, slots: Sequence[tuple[datetime, int]], limit: int, now: datetime
+) -> int:
+    """Seconds until fewer than `limit` attempts remain in the window; 0 if already so."""
+    remaining = sum(count for _, count in slots)
+    for start, count in slots:
+        if remaining < limit:
+            break
+        remaining -= count
+        if remaining < limit:
+            leaves = start + policy.slot + policy.window
+            return max(1, math.ceil((leaves - now).total_seconds()))
+    return 0
+
+
+def _counts(
+    uow: UnitOfWork, policy: ThrottlePolicy, keys: Sequence[str], now: datetime
+) -> dict[str, list[tuple[datetime, int]]]:
+    return uow.login_attempts.slots(keys, since=_slot(policy, now - policy.window))
+
+
+def retry_after(
+    uow: UnitOfWork, policy: ThrottlePolicy, *, username: str, address: str, now: datetime
+) -> int:
+    """Seconds to wait before a new attempt is allowed; 0 when it is (nothing is written)."""
+    limits = _limits(policy, username, address)
+    counts = _counts(uow, policy, [key for key, _ in limits], now)
+    return max(_wait(policy, counts[key], limit, now) for key, limit in limits)
+
+
+def begin_attempt(
+    uow: UnitOfWork, policy: ThrottlePolicy, *, username: str, address: str, now: datetime
+) -> int:
+    """Count an attempt before its password is checked: 0 to go ahead, else the seconds to
+    wait (the attempt is refused and not counted). Also forgets the slots that no longer
+    count. The caller commits at once, so that other processes see the attempt."""
+    slot = _slot(policy, now)
+    limits = _limits(policy, username, address)
+    for key, _ in limits:  # always in the same order: no deadlock between two attempts
+        uow.login_attempts.add(key, slot)
+    counts = _counts(uow, policy, [key for key, _ in limits], now)
+    over = [key for key, limit in limits if sum(n for _, n in counts[key]) > limit]
+    wait = 0
+    if over:
+        for key, limit in limits:
+            uow.login_attempts.add(key, slot, -1)
+            undone = [(s, n - 1 if s == slot else n) for s, n in counts[key]]
+            wait = max(wait, _wait(policy, undone, limit, now))
+    uow.login_attempts.purge(_slot(policy, now - policy.window))
+    return wait
+
+
+def record_success(
+    uow: UnitOfWork, policy: ThrottlePolicy, *, username: str, address: str, now: datetime
+) -> None:
+    """After a correct password: forget the account's attempts; the address keeps only its
+    failures (many agents behind one address log in all day)."""
+    (user_key, _), (address_key, _) = _limits(policy, username, address)
+    uow.login_attempts.clear(user_key)
+    uow.login_attempts.add(address_key, _slot(policy, now), -1)
+
+
+def record_failure(
+    uow: UnitOfWork, policy: ThrottlePolicy, *, username: str, address: str, now: datetime
+) -> None:
+    """A failed check that did not go through `begin_attempt` (re-authentication to sign)."""
+    slot = _slot(policy, now)
+    for key, _ in _limits(policy, username, address):
+        uow.login_attempts.add(key, slot)

@@ -1,0 +1,149 @@
+"""The login rate limit lives in the database: every web process shares it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from fastapi.testclient import TestClient
+from sqlalchemy import inspect
+
+from engine.bootstrap import Platform, build_platform
+from engine.persistence.db import is_sqlite
+from engine.persistence.tables import metadata
+from engine.services.login_throttle import ThrottlePolicy
+from engine.settings import Settings
+from tests.web.support import PASSWORD, csrf_of, login
+from web.app import create_app
+from web.security import LoginLimiter
+
+
+@pytest.fixture
+def second_process(people: Platform, settings: Settings) -> Iterator[Platform]:
+    """Another platform on the same database: its own engine and pool, like another worker."""
+    other = build_platform(settings)
+    yield other
+    other.db.dispose()
+
+
+def _attempt(client: TestClient, username: str, password: str) -> int:
+    token = csrf_of(client.get("/connexion").text)
+    form = {"identifiant": username, "mot_de_passe": password, "csrf_token": token}
+    return client.post("/connexion", data=form).status_code
+
+
+def test_two_app_instances_share_the_limit(people: Platform, second_process: Platform) -> None:
+    with (
+        TestClient(create_app(platform=people), follow_redirects=False) as one,
+        TestClient(create_app(platform=second_process), follow_redirects=False) as two,
+    ):
+        statuses = [_attempt((one, two)[i % 2], "elu.a", "mauvais") for i in range(5)]
+        assert statuses == [401] * 5  # 3 on one process, 2 on the other
+        for client in (one, two):
+            token = csrf_of(client.get("/connexion").text)
+            form = {"identifiant": "elu.a", "mot_de_passe": PASSWORD, "csrf_token": token}
+            refused = client.post("/connexion", data=form)
+            assert refused.status_code == 429
+            wait = int(refused.headers["retry-after"])
+            assert 14 * 60 < wait <= 16 * 60
+            minutes = round(wait / 60)
+            assert f"Trop de tentatives : réessayez dans {minutes} minute(s)." in refused.text
+        api = two.get("/api/me", auth=("elu.a", PASSWORD))
+        assert api.status_code == 429 and int(api.headers["retry-after"]) > 0
+        assert "Trop de tentatives" in api.json()["detail"]
+        # Another account is not locked out; a success does not count against the address.
+        for client in (one, two, one):
+            assert login(client, "agent.a")
+
+
+class _Limiter:
+    """The limiter as the app builds it, each call made within a request's unit of work.
+
+    PostgreSQL: the limiter commits in transactions of its own; the request's unit is rolled
+    back (as after a failed login) and the counts must survive. SQLite: the counts are in the
+    request's unit, which the caller commits on failure."""
+
+    def __init__(self, platform: Platform, clock: Callable[[], datetime], policy: ThrottlePolicy):
+        self.platform = platform
+        self.own = not is_sqlite(platform.db)
+        factory = platform.uow if self.own else None
+        self.limiter = LoginLimiter(clock=clock, uow_factory=factory, policy=policy)
+
+    def __getattr__(self, name: str) -> Callable[..., Any]:
+        method = getattr(self.limiter, name)
+
+        def call(*args: str) -> Any:
+            with self.platform.uow() as unit:
+                result = method(unit, *args)
+                if not self.own:
+                    unit.commit()
+            return result
+
+        return call
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = datetime(2026, 3, 2, 9, 0, 30, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+def test_attempts_leave_the_window_and_old_rows_are_purged(people: Platform) -> None:
+    clock = _Clock()
+    limiter = _Limiter(people, clock, ThrottlePolicy(per_account=3))
+    assert [limiter.begin("elu.a", "10.0.0.1") for _ in range(3)] == [0, 0, 0]
+    clock.now += timedelta(minutes=5)
+    wait = limiter.begin("elu.a", "10.0.0.2")
+    # The three attempts were in the slot 09:00–09:01: they stop counting at 09:16.
+    assert wait == (datetime(2026, 3, 2, 9, 16, tzinfo=UTC) - clock.now).total_seconds()
+    assert limiter.retry_after("elu.a", "10.0.0.3") == wait  # a refused attempt is not counted
+    clock.now = datetime(2026, 3, 2, 9, 16, tzinfo=UTC)
+    assert limiter.retry_after("elu.a", "10.0.0.3") == 0
+    assert limiter.begin("autre", "10.0.0.9") == 0  # any write purges the expired slots
+    with people.uow() as uow:
+        left = uow.login_attempts.slots(["u:elu.a", "a:10.0.0.1"], since=clock.now - timedelta(1))
+    # The 09:00 slot is gone; the refused attempt of 09:05 left a slot counting zero.
+    assert left == {"u:elu.a": [(datetime(2026, 3, 2, 9, 5, tzinfo=UTC), 0)], "a:10.0.0.1": []}
+
+
+def test_the_address_limit_counts_failures_only(people: Platform) -> None:
+    clock = _Clock()
+    policy = ThrottlePolicy(per_account=100, per_address=3)
+    limiter = _Limiter(people, clock, policy)
+    for _ in range(10):  # ten agents behind one address log in
+        assert limiter.begin("agent.a", "10.0.0.1") == 0
+        limiter.succeeded("agent.a", "10.0.0.1")
+    for username in ("x", "y", "z"):
+        assert limiter.begin(username, "10.0.0.1") == 0
+    assert limiter.begin("agent.a", "10.0.0.1") > 0
+    assert limiter.begin("agent.a", "10.0.0.2") == 0
+    # Re-authentication failures before signing count too.
+    limiter.failed("elu.a", "10.0.0.5")
+    assert limiter.retry_after("elu.a", "10.0.0.5") == 0
+    assert limiter.begin("elu.a", "10.0.0.5") == 0
+
+
+def test_concurrent_attempts_never_exceed_the_limit(
+    people: Platform, second_process: Platform
+) -> None:
+    policy = ThrottlePolicy(per_account=5)
+    limiters = [_Limiter(p, p.clock, policy) for p in (people, second_process)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        waits = list(pool.map(lambda i: limiters[i % 2].begin("elu.a", f"10.0.0.{i}"), range(24)))
+    assert sorted(waits)[:6] == [0, 0, 0, 0, 0, sorted(waits)[5]]
+    assert waits.count(0) == 5
+
+
+def test_the_migration_creates_the_table_as_declared(people: Platform) -> None:
+    with people.db.connect() as conn:
+        assert "login_attempts" in inspect(conn).get_table_names()
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        differences = compare_metadata(context, metadata)
+    assert [d for d in differences if "login_attempts" in repr(d)] == []
