@@ -29,6 +29,7 @@ def _register_core() -> None:
         admin.users,
         admin.processes,
         admin.audit,
+        admin.ops,
         cases.cases,
         run.serve,
         run.web,

@@ -61,6 +61,9 @@ def test_admin_and_case_commands(run, tmp_path: Path) -> None:  # type: ignore[n
     assert done.exit_code == 0, done.output
     assert "version 2" in done.output
     assert run("cases", "list", "--tenant", SIREN_A).output.count("running") == 1
+    stuck = run("ops", "stuck")
+    assert stuck.exit_code == 0, stuck.output
+    assert "0 dossier(s) en erreur" in stuck.output
     verified = run("audit", "verify", "--tenant", SIREN_A)
     assert verified.exit_code == 0 and "journal intègre : 4 entrées" in verified.output
 
