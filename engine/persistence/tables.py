@@ -275,3 +275,6 @@ from engine.persistence import tables_security as tables_security  # noqa: E402
 
 # A tenant's own administration (catalogue, suspended members, settings) shares `metadata` too.
 from engine.persistence import tables_tenant as tables_tenant  # noqa: E402
+
+# A tenant's councillors (the council as data) share `metadata` too.
+from engine.persistence import tables_council as tables_council  # noqa: E402
