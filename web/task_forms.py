@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from fastapi import UploadFile
+from starlette.datastructures import UploadFile
 
 from engine.domain.errors import Conflict, FieldError, FormValidationError, InvalidInput
 from engine.domain.model import Document
@@ -20,7 +20,7 @@ from engine.services.forms import validate_form
 from web.auth import TenantAccess
 from web.forms import document_inputs, errors_by_field, read_values
 
-__all__ = ["Submission", "choices_for", "read_submission"]
+__all__ = ["Submission", "choices_for", "close_uploads", "read_submission"]
 
 MAX_FILES_PER_FIELD = 30
 
@@ -93,6 +93,29 @@ def read_submission(
 
     Every problem is listed at once: unreadable values, choices not offered, bad uploads and
     the schema's own messages; the caller records nothing unless the list is empty."""
+    try:
+        return _read_submission(unit, access, case_id, schema, form, max_bytes=max_bytes, now=now)
+    finally:
+        close_uploads(form)
+
+
+def close_uploads(form: Any) -> None:
+    """Close the spooled copies of every file sent, read or not."""
+    for _, value in form.multi_items():
+        if isinstance(value, UploadFile):
+            value.file.close()
+
+
+def _read_submission(
+    unit: UnitOfWork,
+    access: TenantAccess,
+    case_id: uuid.UUID,
+    schema: Mapping[str, Any] | None,
+    form: Any,
+    *,
+    max_bytes: int,
+    now: datetime,
+) -> Submission:
     added: dict[str, list[str]] = {}
     upload_errors: dict[str, str] = {}
     uploaded: list[Document] = []

@@ -26,7 +26,7 @@ from web.forms import errors_by_field, fields_of, invalid_fields, read_form
 from web.pages.common import FormDep, PagingDep, flash, see_other, tenant_page
 from web.previews import PreviewsDep, preview_cache
 from web.security import check_csrf
-from web.task_forms import choices_for, read_submission
+from web.task_forms import choices_for, close_uploads, read_submission
 from web.templating import PARIS
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
@@ -410,6 +410,7 @@ def submit_task(
                 "Mot de passe de confirmation incorrect : votre décision n'a pas été enregistrée."
             ]
             show = read_form(task.form, form)
+            close_uploads(form)
             return _task_page(
                 request, access, unit, case_id, task, values=show, general=general, status=403
             )
