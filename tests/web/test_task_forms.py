@@ -283,3 +283,14 @@ def test_tenant_admin_keeps_the_council(browser_as: Login, people: Platform) -> 
 
     clerk, _ = browser_as("agent.a")
     assert clerk.get(f"/c/{SIREN_A}/admin/conseil").status_code == 403
+
+
+def test_the_councillors_table_matches_its_migration(people: Platform) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from engine.persistence.tables import metadata
+
+    with people.db.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert [d for d in diff if "councillors" in str(d)] == []

@@ -80,9 +80,7 @@ def save(
         mandate_end=values["fin_mandat"],
     )
     try:
-        councillor = council.parse_councillor(
-            access.tenant.siren, given, councillor_id=editing
-        )
+        councillor = council.parse_councillor(access.tenant.siren, given, councillor_id=editing)
         council.save_councillor(unit, councillor, actor=access.actor, now=p.clock())
     except FormValidationError as exc:
         errors: dict[str, str] = {}
