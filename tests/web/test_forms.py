@@ -227,3 +227,47 @@ def test_errors_inside_groups_and_rows_reach_their_input() -> None:
         "champ-titulaire-nom": "au moins 2 caractère(s)",
         "champ-classement-0-rang": "type attendu : nombre entier",
     }
+
+
+def _form(procedure: str, name: str) -> dict[str, Any]:
+    path = PROCESSES / procedure / "forms" / name
+    loaded: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
+
+
+def test_vote_totals_must_match_attendance_and_proxies() -> None:
+    from engine.domain.errors import FormValidationError
+    from engine.services.forms import validate_form
+
+    vote = _form("seance-conseil", "enregistrer_vote.json")
+    good = {"presents_au_vote": 21, "pouvoirs_au_vote": 3, "pour": 19, "contre": 3}
+    good |= {"abstentions": 2, "ne_prend_pas_part": 0}
+    assert validate_form(vote, good) == good
+    try:
+        validate_form(vote, {**good, "pour": 20, "pouvoirs_au_vote": 22})
+    except FormValidationError as exc:
+        messages = {e.path: e.message for e in exc.errors}
+    else:
+        raise AssertionError("inconsistent totals were accepted")
+    assert messages["pour"].startswith("Les voix (pour, contre, abstentions et ne prennent pas")
+    assert (
+        "totalisent 25 alors que présents et pouvoirs au moment du vote sont 43"
+        in (messages["pour"])
+    )
+    assert messages["pouvoirs_au_vote"].startswith("22 pouvoir(s) pour 21 présent(s)")
+
+    attendance = _form("seance-conseil", "constater_presences.json")
+    names = {"president_seance": "Mme Marie Dupont", "secretaire_seance": "M. Jean Martin"}
+    try:
+        validate_form(
+            attendance, {"membres_en_exercice": 27, "presents": 25, "pouvoirs": 4, **names}
+        )
+    except FormValidationError as exc:
+        assert [(e.path, e.message) for e in exc.errors] == [
+            (
+                "presents",
+                "Présents et pouvoirs (29) dépassent le nombre de conseillers en exercice (27).",
+            )
+        ]
+    else:
+        raise AssertionError("more present than in office was accepted")
