@@ -18,7 +18,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.domain.errors import FieldError
-from engine.services.form_sources import DOCUMENTS, Choice, source_key, source_of
+from engine.services.form_sources import DOCUMENTS, EMPTY, Choice, source_key, source_of
 
 __all__ = [
     "FormField",
@@ -70,6 +70,8 @@ class FormField:
     """The rows of a repeatable group."""
     template: tuple[FormField, ...] = ()
     """A blank row of a repeatable group, indexed `__i__` (cloned by form-fields.js)."""
+    empty: str = "Aucun choix possible pour l'instant."
+    """What a choice says when its source offers nothing."""
 
     @property
     def input_id(self) -> str:
@@ -222,6 +224,7 @@ def _field(
             for i, row in enumerate(given_rows[:MAX_ROWS])
         )
         template = tuple(_fields(items, {}, {}, choices, prefix=f"{name}.__i__."))
+    source = source_of(prop)
     return FormField(
         name=name,
         label=str(prop.get("title") or name.rsplit(".", 1)[-1]),
@@ -237,6 +240,7 @@ def _field(
         children=children,
         rows=rows,
         template=template,
+        empty=EMPTY.get(str(source.get("kind")), FormField.empty) if source else FormField.empty,
     )
 
 

@@ -34,6 +34,7 @@ from engine.services.council_operations import INSCRIPTION, MAX_POINTS
 
 __all__ = [
     "DOCUMENTS",
+    "EMPTY",
     "SOURCE_KEYWORD",
     "Choice",
     "FormContext",
@@ -48,6 +49,16 @@ DOCUMENTS = "documents"
 """Key of the case's documents among the resolved choices."""
 PARIS = ZoneInfo("Europe/Paris")
 MAX_MEMBERS = 1000
+EMPTY = {
+    DOCUMENTS: "Le dossier ne contient encore aucun PDF.",
+    "members": "Aucun membre de la collectivité n'a le rôle requis.",
+    "councillors": (
+        "Aucun conseiller en mandat à cette date : l'administrateur de la collectivité les "
+        "enregistre dans « Conseil municipal »."
+    ),
+    "seance_projects": "Aucun projet de délibération visé n'attend de séance.",
+}
+"""What a field says when its source offers nothing, by kind of source."""
 
 
 @dataclass(frozen=True)

@@ -428,8 +428,9 @@ def submit_task(
         if submission.uploaded:
             unit.commit()  # the PDFs joined the case: kept, and picked when the form comes back
         show = dict(data)
-        if submission.add_row in dict((task.form or {}).get("properties", {})):
-            show[submission.add_row] = [*show.get(submission.add_row, []), {}]
+        row = submission.add_row
+        if row is not None and row in dict((task.form or {}).get("properties", {})):
+            show[row] = [*show.get(row, []), {}]
             return _task_page(request, access, unit, case_id, task, values=show)
         return _task_page(
             request,

@@ -20,6 +20,13 @@ router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
 TenantAdmin = Annotated[TenantAccess, Depends(page_access("admin"))]
 FIELDS = ("nom", "courriel", "fonction", "debut_mandat", "fin_mandat")
 LIMITS = {"nom": 200, "courriel": 254}
+LABELS = {
+    "nom": "Prénom et nom",
+    "courriel": "Adresse électronique",
+    "fonction": "Fonction",
+    "debut_mandat": "Début du mandat",
+    "fin_mandat": "Fin du mandat",
+}
 
 
 def _page(
@@ -39,6 +46,7 @@ def _page(
         "errors": errors or {},
         "editing": editing,
         "limits": LIMITS,
+        "labels": LABELS,
     }
     return tenant_page(request, access, "admin_councillors.html", context, status=status)
 

@@ -52,6 +52,10 @@ document.addEventListener("DOMContentLoaded", function () {
         document.close();
       });
       request.addEventListener("error", function () {
+        // app.js disables submit buttons just after any submit: enable them again after it.
+        window.setTimeout(function () {
+          form.querySelectorAll("button[type='submit']").forEach(function (b) { b.disabled = false; });
+        }, 50);
         progressBox.hidden = true;
         status.textContent = "L'envoi a été interrompu : vérifiez votre connexion et recommencez.";
       });
