@@ -79,6 +79,37 @@ def _upload(
     )
 
 
+def _upload_all(
+    unit: UnitOfWork,
+    access: TenantAccess,
+    case_id: uuid.UUID,
+    schema: Mapping[str, Any] | None,
+    form: Any,
+    *,
+    max_bytes: int,
+    now: datetime,
+) -> tuple[dict[str, list[str]], dict[str, str], list[Document]]:
+    """The files sent with the document fields, added to the case: the new documents' ids by
+    field, the refusals by field, and the documents added."""
+    added: dict[str, list[str]] = {}
+    refused: dict[str, str] = {}
+    uploaded: list[Document] = []
+    for name, several in document_inputs(schema):
+        files = _files(form, f"{name}.{'fichiers' if several else 'fichier'}")
+        if len(files) > MAX_FILES_PER_FIELD:
+            refused[name] = f"au plus {MAX_FILES_PER_FIELD} fichiers à la fois"
+            continue
+        for upload in files:
+            try:
+                document = _upload(unit, access, case_id, upload, max_bytes=max_bytes, now=now)
+            except (InvalidInput, Conflict) as exc:
+                refused[name] = f"« {upload.filename} » refusé : {exc}"
+                continue
+            uploaded.append(document)
+            added.setdefault(name, []).append(str(document.id))
+    return added, refused, uploaded
+
+
 def read_submission(
     unit: UnitOfWork,
     access: TenantAccess,
@@ -94,7 +125,31 @@ def read_submission(
     Every problem is listed at once: unreadable values, choices not offered, bad uploads and
     the schema's own messages; the caller records nothing unless the list is empty."""
     try:
-        return _read_submission(unit, access, case_id, schema, form, max_bytes=max_bytes, now=now)
+        added, upload_errors, uploaded = _upload_all(
+            unit, access, case_id, schema, form, max_bytes=max_bytes, now=now
+        )
+        case = unit.cases.get(access.tenant.siren, case_id)
+        documents = unit.documents.for_case(access.tenant.siren, case_id)
+        references = {str(d.id): d.reference() for d in documents}
+        reading = read_values(schema, form, documents=references, added=added)
+        ctx = FormContext(access.tenant.siren, now, case.data, reading.data, documents)
+        choices = resolve_choices(unit, schema, ctx)
+        problems: list[FieldError] = check_choices(schema, reading.data, choices, ctx)
+        try:
+            validate_form(dict(schema) if schema is not None else None, reading.data)
+        except FormValidationError as exc:
+            problems += exc.errors
+        errors, general = errors_by_field(schema, problems)
+        errors.update(reading.errors)
+        errors.update(upload_errors)
+        add_row = form.get("_ajouter")
+        return Submission(
+            data=reading.data,
+            errors=errors,
+            general=general,
+            uploaded=uploaded,
+            add_row=add_row if isinstance(add_row, str) and add_row else None,
+        )
     finally:
         close_uploads(form)
 
@@ -104,53 +159,3 @@ def close_uploads(form: Any) -> None:
     for _, value in form.multi_items():
         if isinstance(value, UploadFile):
             value.file.close()
-
-
-def _read_submission(
-    unit: UnitOfWork,
-    access: TenantAccess,
-    case_id: uuid.UUID,
-    schema: Mapping[str, Any] | None,
-    form: Any,
-    *,
-    max_bytes: int,
-    now: datetime,
-) -> Submission:
-    added: dict[str, list[str]] = {}
-    upload_errors: dict[str, str] = {}
-    uploaded: list[Document] = []
-    for name, several in document_inputs(schema):
-        files = _files(form, f"{name}.{'fichiers' if several else 'fichier'}")
-        if len(files) > MAX_FILES_PER_FIELD:
-            upload_errors[name] = f"au plus {MAX_FILES_PER_FIELD} fichiers à la fois"
-            continue
-        for upload in files:
-            try:
-                document = _upload(unit, access, case_id, upload, max_bytes=max_bytes, now=now)
-            except (InvalidInput, Conflict) as exc:
-                upload_errors[name] = f"« {upload.filename} » refusé : {exc}"
-                continue
-            uploaded.append(document)
-            added.setdefault(name, []).append(str(document.id))
-    case = unit.cases.get(access.tenant.siren, case_id)
-    documents = unit.documents.for_case(access.tenant.siren, case_id)
-    references = {str(d.id): d.reference() for d in documents}
-    reading = read_values(schema, form, documents=references, added=added)
-    ctx = FormContext(access.tenant.siren, now, case.data, reading.data, documents)
-    choices = resolve_choices(unit, schema, ctx)
-    problems: list[FieldError] = check_choices(schema, reading.data, choices, ctx)
-    try:
-        validate_form(dict(schema) if schema is not None else None, reading.data)
-    except FormValidationError as exc:
-        problems += exc.errors
-    errors, general = errors_by_field(schema, problems)
-    errors.update(reading.errors)
-    errors.update(upload_errors)
-    add_row = form.get("_ajouter")
-    return Submission(
-        data=reading.data,
-        errors=errors,
-        general=general,
-        uploaded=uploaded,
-        add_row=add_row if isinstance(add_row, str) and add_row else None,
-    )
