@@ -271,3 +271,24 @@ def test_vote_totals_must_match_attendance_and_proxies() -> None:
         ]
     else:
         raise AssertionError("more present than in office was accepted")
+
+
+def test_a_row_asked_for_is_added_blank_and_numbered_after_the_others() -> None:
+    """Without script, « Ajouter une ligne » posts the form: it comes back with a blank row."""
+    (classement,) = [
+        f
+        for f in fields_of(NESTED, {"classement": [{"candidat": "Alpha"}, {}]})
+        if f.name == "classement"
+    ]
+    assert classement.widget == "repeat"
+    assert [[c.name for c in row] for row in classement.rows] == [
+        ["classement.0.candidat", "classement.0.rang"],
+        ["classement.1.candidat", "classement.1.rang"],
+    ]
+    assert classement.rows[1][0].value is None
+    assert [c.name for c in classement.template] == [
+        "classement.__i__.candidat",
+        "classement.__i__.rang",
+    ]
+    html = MACRO.render(fields=[classement], tenant={"siren": "000000000"}, preview_ids=set())
+    assert 'name="_ajouter" value="classement"' in html and "<template>" in html
