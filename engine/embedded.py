@@ -80,6 +80,22 @@ def _start_pki(settings: Settings, services: EmbeddedServices) -> None:
     log.info("PKI de développement : horodatage %s", pki.tsa_url)
 
 
+def _wait_listening(
+    port: int, process: subprocess.Popen[bytes], *, what: str, timeout: float = 60.0
+) -> None:
+    """Wait until a child answers on 127.0.0.1:port: the demo seeding uses it right away."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} : arrêté au démarrage (code {process.returncode})")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} : ne répond pas après {timeout:.0f} s (port {port})")
+
+
 def _start_prefecture(settings: Settings, services: EmbeddedServices) -> None:
     port = free_port()
     data = (settings.data_dir / "prefecture").resolve()
@@ -107,6 +123,7 @@ def _start_prefecture(settings: Settings, services: EmbeddedServices) -> None:
             process.wait()
 
     services._stops.append(stop)
+    _wait_listening(port, process, what="simulateur de préfecture")
     services.env["DEMATFLOW_ACTES__BASE_URL"] = f"http://127.0.0.1:{port}"
     log.info("simulateur de préfecture : http://127.0.0.1:%s", port)
 

@@ -151,6 +151,7 @@ def start_seaweed(
     timeout: float = 30.0,
 ) -> SeaweedServer:
     """Start ``weed mini`` on 127.0.0.1 with its data in ``data_dir``; wait until S3 answers."""
+    data_dir = data_dir.resolve()  # weed runs with cwd=data_dir and is given its paths
     data_dir.mkdir(parents=True, exist_ok=True)
     config_path = data_dir / "s3.json"
     identity = {
