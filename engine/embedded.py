@@ -55,6 +55,8 @@ class _MailDrop:
 class EmbeddedServices:
     env: dict[str, str] = field(default_factory=dict)
     """Settings for the child processes (worker, beat, web), as DEMATFLOW_* variables."""
+    storage_secret_file: Path | None = None
+    """File (0600) holding the embedded S3 server's secret, when it was started."""
     _stops: list[Any] = field(default_factory=list)
 
     def stop(self) -> None:
@@ -157,6 +159,7 @@ def _start_object_store(settings: Settings, services: EmbeddedServices) -> None:
     services._stops.append(server.stop)
     services.env["DEMATFLOW_STORAGE__ENDPOINT"] = server.config.endpoint
     services.env["DEMATFLOW_STORAGE__SECRET_KEY"] = secret
+    services.storage_secret_file = secret_file
     log.info("stockage S3 (SeaweedFS, verrouillage d'objets) : %s", server.config.endpoint)
 
 

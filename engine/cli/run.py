@@ -9,11 +9,16 @@ import subprocess
 import sys
 import time
 from collections.abc import Sequence
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from engine.cli.common import one_line_errors, settings
+from engine.cli.common import fail, one_line_errors, settings
+from engine.settings import Settings
+
+if TYPE_CHECKING:
+    from engine.embedded import EmbeddedServices
 
 WEB_APP = "web.app:create_app"
 """Imported by uvicorn from a string: the engine package does not import `web`."""
@@ -154,18 +159,26 @@ def serve(host: str | None, port: int | None, no_demo: bool) -> None:
     from engine.bootstrap import prepare_database
     from engine.demo import seed_demo
     from engine.embedded import start_embedded_services
+    from engine.serve_descriptor import StaleDescriptor, read_descriptor, remove_descriptor
     from engine.worker.app import connect_platform, relay_outbox
 
     _configure_logging("text")
     # uvicorn re-raises SIGTERM once it has shut down; make that a normal exit so the
     # `finally` below stops the worker, the scheduler and the embedded services.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    s = settings()
+    s = Settings()  # the environment only: never a running platform's descriptor
     s.data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        running = read_descriptor(s.data_dir)
+    except StaleDescriptor:
+        running = None  # left by a crash: replaced below
+    if running is not None:
+        fail(f"une plateforme tourne déjà avec ce dossier de données (processus {running.pid})")
     services = start_embedded_services(s)
     children: list[subprocess.Popen[bytes]] = []
     try:
-        s = settings()  # again: the embedded services set DEMATFLOW_* for themselves and children
+        s = Settings()  # again: the embedded services set DEMATFLOW_* for themselves and children
+        _write_descriptor(s, services, host, port)
         _app, platform = connect_platform(s)
         prepare_database(platform)
         credentials = s.data_dir / "identifiants-demo.txt"
@@ -199,3 +212,30 @@ def serve(host: str | None, port: int | None, no_demo: bool) -> None:
                 child.kill()
                 child.wait()
         services.stop()
+        remove_descriptor(s.data_dir, os.getpid())
+
+
+def _write_descriptor(
+    s: Settings, services: EmbeddedServices, host: str | None, port: int | None
+) -> None:
+    """Tell CLI commands of the same data dir where the embedded store and PKI listen."""
+    from engine.serve_descriptor import ServeDescriptor, write_descriptor
+    from signatures.devpki import load_dev_pki
+
+    embedded_store = services.storage_secret_file is not None
+    dev_dir = services.env.get("DEMATFLOW_PKI__DEV_DIR")
+    pki_dir = Path(dev_dir) if dev_dir else None
+    tsa_url = load_dev_pki(pki_dir).tsa_url if pki_dir else s.pki.tsa_url
+    write_descriptor(
+        s.data_dir,
+        ServeDescriptor(
+            pid=os.getpid(),
+            web_url=f"http://{host or s.web_host}:{port or s.web_port}/",
+            storage_endpoint=s.storage.endpoint if embedded_store else None,
+            storage_access_key=s.storage.access_key if embedded_store else None,
+            storage_secret_file=str(services.storage_secret_file) if embedded_store else None,
+            pki_dir=str(pki_dir) if pki_dir else None,
+            pki_root=str(pki_dir / "certs" / "root.cer") if pki_dir else None,
+            tsa_url=tsa_url,
+        ),
+    )
