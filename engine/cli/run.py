@@ -32,12 +32,27 @@ log_format_option = click.option(
 )
 
 
-def log_config(log_format: str, level: str = "INFO") -> dict[str, Any]:
+OWN_LOGGERS = ("engine", "web", "signatures", "archiving", "connectors", "uvicorn.error")
+"""Loggers at the asked level; every other library stays at WARNING unless DEBUG is asked
+(fontTools alone wrote half of a `make run` log at INFO; SpiffWorkflow logs every task state
+change; httpx logs URLs, which may carry identifiers)."""
+
+
+def log_level() -> str:
+    """`DEMATFLOW_LOG_LEVEL` (DEBUG, INFO, WARNING…), INFO by default; inherited by serve's
+    children."""
+    return os.environ.get("DEMATFLOW_LOG_LEVEL", "INFO").upper()
+
+
+def log_config(log_format: str, level: str | None = None) -> dict[str, Any]:
     """`logging.config.dictConfig` of a process: one handler on stderr, JSON lines or text.
 
     uvicorn applies it in each of its worker processes too. Its loggers write through the root
     handler; its access log (concrete path with query string, client address) stays off: the
     web app logs one line per request itself, with the route template only."""
+    level = (level or log_level()).upper()
+    debug = level == "DEBUG"
+    libraries = "DEBUG" if debug else "WARNING"
     formatter: dict[str, Any] = (
         {"()": "engine.observability.JsonFormatter"}
         if log_format == "json"
@@ -54,14 +69,16 @@ def log_config(log_format: str, level: str = "INFO") -> dict[str, Any]:
                 "stream": "ext://sys.stderr",
             }
         },
-        "root": {"handlers": ["stderr"], "level": level},
+        "root": {"handlers": ["stderr"], "level": libraries},
         "loggers": {
-            "uvicorn": {"handlers": [], "propagate": True},
+            **{name: {"level": level} for name in OWN_LOGGERS},
+            "uvicorn": {"handlers": [], "level": libraries, "propagate": True},
             "uvicorn.access": {"handlers": [], "level": "WARNING", "propagate": True},
-            # SpiffWorkflow logs every task state change at INFO (~10 lines a step); the
-            # journal records what happened. httpx logs URLs, which may carry identifiers.
-            "spiff": {"level": "WARNING"},
-            "httpx": {"level": "WARNING"},
+            # Named too because they set their own levels when imported.
+            "spiff": {"level": libraries},
+            "httpx": {"level": libraries},
+            # Font subsetting complains of every table it drops (FFTM…), at WARNING too.
+            "fontTools": {"level": "DEBUG" if debug else "ERROR"},
             # Celery's pool logger: given a handler here, Celery does not add its text one.
             "multiprocessing": {"handlers": ["stderr"], "level": "ERROR", "propagate": False},
         },
@@ -87,7 +104,7 @@ def web(host: str | None, port: int | None, workers: int, log_format: str) -> No
         port=port or s.web_port,
         workers=workers,
         proxy_headers=True,
-        log_level="info",
+        log_level=log_level().lower(),
         log_config=log_config(log_format),
         access_log=False,
     )
@@ -114,7 +131,7 @@ def worker(queues: str, concurrency: int, log_format: str) -> None:
             "-c",
             str(concurrency),
             "--loglevel",
-            "INFO",
+            log_level(),
             "-n",
             f"dematflow-{os.getpid()}@%h",
             "--without-mingle",
@@ -132,7 +149,7 @@ def beat(log_format: str) -> None:
 
     _configure_logging(log_format)
     app = configure(settings())
-    app.start([*_quiet(log_format), "beat", "--loglevel", "INFO"])
+    app.start([*_quiet(log_format), "beat", "--loglevel", log_level()])
 
 
 def _configure_logging(log_format: str) -> None:
@@ -197,7 +214,7 @@ def serve(host: str | None, port: int | None, no_demo: bool) -> None:
             factory=True,
             host=host or s.web_host,
             port=port or s.web_port,
-            log_level="info",
+            log_level=log_level().lower(),
             log_config=log_config("text"),
             access_log=False,  # the app's own access lines: route templates, no query string
         )
