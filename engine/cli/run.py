@@ -92,7 +92,7 @@ def log_config(log_format: str, level: str | None = None) -> dict[str, Any]:
 @log_format_option
 @one_line_errors
 def web(host: str | None, port: int | None, workers: int, log_format: str) -> None:
-    """Serve the API and the web interface (uvicorn)."""
+    """Servir l'API et l'interface web (uvicorn)."""
     import uvicorn
 
     s = settings()
@@ -116,7 +116,7 @@ def web(host: str | None, port: int | None, workers: int, log_format: str) -> No
 @log_format_option
 @one_line_errors
 def worker(queues: str, concurrency: int, log_format: str) -> None:
-    """Run a Celery worker on the given queues."""
+    """Lancer un worker Celery sur les files données."""
     from engine.worker.app import configure
 
     # Celery keeps a root logger that already has a handler (worker_hijack_root_logger=False).
@@ -144,7 +144,7 @@ def worker(queues: str, concurrency: int, log_format: str) -> None:
 @log_format_option
 @one_line_errors
 def beat(log_format: str) -> None:
-    """Run the periodic jobs scheduler (timers, outbox relay, audits)."""
+    """Lancer le planificateur des traitements périodiques (minuteurs, relais, audits)."""
     from engine.worker.app import configure
 
     _configure_logging(log_format)
@@ -172,7 +172,7 @@ def _spawn(args: Sequence[str]) -> subprocess.Popen[bytes]:
 @click.option("--no-demo", is_flag=True, help="Ne pas créer la collectivité de démonstration")
 @one_line_errors
 def serve(host: str | None, port: int | None, no_demo: bool) -> None:
-    """Embedded default: database, PKI, simulators, worker, scheduler and web in one command."""
+    """Plateforme embarquée : base, PKI, simulateurs, worker, planificateur et web."""
     from engine.bootstrap import prepare_database
     from engine.demo import seed_demo
     from engine.embedded import start_embedded_services
