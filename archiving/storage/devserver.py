@@ -119,11 +119,23 @@ def _command(weed: Path, data_dir: Path, config_path: Path, ports: dict[str, int
     return command
 
 
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
 def _wait_ready(server: SeaweedServer, timeout: float) -> None:
     from archiving.storage.s3 import ObjectStore
 
-    store = ObjectStore(server.config)
     deadline = time.monotonic() + timeout
+    while not _accepts(server.ports["s3"]):  # before S3 calls, whose retries log warnings
+        if server.process.poll() is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    store = ObjectStore(server.config)
     try:
         while time.monotonic() < deadline:
             if server.process.poll() is not None:

@@ -44,6 +44,13 @@ def log_level() -> str:
     return os.environ.get("DEMATFLOW_LOG_LEVEL", "INFO").upper()
 
 
+def celery_log_level() -> str:
+    """Celery's `--loglevel`: it sets the root logger (and its task loggers) to it, so libraries
+    stay at WARNING there too (one INFO line per received and finished job otherwise)."""
+    level = log_level()
+    return "WARNING" if level == "INFO" else level
+
+
 def log_config(log_format: str, level: str | None = None) -> dict[str, Any]:
     """`logging.config.dictConfig` of a process: one handler on stderr, JSON lines or text.
 
@@ -77,6 +84,8 @@ def log_config(log_format: str, level: str | None = None) -> dict[str, Any]:
             # Named too because they set their own levels when imported.
             "spiff": {"level": libraries},
             "httpx": {"level": libraries},
+            # The embedded filesystem broker has no host name: kombu warns of it at each connection.
+            "kombu.connection": {"level": "DEBUG" if debug else "ERROR"},
             # Font subsetting complains of every table it drops (FFTM…), at WARNING too.
             "fontTools": {"level": "DEBUG" if debug else "ERROR"},
             # Celery's pool logger: given a handler here, Celery does not add its text one.
@@ -131,7 +140,7 @@ def worker(queues: str, concurrency: int, log_format: str) -> None:
             "-c",
             str(concurrency),
             "--loglevel",
-            log_level(),
+            celery_log_level(),
             "-n",
             f"dematflow-{os.getpid()}@%h",
             "--without-mingle",
@@ -149,7 +158,7 @@ def beat(log_format: str) -> None:
 
     _configure_logging(log_format)
     app = configure(settings())
-    app.start([*_quiet(log_format), "beat", "--loglevel", log_level()])
+    app.start([*_quiet(log_format), "beat", "--loglevel", celery_log_level()])
 
 
 def _configure_logging(log_format: str) -> None:

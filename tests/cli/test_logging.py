@@ -59,3 +59,23 @@ def test_debug_lets_library_records_through() -> None:
     names = _loggers_reaching_handlers("DEBUG")
     assert any(n.startswith("fontTools") for n in names)
     assert "spiff.task" in names
+
+
+def test_worker_logging_keeps_celery_job_lines_out_at_info(tmp_path: Path) -> None:
+    """Celery sets the root logger to its `--loglevel`: the worker passes WARNING at INFO."""
+    script = (
+        "import logging, logging.config\n"
+        "from engine.cli.run import celery_log_level, log_config\n"
+        "from engine.settings import Settings\n"
+        "from engine.worker.app import configure\n"
+        "logging.config.dictConfig(log_config('text', 'INFO'))\n"
+        f"app = configure(Settings(data_dir={str(tmp_path)!r}))\n"
+        "app.log.setup(loglevel=celery_log_level())\n"
+        "for name in ('celery.app.trace', 'celery.worker.strategy', 'celery.beat', 'kombu'):\n"
+        "    assert not logging.getLogger(name).isEnabledFor(logging.INFO), name\n"
+        "assert logging.getLogger('engine.worker.app').isEnabledFor(logging.INFO)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=240
+    )
+    assert done.returncode == 0, done.stderr
