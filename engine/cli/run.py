@@ -32,6 +32,11 @@ log_format_option = click.option(
 )
 
 
+quiet_option = click.option(
+    "--quiet", is_flag=True, help="Sans la bannière de démarrage de Celery (toujours en JSON)."
+)
+
+
 OWN_LOGGERS = ("engine", "web", "signatures", "archiving", "connectors", "uvicorn.error")
 """Loggers at the asked level; every other library stays at WARNING unless DEBUG is asked
 (fontTools alone wrote half of a `make run` log at INFO; SpiffWorkflow logs every task state
@@ -123,8 +128,9 @@ def web(host: str | None, port: int | None, workers: int, log_format: str) -> No
 @click.option("--queues", default="engine,signing,sealing,connectors,audits", show_default=True)
 @click.option("--concurrency", type=int, default=2, show_default=True)
 @log_format_option
+@quiet_option
 @one_line_errors
-def worker(queues: str, concurrency: int, log_format: str) -> None:
+def worker(queues: str, concurrency: int, log_format: str, quiet: bool) -> None:
     """Lancer un worker Celery sur les files données."""
     from engine.worker.app import configure
 
@@ -133,7 +139,7 @@ def worker(queues: str, concurrency: int, log_format: str) -> None:
     app = configure(settings())
     app.worker_main(
         [
-            *_quiet(log_format),
+            *_quiet(log_format, quiet),
             "worker",
             "-Q",
             queues,
@@ -151,14 +157,15 @@ def worker(queues: str, concurrency: int, log_format: str) -> None:
 
 @click.command("beat")
 @log_format_option
+@quiet_option
 @one_line_errors
-def beat(log_format: str) -> None:
+def beat(log_format: str, quiet: bool) -> None:
     """Lancer le planificateur des traitements périodiques (minuteurs, relais, audits)."""
     from engine.worker.app import configure
 
     _configure_logging(log_format)
     app = configure(settings())
-    app.start([*_quiet(log_format), "beat", "--loglevel", celery_log_level()])
+    app.start([*_quiet(log_format, quiet), "beat", "--loglevel", celery_log_level()])
 
 
 def _configure_logging(log_format: str) -> None:
@@ -166,9 +173,9 @@ def _configure_logging(log_format: str) -> None:
     logging.captureWarnings(True)  # warnings become log lines too (JSON, not raw text)
 
 
-def _quiet(log_format: str) -> list[str]:
+def _quiet(log_format: str, quiet: bool) -> list[str]:
     """Celery's start-up banner is printed, not logged: left out when stderr is JSON lines."""
-    return ["--quiet"] if log_format == "json" else []
+    return ["--quiet"] if quiet or log_format == "json" else []
 
 
 def _spawn(args: Sequence[str]) -> subprocess.Popen[bytes]:
@@ -211,8 +218,8 @@ def serve(host: str | None, port: int | None, no_demo: bool) -> None:
         if not no_demo and seed_demo(platform, credentials):
             click.echo(f"Comptes de démonstration : {credentials.resolve()}")
         children = [
-            _spawn(["worker", "--concurrency", "2", "--log-format", "text"]),
-            _spawn(["beat", "--log-format", "text"]),
+            _spawn(["worker", "--concurrency", "2", "--log-format", "text", "--quiet"]),
+            _spawn(["beat", "--log-format", "text", "--quiet"]),
         ]
         relay_outbox(platform, everything=True)
         click.echo(f"dematflow : http://{host or s.web_host}:{port or s.web_port}/")
