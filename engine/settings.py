@@ -19,7 +19,6 @@ class StorageSettings(BaseModel):
     secure: bool = False
     region: str = "us-east-1"
     bucket_prefix: str = "dematflow"
-    embedded_port: int = 8333
 
 
 class BrokerSettings(BaseModel):
