@@ -195,18 +195,18 @@ def serve(host: str | None, port: int | None, no_demo: bool) -> None:
     from engine.serve_descriptor import StaleDescriptor, read_descriptor, remove_descriptor
     from engine.worker.app import connect_platform, relay_outbox
 
-    _configure_logging("text")
-    # uvicorn re-raises SIGTERM once it has shut down; make that a normal exit so the
-    # `finally` below stops the worker, the scheduler and the embedded services.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     s = Settings()  # the environment only: never a running platform's descriptor
-    s.data_dir.mkdir(parents=True, exist_ok=True)
     try:
         running = read_descriptor(s.data_dir)
     except StaleDescriptor:
         running = None  # left by a crash: replaced below
     if running is not None:
         fail(f"une plateforme tourne déjà avec ce dossier de données (processus {running.pid})")
+    s.data_dir.mkdir(parents=True, exist_ok=True)
+    _configure_logging("text")
+    # uvicorn re-raises SIGTERM once it has shut down; make that a normal exit so the
+    # `finally` below stops the worker, the scheduler and the embedded services.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     services = start_embedded_services(s)
     children: list[subprocess.Popen[bytes]] = []
     try:

@@ -188,7 +188,12 @@ def test_archive_commands_reach_the_store_of_a_running_serve(
     finally:
         store.close()
 
-    # ...is found by the CLI with no storage setting at all.
+    # A second serve on the same data dir is refused before it starts anything.
+    second = _invoke("serve", "--no-demo")
+    assert second.exit_code == 1
+    assert second.output.startswith("erreur : une plateforme tourne déjà")
+
+    # The CLI finds that package with no storage setting at all.
     assert _invoke("tenants", "create", "--siren", SIREN, "--name", "Commune").exit_code == 0
     retention = _invoke("archives", "retention", "--tenant", SIREN)
     assert retention.exit_code == 0, retention.output
