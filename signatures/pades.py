@@ -32,11 +32,12 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import PathValidationError, ValidationError
 
 from signatures.errors import KeyStoreError, SigningFailedError, TimestampError
-from signatures.intake import DEFAULT_MAX_BYTES, open_for_signing, read_pdfa_claim
+from signatures.intake import DEFAULT_MAX_BYTES, open_for_signing
 from signatures.keys import KeySource
 from signatures.keystore import open_signer, signer_name
+from signatures.locking import field_lock, flatten_form_bytes
 from signatures.overlay import AppendOverlay, Document
-from signatures.pdfa import convert_to_pdfa
+from signatures.pdfa import convert_to_pdfa, pdfa_shortcomings
 from signatures.tsa import timestamper_for
 
 __all__ = [
@@ -117,7 +118,9 @@ class SignRequest:
     field_name: str | None = None
     """Signature field name; by default "Signature<n>"."""
     convert_to_pdfa: bool = True
-    """Convert to PDF/A-2b before the first signature when the document is not PDF/A."""
+    """Convert to PDF/A-2b before the first signature unless the document truly conforms
+    (checked, not believed from its metadata). The form is flattened before the first
+    signature either way."""
     max_bytes: int = DEFAULT_MAX_BYTES
     """Largest document accepted."""
     font_path: Path = DEFAULT_FONT
@@ -192,16 +195,21 @@ def _field_name(request: SignRequest, writer: IncrementalPdfFileWriter) -> str:
     return f"Signature{number}"
 
 
-def _field_spec(request: SignRequest, name: str, page_count: int) -> fields.SigFieldSpec:
+def _field_spec(
+    request: SignRequest, name: str, page_count: int, lock: fields.FieldMDPSpec | None
+) -> fields.SigFieldSpec:
+    """The new signature field; ``lock`` locks the fields a previous signer left fillable."""
     if request.visible is None:
-        return fields.SigFieldSpec(sig_field_name=name)
+        return fields.SigFieldSpec(sig_field_name=name, field_mdp_spec=lock)
     page = request.visible.page
     index = page_count - 1 if page == -1 else page - 1
     if not 0 <= index < page_count:
         raise SigningFailedError(
             f"La page {page} n'existe pas (le document a {page_count} page(s))."
         )
-    return fields.SigFieldSpec(sig_field_name=name, on_page=index, box=request.visible.box)
+    return fields.SigFieldSpec(
+        sig_field_name=name, on_page=index, box=request.visible.box, field_mdp_spec=lock
+    )
 
 
 class _InMemoryFontFactory(GlyphAccumulatorFactory):
@@ -248,19 +256,39 @@ def _check_expected_cert(request: SignRequest, signer: Signer) -> str:
     return fingerprint
 
 
+def _locked_for_first_signature(
+    data: Document, reader: PdfFileReader, request: SignRequest
+) -> bytes | None:
+    """The document with its form flattened and, unless disabled, truly PDF/A; None if as is.
+
+    The pyHanko reader tells whether there is a form, so that a document without one is not
+    parsed again when PDF/A conversion is disabled (nor copied when it is memory-mapped).
+    """
+    flattened = flatten_form_bytes(data) if field_lock(reader) is not None else None
+    document = data if flattened is None else flattened
+    if request.convert_to_pdfa and pdfa_shortcomings(document):
+        return convert_to_pdfa(bytes(document)).pdf
+    return flattened
+
+
 def _prepare(data: Document, request: SignRequest) -> tuple[PdfFileReader, bytes | None, int]:
-    """The reader to extend (one parse), the original when converted, and the page count."""
+    """The reader to extend (one parse), the original when changed, and the page count.
+
+    Before the first signature the form is flattened and the document converted to PDF/A-2b
+    unless it truly conforms (see :mod:`signatures.locking`); the original is then returned.
+    """
     reader, facts = open_for_signing(data, max_bytes=request.max_bytes, with_pdfa_claim=False)
     if request.level.needs_timestamp and not request.timestamp_url:
         raise SigningFailedError(f"Le niveau {request.level} exige une autorité d'horodatage.")
-    if request.convert_to_pdfa and facts.signature_count == 0 and read_pdfa_claim(data) is None:
-        original = data if isinstance(data, bytes) else data[:]
-        converted = convert_to_pdfa(original).pdf
-        reader.stream.close()
-        reader, facts = open_for_signing(
-            converted, max_bytes=request.max_bytes, with_pdfa_claim=False
-        )
-        return reader, original, facts.page_count
+    if facts.signature_count == 0:
+        changed = _locked_for_first_signature(data, reader, request)
+        if changed is not None:
+            original = data if isinstance(data, bytes) else data[:]
+            reader.stream.close()
+            reader, facts = open_for_signing(
+                changed, max_bytes=request.max_bytes, with_pdfa_claim=False
+            )
+            return reader, original, facts.page_count
     return reader, None, facts.page_count
 
 
@@ -312,7 +340,7 @@ async def _sign_with(
         signer,
         timestamper=timestamper,
         stamp_style=_stamp_style(request),
-        new_field_spec=_field_spec(request, name, page_count),
+        new_field_spec=_field_spec(request, name, page_count, field_lock(writer.prev)),
     )
     await pdf_signer.async_sign_pdf(
         writer,
