@@ -241,7 +241,7 @@ with open(sys.argv[1], "rb") as source, open(sys.argv[1] + ".signed", "wb") as t
     with mmap.mmap(source.fileno(), 0, access=mmap.ACCESS_READ) as data:
         size = sign_pdf_to(data, SignRequest(key=Pkcs12Key(Path(sys.argv[2]),
             sys.argv[3].encode()), signer_display_name="x", level=PadesLevel.B_B,
-            convert_to_pdfa=False), target).size
+            trust_roots=(Path(sys.argv[4]).read_bytes(),), convert_to_pdfa=False), target).size
 print(before, hwm_kb(), size, time.perf_counter() - t)
 """
 
@@ -258,6 +258,7 @@ def peak_memory(pki: DevPki, workdir: Path) -> dict[str, object]:
             str(path),
             str(signer.pkcs12_path),
             signer.passphrase.decode(),
+            str(pki.root_cert_path),
         ],
         capture_output=True,
         text=True,

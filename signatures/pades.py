@@ -11,6 +11,7 @@ import hashlib
 import io
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import BinaryIO, cast
@@ -38,6 +39,7 @@ from signatures.keystore import open_signer, signer_name
 from signatures.locking import field_lock, flatten_form_bytes
 from signatures.overlay import AppendOverlay, Document
 from signatures.pdfa import convert_to_pdfa, pdfa_shortcomings
+from signatures.signer_check import check_signing_certificate
 from signatures.tsa import timestamper_for
 
 __all__ = [
@@ -126,7 +128,8 @@ class SignRequest:
     font_path: Path = DEFAULT_FONT
     """OpenType/TrueType font for the visible block."""
     revocation_fetching: bool = True
-    """Fetch OCSP/CRL data from the signer's CA at signing time (B-LT/B-LTA)."""
+    """Fetch OCSP/CRL data from the signer's CA at signing time. The certificate's validity
+    and revocation are checked hard at every level: without an answer, no signature."""
 
 
 @dataclass(frozen=True)
@@ -303,13 +306,15 @@ async def _sign(
     """
     writer = IncrementalPdfFileWriter.from_reader(reader)
     name = _field_name(request, writer)
-    level = request.level
-    context = _validation_context(request) if level.embeds_validation_info else None
+    context = _validation_context(request)
     try:
-        await _sign_with(writer, request, signer, page_count, name, context)
+        await check_signing_certificate(
+            signer, context, at=datetime.now(UTC), has_trust_roots=bool(request.trust_roots)
+        )
+        embedding = context if request.level.embeds_validation_info else None
+        await _sign_with(writer, request, signer, page_count, name, embedding)
     finally:
-        if context is not None:
-            await context.aclose()  # type: ignore[no-untyped-call]
+        await context.aclose()  # type: ignore[no-untyped-call]
     return name
 
 

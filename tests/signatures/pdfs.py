@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import pikepdf
+from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
 
 def make_pdf(*, pages: int = 1, text: str = "Deliberation n 2026-001", padding: int = 0) -> bytes:
@@ -45,7 +46,6 @@ def make_encrypted_pdf() -> bytes:
 
 def certify_no_changes(pdf_bytes: bytes, *, pkcs12_path: str, passphrase: bytes) -> bytes:
     """Certify ``pdf_bytes`` with DocMDP "no changes allowed" (pyHanko directly)."""
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
 
     signer = signers.SimpleSigner.load_pkcs12(pkcs12_path, passphrase=passphrase)
@@ -106,14 +106,18 @@ def claim_pdfa(pdf_bytes: bytes, *, part: str = "2", conformance: str = "B") -> 
     return out.getvalue()
 
 
-def sign_as_another_tool(pdf_bytes: bytes, *, pkcs12_path: str, passphrase: bytes) -> bytes:
-    """An approval signature made by pyHanko directly: fields are left as they are (no lock)."""
-    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
-    from pyhanko.sign import fields, signers
+def sign_as_another_tool(
+    pdf_bytes: bytes, *, pkcs12_path: str, passphrase: bytes, timestamp_url: str | None = None
+) -> bytes:
+    """An approval signature made by pyHanko directly, as another tool would: no field lock,
+    no check of the signer's certificate (the validation must judge it)."""
+    from pyhanko.sign import fields, signers, timestamps
 
     signer = signers.SimpleSigner.load_pkcs12(pkcs12_path, passphrase=passphrase)
     meta = signers.PdfSignatureMetadata(
         field_name="Visa", subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256"
     )
-    out = signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(pdf_bytes)), meta, signer=signer)
+    stamper = timestamps.HTTPTimeStamper(timestamp_url) if timestamp_url else None
+    writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes))
+    out = signers.sign_pdf(writer, meta, signer=signer, timestamper=stamper)
     return bytes(out.getvalue())

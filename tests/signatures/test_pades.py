@@ -141,9 +141,35 @@ def test_expected_certificate_pins_the_key(dev_pki: DevPki) -> None:
         )
 
 
-def test_signing_b_lt_with_revoked_certificate_is_refused(dev_pki: DevPki) -> None:
-    with pytest.raises(SigningFailedError):
-        sign_pdf(make_pdf(), request(dev_pki, PadesLevel.B_LT, key=dev_pki.revoked_signer.key))
+@pytest.mark.parametrize("level", list(PadesLevel))
+def test_signing_with_a_revoked_certificate_is_refused_at_every_level(
+    dev_pki: DevPki, level: PadesLevel
+) -> None:
+    revoked = dev_pki.revoked_signer
+    with pytest.raises(SigningFailedError, match=f"« {revoked.display_name} » est révoqué"):
+        sign_pdf(make_pdf(), request(dev_pki, level, key=revoked.key))
+
+
+@pytest.mark.parametrize("level", list(PadesLevel))
+def test_signing_with_an_expired_certificate_is_refused_at_every_level(
+    dev_pki: DevPki, level: PadesLevel
+) -> None:
+    expired = dev_pki.expired_signer
+    with pytest.raises(SigningFailedError, match=f"« {expired.display_name} » a expiré le"):
+        sign_pdf(make_pdf(), request(dev_pki, level, key=expired.key))
+
+
+def test_signing_with_an_untrusted_certificate_is_refused(
+    dev_pki: DevPki, rogue_pki: DevPki
+) -> None:
+    rogue = rogue_pki.signer("Marie Dupont")
+    with pytest.raises(SigningFailedError, match="aucune autorité de confiance"):
+        sign_pdf(make_pdf(), request(dev_pki, PadesLevel.B_B, key=rogue.key))
+
+
+def test_signing_without_trust_anchor_is_refused(dev_pki: DevPki) -> None:
+    with pytest.raises(SigningFailedError, match=r"révocation .* ne peut pas être vérifiée"):
+        sign_pdf(make_pdf(), request(dev_pki, PadesLevel.B_B, trust_roots=()))
 
 
 def test_missing_page_is_refused(dev_pki: DevPki) -> None:

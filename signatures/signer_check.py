@@ -1,0 +1,94 @@
+"""Refuse to sign with a certificate that is expired, not yet valid, revoked or untrusted.
+
+Checked at every PAdES level, before the key signs anything: B-B and B-T embed no validation
+data, so nothing else would notice. Revocation is checked hard (OCSP or CRL from the
+certificate's own URLs): without an answer, no signature. The validation context is the one the
+B-LT/B-LTA embedding uses afterwards, so the OCSP answer fetched here is reused there.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from asn1crypto import x509
+from pyhanko.sign.signers.pdf_cms import Signer
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.errors import (
+    ExpiredError,
+    InsufficientRevinfoError,
+    NotYetValidError,
+    PathBuildingError,
+    PathValidationError,
+    RevokedError,
+    ValidationError,
+)
+
+from signatures.errors import KeyStoreError, SigningFailedError
+from signatures.keystore import signer_name
+
+__all__ = ["check_signing_certificate"]
+
+
+def _day(moment: datetime) -> str:
+    return moment.strftime("%d/%m/%Y %H:%M UTC")
+
+
+def _check_validity_period(cert: x509.Certificate, name: str, at: datetime) -> None:
+    validity = cert["tbs_certificate"]["validity"]
+    not_before, not_after = validity["not_before"].native, validity["not_after"].native
+    if at < not_before:
+        raise SigningFailedError(
+            f"Le certificat de « {name} » n'est valide qu'à partir du {_day(not_before)} : "
+            "signature refusée."
+        )
+    if at > not_after:
+        raise SigningFailedError(
+            f"Le certificat de « {name} » a expiré le {_day(not_after)} : signature refusée."
+        )
+
+
+async def check_signing_certificate(
+    signer: Signer, context: ValidationContext, *, at: datetime, has_trust_roots: bool
+) -> None:
+    """Raise :class:`SigningFailedError` (French) unless ``signer``'s certificate may sign at ``at``.
+
+    ``context`` carries the trust anchors and the revocation policy (hard-fail expected).
+    """
+    cert = signer.signing_cert
+    if cert is None:
+        raise KeyStoreError("Le magasin de clés ne fournit pas de certificat de signature.")
+    name = signer_name(cert)
+    _check_validity_period(cert, name, at)
+    if not has_trust_roots:
+        raise SigningFailedError(
+            "Aucune autorité de confiance n'est configurée : la révocation du certificat de "
+            f"« {name} » ne peut pas être vérifiée, signature refusée."
+        )
+    validator = CertificateValidator(
+        cert, intermediate_certs=list(signer.cert_registry), validation_context=context
+    )
+    try:
+        await validator.async_validate_usage(set())
+    except RevokedError as exc:
+        raise SigningFailedError(
+            f"Le certificat de « {name} » est révoqué : signature refusée."
+        ) from exc
+    except (ExpiredError, NotYetValidError) as exc:
+        raise SigningFailedError(
+            f"Le certificat de « {name} » ou de son autorité n'est pas en cours de validité : "
+            "signature refusée."
+        ) from exc
+    except InsufficientRevinfoError as exc:
+        raise SigningFailedError(
+            f"Le statut de révocation du certificat de « {name} » n'a pas pu être vérifié "
+            "(répondeur OCSP ou liste de révocation injoignable) : signature refusée."
+        ) from exc
+    except PathBuildingError as exc:
+        raise SigningFailedError(
+            f"Le certificat de « {name} » n'est rattaché à aucune autorité de confiance : "
+            "signature refusée."
+        ) from exc
+    except (PathValidationError, ValidationError) as exc:
+        raise SigningFailedError(
+            f"Le certificat de « {name} » n'a pas pu être validé : signature refusée ({exc})."
+        ) from exc
