@@ -23,7 +23,7 @@ from pyhanko_certvalidator.errors import (
     ValidationError,
 )
 
-from signatures.errors import KeyStoreError, SigningFailedError
+from signatures.errors import KeyStoreError, RevocationUnavailableError, SigningFailedError
 from signatures.keystore import signer_name
 
 __all__ = ["check_signing_certificate"]
@@ -79,7 +79,7 @@ async def check_signing_certificate(
             "signature refusée."
         ) from exc
     except InsufficientRevinfoError as exc:
-        raise SigningFailedError(
+        raise RevocationUnavailableError(
             f"Le statut de révocation du certificat de « {name} » n'a pas pu être vérifié "
             "(répondeur OCSP ou liste de révocation injoignable) : signature refusée."
         ) from exc

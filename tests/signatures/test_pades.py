@@ -206,3 +206,19 @@ def test_certified_no_changes_document_is_refused(dev_pki: DevPki) -> None:
     )
     with pytest.raises(DocumentRefusedError, match="certifié"):
         sign_pdf(locked, request(dev_pki, PadesLevel.B_B, key=NO_KEY))
+
+
+def test_signing_without_a_revocation_answer_is_refused_and_retryable(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from signatures.devpki import build_dev_pki, free_port
+    from signatures.errors import RevocationUnavailableError
+
+    silent = build_dev_pki(  # built but never served: its OCSP responder and CRLs do not answer
+        tmp_path_factory.mktemp("silent-pki"),
+        signer_names=("Marie Dupont",),
+        organisation="Commune muette",
+        port=free_port(),
+    )
+    with pytest.raises(RevocationUnavailableError, match=r"révocation .* n'a pas pu être vérifié"):
+        sign_pdf(make_pdf(), request(silent, PadesLevel.B_B, convert_to_pdfa=False))
