@@ -139,7 +139,8 @@ class SignedPdf:
     pdf: bytes
     """The signed PDF."""
     original: bytes | None
-    """The document as received when it was converted to PDF/A first (keep it), else None."""
+    """The document as received when it was changed before the first signature (form flattened,
+    converted to PDF/A): keep it. None when it was signed as received."""
     field_name: str
     """Name of the signature field that was filled."""
     level: PadesLevel
@@ -155,7 +156,8 @@ class SigningOutcome:
     """What :func:`sign_pdf_to` did; the signed document went to the caller's output."""
 
     original: bytes | None
-    """The document as received when it was converted to PDF/A first (keep it), else None."""
+    """The document as received when it was changed before the first signature (form flattened,
+    converted to PDF/A): keep it. None when it was signed as received."""
     field_name: str
     """Name of the signature field that was filled."""
     level: PadesLevel
@@ -437,8 +439,9 @@ def sign_pdf_to(data: Document, request: SignRequest, output: BinaryIO) -> Signi
 def sign_pdf(data: bytes, request: SignRequest) -> SignedPdf:
     """Sign ``data`` once, as an incremental update, at ``request.level``.
 
-    The document is checked (and converted to PDF/A-2b before its first signature) before the
-    key store is opened. Raises a :class:`SignatureError` subclass on bad input or broken
+    The document is checked (its form flattened and, unless it truly conforms, converted to
+    PDF/A-2b before its first signature) before the key store is opened; the signer's
+    certificate is checked (validity, chain, revocation) before the key signs. Raises a :class:`SignatureError` subclass on bad input or broken
     infrastructure; the input is never modified and nothing half-signed is returned. The
     signed document is one new ``bytes`` object (one copy); :func:`sign_pdf_to` avoids it.
     """
