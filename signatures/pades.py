@@ -311,7 +311,7 @@ async def _sign(
     context = _validation_context(request)
     try:
         await check_signing_certificate(
-            signer, context, at=datetime.now(UTC), has_trust_roots=bool(request.trust_roots)
+            signer, context, at=datetime.now(UTC), trust_roots=request.trust_roots
         )
         embedding = context if request.level.embeds_validation_info else None
         await _sign_with(writer, request, signer, page_count, name, embedding)

@@ -4,10 +4,18 @@ Checked at every PAdES level, before the key signs anything: B-B and B-T embed n
 data, so nothing else would notice. Revocation is checked hard (OCSP or CRL from the
 certificate's own URLs): without an answer, no signature. The validation context is the one the
 B-LT/B-LTA embedding uses afterwards, so the OCSP answer fetched here is reused there.
+
+A "good" verdict is remembered in the process for :data:`GOOD_STATUS_SECONDS` (a batch of acts
+signed by one person costs one OCSP round trip, not one per act); a revoked, expired or unknown
+certificate is never remembered, and the validity dates are checked on every signature. An OCSP
+answer itself usually stays valid for hours: two minutes is far stricter than relying on it.
 """
 
 from __future__ import annotations
 
+import hashlib
+import threading
+import time
 from datetime import datetime
 
 from asn1crypto import x509
@@ -26,7 +34,36 @@ from pyhanko_certvalidator.errors import (
 from signatures.errors import KeyStoreError, RevocationUnavailableError, SigningFailedError
 from signatures.keystore import signer_name
 
-__all__ = ["check_signing_certificate"]
+__all__ = ["GOOD_STATUS_SECONDS", "check_signing_certificate", "forget_good_statuses"]
+
+GOOD_STATUS_SECONDS = 120.0
+"""How long a certificate found valid and not revoked is trusted again without a new check."""
+
+_GOOD: dict[tuple[str, ...], float] = {}
+"""(certificate SHA-256, trust anchors' SHA-256...) → monotonic time the verdict expires."""
+_GOOD_LOCK = threading.Lock()
+_MAX_REMEMBERED = 1024
+
+
+def forget_good_statuses() -> None:
+    """Forget every remembered verdict (the next signature of each certificate checks again)."""
+    with _GOOD_LOCK:
+        _GOOD.clear()
+
+
+def _remembered(key: tuple[str, ...]) -> bool:
+    with _GOOD_LOCK:
+        expires = _GOOD.get(key)
+        return expires is not None and time.monotonic() < expires
+
+
+def _remember(key: tuple[str, ...]) -> None:
+    with _GOOD_LOCK:
+        now = time.monotonic()
+        for stale in [k for k, expires in _GOOD.items() if expires <= now]:
+            del _GOOD[stale]
+        if len(_GOOD) < _MAX_REMEMBERED:
+            _GOOD[key] = now + GOOD_STATUS_SECONDS
 
 
 def _day(moment: datetime) -> str:
@@ -48,18 +85,27 @@ def _check_validity_period(cert: x509.Certificate, name: str, at: datetime) -> N
 
 
 async def check_signing_certificate(
-    signer: Signer, context: ValidationContext, *, at: datetime, has_trust_roots: bool
+    signer: Signer,
+    context: ValidationContext,
+    *,
+    at: datetime,
+    trust_roots: tuple[bytes, ...],
+    remember: bool = True,
 ) -> None:
     """Raise :class:`SigningFailedError` (French) unless ``signer``'s certificate may sign at ``at``.
 
-    ``context`` carries the trust anchors and the revocation policy (hard-fail expected).
+    ``context`` carries ``trust_roots`` and the revocation policy (hard-fail expected).
+    ``remember`` reuses, and keeps, a recent "good" verdict for the same certificate and anchors.
     """
     cert = signer.signing_cert
     if cert is None:
         raise KeyStoreError("Le magasin de clés ne fournit pas de certificat de signature.")
     name = signer_name(cert)
     _check_validity_period(cert, name, at)
-    if not has_trust_roots:
+    key = tuple(hashlib.sha256(der).hexdigest() for der in (cert.dump(), *trust_roots))
+    if remember and _remembered(key):
+        return
+    if not trust_roots:
         raise SigningFailedError(
             "Aucune autorité de confiance n'est configurée : la révocation du certificat de "
             f"« {name} » ne peut pas être vérifiée, signature refusée."
@@ -92,3 +138,5 @@ async def check_signing_certificate(
         raise SigningFailedError(
             f"Le certificat de « {name} » n'a pas pu être validé : signature refusée ({exc})."
         ) from exc
+    if remember:
+        _remember(key)

@@ -142,21 +142,15 @@ def test_expected_certificate_pins_the_key(dev_pki: DevPki) -> None:
 
 
 @pytest.mark.parametrize("level", list(PadesLevel))
-def test_signing_with_a_revoked_certificate_is_refused_at_every_level(
-    dev_pki: DevPki, level: PadesLevel
+@pytest.mark.parametrize(
+    ("holder", "reason"), [("revoked_signer", "est révoqué"), ("expired_signer", "a expiré le")]
+)
+def test_signing_with_a_revoked_or_expired_certificate_is_refused_at_every_level(
+    dev_pki: DevPki, level: PadesLevel, holder: str, reason: str
 ) -> None:
-    revoked = dev_pki.revoked_signer
-    with pytest.raises(SigningFailedError, match=f"« {revoked.display_name} » est révoqué"):
-        sign_pdf(make_pdf(), request(dev_pki, level, key=revoked.key))
-
-
-@pytest.mark.parametrize("level", list(PadesLevel))
-def test_signing_with_an_expired_certificate_is_refused_at_every_level(
-    dev_pki: DevPki, level: PadesLevel
-) -> None:
-    expired = dev_pki.expired_signer
-    with pytest.raises(SigningFailedError, match=f"« {expired.display_name} » a expiré le"):
-        sign_pdf(make_pdf(), request(dev_pki, level, key=expired.key))
+    who = getattr(dev_pki, holder)
+    with pytest.raises(SigningFailedError, match=f"« {who.display_name} » {reason}"):
+        sign_pdf(make_pdf(), request(dev_pki, level, key=who.key))
 
 
 def test_signing_with_an_untrusted_certificate_is_refused(
