@@ -51,7 +51,7 @@ ACT_DIFF_POLICY = StandardDiffPolicy(
     form_rule=FormUpdatingRule(
         # pyHanko's default also has GenericFieldModificationRule: form filling after a
         # signature. Without it, a changed non-signature field is an unexplained change.
-        field_rules=[SigFieldCreationRule(), SigFieldModificationRule()],
+        field_rules=[SigFieldCreationRule(), SigFieldModificationRule()],  # type: ignore[no-untyped-call]
     ),
 )
 """Modification policy for signed acts: only signatures, timestamps and validation data."""
@@ -59,7 +59,7 @@ ACT_DIFF_POLICY = StandardDiffPolicy(
 
 def _resolved(obj: Any) -> Any:
     """A pyHanko indirect reference's object (pikepdf resolves references by itself)."""
-    return obj.get_object() if isinstance(obj, generic.IndirectObject) else obj
+    return obj.get_object() if isinstance(obj, generic.IndirectObject) else obj  # type: ignore[no-untyped-call]
 
 
 def _non_signature_fields(fields: Any) -> tuple[str, ...]:

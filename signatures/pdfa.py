@@ -128,7 +128,7 @@ def _bounded_xmp(pdf: pikepdf.Pdf) -> bytes | None:
 def _walk_resources(pdf: pikepdf.Pdf) -> Iterator[pikepdf.Dictionary]:
     """Every resource dictionary of the pages, their form XObjects and annotation appearances."""
     seen: set[tuple[int, int]] = set()
-    pending: list[pikepdf.Object] = []
+    pending: list[pikepdf.Object | None] = []
     for page in pdf.pages:
         pending.append(page.obj.get("/Resources"))
         for annot in page.obj.get("/Annots", pikepdf.Array()):
@@ -138,6 +138,8 @@ def _walk_resources(pdf: pikepdf.Pdf) -> Iterator[pikepdf.Dictionary]:
     count = 0
     while pending:
         item = pending.pop()
+        if item is None:
+            continue
         count += 1
         if count > MAX_OBJECTS_WALKED:
             raise ValueError("structure trop volumineuse pour être vérifiée")
@@ -197,7 +199,7 @@ def _has_output_intent(pdf: pikepdf.Pdf) -> bool:
     )
 
 
-def _is_javascript(action: pikepdf.Object) -> bool:
+def _is_javascript(action: pikepdf.Object | None) -> bool:
     return isinstance(action, pikepdf.Dictionary) and action.get("/S") == "/JavaScript"
 
 
@@ -227,7 +229,7 @@ def _claim_of(packet: bytes | None) -> str | None:
     """``"2B"``-style claim from an XMP packet (parsed without entities or network)."""
     if not packet:
         return None
-    from lxml import etree
+    from lxml import etree  # type: ignore[import-untyped]
 
     parser = etree.XMLParser(resolve_entities=False, no_network=True, huge_tree=False)
     try:

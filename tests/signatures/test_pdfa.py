@@ -137,3 +137,14 @@ def test_a_true_pdfa_is_signed_as_is(dev_pki: DevPki, true_pdfa: bytes) -> None:
     assert signed.original is None
     assert signed.pdf.startswith(true_pdfa)
     assert pdfa_problems(signed.pdf) == ()
+
+
+def test_a_page_without_resources_is_checked() -> None:
+    pdf = pikepdf.new()
+    pdf.add_blank_page()
+    del pdf.pages[0].obj.Resources
+    out = io.BytesIO()
+    pdf.save(out)
+    assert pdfa_shortcomings(claim_pdfa(out.getvalue())) == (
+        "aucun profil de sortie (OutputIntent) PDF/A",
+    )
