@@ -114,7 +114,7 @@ async def check_signing_certificate(
         cert, intermediate_certs=list(signer.cert_registry), validation_context=context
     )
     try:
-        await validator.async_validate_usage(set())
+        await validator.async_validate_usage(set())  # type: ignore[no-untyped-call]
     except RevokedError as exc:
         raise SigningFailedError(
             f"Le certificat de « {name} » est révoqué : signature refusée."
