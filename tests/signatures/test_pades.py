@@ -216,3 +216,25 @@ def test_signing_without_a_revocation_answer_is_refused_and_retryable(
     )
     with pytest.raises(RevocationUnavailableError, match=r"révocation .* n'a pas pu être vérifié"):
         sign_pdf(make_pdf(), request(silent, PadesLevel.B_B, convert_to_pdfa=False))
+
+
+def test_a_good_verdict_is_remembered_briefly_then_checked_again(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from signatures.devpki import build_dev_pki, free_port, serve_dev_pki
+    from signatures.errors import RevocationUnavailableError
+    from signatures.signer_check import forget_good_statuses
+
+    pki = build_dev_pki(
+        tmp_path_factory.mktemp("brief-pki"),
+        signer_names=("Marie Dupont",),
+        organisation="Commune brève",
+        port=free_port(),
+    )
+    b_b = request(pki, PadesLevel.B_B, convert_to_pdfa=False)
+    with serve_dev_pki(pki):
+        sign_pdf(make_pdf(), b_b)  # checked online: good, remembered
+    sign_pdf(make_pdf(), b_b)  # responder gone: the recent good verdict is reused
+    forget_good_statuses()
+    with pytest.raises(RevocationUnavailableError):
+        sign_pdf(make_pdf(), b_b)
