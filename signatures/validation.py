@@ -36,6 +36,7 @@ from signatures.archive_validation import ades_lta_problem, archive_spec
 from signatures.errors import DocumentRefusedError
 from signatures.intake import DEFAULT_MAX_BYTES
 from signatures.keystore import signer_name
+from signatures.locking import ACT_DIFF_POLICY
 from signatures.verdicts import (
     CertificateInfo,
     SignatureReport,
@@ -57,7 +58,7 @@ _MODIFICATIONS_FR = {
     None: "aucune modification après la signature",
     ModificationLevel.NONE: "aucune modification après la signature",
     ModificationLevel.LTA_UPDATES: "ajouts de données de validation et d'horodatage uniquement",
-    ModificationLevel.FORM_FILLING: "ajouts de signatures ou remplissage de formulaire autorisés",
+    ModificationLevel.FORM_FILLING: "ajouts de signatures uniquement",
     ModificationLevel.ANNOTATIONS: "annotations ajoutées après la signature",
     ModificationLevel.OTHER: "modifications non autorisées après la signature",
 }
@@ -176,24 +177,28 @@ def _trust_problems(status: Any, revocation_known: bool, no_revinfo: bool) -> li
     return problems
 
 
+_MODIFIED = "Document modifié après signature : "
+"""First words of every finding that the signed content changed (always listed first)."""
+
+
 def _integrity_problems(status: Any) -> list[str]:
     """Findings that depend neither on time nor on trust."""
     problems: list[str] = []
     if not status.intact:
-        problems.append("Le document a été modifié dans la plage signée (empreinte différente).")
+        problems.append(_MODIFIED + "le contenu signé a changé (empreinte différente).")
     if status.intact and not status.valid:
         problems.append("La valeur de la signature est incorrecte.")
     if status.coverage < SignatureCoverageLevel.ENTIRE_REVISION:
-        problems.append("La plage signée ne couvre pas une révision entière du document.")
+        problems.append(_MODIFIED + "la plage signée ne couvre pas une révision entière.")
     elif (
         status.coverage != SignatureCoverageLevel.ENTIRE_FILE and status.modification_level is None
     ):
-        problems.append("Des octets hors de la plage signée n'ont pas pu être analysés.")
+        problems.append(
+            _MODIFIED + "des octets hors de la plage signée n'ont pas pu être analysés."
+        )
     if status.modification_level not in _ALLOWED or status.docmdp_ok is False:
         problems.append(
-            "Modifications interdites après la signature : "
-            + _MODIFICATIONS_FR.get(status.modification_level, "inconnues")
-            + "."
+            _MODIFIED + _MODIFICATIONS_FR.get(status.modification_level, "inconnues") + "."
         )
     return problems
 
@@ -207,7 +212,10 @@ async def _signature_report(
     context = _context(options, dss)
     try:
         status = await async_validate_pdf_signature(
-            sig, signer_validation_context=context, ts_validation_context=context
+            sig,
+            signer_validation_context=context,
+            ts_validation_context=context,
+            diff_policy=ACT_DIFF_POLICY,
         )
     except (validation_errors.SignatureValidationError, PdfError, ValueError) as exc:
         return SignatureReport.unreadable(str(sig.field_name), f"Signature illisible : {exc}")
@@ -234,7 +242,7 @@ async def _signature_report(
         )
         problems.extend([verdict] if verdict else [])
     else:
-        problems = _trust_problems(status, revocation_known, no_revinfo) + problems
+        problems += _trust_problems(status, revocation_known, no_revinfo)
     timestamps: tuple[TimestampInfo, ...] = ()
     if status.timestamp_validity is not None:
         timestamps = (_timestamp("signature", status.timestamp_validity),)
@@ -270,7 +278,9 @@ async def _doc_timestamps(
     for sig in sigs:
         context = _context(options, dss)
         try:
-            status = await async_validate_pdf_timestamp(sig, validation_context=context)
+            status = await async_validate_pdf_timestamp(
+                sig, validation_context=context, diff_policy=ACT_DIFF_POLICY
+            )
             info = _timestamp("document", status)
             if status.modification_level not in _ALLOWED:
                 info = TimestampInfo(
@@ -291,7 +301,10 @@ def _unsigned_tail(data: bytes, embedded: list[EmbeddedPdfSignature]) -> str:
     bytes after the last ``%%EOF`` belong to no revision and nothing can vouch for them.
     """
     if embedded and not data.rstrip(b"\r\n\t \x00").endswith(b"%%EOF"):
-        return "Des octets ont été ajoutés en fin de fichier, hors de toute révision signée."
+        return (
+            "Document modifié après signature : des octets ont été ajoutés en fin de fichier, "
+            "hors de toute révision signée."
+        )
     return ""
 
 
@@ -314,7 +327,7 @@ async def _validate(data: bytes, options: ValidationOptions) -> ValidationReport
         later_ts = any(rev > sig.signed_revision and ts.valid for rev, ts in doc_ts)
         report = await _signature_report(sig, options, dss, later_ts)
         if unsigned_tail:
-            report = dataclasses.replace(report, problems=(*report.problems, unsigned_tail))
+            report = dataclasses.replace(report, problems=(unsigned_tail, *report.problems))
         reports.append(report)
     return ValidationReport.build(
         sha256=hashlib.sha256(data).hexdigest(),

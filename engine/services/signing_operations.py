@@ -28,6 +28,7 @@ from engine.settings import Settings
 from engine.signing import SigningSetup, signing_setup
 from signatures import (
     PadesLevel,
+    RevocationUnavailableError,
     SignatureError,
     SignRequest,
     TimestampError,
@@ -166,7 +167,7 @@ def _run(
     )
     try:
         signed = sign_pdf(content, request)
-    except TimestampError as exc:
+    except (TimestampError, RevocationUnavailableError) as exc:
         raise OperationRetry(str(exc)) from exc
     except SignatureError as exc:
         raise OperationFailed("signature_refusee", str(exc)) from exc

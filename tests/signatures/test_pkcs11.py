@@ -65,6 +65,7 @@ def test_a_forked_worker_opens_its_own_token_session(
         key=softhsm_key,
         signer_display_name="Jean Martin",
         level=PadesLevel.B_B,
+        trust_roots=dev_pki.trust_roots,
         convert_to_pdfa=False,
     )
     sign_pdf(make_pdf(), request)  # the parent now holds a cached session
