@@ -56,7 +56,9 @@ def _widget(prop: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
         attrs["step"] = "1" if kind == "integer" else "any"
         return "number", {k: v for k, v in attrs.items() if v is not None}
     if kind == "string":
-        attrs = {"maxlength": prop.get("maxLength"), "minlength": prop.get("minLength")}
+        # Not the HTML `maxlength`: a browser silently cuts a pasted text there. The limit goes
+        # to the page's script (a counter and a message) and the server says it in French.
+        attrs = {"data-maxlength": prop.get("maxLength"), "minlength": prop.get("minLength")}
         attrs = {k: v for k, v in attrs.items() if v is not None}
         fmt = prop.get("format")
         if fmt in ("date", "email"):

@@ -109,8 +109,10 @@ def actor_name(actor: str, people: Mapping[str, str], *, kind: str = "") -> str:
     return "le système" if not name else actor
 
 
-def _detail(entry: JournalEntry) -> str:
+def _detail(entry: JournalEntry, documents: Mapping[str, str]) -> str:
     payload = entry.payload
+    if entry.kind.startswith("document.") and str(payload.get("document")) in documents:
+        return documents[str(payload["document"])]
     if entry.kind == "message.received":
         message = str(payload.get("message", ""))
         return MESSAGE_LABELS.get(message, "")
@@ -132,8 +134,13 @@ def _shown(entry: JournalEntry) -> bool:
     return True
 
 
-def history(entries: Iterable[JournalEntry], people: Mapping[str, str]) -> list[HistoryItem]:
-    """The journal entries of a case, in order, as French lines (routine jobs left out)."""
+def history(
+    entries: Iterable[JournalEntry],
+    people: Mapping[str, str],
+    documents: Mapping[str, str] | None = None,
+) -> list[HistoryItem]:
+    """The journal entries of a case, in order, as French lines (routine jobs left out);
+    `documents` (id -> file name) names the documents the entries refer to."""
     items = []
     for entry in entries:
         if not _shown(entry):
@@ -147,7 +154,7 @@ def history(entries: Iterable[JournalEntry], people: Mapping[str, str]) -> list[
                 at=entry.recorded_at,
                 when=datetime_fr(entry.recorded_at),
                 what=what,
-                detail=_detail(entry),
+                detail=_detail(entry, documents or {}),
                 who=actor_name(entry.actor, people, kind=entry.kind),
             )
         )

@@ -297,7 +297,7 @@ def _case_page(
         "procedure_title": process.bundle.title,
         "tasks": tasks,
         "people": people,
-        "history": history(events, people),
+        "history": history(events, people, {str(d.id): d.name for d in documents}),
         "data_rows": case_rows(case.data, process.forms, people=people, hide=shown_above),
         "documents": documents,
         "previews": {str(k): v for k, v in preview_cache(p).available(documents, unit).items()},
