@@ -75,3 +75,37 @@ def test_favicon_is_served(web: TestClient) -> None:
     svg = web.get("/static/favicon.svg")
     assert svg.status_code == 200 and svg.text.startswith("<svg")
     assert 'rel="icon" href="/static/favicon.svg"' in web.get("/connexion").text
+
+
+def test_deadlines_change_once_met_or_waited_out() -> None:
+    import uuid
+    from datetime import UTC, datetime
+
+    from engine.domain.deadlines import convocation_deadline, legality_control_end
+    from engine.domain.model import JournalEntry
+    from web.pages.cases import deadline_state
+
+    convocation = convocation_deadline(datetime(2026, 3, 5, 18, 0, tzinfo=UTC))  # by 27 Feb
+    sent = JournalEntry(
+        tenant=SIREN_A,
+        seq=4,
+        kind="mail.sent",
+        case_id=uuid.uuid4(),
+        actor="system:mail",
+        payload={"modele": "convocation_conseil"},
+        recorded_at=datetime(2026, 2, 20, 8, 15, tzinfo=UTC),
+        prev_hash="0" * 64,
+        hash="1" * 64,
+    )
+    later = datetime(2026, 3, 10, 9, 0, tzinfo=UTC)
+    assert deadline_state(convocation, later) == ("dépassé depuis 11 jours", "depasse")
+    assert deadline_state(convocation, later, [sent]) == (
+        "respecté le 20 février 2026 à 9 h 15",
+        "respecte",
+    )
+    legality = legality_control_end(datetime(2026, 1, 15, 9, 0, tzinfo=UTC))  # 16 March
+    assert deadline_state(legality, datetime(2026, 3, 20, tzinfo=UTC)) == (
+        "délai écoulé",
+        "ecoule",
+    )
+    assert deadline_state(legality, later, open_case=False)[1] == "ecoule"
