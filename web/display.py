@@ -72,7 +72,6 @@ COMPUTED_LABELS: dict[str, str] = {
     "base_legale": "Base légale",
     "reference": "Référence de la demande",
     "recu_le": "Reçue le",
-    "libelle_type": "Type de demande",
     "acceptation_implicite": "Le silence vaut acceptation",
     "delai_mois": "Délai d'instruction (mois)",
     "service": "Service instructeur",

@@ -33,7 +33,7 @@ def test_a_too_long_title_is_refused_with_a_clear_message_never_cut(browser_as: 
     form = client.get(task_url).text
     # No HTML maxlength (a browser silently cuts a pasted text there): the page's script
     # counts instead, from data-maxlength.
-    assert 'maxlength="499"' not in form and 'data-maxlength="499"' in form
+    assert ' maxlength="499"' not in form and 'data-maxlength="499"' in form
     title = ("Réglementation du stationnement " * 30)[:900]
     refused = client.post(task_url, data={"csrf_token": token, **DRAFT, "objet": title})
     assert refused.status_code == 422
