@@ -45,8 +45,10 @@ def test_long_words_wrap_at_320_and_1280_px(
             page.goto(live_url + url)
             assert _width(page) <= width, f"{name} à {width} px : {_width(page)} px de large"
             if name == "dossier":
+                expect(
+                    page.get_by_text("Heures indiquées à l'heure de Paris.", exact=True)
+                ).to_be_visible()
                 check_page(page, f"dossier-long-{width}")
-    expect(page.get_by_text("Heures indiquées à l'heure de Paris.")).to_be_visible()
 
 
 def test_a_pasted_long_title_is_kept_whole_and_counted(
@@ -61,7 +63,7 @@ def test_a_pasted_long_title_is_kept_whole_and_counted(
     field = page.get_by_label("Objet de l'arrêté")
     field.fill(title)
     assert len(field.input_value()) == 900  # not cut to 499
-    expect(page.locator(".length-note")).to_have_text(
+    expect(page.locator("#champ-objet-longueur")).to_have_text(
         "900 caractères pour 499 au plus : raccourcissez le texte de 401 caractère(s)."
     )
     assert _width(page) <= 320
