@@ -10,9 +10,7 @@ register, citizen forms). The visible text (text nodes, the page title, `alt`, `
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
@@ -21,10 +19,9 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
-from engine.bootstrap import Platform, build_platform
+from engine.bootstrap import Platform
 from engine.demo import DEMO_SIREN, seed_demo
-from engine.embedded import start_embedded_services
-from engine.settings import Settings
+from tests.fixtures.embedded import embedded_platform_in
 from tests.web.support import csrf_of
 from web.app import create_app
 
@@ -95,21 +92,11 @@ def test_the_scanner_finds_english_in_visible_text_only() -> None:
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Platform]:
     directory = tmp_path_factory.mktemp("demo-francais")
-    database = directory / "dematflow.sqlite3"
-    shutil.copy(sqlite_template, database)
-    values = {"data_dir": directory / "data", "database_url": f"sqlite:///{database}"}
-    saved = dict(os.environ)
-    services = start_embedded_services(Settings(**values))  # type: ignore[arg-type]
-    try:
-        platform = build_platform(Settings(**values))  # type: ignore[arg-type]
-        assert seed_demo(platform, directory / "identifiants-demo.txt")
-        platform.credentials = (directory / "identifiants-demo.txt").read_text()  # type: ignore[attr-defined]
+    with embedded_platform_in(directory, sqlite_template) as platform:
+        credentials = directory / "identifiants-demo.txt"
+        assert seed_demo(platform, credentials)
+        platform.credentials = credentials.read_text()  # type: ignore[attr-defined]
         yield platform
-        platform.db.dispose()
-    finally:
-        services.stop()
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def _passwords(credentials: str) -> dict[str, str]:
