@@ -228,7 +228,7 @@ def moment_fr(moment: date | datetime | None, *, with_time: bool = True) -> str:
 
 
 def _group(digits: str) -> str:
-    groups = []
+    groups: list[str] = []
     while len(digits) > 3:
         digits, tail = digits[:-3], digits[-3:]
         groups.insert(0, tail)
