@@ -16,11 +16,36 @@ PDF = "application/pdf"
 _UNSAFE = re.compile(r"[^\w .,()'+-]+", re.UNICODE)
 
 
+NAME_LIMIT = 200
+SUFFIXES = {"signed": "-signe", "sealed": "-scelle"}
+"""What a signed or sealed copy adds to its original's name: a person can tell them apart."""
+
+
 def clean_name(name: str) -> str:
     """A file name safe to show and to put in a Content-Disposition header."""
     base = name.replace("\\", "/").rsplit("/", 1)[-1]
     base = _UNSAFE.sub("_", base).strip(" .") or "document.pdf"
-    return base[:200]
+    if len(base) <= NAME_LIMIT:
+        return base
+    stem, dot, extension = base.rpartition(".")
+    if not dot or len(extension) > 10:
+        return base[:NAME_LIMIT]
+    return f"{stem[: NAME_LIMIT - 1 - len(extension)]}.{extension}"  # the extension is kept
+
+
+def derived_name(name: str, kind: str) -> str:
+    """`deliberation.pdf` -> `deliberation-signe.pdf` for a signed copy (`-scelle` for a seal);
+    a copy signed again keeps one suffix; other kinds keep their name."""
+    suffix = SUFFIXES.get(kind)
+    if suffix is None:
+        return name
+    stem, dot, extension = name.rpartition(".")
+    if not dot:
+        stem, extension = name, "pdf"
+    for known in SUFFIXES.values():
+        stem = stem.removesuffix(known)
+    stem = stem[: NAME_LIMIT - len(suffix) - len(extension) - 1]
+    return f"{stem}{suffix}.{extension}"
 
 
 def store_document(

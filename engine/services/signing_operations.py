@@ -17,7 +17,7 @@ from typing import Any
 
 from engine.domain.model import Document
 from engine.persistence.uow import UnitOfWork
-from engine.services.documents import document_from_reference, store_document
+from engine.services.documents import derived_name, document_from_reference, store_document
 from engine.services.operations import (
     OperationContext,
     OperationFailed,
@@ -115,7 +115,7 @@ def _signed(
     return store_document(
         uow,
         tenant=ctx.tenant,
-        name=original.name,
+        name=derived_name(original.name, kind),
         content=pdf,
         actor_id="system:signatures",
         now=ctx.now,
