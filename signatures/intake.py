@@ -7,7 +7,7 @@ import zlib
 from dataclasses import dataclass
 
 import pikepdf
-from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.misc import PdfDecodeLimitError, PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.validation.pdf_embedded import read_certification_data
@@ -171,7 +171,16 @@ class CheckedPdf:
 
 def _check_unbounded(data: bytes, max_bytes: int, remove: bool) -> CheckedPdf:
     """Every parse of the intake; runs in the bounded child (see :func:`check_untrusted_pdf`)."""
-    facts = open_for_signing(data, max_bytes=max_bytes, with_pdfa_claim=False, for_update=False)[1]
+    try:
+        facts = open_for_signing(
+            data, max_bytes=max_bytes, with_pdfa_claim=False, for_update=False
+        )[1]
+    except DocumentRefusedError as exc:
+        if isinstance(exc.__cause__, PdfDecodeLimitError):  # pyHanko's own decompression cap
+            raise DocumentRefusedError(
+                f"{UNSAFE} : un de ses flux compressés est démesuré une fois décompressé."
+            ) from exc
+        raise
     try:
         with pikepdf.open(io.BytesIO(data)) as pdf:
             _check_metadata_size(pdf)
