@@ -80,6 +80,8 @@ class _Popen(popen_forkserver.Popen):
         prep_data = spawn.get_preparation_data(process_obj._name)
         prep_data.pop("init_main_from_path", None)
         prep_data.pop("init_main_from_name", None)
+        # Plain bytes: in a Celery pool child the key is billiard's, which refuses pickling.
+        prep_data["authkey"] = bytes(prep_data["authkey"])
         buf = io.BytesIO()
         multiprocessing.context.set_spawning_popen(self)
         try:
@@ -87,9 +89,11 @@ class _Popen(popen_forkserver.Popen):
             reduction.dump(process_obj, buf)
         finally:
             multiprocessing.context.set_spawning_popen(None)
-        self.sentinel, w = forkserver.connect_to_new_process(self._fds)
+        fds: list[int] = self._fds  # type: ignore[attr-defined]  # set by the base __init__
+        self.sentinel, w = forkserver.connect_to_new_process(fds)
         parent_w = os.dup(w)  # the child's sentinel of its parent, as in the standard library
-        self.finalizer = util.Finalize(self, util.close_fds, (parent_w, self.sentinel))
+        close_fds: Callable[..., None] = util.close_fds  # type: ignore[attr-defined]
+        self.finalizer = util.Finalize(self, close_fds, (parent_w, self.sentinel))
         with open(w, "wb", closefd=True) as f:
             f.write(buf.getbuffer())
         self.pid = forkserver.read_signed(self.sentinel)
@@ -101,6 +105,24 @@ class _Process(process.BaseProcess):
     @staticmethod
     def _Popen(process_obj: Any) -> _Popen:
         return _Popen(process_obj)
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        # Its own configuration, not the caller's: in a Celery pool child the caller's holds
+        # billiard's authentication key, which multiprocessing cannot pass on.
+        key = process.AuthenticationString(os.urandom(32))  # type: ignore[attr-defined]
+        self._config = {"authkey": key, "daemon": True}
+
+    def start(self) -> None:
+        """As the standard library's, without its refusal in daemonic processes: a Celery
+        prefork pool child is one, and signing reads the PDF/A claim through this sandbox.
+        The refusal is there to avoid orphans; this child ends by itself (CPU and wall
+        limits, killed by the caller), and the forkserver exits with its parent."""
+        self._check_closed()  # type: ignore[attr-defined]
+        self._popen = self._Popen(self)
+        self._sentinel = self._popen.sentinel
+        del self._target, self._args, self._kwargs  # type: ignore[attr-defined]
+        process._children.add(self)  # type: ignore[attr-defined]
 
 
 def _address_space() -> int:
@@ -172,7 +194,7 @@ def run_bounded(function: Callable[..., T], *args: Any, limits: ChildLimits = DE
 
 def _run(function: Callable[..., T], args: tuple[Any, ...], limits: ChildLimits) -> T:
     receiver, sender = _context.Pipe(duplex=False)
-    process = _Process(target=_child, args=(sender, limits, function, args), daemon=True)
+    process = _Process(target=_child, args=(sender, limits, function, args))
     try:
         process.start()
         sender.close()

@@ -5,7 +5,9 @@ from __future__ import annotations
 import io
 import time
 from collections.abc import Iterator
+from typing import Any
 
+import billiard  # type: ignore[import-untyped]
 import pikepdf
 import pytest
 
@@ -175,3 +177,22 @@ def test_the_child_process_costs_little_for_a_normal_pdf(
             f"(surcoût {(bounded - in_process) * 1000:.1f} ms)"
         )
     assert bounded - in_process < 1.0
+
+
+def _claim_in_pool_child(queue: Any) -> None:  # pragma: no cover - runs in a billiard child
+    try:
+        queue.put(("ok", read_pdfa_claim(make_pdf())))
+    except BaseException as exc:  # reported to the test, whatever it is
+        queue.put(("erreur", repr(exc)))
+
+
+def test_the_sandbox_works_from_a_celery_prefork_pool_child() -> None:
+    """Signing reads the PDF/A claim through the sandbox inside the worker's pool children,
+    which are daemonic billiard processes (multiprocessing refuses children there by default)."""
+    queue = billiard.Queue()
+    child = billiard.Process(target=_claim_in_pool_child, args=(queue,), daemon=True)
+    child.start()
+    try:
+        assert queue.get(timeout=120) == ("ok", None)
+    finally:
+        child.join(timeout=30)
