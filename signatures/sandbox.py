@@ -13,6 +13,7 @@ start and those imports take. The same limits serve the external renderers (`pdf
 
 from __future__ import annotations
 
+import contextlib
 import io
 import multiprocessing
 import os
@@ -66,6 +67,23 @@ _CONCURRENT = threading.BoundedSemaphore(2)
 _SLOT_WAIT_SECONDS = 120.0
 _context = multiprocessing.get_context("forkserver")
 _context.set_forkserver_preload(_PRELOAD)
+
+
+def _forget_parent_forkserver() -> None:  # pragma: no cover - runs in a forked child
+    """A process forked from a client of the forkserver (a Celery pool child, a web worker)
+    starts its own: the inherited one is not its child, and multiprocessing would fail on it
+    (`waitpid`). Parse slots held by the parent's threads are not held here either."""
+    global _CONCURRENT
+    _CONCURRENT = threading.BoundedSemaphore(2)
+    server: Any = forkserver._forkserver  # type: ignore[attr-defined]
+    if server._forkserver_pid is None:
+        return
+    with contextlib.suppress(OSError):
+        os.close(server._forkserver_alive_fd)
+    server._forkserver_pid = server._forkserver_address = server._forkserver_alive_fd = None
+
+
+os.register_at_fork(after_in_child=_forget_parent_forkserver)
 
 
 class _Popen(popen_forkserver.Popen):
