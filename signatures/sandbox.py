@@ -75,7 +75,7 @@ def _forget_parent_forkserver() -> None:  # pragma: no cover - runs in a forked 
     (`waitpid`). Parse slots held by the parent's threads are not held here either."""
     global _CONCURRENT
     _CONCURRENT = threading.BoundedSemaphore(2)
-    server: Any = forkserver._forkserver  # type: ignore[attr-defined]
+    server: Any = forkserver._forkserver
     if server._forkserver_pid is None:
         return
     with contextlib.suppress(OSError):
