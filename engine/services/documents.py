@@ -25,6 +25,19 @@ def clean_name(name: str) -> str:
     return base[:200]
 
 
+def _check_size_and_type(content: bytes, max_bytes: int) -> None:
+    """The checks that need no parsing: not empty, within the limit, a PDF header."""
+    if not content:
+        raise InvalidInput("Le fichier est vide.")
+    if len(content) > max_bytes:
+        raise InvalidInput(
+            f"Fichier trop volumineux : {len(content) // 1_000_000} Mo "
+            f"(maximum {max_bytes // 1_000_000} Mo)."
+        )
+    if content.lstrip()[:5] != b"%PDF-":
+        raise InvalidInput("Seuls les fichiers PDF sont acceptés.")
+
+
 @dataclass(frozen=True)
 class CheckedUpload:
     """An uploaded file that passed the intake, ready to be stored."""
@@ -44,15 +57,7 @@ def check_upload(name: str, content: bytes, *, max_bytes: int, from_citizen: boo
     reported, except in a signed PDF, which cannot be cleaned without breaking its signatures.
     Raises :class:`InvalidInput` with a French message, nothing being written.
     """
-    if not content:
-        raise InvalidInput("Le fichier est vide.")
-    if len(content) > max_bytes:
-        raise InvalidInput(
-            f"Fichier trop volumineux : {len(content) // 1_000_000} Mo "
-            f"(maximum {max_bytes // 1_000_000} Mo)."
-        )
-    if content.lstrip()[:5] != b"%PDF-":
-        raise InvalidInput("Seuls les fichiers PDF sont acceptés.")
+    _check_size_and_type(content, max_bytes)
     try:
         checked = check_untrusted_pdf(
             content, max_bytes=max_bytes, remove_active_content=not from_citizen
@@ -131,15 +136,7 @@ def store_document(
     """Store a PDF the platform produced or the intake checked (:func:`check_upload`)."""
     if uow.tenants.get(tenant) is None:
         raise InvalidInput("Collectivité inconnue.")
-    if not content:
-        raise InvalidInput("Le fichier est vide.")
-    if len(content) > max_bytes:
-        raise InvalidInput(
-            f"Fichier trop volumineux : {len(content) // 1_000_000} Mo "
-            f"(maximum {max_bytes // 1_000_000} Mo)."
-        )
-    if not content.lstrip()[:5] == b"%PDF-":
-        raise InvalidInput("Seuls les fichiers PDF sont acceptés.")
+    _check_size_and_type(content, max_bytes)
     document = Document(
         id=uuid.uuid4(),
         tenant=tenant,
