@@ -15,6 +15,7 @@ from engine.observability import metrics_registry
 from engine.persistence.db import is_sqlite
 from engine.services.health import ReadinessProbe
 from engine.settings import Settings
+from signatures import sandbox
 from web import errors, previews
 from web.api import auth as api_auth
 from web.api import cases, documents, tenants
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         redoc_url=None,
     )
     app.state.platform = platform
+    sandbox.start()  # the bounded PDF parser's forkserver, ready before the first upload
     # SQLite has one writer, held by the request: the limiter then writes in its transaction.
     own = None if is_sqlite(platform.db) else platform.uow
     app.state.login_limiter = LoginLimiter(clock=platform.clock, uow_factory=own)

@@ -20,7 +20,7 @@ from engine.services import cases as case_services
 from engine.services import tenant_settings
 from engine.services.admin import check_password, list_members
 from engine.services.delegations import delegators_of
-from engine.services.documents import add_case_document
+from engine.services.documents import add_checked_case_document, check_upload
 from engine.services.steps import load_process
 from web.auth import TenantAccess, client_address, page_access
 from web.deps import PlatformDep, UowDep
@@ -357,23 +357,25 @@ def upload_document(
     scripted = request.headers.get("x-requested-with") == "XMLHttpRequest"
     try:
         name, content = _read_upload(fichier, p.settings.max_upload_bytes)
-        document = add_case_document(
+        limit = p.settings.max_upload_bytes
+        checked = check_upload(name, content, max_bytes=limit, from_citizen=False)
+        document = add_checked_case_document(
             unit,
+            checked,
             tenant=access.tenant.siren,
             case_id=case_id,
-            name=name,
-            content=content,
             actor=access.actor,
             now=p.clock(),
-            max_bytes=p.settings.max_upload_bytes,
+            max_bytes=limit,
         )
     except (InvalidInput, Conflict) as exc:
         if scripted:
             return JSONResponse({"erreur": str(exc)}, status_code=422)
         return _case_page(request, access, unit, p, case_id, upload_error=str(exc), status=422)
     unit.commit()
-    previews.ensure(document.sha256, lambda: content)  # ready for the page that follows
-    flash(request, f"Document « {document.name} » ajouté au dossier.")
+    previews.ensure(document.sha256, lambda: checked.content)  # ready for the page that follows
+    removed = f" Contenu actif retiré : {', '.join(checked.removed)}." if checked.removed else ""
+    flash(request, f"Document « {document.name} » ajouté au dossier.{removed}")
     location = f"/c/{access.tenant.siren}/dossiers/{case_id}#documents"
     if scripted:
         return JSONResponse({"location": location})
