@@ -435,16 +435,17 @@ async def _check_seal(
         },
         "du signataire",
     )
+    chain_trusted = not problems
     cert = status.signing_cert
     problems += _identity_problems(cert, SealIdentity.of_certificate(cert), expected)
     if moment is not None:
         expired = _validity_problem(cert, moment)
         if expired:
             problems.append(expired)
-    if not problems:
-        problems += await _revocation_problems(
-            data, signed_data, trust_roots, moment=moment, online=online
-        )
+        elif chain_trusted:
+            problems += await _revocation_problems(
+                data, signed_data, trust_roots, moment=moment, online=online
+            )
     return status, problems
 
 
