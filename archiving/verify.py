@@ -43,6 +43,8 @@ _CONTENT_DATES = (
 """SEDA elements dating the content: a seal made before any of them is back-dated."""
 _EARLIEST_OFFSET = timedelta(hours=14)
 """A calendar date starts at most 14 hours before midnight UTC (UTC+14)."""
+CLOCK_TOLERANCE = timedelta(minutes=10)
+"""Skew allowed between the platform's clock (package dates) and the TSA's (seal time)."""
 
 
 class FindingKind(StrEnum):
@@ -206,7 +208,9 @@ def _check_seal_date(
     if seal is None or seal.timestamp is None:
         return
     later = [
-        (what, moment) for what, moment in _content_dates(bag_info, seda) if moment > seal.timestamp
+        (what, moment)
+        for what, moment in _content_dates(bag_info, seda)
+        if moment > seal.timestamp + CLOCK_TOLERANCE
     ]
     if later:
         what, moment = max(later, key=lambda item: item[1])

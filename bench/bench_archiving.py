@@ -34,8 +34,9 @@ from archiving.model import (
 from archiving.storage.devserver import start_seaweed
 from archiving.storage.s3 import ObjectStore
 from archiving.store import prepare_tenant_bucket, store_package
-from engine.archive_seals import SignaturesSealer, SignaturesSealVerifier
+from engine.archive_seals import SealIdentities, SignaturesSealer, SignaturesSealVerifier
 from signatures.devpki import build_dev_pki, free_port, serve_dev_pki
+from signatures.seal import SealIdentity
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -200,9 +201,13 @@ def main() -> None:
             store = ObjectStore(server.config)
             try:
                 paths = _make_files(workdir / "case")
-                sealer = SignaturesSealer(key=pki.seal.key, timestamp_url=pki.tsa_url)
+                sealer = SignaturesSealer(
+                    key=pki.seal.key, timestamp_url=pki.tsa_url, trust_roots=pki.trust_roots
+                )
                 seal = sealing(store, sealer, workdir, paths)
-                audit = audit_rate(store, SignaturesSealVerifier(pki.trust_roots))
+                identity = SealIdentity.of_certificate(pki.seal.cert_path.read_bytes())
+                verifier = SignaturesSealVerifier(pki.trust_roots, SealIdentities((identity,)))
+                audit = audit_rate(store, verifier)
                 put = put_locked_vs_unlocked(store)
             finally:
                 store.close()

@@ -77,29 +77,25 @@ def configured_seal_identities(
     settings: Settings, *, seal_key: KeySource | None, published: Sequence[str] = ()
 ) -> SealIdentities:
     """The expected seal identities: fingerprints ``published`` by the verifier (command line)
-    if any, else the configured platform fingerprint (``pki.seal_fingerprint``, or that of the
-    configured seal key's certificate) and the tenants' own (``pki.tenant_seal_fingerprints``).
+    if any, else the configured platform fingerprints (``pki.seal_fingerprints``, or that of
+    the configured seal key's certificate) and the tenants' own (``pki.tenant_seal_fingerprints``).
 
     Raises ValueError (French) for a malformed fingerprint.
     """
     if published:
-        return SealIdentities(
-            platform=tuple(SealIdentity(normalise_fingerprint(text)) for text in published)
-        )
+        return SealIdentities(platform=_identities(published))
     pki = settings.pki
-    if pki.seal_fingerprint:
-        platform: tuple[SealIdentity, ...] = (
-            SealIdentity(normalise_fingerprint(pki.seal_fingerprint)),
-        )
+    platform: tuple[SealIdentity, ...] = ()
+    if pki.seal_fingerprints:
+        platform = _identities(pki.seal_fingerprints)
     elif seal_key is not None:
         platform = (_key_identity(seal_key),)
-    else:
-        platform = ()
-    tenants = {
-        siren: (SealIdentity(normalise_fingerprint(text)),)
-        for siren, text in pki.tenant_seal_fingerprints.items()
-    }
+    tenants = {siren: _identities(texts) for siren, texts in pki.tenant_seal_fingerprints.items()}
     return SealIdentities(platform=platform, tenants=tenants)
+
+
+def _identities(texts: Sequence[str]) -> tuple[SealIdentity, ...]:
+    return tuple(SealIdentity(normalise_fingerprint(text)) for text in texts)
 
 
 @dataclass(frozen=True)

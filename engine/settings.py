@@ -53,12 +53,13 @@ class PKISettings(BaseModel):
     pkcs12_passphrase: str | None = Field(default=None, repr=False)
     dev_dir: Path | None = None
     """Development PKI directory (default data_dir/pki), used when no TSA URL is configured."""
-    seal_fingerprint: str | None = None
-    """SHA-256 fingerprint of the designated archive seal certificate (the only one whose seals
-    `archives verify` accepts); None: that of the configured seal key's certificate."""
-    tenant_seal_fingerprints: dict[str, str] = {}
-    """Tenants with a seal of their own: SIREN → SHA-256 fingerprint of their seal certificate
-    (their packages accept only that seal)."""
+    seal_fingerprints: list[str] = []
+    """SHA-256 fingerprints of the designated archive seal certificates (the current one and
+    those it replaced: packages keep the seal they were made with); `archives verify` accepts
+    no other. Empty: that of the configured seal key's certificate."""
+    tenant_seal_fingerprints: dict[str, list[str]] = {}
+    """Tenants with a seal of their own: SIREN → SHA-256 fingerprints of their seal
+    certificates (their packages accept only those)."""
 
 
 class SmtpSettings(BaseModel):

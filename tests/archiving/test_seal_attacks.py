@@ -174,3 +174,41 @@ def test_a_malformed_published_fingerprint_is_one_french_line(genuine: Path) -> 
     assert result.exit_code == 2
     assert "Empreinte SHA-256 de sceau invalide" in result.output
     assert "Traceback" not in result.output
+
+
+def test_the_configuration_names_the_seal_not_the_package(
+    genuine: Path, dev_pki: DevPki, tmp_path: Path
+) -> None:
+    """Configured fingerprints win over the seal key's own certificate; a tenant with a seal
+    of its own accepts only that one."""
+    mayor = hashlib.sha256(dev_pki.signer("Marie Dupont").cert_path.read_bytes()).hexdigest()
+    base = {"DEMATFLOW_PKI__DEV_DIR": str(dev_pki.directory)}
+    runner = CliRunner()
+
+    def verify(bag: Path, **env: str) -> tuple[int, dict]:
+        result = runner.invoke(cli, ["archives", "verify", str(bag), "--json"], env={**base, **env})
+        return result.exit_code, json.loads(result.output)
+
+    code, report = verify(genuine, DEMATFLOW_PKI__SEAL_FINGERPRINTS=json.dumps([mayor]))
+    assert code == 1
+    assert "qui n'est pas le cachet désigné" in _messages(report)
+    code, report = verify(
+        genuine,
+        DEMATFLOW_PKI__SEAL_FINGERPRINTS=json.dumps([mayor, _fingerprint(dev_pki)]),
+    )
+    assert code == 0, report
+    own_seal = json.dumps({"213800000": [mayor]})
+    code, report = verify(genuine, DEMATFLOW_PKI__TENANT_SEAL_FINGERPRINTS=own_seal)
+    assert code == 1
+    forged = forge(
+        genuine,
+        tmp_path / "bag",
+        key=dev_pki.signer("Marie Dupont").key,
+        tsa_url=dev_pki.tsa_url,
+        trust_roots=dev_pki.trust_roots,
+    )
+    code, report = verify(forged, DEMATFLOW_PKI__TENANT_SEAL_FINGERPRINTS=own_seal)
+    assert code == 0, report
+    other_tenant = json.dumps({"200000000": [mayor]})
+    code, report = verify(forged, DEMATFLOW_PKI__TENANT_SEAL_FINGERPRINTS=other_tenant)
+    assert code == 1
