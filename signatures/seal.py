@@ -29,7 +29,13 @@ from pyhanko.sign.validation.generic_cms import (
     async_validate_detached_cms,
     validate_tst_signed_data,
 )
-from pyhanko_certvalidator import ValidationContext
+from pyhanko_certvalidator import CertificateValidator, ValidationContext
+from pyhanko_certvalidator.errors import (
+    PathError,
+    PathValidationError,
+    RevokedError,
+    ValidationError,
+)
 
 from signatures.errors import KeyStoreError, SigningFailedError, TimestampError
 from signatures.keys import KeySource
@@ -262,7 +268,10 @@ def _signed_data(der: bytes, what: str) -> cms.SignedData | str:
         if content_info["content_type"].native != "signed_data":
             return f"{what} n'est pas une structure CMS SignedData."
         signed_data = content_info["content"]
-        signed_data.native  # noqa: B018  (forces a full parse of the structure)
+        # Parsed lazily: converting it whole (timestamp token, revocation data) costs more
+        # than the checks; parse errors met later are caught in verify_detached_seal.
+        if len(signed_data["signer_infos"]) != 1:
+            return f"{what} doit porter exactement une signature."
     except (ValueError, TypeError, KeyError) as exc:
         return f"{what} est illisible : {exc}"
     return signed_data
@@ -358,14 +367,15 @@ def _validity_problem(cert: x509.Certificate, moment: datetime) -> str | None:
 
 
 async def _revocation_problems(
-    data: bytes,
+    cert: x509.Certificate,
     signed_data: cms.SignedData,
     trust_roots: Sequence[bytes],
     *,
     moment: datetime | None,
     online: bool,
 ) -> list[str]:
-    """Hard revocation check of the sealer: online now, or with the embedded data at ``moment``."""
+    """Hard revocation check of the sealer's chain: online now, or with the data embedded at
+    sealing time, judged at ``moment`` (the seal's time)."""
     if online:
         context = ValidationContext(
             trust_roots=_roots(trust_roots), allow_fetching=True, revocation_mode="hard-fail"
@@ -386,22 +396,25 @@ async def _revocation_problems(
             moment=moment,
             time_tolerance=REVINFO_TOLERANCE,
         )
+    others = [
+        choice.chosen
+        for choice in signed_data["certificates"] or ()
+        if choice.name == "certificate"
+    ]
+    validator = CertificateValidator(cert, intermediate_certs=others, validation_context=context)
     try:
-        status = await async_validate_detached_cms(
-            data, signed_data, context, ts_validation_context=_context(trust_roots)
-        )
-    finally:
-        await context.aclose()  # type: ignore[no-untyped-call]
-    if status.revoked:
+        await validator.async_validate_path()
+    except RevokedError:
         when = "aujourd'hui" if online else "à la date du sceau"
         return [f"Le certificat du sceau était révoqué {when}."]
-    if not status.trusted:
-        indication = status.trust_problem_indic
-        name = indication.name if indication is not None else "inconnu"
+    except (PathError, PathValidationError, ValidationError) as exc:
         where = "en ligne" if online else "dans les données de révocation du sceau"
         return [
-            f"Le statut de révocation du certificat du sceau n'a pu être établi {where} ({name})."
+            f"Le statut de révocation du certificat du sceau n'a pu être établi {where} "
+            f"({type(exc).__name__})."
         ]
+    finally:
+        await context.aclose()  # type: ignore[no-untyped-call]
     return []
 
 
@@ -444,7 +457,7 @@ async def _check_seal(
             problems.append(expired)
         elif chain_trusted:
             problems += await _revocation_problems(
-                data, signed_data, trust_roots, moment=moment, online=online
+                cert, signed_data, trust_roots, moment=moment, online=online
             )
     return status, problems
 
@@ -472,7 +485,13 @@ def verify_detached_seal(
         status, problems = asyncio.run(
             _check_seal(data, signed_data, trust_roots, expected, online)
         )
-    except (validation_errors.SignatureValidationError, ValueError, OSError) as exc:
+    except (
+        validation_errors.SignatureValidationError,
+        ValueError,
+        TypeError,
+        KeyError,
+        OSError,
+    ) as exc:
         return SealVerdict(
             valid=False, signer="", timestamp=None, problems=(f"Sceau invalide : {exc}",)
         )
