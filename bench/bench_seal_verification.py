@@ -33,14 +33,13 @@ from pyhanko_certvalidator import ValidationContext
 from archiving.bag import SEAL, TAG_MANIFEST, build_package
 from archiving.readers import open_package
 from archiving.verify import verify_package
-from bench.bench_archiving import _spec
+from bench.bench_archiving import _spec, append_readme_run
 from engine.archive_seals import SealIdentities, SignaturesSealer, SignaturesSealVerifier
 from signatures.devpki import build_dev_pki, free_port, serve_dev_pki
 from signatures.seal import SealIdentity, verify_detached_seal
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
-README = HERE / "README.md"
 RUNS = 30
 WARMUP = 3
 
@@ -70,25 +69,6 @@ def _floor(bag: Path, roots: list[x509.Certificate]) -> bool:
         if path.is_file():
             hashlib.sha512(path.read_bytes()).hexdigest()
     return _old_seal_check((bag / TAG_MANIFEST).read_bytes(), (bag / SEAL).read_bytes(), roots)
-
-
-def _append_readme(result: dict[str, object]) -> None:
-    text = README.read_text("utf-8")
-    heading = "\n## Seal verification\n"
-    if heading not in text:
-        text = (
-            text.rstrip("\n")
-            + "\n"
-            + heading
-            + "\nRun: `.venv/bin/python -m bench bench_seal_verification` (about a minute).\n"
-            + "See the module's docstring for what the floor and the measure are.\n"
-        )
-    run = f"\n### Run of {result['when']} ({result['machine']})\n\n```json\n"
-    run += json.dumps(result, indent=2, ensure_ascii=False) + "\n```\n"
-    start = text.index(heading) + 1
-    following = text.find("\n## ", start)
-    end = len(text) if following < 0 else following
-    README.write_text(text[:end].rstrip("\n") + "\n" + run + text[end:], "utf-8")
 
 
 def main() -> None:
@@ -138,7 +118,11 @@ def main() -> None:
     (RESULTS / "seal_verification.json").write_text(
         json.dumps(result, indent=2, ensure_ascii=False), "utf-8"
     )
-    _append_readme(result)
+    append_readme_run(
+        result,
+        section="Seal verification",
+        intro="Run: `.venv/bin/python -m bench bench_seal_verification` (about a minute).\n",
+    )
     print(json.dumps(result, indent=2, ensure_ascii=False))
 
 

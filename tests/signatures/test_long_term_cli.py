@@ -17,36 +17,23 @@ import pytest
 from asn1crypto import x509
 
 from signatures.devpki import DevPki
-from signatures.pades import PadesLevel, SignRequest, sign_pdf
+from signatures.pades import PadesLevel
 from signatures.validation import ValidationOptions, validate_pdf
-from tests.signatures.pdfs import make_pdf
+from tests.signatures.pdfs import signed_pdf
 
 pytestmark = pytest.mark.integration
 
 SIX_MONTHS = timedelta(days=183)
 
 
-def _sign(pki: DevPki, level: PadesLevel) -> bytes:
-    marie = pki.signer("Marie Dupont")
-    request = SignRequest(
-        key=marie.key,
-        signer_display_name=marie.display_name,
-        level=level,
-        timestamp_url=pki.tsa_url,
-        trust_roots=pki.trust_roots,
-        convert_to_pdfa=False,
-    )
-    return sign_pdf(make_pdf(), request).pdf
-
-
 @pytest.fixture(scope="module")
 def b_lt(dev_pki: DevPki) -> bytes:
-    return _sign(dev_pki, PadesLevel.B_LT)
+    return signed_pdf(dev_pki, PadesLevel.B_LT)
 
 
 @pytest.fixture(scope="module")
 def b_lta(dev_pki: DevPki) -> bytes:
-    return _sign(dev_pki, PadesLevel.B_LTA)
+    return signed_pdf(dev_pki, PadesLevel.B_LTA)
 
 
 def _expiry(pki: DevPki) -> datetime:
