@@ -7,6 +7,9 @@ import io
 import pikepdf
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
+from signatures.devpki import DevPki
+from signatures.pades import PadesLevel, SignRequest, sign_pdf
+
 
 def make_pdf(*, pages: int = 1, text: str = "Deliberation n 2026-001", padding: int = 0) -> bytes:
     """A plain PDF with one line of text per page; ``padding`` adds an incompressible stream."""
@@ -121,3 +124,17 @@ def sign_as_another_tool(
     writer = IncrementalPdfFileWriter(io.BytesIO(pdf_bytes))
     out = signers.sign_pdf(writer, meta, signer=signer, timestamper=stamper)
     return bytes(out.getvalue())
+
+
+def signed_pdf(pki: DevPki, level: PadesLevel, *, short_lived: bool = False) -> bytes:
+    """``make_pdf()`` signed at ``level`` by Marie Dupont (or the short-lived signer)."""
+    signer = pki.short_lived_signer if short_lived else pki.signer("Marie Dupont")
+    request = SignRequest(
+        key=signer.key,
+        signer_display_name=signer.display_name,
+        level=level,
+        timestamp_url=pki.tsa_url,
+        trust_roots=pki.trust_roots,
+        convert_to_pdfa=False,
+    )
+    return sign_pdf(make_pdf(), request).pdf
