@@ -8,6 +8,11 @@ from typing import Literal
 from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEFAULT_SECRET_KEY = "change-me-in-production"  # noqa: S105 (the refused public default)
+"""Known to everyone who read the source: only the embedded `serve` may run with it (and it
+replaces it by a per-installation random key)."""
+MIN_SECRET_KEY_BYTES = 32
+
 
 class StorageSettings(BaseModel):
     """S3 object storage (MinIO in production, an embedded SeaweedFS by default)."""
@@ -174,7 +179,8 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = WebhookSettings()
     oidc: OidcSettings = OidcSettings()
     max_upload_bytes: int = 50 * 1024 * 1024
-    secret_key: str = Field(default="change-me-in-production", repr=False)
+    secret_key: str = Field(default=DEFAULT_SECRET_KEY, repr=False)
+    """Signs session cookies, API tokens and citizen follow-up links (32 random bytes or more)."""
     operation_modules: list[str] = []
     """Extra modules with `register(registry, settings)` adding service-task operations."""
     worker_stale_after: int = 120
@@ -186,3 +192,18 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'dematflow.sqlite3').resolve()}"
+
+    def secret_key_problem(self) -> str | None:
+        """Why `secret_key` must not sign anything in production (one French line), or None."""
+        if self.secret_key == DEFAULT_SECRET_KEY:
+            return (
+                "DEMATFLOW_SECRET_KEY n'est pas défini : la clé par défaut, publique, est refusée "
+                "hors de « dematflow serve » (ex. : openssl rand -base64 48)"
+            )
+        size = len(self.secret_key.encode())
+        if size < MIN_SECRET_KEY_BYTES:
+            return (
+                f"DEMATFLOW_SECRET_KEY est trop courte ({size} octets) : "
+                f"{MIN_SECRET_KEY_BYTES} octets aléatoires au moins (ex. : openssl rand -base64 48)"
+            )
+        return None

@@ -13,7 +13,8 @@ from typing import Any
 
 import click
 
-from engine.cli.common import one_line_errors, settings
+from engine.cli.common import fail, one_line_errors, settings
+from engine.settings import Settings
 
 WEB_APP = "web.app:create_app"
 """Imported by uvicorn from a string: the engine package does not import `web`."""
@@ -25,6 +26,16 @@ log_format_option = click.option(
     show_default=True,
     help="Journaux en lignes JSON (pour un collecteur) ou en texte lisible",
 )
+
+
+def production_settings() -> Settings:
+    """The settings of a production process: a weak secret key stops it before anything runs
+    (the embedded `serve` gives its children a per-installation random key)."""
+    s = settings()
+    problem = s.secret_key_problem()
+    if problem:
+        fail(problem, code=78)  # EX_CONFIG
+    return s
 
 
 def log_config(log_format: str, level: str = "INFO") -> dict[str, Any]:
@@ -73,7 +84,7 @@ def web(host: str | None, port: int | None, workers: int, log_format: str) -> No
     """Serve the API and the web interface (uvicorn)."""
     import uvicorn
 
-    s = settings()
+    s = production_settings()
     logging.captureWarnings(True)
     uvicorn.run(
         WEB_APP,
@@ -98,8 +109,9 @@ def worker(queues: str, concurrency: int, log_format: str) -> None:
     from engine.worker.app import configure
 
     # Celery keeps a root logger that already has a handler (worker_hijack_root_logger=False).
+    s = production_settings()
     _configure_logging(log_format)
-    app = configure(settings())
+    app = configure(s)
     app.worker_main(
         [
             *_quiet(log_format),
@@ -125,8 +137,9 @@ def beat(log_format: str) -> None:
     """Run the periodic jobs scheduler (timers, outbox relay, audits)."""
     from engine.worker.app import configure
 
+    s = production_settings()
     _configure_logging(log_format)
-    app = configure(settings())
+    app = configure(s)
     app.start([*_quiet(log_format), "beat", "--loglevel", "INFO"])
 
 
