@@ -179,6 +179,8 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = WebhookSettings()
     oidc: OidcSettings = OidcSettings()
     max_upload_bytes: int = 50 * 1024 * 1024
+    anonymous_max_body_bytes: int = 64 * 1024
+    """Largest body of a request without session or credentials (login, token, callbacks)."""
     secret_key: str = Field(default=DEFAULT_SECRET_KEY, repr=False)
     """Signs session cookies, API tokens and citizen follow-up links (32 random bytes or more)."""
     operation_modules: list[str] = []

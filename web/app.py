@@ -18,6 +18,7 @@ from engine.settings import Settings
 from web import errors, previews
 from web.api import auth as api_auth
 from web.api import cases, documents, tenants
+from web.body_limit import BodyLimitMiddleware, BodyLimits
 from web.logging_middleware import AccessLogMiddleware
 from web.oidc import FormActionMiddleware, OidcClient
 from web.pages import admin, archives, citizen, public, signatory
@@ -55,6 +56,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     oidc = platform.settings.oidc
     app.state.oidc = OidcClient(oidc) if oidc.enabled else None
     errors.install(app)
+    app.add_middleware(BodyLimitMiddleware, limits=_body_limits(platform.settings))  # in session
     app.add_middleware(SessionMiddleware, config=SessionConfig(platform.settings.secret_key))
     if app.state.oidc is not None:  # inside the security headers: its CSP wins
         app.add_middleware(FormActionMiddleware, origin=app.state.oidc.origin)
@@ -83,6 +85,15 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     ):
         app.include_router(page_router)
     return app
+
+
+def _body_limits(settings: Settings) -> BodyLimits:
+    form = citizen.LIMITS
+    return BodyLimits(
+        anonymous=settings.anonymous_max_body_bytes,
+        public_form=form.max_files * form.max_bytes + 1_000_000,
+        authenticated=settings.max_upload_bytes + 1024 * 1024,
+    )
 
 
 def _health_routes(app: FastAPI, platform: Platform, probe: ReadinessProbe) -> None:
