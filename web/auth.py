@@ -59,6 +59,8 @@ class Principal:
     is_operator: bool
     password_confirmed: bool = False
     """The password came with this very request (HTTP Basic): it counts as a confirmation."""
+    credential_version: int = 0
+    """The account's credential version: cookies and tokens carry it and die when it rises."""
 
 
 @dataclass(frozen=True)
@@ -93,7 +95,14 @@ class TooManyAttempts(Exception):
 
 
 def _principal(row: Any, *, confirmed: bool = False) -> Principal:
-    return Principal(row.id, row.username, row.display_name, bool(row.is_operator), confirmed)
+    return Principal(
+        row.id,
+        row.username,
+        row.display_name,
+        bool(row.is_operator),
+        confirmed,
+        int(row.credential_version),
+    )
 
 
 def authenticate(
@@ -124,15 +133,24 @@ def _token_key(request: Request) -> bytes:
 
 
 def issue_token(request: Request, principal: Principal) -> str:
-    return sign(_token_key(request), {"u": str(principal.user_id)})
+    return sign(
+        _token_key(request), {"u": str(principal.user_id), "v": principal.credential_version}
+    )
 
 
-def _active_user(unit: UnitOfWork, user_id: str) -> Principal | None:
+def _active_user(unit: UnitOfWork, signed: dict[str, Any], *, id_key: str) -> Principal | None:
+    """The active user a signed cookie or token names, if it carries their current credential
+    version (logout, a new password, new roles or a deactivation raise it)."""
     try:
-        row = unit.users.by_id(uuid.UUID(user_id))
+        row = unit.users.by_id(uuid.UUID(str(signed.get(id_key, ""))))
     except ValueError:
         return None
-    return _principal(row) if row is not None and row.active else None
+    if row is None or not row.active:
+        return None
+    version = signed.get("v")
+    if not isinstance(version, int) or version != row.credential_version:
+        return None
+    return _principal(row)
 
 
 def client_address(request: Request) -> str:
@@ -155,7 +173,7 @@ def api_principal(
     """HTTP Basic or a bearer token; cookies are not accepted here (no CSRF on the API)."""
     if token is not None and token.scheme.lower() == "bearer":
         data = unsign(_token_key(request), token.credentials, max_age=TOKEN_TTL)
-        principal = _active_user(unit, str(data.get("u", "")))
+        principal = _active_user(unit, data, id_key="u")
         if principal is None:
             raise _UNAUTHORIZED
         return principal
@@ -183,7 +201,7 @@ def api_principal(
 
 def page_principal(request: Request, unit: UowDep) -> Principal:
     """The user of the session cookie, or a redirection to the login page."""
-    principal = _active_user(unit, str(request.session.get("user", "")))
+    principal = _active_user(unit, request.session, id_key="user")
     if principal is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target)
