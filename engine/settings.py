@@ -187,6 +187,18 @@ class Settings(BaseSettings):
     """Extra modules with `register(registry, settings)` adding service-task operations."""
     worker_stale_after: int = 120
     """Seconds after which a job handed to the broker and not finished is sent again."""
+    internal_networks: list[str] = [
+        "127.0.0.0/8",
+        "::1/128",
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "fc00::/7",
+    ]
+    """Client networks that read /metrics, the details of /health/ready, /api/docs and
+    /openapi.json without an operator session (Prometheus, orchestrator, operators' network).
+    Behind a reverse proxy, the client address is the proxy's unless uvicorn trusts its
+    X-Forwarded-For (FORWARDED_ALLOW_IPS, as docker/compose.yaml sets it)."""
     web_host: str = "127.0.0.1"
     web_port: int = 8000
 

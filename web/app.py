@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -19,6 +20,7 @@ from web import errors, previews
 from web.api import auth as api_auth
 from web.api import cases, documents, tenants
 from web.body_limit import BodyLimitMiddleware, BodyLimits
+from web.internal import internal_only, is_internal
 from web.logging_middleware import AccessLogMiddleware
 from web.oidc import FormActionMiddleware, OidcClient
 from web.pages import admin, archives, citizen, public, signatory
@@ -48,6 +50,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         description="Procédures, signatures et archivage des collectivités.",
         docs_url=None,
         redoc_url=None,
+        openapi_url=None,  # served below, to the operator and internal networks only
     )
     app.state.platform = platform
     # SQLite has one writer, held by the request: the limiter then writes in its transaction.
@@ -65,10 +68,14 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _health_routes(app, platform, ReadinessProbe(platform, broker=broker))
 
-    @app.get("/api/docs", include_in_schema=False)
+    @app.get("/api/docs", include_in_schema=False, dependencies=[Depends(internal_only)])
     def api_docs(request: Request) -> Response:
         """The OpenAPI description as a plain page: no script from a CDN."""
         return render(request, "api_docs.html", {"spec": app.openapi()})
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(internal_only)])
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
 
     for router in (api_auth.router, cases.router, documents.router, tenants.router):
         app.include_router(router)
@@ -104,18 +111,21 @@ def _health_routes(app: FastAPI, platform: Platform, probe: ReadinessProbe) -> N
         return {"status": "ok"}
 
     @app.get("/health/ready", tags=["santé"])
-    def ready() -> JSONResponse:
-        """Database, broker, object store with Object Lock, time-stamping authority."""
+    def ready(internal: Annotated[bool, Depends(is_internal)]) -> JSONResponse:
+        """Database, broker, object store with Object Lock, time-stamping authority; which
+        component fails only for the operator and internal networks."""
         readiness = probe.run()
         checks = {c.name: {"ok": c.ok, "detail": c.detail} for c in readiness.checks}
         if not readiness.ready:
+            if not internal:
+                return errors.problem(503, "Indisponible", "La plateforme n'est pas prête.")
             failing = ", ".join(c.name for c in readiness.checks if not c.ok)
             return errors.problem(
                 503, "Indisponible", f"services en défaut : {failing}", checks=checks
             )
-        return JSONResponse({"status": "ok", "checks": checks})
+        return JSONResponse({"status": "ok", "checks": checks} if internal else {"status": "ok"})
 
-    @app.get("/metrics", include_in_schema=False)
+    @app.get("/metrics", include_in_schema=False, dependencies=[Depends(internal_only)])
     def metrics() -> Response:
         """Prometheus metrics (platform-wide figures, no tenant or personal data)."""
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBearer
 
+from engine.bootstrap import Platform
 from engine.domain.model import Actor, Tenant
 from engine.persistence.uow import UnitOfWork
 from engine.services.admin import check_password
@@ -33,6 +34,7 @@ __all__ = [
     "api_principal",
     "authenticate",
     "issue_token",
+    "operator_of",
     "page_access",
     "page_principal",
 ]
@@ -151,6 +153,22 @@ def _active_user(unit: UnitOfWork, signed: dict[str, Any], *, id_key: str) -> Pr
     if not isinstance(version, int) or version != row.credential_version:
         return None
     return _principal(row)
+
+
+def operator_of(request: Request, platform: Platform) -> bool:
+    """The session cookie or bearer token is the platform operator's (a short transaction of
+    its own: for routes that otherwise need no database)."""
+    session = request.session if "session" in request.scope else {}
+    header = request.headers.get("authorization", "")
+    token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+    if not session.get("user") and not token:
+        return False
+    with platform.uow() as unit:
+        principal = _active_user(unit, session, id_key="user") if session.get("user") else None
+        if principal is None and token:
+            data = unsign(_token_key(request), token, max_age=TOKEN_TTL)
+            principal = _active_user(unit, data, id_key="u")
+    return principal is not None and principal.is_operator
 
 
 def client_address(request: Request) -> str:
