@@ -33,7 +33,9 @@ __all__ = [
     "api_access",
     "api_principal",
     "authenticate",
+    "device_cookie",
     "issue_token",
+    "known_device",
     "operator_of",
     "page_access",
     "page_principal",
@@ -108,13 +110,19 @@ def _principal(row: Any, *, confirmed: bool = False) -> Principal:
 
 
 def authenticate(
-    unit: UnitOfWork, limiter: LoginLimiter, *, username: str, password: str, address: str
+    unit: UnitOfWork,
+    limiter: LoginLimiter,
+    *,
+    username: str,
+    password: str,
+    address: str,
+    known_device: bool = False,
 ) -> Principal | None:
     """Check a username and password; TooManyAttempts after repeated failures."""
     username = username.strip().lower()
     # Counted before the check: a strict bound across processes. On SQLite the count is in the
     # request's transaction, so a failure commits it here.
-    wait = limiter.begin(unit, username, address)
+    wait = limiter.begin(unit, username, address, known_device=known_device)
     if wait:
         raise TooManyAttempts(wait)
     row = unit.users.by_username(username)
@@ -125,8 +133,33 @@ def authenticate(
     if not check_password(row.password_hash, password):
         unit.commit()
         return None
-    limiter.succeeded(unit, username, address)
+    limiter.succeeded(unit, username, address, known_device=known_device)
     return _principal(row, confirmed=True)
+
+
+DEVICE_COOKIE = "dematflow_appareil"
+DEVICE_TTL = 180 * 24 * 3600
+"""Seconds a browser stays known for an account after a successful login."""
+
+
+def _device_key(request: Request) -> bytes:
+    secret: str = request.app.state.platform.settings.secret_key
+    return hashlib.sha256(b"dematflow-device\x00" + secret.encode()).digest()
+
+
+def known_device(request: Request, username: str) -> bool:
+    """This browser logged in to this account before (a signed cookie, OWASP's device cookie):
+    the account-wide attempt limit does not hold it back."""
+    value = request.cookies.get(DEVICE_COOKIE, "")
+    data = unsign(_device_key(request), value, max_age=DEVICE_TTL) if value else {}
+    return data.get("u") == username.strip().lower()
+
+
+def device_cookie(request: Request, username: str) -> str:
+    """The Set-Cookie value that makes this browser known for the account."""
+    value = sign(_device_key(request), {"u": username.strip().lower()})
+    secure = "; Secure" if request.url.scheme == "https" else ""
+    return f"{DEVICE_COOKIE}={value}; Max-Age={DEVICE_TTL}; Path=/connexion; HttpOnly; SameSite=Strict{secure}"
 
 
 def _token_key(request: Request) -> bytes:

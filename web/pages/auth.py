@@ -17,6 +17,8 @@ from web.auth import (
     TooManyAttempts,
     authenticate,
     client_address,
+    device_cookie,
+    known_device,
     page_access,
     page_principal,
 )
@@ -71,6 +73,7 @@ def login(
             username=identifiant,
             password=mot_de_passe,
             address=client_address(request),
+            known_device=known_device(request, identifiant),
         )
     except TooManyAttempts as exc:
         minutes = max(1, round(exc.retry_after / 60))
@@ -83,7 +86,9 @@ def login(
         return _login_page(request, {**context, "error": error}, status=401)
     unit.commit()  # the account's failed attempts are forgotten
     _open_session(request, principal.user_id, principal.display_name, principal.credential_version)
-    return see_other(_safe_next(suivant))
+    response = see_other(_safe_next(suivant))
+    response.headers.append("Set-Cookie", device_cookie(request, principal.username))
+    return response
 
 
 def _open_session(request: Request, user_id: object, name: str, version: int, **extra: str) -> None:
