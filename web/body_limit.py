@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from web.errors import problem, wants_html
@@ -118,6 +119,7 @@ class BodyLimitMiddleware:
     async def _refuse(self, scope: Scope, send: Send, limit: int) -> None:
         request = Request(scope)
         detail = f"Envoi trop volumineux : {_megabytes(limit)} au plus pour cette adresse."
+        response: Response
         if wants_html(request):
             from web.templating import render
 
