@@ -9,7 +9,9 @@
 #   DEMATFLOW_BROKER__URL_FILE=/run/secrets/broker_url
 #   PGPASSWORD_FILE=/run/secrets/postgres_password   (libpq reads PGPASSWORD, so the database
 #                                                    URL itself carries no password)
-# An empty file leaves the variable unset (used for optional secrets such as the PKCS#11 PIN).
+# An empty file leaves the variable unset (used for optional secrets such as the PKCS#11 PIN),
+# except for the required ones below: an empty DEMATFLOW_SECRET_KEY_FILE would let the public
+# default key sign sessions.
 # Setting both X and X_FILE is an error. Values are never printed.
 set -eu
 
@@ -28,6 +30,11 @@ for file_var in $names; do
     [ -f "$path" ] || die "$file_var: no such file: $path"
     [ -r "$path" ] || die "$file_var: file not readable by uid $(id -u): $path"
     value=$(cat "$path")
+    case "$target" in
+    DEMATFLOW_SECRET_KEY)
+        [ -n "$value" ] || die "$file_var désigne un fichier vide : la clé secrète DEMATFLOW_SECRET_KEY est obligatoire"
+        ;;
+    esac
     unset "$file_var"
     if [ -n "$value" ]; then
         export "$target=$value"

@@ -19,7 +19,7 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from engine.settings import Settings
+from engine.settings import DEFAULT_SECRET_KEY, Settings
 from engine.signing import dev_pki_dir
 from signatures.devpki import build_dev_pki, load_dev_pki, serve_dev_pki
 
@@ -147,12 +147,7 @@ def _start_object_store(settings: Settings, services: EmbeddedServices) -> None:
 
     directory = (settings.data_dir / "s3").resolve()
     directory.mkdir(parents=True, exist_ok=True)
-    secret_file = directory / "secret"
-    if not secret_file.exists():
-        fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as out:
-            out.write(secrets.token_urlsafe(24))
-    secret = secret_file.read_text().strip()
+    secret = _private_secret(directory / "secret", 24)
     server = start_seaweed(
         directory / "data", access_key=settings.storage.access_key, secret_key=secret
     )
@@ -163,10 +158,28 @@ def _start_object_store(settings: Settings, services: EmbeddedServices) -> None:
     log.info("stockage S3 (SeaweedFS, verrouillage d'objets) : %s", server.config.endpoint)
 
 
+def _private_secret(path: Path, size: int) -> str:
+    """A random secret kept in a file only the owner reads, created on first use."""
+    if not path.exists():
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(size))
+    return path.read_text().strip()
+
+
+def _installation_secret_key(settings: Settings, services: EmbeddedServices) -> None:
+    """The public default key never signs anything: one random key per installation."""
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key = _private_secret((settings.data_dir / "secret_key").resolve(), 48)
+    services.env["DEMATFLOW_SECRET_KEY"] = key
+
+
 def start_embedded_services(settings: Settings) -> EmbeddedServices:
     """Start what production provides separately, for the services left unconfigured."""
     services = EmbeddedServices()
     try:
+        if settings.secret_key == DEFAULT_SECRET_KEY:
+            _installation_secret_key(settings, services)
         if not settings.pki.tsa_url:
             _start_pki(settings, services)
         if not settings.storage.endpoint:

@@ -8,6 +8,11 @@ from typing import Literal
 from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DEFAULT_SECRET_KEY = "change-me-in-production"  # noqa: S105 (the refused public default)
+"""Known to everyone who read the source: only the embedded `serve` may run with it (and it
+replaces it by a per-installation random key)."""
+MIN_SECRET_KEY_BYTES = 32
+
 
 class StorageSettings(BaseModel):
     """S3 object storage (MinIO in production, an embedded SeaweedFS by default)."""
@@ -180,11 +185,26 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = WebhookSettings()
     oidc: OidcSettings = OidcSettings()
     max_upload_bytes: int = 50 * 1024 * 1024
-    secret_key: str = Field(default="change-me-in-production", repr=False)
+    anonymous_max_body_bytes: int = 64 * 1024
+    """Largest body of a request without session or credentials (login, token, callbacks)."""
+    secret_key: str = Field(default=DEFAULT_SECRET_KEY, repr=False)
+    """Signs session cookies, API tokens and citizen follow-up links (32 random bytes or more)."""
     operation_modules: list[str] = []
     """Extra modules with `register(registry, settings)` adding service-task operations."""
     worker_stale_after: int = 120
     """Seconds after which a job handed to the broker and not finished is sent again."""
+    internal_networks: list[str] = [
+        "127.0.0.0/8",
+        "::1/128",
+        "10.0.0.0/8",
+        "172.16.0.0/12",
+        "192.168.0.0/16",
+        "fc00::/7",
+    ]
+    """Client networks that read /metrics, the details of /health/ready, /api/docs and
+    /openapi.json without an operator session (Prometheus, orchestrator, operators' network).
+    Behind a reverse proxy, the client address is the proxy's unless uvicorn trusts its
+    X-Forwarded-For (FORWARDED_ALLOW_IPS, as docker/compose.yaml sets it)."""
     web_host: str = "127.0.0.1"
     web_port: int = 8000
 
@@ -199,3 +219,18 @@ class Settings(BaseSettings):
         if self.database_url:
             return self.database_url
         return f"sqlite:///{(self.data_dir / 'dematflow.sqlite3').resolve()}"
+
+    def secret_key_problem(self) -> str | None:
+        """Why `secret_key` must not sign anything in production (one French line), or None."""
+        if self.secret_key == DEFAULT_SECRET_KEY:
+            return (
+                "DEMATFLOW_SECRET_KEY n'est pas défini : la clé par défaut, publique, est refusée "
+                "hors de « dematflow serve » (ex. : openssl rand -base64 48)"
+            )
+        size = len(self.secret_key.encode())
+        if size < MIN_SECRET_KEY_BYTES:
+            return (
+                f"DEMATFLOW_SECRET_KEY est trop courte ({size} octets) : "
+                f"{MIN_SECRET_KEY_BYTES} octets aléatoires au moins (ex. : openssl rand -base64 48)"
+            )
+        return None

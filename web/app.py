@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import Annotated
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -19,6 +20,8 @@ from signatures import sandbox
 from web import errors, previews
 from web.api import auth as api_auth
 from web.api import cases, documents, tenants
+from web.body_limit import BodyLimitMiddleware, BodyLimits
+from web.internal import internal_only, is_internal
 from web.logging_middleware import AccessLogMiddleware
 from web.oidc import FormActionMiddleware, OidcClient
 from web.pages import admin, archives, citizen, council, public, signatory
@@ -48,6 +51,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         description="Procédures, signatures et archivage des collectivités.",
         docs_url=None,
         redoc_url=None,
+        openapi_url=None,  # served below, to the operator and internal networks only
     )
     app.state.platform = platform
     sandbox.start()  # the bounded PDF parser's forkserver, ready before the first upload
@@ -57,6 +61,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     oidc = platform.settings.oidc
     app.state.oidc = OidcClient(oidc) if oidc.enabled else None
     errors.install(app)
+    app.add_middleware(BodyLimitMiddleware, limits=_body_limits(platform.settings))  # in session
     app.add_middleware(SessionMiddleware, config=SessionConfig(platform.settings.secret_key))
     if app.state.oidc is not None:  # inside the security headers: its CSP wins
         app.add_middleware(FormActionMiddleware, origin=app.state.oidc.origin)
@@ -74,10 +79,14 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
             headers={"Cache-Control": "public, max-age=86400"},
         )
 
-    @app.get("/api/docs", include_in_schema=False)
+    @app.get("/api/docs", include_in_schema=False, dependencies=[Depends(internal_only)])
     def api_docs(request: Request) -> Response:
         """The OpenAPI description as a plain page: no script from a CDN."""
         return render(request, "api_docs.html", {"spec": app.openapi()})
+
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(internal_only)])
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
 
     for router in (api_auth.router, cases.router, documents.router, tenants.router):
         app.include_router(router)
@@ -97,6 +106,15 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     return app
 
 
+def _body_limits(settings: Settings) -> BodyLimits:
+    form = citizen.LIMITS
+    return BodyLimits(
+        anonymous=settings.anonymous_max_body_bytes,
+        public_form=form.max_files * form.max_bytes + 1_000_000,
+        authenticated=settings.max_upload_bytes + 1024 * 1024,
+    )
+
+
 def _health_routes(app: FastAPI, platform: Platform, probe: ReadinessProbe) -> None:
     registry = metrics_registry(platform)
 
@@ -105,18 +123,21 @@ def _health_routes(app: FastAPI, platform: Platform, probe: ReadinessProbe) -> N
         return {"status": "ok"}
 
     @app.get("/health/ready", tags=["santé"])
-    def ready() -> JSONResponse:
-        """Database, broker, object store with Object Lock, time-stamping authority."""
+    def ready(internal: Annotated[bool, Depends(is_internal)]) -> JSONResponse:
+        """Database, broker, object store with Object Lock, time-stamping authority; which
+        component fails only for the operator and internal networks."""
         readiness = probe.run()
         checks = {c.name: {"ok": c.ok, "detail": c.detail} for c in readiness.checks}
         if not readiness.ready:
+            if not internal:
+                return errors.problem(503, "Indisponible", "La plateforme n'est pas prête.")
             failing = ", ".join(c.name for c in readiness.checks if not c.ok)
             return errors.problem(
                 503, "Indisponible", f"services en défaut : {failing}", checks=checks
             )
-        return JSONResponse({"status": "ok", "checks": checks})
+        return JSONResponse({"status": "ok", "checks": checks} if internal else {"status": "ok"})
 
-    @app.get("/metrics", include_in_schema=False)
+    @app.get("/metrics", include_in_schema=False, dependencies=[Depends(internal_only)])
     def metrics() -> Response:
         """Prometheus metrics (platform-wide figures, no tenant or personal data)."""
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)

@@ -18,6 +18,7 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBearer
 
+from engine.bootstrap import Platform
 from engine.domain.model import Actor, Tenant
 from engine.persistence.uow import UnitOfWork
 from engine.services.admin import check_password
@@ -32,7 +33,10 @@ __all__ = [
     "api_access",
     "api_principal",
     "authenticate",
+    "device_cookie",
     "issue_token",
+    "known_device",
+    "operator_of",
     "page_access",
     "page_principal",
 ]
@@ -59,6 +63,8 @@ class Principal:
     is_operator: bool
     password_confirmed: bool = False
     """The password came with this very request (HTTP Basic): it counts as a confirmation."""
+    credential_version: int = 0
+    """The account's credential version: cookies and tokens carry it and die when it rises."""
 
 
 @dataclass(frozen=True)
@@ -93,17 +99,30 @@ class TooManyAttempts(Exception):
 
 
 def _principal(row: Any, *, confirmed: bool = False) -> Principal:
-    return Principal(row.id, row.username, row.display_name, bool(row.is_operator), confirmed)
+    return Principal(
+        row.id,
+        row.username,
+        row.display_name,
+        bool(row.is_operator),
+        confirmed,
+        int(row.credential_version),
+    )
 
 
 def authenticate(
-    unit: UnitOfWork, limiter: LoginLimiter, *, username: str, password: str, address: str
+    unit: UnitOfWork,
+    limiter: LoginLimiter,
+    *,
+    username: str,
+    password: str,
+    address: str,
+    known_device: bool = False,
 ) -> Principal | None:
     """Check a username and password; TooManyAttempts after repeated failures."""
     username = username.strip().lower()
     # Counted before the check: a strict bound across processes. On SQLite the count is in the
     # request's transaction, so a failure commits it here.
-    wait = limiter.begin(unit, username, address)
+    wait = limiter.begin(unit, username, address, known_device=known_device)
     if wait:
         raise TooManyAttempts(wait)
     row = unit.users.by_username(username)
@@ -114,8 +133,33 @@ def authenticate(
     if not check_password(row.password_hash, password):
         unit.commit()
         return None
-    limiter.succeeded(unit, username, address)
+    limiter.succeeded(unit, username, address, known_device=known_device)
     return _principal(row, confirmed=True)
+
+
+DEVICE_COOKIE = "dematflow_appareil"
+DEVICE_TTL = 180 * 24 * 3600
+"""Seconds a browser stays known for an account after a successful login."""
+
+
+def _device_key(request: Request) -> bytes:
+    secret: str = request.app.state.platform.settings.secret_key
+    return hashlib.sha256(b"dematflow-device\x00" + secret.encode()).digest()
+
+
+def known_device(request: Request, username: str) -> bool:
+    """This browser logged in to this account before (a signed cookie, OWASP's device cookie):
+    the account-wide attempt limit does not hold it back."""
+    value = request.cookies.get(DEVICE_COOKIE, "")
+    data = unsign(_device_key(request), value, max_age=DEVICE_TTL) if value else {}
+    return data.get("u") == username.strip().lower()
+
+
+def device_cookie(request: Request, username: str) -> str:
+    """The Set-Cookie value that makes this browser known for the account."""
+    value = sign(_device_key(request), {"u": username.strip().lower()})
+    secure = "; Secure" if request.url.scheme == "https" else ""
+    return f"{DEVICE_COOKIE}={value}; Max-Age={DEVICE_TTL}; Path=/connexion; HttpOnly; SameSite=Strict{secure}"
 
 
 def _token_key(request: Request) -> bytes:
@@ -124,15 +168,40 @@ def _token_key(request: Request) -> bytes:
 
 
 def issue_token(request: Request, principal: Principal) -> str:
-    return sign(_token_key(request), {"u": str(principal.user_id)})
+    return sign(
+        _token_key(request), {"u": str(principal.user_id), "v": principal.credential_version}
+    )
 
 
-def _active_user(unit: UnitOfWork, user_id: str) -> Principal | None:
+def _active_user(unit: UnitOfWork, signed: dict[str, Any], *, id_key: str) -> Principal | None:
+    """The active user a signed cookie or token names, if it carries their current credential
+    version (logout, a new password, new roles or a deactivation raise it)."""
     try:
-        row = unit.users.by_id(uuid.UUID(user_id))
+        row = unit.users.by_id(uuid.UUID(str(signed.get(id_key, ""))))
     except ValueError:
         return None
-    return _principal(row) if row is not None and row.active else None
+    if row is None or not row.active:
+        return None
+    version = signed.get("v")
+    if not isinstance(version, int) or version != row.credential_version:
+        return None
+    return _principal(row)
+
+
+def operator_of(request: Request, platform: Platform) -> bool:
+    """The session cookie or bearer token is the platform operator's (a short transaction of
+    its own: for routes that otherwise need no database)."""
+    session = request.session if "session" in request.scope else {}
+    header = request.headers.get("authorization", "")
+    token = header[7:].strip() if header[:7].lower() == "bearer " else ""
+    if not session.get("user") and not token:
+        return False
+    with platform.uow() as unit:
+        principal = _active_user(unit, session, id_key="user") if session.get("user") else None
+        if principal is None and token:
+            data = unsign(_token_key(request), token, max_age=TOKEN_TTL)
+            principal = _active_user(unit, data, id_key="u")
+    return principal is not None and principal.is_operator
 
 
 def client_address(request: Request) -> str:
@@ -155,7 +224,7 @@ def api_principal(
     """HTTP Basic or a bearer token; cookies are not accepted here (no CSRF on the API)."""
     if token is not None and token.scheme.lower() == "bearer":
         data = unsign(_token_key(request), token.credentials, max_age=TOKEN_TTL)
-        principal = _active_user(unit, str(data.get("u", "")))
+        principal = _active_user(unit, data, id_key="u")
         if principal is None:
             raise _UNAUTHORIZED
         return principal
@@ -183,7 +252,7 @@ def api_principal(
 
 def page_principal(request: Request, unit: UowDep) -> Principal:
     """The user of the session cookie, or a redirection to the login page."""
-    principal = _active_user(unit, str(request.session.get("user", "")))
+    principal = _active_user(unit, request.session, id_key="user")
     if principal is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target)

@@ -111,18 +111,30 @@ class LoginLimiter:
         self.uow_factory = uow_factory
         self.policy = policy or ThrottlePolicy()
 
-    def _run(self, action: Callable[..., _T], unit: UnitOfWork, username: str, address: str) -> _T:
+    def _run(
+        self,
+        action: Callable[..., _T],
+        unit: UnitOfWork,
+        username: str,
+        address: str,
+        **extra: bool,
+    ) -> _T:
+        values = {"username": username, "address": address, **extra}
         if self.uow_factory is None:
-            return action(unit, self.policy, username=username, address=address, now=self.clock())
+            return action(unit, self.policy, now=self.clock(), **values)
         with self.uow_factory() as own:
-            result = action(own, self.policy, username=username, address=address, now=self.clock())
+            result = action(own, self.policy, now=self.clock(), **values)
             own.commit()
         return result
 
-    def begin(self, unit: UnitOfWork, username: str, address: str) -> int:
+    def begin(
+        self, unit: UnitOfWork, username: str, address: str, *, known_device: bool = False
+    ) -> int:
         """Count an attempt before checking its password: 0 to go ahead, else seconds to wait.
         Without a factory of its own, a failed attempt stays counted once `unit` commits."""
-        return self._run(login_throttle.begin_attempt, unit, username, address)
+        return self._run(
+            login_throttle.begin_attempt, unit, username, address, known_device=known_device
+        )
 
     def retry_after(self, unit: UnitOfWork, username: str, address: str) -> int:
         """Seconds to wait before trying again; 0 when a new attempt is allowed."""
@@ -132,5 +144,7 @@ class LoginLimiter:
         """A failed password check that was not counted by `begin` (re-authentication)."""
         self._run(login_throttle.record_failure, unit, username, address)
 
-    def succeeded(self, unit: UnitOfWork, username: str, address: str) -> None:
-        self._run(login_throttle.record_success, unit, username, address)
+    def succeeded(
+        self, unit: UnitOfWork, username: str, address: str, *, known_device: bool = False
+    ) -> None:
+        self._run(login_throttle.record_success, unit, username, address, known_device=known_device)

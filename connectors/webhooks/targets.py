@@ -15,7 +15,14 @@ import httpx
 
 from connectors.errors import UnsafeTargetError
 
-__all__ = ["GuardedTransport", "Resolver", "TargetPolicy", "check_target_url", "resolve_host"]
+__all__ = [
+    "GuardedTransport",
+    "Resolver",
+    "TargetPolicy",
+    "check_target_url",
+    "embedded_ipv4",
+    "resolve_host",
+]
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 Resolver = Callable[[str, int], list[str]]
@@ -31,18 +38,45 @@ class TargetPolicy:
     """URL schemes allowed (add ``"http"`` only for tests or an internal relay)."""
 
     def allows(self, address: IPAddress) -> bool:
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
-            address = address.ipv4_mapped
         if any(address in ipaddress.ip_network(n, strict=False) for n in self.allowed_networks):
             return True
-        return address.is_global and not (
-            address.is_loopback
-            or address.is_private
-            or address.is_link_local
-            or address.is_multicast
-            or address.is_reserved
-            or address.is_unspecified
-        )
+        if isinstance(address, ipaddress.IPv6Address):
+            embedded = embedded_ipv4(address)
+            if embedded:  # the IPv4 address the packets really reach must be allowed too
+                if address.ipv4_mapped is not None:
+                    return self.allows(address.ipv4_mapped)
+                if not all(self.allows(inner) for inner in embedded):
+                    return False
+        return _public(address)
+
+
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+"""Well-known NAT64 prefix (RFC 6052): the last 32 bits are the IPv4 destination."""
+
+
+def embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """IPv4 addresses an IPv6 address leads to: IPv4-mapped (::ffff:0:0/96), 6to4
+    (2002::/16), Teredo (2001::/32: server and de-obfuscated client) and NAT64 (64:ff9b::/96)."""
+    if address.ipv4_mapped is not None:
+        return [address.ipv4_mapped]
+    if address.sixtofour is not None:
+        return [address.sixtofour]
+    if address.teredo is not None:
+        return list(address.teredo)
+    if address in _NAT64:
+        return [ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)]
+    return []
+
+
+def _public(address: IPAddress) -> bool:
+    return address.is_global and not (
+        address.is_loopback
+        or address.is_private
+        or address.is_link_local
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+    )
 
 
 def resolve_host(host: str, port: int) -> list[str]:

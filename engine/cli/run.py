@@ -32,6 +32,16 @@ log_format_option = click.option(
 )
 
 
+def production_settings() -> Settings:
+    """The settings of a production process: a weak secret key stops it before anything runs
+    (the embedded `serve` gives its children a per-installation random key)."""
+    s = settings()
+    problem = s.secret_key_problem()
+    if problem:
+        fail(problem, code=78)  # EX_CONFIG
+    return s
+
+
 quiet_option = click.option(
     "--quiet", is_flag=True, help="Sans la bannière de démarrage de Celery (toujours en JSON)."
 )
@@ -109,7 +119,7 @@ def web(host: str | None, port: int | None, workers: int, log_format: str) -> No
     """Servir l'API et l'interface web (uvicorn)."""
     import uvicorn
 
-    s = settings()
+    s = production_settings()
     logging.captureWarnings(True)
     uvicorn.run(
         WEB_APP,
@@ -135,8 +145,9 @@ def worker(queues: str, concurrency: int, log_format: str, quiet: bool) -> None:
     from engine.worker.app import configure
 
     # Celery keeps a root logger that already has a handler (worker_hijack_root_logger=False).
+    s = production_settings()
     _configure_logging(log_format)
-    app = configure(settings())
+    app = configure(s)
     app.worker_main(
         [
             *_quiet(log_format, quiet),
@@ -163,8 +174,9 @@ def beat(log_format: str, quiet: bool) -> None:
     """Lancer le planificateur des traitements périodiques (minuteurs, relais, audits)."""
     from engine.worker.app import configure
 
+    s = production_settings()
     _configure_logging(log_format)
-    app = configure(settings())
+    app = configure(s)
     app.start([*_quiet(log_format, quiet), "beat", "--loglevel", celery_log_level()])
 
 

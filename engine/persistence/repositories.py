@@ -232,8 +232,22 @@ class UserRepository:
         )
 
     def set_password_hash(self, user_id: uuid.UUID, password_hash: str) -> None:
+        """A new password also ends every session and token issued with the old one."""
         self.conn.execute(
-            update(t.users).where(t.users.c.id == user_id).values(password_hash=password_hash)
+            update(t.users)
+            .where(t.users.c.id == user_id)
+            .values(
+                password_hash=password_hash,
+                credential_version=t.users.c.credential_version + 1,
+            )
+        )
+
+    def end_sessions(self, user_id: uuid.UUID) -> None:
+        """Raise the credential version: every cookie and token issued before stops working."""
+        self.conn.execute(
+            update(t.users)
+            .where(t.users.c.id == user_id)
+            .values(credential_version=t.users.c.credential_version + 1)
         )
 
     def roles(self, user_id: uuid.UUID, tenant: str) -> frozenset[str]:

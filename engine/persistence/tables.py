@@ -49,6 +49,9 @@ users = Table(
     Column("is_operator", Boolean, nullable=False, default=False),
     Column("active", Boolean, nullable=False, default=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # Carried by session cookies and API tokens; raised to end them all (logout, password,
+    # roles, deactivation).
+    Column("credential_version", Integer, nullable=False, default=0, server_default="0"),
 )
 
 memberships = Table(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Sequence
 from types import TracebackType
@@ -29,6 +30,8 @@ from engine.persistence.repositories import (
     UserRepository,
 )
 from engine.persistence.tenant_repositories import TenantAdminRepository
+
+log = logging.getLogger(__name__)
 
 JobDispatcher = Callable[[Sequence[tuple[uuid.UUID, str]]], None]
 """Hands (job id, operation) pairs to the broker; called only after a successful commit."""
@@ -75,7 +78,18 @@ class UnitOfWork:
         self._committed = True
         pending, self.jobs_to_dispatch[:] = list(self.jobs_to_dispatch), []
         if pending and self._dispatch is not None:
-            self._dispatch(pending)
+            try:
+                self._dispatch(pending)
+            except Exception as exc:
+                # The step is committed, its jobs with it (the outbox): failing the request now
+                # would tell the user it was not. The outbox relay sends them once the broker
+                # is back.
+                log.warning(
+                    "broker unavailable, %d job(s) left to the outbox relay (%s): %s",
+                    len(pending),
+                    ", ".join(str(job_id) for job_id, _ in pending),
+                    exc,
+                )
 
     def __exit__(
         self,

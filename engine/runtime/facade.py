@@ -16,7 +16,11 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
+from SpiffWorkflow.exceptions import (
+    SpiffWorkflowException,
+    TaskNotFoundException,
+    WorkflowException,
+)
 from SpiffWorkflow.spiff.specs.event_definitions import (
     ErrorEventDefinition,
     MessageEventDefinition,
@@ -214,8 +218,15 @@ class CaseRuntime:
             assignee=_assignee(task),
         )
 
+    def _task(self, task_id: UUID) -> Any:
+        """The task with this id, or None (SpiffWorkflow 3.2 raises for an unknown id)."""
+        try:
+            return self._workflow.get_task_from_id(task_id)
+        except TaskNotFoundException:
+            return None
+
     def ready_task(self, task_id: UUID) -> ReadyTask:
-        task = self._workflow.get_task_from_id(task_id)
+        task = self._task(task_id)
         if task is None or task.state != TaskState.READY or not task.task_spec.manual:
             raise NotFound("Cette tâche n'est pas (ou plus) à faire.")
         return self._ready_task(task)
@@ -234,7 +245,7 @@ class CaseRuntime:
     # -- service tasks -----------------------------------------------------------------------
 
     def _started_service_task(self, task_id: UUID) -> Any:
-        task = self._workflow.get_task_from_id(task_id)
+        task = self._task(task_id)
         if task is None or not isinstance(task.task_spec, AsyncServiceTask):
             raise NotFound("tâche de service introuvable")
         if task.state != TaskState.STARTED:

@@ -191,6 +191,8 @@ def set_roles(
     for role in sorted(removed):
         uow.users.revoke(user_id, tenant, role)
         _journal(uow, tenant, "user.role_revoked", member, actor, now, role=role)
+    if roles != member.roles:
+        uow.users.end_sessions(user_id)  # the member logs in again under the new roles
     return get_member(uow, tenant, user_id)
 
 
@@ -227,6 +229,7 @@ def deactivate_member(
             )
         _keeps_an_admin(uow, tenant, member)
     uow.tenant_admin.suspend(tenant, user_id, by=actor.user_id, now=now)
+    uow.users.end_sessions(user_id)
     _journal(uow, tenant, "user.deactivated", member, actor, now)
     return get_member(uow, tenant, user_id)
 

@@ -102,7 +102,14 @@ def complete_task(
         raise Conflict("Le dossier a été modifié entre-temps ; rechargez la page et recommencez.")
     if case.status != CaseStatus.RUNNING:
         raise Conflict("Ce dossier n'est plus en cours.")
-    task = runtime.ready_task(task_id)
+    try:
+        task = runtime.ready_task(task_id)
+    except NotFound:
+        if str(task_id) in loaded.tasks:  # it exists: a concurrent request completed it first
+            raise Conflict(
+                "Cette tâche vient d'être faite par quelqu'un d'autre ; rechargez la page."
+            ) from None
+        raise
     acting_for = check_task_actor(
         uow, tenant=tenant, lane=task.lane, assignee=task.assignee, actor=actor, now=now
     )

@@ -2,8 +2,14 @@
 
 Each attempt is counted (atomic upsert) before its password is checked, then the counts of the
 last quarter hour are read: concurrent attempts on one account serialize on the same row, so
-`per_account` is a strict bound whatever the number of web processes. A successful login
-forgets the account's attempts and does not count against its address.
+the limits are strict bounds whatever the number of web processes. A successful login forgets
+the account's attempts and does not count against its address.
+
+Following OWASP's guidance against lock-out abuse, an account is limited per source address
+(`per_account`: guessing from one address stops after a few attempts, and nobody else is
+locked out by it) and, much higher, across all addresses (`per_account_total`: a distributed
+guess stops too); a browser where the account logged in before (a known-device cookie) is not
+held by the account-wide limit, so the owner still logs in while the account is under attack.
 """
 
 from __future__ import annotations
@@ -31,7 +37,11 @@ class ThrottlePolicy:
     """How many login attempts are allowed, per account and per client address."""
 
     per_account: int = 5
-    """Attempts allowed for one username in `window` (a success clears them)."""
+    """Attempts allowed for one username from one address in `window` (a success clears
+    them)."""
+    per_account_total: int = 50
+    """Attempts allowed for one username from every address together in `window`, except
+    from a known device."""
     per_address: int = 20
     """Failed attempts allowed from one client address in `window`."""
     window: timedelta = timedelta(minutes=15)
@@ -44,8 +54,18 @@ def _slot(policy: ThrottlePolicy, moment: datetime) -> datetime:
     return _EPOCH + ((moment - _EPOCH) // policy.slot) * policy.slot
 
 
-def _limits(policy: ThrottlePolicy, username: str, address: str) -> list[tuple[str, int]]:
-    return [(f"u:{username}", policy.per_account), (f"a:{address}", policy.per_address)]
+def _limits(
+    policy: ThrottlePolicy, username: str, address: str, *, known_device: bool = False
+) -> list[tuple[str, int]]:
+    """(key, limit) pairs, always in the same order: the account from this address, the
+    address, then the account from everywhere (not checked from a known device)."""
+    limits = [
+        (f"u:{username}|{address}", policy.per_account),
+        (f"a:{address}", policy.per_address),
+    ]
+    if not known_device:
+        limits.append((f"u:{username}", policy.per_account_total))
+    return limits
 
 
 def _wait(
@@ -70,22 +90,34 @@ def _counts(
 
 
 def retry_after(
-    uow: UnitOfWork, policy: ThrottlePolicy, *, username: str, address: str, now: datetime
+    uow: UnitOfWork,
+    policy: ThrottlePolicy,
+    *,
+    username: str,
+    address: str,
+    now: datetime,
+    known_device: bool = False,
 ) -> int:
     """Seconds to wait before a new attempt is allowed; 0 when it is (nothing is written)."""
-    limits = _limits(policy, username, address)
+    limits = _limits(policy, username, address, known_device=known_device)
     counts = _counts(uow, policy, [key for key, _ in limits], now)
     return max(_wait(policy, counts[key], limit, now) for key, limit in limits)
 
 
 def begin_attempt(
-    uow: UnitOfWork, policy: ThrottlePolicy, *, username: str, address: str, now: datetime
+    uow: UnitOfWork,
+    policy: ThrottlePolicy,
+    *,
+    username: str,
+    address: str,
+    now: datetime,
+    known_device: bool = False,
 ) -> int:
     """Count an attempt before its password is checked: 0 to go ahead, else the seconds to
     wait (the attempt is refused and not counted). Also forgets the slots that no longer
     count. The caller commits at once, so that other processes see the attempt."""
     slot = _slot(policy, now)
-    limits = _limits(policy, username, address)
+    limits = _limits(policy, username, address, known_device=known_device)
     for key, _ in limits:  # always in the same order: no deadlock between two attempts
         uow.login_attempts.add(key, slot)
     counts = _counts(uow, policy, [key for key, _ in limits], now)
@@ -101,13 +133,25 @@ def begin_attempt(
 
 
 def record_success(
-    uow: UnitOfWork, policy: ThrottlePolicy, *, username: str, address: str, now: datetime
+    uow: UnitOfWork,
+    policy: ThrottlePolicy,
+    *,
+    username: str,
+    address: str,
+    now: datetime,
+    known_device: bool = False,
 ) -> None:
-    """After a correct password: forget the account's attempts; the address keeps only its
-    failures (many agents behind one address log in all day)."""
-    (user_key, _), (address_key, _) = _limits(policy, username, address)
-    uow.login_attempts.clear(user_key)
+    """After a correct password: forget the account's attempts from this address and, unless
+    they came from a known device (which the account-wide count did not see), one from
+    everywhere; the address keeps only its failures (many agents behind one address log in
+    all day)."""
+    pair, (address_key, _), *everywhere = _limits(
+        policy, username, address, known_device=known_device
+    )
+    uow.login_attempts.clear(pair[0])
     uow.login_attempts.add(address_key, _slot(policy, now), -1)
+    for key, _ in everywhere:
+        uow.login_attempts.add(key, _slot(policy, now), -1)
 
 
 def record_failure(

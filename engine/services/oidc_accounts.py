@@ -94,6 +94,7 @@ def sign_in_agent(
     if row is not None:
         if not row.active:
             raise LoginRefused("Votre compte est désactivé : contactez l'exploitant.")
+        _refuse_if_deactivated(uow, tenant, uuid.UUID(str(row.id)))
         uow.users.touch_oidc(
             issuer=identity.issuer, subject=identity.subject, siret=identity.siret, now=now
         )
@@ -105,6 +106,7 @@ def sign_in_agent(
         )
     invited = _invited_account(uow, identity, tenant)
     if invited is not None:
+        _refuse_if_deactivated(uow, tenant, invited)
         _link(uow, invited, identity, tenant, now=now)
         return invited
     if policy.mode != "agent":
@@ -132,6 +134,17 @@ def sign_in_agent(
         ) from exc
     _link(uow, user_id, identity, tenant, now=now)
     return user_id
+
+
+def _refuse_if_deactivated(uow: UnitOfWork, tenant: Tenant, user_id: uuid.UUID) -> None:
+    """The tenant admin deactivated this member: no session at all, rather than one that
+    opens nothing (the identity provider vouches for the person, not for their access)."""
+    member = uow.tenant_admin.member(tenant.siren, user_id)
+    if member is not None and member.suspended_at is not None:
+        raise LoginRefused(
+            f"Votre compte a été désactivé par l'administrateur de « {tenant.name} » : "
+            "adressez-vous à lui pour le faire réactiver."
+        )
 
 
 def _invited_account(uow: UnitOfWork, identity: AgentIdentity, tenant: Tenant) -> uuid.UUID | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 import json
 import threading
 import time
@@ -16,7 +17,7 @@ from connectors.errors import UnsafeTargetError
 from connectors.retry import RetryPolicy, next_delay
 from connectors.webhooks.delivery import WebhookEndpoint, WebhookEvent, deliver_webhook
 from connectors.webhooks.signing import sign_webhook, verify_webhook
-from connectors.webhooks.targets import TargetPolicy, check_target_url
+from connectors.webhooks.targets import TargetPolicy, check_target_url, embedded_ipv4
 
 SECRET = b"0123456789abcdef0123456789abcdef"
 LOCAL = TargetPolicy(allowed_networks=("127.0.0.1/32",), allowed_schemes=("http", "https"))
@@ -107,6 +108,13 @@ def test_retry_policy_is_exponential_capped_and_bounded() -> None:
         "fc00::1",
         "::ffff:127.0.0.1",
         "100.64.0.1",
+        # IPv6 addresses that lead to a forbidden IPv4 address:
+        "2002:7f00:1::",  # 6to4 of 127.0.0.1
+        "2002:a9fe:a9fe::",  # 6to4 of 169.254.169.254 (cloud metadata)
+        "2002:a00:1::1",  # 6to4 of 10.0.0.1
+        "2001:0:5db8:d822:0:ffff:80ff:fffe",  # Teredo, obfuscated client 127.0.0.1
+        "64:ff9b::a9fe:a9fe",  # NAT64 of 169.254.169.254
+        "::ffff:a9fe:a9fe",  # IPv4-mapped 169.254.169.254
     ],
 )
 def test_forbidden_addresses(address: str) -> None:
@@ -114,6 +122,31 @@ def test_forbidden_addresses(address: str) -> None:
         check_target_url(
             "https://hooks.example.fr/x", policy=TargetPolicy(), resolver=lambda h, p: [address]
         )
+
+
+def test_embedded_ipv4_addresses_are_found() -> None:
+    found = {
+        a: [str(v4) for v4 in embedded_ipv4(ipaddress.IPv6Address(a))]
+        for a in (
+            "2002:7f00:1::",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "64:ff9b::7f00:1",
+            "::ffff:10.0.0.1",
+            "2a01:e0a::1",
+        )
+    }
+    assert found == {
+        "2002:7f00:1::": ["127.0.0.1"],
+        "2001:0:4136:e378:8000:63bf:3fff:fdd2": ["65.54.227.120", "192.0.2.45"],
+        "64:ff9b::7f00:1": ["127.0.0.1"],
+        "::ffff:10.0.0.1": ["10.0.0.1"],
+        "2a01:e0a::1": [],
+    }
+
+
+def test_6to4_of_a_public_address_stays_allowed() -> None:
+    resolver = lambda h, p: ["2002:5db8:d822::1"]  # noqa: E731 (6to4 of 93.184.216.34)
+    assert check_target_url("https://hooks.example.fr/x", policy=TargetPolicy(), resolver=resolver)
 
 
 def test_every_resolved_address_is_checked() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import signal
 import subprocess
 import sys
@@ -51,6 +52,7 @@ class Worker:
             "DEMATFLOW_BROKER__KEY_PREFIX": settings.broker.key_prefix,
             "DEMATFLOW_OPERATION_MODULES": json.dumps(settings.operation_modules),
             "DEMATFLOW_DATA_DIR": str(settings.data_dir),
+            "DEMATFLOW_SECRET_KEY": secrets.token_urlsafe(32),  # production processes need one
             "PYTHONPATH": str(ROOT),
         }
         self.log = log.open("ab")

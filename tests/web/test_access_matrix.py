@@ -33,6 +33,8 @@ UNAVAILABLE = "unavailable"
 """Public routes asked for an object that does not exist (here: an unknown publication)."""
 LOGGED_IN = "logged-in"
 OPERATOR = "operator"
+INTERNAL = "internal"
+"""For the operator and internal networks only (the test client is on neither): 404 to others."""
 
 
 Rule = set[str] | frozenset[str] | str
@@ -58,8 +60,10 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/demarches/{tenant}/suivi/{jeton}/pieces"): NOWHERE,
     ("GET", "/demarches/{tenant}/suivi/{jeton}/accuse"): NOWHERE,
     ("GET", "/demarches/{tenant}/suivi/{jeton}/decision"): NOWHERE,
-    # Platform-wide figures, no tenant data; the reverse proxy keeps it off the Internet.
-    ("GET", "/metrics"): PUBLIC,
+    # Platform-wide figures and the API description: operator and internal networks only
+    # (tests/web/test_internal_routes.py covers the networks).
+    ("GET", "/metrics"): INTERNAL,
+    ("GET", "/openapi.json"): INTERNAL,
     ("GET", "/registre/{tenant}/donnees.json"): PUBLIC,
     ("GET", "/registre/{tenant}/donnees.csv"): PUBLIC,
     ("GET", "/registre/{tenant}/actes/{publication_id}"): NOWHERE,
@@ -67,7 +71,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/health/live"): PUBLIC,
     # The test platform has no object store: readiness answers 503 to everyone, logged in or not.
     ("GET", "/health/ready"): UNAVAILABLE,
-    ("GET", "/api/docs"): PUBLIC,
+    ("GET", "/api/docs"): INTERNAL,
     ("GET", "/espaces"): LOGGED_IN,
     # Tenant pages.
     ("GET", "/c/{tenant}"): MEMBERS,
@@ -151,6 +155,8 @@ def _expected(rule: Rule, user: str) -> str:
         return "absent"
     if rule == UNAVAILABLE:
         return "unavailable"
+    if rule == INTERNAL:
+        return "ok" if user == "exploitant" else "absent"
     if user == "anonyme":
         return "login"
     if rule == LOGGED_IN:

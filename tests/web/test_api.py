@@ -50,6 +50,7 @@ def client(platform: Platform) -> Iterator[TestClient]:
 
 def test_health_and_openapi(client: TestClient) -> None:
     assert client.get("/health/live").json() == {"status": "ok"}
+    client = TestClient(client.app, client=("127.0.0.1", 50000))  # an internal network
     ready = client.get("/health/ready")
     checks = ready.json()["checks"]
     assert checks["base_de_donnees"]["ok"] is True

@@ -97,7 +97,7 @@ class _Clock:
 
 def test_attempts_leave_the_window_and_old_rows_are_purged(people: Platform) -> None:
     clock = _Clock()
-    limiter = _Limiter(people, clock, ThrottlePolicy(per_account=3))
+    limiter = _Limiter(people, clock, ThrottlePolicy(per_account=3, per_account_total=3))
     assert [limiter.begin("elu.a", "10.0.0.1") for _ in range(3)] == [0, 0, 0]
     clock.now += timedelta(minutes=5)
     wait = limiter.begin("elu.a", "10.0.0.2")
@@ -133,7 +133,7 @@ def test_the_address_limit_counts_failures_only(people: Platform) -> None:
 def test_concurrent_attempts_never_exceed_the_limit(
     people: Platform, second_process: Platform
 ) -> None:
-    policy = ThrottlePolicy(per_account=5)
+    policy = ThrottlePolicy(per_account=5, per_account_total=5)  # the account-wide bound
     limiters = [_Limiter(p, p.clock, policy) for p in (people, second_process)]
     with ThreadPoolExecutor(max_workers=8) as pool:
         waits = list(pool.map(lambda i: limiters[i % 2].begin("elu.a", f"10.0.0.{i}"), range(24)))
@@ -147,3 +147,35 @@ def test_the_migration_creates_the_table_as_declared(people: Platform) -> None:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         differences = compare_metadata(context, metadata)
     assert [d for d in differences if "login_attempts" in repr(d)] == []
+
+
+def _from(app: Any, address: str) -> TestClient:
+    client = TestClient(app, client=(address, 40000), follow_redirects=False)
+    client.__enter__()
+    return client
+
+
+def test_guesses_from_rotating_addresses_do_not_lock_the_owner_out(people: Platform) -> None:
+    app = create_app(platform=people)
+    for i in range(6):
+        assert _attempt(_from(app, f"198.51.100.{i + 1}"), "elu.a", "mauvais") == 401
+    # Each address is still held back for its own guesses...
+    attacker = _from(app, "198.51.100.9")
+    assert [_attempt(attacker, "elu.a", "mauvais") for _ in range(6)][-1] == 429
+    # ...while the owner, from another address, logs in with the right password.
+    assert _attempt(_from(app, "203.0.113.20"), "elu.a", PASSWORD) == 303
+
+
+def test_a_known_device_gets_in_during_a_distributed_attack(people: Platform) -> None:
+    app = create_app(platform=people)
+    app.state.login_limiter.policy = ThrottlePolicy(per_account_total=8)
+    owner = _from(app, "203.0.113.20")
+    assert _attempt(owner, "elu.a", PASSWORD) == 303
+    assert "dematflow_appareil" in owner.cookies
+    statuses = [_attempt(_from(app, f"198.51.100.{i + 1}"), "elu.a", "mauvais") for i in range(9)]
+    assert statuses[-1] == 429  # the account-wide limit stops the distributed guessing
+    # A new browser, even with the right password, waits; the owner's browser does not.
+    assert _attempt(_from(app, "203.0.113.30"), "elu.a", PASSWORD) == 429
+    assert _attempt(owner, "elu.a", PASSWORD) == 303
+    # The device cookie names its account: it does not help against another one.
+    assert _attempt(owner, "agent.a", "mauvais") == 401

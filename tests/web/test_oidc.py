@@ -182,6 +182,33 @@ def test_an_invited_agent_is_linked_then_recognised(
         assert len(uow.users.by_email(AGENTS["invite-a"]["email"])) == 1
 
 
+def _deactivate(platform: Platform, agent: str) -> None:
+    with platform.uow() as uow:
+        (row,) = uow.users.by_email(AGENTS[agent]["email"])
+    with platform.uow() as uow:
+        admin.deactivate_member(
+            uow, tenant=SIREN_A, user_id=row.id, actor=OPERATOR, now=platform.clock()
+        )
+        uow.commit()
+
+
+@pytest.mark.parametrize("linked_before", [True, False], ids=["linked", "invited"])
+def test_a_member_deactivated_by_the_tenant_admin_is_refused_at_login(
+    people: Platform, oidc_app: AppFactory, oidc_provider: OidcProvider, linked_before: bool
+) -> None:
+    invite(people, "invite-a")
+    if linked_before:
+        assert log_in(oidc_app(), oidc_provider, "invite-a").status_code == 303
+    _deactivate(people, "invite-a")
+    web = oidc_app()
+    refused = log_in(web, oidc_provider, "invite-a")
+    assert refused.status_code == 403
+    assert "Votre compte a été désactivé par l'administrateur" in text(refused)
+    assert web.get("/espaces").headers["location"].startswith("/connexion")  # no session
+    if not linked_before:
+        assert account_of(people, oidc_provider, "invite-a") is None  # nothing linked
+
+
 def test_the_secret_may_come_from_a_file_and_plain_http_is_refused(
     people: Platform, oidc_app: AppFactory, oidc_provider: OidcProvider, tmp_path: Path
 ) -> None:

@@ -113,6 +113,10 @@ def test_a_deactivated_member_loses_this_tenant_only_until_reactivated(
     done = client.post(f"{url}/activation", data={"csrf_token": csrf, "action": "desactiver"})
     assert done.status_code == 303
     assert "Désactivé le" in client.get(USERS_URL).text
+    # Deactivation ends the member's sessions (tests/web/test_session_revocation.py); logged in
+    # again, they keep their other tenant.
+    assert agent_client.get(f"/c/{SIREN_A}/taches").status_code == 303
+    login(agent_client, "agent.a")
     assert agent_client.get(f"/c/{SIREN_A}/taches").status_code == 404
     assert agent_client.get(f"/c/{SIREN_B}/taches").status_code == 200
     again = client.post(f"{url}/activation", data={"csrf_token": csrf, "action": "desactiver"})

@@ -11,11 +11,14 @@ from fastapi.responses import Response
 
 from engine.services.oidc_accounts import LoginRefused, Provisioning, sign_in_agent
 from web.auth import (
+    LoginRequired,
     Principal,
     TenantAccess,
     TooManyAttempts,
     authenticate,
     client_address,
+    device_cookie,
+    known_device,
     page_access,
     page_principal,
 )
@@ -70,6 +73,7 @@ def login(
             username=identifiant,
             password=mot_de_passe,
             address=client_address(request),
+            known_device=known_device(request, identifiant),
         )
     except TooManyAttempts as exc:
         minutes = max(1, round(exc.retry_after / 60))
@@ -81,21 +85,37 @@ def login(
         error = "Identifiant ou mot de passe incorrect."
         return _login_page(request, {**context, "error": error}, status=401)
     unit.commit()  # the account's failed attempts are forgotten
-    _open_session(request, principal.user_id, principal.display_name)
-    return see_other(_safe_next(suivant))
+    _open_session(request, principal.user_id, principal.display_name, principal.credential_version)
+    response = see_other(_safe_next(suivant))
+    response.headers.append("Set-Cookie", device_cookie(request, principal.username))
+    return response
 
 
-def _open_session(request: Request, user_id: object, name: str, **extra: str) -> None:
+def _open_session(request: Request, user_id: object, name: str, version: int, **extra: str) -> None:
     # A new session on login: nothing chosen before authentication survives it.
     request.session.clear()
-    request.session.update(user=str(user_id), name=name, csrf=secrets.token_urlsafe(32), **extra)
+    request.session.update(
+        user=str(user_id), v=version, name=name, csrf=secrets.token_urlsafe(32), **extra
+    )
+
+
+def _session_user(unit: UowDep, request: Request) -> Principal | None:
+    try:
+        return page_principal(request, unit)
+    except LoginRequired:
+        return None
 
 
 @router.post("/deconnexion")
-def logout(request: Request) -> Response:
-    """Ends the session; after an OpenID Connect login, at the provider too."""
+def logout(request: Request, unit: UowDep) -> Response:
+    """Ends the session, and every other session and token of the account (a copy of the
+    cookie is worth nothing after logout); after an OpenID Connect login, at the provider too."""
     id_token = request.session.get("oidc_id_token")
     client: OidcClient | None = request.app.state.oidc
+    principal = _session_user(unit, request)
+    if principal is not None:
+        unit.users.end_sessions(principal.user_id)
+        unit.commit()
     request.session.clear()
     if isinstance(id_token, str) and client is not None:
         state = secrets.token_urlsafe(24)
@@ -158,9 +178,10 @@ def oidc_callback(request: Request, unit: UowDep, p: PlatformDep) -> Response:
         return _refused(request, str(exc), 403)
     unit.commit()
     row = unit.users.by_id(user_id)
-    name = row.display_name if row is not None else login.identity.display_name
-    assert transaction is not None  # finish() refuses a missing transaction
-    _open_session(request, user_id, name, oidc_id_token=login.id_token)
+    assert row is not None and transaction is not None  # finish() refuses a missing transaction
+    _open_session(
+        request, user_id, row.display_name, row.credential_version, oidc_id_token=login.id_token
+    )
     return see_other(transaction.next_url)
 
 
