@@ -147,7 +147,8 @@ def _start_object_store(settings: Settings, services: EmbeddedServices) -> None:
 
     directory = (settings.data_dir / "s3").resolve()
     directory.mkdir(parents=True, exist_ok=True)
-    secret = _private_secret(directory / "secret", 24)
+    secret_file = directory / "secret"
+    secret = _private_secret(secret_file, 24)
     server = start_seaweed(
         directory / "data", access_key=settings.storage.access_key, secret_key=secret
     )
