@@ -98,14 +98,15 @@ def complete_task(
     """Complete a ready human task with data valid against its form; one step, one version."""
     loaded = load_case(uow, tenant, case_id)
     case, runtime = loaded.case, loaded.runtime
-    if expected_version is not None and expected_version != case.version:
-        raise Conflict("Le dossier a été modifié entre-temps ; rechargez la page et recommencez.")
     if case.status != CaseStatus.RUNNING:
         raise Conflict("Ce dossier n'est plus en cours.")
     task = runtime.ready_task(task_id)
+    # Who may act first (engine.domain.task_access): a refusal says the same on every channel.
     acting_for = check_task_actor(
         uow, tenant=tenant, lane=task.lane, assignee=task.assignee, actor=actor, now=now
     )
+    if expected_version is not None and expected_version != case.version:
+        raise Conflict("Le dossier a été modifié entre-temps ; rechargez la page et recommencez.")
     validate_form(task.form, data)
     digest = _data_digest(data)
     # Who completed the task, written by the engine after validation so a form cannot forge it:

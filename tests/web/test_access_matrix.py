@@ -131,6 +131,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/api/tenants/{tenant}/cases"): READERS,
     ("GET", "/api/tenants/{tenant}/cases/{case_id}"): READERS,
     ("GET", "/api/tenants/{tenant}/tasks"): MEMBERS,
+    ("GET", "/api/tenants/{tenant}/cases/{case_id}/tasks/{task_id}"): {"agent"},
     ("POST", "/api/tenants/{tenant}/cases/{case_id}/tasks/{task_id}"): {"agent"},
     ("POST", "/api/tenants/{tenant}/cases/{case_id}/cancel"): {"agent"},
     ("POST", "/api/tenants/{tenant}/messages"): {"agent"},
