@@ -16,7 +16,7 @@ from typing import Any
 from engine.domain.deadlines import Deadline, DeadlineError
 from engine.domain.errors import InvalidInput, NotFound
 from engine.domain.model import Actor, HumanTask
-from engine.domain.task_access import InboxCase, task_kind
+from engine.domain.task_access import InboxCase, task_access, task_kind
 from engine.persistence.uow import UnitOfWork
 from engine.services.delegations import ActingFor, actor_login, check_task_actor, delegators_of
 
@@ -64,6 +64,21 @@ def open_task(
         uow, tenant=tenant, lane=task.lane, assignee=task.assignee, actor=actor, now=now
     )
     return OpenedTask(task, acting_for)
+
+
+def actionable(
+    uow: UnitOfWork, *, tenant: str, actor: Actor, tasks: Collection[HumanTask], now: datetime
+) -> set[uuid.UUID]:
+    """Ids of those `tasks` the actor may open (to link them on a case page)."""
+    login = actor_login(actor)
+    deputy_for = set(delegators_of(uow, tenant=tenant, deputy=login, at=now)) if login else set()
+    return {
+        t.id
+        for t in tasks
+        if task_access(
+            lane=t.lane, assignee=t.assignee, login=login, roles=actor.roles, deputy_for=deputy_for
+        ).allowed
+    }
 
 
 @dataclass(frozen=True)

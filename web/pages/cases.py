@@ -174,6 +174,9 @@ def _case_page(
     context = {
         "case": case,
         "tasks": tasks,
+        "actionable": task_services.actionable(
+            unit, tenant=access.tenant.siren, actor=access.actor, tasks=tasks, now=p.clock()
+        ),
         "events": events,
         "documents": documents,
         "previews": preview_cache(p).available(documents, unit),
