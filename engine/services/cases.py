@@ -18,6 +18,7 @@ from engine.services.steps import job_key, load_case, load_process, save_loaded,
 from engine.services.tenant_settings import spec_to_start
 
 MAX_DATA_BYTES = 1_000_000
+STALE = "Le dossier a été modifié entre-temps ; rechargez la page et recommencez."
 
 
 def _data_digest(data: dict[str, Any]) -> str:
@@ -100,13 +101,20 @@ def complete_task(
     case, runtime = loaded.case, loaded.runtime
     if case.status != CaseStatus.RUNNING:
         raise Conflict("Ce dossier n'est plus en cours.")
-    task = runtime.ready_task(task_id)
-    # Who may act first (engine.domain.task_access): a refusal says the same on every channel.
+    stale = expected_version is not None and expected_version != case.version
+    try:
+        task = runtime.ready_task(task_id)
+    except NotFound:
+        if stale:  # done meanwhile (a second submission): say the case moved on
+            raise Conflict(STALE) from None
+        raise
+    # Who may act before anything else (engine.domain.task_access): a refusal says the same on
+    # every channel, whatever the version the client read.
     acting_for = check_task_actor(
         uow, tenant=tenant, lane=task.lane, assignee=task.assignee, actor=actor, now=now
     )
-    if expected_version is not None and expected_version != case.version:
-        raise Conflict("Le dossier a été modifié entre-temps ; rechargez la page et recommencez.")
+    if stale:
+        raise Conflict(STALE)
     validate_form(task.form, data)
     digest = _data_digest(data)
     # Who completed the task, written by the engine after validation so a form cannot forge it:

@@ -135,10 +135,12 @@ def complete_task(
     unit: UowDep,
     p: PlatformDep,
 ) -> CaseOut:
-    task = task_services.open_task(
-        unit, tenant=tenant, case_id=case_id, task_id=task_id, actor=access.actor, now=p.clock()
-    ).task
-    if asks_password(task.lane) and not access.principal.password_confirmed:
+    task = unit.cases.human_task(tenant, task_id)
+    if task is not None:  # else the engine says why: done meanwhile (409) or unknown (404)
+        task_services.open_task(
+            unit, tenant=tenant, case_id=case_id, task_id=task_id, actor=access.actor, now=p.clock()
+        )
+    if task and asks_password(task.lane) and not access.principal.password_confirmed:
         raise HTTPException(
             403, "Un visa ou une signature se confirme par mot de passe (HTTP Basic)."
         )
