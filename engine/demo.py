@@ -2,8 +2,10 @@
 
 Every case is driven through the real use cases: forms are completed by the demo users, service
 steps run in process against the embedded PKI, prefecture simulator and mail drop, and the
-council session sends its messages to the deliberations. The clock is set back while seeding so
-that a council session already took place three days ago."""
+council session sends its messages to the deliberations. The business clock is set back while
+seeding so that a council session already took place three days ago; the journal is not: its
+links are appended in the order the seeding runs and stamped with the real time, so the tenant's
+chain verifies (`dematflow audit verify`) right after the first start."""
 
 from __future__ import annotations
 
@@ -12,13 +14,15 @@ import secrets
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.bootstrap import Platform
-from engine.domain.model import Actor, Case
+from engine.domain.model import Actor, Case, JournalEntry
+from engine.persistence.repositories import JournalRepository
+from engine.persistence.uow import UnitOfWork
 from engine.rendering import RenderRequest, render_pdf
 from engine.runtime.clock import frozen_now
 from engine.services import admin
@@ -89,24 +93,58 @@ def _actor(login: str) -> Actor:
     return Actor(f"user:{login}", frozenset(roles), name)
 
 
+class _RealTimeJournal(JournalRepository):
+    """The seeder replays past business moments; the journal records when it really wrote."""
+
+    def append(
+        self,
+        *,
+        tenant: str,
+        kind: str,
+        case_id: uuid.UUID | None,
+        actor: str,
+        payload: dict[str, Any],
+        now: datetime,
+    ) -> JournalEntry:
+        return super().append(
+            tenant=tenant,
+            kind=kind,
+            case_id=case_id,
+            actor=actor,
+            payload=payload,
+            now=datetime.now(UTC),
+        )
+
+
+class _SeedingUnitOfWork(UnitOfWork):
+    def __enter__(self) -> _SeedingUnitOfWork:
+        super().__enter__()
+        self.journal = _RealTimeJournal(self.connection)
+        return self
+
+
 class _Seeder:
-    """Drives the demo cases with the real services, on a clock the seeder moves."""
+    """Drives the demo cases with the real services, on a business clock the seeder moves."""
 
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
         self.now = platform.clock()
         self.cases: list[uuid.UUID] = []
 
+    def uow(self) -> UnitOfWork:
+        """Every unit of work of the seeding: the platform's, with a real-time journal."""
+        return _SeedingUnitOfWork(self.platform.db, self.platform.dispatch)
+
     @contextmanager
     def at(self, moment: datetime) -> Iterator[None]:
-        self.now = moment
-        with frozen_now(moment):
+        self.now = moment.astimezone(UTC)  # stored as UTC (SQLite keeps no offset)
+        with frozen_now(self.now):
             yield
 
     def start(
         self, procedure: str, data: dict[str, Any], login: str = "agent", *, track: bool = True
     ) -> Case:
-        with self.platform.uow() as uow:
+        with self.uow() as uow:
             case = case_services.start_case(
                 uow,
                 tenant=DEMO_SIREN,
@@ -121,7 +159,7 @@ class _Seeder:
         return case
 
     def complete(self, case: Case, task: str, data: dict[str, Any], login: str) -> None:
-        with self.platform.uow() as uow:
+        with self.uow() as uow:
             ready = uow.cases.human_tasks(DEMO_SIREN, case_id=case.id)
             (found,) = [t for t in ready if t.name == task and t.assignee in (None, login)]
             case_services.complete_task(
@@ -139,7 +177,7 @@ class _Seeder:
     def run_jobs(self) -> None:
         """Run every pending job of the demo cases until none is left (jobs create jobs)."""
         for _ in range(MAX_ROUNDS):
-            with self.platform.uow() as uow:
+            with self.uow() as uow:
                 pending = [
                     job.id
                     for case_id in self.cases
@@ -152,7 +190,7 @@ class _Seeder:
                 try:
                     run_job(
                         job_id,
-                        uow_factory=self.platform.uow,
+                        uow_factory=self.uow,
                         operations=self.platform.operations,
                         clock=lambda: self.now,
                     )
@@ -168,7 +206,7 @@ class _Seeder:
         return self.upload(case, rendered.file_name, rendered.pdf)
 
     def upload(self, case: Case, name: str, content: bytes) -> dict[str, Any]:
-        with self.platform.uow() as uow:
+        with self.uow() as uow:
             stored = add_case_document(
                 uow,
                 tenant=DEMO_SIREN,
@@ -188,7 +226,7 @@ class _Seeder:
         }
 
     def project_number(self, case: Case) -> str:
-        with self.platform.uow() as uow:
+        with self.uow() as uow:
             return str(uow.cases.get(DEMO_SIREN, case.id).data["numero_projet"])
 
 
@@ -235,7 +273,7 @@ def _hold_session(seeder: _Seeder, projects: list[Case], session_at: datetime) -
             "agent",
         )
     with seeder.at(session_at + timedelta(minutes=5)):
-        fire_due_timers(seeder.platform.uow, now=seeder.now)
+        fire_due_timers(seeder.uow, now=seeder.now)
         seeder.complete(
             session,
             "constater_presences",
@@ -262,7 +300,7 @@ def _hold_session(seeder: _Seeder, projects: list[Case], session_at: datetime) -
 def _acknowledge(seeder: _Seeder) -> None:
     """What the scheduler does every few minutes: fetch the prefecture's acknowledgements."""
     settings = seeder.platform.settings
-    poll_transmissions(seeder.platform.uow, tdt_config(settings.actes), now=seeder.now)
+    poll_transmissions(seeder.uow, tdt_config(settings.actes), now=seeder.now)
     seeder.run_jobs()
 
 
@@ -318,7 +356,7 @@ def _seed_citizen_request(seeder: _Seeder) -> None:
             issued_at=seeder.now,
         )
     )
-    with platform.uow() as uow:
+    with seeder.uow() as uow:
         submitted = submit_request(
             uow,
             tenant=DEMO_SIREN,

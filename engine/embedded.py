@@ -55,6 +55,8 @@ class _MailDrop:
 class EmbeddedServices:
     env: dict[str, str] = field(default_factory=dict)
     """Settings for the child processes (worker, beat, web), as DEMATFLOW_* variables."""
+    storage_secret_file: Path | None = None
+    """File (0600) holding the embedded S3 server's secret, when it was started."""
     _stops: list[Any] = field(default_factory=list)
 
     def stop(self) -> None:
@@ -78,6 +80,22 @@ def _start_pki(settings: Settings, services: EmbeddedServices) -> None:
     services._stops.append(server.stop)
     services.env["DEMATFLOW_PKI__DEV_DIR"] = str(directory.resolve())
     log.info("PKI de développement : horodatage %s", pki.tsa_url)
+
+
+def _wait_listening(
+    port: int, process: subprocess.Popen[bytes], *, what: str, timeout: float = 60.0
+) -> None:
+    """Wait until a child answers on 127.0.0.1:port: the demo seeding uses it right away."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{what} : arrêté au démarrage (code {process.returncode})")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"{what} : ne répond pas après {timeout:.0f} s (port {port})")
 
 
 def _start_prefecture(settings: Settings, services: EmbeddedServices) -> None:
@@ -107,6 +125,7 @@ def _start_prefecture(settings: Settings, services: EmbeddedServices) -> None:
             process.wait()
 
     services._stops.append(stop)
+    _wait_listening(port, process, what="simulateur de préfecture")
     services.env["DEMATFLOW_ACTES__BASE_URL"] = f"http://127.0.0.1:{port}"
     log.info("simulateur de préfecture : http://127.0.0.1:%s", port)
 
@@ -140,6 +159,7 @@ def _start_object_store(settings: Settings, services: EmbeddedServices) -> None:
     services._stops.append(server.stop)
     services.env["DEMATFLOW_STORAGE__ENDPOINT"] = server.config.endpoint
     services.env["DEMATFLOW_STORAGE__SECRET_KEY"] = secret
+    services.storage_secret_file = secret_file
     log.info("stockage S3 (SeaweedFS, verrouillage d'objets) : %s", server.config.endpoint)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -19,7 +19,6 @@ class StorageSettings(BaseModel):
     secure: bool = False
     region: str = "us-east-1"
     bucket_prefix: str = "dematflow"
-    embedded_port: int = 8333
 
 
 class BrokerSettings(BaseModel):
@@ -181,6 +180,13 @@ class Settings(BaseSettings):
     """Seconds after which a job handed to the broker and not finished is sent again."""
     web_host: str = "127.0.0.1"
     web_port: int = 8000
+
+    @field_validator("data_dir")
+    @classmethod
+    def _absolute_data_dir(cls, value: Path) -> Path:
+        """Resolved once, against the cwd of the entry point: every path derived from it stays
+        valid for child processes started with another cwd (the default `var` is relative)."""
+        return value.expanduser().resolve()
 
     def resolved_database_url(self) -> str:
         if self.database_url:

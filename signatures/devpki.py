@@ -329,6 +329,7 @@ def build_dev_pki(
     certificates' CRL and OCSP URLs. A random passphrase protects every PKCS#12 file; the
     manifest written beside them lets :func:`load_dev_pki` find everything again.
     """
+    directory = directory.resolve()
     directory.mkdir(parents=True, exist_ok=True)
     (directory / "keys").mkdir(exist_ok=True)
     taken: set[str] = {"root", "interm", "tsa", "ocsp", "seal", "revoked", "expired", "short-lived"}
@@ -361,7 +362,11 @@ def build_dev_pki(
 
 
 def load_dev_pki(directory: Path) -> DevPki:
-    """Describe a development PKI built earlier by :func:`build_dev_pki`."""
+    """Describe a development PKI built earlier by :func:`build_dev_pki`.
+
+    Every path of the result is absolute: the PKI is served by a child process with its own cwd.
+    """
+    directory = directory.resolve()
     try:
         manifest = json.loads((directory / _MANIFEST).read_text("utf-8"))
     except (OSError, ValueError) as exc:
@@ -458,9 +463,9 @@ def serve_dev_pki(pki: DevPki, *, timeout: float = 15.0) -> DevPkiServer:
         "-m",
         "certomancer",
         "--config",
-        str(pki.config_path),
+        str(pki.config_path.resolve()),
         "--key-root",
-        str(pki.directory),
+        str(pki.directory.resolve()),
         "animate",
         "--port",
         str(pki.port),
@@ -468,7 +473,11 @@ def serve_dev_pki(pki: DevPki, *, timeout: float = 15.0) -> DevPkiServer:
         "--no-time-override",
     ]
     process = subprocess.Popen(
-        command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, cwd=pki.directory
+        command,
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        cwd=pki.directory.resolve(),
     )
     server = DevPkiServer(pki, process, log)
     if not _wait_listening(pki.port, process, timeout):

@@ -20,7 +20,7 @@ from web.api import auth as api_auth
 from web.api import cases, documents, tenants
 from web.logging_middleware import AccessLogMiddleware
 from web.oidc import FormActionMiddleware, OidcClient
-from web.pages import admin, archives, citizen, public, signatory, task_lists
+from web.pages import admin, archives, citizen, council, public, signatory, task_lists
 from web.pages import auth as auth_pages
 from web.pages import cases as case_pages
 from web.pages import delegations as delegation_pages
@@ -79,6 +79,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         signatory.router,
         archives.router,
         admin.router,
+        council.router,
         public.router,
         citizen.router,
     ):

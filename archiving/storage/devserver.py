@@ -119,11 +119,23 @@ def _command(weed: Path, data_dir: Path, config_path: Path, ports: dict[str, int
     return command
 
 
+def _accepts(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+            return True
+    except OSError:
+        return False
+
+
 def _wait_ready(server: SeaweedServer, timeout: float) -> None:
     from archiving.storage.s3 import ObjectStore
 
-    store = ObjectStore(server.config)
     deadline = time.monotonic() + timeout
+    while not _accepts(server.ports["s3"]):  # before S3 calls, whose retries log warnings
+        if server.process.poll() is not None or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    store = ObjectStore(server.config)
     try:
         while time.monotonic() < deadline:
             if server.process.poll() is not None:
@@ -151,6 +163,7 @@ def start_seaweed(
     timeout: float = 30.0,
 ) -> SeaweedServer:
     """Start ``weed mini`` on 127.0.0.1 with its data in ``data_dir``; wait until S3 answers."""
+    data_dir = data_dir.resolve()  # weed runs with cwd=data_dir and is given its paths
     data_dir.mkdir(parents=True, exist_ok=True)
     config_path = data_dir / "s3.json"
     identity = {

@@ -31,7 +31,13 @@ from archiving.storage.s3 import ObjectStore, S3Config
 from archiving.store import tenant_bucket
 from archiving.verify import PackageReport, verify_package
 from engine.archive_seals import SignaturesSealer, SignaturesSealVerifier
-from engine.cli.common import echo_json, fail, settings
+from engine.cli.common import (
+    echo_json,
+    fail,
+    platform_trust_roots,
+    settings,
+    settings_with_store,
+)
 
 __all__ = ["group", "spec_from_json"]
 
@@ -80,19 +86,17 @@ def _der(path: Path) -> bytes:
 
 
 def _trust_roots(paths: tuple[Path, ...]) -> tuple[bytes, ...]:
-    from engine.signing import signing_setup
-
     if paths:
         return tuple(_der(path) for path in paths)
-    return signing_setup(settings()).trust_roots
+    return platform_trust_roots()
 
 
 def _store() -> ObjectStore:
-    config = settings().storage
-    endpoint = config.endpoint or f"127.0.0.1:{config.embedded_port}"
+    config = settings_with_store().storage
+    assert config.endpoint is not None
     return ObjectStore(
         S3Config(
-            endpoint=endpoint,
+            endpoint=config.endpoint,
             access_key=config.access_key,
             secret_key=config.secret_key,
             secure=config.secure,
@@ -330,7 +334,7 @@ def renew_timestamps(tenant: str | None, horizon_days: int) -> None:
     from engine.services.archives import archive_setup
     from engine.services.timestamp_renewal import renew_due_timestamps, renewal_config
 
-    platform = build_platform(settings())
+    platform = build_platform(settings_with_store())
     try:
         run = renew_due_timestamps(
             platform.uow,

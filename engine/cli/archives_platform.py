@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 from engine.bootstrap import Platform, build_platform
-from engine.cli.common import actor_for, echo_json, fail, settings
+from engine.cli.common import actor_for, echo_json, fail, settings_with_store
 from engine.domain.errors import DematflowError
 from engine.domain.model import Actor
 from engine.services.archive_audits import audit_batch
@@ -25,7 +25,7 @@ from engine.services.archives import (
 
 
 def _platform() -> tuple[Platform, ArchiveSetup]:
-    platform = build_platform(settings())
+    platform = build_platform(settings_with_store())
     try:
         return platform, archive_setup(platform.settings)
     except DematflowError as exc:

@@ -20,7 +20,62 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def settings() -> Settings:
-    return Settings()
+    """The CLI's settings: the environment, completed by a running `dematflow serve` of the same
+    data dir (its store and PKI) where the environment says nothing."""
+    from engine.serve_descriptor import with_running_platform
+
+    return with_running_platform(Settings())
+
+
+def settings_with_store() -> Settings:
+    """Settings for a command that needs the archive store; a one-line French error otherwise."""
+    from engine.serve_descriptor import StaleDescriptor, read_descriptor
+
+    s = settings()
+    if s.storage.endpoint:
+        return s
+    try:
+        read_descriptor(s.data_dir)
+    except StaleDescriptor as exc:
+        fail(str(exc), code=2)
+    fail(
+        "stockage d'archives non configuré : lancez « make run » (dematflow serve) avec ce "
+        f"dossier de données ({s.data_dir}), ou définissez DEMATFLOW_STORAGE__ENDPOINT",
+        code=2,
+    )
+    raise AssertionError("unreachable")
+
+
+def platform_trust_roots() -> tuple[bytes, ...]:
+    """DER trust anchors of the platform: the production ones (`DEMATFLOW_PKI__TRUST_ANCHORS`),
+    else the root of the development PKI the data dir holds; a French error when neither."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
+    from engine.signing import dev_pki_dir
+    from signatures.devpki import load_dev_pki
+    from signatures.errors import DevPkiError
+
+    s = settings()
+    roots: tuple[bytes, ...] = ()
+    if s.pki.trust_anchors:
+        for path in s.pki.trust_anchors:
+            data = path.read_bytes()
+            if b"-----BEGIN CERTIFICATE-----" in data:
+                data = x509.load_pem_x509_certificate(data).public_bytes(Encoding.DER)
+            roots += (data,)
+    elif not s.pki.tsa_url:
+        try:
+            roots = load_dev_pki(dev_pki_dir(s)).trust_roots
+        except (DevPkiError, OSError):
+            roots = ()
+    if not roots:
+        fail(
+            "aucune racine de confiance : précisez --trust-root, ou lancez « make run » dans "
+            f"ce dossier (PKI de développement sous {dev_pki_dir(s)})",
+            code=2,
+        )
+    return roots
 
 
 def producer_platform() -> Platform:

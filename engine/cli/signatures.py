@@ -181,9 +181,9 @@ def sign(
     "--trust-root",
     "trust_roots",
     multiple=True,
-    required=True,
     type=click.Path(exists=True, path_type=Path),
-    help="Certificat racine de confiance (PEM ou DER).",
+    help="Certificat racine de confiance (PEM ou DER) ; par défaut ceux de la plateforme "
+    "(racine de la PKI de développement du dossier de données).",
 )
 @click.option(
     "--online", is_flag=True, help="Autoriser la vérification de révocation en ligne (OCSP/CRL)."
@@ -200,7 +200,10 @@ def verify(
     source: Path, trust_roots: tuple[Path, ...], online: bool, as_json: bool, html_path: Path | None
 ) -> None:
     """Vérifier toutes les signatures de SOURCE ; code de sortie 0 seulement si toutes sont valides."""
-    options = ValidationOptions(trust_roots=_der_certs(trust_roots), allow_fetching=online)
+    from engine.cli.common import platform_trust_roots
+
+    roots = _der_certs(trust_roots) if trust_roots else platform_trust_roots()
+    options = ValidationOptions(trust_roots=roots, allow_fetching=online)
     try:
         report = validate_pdf(source.read_bytes(), options)
     except SignatureError as exc:

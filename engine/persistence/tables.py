@@ -264,6 +264,9 @@ from engine.persistence import tables_archives as tables_archives  # noqa: E402
 from engine.persistence import tables_circuits as tables_circuits  # noqa: E402
 from engine.persistence import tables_connectors as tables_connectors  # noqa: E402
 
+# A tenant's councillors (the council as data) share `metadata` too.
+from engine.persistence import tables_council as tables_council  # noqa: E402
+
 # Requests citizens file on the public form share `metadata` too.
 from engine.persistence import tables_public as tables_public  # noqa: E402
 

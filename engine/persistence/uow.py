@@ -15,6 +15,7 @@ from engine.persistence.connector_repositories import (
     PublicationRepository,
     WebhookRepository,
 )
+from engine.persistence.council_repositories import CouncilRepository
 from engine.persistence.delegation_repositories import DelegationRepository
 from engine.persistence.public_repositories import PublicRequestRepository
 from engine.persistence.repositories import (
@@ -59,6 +60,7 @@ class UnitOfWork:
         self.webhooks = WebhookRepository(conn)
         self.archives = ArchiveRepository(conn)
         self.tenant_admin = TenantAdminRepository(conn)
+        self.council = CouncilRepository(conn)
         self.login_attempts = LoginAttemptRepository(conn)
         self.public_requests = PublicRequestRepository(conn)
         return self

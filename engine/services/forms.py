@@ -8,6 +8,7 @@ from typing import Any, cast
 import jsonschema
 
 from engine.domain.errors import FieldError, FormValidationError
+from engine.services.form_checks import cross_checks
 
 
 def _message(error: jsonschema.ValidationError) -> str:
@@ -72,6 +73,7 @@ def validate_form(schema: dict[str, Any] | None, data: Any) -> dict[str, Any]:
         format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER,
     )
     errors = sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path))
-    if errors:
-        raise FormValidationError([FieldError(_path(e), _message(e)) for e in errors])
+    found = [FieldError(_path(e), _message(e)) for e in errors] + cross_checks(schema, data)
+    if found:
+        raise FormValidationError(found)
     return data

@@ -134,3 +134,27 @@ def test_demo_walks_deliberations_through_every_stage(
         cases = [uow.cases.get(DEMO_SIREN, uuid.UUID(case_id)) for case_id in ids]
     assert len(cases) == 9  # 2 arrêtés, 4 délibérations, 1 séance, 1 marché, 1 demande
     assert [(c.procedure, c.error) for c in cases if c.status is CaseStatus.ERROR] == []
+
+
+def test_demo_journal_is_a_valid_chain_stamped_in_real_time(
+    embedded_platform: Platform, tmp_path: Path
+) -> None:
+    """`dematflow audit verify` passes right after seeding: the journal is never back-dated."""
+    from datetime import UTC, datetime
+
+    from engine.services.audit import verify_journal
+
+    platform = embedded_platform
+    before = datetime.now(UTC)
+    assert seed_demo(platform, tmp_path / "identifiants-demo.txt")
+    after = datetime.now(UTC)
+    with platform.uow() as uow:
+        tenants = [tenant.siren for tenant in uow.tenants.all()]
+        reports = {siren: verify_journal(uow, siren) for siren in tenants}
+        entries = list(uow.journal.iter_entries(DEMO_SIREN))
+    assert DEMO_SIREN in reports
+    for siren, report in reports.items():
+        assert report.intact, (siren, report.findings[:5])
+    stamps = [entry.recorded_at for entry in entries]
+    assert stamps == sorted(stamps), "entries appended in the order they happen"
+    assert before - timedelta(seconds=1) <= stamps[0] and stamps[-1] <= after

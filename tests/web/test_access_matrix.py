@@ -115,6 +115,10 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/c/{tenant}/admin/parametres"): {"admin"},
     # Posted empty: refused (422), the retention schedule is unchanged.
     ("POST", "/c/{tenant}/admin/conservation"): {"admin"},
+    # The council: posted empty, refused (422); an unknown councillor is 404 for an admin.
+    ("GET", "/c/{tenant}/admin/conseil"): {"admin"},
+    ("POST", "/c/{tenant}/admin/conseil"): {"admin"},
+    ("POST", "/c/{tenant}/admin/conseil/{councillor_id}/retirer"): Missing({"admin"}),
     # Operator pages.
     ("GET", "/exploitation"): OPERATOR,
     ("POST", "/exploitation/collectivites"): OPERATOR,
@@ -243,6 +247,7 @@ def test_every_route_role_and_tenant(people: Platform, visitors: dict[str, Visit
         "document_id": "00000000-0000-4000-8000-000000000002",
         "run_id": "00000000-0000-4000-8000-000000000001",
         "user_id": "00000000-0000-4000-8000-000000000003",
+        "councillor_id": "00000000-0000-4000-8000-000000000004",
         "jeton": "0" * 64,
     }
     wrong: list[str] = []

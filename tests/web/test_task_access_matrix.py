@@ -153,7 +153,8 @@ def _page_outcome(status: int, body: str) -> tuple[str, str | None]:
     if status == 403:
         detail = re.search(r"</h1>\s*<p>(.*?)</p>", body, re.S)
         return "denied", html.unescape(detail.group(1)) if detail else body[:200]
-    return {200: "ok", 409: "ok", 404: "absent"}.get(status, f"HTTP {status}"), None
+    # 422: the form refused (after the access check), 409: the stale version.
+    return {200: "ok", 409: "ok", 422: "ok", 404: "absent"}.get(status, f"HTTP {status}"), None
 
 
 def _api_outcome(response: Any) -> tuple[str, str | None]:

@@ -23,10 +23,11 @@ from engine.services.admin import check_password
 from engine.services.documents import add_case_document
 from web.auth import TenantAccess, client_address, page_access
 from web.deps import PlatformDep, UowDep
-from web.forms import errors_by_field, fields_of, read_form
+from web.forms import errors_by_field, fields_of, invalid_fields, read_form
 from web.pages.common import FormDep, PagingDep, flash, see_other, tenant_page
 from web.previews import PreviewsDep, preview_cache
 from web.security import check_csrf
+from web.task_forms import choices_for, close_uploads, read_submission
 from web.templating import PARIS
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
@@ -286,20 +287,35 @@ def _task_page(
 ) -> Response:
     case = unit.cases.get(access.tenant.siren, case_id)
     documents = unit.documents.for_case(access.tenant.siren, case_id)
-    cache = preview_cache(request.app.state.platform)
+    platform = request.app.state.platform
+    cache = preview_cache(platform)
     on_behalf = None
     if task.assignee and task.assignee != access.principal.username:
         row = unit.users.by_username(task.assignee)
         on_behalf = str(row.display_name) if row is not None else task.assignee
+    choices = choices_for(
+        unit,
+        access,
+        task.form,
+        case_data=case.data,
+        documents=documents,
+        values=values,
+        now=platform.clock(),
+    )
+    fields = fields_of(task.form, values, errors, choices)
+    previews = cache.available(documents, unit)
     context = {
         "on_behalf": on_behalf,
         "case": case,
         "documents": documents,
-        "previews": cache.available(documents, unit),
+        "previews": previews,
+        "preview_ids": {str(k) for k, ready in previews.items() if ready},
         "task": task,
-        "fields": fields_of(task.form, values, errors),
+        "fields": fields,
+        "invalid": invalid_fields(fields),
         "general": general or [],
         "confirm": asks_password(task.lane),
+        "max_upload_label": size_label(platform.settings.max_upload_bytes),
     }
     return tenant_page(request, access, "task.html", context, status=status)
 
@@ -344,17 +360,46 @@ def submit_task(
     form: FormDep,
 ) -> Response:
     task = _task(unit, access, p, case_id, task_id)
-    data = read_form(task.form, form)
-    show = {k: v for k, v in form.items() if isinstance(v, str)}
     if asks_password(task.lane):
         password = form.get("confirmation")
         if not isinstance(password, str) or not confirm_password(request, unit, access, password):
             general = [
                 "Mot de passe de confirmation incorrect : votre décision n'a pas été enregistrée."
             ]
+            show = read_form(task.form, form)
+            close_uploads(form)
             return _task_page(
                 request, access, unit, case_id, task, values=show, general=general, status=403
             )
+    submission = read_submission(
+        unit,
+        access,
+        case_id,
+        task.form,
+        form,
+        max_bytes=p.settings.max_upload_bytes,
+        now=p.clock(),
+    )
+    data = submission.data
+    if submission.add_row or submission.errors or submission.general:
+        if submission.uploaded:
+            unit.commit()  # the PDFs joined the case: kept, and picked when the form comes back
+        show = dict(data)
+        row = submission.add_row
+        if row is not None and row in dict((task.form or {}).get("properties", {})):
+            show[row] = [*show.get(row, []), {}]
+            return _task_page(request, access, unit, case_id, task, values=show)
+        return _task_page(
+            request,
+            access,
+            unit,
+            case_id,
+            task,
+            values=show,
+            errors=submission.errors,
+            general=submission.general,
+            status=422,
+        )
     version = form.get("version")
     try:
         case_services.complete_task(
@@ -377,14 +422,14 @@ def submit_task(
             unit,
             case_id,
             task,
-            values=show,
+            values=data,
             errors=errors,
             general=general,
             status=422,
         )
     except Conflict as exc:
         return _task_page(
-            request, access, unit, case_id, task, values=show, general=[str(exc)], status=409
+            request, access, unit, case_id, task, values=data, general=[str(exc)], status=409
         )
     unit.commit()
     flash(request, f"« {task.title} » : enregistré.")

@@ -1,0 +1,136 @@
+"""What `dematflow serve` leaves in its data dir while it runs (`plateforme.json`): where the
+embedded services listen, so that CLI commands started beside it reach the same store and PKI.
+
+The file holds no secret: the S3 secret stays in its own 0600 file, named here. It is written
+when the embedded services are up and removed on a clean stop; one left behind by a crash is
+recognised (its process is gone or its store does not answer) and reported, never used."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from engine.settings import Settings
+
+DESCRIPTOR_NAME = "plateforme.json"
+
+
+class StaleDescriptor(Exception):
+    """A descriptor whose `dematflow serve` no longer runs."""
+
+
+@dataclass(frozen=True)
+class ServeDescriptor:
+    pid: int
+    """Process id of `dematflow serve`."""
+    web_url: str
+    storage_endpoint: str | None
+    """host:port of the embedded S3 server; None when the store is configured apart."""
+    storage_access_key: str | None
+    storage_secret_file: str | None
+    """File holding the S3 secret (mode 0600)."""
+    pki_dir: str | None
+    """Development PKI directory; None with a production PKI."""
+    pki_root: str | None
+    """Trust anchor of the development PKI (DER)."""
+    tsa_url: str | None
+
+
+def descriptor_path(data_dir: Path) -> Path:
+    return data_dir / DESCRIPTOR_NAME
+
+
+def write_descriptor(data_dir: Path, descriptor: ServeDescriptor) -> Path:
+    """Write atomically with mode 0600 (it names the secret file and the local ports)."""
+    path = descriptor_path(data_dir)
+    temporary = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        json.dump(asdict(descriptor), out, ensure_ascii=False, indent=2)
+    temporary.replace(path)
+    return path
+
+
+def remove_descriptor(data_dir: Path, pid: int) -> None:
+    """Remove the descriptor if it is the one this process wrote."""
+    path = descriptor_path(data_dir)
+    try:
+        current = read_descriptor(data_dir)
+    except StaleDescriptor:
+        current = None
+    if current is None or current.pid == pid:
+        path.unlink(missing_ok=True)
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _answers(endpoint: str) -> bool:
+    host, _, port = endpoint.rpartition(":")
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=1.0):
+            return True
+    except (OSError, ValueError):
+        return False
+
+
+def read_descriptor(data_dir: Path) -> ServeDescriptor | None:
+    """The descriptor of the running `serve`; None when there is none.
+
+    Raises :class:`StaleDescriptor` (French message) when the file is left from a `serve` that
+    no longer runs, or cannot be read."""
+    path = descriptor_path(data_dir)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+        descriptor = ServeDescriptor(**raw)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, TypeError) as exc:
+        raise StaleDescriptor(
+            f"{path} illisible ({exc}) : supprimez-le et relancez make run"
+        ) from exc
+    alive = _pid_alive(descriptor.pid) and (
+        descriptor.storage_endpoint is None or _answers(descriptor.storage_endpoint)
+    )
+    if not alive:
+        raise StaleDescriptor(
+            f"la plateforme décrite par {path} ne tourne plus (processus {descriptor.pid}) : "
+            "relancez « make run » (ou « dematflow serve »), ou supprimez ce fichier"
+        )
+    return descriptor
+
+
+def with_running_platform(settings: Settings) -> Settings:
+    """These settings, completed by the running `serve`'s descriptor where they are silent.
+
+    Explicit settings win: the store is taken from the descriptor only when no S3 endpoint is
+    configured, the development PKI only when no production TSA or PKI folder is. A stale
+    descriptor changes nothing here (commands that need the store report it)."""
+    try:
+        descriptor = read_descriptor(settings.data_dir)
+    except StaleDescriptor:
+        return settings
+    if descriptor is None:
+        return settings
+    update: dict[str, object] = {}
+    if not settings.storage.endpoint and descriptor.storage_endpoint:
+        storage: dict[str, object] = {"endpoint": descriptor.storage_endpoint}
+        if descriptor.storage_access_key:
+            storage["access_key"] = descriptor.storage_access_key
+        if descriptor.storage_secret_file:
+            secret = Path(descriptor.storage_secret_file).read_text(encoding="utf-8").strip()
+            storage["secret_key"] = secret
+        update["storage"] = settings.storage.model_copy(update=storage)
+    if not settings.pki.tsa_url and not settings.pki.dev_dir and descriptor.pki_dir:
+        update["pki"] = settings.pki.model_copy(update={"dev_dir": Path(descriptor.pki_dir)})
+    return settings.model_copy(update=update) if update else settings
