@@ -43,6 +43,7 @@ from archiving.readers import open_package
 from archiving.seals import (
     SealCheck,
     Sealer,
+    SealerIdentity,
     SealVerifier,
     TimestampCheck,
     Timestamper,
@@ -91,6 +92,7 @@ __all__ = [
     "SealCheck",
     "SealVerifier",
     "Sealer",
+    "SealerIdentity",
     "StorageError",
     "StorageUnavailable",
     "StoredObject",

@@ -12,7 +12,7 @@ from pathlib import Path
 from archiving.digests import FileDigests, copy_and_digest, digest_bytes
 from archiving.errors import InvalidPackageInputError
 from archiving.model import PackageSpec
-from archiving.seals import Sealer
+from archiving.seals import Sealer, SealerIdentity
 from archiving.seda import build_archive_transfer
 
 __all__ = [
@@ -81,7 +81,7 @@ def parse_manifest_text(data: bytes) -> tuple[dict[str, str], list[str]]:
     return entries, bad
 
 
-def _bag_info(spec: PackageSpec, payload: Mapping[str, FileDigests]) -> bytes:
+def _bag_info(spec: PackageSpec, payload: Mapping[str, FileDigests], seal: SealerIdentity) -> bytes:
     octets = sum(item.size for item in payload.values())
     fields = [
         ("Source-Organization", spec.tenant.name),
@@ -95,6 +95,10 @@ def _bag_info(spec: PackageSpec, payload: Mapping[str, FileDigests]) -> bytes:
         ("DUA-Rule", spec.appraisal.rule_id),
         ("DUA-End-Date", spec.appraisal.end_date.isoformat()),
         ("Final-Action", spec.appraisal.final_action.value),
+        # For information only: verifiers take the expected seal from their own configuration.
+        ("Seal-Certificate-SHA256", seal.fingerprint),
+        ("Seal-Subject", seal.subject),
+        ("Seal-Key-Usage", " ".join(seal.key_usage)),
         *spec.extra_info,
     ]
     text = "".join(f"{label}: {' '.join(str(value).split())}\n" for label, value in fields)
@@ -134,7 +138,7 @@ def build_package(spec: PackageSpec, directory: Path, *, sealer: Sealer) -> Buil
         tags: dict[str, FileDigests] = {}
         _write(work, SEDA_MANIFEST, build_archive_transfer(spec, payload), payload)
         _write(work, BAGIT_TXT, _BAGIT_DECLARATION, tags)
-        _write(work, BAG_INFO, _bag_info(spec, payload), tags)
+        _write(work, BAG_INFO, _bag_info(spec, payload, sealer.identity()), tags)
         _write(work, MANIFEST, manifest_text(payload), tags)
         tag_manifest = manifest_text(tags)
         everything = {**payload, **tags}

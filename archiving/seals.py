@@ -14,10 +14,23 @@ __all__ = [
     "SealCheck",
     "SealVerifier",
     "Sealer",
+    "SealerIdentity",
     "TimestampCheck",
     "TimestampVerifier",
     "Timestamper",
 ]
+
+
+@dataclass(frozen=True)
+class SealerIdentity:
+    """Who seals: the certificate of a seal, as named in configuration and package metadata."""
+
+    fingerprint: str
+    """SHA-256 of the seal certificate (DER), lowercase hex."""
+    subject: str
+    """Subject of the certificate."""
+    key_usage: tuple[str, ...] = ()
+    """Key usages of the certificate."""
 
 
 @dataclass(frozen=True)
@@ -32,6 +45,8 @@ class SealCheck:
     """Time certified by the seal's trusted RFC 3161 timestamp (None when absent or invalid)."""
     problems: tuple[str, ...]
     """Every problem found, in French; empty when valid."""
+    sealer: SealerIdentity | None = None
+    """The certificate that actually sealed (None when unreadable)."""
 
 
 @dataclass(frozen=True)
@@ -53,12 +68,18 @@ class Sealer(Protocol):
         """A detached CMS SignedData (DER) over ``data`` carrying an RFC 3161 signature timestamp."""
         ...
 
+    def identity(self) -> SealerIdentity:
+        """The seal certificate this sealer signs with (named in the package, for information)."""
+        ...
+
 
 class SealVerifier(Protocol):
-    """Checks seals made by a :class:`Sealer`, offline, against the caller's trust roots."""
+    """Checks seals made by a :class:`Sealer` against the caller's trust roots and expected
+    seal identities (from the verifier's configuration, never from the package)."""
 
-    def verify(self, data: bytes, seal: bytes) -> SealCheck:
-        """Check the detached ``seal`` over ``data``; never raises for a bad seal."""
+    def verify(self, data: bytes, seal: bytes, *, tenant: str = "") -> SealCheck:
+        """Check the detached ``seal`` over ``data`` for ``tenant`` (SIREN, "" when unknown);
+        never raises for a bad seal."""
         ...
 
 

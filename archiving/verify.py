@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
 from enum import StrEnum
 
 from archiving.bag import (
@@ -19,11 +20,31 @@ from archiving.digests import CHUNK_SIZE
 from archiving.errors import InvalidManifestError
 from archiving.readers import PackageReader
 from archiving.seals import SealCheck, SealVerifier
-from archiving.seda import DIGEST_ALGORITHM, read_manifest_digests, validate_manifest
+from archiving.seda import (
+    DIGEST_ALGORITHM,
+    SEDA_NS,
+    parse_manifest,
+    read_manifest_digests,
+    validate_manifest,
+)
 
 __all__ = ["Finding", "FindingKind", "PackageReport", "verify_package"]
 
 MAX_TAG_FILE_BYTES = 50 * 1024 * 1024
+_CONTENT_DATES = (
+    "EndDate",
+    "TransactedDate",
+    "CreatedDate",
+    "SentDate",
+    "ReceivedDate",
+    "RegisteredDate",
+    "AcquiredDate",
+)
+"""SEDA elements dating the content: a seal made before any of them is back-dated."""
+_EARLIEST_OFFSET = timedelta(hours=14)
+"""A calendar date starts at most 14 hours before midnight UTC (UTC+14)."""
+CLOCK_TOLERANCE = timedelta(minutes=10)
+"""Skew allowed between the platform's clock (package dates) and the TSA's (seal time)."""
 
 
 class FindingKind(StrEnum):
@@ -34,6 +55,7 @@ class FindingKind(StrEnum):
     UNLISTED = "unlisted"
     EXTRA_VERSION = "extra-version"
     BROKEN_SEAL = "broken-seal"
+    BACKDATED_SEAL = "backdated-seal"
     INVALID_MANIFEST = "invalid-manifest"
     SEDA_MISMATCH = "seda-mismatch"
     MALFORMED = "malformed"
@@ -128,13 +150,13 @@ class _Check:
 
 
 def _check_seal(
-    check: _Check, tag_manifest: bytes | None, verifier: SealVerifier
+    check: _Check, tag_manifest: bytes | None, verifier: SealVerifier, tenant: str
 ) -> SealCheck | None:
     seal = check.read_small(SEAL)
     if seal is None or tag_manifest is None:
         check.add(FindingKind.BROKEN_SEAL, SEAL, "Le paquet n'est pas scellé.")
         return None
-    result = verifier.verify(tag_manifest, seal)
+    result = verifier.verify(tag_manifest, seal, tenant=tenant)
     for problem in result.problems:
         check.add(FindingKind.BROKEN_SEAL, SEAL, f"Sceau invalide : {problem}")
     if result.valid and result.timestamp is None:
@@ -144,10 +166,66 @@ def _check_seal(
     return result
 
 
-def _check_seda(check: _Check) -> None:
+def _earliest(value: str) -> datetime | None:
+    """The earliest instant a SEDA/BagIt date or date-time can denote (None if unreadable)."""
+    value = value.strip()
+    try:
+        if "T" in value:
+            moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        day = date.fromisoformat(value[:10])
+    except ValueError:
+        return None
+    return datetime.combine(day, time.min, tzinfo=UTC) - _EARLIEST_OFFSET
+
+
+def _content_dates(bag_info: bytes | None, seda: bytes | None) -> list[tuple[str, datetime]]:
+    """Dates the package gives its own content: Bagging-Date, the SEDA message and unit dates."""
+    found: list[tuple[str, datetime]] = []
+    bagging = _bag_field(bag_info, "Bagging-Date")
+    if bagging and (moment := _earliest(bagging)):
+        found.append(("Bagging-Date", moment))
+    if seda is None:
+        return found
+    try:
+        root = parse_manifest(seda)
+    except InvalidManifestError:
+        return found
+    q = "{" + SEDA_NS + "}"
+    message_date = root.findtext(q + "Date")
+    if message_date and (moment := _earliest(message_date)):
+        found.append(("Date du message SEDA", moment))
+    for tag in _CONTENT_DATES:
+        for node in root.iter(q + tag):
+            if node.text and (moment := _earliest(node.text)):
+                found.append((tag, moment))
+    return found
+
+
+def _check_seal_date(
+    check: _Check, seal: SealCheck | None, bag_info: bytes | None, seda: bytes | None
+) -> None:
+    if seal is None or seal.timestamp is None:
+        return
+    later = [
+        (what, moment)
+        for what, moment in _content_dates(bag_info, seda)
+        if moment > seal.timestamp + CLOCK_TOLERANCE
+    ]
+    if later:
+        what, moment = max(later, key=lambda item: item[1])
+        check.add(
+            FindingKind.BACKDATED_SEAL,
+            SEAL,
+            f"Sceau antidaté : horodaté le {seal.timestamp.isoformat()}, avant le contenu "
+            f"qu'il scelle ({what} : {moment.isoformat()}).",
+        )
+
+
+def _check_seda(check: _Check) -> bytes | None:
     data = check.read_small(SEDA_MANIFEST)
     if data is None:
-        return
+        return None
     for problem in validate_manifest(data):
         check.add(FindingKind.INVALID_MANIFEST, SEDA_MANIFEST, f"Schéma SEDA 2.3 : {problem}")
     try:
@@ -178,24 +256,40 @@ def _check_seda(check: _Check) -> None:
         check.add(
             FindingKind.SEDA_MISMATCH, path, "Fichier du paquet non décrit dans le manifeste SEDA."
         )
+    return data
 
 
-def _package_id(bag_info: bytes | None) -> str:
+def _bag_field(bag_info: bytes | None, name: str) -> str:
     for line in (bag_info or b"").decode("utf-8", errors="replace").splitlines():
         label, _, value = line.partition(":")
-        if label.strip() == "External-Identifier":
+        if label.strip() == name:
             return value.strip()
     return ""
 
 
+def _package_id(bag_info: bytes | None) -> str:
+    return _bag_field(bag_info, "External-Identifier")
+
+
+def _tenant(bag_info: bytes | None) -> str:
+    """The tenant's SIREN from bag-info (it only selects which *configured* seal applies)."""
+    address = _bag_field(bag_info, "Organization-Address")
+    return address.removeprefix("SIREN").strip()
+
+
 def verify_package(reader: PackageReader, *, seal_verifier: SealVerifier) -> PackageReport:
-    """Check everything a package carries, hashing each file once; list every finding."""
+    """Check everything a package carries, hashing each file once; list every finding.
+
+    The seal must come from the seal the verifier expects for the package's tenant, and its
+    timestamp must not precede the dates the package gives its own content.
+    """
     check = _Check(reader=reader, names=set(reader.names()))
     declaration = check.read_small(BAGIT_TXT)
     if declaration is not None and not declaration.startswith(b"BagIt-Version: "):
         check.add(FindingKind.MALFORMED, BAGIT_TXT, "Déclaration BagIt illisible.")
+    bag_info = check.read_small(BAG_INFO)
     tag_manifest = check.read_small(TAG_MANIFEST)
-    seal = _check_seal(check, tag_manifest, seal_verifier)
+    seal = _check_seal(check, tag_manifest, seal_verifier, _tenant(bag_info))
     tag_listed = check.compare(tag_manifest, TAG_MANIFEST) if tag_manifest is not None else set()
     manifest = check.read_small(MANIFEST)
     listed = check.compare(manifest, MANIFEST) if manifest is not None else set()
@@ -205,8 +299,8 @@ def verify_package(reader: PackageReader, *, seal_verifier: SealVerifier) -> Pac
     for required in (BAG_INFO, MANIFEST, BAGIT_TXT):
         if tag_manifest is not None and required in check.names and required not in tag_listed:
             check.add(FindingKind.UNLISTED, required, f"{required} n'est pas couvert par le sceau.")
-    _check_seda(check)
-    bag_info = check.read_small(BAG_INFO)
+    seda = _check_seda(check)
+    _check_seal_date(check, seal, bag_info, seda)
     return PackageReport(
         package_id=_package_id(bag_info),
         findings=tuple(check.findings),

@@ -34,8 +34,9 @@ from archiving.model import (
 from archiving.storage.devserver import start_seaweed
 from archiving.storage.s3 import ObjectStore
 from archiving.store import prepare_tenant_bucket, store_package
-from engine.archive_seals import SignaturesSealer, SignaturesSealVerifier
+from engine.archive_seals import SealIdentities, SignaturesSealer, SignaturesSealVerifier
 from signatures.devpki import build_dev_pki, free_port, serve_dev_pki
+from signatures.seal import SealIdentity
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -159,14 +160,17 @@ def put_locked_vs_unlocked(store: ObjectStore) -> dict[str, float]:
     }
 
 
-def _append_readme(result: dict[str, object]) -> None:
+def append_readme_run(
+    result: dict[str, object], *, section: str = "Archiving", intro: str = ""
+) -> None:
+    """Add ``result`` as a new run at the end of ``section`` of bench/README.md."""
     text = README.read_text("utf-8") if README.exists() else "# Benchmarks\n"
     run = f"\n### Run of {result['when']} ({result['machine']})\n\n```json\n"
     run += json.dumps(result, indent=2, ensure_ascii=False) + "\n```\n"
-    header = "\n## Archiving\n\nRun: `.venv/bin/python -m bench bench_archiving`.\n"
-    if "\n## Archiving\n" not in text:
-        text = text.rstrip("\n") + "\n" + header
-    start = text.index("\n## Archiving\n") + 1
+    heading = f"\n## {section}\n"
+    if heading not in text:
+        text = text.rstrip("\n") + "\n" + heading + "\n" + (intro or f"Run: see {section}.\n")
+    start = text.index(heading) + 1
     following = text.find("\n## ", start)
     end = len(text) if following < 0 else following
     text = text[:end].rstrip("\n") + "\n" + run + text[end:]
@@ -200,9 +204,13 @@ def main() -> None:
             store = ObjectStore(server.config)
             try:
                 paths = _make_files(workdir / "case")
-                sealer = SignaturesSealer(key=pki.seal.key, timestamp_url=pki.tsa_url)
+                sealer = SignaturesSealer(
+                    key=pki.seal.key, timestamp_url=pki.tsa_url, trust_roots=pki.trust_roots
+                )
                 seal = sealing(store, sealer, workdir, paths)
-                audit = audit_rate(store, SignaturesSealVerifier(pki.trust_roots))
+                identity = SealIdentity.of_certificate(pki.seal.cert_path.read_bytes())
+                verifier = SignaturesSealVerifier(pki.trust_roots, SealIdentities((identity,)))
+                audit = audit_rate(store, verifier)
                 put = put_locked_vs_unlocked(store)
             finally:
                 store.close()
@@ -221,7 +229,7 @@ def main() -> None:
     (RESULTS / "archiving.json").write_text(
         json.dumps(result, indent=2, ensure_ascii=False), "utf-8"
     )
-    _append_readme(result)
+    append_readme_run(result, intro="Run: `.venv/bin/python -m bench bench_archiving`.\n")
     print(json.dumps(result, indent=2, ensure_ascii=False))
 
 

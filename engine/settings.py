@@ -52,6 +52,13 @@ class PKISettings(BaseModel):
     pkcs12_passphrase: str | None = Field(default=None, repr=False)
     dev_dir: Path | None = None
     """Development PKI directory (default data_dir/pki), used when no TSA URL is configured."""
+    seal_fingerprints: list[str] = []
+    """SHA-256 fingerprints of the designated archive seal certificates (the current one and
+    those it replaced: packages keep the seal they were made with); `archives verify` accepts
+    no other. Empty: that of the configured seal key's certificate."""
+    tenant_seal_fingerprints: dict[str, list[str]] = {}
+    """Tenants with a seal of their own: SIREN → SHA-256 fingerprints of their seal
+    certificates (their packages accept only those)."""
 
 
 class SmtpSettings(BaseModel):

@@ -10,6 +10,7 @@ __all__ = [
     "DevPkiError",
     "DocumentRefusedError",
     "KeyStoreError",
+    "RevocationUnavailableError",
     "SignatureError",
     "SigningFailedError",
     "TimestampError",
@@ -38,3 +39,7 @@ class SigningFailedError(SignatureError):
 
 class DevPkiError(SignatureError):
     """The local development PKI could not be built or served."""
+
+
+class RevocationUnavailableError(SigningFailedError):
+    """The signer's revocation status could not be obtained (OCSP/CRL unreachable): retry later."""

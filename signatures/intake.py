@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 import io
+import zlib
 from dataclasses import dataclass
 
 import pikepdf
-from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.misc import PdfDecodeLimitError, PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.fields import MDPPerm
 from pyhanko.sign.validation.pdf_embedded import read_certification_data
 
+from signatures.active_content import find_active_content, remove_active_content
 from signatures.errors import DocumentRefusedError
 from signatures.overlay import AppendOverlay, Document
 from signatures.pdfa import pdfa_claim
+from signatures.sandbox import DEFAULT_LIMITS, UNSAFE, ChildLimits, run_bounded
 
-__all__ = ["DEFAULT_MAX_BYTES", "PdfFacts", "inspect_pdf", "open_for_signing", "read_pdfa_claim"]
+__all__ = [
+    "DEFAULT_MAX_BYTES",
+    "CheckedPdf",
+    "PdfFacts",
+    "check_untrusted_pdf",
+    "inspect_pdf",
+    "open_for_signing",
+    "read_pdfa_claim",
+]
 
 DEFAULT_MAX_BYTES = 200 * 1024 * 1024
 """Default size limit of a document to sign or validate (200 MiB)."""
@@ -73,13 +84,49 @@ def _check_certification(reader: PdfFileReader) -> None:
         )
 
 
-def read_pdfa_claim(data: Document) -> str | None:
-    """The PDF/A claim of ``data``'s XMP metadata (pikepdf parse), or None."""
+XMP_MAX_BYTES = 4 * 1024 * 1024
+"""Largest XMP metadata packet read (a real one is a few KiB)."""
+
+
+def _check_metadata_size(pdf: pikepdf.Pdf) -> None:
+    """Refuse XMP metadata that inflates beyond :data:`XMP_MAX_BYTES`, before pikepdf decodes
+    it whole: plain FlateDecode (the usual case) is inflated here with a cap; other filters
+    are left to qpdf under the child's memory limit."""
+    metadata = pdf.Root.get("/Metadata")
+    if not isinstance(metadata, pikepdf.Stream):
+        return
+    filters = metadata.get("/Filter")
+    raw = metadata.read_raw_bytes()
+    if filters is None:
+        size = len(raw)
+    elif filters == pikepdf.Name.FlateDecode and "/DecodeParms" not in metadata:
+        inflater = zlib.decompressobj()
+        try:
+            size = len(inflater.decompress(raw, XMP_MAX_BYTES + 1))
+        except zlib.error as exc:
+            raise DocumentRefusedError("Les métadonnées XMP du PDF sont illisibles.") from exc
+    else:
+        return
+    if size > XMP_MAX_BYTES:
+        raise DocumentRefusedError(
+            f"{UNSAFE} : ses métadonnées XMP dépassent {XMP_MAX_BYTES // 1_048_576} Mio "
+            "une fois décompressées."
+        )
+
+
+def _pdfa_claim_unbounded(data: bytes) -> str | None:
     try:
         with pikepdf.open(io.BytesIO(data)) as pdf:
+            _check_metadata_size(pdf)
             return pdfa_claim(pdf)
     except pikepdf.PdfError as exc:
         raise DocumentRefusedError("Le document PDF est corrompu ou illisible.") from exc
+
+
+def read_pdfa_claim(data: Document, *, limits: ChildLimits = DEFAULT_LIMITS) -> str | None:
+    """The PDF/A claim of ``data``'s XMP metadata, read in a bounded child process (the XMP
+    stream may be a decompression bomb), or None."""
+    return run_bounded(_pdfa_claim_unbounded, bytes(data), limits=limits)
 
 
 def open_for_signing(
@@ -110,9 +157,79 @@ def open_for_signing(
     return reader, facts
 
 
+@dataclass(frozen=True)
+class CheckedPdf:
+    """An untrusted PDF after the intake checks."""
+
+    facts: PdfFacts
+    """What the checks learnt (of the document as received)."""
+    active_content: tuple[str, ...]
+    """Active content found, in French (empty when none)."""
+    cleaned: bytes | None
+    """The document with its active content removed, when removal was asked and needed."""
+
+
+def _check_unbounded(data: bytes, max_bytes: int, remove: bool) -> CheckedPdf:
+    """Every parse of the intake; runs in the bounded child (see :func:`check_untrusted_pdf`)."""
+    try:
+        facts = open_for_signing(
+            data, max_bytes=max_bytes, with_pdfa_claim=False, for_update=False
+        )[1]
+    except DocumentRefusedError as exc:
+        if isinstance(exc.__cause__, PdfDecodeLimitError):  # pyHanko's own decompression cap
+            raise DocumentRefusedError(
+                f"{UNSAFE} : un de ses flux compressés est démesuré une fois décompressé."
+            ) from exc
+        raise
+    try:
+        with pikepdf.open(io.BytesIO(data)) as pdf:
+            _check_metadata_size(pdf)
+            claim = pdfa_claim(pdf)
+            found = find_active_content(pdf)
+            cleaned = None
+            if found and remove and facts.signature_count == 0:
+                remove_active_content(pdf)
+                output = io.BytesIO()
+                pdf.save(output)
+                cleaned = output.getvalue()
+    except pikepdf.PdfError as exc:
+        raise DocumentRefusedError("Le document PDF est corrompu ou illisible.") from exc
+    if cleaned is not None and len(cleaned) > max_bytes:
+        raise DocumentRefusedError("Le document nettoyé de son contenu actif est trop volumineux.")
+    facts = PdfFacts(
+        size=facts.size,
+        page_count=facts.page_count,
+        pdfa=claim,
+        signature_count=facts.signature_count,
+    )
+    return CheckedPdf(facts=facts, active_content=found, cleaned=cleaned)
+
+
+def check_untrusted_pdf(
+    data: bytes,
+    *,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    remove_active_content: bool = False,
+    limits: ChildLimits = DEFAULT_LIMITS,
+) -> CheckedPdf:
+    """Check an untrusted PDF in a bounded child process: structure (pyHanko and qpdf),
+    encryption, certification lock, pages, signatures, PDF/A claim and active content.
+
+    With ``remove_active_content``, an unsigned document holding active content comes back
+    cleaned (a signed one cannot be cleaned without breaking its signatures: ``cleaned`` stays
+    None). Raises :class:`DocumentRefusedError` with a French message on any failure, limit or
+    parser error alike; size and header are checked before any child is started.
+    """
+    _check_header(data, max_bytes)
+    return run_bounded(
+        _check_unbounded, bytes(data), max_bytes, remove_active_content, limits=limits
+    )
+
+
 def inspect_pdf(data: bytes, *, max_bytes: int = DEFAULT_MAX_BYTES) -> PdfFacts:
-    """Check that ``data`` is a readable, unencrypted, unlocked PDF within the size limit.
+    """Check that ``data`` is a readable, unencrypted, unlocked PDF within the size limit
+    (in a bounded child process).
 
     Raises :class:`DocumentRefusedError` with a French message otherwise.
     """
-    return open_for_signing(data, max_bytes=max_bytes, for_update=False)[1]
+    return check_untrusted_pdf(data, max_bytes=max_bytes).facts

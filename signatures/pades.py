@@ -11,6 +11,7 @@ import hashlib
 import io
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
 from typing import BinaryIO, cast
@@ -32,11 +33,13 @@ from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import PathValidationError, ValidationError
 
 from signatures.errors import KeyStoreError, SigningFailedError, TimestampError
-from signatures.intake import DEFAULT_MAX_BYTES, open_for_signing, read_pdfa_claim
+from signatures.intake import DEFAULT_MAX_BYTES, open_for_signing
 from signatures.keys import KeySource
 from signatures.keystore import open_signer, signer_name
+from signatures.locking import field_lock, flatten_form_bytes
 from signatures.overlay import AppendOverlay, Document
-from signatures.pdfa import convert_to_pdfa
+from signatures.pdfa import convert_to_pdfa, pdfa_shortcomings
+from signatures.signer_check import check_signing_certificate
 from signatures.tsa import timestamper_for
 
 __all__ = [
@@ -117,13 +120,16 @@ class SignRequest:
     field_name: str | None = None
     """Signature field name; by default "Signature<n>"."""
     convert_to_pdfa: bool = True
-    """Convert to PDF/A-2b before the first signature when the document is not PDF/A."""
+    """Convert to PDF/A-2b before the first signature unless the document truly conforms
+    (checked, not believed from its metadata). The form is flattened before the first
+    signature either way."""
     max_bytes: int = DEFAULT_MAX_BYTES
     """Largest document accepted."""
     font_path: Path = DEFAULT_FONT
     """OpenType/TrueType font for the visible block."""
     revocation_fetching: bool = True
-    """Fetch OCSP/CRL data from the signer's CA at signing time (B-LT/B-LTA)."""
+    """Fetch OCSP/CRL data from the signer's CA at signing time. The certificate's validity
+    and revocation are checked hard at every level: without an answer, no signature."""
 
 
 @dataclass(frozen=True)
@@ -133,7 +139,8 @@ class SignedPdf:
     pdf: bytes
     """The signed PDF."""
     original: bytes | None
-    """The document as received when it was converted to PDF/A first (keep it), else None."""
+    """The document as received when it was changed before the first signature (form flattened,
+    converted to PDF/A): keep it. None when it was signed as received."""
     field_name: str
     """Name of the signature field that was filled."""
     level: PadesLevel
@@ -149,7 +156,8 @@ class SigningOutcome:
     """What :func:`sign_pdf_to` did; the signed document went to the caller's output."""
 
     original: bytes | None
-    """The document as received when it was converted to PDF/A first (keep it), else None."""
+    """The document as received when it was changed before the first signature (form flattened,
+    converted to PDF/A): keep it. None when it was signed as received."""
     field_name: str
     """Name of the signature field that was filled."""
     level: PadesLevel
@@ -192,16 +200,21 @@ def _field_name(request: SignRequest, writer: IncrementalPdfFileWriter) -> str:
     return f"Signature{number}"
 
 
-def _field_spec(request: SignRequest, name: str, page_count: int) -> fields.SigFieldSpec:
+def _field_spec(
+    request: SignRequest, name: str, page_count: int, lock: fields.FieldMDPSpec | None
+) -> fields.SigFieldSpec:
+    """The new signature field; ``lock`` locks the fields a previous signer left fillable."""
     if request.visible is None:
-        return fields.SigFieldSpec(sig_field_name=name)
+        return fields.SigFieldSpec(sig_field_name=name, field_mdp_spec=lock)
     page = request.visible.page
     index = page_count - 1 if page == -1 else page - 1
     if not 0 <= index < page_count:
         raise SigningFailedError(
             f"La page {page} n'existe pas (le document a {page_count} page(s))."
         )
-    return fields.SigFieldSpec(sig_field_name=name, on_page=index, box=request.visible.box)
+    return fields.SigFieldSpec(
+        sig_field_name=name, on_page=index, box=request.visible.box, field_mdp_spec=lock
+    )
 
 
 class _InMemoryFontFactory(GlyphAccumulatorFactory):
@@ -248,19 +261,39 @@ def _check_expected_cert(request: SignRequest, signer: Signer) -> str:
     return fingerprint
 
 
+def _locked_for_first_signature(
+    data: Document, reader: PdfFileReader, request: SignRequest
+) -> bytes | None:
+    """The document with its form flattened and, unless disabled, truly PDF/A; None if as is.
+
+    The pyHanko reader tells whether there is a form, so that a document without one is not
+    parsed again when PDF/A conversion is disabled (nor copied when it is memory-mapped).
+    """
+    flattened = flatten_form_bytes(data) if field_lock(reader) is not None else None
+    document = data if flattened is None else flattened
+    if request.convert_to_pdfa and pdfa_shortcomings(document):
+        return convert_to_pdfa(bytes(document)).pdf
+    return flattened
+
+
 def _prepare(data: Document, request: SignRequest) -> tuple[PdfFileReader, bytes | None, int]:
-    """The reader to extend (one parse), the original when converted, and the page count."""
+    """The reader to extend (one parse), the original when changed, and the page count.
+
+    Before the first signature the form is flattened and the document converted to PDF/A-2b
+    unless it truly conforms (see :mod:`signatures.locking`); the original is then returned.
+    """
     reader, facts = open_for_signing(data, max_bytes=request.max_bytes, with_pdfa_claim=False)
     if request.level.needs_timestamp and not request.timestamp_url:
         raise SigningFailedError(f"Le niveau {request.level} exige une autorité d'horodatage.")
-    if request.convert_to_pdfa and facts.signature_count == 0 and read_pdfa_claim(data) is None:
-        original = data if isinstance(data, bytes) else data[:]
-        converted = convert_to_pdfa(original).pdf
-        reader.stream.close()
-        reader, facts = open_for_signing(
-            converted, max_bytes=request.max_bytes, with_pdfa_claim=False
-        )
-        return reader, original, facts.page_count
+    if facts.signature_count == 0:
+        changed = _locked_for_first_signature(data, reader, request)
+        if changed is not None:
+            original = data if isinstance(data, bytes) else data[:]
+            reader.stream.close()
+            reader, facts = open_for_signing(
+                changed, max_bytes=request.max_bytes, with_pdfa_claim=False
+            )
+            return reader, original, facts.page_count
     return reader, None, facts.page_count
 
 
@@ -275,13 +308,15 @@ async def _sign(
     """
     writer = IncrementalPdfFileWriter.from_reader(reader)
     name = _field_name(request, writer)
-    level = request.level
-    context = _validation_context(request) if level.embeds_validation_info else None
+    context = _validation_context(request)
     try:
-        await _sign_with(writer, request, signer, page_count, name, context)
+        await check_signing_certificate(
+            signer, context, at=datetime.now(UTC), trust_roots=request.trust_roots
+        )
+        embedding = context if request.level.embeds_validation_info else None
+        await _sign_with(writer, request, signer, page_count, name, embedding)
     finally:
-        if context is not None:
-            await context.aclose()  # type: ignore[no-untyped-call]
+        await context.aclose()  # type: ignore[no-untyped-call]
     return name
 
 
@@ -312,7 +347,7 @@ async def _sign_with(
         signer,
         timestamper=timestamper,
         stamp_style=_stamp_style(request),
-        new_field_spec=_field_spec(request, name, page_count),
+        new_field_spec=_field_spec(request, name, page_count, field_lock(writer.prev)),
     )
     await pdf_signer.async_sign_pdf(
         writer,
@@ -404,8 +439,9 @@ def sign_pdf_to(data: Document, request: SignRequest, output: BinaryIO) -> Signi
 def sign_pdf(data: bytes, request: SignRequest) -> SignedPdf:
     """Sign ``data`` once, as an incremental update, at ``request.level``.
 
-    The document is checked (and converted to PDF/A-2b before its first signature) before the
-    key store is opened. Raises a :class:`SignatureError` subclass on bad input or broken
+    The document is checked (its form flattened and, unless it truly conforms, converted to
+    PDF/A-2b before its first signature) before the key store is opened; the signer's
+    certificate is checked (validity, chain, revocation) before the key signs. Raises a :class:`SignatureError` subclass on bad input or broken
     infrastructure; the input is never modified and nothing half-signed is returned. The
     signed document is one new ``bytes`` object (one copy); :func:`sign_pdf_to` avoids it.
     """

@@ -36,6 +36,7 @@ from signatures.archive_validation import ades_lta_problem, archive_spec
 from signatures.errors import DocumentRefusedError
 from signatures.intake import DEFAULT_MAX_BYTES
 from signatures.keystore import signer_name
+from signatures.locking import ACT_DIFF_POLICY
 from signatures.verdicts import (
     CertificateInfo,
     SignatureReport,
@@ -57,7 +58,7 @@ _MODIFICATIONS_FR = {
     None: "aucune modification après la signature",
     ModificationLevel.NONE: "aucune modification après la signature",
     ModificationLevel.LTA_UPDATES: "ajouts de données de validation et d'horodatage uniquement",
-    ModificationLevel.FORM_FILLING: "ajouts de signatures ou remplissage de formulaire autorisés",
+    ModificationLevel.FORM_FILLING: "ajouts de signatures uniquement",
     ModificationLevel.ANNOTATIONS: "annotations ajoutées après la signature",
     ModificationLevel.OTHER: "modifications non autorisées après la signature",
 }
@@ -84,6 +85,13 @@ class ValidationOptions:
     signer's certificate expired; B-B/B-T/B-LT signatures get no proof of existence."""
     validation_time: datetime | None = None
     """Time the document is judged at (timezone-aware); None for now."""
+    long_term: bool = False
+    """Judge long-term signatures offline at the time their validation data proves: a B-LTA
+    (a valid document timestamp after it) gets the AdES-LTA verdict at ``validation_time``; a
+    B-LT (revocation data about its signer in the DSS, produced after its signature timestamp)
+    is judged at the time of that data, while its signer's certificate is still within its
+    validity at ``validation_time``. Other signatures, or with ``allow_fetching``, are judged
+    at ``validation_time`` as usual."""
 
 
 def _context(options: ValidationOptions, dss: DocumentSecurityStore | None) -> ValidationContext:
@@ -176,43 +184,72 @@ def _trust_problems(status: Any, revocation_known: bool, no_revinfo: bool) -> li
     return problems
 
 
+_MODIFIED = "Document modifié après signature : "
+"""First words of every finding that the signed content changed (always listed first)."""
+
+
 def _integrity_problems(status: Any) -> list[str]:
     """Findings that depend neither on time nor on trust."""
     problems: list[str] = []
     if not status.intact:
-        problems.append("Le document a été modifié dans la plage signée (empreinte différente).")
+        problems.append(_MODIFIED + "le contenu signé a changé (empreinte différente).")
     if status.intact and not status.valid:
         problems.append("La valeur de la signature est incorrecte.")
     if status.coverage < SignatureCoverageLevel.ENTIRE_REVISION:
-        problems.append("La plage signée ne couvre pas une révision entière du document.")
+        problems.append(_MODIFIED + "la plage signée ne couvre pas une révision entière.")
     elif (
         status.coverage != SignatureCoverageLevel.ENTIRE_FILE and status.modification_level is None
     ):
-        problems.append("Des octets hors de la plage signée n'ont pas pu être analysés.")
+        problems.append(
+            _MODIFIED + "des octets hors de la plage signée n'ont pas pu être analysés."
+        )
     if status.modification_level not in _ALLOWED or status.docmdp_ok is False:
         problems.append(
-            "Modifications interdites après la signature : "
-            + _MODIFICATIONS_FR.get(status.modification_level, "inconnues")
-            + "."
+            _MODIFIED + _MODIFICATIONS_FR.get(status.modification_level, "inconnues") + "."
         )
     return problems
+
+
+def _long_term(options: ValidationOptions) -> bool:
+    return options.long_term and not options.allow_fetching and not options.ades_lta
+
+
+async def _status_at_proof_time(
+    sig: EmbeddedPdfSignature, options: ValidationOptions, dss: DocumentSecurityStore | None
+) -> Any:
+    """The signature judged now, or else at the time its validation data speaks for: its
+    timestamp's time (data gathered just before, still fresh then), or the data's own time."""
+    status = await _pdf_signature_status(sig, options, dss)
+    signed_at = _signature_time(status)
+    if status.trusted or status.revoked or signed_at is None:
+        return status
+    data_time = _revocation_time(dss, status.signing_cert.serial_number)
+    moments = [signed_at] + ([data_time] if data_time and data_time > signed_at else [])
+    for moment in moments:
+        candidate = await _pdf_signature_status(
+            sig, dataclasses.replace(options, validation_time=moment), dss
+        )
+        if candidate.trusted or candidate.revoked:
+            return candidate
+    return status
 
 
 async def _signature_report(
     sig: EmbeddedPdfSignature,
     options: ValidationOptions,
     dss: DocumentSecurityStore | None,
-    doc_ts_valid: bool,
+    proof_time: datetime | None,
 ) -> SignatureReport:
-    context = _context(options, dss)
+    """``proof_time``: time of the latest valid document timestamp after the signature."""
+    doc_ts_valid = proof_time is not None
+    long_term = _long_term(options)
     try:
-        status = await async_validate_pdf_signature(
-            sig, signer_validation_context=context, ts_validation_context=context
-        )
+        if long_term:
+            status = await _status_at_proof_time(sig, options, dss)
+        else:
+            status = await _pdf_signature_status(sig, options, dss)
     except (validation_errors.SignatureValidationError, PdfError, ValueError) as exc:
         return SignatureReport.unreadable(str(sig.field_name), f"Signature illisible : {exc}")
-    finally:
-        await context.aclose()  # type: ignore[no-untyped-call]
     path = status.validation_path
     chain: tuple[CertificateInfo, ...] = ()
     anchor = None
@@ -226,15 +263,21 @@ async def _signature_report(
     revocation_known = status.revoked or checked_at is not None
     no_revinfo = not options.allow_fetching and (dss is None or not (dss.ocsps or dss.crls))
     problems = _integrity_problems(status)
-    if options.ades_lta:
+    if options.ades_lta or (long_term and doc_ts_valid):
+        # Long-term: the evidence chain is judged as of its latest document timestamp, whose
+        # own validity at the real time is checked with the document timestamps.
         verdict = await ades_lta_problem(
             sig,
             archive_spec(options.trust_roots, options.extra_certs, options.revocation_mode),
-            validation_time=options.validation_time or datetime.now(UTC),
+            validation_time=(proof_time if long_term and proof_time else None)
+            or options.validation_time
+            or datetime.now(UTC),
         )
         problems.extend([verdict] if verdict else [])
     else:
-        problems = _trust_problems(status, revocation_known, no_revinfo) + problems
+        problems += _trust_problems(status, revocation_known, no_revinfo)
+        if long_term:
+            problems += _expiry_problem(status.signing_cert, options.validation_time, "signataire")
     timestamps: tuple[TimestampInfo, ...] = ()
     if status.timestamp_validity is not None:
         timestamps = (_timestamp("signature", status.timestamp_validity),)
@@ -255,6 +298,47 @@ async def _signature_report(
     )
 
 
+async def _pdf_signature_status(
+    sig: EmbeddedPdfSignature, options: ValidationOptions, dss: DocumentSecurityStore | None
+) -> Any:
+    context = _context(options, dss)
+    try:
+        return await async_validate_pdf_signature(
+            sig,
+            signer_validation_context=context,
+            ts_validation_context=context,
+            diff_policy=ACT_DIFF_POLICY,
+        )
+    finally:
+        await context.aclose()  # type: ignore[no-untyped-call]
+
+
+def _signature_time(status: Any) -> datetime | None:
+    """Time stated by the signature's timestamp token, if it has an intact one."""
+    stamp = status.timestamp_validity
+    if stamp is None or not (stamp.intact and stamp.valid):
+        return None
+    moment: datetime = stamp.timestamp
+    return moment
+
+
+def _expiry_problem(cert: x509.Certificate, at: datetime | None, whose: str) -> list[str]:
+    """A signature or timestamp judged at the time of its validation data holds only while its
+    certificate is within its validity: beyond, only a later archival timestamp proves it."""
+    moment = at or datetime.now(UTC)
+    not_after: datetime = cert["tbs_certificate"]["validity"]["not_after"].native
+    if moment <= not_after:
+        return []
+    return [
+        f"Le certificat {_WHOSE_FR[whose]} a expiré le {not_after:%d/%m/%Y} et aucun horodatage "
+        "d'archivage plus récent (B-LTA) ne prouve son existence et celle de ses données de "
+        "validation avant cette date."
+    ]
+
+
+_WHOSE_FR = {"signataire": "du signataire", "horodatage": "de l'horodatage"}
+
+
 def signer_name_of_anchor(path: Any) -> str | None:
     """Common name of a validation path's trust anchor."""
     try:
@@ -263,23 +347,47 @@ def signer_name_of_anchor(path: Any) -> str | None:
         return None
 
 
+async def _doc_timestamp_status(
+    sig: EmbeddedPdfSignature, options: ValidationOptions, dss: Any
+) -> Any:
+    context = _context(options, dss)
+    try:
+        return await async_validate_pdf_timestamp(
+            sig, validation_context=context, diff_policy=ACT_DIFF_POLICY
+        )
+    finally:
+        await context.aclose()  # type: ignore[no-untyped-call]
+
+
 async def _doc_timestamps(
     sigs: list[EmbeddedPdfSignature], options: ValidationOptions, dss: Any
 ) -> list[tuple[int, TimestampInfo]]:
+    """Each document timestamp's verdict; long-term, each is judged at its own time (with the
+    validation data gathered for it) and the latest must still be within its certificate's
+    validity at the real validation time (else it is due for renewal)."""
     results = []
+    long_term = _long_term(options)
+    latest = max((sig.signed_revision for sig in sigs), default=None)
     for sig in sigs:
-        context = _context(options, dss)
         try:
-            status = await async_validate_pdf_timestamp(sig, validation_context=context)
+            status = await _doc_timestamp_status(sig, options, dss)
+            if long_term and not status.trusted and status.intact and status.valid:
+                at_own_time = dataclasses.replace(options, validation_time=status.timestamp)
+                status = await _doc_timestamp_status(sig, at_own_time, dss)
             info = _timestamp("document", status)
+            expired = (
+                _expiry_problem(status.signing_cert, options.validation_time, "horodatage")
+                if long_term and sig.signed_revision == latest
+                else []
+            )
             if status.modification_level not in _ALLOWED:
                 info = TimestampInfo(
                     info.kind, info.time, info.authority, False, "Modifié après horodatage."
                 )
+            elif expired and info.valid:
+                info = TimestampInfo(info.kind, info.time, info.authority, False, expired[0])
         except (validation_errors.SignatureValidationError, PdfError, ValueError) as exc:
             info = TimestampInfo("document", None, "", False, f"Horodatage illisible : {exc}")
-        finally:
-            await context.aclose()  # type: ignore[no-untyped-call]
         results.append((sig.signed_revision, info))
     return results
 
@@ -291,7 +399,10 @@ def _unsigned_tail(data: bytes, embedded: list[EmbeddedPdfSignature]) -> str:
     bytes after the last ``%%EOF`` belong to no revision and nothing can vouch for them.
     """
     if embedded and not data.rstrip(b"\r\n\t \x00").endswith(b"%%EOF"):
-        return "Des octets ont été ajoutés en fin de fichier, hors de toute révision signée."
+        return (
+            "Document modifié après signature : des octets ont été ajoutés en fin de fichier, "
+            "hors de toute révision signée."
+        )
     return ""
 
 
@@ -311,10 +422,12 @@ async def _validate(data: bytes, options: ValidationOptions) -> ValidationReport
     for sig in embedded:
         if sig.sig_object_type == "/DocTimeStamp":
             continue
-        later_ts = any(rev > sig.signed_revision and ts.valid for rev, ts in doc_ts)
-        report = await _signature_report(sig, options, dss, later_ts)
+        later = [
+            ts.time for rev, ts in doc_ts if rev > sig.signed_revision and ts.valid and ts.time
+        ]
+        report = await _signature_report(sig, options, dss, max(later) if later else None)
         if unsigned_tail:
-            report = dataclasses.replace(report, problems=(*report.problems, unsigned_tail))
+            report = dataclasses.replace(report, problems=(unsigned_tail, *report.problems))
         reports.append(report)
     return ValidationReport.build(
         sha256=hashlib.sha256(data).hexdigest(),

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -15,6 +15,7 @@ from engine.observability import metrics_registry
 from engine.persistence.db import is_sqlite
 from engine.services.health import ReadinessProbe
 from engine.settings import Settings
+from signatures import sandbox
 from web import errors, previews
 from web.api import auth as api_auth
 from web.api import cases, documents, tenants
@@ -49,6 +50,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         redoc_url=None,
     )
     app.state.platform = platform
+    sandbox.start()  # the bounded PDF parser's forkserver, ready before the first upload
     # SQLite has one writer, held by the request: the limiter then writes in its transaction.
     own = None if is_sqlite(platform.db) else platform.uow
     app.state.login_limiter = LoginLimiter(clock=platform.clock, uow_factory=own)
@@ -62,6 +64,15 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.add_middleware(AccessLogMiddleware)  # outermost: its request id covers every log line
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     _health_routes(app, platform, ReadinessProbe(platform, broker=broker))
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    def favicon() -> Response:
+        """Browsers ask for it whatever the page links to (web/static/favicon.svg is its source)."""
+        return FileResponse(
+            STATIC / "favicon.ico",
+            media_type="image/x-icon",
+            headers={"Cache-Control": "public, max-age=86400"},
+        )
 
     @app.get("/api/docs", include_in_schema=False)
     def api_docs(request: Request) -> Response:

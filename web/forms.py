@@ -147,7 +147,9 @@ def _attrs(prop: Mapping[str, Any], widget: str) -> dict[str, Any]:
         attrs["step"] = "1" if kind == "integer" else "any"
         return {k: v for k, v in attrs.items() if v is not None}
     if widget in ("text", "textarea", "email", "url"):
-        attrs = {"maxlength": prop.get("maxLength"), "minlength": prop.get("minLength")}
+        # Not the HTML `maxlength`: a browser silently cuts a pasted text there. The limit goes
+        # to the page's script (a counter and a message) and the server says it in French.
+        attrs = {"data-maxlength": prop.get("maxLength"), "minlength": prop.get("minLength")}
         return {k: v for k, v in attrs.items() if v is not None}
     return {}
 

@@ -13,7 +13,6 @@ failure, under `<data_dir>/apercus/`, written atomically.
 from __future__ import annotations
 
 import os
-import resource
 import shutil
 import subprocess
 import tempfile
@@ -22,36 +21,34 @@ from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse, Response
 
 from engine.domain.model import Document
 from engine.persistence.uow import UnitOfWork
+from signatures.sandbox import ChildLimits, apply_limits
 from web.auth import TenantAccess, page_access
 from web.deps import PlatformDep, UowDep
+from web.pdf_responses import pdf_response
 
 __all__ = ["PreviewCache", "router"]
 
 PDFTOPPM = "pdftoppm"
-TIMEOUT_SECONDS = 15.0
-"""Wall-clock limit of one rendering."""
-CPU_SECONDS = 10
-MEMORY_BYTES = 768 * 1024 * 1024
-"""Address-space limit of the renderer (poppler maps fonts and page buffers)."""
-OUTPUT_BYTES = 8 * 1024 * 1024
-"""A thumbnail is a few dozen KiB; a larger output is a sign of abuse."""
+LIMITS = ChildLimits(
+    memory_bytes=768 * 1024 * 1024,  # poppler maps fonts and page buffers
+    cpu_seconds=10,
+    wall_seconds=15.0,
+    output_bytes=8 * 1024 * 1024,  # a thumbnail is a few dozen KiB: more is a sign of abuse
+)
+"""The renderer's limits, the same kind as the PDF intake's (`signatures.sandbox`)."""
 WIDTH = 480
 """Pixels on the longer side: sharp enough on a tablet, small enough to list many."""
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def _limit_child() -> None:  # pragma: no cover - runs in the child between fork and exec
-    resource.setrlimit(resource.RLIMIT_CPU, (CPU_SECONDS, CPU_SECONDS))
-    resource.setrlimit(resource.RLIMIT_AS, (MEMORY_BYTES, MEMORY_BYTES))
-    resource.setrlimit(resource.RLIMIT_FSIZE, (OUTPUT_BYTES, OUTPUT_BYTES))
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    apply_limits(LIMITS)
 
 
 def render_first_page(pdf: bytes, *, work_dir: Path) -> bytes | None:
@@ -69,7 +66,7 @@ def render_first_page(pdf: bytes, *, work_dir: Path) -> bytes | None:
             subprocess.run(
                 command,
                 check=True,
-                timeout=TIMEOUT_SECONDS,
+                timeout=LIMITS.wall_seconds,
                 capture_output=True,
                 env={"PATH": "/usr/bin:/bin", "LANG": "C.UTF-8"},
                 preexec_fn=_limit_child,  # the child only sets rlimits
@@ -159,13 +156,9 @@ def preview(
 def view_pdf(document_id: uuid.UUID, access: Reader, unit: UowDep) -> Response:
     """The PDF shown by the browser's viewer, sandboxed: no script, no form, no same origin."""
     document = unit.documents.get(access.tenant.siren, document_id)
-    return Response(
+    return pdf_response(
         unit.documents.content(document),
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f"inline; filename*=UTF-8''{quote(document.name)}",
-            "Content-Security-Policy": "sandbox",
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, no-store",
-        },
+        document.name,
+        inline=True,
+        headers={"Cache-Control": "private, no-store"},
     )

@@ -12,25 +12,12 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from engine.domain.task_access import task_kind
+from web.display import FINDING_LABELS, JOB_STATE_LABELS, TYPOLOGY_LABELS, label, moment_fr
+from web.history import EVENT_LABELS
 from web.security import CSRF_FIELD, csrf_token
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 PARIS = ZoneInfo("Europe/Paris")
-_MONTHS = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
-
 ROLE_LABELS = {
     "agent": "Agent",
     "elu": "Élu signataire",
@@ -45,24 +32,10 @@ STATUS_LABELS = {
     "error": "En erreur",
 }
 
-EVENT_LABELS = {
-    "case.started": "Dossier créé",
-    "task.completed": "Étape terminée",
-    "job.succeeded": "Traitement automatique réussi",
-    "job.failed": "Traitement automatique en échec",
-    "message.received": "Message reçu",
-    "case.cancelled": "Dossier annulé",
-    "case.retried": "Dossier relancé",
-    "timer.fired": "Délai échu",
-}
-
 
 def date_fr(moment: datetime | None, *, with_time: bool = True) -> str:
-    if moment is None:
-        return ""
-    local = moment.astimezone(PARIS)
-    day = f"{local.day} {_MONTHS[local.month - 1]} {local.year}"
-    return f"{day} à {local:%H:%M}" if with_time else day
+    """`7 décembre 2026 à 18 h 30` in Europe/Paris (`web.display` holds every format)."""
+    return moment_fr(moment, with_time=with_time)
 
 
 def _environment() -> Environment:
@@ -78,7 +51,10 @@ def _environment() -> Environment:
         task_kind(t.name, t.lane, t.assignee) or ROLE_LABELS.get(t.lane or "", t.lane or "")
     )
     env.filters["status"] = lambda s: STATUS_LABELS.get(s, s)
-    env.filters["event"] = lambda k: EVENT_LABELS.get(k, k)
+    env.filters["event"] = lambda k: EVENT_LABELS.get(k, "Événement enregistré")
+    env.filters["typologie"] = lambda code: label(TYPOLOGY_LABELS, code)
+    env.filters["job_state"] = lambda code: label(JOB_STATE_LABELS, code)
+    env.filters["finding"] = lambda code: label(FINDING_LABELS, code)
     env.globals["CSRF_FIELD"] = CSRF_FIELD
     return env
 

@@ -30,7 +30,12 @@ from archiving.readers import open_package
 from archiving.storage.s3 import ObjectStore, S3Config
 from archiving.store import tenant_bucket
 from archiving.verify import PackageReport, verify_package
-from engine.archive_seals import SignaturesSealer, SignaturesSealVerifier
+from engine.archive_seals import (
+    SealIdentities,
+    SignaturesSealer,
+    SignaturesSealVerifier,
+    configured_seal_identities,
+)
 from engine.cli.common import (
     echo_json,
     fail,
@@ -107,9 +112,13 @@ def _store() -> ObjectStore:
 
 def _print_report(report: PackageReport) -> None:
     seal = report.seal
-    if seal is not None and seal.valid:
+    if seal is not None and seal.sealer is not None:
         when = seal.timestamp.isoformat() if seal.timestamp else "non horodaté"
-        click.echo(f"sceau : {seal.signer}, horodaté le {when}")
+        verdict = "" if seal.valid else " — sceau REFUSÉ"
+        click.echo(
+            f"sceau : {seal.signer} (certificat SHA-256 {seal.sealer.fingerprint}), "
+            f"horodaté le {when}{verdict}"
+        )
     click.echo(f"fichiers vérifiés : {report.files_checked} ({report.bytes_read} octets)")
     for finding in report.findings:
         click.echo(f"  [{finding.kind.value}] {finding.path or '(paquet)'} : {finding.message}")
@@ -118,6 +127,44 @@ def _print_report(report: PackageReport) -> None:
         if report.intact
         else f"paquet NON intègre : {len(report.findings)} anomalie(s)"
     )
+
+
+def _sealer_json(report: PackageReport) -> dict[str, Any] | None:
+    seal = report.seal
+    if seal is None or seal.sealer is None:
+        return None
+    return {
+        "subject": seal.sealer.subject,
+        "fingerprint_sha256": seal.sealer.fingerprint,
+        "key_usage": list(seal.sealer.key_usage),
+        "timestamp": seal.timestamp.isoformat() if seal.timestamp else None,
+        "valid": seal.valid,
+    }
+
+
+def _expected_seals(published: tuple[str, ...]) -> SealIdentities:
+    """Who may seal: the fingerprints given by the verifier, else the platform's configuration
+    (never the package). Fails (exit 2) when neither names a seal."""
+    from engine.signing import signing_setup
+    from signatures.errors import SignatureError
+
+    try:
+        if published:
+            return configured_seal_identities(settings(), seal_key=None, published=published)
+        try:
+            seal_key = signing_setup(settings()).seal_key
+        except (OSError, ValueError, SignatureError):
+            seal_key = None
+        identities = configured_seal_identities(settings(), seal_key=seal_key)
+    except (ValueError, SignatureError) as exc:
+        fail(str(exc), code=2)
+    if not identities.platform and not identities.tenants:
+        fail(
+            "aucune identité de sceau attendue : donnez l'empreinte SHA-256 publiée du cachet "
+            "(--seal-fingerprint) ou configurez la PKI de la plateforme",
+            code=2,
+        )
+    return identities
 
 
 @click.group("archives")
@@ -147,7 +194,9 @@ def build(spec_file: Path, out_dir: Path) -> None:
     try:
         spec = spec_from_json(json.loads(spec_file.read_text("utf-8")), spec_file.parent)
         built = build_package(
-            spec, out_dir, sealer=SignaturesSealer(setup.seal_key, str(setup.timestamp_url))
+            spec,
+            out_dir,
+            sealer=SignaturesSealer(setup.seal_key, str(setup.timestamp_url), setup.trust_roots),
         )
     except InvalidManifestError as exc:
         fail(f"{exc}\n" + "\n".join(exc.problems))
@@ -162,18 +211,39 @@ def build(spec_file: Path, out_dir: Path) -> None:
 @click.argument("package", type=click.Path(exists=True, path_type=Path))
 @_trust_option
 @click.option(
+    "--seal-fingerprint",
+    "seal_fingerprints",
+    multiple=True,
+    help="Empreinte SHA-256 publiée du cachet attendu (sinon celle de la configuration).",
+)
+@click.option(
+    "--en-ligne",
+    "--online",
+    "online",
+    is_flag=True,
+    help="Vérifier la révocation du cachet en ligne maintenant (sinon : données du sceau).",
+)
+@click.option(
     "--package-id", default=None, help="Paquet à vérifier dans un zip qui en contient plusieurs."
 )
 @click.option("--json", "as_json", is_flag=True, help="Rapport en JSON.")
 def verify(
-    package: Path, trust_roots: tuple[Path, ...], package_id: str | None, as_json: bool
+    package: Path,
+    trust_roots: tuple[Path, ...],
+    seal_fingerprints: tuple[str, ...],
+    online: bool,
+    package_id: str | None,
+    as_json: bool,
 ) -> None:
     """Vérifier un paquet (dossier BagIt ou zip exporté), sans base de données.
 
-    Code de sortie 0 seulement pour un paquet intègre.
+    Le sceau doit être celui du cachet attendu (empreinte donnée ou configurée, jamais lue
+    dans le paquet), valide et non révoqué à sa date. Code de sortie 0 seulement pour un
+    paquet intègre.
     """
+    identities = _expected_seals(seal_fingerprints)
     try:
-        verifier = SignaturesSealVerifier(_trust_roots(trust_roots))
+        verifier = SignaturesSealVerifier(_trust_roots(trust_roots), identities, online=online)
         with open_package(package, package_id=package_id) as reader:
             report = verify_package(reader, seal_verifier=verifier)
     except ArchivingError as exc:
@@ -185,6 +255,7 @@ def verify(
             {
                 "package_id": report.package_id,
                 "intact": report.intact,
+                "sealer": _sealer_json(report),
                 "findings": [asdict(f) for f in report.findings],
             }
         )
@@ -223,7 +294,7 @@ def audit(
         report = audit_packages(
             store,
             bucket,
-            seal_verifier=SignaturesSealVerifier(_trust_roots(trust_roots)),
+            seal_verifier=SignaturesSealVerifier(_trust_roots(trust_roots), _expected_seals(())),
             cursor=cursor,
             batch_size=batch_size,
         )
@@ -276,7 +347,7 @@ def export(
     try:
         bucket = tenant_bucket(settings().storage.bucket_prefix, tenant)
         if package_id:
-            verifier = SignaturesSealVerifier(_trust_roots(trust_roots))
+            verifier = SignaturesSealVerifier(_trust_roots(trust_roots), _expected_seals(()))
             export_dip(store, bucket, package_id, target, seal_verifier=verifier)
             click.echo(f"DIP écrit : {target}")
         else:

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import logging
 import mmap
 import os
 import sys
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import BinaryIO, cast
 
 import click
 
+from engine.cli.common import fail
 from signatures import (
     DocumentRefusedError,
     PadesLevel,
@@ -36,6 +38,20 @@ from signatures.renewal import (
     renew_archival_timestamp_to,
     renewal_due,
 )
+
+_NOISY_LOGGERS = ("pyhanko", "pyhanko_certvalidator")
+
+
+def quiet_library_logs() -> None:
+    """Keep pyHanko's own log lines off the terminal of a one-shot command.
+
+    pyHanko and its certificate validator log every path they could not build, every
+    revocation source they could not use, as warnings with a traceback (e.g. while trying the
+    chains of an untrusted TSA), even when the validation ends well; without a logging set-up
+    Python prints them on stderr. The report already says what matters, in French.
+    """
+    for name in _NOISY_LOGGERS:
+        logging.getLogger(name).setLevel(logging.CRITICAL + 1)
 
 
 def _der_certs(paths: tuple[Path, ...]) -> tuple[bytes, ...]:
@@ -153,6 +169,7 @@ def sign(
     no_pdfa: bool,
 ) -> None:
     """Signer SOURCE (PDF) et écrire le résultat dans TARGET."""
+    quiet_library_logs()
     passphrase = os.environ.get(passphrase_env)
     request = SignRequest(
         key=Pkcs12Key(path=pkcs12, passphrase=passphrase.encode() if passphrase else None),
@@ -169,7 +186,8 @@ def sign(
     try:
         signed = _sign_file(source, target, request)
     except SignatureError as exc:
-        raise click.ClickException(str(exc)) from exc
+        fail(str(exc))
+        return
     if signed.original is not None:
         click.echo("Document converti en PDF/A-2b avant signature (original conservé).")
     click.echo(f"Signé au niveau {signed.level} par {signed.signer_certificate_name} : {target}")
@@ -186,7 +204,19 @@ def sign(
     "(racine de la PKI de développement du dossier de données).",
 )
 @click.option(
-    "--online", is_flag=True, help="Autoriser la vérification de révocation en ligne (OCSP/CRL)."
+    "--maintenant",
+    "--online",
+    "online",
+    is_flag=True,
+    help="Valider maintenant, révocation vérifiée en ligne (OCSP/CRL) ; par défaut, hors ligne, "
+    "B-LT/B-LTA jugées à la date de leurs données de validation (archivage AdES-LTA).",
+)
+@click.option(
+    "--date",
+    "at",
+    type=click.DateTime(formats=["%Y-%m-%d", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S%z"]),
+    default=None,
+    help="Juger le document à cette date (UTC si sans fuseau) au lieu de maintenant.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Rapport JSON sur la sortie standard.")
 @click.option(
@@ -197,17 +227,33 @@ def sign(
     help="Écrire aussi le rapport HTML.",
 )
 def verify(
-    source: Path, trust_roots: tuple[Path, ...], online: bool, as_json: bool, html_path: Path | None
+    source: Path,
+    trust_roots: tuple[Path, ...],
+    online: bool,
+    at: datetime | None,
+    as_json: bool,
+    html_path: Path | None,
 ) -> None:
-    """Vérifier toutes les signatures de SOURCE ; code de sortie 0 seulement si toutes sont valides."""
+    """Vérifier toutes les signatures de SOURCE ; code de sortie 0 seulement si toutes sont valides.
+
+    Hors ligne (défaut), une signature B-LTA est jugée par la validation d'archivage AdES-LTA
+    (ses horodatages de document prouvent son existence) et une B-LT à la date de ses données
+    de révocation, tant que le certificat du signataire n'a pas expiré.
+    """
     from engine.cli.common import platform_trust_roots
 
-    roots = _der_certs(trust_roots) if trust_roots else platform_trust_roots()
-    options = ValidationOptions(trust_roots=roots, allow_fetching=online)
+    quiet_library_logs()
+    options = ValidationOptions(
+        trust_roots=_der_certs(trust_roots) if trust_roots else platform_trust_roots(),
+        allow_fetching=online,
+        long_term=not online,
+        validation_time=at if at is None or at.tzinfo else at.replace(tzinfo=UTC),
+    )
     try:
         report = validate_pdf(source.read_bytes(), options)
     except SignatureError as exc:
-        raise click.ClickException(str(exc)) from exc
+        fail(str(exc))
+        return
     if html_path is not None:
         html_path.write_text(report_to_html(report), "utf-8")
     if as_json:
@@ -245,6 +291,7 @@ def renew(
 
     TARGET n'est écrit que si un nouvel horodatage de document a été ajouté.
     """
+    quiet_library_logs()
     request = RenewalRequest(
         timestamp_url=tsa_url,
         trust_roots=_der_certs(trust_roots),
@@ -253,7 +300,8 @@ def renew(
     try:
         outcome = _renew_file(source, target, request)
     except SignatureError as exc:
-        raise click.ClickException(str(exc)) from exc
+        fail(str(exc))
+        return
     click.echo(outcome.summary)
     if outcome.renewed:
         click.echo(f"Document renouvelé ({outcome.current.count} horodatages) : {target}")

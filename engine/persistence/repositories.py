@@ -886,7 +886,13 @@ class JournalRepository:
         payload: dict[str, Any],
         now: datetime,
     ) -> JournalEntry:
-        """Append one link; the tenant's head row is locked so links are written one at a time."""
+        """Append one link; the tenant's head row is locked so links are written one at a time.
+
+        The link is stamped in UTC whatever zone `now` carries: SQLite keeps no offset and reads
+        times back as UTC, so a Paris time would no longer hash to the stored link."""
+        if now.tzinfo is None:
+            raise ValueError("journal links need an aware time")
+        now = now.astimezone(UTC)
         head = self.conn.execute(_SELECT_HEAD_FOR_UPDATE, {"tenant": tenant}).first()
         if head is None:
             raise NotFound("Collectivité inconnue.")

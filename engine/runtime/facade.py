@@ -13,6 +13,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
     TimerEventDefinition,
 )
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, WorkflowException
@@ -167,7 +168,9 @@ class CaseRuntime:
         active = TaskState.READY | TaskState.STARTED | TaskState.WAITING
         for task in self._workflow.get_tasks(state=active):
             spec = task.task_spec
-            if spec.bpmn_id and spec.bpmn_name:
+            if spec.bpmn_id and spec.bpmn_name and not isinstance(spec, BoundaryEvent):
+                # A boundary event is an exception path of its activity, not a step the
+                # case is at: it stays a wait (timer, message) but is not shown as current.
                 steps.append(spec.bpmn_name)
             if task.state == TaskState.READY and spec.manual:
                 ready.append(self._ready_task(task))

@@ -46,6 +46,7 @@ from engine.archive_seals import (
     SignaturesSealVerifier,
     SignaturesTimestamper,
     SignaturesTimestampVerifier,
+    configured_seal_identities,
 )
 from engine.domain.errors import DematflowError, Forbidden, InvalidInput, NotFound
 from engine.domain.journal import utc_iso
@@ -61,6 +62,7 @@ from engine.persistence.archive_repositories import (
 from engine.persistence.uow import UnitOfWork, UnitOfWorkFactory
 from engine.settings import Settings
 from engine.signing import signing_setup
+from signatures.errors import SignatureError
 
 DEFAULT_SCHEDULE_FILE = Path(__file__).with_name("retention_schedule.json")
 ARCHIVAL_AGENCY = Agency("dematflow-archives", "Service d'archives électroniques de l'opérateur")
@@ -103,7 +105,8 @@ def archive_setup(settings: Settings) -> ArchiveSetup:
         raise ArchiveUnavailable("stockage d'archives non configuré")
     try:
         signing = signing_setup(settings)
-    except (OSError, ValueError) as exc:
+        identities = configured_seal_identities(settings, seal_key=signing.seal_key)
+    except (OSError, ValueError, SignatureError) as exc:
         raise ArchiveUnavailable(f"cachet d'archivage indisponible : {exc}") from exc
     if not signing.timestamp_url:
         raise ArchiveUnavailable("aucune autorité d'horodatage configurée")
@@ -116,8 +119,8 @@ def archive_setup(settings: Settings) -> ArchiveSetup:
             region=storage.region,
         ),
         bucket_prefix=storage.bucket_prefix,
-        sealer=SignaturesSealer(signing.seal_key, signing.timestamp_url),
-        seal_verifier=SignaturesSealVerifier(signing.trust_roots),
+        sealer=SignaturesSealer(signing.seal_key, signing.timestamp_url, signing.trust_roots),
+        seal_verifier=SignaturesSealVerifier(signing.trust_roots, identities),
         timestamper=SignaturesTimestamper(signing.timestamp_url),
         timestamp_verifier=SignaturesTimestampVerifier(signing.trust_roots),
     )

@@ -26,17 +26,29 @@ from engine.domain.deadlines import (
     MissingDocumentsRequest,
     implicit_decision,
 )
-from engine.domain.errors import Conflict, FieldError, FormValidationError, NotFound
+from engine.domain.errors import (
+    Conflict,
+    FieldError,
+    FormValidationError,
+    InvalidInput,
+    NotFound,
+)
 from engine.domain.model import Actor, Case, CaseStatus, Document
 from engine.persistence.public_repositories import PublicRequest
 from engine.persistence.uow import UnitOfWork
 from engine.runtime.specs import SAFE_XML
 from engine.services.cases import deliver_message, start_case
-from engine.services.documents import PDF, clean_name, document_from_reference, store_document
+from engine.services.documents import (
+    PDF,
+    CheckedUpload,
+    check_upload,
+    clean_name,
+    document_from_reference,
+    receive_upload,
+)
 from engine.services.forms import validate_form
 from engine.services.steps import load_process
 from engine.services.tenant_settings import spec_to_start
-from signatures import DocumentRefusedError, inspect_pdf
 
 __all__ = [
     "PROCEDURE",
@@ -244,15 +256,16 @@ def find_request(uow: UnitOfWork, tenant: str, token: str) -> PublicRequest:
 # -- filing -----------------------------------------------------------------------------------
 
 
-def _check_uploads(uploads: list[Upload], limits: UploadLimits) -> list[FieldError]:
+def _check_uploads(
+    uploads: list[Upload], limits: UploadLimits
+) -> tuple[list[CheckedUpload], list[FieldError]]:
+    """Each upload through the documents intake (as a citizen's: active content refused)."""
+    checked: list[CheckedUpload] = []
     errors = []
     if len(uploads) > limits.max_files:
         errors.append(FieldError("pieces", f"{limits.max_files} fichiers au plus."))
     for upload in uploads:
         name = clean_name(upload.name)
-        if not upload.content:
-            errors.append(FieldError("pieces", f"« {name} » est vide."))
-            continue
         if len(upload.content) > limits.max_bytes:
             errors.append(
                 FieldError(
@@ -262,14 +275,18 @@ def _check_uploads(uploads: list[Upload], limits: UploadLimits) -> list[FieldErr
                 )
             )
             continue
-        if upload.content.lstrip()[:5] != b"%PDF-":
+        if upload.content and upload.content.lstrip()[:5] != b"%PDF-":
             errors.append(FieldError("pieces", f"« {name} » n'est pas un fichier PDF."))
             continue
         try:
-            inspect_pdf(upload.content, max_bytes=limits.max_bytes)
-        except DocumentRefusedError as exc:
+            checked.append(
+                check_upload(
+                    upload.name, upload.content, max_bytes=limits.max_bytes, from_citizen=True
+                )
+            )
+        except InvalidInput as exc:
             errors.append(FieldError("pieces", f"« {name} » : {exc}"))
-    return errors
+    return checked, errors
 
 
 def _reference(document: Document) -> dict[str, Any]:
@@ -278,18 +295,11 @@ def _reference(document: Document) -> dict[str, Any]:
 
 
 def _store(
-    uow: UnitOfWork, tenant: str, uploads: list[Upload], limits: UploadLimits, now: datetime
+    uow: UnitOfWork, tenant: str, uploads: list[CheckedUpload], limits: UploadLimits, now: datetime
 ) -> list[Document]:
     return [
-        store_document(
-            uow,
-            tenant=tenant,
-            name=u.name,
-            content=u.content,
-            actor=PUBLIC_ACTOR,
-            now=now,
-            max_bytes=limits.max_bytes,
-            kind="upload",
+        receive_upload(
+            uow, u, tenant=tenant, actor=PUBLIC_ACTOR, now=now, max_bytes=limits.max_bytes
         )
         for u in uploads
     ]
@@ -310,7 +320,7 @@ def submit_request(
     work: documents, case, link row and journal. The caller commits; nothing is written on error."""
     limits = limits or UploadLimits()
     schema = request_form(uow, tenant)
-    problems = _check_uploads(uploads, limits)
+    checked, problems = _check_uploads(uploads, limits)
     if not consent:
         problems.append(
             FieldError(
@@ -328,7 +338,7 @@ def submit_request(
         problems = [*exc.errors, *problems]
     if problems:
         raise FormValidationError(problems)
-    documents = _store(uow, tenant, uploads, limits, now)
+    documents = _store(uow, tenant, checked, limits, now)
     number = uow.tenants.next_counter(tenant, f"demande-usager:{now.year}")
     reference = f"DEM-{now.year}-{number:06d}"
     case_data = {
@@ -383,12 +393,12 @@ def submit_pieces(
     request = find_request(uow, tenant, token)
     if not _awaiting_pieces(uow, request):
         raise Conflict("Aucune pièce n'est demandée pour cette demande actuellement.")
-    problems = _check_uploads(uploads, limits)
+    checked, problems = _check_uploads(uploads, limits)
     if not uploads:
         problems.insert(0, FieldError("pieces", "Joignez au moins une pièce (PDF)."))
     if problems:
         raise FormValidationError(problems)
-    documents = _store(uow, tenant, uploads, limits, now)
+    documents = _store(uow, tenant, checked, limits, now)
     for document in documents:
         uow.documents.attach(tenant, document.id, request.case_id)
     return deliver_message(

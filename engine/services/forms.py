@@ -21,7 +21,7 @@ def _message(error: jsonschema.ValidationError) -> str:
         ),
         "const": lambda: f"la valeur doit être {value!r}",
         "minLength": lambda: f"au moins {value} caractère(s)",
-        "maxLength": lambda: f"au plus {value} caractère(s)",
+        "maxLength": lambda: _too_long(value, error.instance),
         "minimum": lambda: f"doit être supérieur ou égal à {value}",
         "maximum": lambda: f"doit être inférieur ou égal à {value}",
         "exclusiveMinimum": lambda: f"doit être strictement supérieur à {value}",
@@ -34,6 +34,12 @@ def _message(error: jsonschema.ValidationError) -> str:
     }
     make: Callable[[], str] | None = messages.get(str(validator))
     return make() if make is not None else f"valeur invalide ({validator})"
+
+
+def _too_long(limit: object, text: object) -> str:
+    """Nothing is cut: the person learns the limit and how long their text is."""
+    length = len(text) if isinstance(text, str) else 0
+    return f"{limit} caractères au plus ; le texte saisi en compte {length} : raccourcissez-le"
 
 
 _TYPES = {

@@ -17,7 +17,7 @@ from typing import Any
 
 from engine.domain.model import Document
 from engine.persistence.uow import UnitOfWork
-from engine.services.documents import document_from_reference, store_document
+from engine.services.documents import derived_name, document_from_reference, store_document
 from engine.services.operations import (
     OperationContext,
     OperationFailed,
@@ -28,6 +28,7 @@ from engine.settings import Settings
 from engine.signing import SigningSetup, signing_setup
 from signatures import (
     PadesLevel,
+    RevocationUnavailableError,
     SignatureError,
     SignRequest,
     TimestampError,
@@ -114,7 +115,7 @@ def _signed(
     return store_document(
         uow,
         tenant=ctx.tenant,
-        name=original.name,
+        name=derived_name(original.name, kind),
         content=pdf,
         actor_id="system:signatures",
         now=ctx.now,
@@ -166,7 +167,7 @@ def _run(
     )
     try:
         signed = sign_pdf(content, request)
-    except TimestampError as exc:
+    except (TimestampError, RevocationUnavailableError) as exc:
         raise OperationRetry(str(exc)) from exc
     except SignatureError as exc:
         raise OperationFailed("signature_refusee", str(exc)) from exc

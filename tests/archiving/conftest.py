@@ -18,22 +18,31 @@ from archiving.model import (
     PackageSpec,
 )
 from engine.archive_seals import (
+    SealIdentities,
     SignaturesSealer,
     SignaturesSealVerifier,
     SignaturesTimestamper,
     SignaturesTimestampVerifier,
 )
 from signatures.devpki import DevPki
+from signatures.seal import SealIdentity
 
 
 @pytest.fixture(scope="session")
 def sealer(dev_pki: DevPki) -> SignaturesSealer:
-    return SignaturesSealer(key=dev_pki.seal.key, timestamp_url=dev_pki.tsa_url)
+    return SignaturesSealer(
+        key=dev_pki.seal.key, timestamp_url=dev_pki.tsa_url, trust_roots=dev_pki.trust_roots
+    )
 
 
 @pytest.fixture(scope="session")
 def seal_verifier(dev_pki: DevPki) -> SignaturesSealVerifier:
-    return SignaturesSealVerifier(trust_roots=dev_pki.trust_roots)
+    return SignaturesSealVerifier(
+        trust_roots=dev_pki.trust_roots,
+        identities=SealIdentities(
+            platform=(SealIdentity.of_certificate(dev_pki.seal.cert_path.read_bytes()),)
+        ),
+    )
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 
@@ -66,21 +67,43 @@ def test_build_then_verify_then_tamper(tmp_path, env, dev_pki) -> None:
     )
     assert result.exit_code == 0, result.output
     bag = tmp_path / "out" / "deliberation-2026-001"
+    fingerprint = hashlib.sha256(dev_pki.seal.cert_path.read_bytes()).hexdigest()
     result = runner.invoke(
-        cli, ["archives", "verify", str(bag), "--trust-root", str(dev_pki.root_cert_path)]
+        cli,
+        [
+            "archives",
+            "verify",
+            str(bag),
+            "--trust-root",
+            str(dev_pki.root_cert_path),
+            "--seal-fingerprint",
+            fingerprint,
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "paquet intègre" in result.output
+    assert f"certificat SHA-256 {fingerprint}" in result.output
+    assert f"Seal-Certificate-SHA256: {fingerprint}" in (bag / "bag-info.txt").read_text()
     (bag / "data/journal/journal.jsonl").write_bytes(b'{"seq": 2}\n')
     result = runner.invoke(cli, ["archives", "verify", str(bag), "--json"], env=env)
     assert result.exit_code == 1
     assert json.loads(result.output)["intact"] is False
 
 
-def test_verify_rejects_an_untrusted_seal(tmp_path, sealer, rogue_pki) -> None:
+def test_verify_rejects_an_untrusted_seal(tmp_path, sealer, dev_pki, rogue_pki) -> None:
     bag = build_package(sample_spec(tmp_path / "in"), tmp_path / "out", sealer=sealer).path
+    fingerprint = hashlib.sha256(dev_pki.seal.cert_path.read_bytes()).hexdigest()
     result = CliRunner().invoke(
-        cli, ["archives", "verify", str(bag), "--trust-root", str(rogue_pki.root_cert_path)]
+        cli,
+        [
+            "archives",
+            "verify",
+            str(bag),
+            "--trust-root",
+            str(rogue_pki.root_cert_path),
+            "--seal-fingerprint",
+            fingerprint,
+        ],
     )
     assert result.exit_code == 1
     assert "NON intègre" in result.output

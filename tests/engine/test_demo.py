@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import os
-import shutil
 import stat
 import uuid
 from collections.abc import Iterator
@@ -13,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from engine.bootstrap import Platform, build_platform
+from engine.bootstrap import Platform
 from engine.demo import DEMO_SIREN, seed_demo
 from engine.domain.model import CaseStatus
-from engine.embedded import start_embedded_services
-from engine.settings import Settings
+from tests.fixtures.embedded import embedded_platform_in
 
 pytestmark = pytest.mark.integration
 
@@ -25,19 +22,8 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def embedded_platform(tmp_path: Path, sqlite_template: Path) -> Iterator[Platform]:
     """What `serve` builds: the embedded services, then a platform configured to use them."""
-    database = tmp_path / "dematflow.sqlite3"
-    shutil.copy(sqlite_template, database)
-    values = {"data_dir": tmp_path / "data", "database_url": f"sqlite:///{database}"}
-    saved = dict(os.environ)
-    services = start_embedded_services(Settings(**values))  # type: ignore[arg-type]
-    try:
-        platform = build_platform(Settings(**values))  # type: ignore[arg-type]
+    with embedded_platform_in(tmp_path, sqlite_template) as platform:
         yield platform
-        platform.db.dispose()
-    finally:
-        services.stop()
-        os.environ.clear()
-        os.environ.update(saved)
 
 
 def _cases(platform: Platform, procedure: str) -> dict[str, dict[str, object]]:

@@ -58,3 +58,16 @@ def test_bad_uploads_are_refused_and_nothing_is_stored(
 ) -> None:
     with pytest.raises(InvalidInput, match=message):
         _store(p, content=content)
+
+
+def test_signed_and_sealed_copies_are_named_so_and_keep_one_suffix() -> None:
+    from engine.services.documents import clean_name, derived_name
+
+    assert derived_name("2026_DEL0002.pdf", "signed") == "2026_DEL0002-signe.pdf"
+    assert derived_name("2026_DEL0002-signe.pdf", "signed") == "2026_DEL0002-signe.pdf"
+    assert derived_name("acte.PDF", "sealed") == "acte-scelle.PDF"
+    assert derived_name("acte-signe.pdf", "sealed") == "acte-scelle.pdf"
+    assert derived_name("projet.pdf", "upload") == "projet.pdf"
+    assert derived_name("sans extension", "signed") == "sans extension-signe.pdf"
+    long = clean_name(derived_name("x" * 300 + ".pdf", "signed"))
+    assert len(long) == 200 and long.endswith("x-signe.pdf")

@@ -96,6 +96,7 @@ def test_the_elu_who_signed_the_task_signs_the_pdf_in_b_lta(p: Platform, dev_pki
         pdf = uow.documents.content(signed)
         kinds = [e.kind for e in uow.journal.for_case(SIREN_A, case.id)]
     assert signed.kind == "signed" and signed.derived_from is not None
+    assert signed.name == signed_ref["nom"] == "arrete-signe.pdf"  # the original: arrete.pdf
     report = validate_pdf(pdf, ValidationOptions(trust_roots=dev_pki.trust_roots))
     assert report.valid and report.signatures[0].signer.startswith("Marie Dupont")
     assert "document.signed" in kinds

@@ -128,3 +128,38 @@ def transplant_signature(donor: bytes, target: bytes) -> bytes:
     assert len(source) <= size, "donor signature larger than target placeholder"
     replacement = source + b"0" * (size - len(source))
     return target[: slot.start(1)] + replacement + target[slot.end(1) :]
+
+
+def change_field_value(
+    pdf: bytes, field_name: str = "Montant", value: str = "1 000 000 EUR"
+) -> bytes:
+    """Incremental update changing a text field's value and its appearance (form filling)."""
+    writer, buffer = _writer(pdf)
+    for ref in writer.root["/AcroForm"]["/Fields"]:
+        field = ref.get_object()
+        if field.get("/T") != field_name:
+            continue
+        field[pdf_name("/V")] = pdf_string(value)
+        appearance = generic.StreamObject(
+            {
+                pdf_name("/Type"): pdf_name("/XObject"),
+                pdf_name("/Subtype"): pdf_name("/Form"),
+                pdf_name("/BBox"): generic.ArrayObject(
+                    [generic.NumberObject(n) for n in (0, 0, 228, 24)]
+                ),
+            },
+            stream_data=f"/Tx BMC BT /Helv 12 Tf 2 6 Td ({value}) Tj ET EMC".encode(),
+        )
+        field[pdf_name("/AP")] = generic.DictionaryObject(
+            {pdf_name("/N"): writer.add_object(appearance)}
+        )
+        writer.update_container(field)
+        return _finish(writer, buffer)
+    raise ValueError(f"no field named {field_name}")
+
+
+def change_signed_byte(pdf: bytes) -> bytes:
+    """Change one byte inside the first signed range: the page height 842 becomes 843."""
+    box = pdf.index(b"/MediaBox")
+    at = pdf.index(b"842", box, box + 40)
+    return pdf[:at] + b"843" + pdf[at + 3 :]

@@ -15,25 +15,16 @@ from asn1crypto import x509
 
 from signatures import validate_pdf_for_archive
 from signatures.devpki import SHORT_LIVED_VALIDITY, DevPki
-from signatures.pades import PadesLevel, SignRequest, sign_pdf
+from signatures.pades import PadesLevel
 from signatures.validation import ValidationOptions, validate_pdf
 from tests.signatures.attacks import replace_page_content
-from tests.signatures.pdfs import make_pdf
+from tests.signatures.pdfs import signed_pdf
 
 pytestmark = pytest.mark.integration
 
 
 def _sign(pki: DevPki, level: PadesLevel) -> bytes:
-    signer = pki.short_lived_signer
-    request = SignRequest(
-        key=signer.key,
-        signer_display_name=signer.display_name,
-        level=level,
-        timestamp_url=pki.tsa_url,
-        trust_roots=pki.trust_roots,
-        convert_to_pdfa=False,
-    )
-    return sign_pdf(make_pdf(), request).pdf
+    return signed_pdf(pki, level, short_lived=True)
 
 
 @pytest.fixture(scope="module")

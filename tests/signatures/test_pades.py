@@ -141,9 +141,29 @@ def test_expected_certificate_pins_the_key(dev_pki: DevPki) -> None:
         )
 
 
-def test_signing_b_lt_with_revoked_certificate_is_refused(dev_pki: DevPki) -> None:
-    with pytest.raises(SigningFailedError):
-        sign_pdf(make_pdf(), request(dev_pki, PadesLevel.B_LT, key=dev_pki.revoked_signer.key))
+@pytest.mark.parametrize("level", list(PadesLevel))
+@pytest.mark.parametrize(
+    ("holder", "reason"), [("revoked_signer", "est révoqué"), ("expired_signer", "a expiré le")]
+)
+def test_signing_with_a_revoked_or_expired_certificate_is_refused_at_every_level(
+    dev_pki: DevPki, level: PadesLevel, holder: str, reason: str
+) -> None:
+    who = getattr(dev_pki, holder)
+    with pytest.raises(SigningFailedError, match=f"« {who.display_name} » {reason}"):
+        sign_pdf(make_pdf(), request(dev_pki, level, key=who.key))
+
+
+def test_signing_with_an_untrusted_certificate_is_refused(
+    dev_pki: DevPki, rogue_pki: DevPki
+) -> None:
+    rogue = rogue_pki.signer("Marie Dupont")
+    with pytest.raises(SigningFailedError, match="aucune autorité de confiance"):
+        sign_pdf(make_pdf(), request(dev_pki, PadesLevel.B_B, key=rogue.key))
+
+
+def test_signing_without_trust_anchor_is_refused(dev_pki: DevPki) -> None:
+    with pytest.raises(SigningFailedError, match=r"révocation .* ne peut pas être vérifiée"):
+        sign_pdf(make_pdf(), request(dev_pki, PadesLevel.B_B, trust_roots=()))
 
 
 def test_missing_page_is_refused(dev_pki: DevPki) -> None:
@@ -180,3 +200,41 @@ def test_certified_no_changes_document_is_refused(dev_pki: DevPki) -> None:
     )
     with pytest.raises(DocumentRefusedError, match="certifié"):
         sign_pdf(locked, request(dev_pki, PadesLevel.B_B, key=NO_KEY))
+
+
+def test_signing_without_a_revocation_answer_is_refused_and_retryable(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from signatures.devpki import build_dev_pki, free_port
+    from signatures.errors import RevocationUnavailableError
+
+    silent = build_dev_pki(  # built but never served: its OCSP responder and CRLs do not answer
+        tmp_path_factory.mktemp("silent-pki"),
+        signer_names=("Marie Dupont",),
+        organisation="Commune muette",
+        port=free_port(),
+    )
+    with pytest.raises(RevocationUnavailableError, match=r"révocation .* n'a pas pu être vérifié"):
+        sign_pdf(make_pdf(), request(silent, PadesLevel.B_B, convert_to_pdfa=False))
+
+
+def test_a_good_verdict_is_remembered_briefly_then_checked_again(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    from signatures.devpki import build_dev_pki, free_port, serve_dev_pki
+    from signatures.errors import RevocationUnavailableError
+    from signatures.signer_check import forget_good_statuses
+
+    pki = build_dev_pki(
+        tmp_path_factory.mktemp("brief-pki"),
+        signer_names=("Marie Dupont",),
+        organisation="Commune brève",
+        port=free_port(),
+    )
+    b_b = request(pki, PadesLevel.B_B, convert_to_pdfa=False)
+    with serve_dev_pki(pki):
+        sign_pdf(make_pdf(), b_b)  # checked online: good, remembered
+    sign_pdf(make_pdf(), b_b)  # responder gone: the recent good verdict is reused
+    forget_good_statuses()
+    with pytest.raises(RevocationUnavailableError):
+        sign_pdf(make_pdf(), b_b)

@@ -13,7 +13,7 @@ from signatures.devpki import DevPki
 from signatures.errors import KeyStoreError
 from signatures.keys import Pkcs11Key
 from signatures.pades import PadesLevel, SignRequest, sign_pdf
-from signatures.seal import seal_detached, verify_detached_seal
+from signatures.seal import SealIdentity, seal_detached, verify_detached_seal
 from signatures.validation import ValidationOptions, validate_pdf
 from tests.signatures.pdfs import make_pdf
 
@@ -40,8 +40,13 @@ def test_b_lta_through_softhsm_validates_offline(
 
 
 def test_detached_seal_through_softhsm(dev_pki: DevPki, softhsm_key: Pkcs11Key) -> None:
-    seal = seal_detached(b"journal", key=softhsm_key, timestamp_url=dev_pki.tsa_url)
-    verdict = verify_detached_seal(b"journal", seal, trust_roots=dev_pki.trust_roots)
+    seal = seal_detached(
+        b"journal", key=softhsm_key, timestamp_url=dev_pki.tsa_url, trust_roots=dev_pki.trust_roots
+    )
+    jean = SealIdentity.of_certificate(dev_pki.signer("Jean Martin").cert_path.read_bytes())
+    verdict = verify_detached_seal(
+        b"journal", seal, trust_roots=dev_pki.trust_roots, expected=(jean,)
+    )
     assert verdict.valid, verdict.problems
     assert verdict.signer == "Jean Martin"
 
@@ -65,6 +70,7 @@ def test_a_forked_worker_opens_its_own_token_session(
         key=softhsm_key,
         signer_display_name="Jean Martin",
         level=PadesLevel.B_B,
+        trust_roots=dev_pki.trust_roots,
         convert_to_pdfa=False,
     )
     sign_pdf(make_pdf(), request)  # the parent now holds a cached session

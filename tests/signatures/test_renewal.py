@@ -20,7 +20,7 @@ from pyhanko.sign.validation.dss import DocumentSecurityStore
 from engine.cli.signatures import group
 from signatures.devpki import DevPki
 from signatures.errors import DocumentRefusedError
-from signatures.pades import PadesLevel, SignRequest, sign_pdf
+from signatures.pades import PadesLevel
 from signatures.renewal import (
     RenewalRequest,
     latest_document_timestamp,
@@ -29,7 +29,7 @@ from signatures.renewal import (
 )
 from signatures.validation import ValidationOptions, validate_pdf_for_archive
 from tests.signatures.attacks import replace_page_content
-from tests.signatures.pdfs import make_pdf
+from tests.signatures.pdfs import signed_pdf
 
 pytestmark = pytest.mark.integration
 
@@ -38,16 +38,7 @@ FAR_FROM_EXPIRY = timedelta(days=30)
 
 
 def _sign(pki: DevPki, level: PadesLevel = PadesLevel.B_LTA, *, short_lived: bool = False) -> bytes:
-    signer = pki.short_lived_signer if short_lived else pki.signer("Marie Dupont")
-    request = SignRequest(
-        key=signer.key,
-        signer_display_name=signer.display_name,
-        level=level,
-        timestamp_url=pki.tsa_url,
-        trust_roots=pki.trust_roots,
-        convert_to_pdfa=False,
-    )
-    return sign_pdf(make_pdf(), request).pdf
+    return signed_pdf(pki, level, short_lived=short_lived)
 
 
 @pytest.fixture(scope="module")

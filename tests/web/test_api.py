@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from engine.bootstrap import Platform
 from engine.services import admin
 from tests.engine.support import OPERATOR, SIREN_A, SIREN_B, make_tenants, run_pending_jobs
+from tests.signatures.pdfs import make_pdf
 from web.app import create_app
 
 PASSWORD = "mot-de-passe-de-test"
@@ -172,7 +173,7 @@ def test_unknown_procedure_is_a_clear_problem(client: TestClient) -> None:
 
 def test_document_upload_download_and_limits(client: TestClient, platform: Platform) -> None:
     base = f"/api/tenants/{SIREN_A}"
-    pdf = b"%PDF-1.7\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
+    pdf = make_pdf()
     created = client.post(
         f"{base}/documents",
         headers=_auth("agent.a"),
@@ -197,7 +198,7 @@ def test_document_upload_download_and_limits(client: TestClient, platform: Platf
     )
     assert refused.status_code == 422
     assert refused.json()["detail"] == "Seuls les fichiers PDF sont acceptés."
-    platform.settings.max_upload_bytes = 40
+    platform.settings.max_upload_bytes = len(pdf) - 1
     too_big = client.post(
         f"{base}/documents",
         headers=_auth("agent.a"),

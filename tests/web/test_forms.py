@@ -35,7 +35,7 @@ SCHEMA = {
 
 def test_widgets_follow_the_schema() -> None:
     fields = {f.name: f for f in fields_of(SCHEMA, errors={"objet": "trop court"})}
-    assert fields["objet"].widget == "text" and fields["objet"].attrs == {"maxlength": 200}
+    assert fields["objet"].widget == "text" and fields["objet"].attrs == {"data-maxlength": 200}
     assert fields["objet"].required and fields["objet"].error == "trop court"
     assert fields["texte"].widget == "textarea" and fields["texte"].label == "texte"
     assert fields["montant"].widget == "number" and fields["montant"].attrs["step"] == "any"

@@ -39,6 +39,7 @@ from tests.engine.archives.test_audits import _tamper_behind_s3
 from tests.engine.support import OPERATOR, SIREN_A, SIREN_B, fixed_clock, start
 from tests.web.support import PASSWORD, csrf_of, login
 from web.app import create_app
+from web.display import date_fr
 
 ARCHIVES = f"/c/{SIREN_A}/archives"
 ROW = re.compile(r'<td><a href="/c/\d+/archives/paquets/([^"]+)">')
@@ -271,7 +272,7 @@ def test_package_page_verify_now_dip_and_audit_report(
         assert package.seal_sha512 and package.seal_sha512 in page
         assert package.retain_until.strftime("%d/%m/%Y") in page and "mode conformité" in page
         assert "Rapports de validation des signatures" in page and ": valide (" in page
-        assert f"{package.dua_end:%d/%m/%Y}" in page
+        assert date_fr(package.dua_end) in page  # « 31 décembre 2036 »
         verified = client.post(f"{url}/verifier", data={"csrf_token": token})
         assert verified.status_code == 200 and "Paquet intègre" in verified.text
         dip = client.get(f"{url}/dip")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 import resource
@@ -248,10 +249,12 @@ def test_a_runaway_renderer_is_stopped_and_gives_no_preview(
     runaway.write_text(script)
     runaway.chmod(0o755)
     monkeypatch.setattr(previews, "PDFTOPPM", str(runaway))
-    monkeypatch.setattr(previews, "TIMEOUT_SECONDS", 1.0)
+    monkeypatch.setattr(previews, "LIMITS", dataclasses.replace(previews.LIMITS, wall_seconds=1.0))
     assert previews.render_first_page(make_pdf(), work_dir=tmp_path) is None
     # The same renderer without the limits does produce an image: the limits stopped it.
-    monkeypatch.setattr(previews, "TIMEOUT_SECONDS", 30.0)
-    monkeypatch.setattr(previews, "MEMORY_BYTES", resource.RLIM_INFINITY)
+    unlimited = dataclasses.replace(
+        previews.LIMITS, wall_seconds=30.0, memory_bytes=resource.RLIM_INFINITY
+    )
+    monkeypatch.setattr(previews, "LIMITS", unlimited)
     assert previews.render_first_page(make_pdf(), work_dir=tmp_path) is not None
     assert list(tmp_path.glob("tmp*")) == []  # the scratch directory is gone

@@ -171,7 +171,7 @@ def test_operator_creates_a_tenant_and_sees_health(browser_as: Login) -> None:
     assert good.status_code == 303
     assert "La Poste de test" in operator.get("/exploitation").text
     health = operator.get("/exploitation/sante")
-    assert "Base de données" in health.text and "arrete" in health.text
+    assert "Base de données" in health.text and "Arrêté du maire (circuit simple)" in health.text
 
 
 def test_public_register_is_honest(web: TestClient) -> None:

@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import uuid
 from typing import Annotated, Any
-from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, UploadFile, status
+from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from engine.domain.errors import InvalidInput
-from engine.services.documents import store_document
+from engine.services.documents import check_upload, receive_upload
 from web.auth import TenantAccess, api_access
 from web.deps import PlatformDep, UowDep
+from web.pdf_responses import pdf_response
 
 router = APIRouter(prefix="/api/tenants/{tenant}", tags=["documents"])
 
@@ -25,35 +26,35 @@ Reader = Annotated[TenantAccess, Depends(api_access(*READERS))]
 async def upload(
     tenant: str, fichier: UploadFile, access: Clerk, unit: UowDep, p: PlatformDep
 ) -> dict[str, Any]:
-    """Upload a PDF (size limit in `max_upload_bytes`); returns the reference a form field holds."""
+    """Upload a PDF (size limit in `max_upload_bytes`); returns the reference a form field holds.
+
+    The file goes through the platform's intake (bounded parse, structure, encryption, active
+    content); active content is removed and listed in `contenu_actif_retire`."""
     limit = p.settings.max_upload_bytes
     content = await fichier.read(limit + 1)
     if len(content) > limit:
         raise InvalidInput(f"Fichier trop volumineux (maximum {limit // 1_000_000} Mo).")
-    document = store_document(
-        unit,
-        tenant=tenant,
-        name=fichier.filename or "document.pdf",
-        content=content,
-        actor=access.actor,
-        now=p.clock(),
+    checked = await run_in_threadpool(
+        check_upload,
+        fichier.filename or "document.pdf",
+        content,
         max_bytes=limit,
+        from_citizen=False,
+    )
+    document = receive_upload(
+        unit, checked, tenant=tenant, actor=access.actor, now=p.clock(), max_bytes=limit
     )
     unit.commit()
-    return document.reference()
+    return {**document.reference(), "contenu_actif_retire": list(checked.removed)}
 
 
 @router.get("/documents/{document_id}")
 def download(document_id: uuid.UUID, access: Reader, unit: UowDep) -> Response:
+    """The document as an attachment (the HTML viewer is the only place shown inline)."""
     document = unit.documents.get(access.tenant.siren, document_id)
-    return Response(
-        unit.documents.content(document),
-        media_type=document.media_type,
-        headers={
-            "Content-Disposition": f"inline; filename*=UTF-8''{quote(document.name)}",
-            "Digest": f"sha-256={document.sha256}",
-        },
-    )
+    content = unit.documents.content(document)
+    digest = {"Digest": f"sha-256={document.sha256}"}  # every stored document is a PDF
+    return pdf_response(content, document.name, headers=digest)
 
 
 @router.get("/cases/{case_id}/documents")

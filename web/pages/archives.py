@@ -33,6 +33,7 @@ from engine.services.archives import (
 from engine.services.audit import verify_journal
 from web.auth import TenantAccess, page_access
 from web.deps import PlatformDep, UowDep
+from web.display import TYPOLOGY_LABELS
 from web.pages.common import flash, see_other, tenant_page
 from web.security import check_csrf
 
@@ -62,12 +63,7 @@ def _day(value: str | None) -> date | None:
         raise InvalidInput("Date invalide (format AAAA-MM-JJ attendu).") from exc
 
 
-TYPOLOGIES = {
-    "deliberation": "Délibération",
-    "arrete": "Arrêté",
-    "marche_public": "Marché public",
-    "demande_usager": "Demande d'usager",
-}
+TYPOLOGIES = TYPOLOGY_LABELS
 """The typologies of the default retention schedule, as the search form offers them."""
 DUE_SHOWN = 20
 """Decisions listed at once, the oldest DUA first: each decision taken brings the next."""

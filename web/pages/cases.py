@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Request, UploadFile
@@ -13,17 +14,20 @@ from fastapi.responses import JSONResponse, Response
 from engine.domain.calendar_fr import format_date_fr
 from engine.domain.deadlines import Deadline, DeadlineError
 from engine.domain.errors import Conflict, FormValidationError, InvalidInput
-from engine.domain.model import CaseStatus, HumanTask
+from engine.domain.model import CaseStatus, HumanTask, JournalEntry
 from engine.domain.task_access import asks_password, task_access
 from engine.persistence.uow import UnitOfWork
 from engine.services import cases as case_services
 from engine.services import task_access as task_services
 from engine.services import tenant_settings
-from engine.services.admin import check_password
-from engine.services.documents import add_case_document
+from engine.services.admin import check_password, list_members
+from engine.services.documents import add_checked_case_document, check_upload
+from engine.services.steps import load_process
 from web.auth import TenantAccess, client_address, page_access
 from web.deps import PlatformDep, UowDep
+from web.display import case_rows, datetime_fr
 from web.forms import errors_by_field, fields_of, invalid_fields, read_form
+from web.history import history
 from web.pages.common import FormDep, PagingDep, flash, see_other, tenant_page
 from web.previews import PreviewsDep, preview_cache
 from web.security import check_csrf
@@ -104,7 +108,18 @@ DEADLINE_LABELS = {
     "cgct.controle_legalite.defere": "Fin du contrôle de légalité",
     "cgct.publication.duree_minimale": "Fin de la durée minimale de publication",
     "ccp.standstill": "Fin du délai de suspension avant signature du marché",
+    "ccp.reception_offres": "Date limite de réception des offres",
 }
+PERIODS = frozenset(
+    {"cgct.controle_legalite.defere", "cgct.publication.duree_minimale", "ccp.standstill"}
+)
+"""Deadlines that are periods to wait out: once over they are « écoulés », not missed."""
+MET_BY: dict[str, tuple[str, str, frozenset[str]]] = {
+    "cgct.convocation.jours_francs": ("mail.sent", "modele", frozenset({"convocation_conseil"})),
+    "crpa.decision_implicite.acceptation": ("task.completed", "task", frozenset({"decider"})),
+    "crpa.decision_implicite.rejet": ("task.completed", "task", frozenset({"decider"})),
+}
+"""Deadlines something must happen before: the journal entry that meets each one."""
 
 
 @dataclass(frozen=True)
@@ -116,9 +131,9 @@ class DeadlineView:
     label: str
     deadline: Deadline
     countdown: str
-    """"dans 12 jours", "dépassé depuis 3 jours"..., from the platform clock."""
+    """"dans 12 jours", "dépassé depuis 3 jours", "respecté le …", from the platform clock."""
     state: str
-    """`depasse`, `proche` (a week or less) or `ouvert`, for the style."""
+    """`depasse`, `proche` (a week or less), `ouvert`, `respecte` or `ecoule`, for the style."""
 
     @property
     def day(self) -> str:
@@ -143,7 +158,48 @@ def countdown(deadline: Deadline, now: datetime) -> tuple[str, str]:
     return f"dans {_days(left)}", "proche" if left <= 7 else "ouvert"
 
 
-def deadlines_of(data: dict[str, Any], now: datetime) -> list[DeadlineView]:
+def met_at(deadline: Deadline, events: Sequence[JournalEntry]) -> datetime | None:
+    """When the case did what the deadline asks for (the first such journal entry), if it did."""
+    rule = MET_BY.get(deadline.rule)
+    if rule is None:
+        return None
+    kind, field_name, values = rule
+    for entry in events:
+        if entry.kind == kind and str(entry.payload.get(field_name)) in values:
+            return entry.recorded_at
+    return None
+
+
+def deadline_state(
+    deadline: Deadline,
+    now: datetime,
+    events: Sequence[JournalEntry] = (),
+    *,
+    open_case: bool = True,
+) -> tuple[str, str]:
+    """The countdown while a deadline runs; once met, when (« respecté le … »); a period
+    waited out is « écoulé »; a closed case counts nothing down."""
+    done = met_at(deadline, events)
+    if done is not None:
+        if done.tzinfo is None:
+            done = done.replace(tzinfo=UTC)
+        if done < deadline.due:
+            return f"respecté le {datetime_fr(done)}", "respecte"
+        return f"non respecté : fait le {datetime_fr(done)}", "depasse"
+    if deadline.rule in PERIODS and deadline.has_passed(now):
+        return "délai écoulé", "ecoule"
+    if not open_case:
+        return "sans objet : le dossier n'est plus en cours", "ecoule"
+    return countdown(deadline, now)
+
+
+def deadlines_of(
+    data: dict[str, Any],
+    now: datetime,
+    events: Sequence[JournalEntry] = (),
+    *,
+    open_case: bool = True,
+) -> list[DeadlineView]:
     """The computed deadlines stored in the case data (each with its rule and inputs)."""
     found = []
     for key, value in data.items():
@@ -154,8 +210,14 @@ def deadlines_of(data: dict[str, Any], now: datetime) -> list[DeadlineView]:
         except DeadlineError:
             continue
         label = DEADLINE_LABELS.get(deadline.rule, deadline.legal_basis)
-        found.append(DeadlineView(key, label, deadline, *countdown(deadline, now)))
+        state = deadline_state(deadline, now, events, open_case=open_case)
+        found.append(DeadlineView(key, label, deadline, *state))
     return sorted(found, key=lambda view: view.deadline.due)
+
+
+def members_by_login(unit: UnitOfWork, tenant: str) -> dict[str, str]:
+    """Login -> display name of the tenant's members (one query, for a whole page)."""
+    return {m.username: m.display_name for m in list_members(unit, tenant)}
 
 
 def _case_page(
@@ -172,18 +234,26 @@ def _case_page(
     tasks = unit.cases.human_tasks(access.tenant.siren, case_id=case_id)
     events = unit.journal.for_case(access.tenant.siren, case_id)
     documents = unit.documents.for_case(access.tenant.siren, case_id)
+    process = load_process(unit, case.spec_hash)
+    people = members_by_login(unit, access.tenant.siren)
+    open_case = case.status is CaseStatus.RUNNING
+    deadlines = deadlines_of(case.data, p.clock(), events, open_case=open_case)
+    shown_above = frozenset(view.key for view in deadlines)
     context = {
         "case": case,
+        "procedure_title": process.bundle.title,
         "tasks": tasks,
         "actionable": task_services.actionable(
             unit, tenant=access.tenant.siren, actor=access.actor, tasks=tasks, now=p.clock()
         ),
-        "events": events,
+        "people": people,
+        "history": history(events, people, {str(d.id): d.name for d in documents}),
+        "data_rows": case_rows(case.data, process.forms, people=people, hide=shown_above),
         "documents": documents,
-        "previews": preview_cache(p).available(documents, unit),
-        "deadlines": deadlines_of(case.data, p.clock()),
+        "previews": {str(k): v for k, v in preview_cache(p).available(documents, unit).items()},
+        "deadlines": deadlines,
         "size_label": size_label,
-        "can_upload": "agent" in access.roles and case.status is CaseStatus.RUNNING,
+        "can_upload": "agent" in access.roles and open_case,
         "max_upload_label": size_label(p.settings.max_upload_bytes),
         "max_upload": p.settings.max_upload_bytes,
         "upload_error": upload_error,
@@ -236,23 +306,25 @@ def upload_document(
     scripted = request.headers.get("x-requested-with") == "XMLHttpRequest"
     try:
         name, content = _read_upload(fichier, p.settings.max_upload_bytes)
-        document = add_case_document(
+        limit = p.settings.max_upload_bytes
+        checked = check_upload(name, content, max_bytes=limit, from_citizen=False)
+        document = add_checked_case_document(
             unit,
+            checked,
             tenant=access.tenant.siren,
             case_id=case_id,
-            name=name,
-            content=content,
             actor=access.actor,
             now=p.clock(),
-            max_bytes=p.settings.max_upload_bytes,
+            max_bytes=limit,
         )
     except (InvalidInput, Conflict) as exc:
         if scripted:
             return JSONResponse({"erreur": str(exc)}, status_code=422)
         return _case_page(request, access, unit, p, case_id, upload_error=str(exc), status=422)
     unit.commit()
-    previews.ensure(document.sha256, lambda: content)  # ready for the page that follows
-    flash(request, f"Document « {document.name} » ajouté au dossier.")
+    previews.ensure(document.sha256, lambda: checked.content)  # ready for the page that follows
+    removed = f" Contenu actif retiré : {', '.join(checked.removed)}." if checked.removed else ""
+    flash(request, f"Document « {document.name} » ajouté au dossier.{removed}")
     location = f"/c/{access.tenant.siren}/dossiers/{case_id}#documents"
     if scripted:
         return JSONResponse({"location": location})

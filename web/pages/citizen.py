@@ -30,6 +30,7 @@ from web.auth import client_address
 from web.deps import PlatformDep, UowDep
 from web.forms import FormField, fields_of, read_form
 from web.pages.common import FormDep, flash, see_other
+from web.pdf_responses import pdf_response
 from web.security import LoginLimiter, check_csrf
 from web.templating import render
 
@@ -310,13 +311,7 @@ def send_pieces(
 def _pdf(unit: UowDep, tenant: str, jeton: str, which: str) -> Response:
     _tenant(unit, tenant)
     document, content = citizen.download(unit, tenant, jeton, which)
-    return _private(
-        Response(
-            content,
-            media_type="application/pdf",
-            headers={"Content-Disposition": f"inline; filename*=UTF-8''{quote(document.name)}"},
-        )
-    )
+    return _private(pdf_response(content, document.name))
 
 
 @router.get("/demarches/{tenant}/suivi/{jeton}/accuse")

@@ -12,6 +12,7 @@ from engine.domain.model import Tenant
 from engine.persistence.uow import UnitOfWork
 from engine.services import publication, tenant_settings
 from web.deps import PlatformDep, UowDep
+from web.pdf_responses import pdf_response
 from web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -85,13 +86,8 @@ def register_file(tenant: str, publication_id: uuid.UUID, unit: UowDep, p: Platf
         unit, p.settings.publication, tenant, publication_id, now=p.clock()
     )
     name = entry.publication.file_name or "acte.pdf"
-    return Response(
-        content,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f"inline; filename*=UTF-8''{quote(name)}",
-            "Cache-Control": "public, max-age=86400, immutable",
-        },
+    return pdf_response(
+        content, name, headers={"Cache-Control": "public, max-age=86400, immutable"}
     )
 
 

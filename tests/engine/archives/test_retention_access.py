@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -64,7 +65,11 @@ def test_search_dip_and_tenant_export(
     root = tmp_path / "root.der"
     root.write_bytes(dev_pki.trust_roots[0])
     bag = exported / "stockage" / "packages" / first.package_id
-    result = CliRunner().invoke(archives_cli, ["verify", str(bag), "--trust-root", str(root)])
+    seal = hashlib.sha256(dev_pki.seal.cert_path.read_bytes()).hexdigest()
+    result = CliRunner().invoke(
+        archives_cli,
+        ["verify", str(bag), "--trust-root", str(root), "--seal-fingerprint", seal],
+    )
     assert result.exit_code == 0, result.output
 
 

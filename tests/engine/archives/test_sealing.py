@@ -3,6 +3,7 @@ storage outage leaves the case visibly waiting (never archived without a verifie
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
@@ -74,7 +75,16 @@ def test_a_closed_case_is_sealed_stored_locked_and_verifiable(
     root = _trust_root_file(tmp_path, dev_pki)
     result = CliRunner().invoke(
         archives_cli,
-        ["verify", str(target), "--package-id", package.package_id, "--trust-root", str(root)],
+        [
+            "verify",
+            str(target),
+            "--package-id",
+            package.package_id,
+            "--trust-root",
+            str(root),
+            "--seal-fingerprint",
+            hashlib.sha256(dev_pki.seal.cert_path.read_bytes()).hexdigest(),
+        ],
     )
     assert result.exit_code == 0, result.output
     assert "paquet intègre" in result.output

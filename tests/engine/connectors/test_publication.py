@@ -144,6 +144,9 @@ def test_public_register_pages_and_open_data(cplatform: Platform, prefecture: Si
         assert entry.publication.sha256 in client.get(base).text
         pdf = client.get(f"{base}/fichier")
         assert pdf.headers["content-type"] == "application/pdf"
+        assert pdf.headers["content-security-policy"] == "sandbox"
+        assert pdf.headers["x-content-type-options"] == "nosniff"
+        assert pdf.headers["content-disposition"].startswith("attachment;")
         import hashlib
 
         assert hashlib.sha256(pdf.content).hexdigest() == data["acte"]["sha256"]
