@@ -64,6 +64,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/registre/{tenant}/donnees.csv"): PUBLIC,
     ("GET", "/registre/{tenant}/actes/{publication_id}"): NOWHERE,
     ("GET", "/registre/{tenant}/actes/{publication_id}/fichier"): NOWHERE,
+    ("GET", "/favicon.ico"): PUBLIC,
     ("GET", "/health/live"): PUBLIC,
     # The test platform has no object store: readiness answers 503 to everyone, logged in or not.
     ("GET", "/health/ready"): UNAVAILABLE,
