@@ -24,7 +24,7 @@ from web.body_limit import BodyLimitMiddleware, BodyLimits
 from web.internal import internal_only, is_internal
 from web.logging_middleware import AccessLogMiddleware
 from web.oidc import FormActionMiddleware, OidcClient
-from web.pages import admin, archives, citizen, council, public, signatory
+from web.pages import admin, archives, citizen, council, public, signatory, task_lists
 from web.pages import auth as auth_pages
 from web.pages import cases as case_pages
 from web.pages import delegations as delegation_pages
@@ -93,6 +93,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     for page_router in (
         auth_pages.router,
         case_pages.router,
+        task_lists.router,
         delegation_pages.router,
         previews.router,
         signatory.router,

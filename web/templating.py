@@ -11,6 +11,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from engine.domain.task_access import task_kind
 from web.display import FINDING_LABELS, JOB_STATE_LABELS, TYPOLOGY_LABELS, label, moment_fr
 from web.history import EVENT_LABELS
 from web.security import CSRF_FIELD, csrf_token
@@ -46,6 +47,9 @@ def _environment() -> Environment:
     )
     env.filters["date_fr"] = date_fr
     env.filters["role"] = lambda r: ROLE_LABELS.get(r, r)
+    env.filters["task_kind"] = lambda t: (
+        task_kind(t.name, t.lane, t.assignee) or ROLE_LABELS.get(t.lane or "", t.lane or "")
+    )
     env.filters["status"] = lambda s: STATUS_LABELS.get(s, s)
     env.filters["event"] = lambda k: EVENT_LABELS.get(k, "Événement enregistré")
     env.filters["typologie"] = lambda code: label(TYPOLOGY_LABELS, code)

@@ -37,6 +37,7 @@ from engine.domain.model import (
     TaskRows,
     Tenant,
 )
+from engine.domain.task_access import InboxCase
 from engine.persistence import tables as t
 from engine.persistence import tables_renewals as tr
 from engine.persistence import tables_security as ts
@@ -355,6 +356,20 @@ class SpecRepository:
         )
 
 
+def _inbox_filter(
+    query: Any, lanes: Iterable[str] | None, assigned_to: Iterable[str] | None
+) -> Any:
+    """Unassigned tasks of `lanes`, plus those assigned to one of the logins `assigned_to`."""
+    h = t.human_tasks.c
+    logins = sorted(set(assigned_to)) if assigned_to is not None else None
+    if lanes is not None:
+        inbox = and_(h.assignee.is_(None), h.lane.in_(list(lanes)))
+        return query.where(or_(inbox, h.assignee.in_(logins)) if logins else inbox)
+    if logins is not None:
+        return query.where(h.assignee.in_(logins))
+    return query
+
+
 def _human_task(r: Row[Any]) -> HumanTask:
     return HumanTask(
         r.id, r.case_id, r.tenant, r.name, r.title, r.lane, r.form, _aware(r.created_at), r.assignee
@@ -573,17 +588,57 @@ class CaseRepository:
         assigned to one of the logins `assigned_to` (a person and those they stand in for);
         a task assigned to someone is never listed to the rest of its lane."""
         h = t.human_tasks.c
-        query = select(t.human_tasks).where(h.tenant == tenant)
-        logins = sorted(set(assigned_to)) if assigned_to is not None else None
-        if lanes is not None:
-            inbox = and_(h.assignee.is_(None), h.lane.in_(list(lanes)))
-            query = query.where(or_(inbox, h.assignee.in_(logins)) if logins else inbox)
-        elif logins is not None:
-            query = query.where(h.assignee.in_(logins))
+        query = _inbox_filter(select(t.human_tasks).where(h.tenant == tenant), lanes, assigned_to)
         if case_id is not None:
             query = query.where(h.case_id == case_id)
         rows = self.conn.execute(query.order_by(h.created_at, h.id).limit(limit).offset(offset))
         return [_human_task(r) for r in rows]
+
+    def inbox_rows(
+        self,
+        tenant: str,
+        *,
+        lanes: Iterable[str] | None,
+        assigned_to: Iterable[str] | None,
+        procedure: str | None = None,
+        limit: int = 1000,
+    ) -> list[tuple[HumanTask, InboxCase]]:
+        """The ready tasks of an inbox (as `human_tasks`), each with what says which dossier it
+        belongs to, oldest first, in one statement."""
+        h = t.human_tasks.c
+        c = t.cases.c
+        query = (
+            select(
+                t.human_tasks,
+                c.reference.label("case_reference"),
+                c.title.label("case_title"),
+                c.procedure.label("case_procedure"),
+                c.summary.label("case_summary"),
+                c.created_at.label("case_created_at"),
+                t.process_specs.c.title.label("procedure_title"),
+            )
+            .join(t.cases, and_(c.id == h.case_id, c.tenant == h.tenant))
+            .join(t.process_specs, t.process_specs.c.hash == c.spec_hash)
+            .where(h.tenant == tenant)
+        )
+        query = _inbox_filter(query, lanes, assigned_to)
+        if procedure:
+            query = query.where(c.procedure == procedure)
+        rows = self.conn.execute(query.order_by(h.created_at, h.id).limit(limit))
+        return [
+            (
+                _human_task(r),
+                InboxCase(
+                    reference=r.case_reference,
+                    title=r.case_title,
+                    procedure=r.case_procedure,
+                    procedure_title=r.procedure_title,
+                    data=dict(r.case_summary or {}),
+                    created_at=_aware(r.case_created_at),
+                ),
+            )
+            for r in rows
+        ]
 
     def human_task(self, tenant: str, task_id: uuid.UUID) -> HumanTask | None:
         row = self.conn.execute(

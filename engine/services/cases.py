@@ -18,6 +18,7 @@ from engine.services.steps import job_key, load_case, load_process, save_loaded,
 from engine.services.tenant_settings import spec_to_start
 
 MAX_DATA_BYTES = 1_000_000
+STALE = "Le dossier a été modifié entre-temps ; rechargez la page et recommencez."
 
 
 def _data_digest(data: dict[str, Any]) -> str:
@@ -98,21 +99,26 @@ def complete_task(
     """Complete a ready human task with data valid against its form; one step, one version."""
     loaded = load_case(uow, tenant, case_id)
     case, runtime = loaded.case, loaded.runtime
-    if expected_version is not None and expected_version != case.version:
-        raise Conflict("Le dossier a été modifié entre-temps ; rechargez la page et recommencez.")
     if case.status != CaseStatus.RUNNING:
         raise Conflict("Ce dossier n'est plus en cours.")
+    stale = expected_version is not None and expected_version != case.version
     try:
         task = runtime.ready_task(task_id)
     except NotFound:
+        if stale:  # done meanwhile (a second submission): say the case moved on
+            raise Conflict(STALE) from None
         if str(task_id) in loaded.tasks:  # it exists: a concurrent request completed it first
             raise Conflict(
                 "Cette tâche vient d'être faite par quelqu'un d'autre ; rechargez la page."
             ) from None
         raise
+    # Who may act before anything else (engine.domain.task_access): a refusal says the same on
+    # every channel, whatever the version the client read.
     acting_for = check_task_actor(
         uow, tenant=tenant, lane=task.lane, assignee=task.assignee, actor=actor, now=now
     )
+    if stale:
+        raise Conflict(STALE)
     validate_form(task.form, data)
     digest = _data_digest(data)
     # Who completed the task, written by the engine after validation so a form cannot forge it:

@@ -14,6 +14,7 @@ from typing import Any
 
 from engine.domain.errors import Forbidden, InvalidInput
 from engine.domain.model import Actor, Delegation
+from engine.domain.task_access import refusal, task_access
 from engine.persistence.uow import UnitOfWork
 
 MAX_PERIOD = timedelta(days=366)
@@ -147,22 +148,32 @@ def check_task_actor(
     actor: Actor,
     now: datetime,
 ) -> ActingFor | None:
-    """Who may complete a task: its assignee or their deputy in force, else anyone of its lane.
+    """Who may open or complete a task (engine.domain.task_access): its assignee or their deputy
+    in force, else anyone of its lane. Raises Forbidden with the French reason.
 
     Returns the person the actor stands in for, or None when they act for themselves.
     """
-    if assignee is None:
-        if lane and lane not in actor.roles and "system" not in actor.roles:
-            raise Forbidden(f"Cette tâche revient au rôle « {lane} ».")
-        return None
     login = actor_login(actor)
-    if login == assignee:
+    deputy_for: list[str] = []
+    if (
+        assignee is not None
+        and login is not None
+        and login != assignee
+        and uow.delegations.active(tenant, _utc(now), deputy=login, delegator=assignee)
+    ):
+        deputy_for.append(assignee)
+    verdict = task_access(
+        lane=lane, assignee=assignee, login=login, roles=actor.roles, deputy_for=deputy_for
+    )
+    if verdict.allowed and verdict.acting_for is None:
         return None
-    row = uow.users.by_username(assignee)
-    name = str(row.display_name) if row is not None else assignee
-    if login and uow.delegations.active(tenant, _utc(now), deputy=login, delegator=assignee):
-        return ActingFor(assignee, name)
-    raise Forbidden(f"Cette tâche est réservée à {name} (ou à son délégataire).")
+    name = None
+    if assignee is not None:
+        row = uow.users.by_username(assignee)
+        name = str(row.display_name) if row is not None else assignee
+    if not verdict.allowed:
+        raise Forbidden(refusal(verdict, name))
+    return ActingFor(assignee or "", name or "")
 
 
 def delegations_of(uow: UnitOfWork, *, tenant: str, login: str, now: datetime) -> list[Delegation]:

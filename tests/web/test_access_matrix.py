@@ -68,6 +68,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/registre/{tenant}/donnees.csv"): PUBLIC,
     ("GET", "/registre/{tenant}/actes/{publication_id}"): NOWHERE,
     ("GET", "/registre/{tenant}/actes/{publication_id}/fichier"): NOWHERE,
+    ("GET", "/favicon.ico"): PUBLIC,
     ("GET", "/health/live"): PUBLIC,
     # The test platform has no object store: readiness answers 503 to everyone, logged in or not.
     ("GET", "/health/ready"): UNAVAILABLE,
@@ -139,6 +140,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/api/tenants/{tenant}/cases"): READERS,
     ("GET", "/api/tenants/{tenant}/cases/{case_id}"): READERS,
     ("GET", "/api/tenants/{tenant}/tasks"): MEMBERS,
+    ("GET", "/api/tenants/{tenant}/cases/{case_id}/tasks/{task_id}"): {"agent"},
     ("POST", "/api/tenants/{tenant}/cases/{case_id}/tasks/{task_id}"): {"agent"},
     ("POST", "/api/tenants/{tenant}/cases/{case_id}/cancel"): {"agent"},
     ("POST", "/api/tenants/{tenant}/messages"): {"agent"},

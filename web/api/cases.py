@@ -7,8 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
+from engine.domain.task_access import asks_password
 from engine.services import cases as case_services
-from engine.services.delegations import delegators_of
+from engine.services import task_access as task_services
 from web.api.schemas import (
     CancelCase,
     CaseDetail,
@@ -16,6 +17,7 @@ from web.api.schemas import (
     CompleteTask,
     DeliverMessage,
     EventOut,
+    ListedTaskOut,
     Page,
     StartCase,
     TaskOut,
@@ -26,8 +28,6 @@ from web.deps import PlatformDep, UowDep
 router = APIRouter(prefix="/api/tenants/{tenant}", tags=["dossiers"])
 
 READERS = ("agent", "elu", "archiviste")
-CONFIRM_LANES = frozenset({"elu"})
-"""Visas and signatures need the password in the request itself (HTTP Basic), not a token."""
 
 Clerk = Annotated[TenantAccess, Depends(api_access("agent"))]
 Reader = Annotated[TenantAccess, Depends(api_access(*READERS))]
@@ -80,7 +80,7 @@ def case_detail(tenant: str, case_id: uuid.UUID, access: Reader, unit: UowDep) -
     )
 
 
-@router.get("/tasks", response_model=list[TaskOut])
+@router.get("/tasks", response_model=list[ListedTaskOut])
 def my_tasks(
     tenant: str,
     access: Member,
@@ -88,18 +88,41 @@ def my_tasks(
     p: PlatformDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
-) -> list[TaskOut]:
-    """Unassigned tasks of my roles, and those assigned to me or to whom I deputise for."""
-    login = access.principal.username
-    acting = delegators_of(unit, tenant=tenant, deputy=login, at=p.clock())
-    tasks = unit.cases.human_tasks(
-        tenant,
-        lanes=sorted(access.roles),
-        assigned_to=[login, *acting],
+    procedure: Annotated[str | None, Query(max_length=100)] = None,
+    state: Annotated[str | None, Query(max_length=30, description="en_retard, proche…")] = None,
+    sort: Annotated[str | None, Query(max_length=30, description="date, recent, echeance")] = None,
+) -> list[ListedTaskOut]:
+    """Unassigned tasks of my roles, and those assigned to me or to whom I deputise for (each
+    says on whose behalf), with the dossier each belongs to."""
+    listing = task_services.list_tasks(
+        unit,
+        tenant=tenant,
+        actor=access.actor,
+        now=p.clock(),
+        procedure=procedure,
+        state=state,
+        sort=sort,
         limit=limit,
         offset=offset,
     )
-    return [TaskOut.of(t) for t in tasks]
+    return [ListedTaskOut.of(r) for r in listing.tasks]
+
+
+@router.get("/cases/{case_id}/tasks/{task_id}", response_model=TaskOut)
+def open_task(
+    tenant: str,
+    case_id: uuid.UUID,
+    task_id: uuid.UUID,
+    access: Member,
+    unit: UowDep,
+    p: PlatformDep,
+) -> TaskOut:
+    """A ready task, if I may act on it: assigned to me or to whom I deputise for, or
+    unassigned and of one of my roles (403 otherwise)."""
+    opened = task_services.open_task(
+        unit, tenant=tenant, case_id=case_id, task_id=task_id, actor=access.actor, now=p.clock()
+    )
+    return TaskOut.of(opened.task, acting_for=opened.acting_for)
 
 
 @router.post("/cases/{case_id}/tasks/{task_id}", response_model=CaseOut)
@@ -112,12 +135,15 @@ def complete_task(
     unit: UowDep,
     p: PlatformDep,
 ) -> CaseOut:
-    if not access.principal.password_confirmed:
-        lanes = {t.lane for t in unit.cases.human_tasks(tenant, case_id=case_id) if t.id == task_id}
-        if lanes & CONFIRM_LANES:
-            raise HTTPException(
-                403, "Un visa ou une signature se confirme par mot de passe (HTTP Basic)."
-            )
+    task = unit.cases.human_task(tenant, task_id)
+    if task is not None:  # else the engine says why: done meanwhile (409) or unknown (404)
+        task_services.open_task(
+            unit, tenant=tenant, case_id=case_id, task_id=task_id, actor=access.actor, now=p.clock()
+        )
+    if task and asks_password(task.lane) and not access.principal.password_confirmed:
+        raise HTTPException(
+            403, "Un visa ou une signature se confirme par mot de passe (HTTP Basic)."
+        )
     case = case_services.complete_task(
         unit,
         tenant=tenant,

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
 
 from engine.domain.model import Case, HumanTask, JournalEntry
+from engine.services.delegations import ActingFor
+from engine.services.task_access import ListedTask
 
 
 class StartCase(BaseModel):
@@ -65,19 +67,55 @@ class TaskOut(BaseModel):
     name: str
     title: str
     lane: str | None
+    assignee: str | None = Field(default=None, description="Identifiant de la personne assignée")
+    on_behalf_of: str | None = Field(
+        default=None, description="Personne pour le compte de qui j'agis (délégation)"
+    )
+    on_behalf_of_name: str | None = None
     form: dict[str, Any] | None
     created_at: datetime
 
     @classmethod
-    def of(cls, task: HumanTask) -> TaskOut:
+    def of(cls, task: HumanTask, *, acting_for: ActingFor | None = None) -> TaskOut:
         return cls(
             id=task.id,
             case_id=task.case_id,
             name=task.name,
             title=task.title,
             lane=task.lane,
+            assignee=task.assignee,
+            on_behalf_of=acting_for.login if acting_for else None,
+            on_behalf_of_name=acting_for.display_name if acting_for else None,
             form=task.form,
             created_at=task.created_at,
+        )
+
+
+class ListedTaskOut(TaskOut):
+    """A task of my list, with the dossier it belongs to."""
+
+    kind: str | None = Field(description="« Visa », « Signature », ou null pour les autres tâches")
+    case_reference: str
+    case_title: str
+    procedure: str
+    procedure_title: str
+    deadline: datetime | None = Field(description="Prochaine échéance légale du dossier (UTC)")
+    deadline_day: date | None = Field(description="Dernier jour de l'échéance (Europe/Paris)")
+    state: str = Field(description="en_retard, proche, a_venir ou sans_echeance")
+
+    @classmethod
+    def of(cls, row: ListedTask) -> ListedTaskOut:  # type: ignore[override]
+        acting = ActingFor(row.acting_for, row.acting_for_name or "") if row.acting_for else None
+        return cls(
+            **TaskOut.of(row.task, acting_for=acting).model_dump(),
+            kind=row.kind,
+            case_reference=row.case.reference,
+            case_title=row.case.title,
+            procedure=row.case.procedure,
+            procedure_title=row.case.procedure_title,
+            deadline=row.deadline.due if row.deadline else None,
+            deadline_day=row.deadline.local_date if row.deadline else None,
+            state=row.state,
         )
 
 

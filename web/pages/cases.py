@@ -8,18 +8,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, HTTPException, Request, UploadFile
+from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
 from engine.domain.calendar_fr import format_date_fr
 from engine.domain.deadlines import Deadline, DeadlineError
 from engine.domain.errors import Conflict, FormValidationError, InvalidInput
 from engine.domain.model import CaseStatus, HumanTask, JournalEntry
+from engine.domain.task_access import asks_password, task_access
 from engine.persistence.uow import UnitOfWork
 from engine.services import cases as case_services
+from engine.services import task_access as task_services
 from engine.services import tenant_settings
 from engine.services.admin import check_password, list_members
-from engine.services.delegations import delegators_of
 from engine.services.documents import add_checked_case_document, check_upload
 from engine.services.steps import load_process
 from web.auth import TenantAccess, client_address, page_access
@@ -37,12 +38,9 @@ router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
 
 READERS = ("agent", "elu", "archiviste")
 """Roles that see a tenant's cases (the tenant admin manages people, not cases)."""
-CONFIRM_LANES = frozenset({"elu"})
-"""Tasks of these lanes (visas and signatures) ask for the password again, every time."""
 
 Clerk = Annotated[TenantAccess, Depends(page_access("agent"))]
 Reader = Annotated[TenantAccess, Depends(page_access(*READERS))]
-Member = Annotated[TenantAccess, Depends(page_access())]
 
 
 @router.get("/c/{tenant}/procedures")
@@ -65,66 +63,14 @@ def start(
     )
     unit.commit()
     flash(request, f"Dossier {case.reference} créé.")
+    login = access.principal.username
     mine = [
         t
         for t in unit.cases.human_tasks(access.tenant.siren, case_id=case.id)
-        if t.lane is None or t.lane in access.roles
+        if task_access(lane=t.lane, assignee=t.assignee, login=login, roles=access.roles).allowed
     ]
     base = f"/c/{access.tenant.siren}/dossiers/{case.id}"
     return see_other(f"{base}/taches/{mine[0].id}" if mine else base)
-
-
-def stand_in_for(unit: UnitOfWork, access: TenantAccess, now: datetime) -> dict[str, str]:
-    """Login -> display name of the people this person deputises for now (delegations)."""
-    logins = delegators_of(
-        unit, tenant=access.tenant.siren, deputy=access.principal.username, at=now
-    )
-    names = {}
-    for login in logins:  # a handful at most: one lookup each, whatever the page size
-        row = unit.users.by_username(login)
-        names[login] = str(row.display_name) if row is not None else login
-    return names
-
-
-ASSIGNMENTS = {"moi": "Assignées à moi", "service": "De mon service (non assignées)"}
-
-
-@router.get("/c/{tenant}/taches")
-def inbox(
-    request: Request,
-    access: Member,
-    unit: UowDep,
-    p: PlatformDep,
-    page: PagingDep,
-    role: str | None = None,
-    assignation: str | None = None,
-) -> Response:
-    """Unassigned tasks of my roles, tasks assigned to me and to those I deputise for."""
-    lanes: list[str] | None = sorted(access.roles & {role}) if role else sorted(access.roles)
-    acting = stand_in_for(unit, access, p.clock())
-    assigned: list[str] | None = [access.principal.username, *acting]
-    if assignation == "moi":
-        lanes = None
-    elif assignation == "service":
-        assigned = None
-    tasks = unit.cases.human_tasks(
-        access.tenant.siren,
-        lanes=lanes,
-        assigned_to=assigned,
-        limit=page.limit + 1,
-        offset=page.offset,
-    )
-    more = len(tasks) > page.limit
-    links = page.links(request, page.offset + page.limit + (1 if more else 0))
-    context = {
-        "tasks": tasks[: page.limit],
-        "role": role,
-        "assignation": assignation,
-        "assignations": ASSIGNMENTS,
-        "acting": acting,
-        "links": links,
-    }
-    return tenant_page(request, access, "inbox.html", context)
 
 
 @router.get("/c/{tenant}/dossiers")
@@ -297,6 +243,9 @@ def _case_page(
         "case": case,
         "procedure_title": process.bundle.title,
         "tasks": tasks,
+        "actionable": task_services.actionable(
+            unit, tenant=access.tenant.siren, actor=access.actor, tasks=tasks, now=p.clock()
+        ),
         "people": people,
         "history": history(events, people, {str(d.id): d.name for d in documents}),
         "data_rows": case_rows(case.data, process.forms, people=people, hide=shown_above),
@@ -383,14 +332,17 @@ def upload_document(
 
 
 def _task(
-    unit: UnitOfWork, access: TenantAccess, case_id: uuid.UUID, task_id: uuid.UUID
+    unit: UnitOfWork, access: TenantAccess, p: PlatformDep, case_id: uuid.UUID, task_id: uuid.UUID
 ) -> HumanTask:
-    for task in unit.cases.human_tasks(access.tenant.siren, case_id=case_id):
-        if task.id == task_id:
-            if task.lane and task.lane not in access.roles:
-                raise HTTPException(403, f"Cette tâche revient au rôle « {task.lane} ».")
-            return task
-    raise HTTPException(404, "Cette tâche n'existe pas ou a déjà été traitée.")
+    """The task, if this person may act on it (engine.domain.task_access), else 403/404."""
+    return task_services.open_task(
+        unit,
+        tenant=access.tenant.siren,
+        case_id=case_id,
+        task_id=task_id,
+        actor=access.actor,
+        now=p.clock(),
+    ).task
 
 
 def _task_page(
@@ -434,7 +386,7 @@ def _task_page(
         "fields": fields,
         "invalid": invalid_fields(fields),
         "general": general or [],
-        "confirm": task.lane in CONFIRM_LANES,
+        "confirm": asks_password(task.lane),
         "max_upload_label": size_label(platform.settings.max_upload_bytes),
     }
     return tenant_page(request, access, "task.html", context, status=status)
@@ -442,9 +394,14 @@ def _task_page(
 
 @router.get("/c/{tenant}/dossiers/{case_id}/taches/{task_id}")
 def task_form(
-    request: Request, case_id: uuid.UUID, task_id: uuid.UUID, access: Reader, unit: UowDep
+    request: Request,
+    case_id: uuid.UUID,
+    task_id: uuid.UUID,
+    access: Reader,
+    unit: UowDep,
+    p: PlatformDep,
 ) -> Response:
-    task = _task(unit, access, case_id, task_id)
+    task = _task(unit, access, p, case_id, task_id)
     return _task_page(request, access, unit, case_id, task)
 
 
@@ -474,8 +431,8 @@ def submit_task(
     p: PlatformDep,
     form: FormDep,
 ) -> Response:
-    task = _task(unit, access, case_id, task_id)
-    if task.lane in CONFIRM_LANES:
+    task = _task(unit, access, p, case_id, task_id)
+    if asks_password(task.lane):
         password = form.get("confirmation")
         if not isinstance(password, str) or not confirm_password(request, unit, access, password):
             general = [

@@ -7,19 +7,20 @@ signed, and is named with its case.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
-from engine.domain.model import Document, HumanTask
+from engine.domain.model import Document
 from engine.persistence.uow import UnitOfWork
 from engine.services import batch
+from engine.services.task_access import ListedTask
 from web.auth import TenantAccess, page_access
 from web.deps import PlatformDep, UowDep
-from web.pages.cases import confirm_password, stand_in_for
-from web.pages.common import FormDep, PagingDep, flash, see_other, tenant_page
+from web.pages.cases import confirm_password
+from web.pages.common import FormDep, Paging, PagingDep, flash, see_other, tenant_page
+from web.pages.task_lists import TaskFilters, TaskFiltersDep, task_list_context
 from web.previews import preview_cache
 from web.security import check_csrf
 
@@ -31,45 +32,38 @@ BATCH_DECISION = {"decision": "signer"}
 MAX_BATCH = 100
 
 
-def _my_tasks(
-    unit: UnitOfWork, access: TenantAccess, now: datetime, limit: int, offset: int
-) -> tuple[list[HumanTask], dict[str, str]]:
-    """Unassigned élu tasks, the élu's own, and those of whom they stand in for (delegation),
-    with the names of those people."""
-    acting = stand_in_for(unit, access, now)
-    tasks = unit.cases.human_tasks(
-        access.tenant.siren,
-        lanes=["elu"],
-        assigned_to=[access.principal.username, *acting],
-        limit=limit,
-        offset=offset,
-    )
-    return tasks, acting
-
-
 def _context(
-    request: Request, unit: UnitOfWork, access: TenantAccess, tasks: list[HumanTask]
+    request: Request,
+    unit: UnitOfWork,
+    access: TenantAccess,
+    p: PlatformDep,
+    page: Paging,
+    filters: TaskFilters,
 ) -> dict[str, Any]:
-    """The documents of each task's case, the last one first (what is to be signed), with
-    whether each has a preview."""
+    """Unassigned élu tasks, the élu's own, and those of whom they stand in for (delegation),
+    each with the documents of its case, the last one first (what is to be signed), and whether
+    each has a preview."""
+    context = task_list_context(request, unit, access, p, page, filters, lanes=["elu"])
+    rows: list[ListedTask] = context["rows"]
     documents: dict[uuid.UUID, list[Document]] = {}
-    for case_id in dict.fromkeys(t.case_id for t in tasks):
+    for case_id in dict.fromkeys(r.task.case_id for r in rows):
         documents[case_id] = list(reversed(unit.documents.for_case(access.tenant.siren, case_id)))
     cache = preview_cache(request.app.state.platform)
     shown = [d for docs in documents.values() for d in docs[:1]]
-    return {"documents": documents, "previews": cache.available(shown, unit)}
+    context.update(documents=documents, previews=cache.available(shown, unit), errors=[])
+    return context
 
 
 @router.get("/c/{tenant}/parapheur")
 def parapheur(
-    request: Request, access: Signatory, unit: UowDep, p: PlatformDep, page: PagingDep
+    request: Request,
+    access: Signatory,
+    unit: UowDep,
+    p: PlatformDep,
+    page: PagingDep,
+    filters: TaskFiltersDep,
 ) -> Response:
-    tasks, acting = _my_tasks(unit, access, p.clock(), page.limit + 1, page.offset)
-    more = len(tasks) > page.limit
-    links = page.links(request, page.offset + page.limit + (1 if more else 0))
-    tasks = tasks[: page.limit]
-    context = {"tasks": tasks, "links": links, "errors": [], "acting": acting}
-    context.update(_context(request, unit, access, tasks))
+    context = _context(request, unit, access, p, page, filters)
     return tenant_page(request, access, "parapheur.html", context)
 
 
@@ -116,9 +110,8 @@ def sign_batch(
         if errors:
             errors.insert(0, f"{signed} document(s) signé(s) ; {len(errors)} refusé(s).")
     if errors:
-        tasks, acting = _my_tasks(unit, access, p.clock(), 100, 0)
-        context = {"tasks": tasks, "links": {}, "errors": errors, "acting": acting}
-        context.update(_context(request, unit, access, tasks))
+        context = _context(request, unit, access, p, Paging(MAX_BATCH, 0), TaskFilters())
+        context.update(errors=errors, links={})
         return tenant_page(request, access, "parapheur.html", context, status=422)
     flash(request, f"{len(selected)} document(s) signé(s).")
     return see_other(f"/c/{access.tenant.siren}/parapheur")
