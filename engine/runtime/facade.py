@@ -31,7 +31,7 @@ from engine.runtime.evaluator import EvaluationError
 from engine.runtime.script_engine import make_script_engine
 from engine.runtime.serializer import dump_state, load_state
 from engine.runtime.service_task import PARAMS_KEY, AsyncServiceTask
-from engine.runtime.specs import ParsedProcess, form_name, task_properties
+from engine.runtime.specs import ParsedProcess, element_name, form_name, task_properties
 
 _SCRIPT_ENGINE = make_script_engine()
 
@@ -362,20 +362,10 @@ def model_error(exc: Exception, running: Any | None = None) -> ModelError:
     if spec is None:
         return ModelError(f"le dossier n'a pas pu avancer : {cause}", trace=trace)
     element = spec.bpmn_id or spec.name
-    name = _element_name(spec) or element
+    name = element_name(spec) or element
     return ModelError(
         f"l'élément {element} « {name} » a échoué : {cause}", task_name=name, trace=trace
     )
-
-
-def _element_name(spec: Any) -> str | None:
-    """The BPMN name of the element; a multi-instance keeps it on its inner task spec."""
-    if spec.bpmn_name:
-        return str(spec.bpmn_name)
-    for other in spec._wf_spec.task_specs.values():
-        if other.bpmn_id == spec.bpmn_id and other.bpmn_name:
-            return str(other.bpmn_name)
-    return None
 
 
 def _bounded(text: str, width: int = 300) -> str:

@@ -290,13 +290,24 @@ def _where(process_spec: Any, task_spec: Any, files: Mapping[str, bytes]) -> str
     """`file, élément id « name », ligne n` for messages about one flow node."""
     element = task_spec.bpmn_id or task_spec.name
     where = f"{process_spec.file}, élément {element}"
-    if task_spec.bpmn_name:
-        where += f" « {task_spec.bpmn_name} »"
+    name = element_name(task_spec)
+    if name:
+        where += f" « {name} »"
     try:
         line = _line_of(files.get(process_spec.file), task_spec.bpmn_id)
     except etree.XMLSyntaxError:
         line = None
     return f"{where}, ligne {line}" if line else where
+
+
+def element_name(task_spec: Any) -> str | None:
+    """The BPMN name of a flow node; loops and multi-instances keep it on their inner spec."""
+    if task_spec.bpmn_name:
+        return str(task_spec.bpmn_name)
+    for other in task_spec._wf_spec.task_specs.values():
+        if other.bpmn_id == task_spec.bpmn_id and other.bpmn_name:
+            return str(other.bpmn_name)
+    return None
 
 
 def _check_task_spec(task_spec: Any, forms: Mapping[str, Any], operations: set[str] | None) -> None:
