@@ -33,7 +33,8 @@ from engine.runtime.evaluator import EvaluationError, check_expression, check_sc
 from engine.runtime.service_task import AsyncServiceTask, DematflowBpmnParser
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
-DEFINITION_SUFFIXES = (".bpmn", ".dmn", ".json", ".yaml")
+BPMN_SUFFIXES = (".bpmn", ".bpmn20.xml")
+DEFINITION_SUFFIXES = (*BPMN_SUFFIXES, ".dmn", ".json", ".yaml")
 SAFE_XML = etree.XMLParser(
     resolve_entities=False, no_network=True, huge_tree=False, remove_comments=False
 )
@@ -88,6 +89,7 @@ def read_procedure_dir(directory: Path, *, circuits: Path | None = None) -> Proc
         raise ProcessDefinitionError(f"{directory}: procedure.yaml manquant")
     files: dict[str, bytes] = {}
     candidates = [manifest_path, *directory.glob("*.bpmn"), *directory.glob("*.dmn")]
+    candidates += list(directory.glob("*.bpmn20.xml"))  # Camunda / Activiti exports
     candidates += list((directory / "forms").glob("*.json"))
     for path in candidates:
         files[path.relative_to(directory).as_posix()] = _read_limited(path)
@@ -171,7 +173,7 @@ def parse_bundle(
     parser = DematflowBpmnParser()
     for name, content in sorted(bundle.files.items()):
         try:
-            if name.endswith(".bpmn"):
+            if name.endswith(BPMN_SUFFIXES):
                 parser.add_bpmn_xml(etree.fromstring(content, SAFE_XML), filename=name)
             elif name.endswith(".dmn"):
                 parser.add_dmn_xml(etree.fromstring(content, SAFE_XML), filename=name)
@@ -179,6 +181,12 @@ def parse_bundle(
             raise ProcessDefinitionError(f"{name}: XML invalide: {exc}") from exc
         except ValidationException as exc:
             raise ProcessDefinitionError(_describe_validation(exc, bundle.files)) from exc
+    if parser.get_process_parser(bundle.main_process) is None:
+        known = list(parser.process_parsers)
+        raise ProcessDefinitionError(
+            f"procedure.yaml : main_process « {bundle.main_process} » ne nomme aucun processus ; "
+            f"processus trouvés : {', '.join(sorted(known)) or 'aucun (fichiers .bpmn absents ?)'}"
+        )
     try:
         spec = parser.get_spec(bundle.main_process)
         subprocess_specs = parser.get_subprocess_specs(bundle.main_process)
@@ -224,6 +232,12 @@ def _describe_validation(exc: ValidationException, files: Mapping[str, bytes]) -
         if part
     )
     message = exc.args[0] if exc.args else str(exc)
+    if 'with id "None"' in message:
+        message += (
+            " ; la règle métier ne nomme pas sa table de décision : écrivez "
+            "<spiffworkflow:calledDecisionId>id_de_la_decision</spiffworkflow:calledDecisionId> "
+            "dans ses extensionElements (camunda:decisionRef n'est pas lu)"
+        )
     return f"{where}: {message}"
 
 
@@ -372,8 +386,10 @@ def _event_sites(definition: Any) -> Iterator[tuple[str, str, str]]:
     if isinstance(definition, ConditionalEventDefinition):
         yield "condition d'événement", "eval", definition.expression
     payload = getattr(definition, "expression", None)
-    if isinstance(payload, str) and payload and not isinstance(
-        definition, TimerEventDefinition | ConditionalEventDefinition
+    if (
+        isinstance(payload, str)
+        and payload
+        and not isinstance(definition, TimerEventDefinition | ConditionalEventDefinition)
     ):
         yield "contenu du message ou du signal", "eval", payload
     for prop in getattr(definition, "correlation_properties", None) or []:

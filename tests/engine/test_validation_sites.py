@@ -119,7 +119,9 @@ def test_a_valid_expression_passes_at_every_site(site: str) -> None:
         ("time.time()", "attribute or method 'time' is not allowed"),
     ],
 )
-def test_refused_construct_is_named_at_every_site(site: str, expression: str, expected: str) -> None:
+def test_refused_construct_is_named_at_every_site(
+    site: str, expression: str, expected: str
+) -> None:
     with pytest.raises(ProcessDefinitionError, match=expected) as caught:
         parse(bundle(SITES[site].replace("{expr}", expression)))
     message = str(caught.value)
@@ -229,3 +231,34 @@ def test_shipped_procedures_still_validate() -> None:
     assert folders
     for folder in folders:
         parse_bundle(read_procedure_dir(folder))
+
+
+def test_bpmn20_xml_files_are_read(tmp_path: Path) -> None:
+    folder = tmp_path / "essai"
+    folder.mkdir()
+    (folder / "procedure.yaml").write_bytes(MANIFEST)
+    (folder / "essai.bpmn20.xml").write_bytes(
+        bundle(SITES["script"].replace("{expr}", "2"))["essai.bpmn"]
+    )
+    parsed = parse_bundle(read_procedure_dir(folder))
+    assert CaseRuntime.start(parsed, {}).data["y"] == 2
+
+
+def test_missing_main_process_lists_the_processes_found() -> None:
+    files = bundle(SITES["script"].replace("{expr}", "2"))
+    files["procedure.yaml"] = b"id: essai\ntitle: Essai\nmain_process: autre\n"
+    with pytest.raises(
+        ProcessDefinitionError,
+        match="« autre » ne nomme aucun processus ; processus trouvés : essai",
+    ):
+        parse(files)
+
+
+def test_camunda_decision_ref_says_what_to_write() -> None:
+    body = RULE_TASK.replace(
+        "<bpmn:extensionElements><spiffworkflow:calledDecisionId>regle"
+        "</spiffworkflow:calledDecisionId></bpmn:extensionElements>",
+        "",
+    )
+    with pytest.raises(ProcessDefinitionError, match="écrivez <spiffworkflow:calledDecisionId>"):
+        parse(bundle(body, {"regle.dmn": dmn()}))
