@@ -220,7 +220,9 @@ def _refuse_unknown_function(name: str) -> None:
         raise ForbiddenSyntax(f"{name}() is not available in expressions")
     hint = _INSTEAD.get(name)
     if hint is None:
-        hint = f"fonction {name}() inconnue ; fonctions disponibles : {', '.join(sorted(FUNCTIONS))}"
+        hint = (
+            f"fonction {name}() inconnue ; fonctions disponibles : {', '.join(sorted(FUNCTIONS))}"
+        )
     raise ForbiddenSyntax(hint)
 
 

@@ -363,9 +363,8 @@ def model_error(exc: Exception, running: Any | None = None) -> ModelError:
         return ModelError(f"le dossier n'a pas pu avancer : {cause}", trace=trace)
     element = spec.bpmn_id or spec.name
     name = element_name(spec) or element
-    return ModelError(
-        f"l'élément {element} « {name} » a échoué : {cause}", task_name=name, trace=trace
-    )
+    # The message names the element itself: no `task_name`, which would repeat it.
+    return ModelError(f"l'élément {element} « {name} » a échoué : {cause}", trace=trace)
 
 
 def _bounded(text: str, width: int = 300) -> str:
