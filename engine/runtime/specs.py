@@ -328,9 +328,12 @@ def _check_task_spec(task_spec: Any, forms: Mapping[str, Any], operations: set[s
     name = form_name(task_spec)
     if name is not None and name not in forms:
         raise ProcessDefinitionError(f"formulaire forms/{name} introuvable")
-    if isinstance(task_spec, AsyncServiceTask):
-        if operations is not None and task_spec.operation_name not in operations:
-            raise ProcessDefinitionError(f"opération inconnue « {task_spec.operation_name} »")
+    if (
+        isinstance(task_spec, AsyncServiceTask)
+        and operations is not None
+        and task_spec.operation_name not in operations
+    ):
+        raise ProcessDefinitionError(f"opération inconnue « {task_spec.operation_name} »")
     for site, mode, source in expression_sites(task_spec):
         try:
             if mode == "exec":
