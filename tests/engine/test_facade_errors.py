@@ -17,21 +17,7 @@ from engine.domain.errors import ModelError
 from engine.runtime import evaluator_library
 from engine.runtime.facade import CaseRuntime
 from engine.runtime.specs import ParsedProcess, bundle_from_files, parse_bundle
-
-MANIFEST = b"id: essai\ntitle: Essai\nmain_process: essai\n"
-HEAD = (
-    '<?xml version="1.0" encoding="UTF-8"?>\n'
-    '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
-    'id="d" targetNamespace="https://dematflow.fr/tests">\n'
-    '<bpmn:process id="essai" isExecutable="true">\n'
-    '<bpmn:startEvent id="start"><bpmn:outgoing>f1</bpmn:outgoing></bpmn:startEvent>\n'
-)
-TAIL = (
-    '<bpmn:endEvent id="fin"><bpmn:incoming>f2</bpmn:incoming></bpmn:endEvent>\n'
-    '<bpmn:sequenceFlow id="f1" sourceRef="start" targetRef="site" />\n'
-    '<bpmn:sequenceFlow id="f2" sourceRef="site" targetRef="fin" />\n'
-    "</bpmn:process></bpmn:definitions>\n"
-)
+from tests.engine.one_node_bpmn import HEAD, MANIFEST, TAIL
 
 
 def parsed_from(body: str, tail: str = TAIL) -> ParsedProcess:
