@@ -174,18 +174,21 @@ class CaseRuntime:
             spec = task.task_spec
             if spec.bpmn_id and spec.bpmn_name:
                 steps.append(spec.bpmn_name)
-            if task.state == TaskState.READY and spec.manual:
-                ready.append(self._ready_task(task))
-            elif task.state == TaskState.STARTED and isinstance(spec, AsyncServiceTask):
-                calls.append(_service_call(task))
-            elif task.state == TaskState.WAITING:
-                definition = getattr(spec, "event_definition", None)
-                if isinstance(definition, TimerEventDefinition):
-                    timers.extend(_timer_wait(task, definition))
-                elif isinstance(spec, CatchingEvent) and isinstance(
-                    definition, MessageEventDefinition
-                ):
-                    messages.append(_message_wait(task, definition))
+            try:  # the assignee, correlation and timer expressions are evaluated here
+                if task.state == TaskState.READY and spec.manual:
+                    ready.append(self._ready_task(task))
+                elif task.state == TaskState.STARTED and isinstance(spec, AsyncServiceTask):
+                    calls.append(_service_call(task))
+                elif task.state == TaskState.WAITING:
+                    definition = getattr(spec, "event_definition", None)
+                    if isinstance(definition, TimerEventDefinition):
+                        timers.extend(_timer_wait(task, definition))
+                    elif isinstance(spec, CatchingEvent) and isinstance(
+                        definition, MessageEventDefinition
+                    ):
+                        messages.append(_message_wait(task, definition))
+            except Exception as exc:  # see `advance`
+                raise model_error(exc, task) from exc
         return Snapshot(tuple(ready), tuple(calls), tuple(timers), tuple(messages), tuple(steps))
 
     def current_steps(self) -> list[str]:

@@ -140,3 +140,29 @@ def test_failure_after_a_human_task_is_a_model_error(
     raising_function["exc"] = LookupError("boom")
     with pytest.raises(ModelError, match="« Calculer » a échoué : erreur inattendue LookupError"):
         runtime.complete_task(task.id, {})
+
+
+CORRELATION = (
+    '<bpmn:intermediateCatchEvent id="site" name="Recevoir"><bpmn:incoming>f1</bpmn:incoming>'
+    "<bpmn:outgoing>f2</bpmn:outgoing><bpmn:extensionElements><spiffworkflow:properties>"
+    '<spiffworkflow:property name="correlation" value="boom()" />'
+    "</spiffworkflow:properties></bpmn:extensionElements>"
+    '<bpmn:messageEventDefinition messageRef="m" /></bpmn:intermediateCatchEvent>\n'
+)
+
+
+@pytest.mark.parametrize("kind", EXCEPTION_TYPES, ids=lambda kind: kind.__name__)
+def test_no_exception_escapes_what_the_case_waits_for(
+    raising_function: dict[str, BaseException], kind: type[Exception]
+) -> None:
+    """The correlation of a waiting message is evaluated when the case says what it waits for."""
+    xml = (HEAD + CORRELATION + TAIL).replace(
+        "<bpmn:process ", '<bpmn:message id="m" name="avis" />\n<bpmn:process ', 1
+    )
+    parsed = parse_bundle(
+        bundle_from_files({"procedure.yaml": MANIFEST, "essai.bpmn": xml.encode()})
+    )
+    runtime = CaseRuntime.start(parsed, {})
+    raising_function["exc"] = _instance(kind)
+    with pytest.raises(ModelError, match=r"^l'élément site « Recevoir » a échoué : "):
+        runtime.snapshot()
