@@ -216,6 +216,7 @@ def _check_call(node: Any) -> None:
 
 def _refuse_unknown_function(name: str) -> None:
     """Only the library's functions can be called (data values are never callable)."""
+    _check_identifier(name, "name")
     if name in _FORBIDDEN_NAMES:
         raise ForbiddenSyntax(f"{name}() is not available in expressions")
     hint = _INSTEAD.get(name)

@@ -341,7 +341,7 @@ def _check_task_spec(task_spec: Any, forms: Mapping[str, Any], operations: set[s
             else:
                 check_expression(source)
         except EvaluationError as exc:
-            raise ProcessDefinitionError(f"{site} refusée : {exc}") from exc
+            raise ProcessDefinitionError(f"expression refusée ({site}) : {exc}") from exc
     definition = getattr(task_spec, "event_definition", None)
     if isinstance(task_spec, CatchingEvent) and isinstance(definition, TimerEventDefinition):
         _refuse_naive_literal(definition.expression)

@@ -102,6 +102,7 @@ def test_a_valid_expression_passes_at_every_site(site: str) -> None:
         ("helper(x)", "fonction helper\\(\\) inconnue ; fonctions disponibles : Decimal, abs"),
         ("'%s' % x", "formatage avec % n'est pas permis : écrivez une f-string"),
         ("x.__class__", "names starting with _ are reserved"),
+        ("__import__(1)", "name '__import__' is not allowed \\(names starting with _"),
         ("time.time()", "attribute or method 'time' is not allowed"),
     ],
 )
@@ -112,13 +113,13 @@ def test_refused_construct_is_named_at_every_site(
         parse(bundle(SITES[site].replace("{expr}", expression)))
     message = str(caught.value)
     assert message.startswith("essai.bpmn, élément site « "), message
-    assert ", ligne " in message and " refusée : " in message, message
+    assert ", ligne " in message and ": expression refusée (" in message, message
 
 
 def test_script_error_gives_the_line_in_the_script() -> None:
     with pytest.raises(ProcessDefinitionError, match=r"\(line 2\)") as caught:
         parse(bundle(SITES["script"].replace("{expr}", "print(x)")))
-    assert "élément site « Calculer », ligne 7: script refusée" in str(caught.value)
+    assert "élément site « Calculer », ligne 7: expression refusée (script)" in str(caught.value)
 
 
 def test_gateway_condition_is_checked() -> None:
@@ -135,7 +136,9 @@ def test_gateway_condition_is_checked() -> None:
         "</bpmn:conditionExpression></bpmn:sequenceFlow>",
     )
     xml = (HEAD + body + tail).encode()
-    with pytest.raises(ProcessDefinitionError, match="condition de flux refusée : isinstance"):
+    with pytest.raises(
+        ProcessDefinitionError, match=r"expression refusée \(condition de flux\) : isinstance"
+    ):
         parse({"procedure.yaml": MANIFEST, "essai.bpmn": xml})
 
 
@@ -177,7 +180,10 @@ def test_dmn_cells_that_pass_validation_run() -> None:
 @pytest.mark.parametrize(
     ("cells", "expected"),
     [
-        ({"input": "print(montant)"}, "cellule d'entrée DMN \\(table table, règle 1\\) refusée"),
+        (
+            {"input": "print(montant)"},
+            "expression refusée \\(cellule d'entrée DMN \\(table table, règle 1\\)\\)",
+        ),
         ({"cell": "isinstance(?, int)"}, "cellule d'entrée DMN .* isinstance\\(\\) n'existe pas"),
         ({"cell": "&lt; helper(1)"}, "cellule d'entrée DMN .* fonction helper\\(\\) inconnue"),
         ({"output": "'%d' % montant"}, "cellule de sortie DMN .* formatage avec %"),
