@@ -29,7 +29,7 @@ STATUS: list[tuple[type[Exception], int, str]] = [
     (Forbidden, 403, "Action non autorisée"),
     (ProcessDefinitionError, 422, "Définition de procédure invalide"),
     (InvalidInput, 422, "Requête invalide"),
-    (ModelError, 500, "Erreur dans le modèle de procédure"),
+    (ModelError, 409, "Erreur dans le modèle de procédure"),
     (DematflowError, 500, "Erreur"),
 ]
 

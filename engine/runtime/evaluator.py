@@ -17,6 +17,9 @@ The language:
   `for` over a list, dict, string or `range(n)` (with `break`/`continue`), `del`, `pass`.
 - never: import, def, lambda, class, while, try, with, global, names or attributes starting
   with `_`, `str.format`/`format_map`, `str % args`, `**kwargs`/`*args` unpacking.
+- a call to a name that is not one of the functions below (`print`, `isinstance`, a host
+  helper) is refused by the check, before anything runs, with what to write instead; so is
+  `"literal" % args` (a string met at run time on the left of `%` is refused there).
 
 Functions (all return plain data; sequences come back as lists):
 `len any all abs round min max sum int float str bool Decimal list tuple set dict sorted

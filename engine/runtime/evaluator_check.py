@@ -11,7 +11,7 @@ import ast
 from typing import Any
 
 from engine.runtime.evaluator_base import EvaluationError, ForbiddenSyntax, Limits
-from engine.runtime.evaluator_library import ATTRIBUTE_NAMES, check_format_spec
+from engine.runtime.evaluator_library import ATTRIBUTE_NAMES, FUNCTIONS, check_format_spec
 
 __all__ = ["parse_checked"]
 
@@ -109,6 +109,18 @@ _FORBIDDEN_NAMES = frozenset(
     ]
 )
 """Python builtins that are not ours: refused by name for a clear message (never defined anyway)."""
+_INSTEAD = {
+    "print": "print() n'existe pas : affectez la valeur à une variable, elle apparaîtra dans "
+    "les données du dossier",
+    "isinstance": "isinstance() n'existe pas : testez la valeur elle-même (x is None, "
+    'x == "", str(x).isdigit()) ou convertissez-la (int(x), str(x))',
+    "type": "type() n'existe pas : testez la valeur elle-même (x is None, str(x).isdigit()) "
+    "ou convertissez-la (int(x), str(x))",
+    "format": 'format() n\'existe pas : écrivez une f-string, f"{x:.2f}"',
+    "repr": 'repr() n\'existe pas : écrivez une f-string, f"{x!r}"',
+    "input": "input() n'existe pas : demandez la valeur dans un formulaire de tâche",
+}
+"""What to write instead of a Python builtin that is not in the evaluator's library."""
 _CONSTANT_TYPES = (type(None), bool, int, float, str)
 _EXPLAINED = {
     "Import": "import is not allowed",
@@ -194,10 +206,36 @@ def _check_constant(node: Any) -> None:
 def _check_call(node: Any) -> None:
     if not isinstance(node.func, ast.Name | ast.Attribute):
         raise ForbiddenSyntax("only named functions and methods can be called")
+    if isinstance(node.func, ast.Name) and node.func.id not in FUNCTIONS:
+        _refuse_unknown_function(node.func.id)
     for keyword in node.keywords:
         if keyword.arg is None:
             raise ForbiddenSyntax("** unpacking is not allowed")
         _check_identifier(keyword.arg, "keyword")
+
+
+def _refuse_unknown_function(name: str) -> None:
+    """Only the library's functions can be called (data values are never callable)."""
+    _check_identifier(name, "name")
+    if name in _FORBIDDEN_NAMES:
+        raise ForbiddenSyntax(f"{name}() is not available in expressions")
+    hint = _INSTEAD.get(name)
+    if hint is None:
+        hint = (
+            f"fonction {name}() inconnue ; fonctions disponibles : {', '.join(sorted(FUNCTIONS))}"
+        )
+    raise ForbiddenSyntax(hint)
+
+
+def _check_binop(node: Any) -> None:
+    """`"text" % args` is refused here as at run time (where any string on the left is)."""
+    if isinstance(node.op, ast.Mod) and (
+        isinstance(node.left, ast.JoinedStr)
+        or (isinstance(node.left, ast.Constant) and isinstance(node.left.value, str))
+    ):
+        raise ForbiddenSyntax(
+            'le formatage avec % n\'est pas permis : écrivez une f-string, f"{x} {y}"'
+        )
 
 
 def _check_formatted(node: Any) -> None:
@@ -247,6 +285,7 @@ _CHECKERS: dict[type[ast.AST], Any] = {
     ast.Attribute: _check_attribute,
     ast.Constant: _check_constant,
     ast.Call: _check_call,
+    ast.BinOp: _check_binop,
     ast.Dict: _check_dict,
     ast.FormattedValue: _check_formatted,
     ast.Assign: _check_targets,

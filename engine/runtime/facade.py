@@ -25,6 +25,7 @@ from SpiffWorkflow.spiff.specs.event_definitions import (
     ErrorEventDefinition,
     MessageEventDefinition,
 )
+from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 from engine.domain.errors import InvalidInput, ModelError, NotFound
@@ -35,7 +36,7 @@ from engine.runtime.evaluator import EvaluationError
 from engine.runtime.script_engine import make_script_engine
 from engine.runtime.serializer import dump_state, load_state
 from engine.runtime.service_task import PARAMS_KEY, AsyncServiceTask
-from engine.runtime.specs import ParsedProcess, form_name, task_properties
+from engine.runtime.specs import ParsedProcess, element_name, form_name, task_properties
 
 _SCRIPT_ENGINE = make_script_engine()
 
@@ -123,18 +124,22 @@ class CaseRuntime:
     # -- running -----------------------------------------------------------------------------
 
     def advance(self, *, now: datetime | None = None) -> None:
-        """Run every automatic step (gateways, scripts, timers due at `now`)."""
+        """Run every automatic step (gateways, scripts, timers due at `now`).
+
+        Whatever goes wrong while the case moves (an expression, SpiffWorkflow itself, a value
+        of the wrong type) comes out as a `ModelError` naming the BPMN element: nothing else
+        escapes the facade, so callers put the case in error instead of crashing.
+        """
+        running: list[Any] = []
         try:
             if now is None:
-                self._workflow.do_engine_steps()
+                self._workflow.do_engine_steps(will_complete_task=running.append)
             else:
                 with frozen_now(now):
                     self._workflow.refresh_timers()
-                    self._workflow.do_engine_steps()
-        except EvaluationError as exc:
-            raise ModelError(str(exc)) from exc
-        except SpiffWorkflowException as exc:
-            raise _model_error(exc) from exc
+                    self._workflow.do_engine_steps(will_complete_task=running.append)
+        except Exception as exc:  # the facade lets only ModelError out
+            raise model_error(exc, running[-1] if running else None) from exc
 
     @property
     def completed(self) -> bool:
@@ -176,18 +181,21 @@ class CaseRuntime:
                 # A boundary event is an exception path of its activity, not a step the
                 # case is at: it stays a wait (timer, message) but is not shown as current.
                 steps.append(spec.bpmn_name)
-            if task.state == TaskState.READY and spec.manual:
-                ready.append(self._ready_task(task))
-            elif task.state == TaskState.STARTED and isinstance(spec, AsyncServiceTask):
-                calls.append(_service_call(task))
-            elif task.state == TaskState.WAITING:
-                definition = getattr(spec, "event_definition", None)
-                if isinstance(definition, TimerEventDefinition):
-                    timers.extend(_timer_wait(task, definition))
-                elif isinstance(spec, CatchingEvent) and isinstance(
-                    definition, MessageEventDefinition
-                ):
-                    messages.append(_message_wait(task, definition))
+            try:  # the assignee, correlation and timer expressions are evaluated here
+                if task.state == TaskState.READY and spec.manual:
+                    ready.append(self._ready_task(task))
+                elif task.state == TaskState.STARTED and isinstance(spec, AsyncServiceTask):
+                    calls.append(_service_call(task))
+                elif task.state == TaskState.WAITING:
+                    definition = getattr(spec, "event_definition", None)
+                    if isinstance(definition, TimerEventDefinition):
+                        timers.extend(_timer_wait(task, definition))
+                    elif isinstance(spec, CatchingEvent) and isinstance(
+                        definition, MessageEventDefinition
+                    ):
+                        messages.append(_message_wait(task, definition))
+            except Exception as exc:  # see `advance`
+                raise model_error(exc, task) from exc
         return Snapshot(tuple(ready), tuple(calls), tuple(timers), tuple(messages), tuple(steps))
 
     def current_steps(self) -> list[str]:
@@ -237,8 +245,8 @@ class CaseRuntime:
         task.set_data(**copy.deepcopy(data))
         try:
             task.run()
-        except SpiffWorkflowException as exc:
-            raise _model_error(exc) from exc
+        except Exception as exc:  # see `advance`
+            raise model_error(exc, task) from exc
         self.advance()
         return ready
 
@@ -255,7 +263,10 @@ class CaseRuntime:
     def complete_service(self, task_id: UUID, result: Any) -> None:
         task = self._started_service_task(task_id)
         task.data[task.task_spec.result_variable] = copy.deepcopy(result)
-        task.complete()
+        try:
+            task.complete()
+        except Exception as exc:  # see `advance`
+            raise model_error(exc, task) from exc
         self.advance()
 
     def fail_service(self, task_id: UUID, *, code: str, message: str) -> bool:
@@ -266,8 +277,11 @@ class CaseRuntime:
             return False
         payload = {"code": code, "message": message}
         definition = ErrorEventDefinition(catcher.task_spec.event_definition.name, code=code)
-        catcher.task_spec.event_definition.catch(catcher, BpmnEvent(definition, payload))
-        catcher.task_spec._update(catcher)
+        try:
+            catcher.task_spec.event_definition.catch(catcher, BpmnEvent(definition, payload))
+            catcher.task_spec._update(catcher)
+        except Exception as exc:  # see `advance`
+            raise model_error(exc, catcher) from exc
         self.advance()
         return True
 
@@ -279,6 +293,8 @@ class CaseRuntime:
             self._workflow.send_event(event)
         except WorkflowException:
             return False
+        except Exception as exc:  # see `advance`
+            raise model_error(exc) from exc
         self.advance()
         return True
 
@@ -344,10 +360,41 @@ def _error_boundary(task: Any, code: str) -> Any | None:
     return None
 
 
-def _model_error(exc: SpiffWorkflowException) -> ModelError:
-    task = getattr(exc, "task", None)
-    trace = list(getattr(exc, "task_trace", []) or [])
-    name = None
-    if task is not None:
-        name = task.task_spec.bpmn_name or task.task_spec.name
-    return ModelError(str(exc), task_name=name, trace=[str(t) for t in trace])
+def model_error(exc: Exception, running: Any | None = None) -> ModelError:
+    """A French `ModelError` naming the BPMN element (id and name) where `exc` was raised.
+
+    The element is the task SpiffWorkflow attached to its exception, else the innermost
+    SpiffWorkflow task found in the traceback (a spec evaluating its cardinality, condition or
+    script), else the task the engine was running when it failed.
+    """
+    if isinstance(exc, ModelError):
+        return exc
+    task = getattr(exc, "task", None) or _task_in_traceback(exc) or running
+    trace = [str(t) for t in list(getattr(exc, "task_trace", []) or [])]
+    if isinstance(exc, SpiffWorkflowException | EvaluationError):
+        cause = str(exc)
+    else:
+        cause = f"erreur inattendue {type(exc).__name__} : {_bounded(str(exc))}"
+    spec = getattr(task, "task_spec", None)
+    if spec is None:
+        return ModelError(f"le dossier n'a pas pu avancer : {cause}", trace=trace)
+    element = spec.bpmn_id or spec.name
+    name = element_name(spec) or element
+    # The message names the element itself: no `task_name`, which would repeat it.
+    return ModelError(f"l'élément {element} « {name} » a échoué : {cause}", trace=trace)
+
+
+def _bounded(text: str, width: int = 300) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def _task_in_traceback(exc: BaseException) -> Any | None:
+    """The innermost frame's `my_task` (SpiffWorkflow's name for the task a spec works on)."""
+    found = None
+    tb = exc.__traceback__
+    while tb is not None:
+        candidate = tb.tb_frame.f_locals.get("my_task")
+        if isinstance(candidate, Task):
+            found = candidate
+        tb = tb.tb_next
+    return found

@@ -7,10 +7,11 @@ Cases record that hash, so deploying a changed procedure never changes a running
 
 from __future__ import annotations
 
+import ast
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,9 +20,12 @@ import jsonschema
 import yaml
 from lxml import etree  # type: ignore[import-untyped]
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
+from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, StandardLoopTask
 from SpiffWorkflow.bpmn.specs.mixins.script_task import ScriptTask
+from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
 from engine.domain.errors import ProcessDefinitionError
@@ -29,7 +33,8 @@ from engine.runtime.evaluator import EvaluationError, check_expression, check_sc
 from engine.runtime.service_task import AsyncServiceTask, DematflowBpmnParser
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
-DEFINITION_SUFFIXES = (".bpmn", ".dmn", ".json", ".yaml")
+BPMN_SUFFIXES = (".bpmn", ".bpmn20.xml")
+DEFINITION_SUFFIXES = (*BPMN_SUFFIXES, ".dmn", ".json", ".yaml")
 SAFE_XML = etree.XMLParser(
     resolve_entities=False, no_network=True, huge_tree=False, remove_comments=False
 )
@@ -84,6 +89,7 @@ def read_procedure_dir(directory: Path, *, circuits: Path | None = None) -> Proc
         raise ProcessDefinitionError(f"{directory}: procedure.yaml manquant")
     files: dict[str, bytes] = {}
     candidates = [manifest_path, *directory.glob("*.bpmn"), *directory.glob("*.dmn")]
+    candidates += list(directory.glob("*.bpmn20.xml"))  # Camunda / Activiti exports
     candidates += list((directory / "forms").glob("*.json"))
     for path in candidates:
         files[path.relative_to(directory).as_posix()] = _read_limited(path)
@@ -167,7 +173,7 @@ def parse_bundle(
     parser = DematflowBpmnParser()
     for name, content in sorted(bundle.files.items()):
         try:
-            if name.endswith(".bpmn"):
+            if name.endswith(BPMN_SUFFIXES):
                 parser.add_bpmn_xml(etree.fromstring(content, SAFE_XML), filename=name)
             elif name.endswith(".dmn"):
                 parser.add_dmn_xml(etree.fromstring(content, SAFE_XML), filename=name)
@@ -175,6 +181,12 @@ def parse_bundle(
             raise ProcessDefinitionError(f"{name}: XML invalide: {exc}") from exc
         except ValidationException as exc:
             raise ProcessDefinitionError(_describe_validation(exc, bundle.files)) from exc
+    if parser.get_process_parser(bundle.main_process) is None:
+        known = list(parser.process_parsers)
+        raise ProcessDefinitionError(
+            f"procedure.yaml : main_process « {bundle.main_process} » ne nomme aucun processus ; "
+            f"processus trouvés : {', '.join(sorted(known)) or 'aucun (fichiers .bpmn absents ?)'}"
+        )
     try:
         spec = parser.get_spec(bundle.main_process)
         subprocess_specs = parser.get_subprocess_specs(bundle.main_process)
@@ -182,7 +194,7 @@ def parse_bundle(
         raise ProcessDefinitionError(_describe_validation(exc, bundle.files)) from exc
     forms = _load_forms(bundle)
     for process_spec in [spec, *subprocess_specs.values()]:
-        _check_process_spec(process_spec, forms, operations)
+        _check_process_spec(process_spec, forms, operations, bundle.files)
     return ParsedProcess(bundle=bundle, spec=spec, subprocess_specs=subprocess_specs, forms=forms)
 
 
@@ -220,6 +232,12 @@ def _describe_validation(exc: ValidationException, files: Mapping[str, bytes]) -
         if part
     )
     message = exc.args[0] if exc.args else str(exc)
+    if 'with id "None"' in message:
+        message += (
+            " ; la règle métier ne nomme pas sa table de décision : écrivez "
+            "<spiffworkflow:calledDecisionId>id_de_la_decision</spiffworkflow:calledDecisionId> "
+            "dans ses extensionElements (camunda:decisionRef n'est pas lu)"
+        )
     return f"{where}: {message}"
 
 
@@ -268,48 +286,148 @@ def form_name(task_spec: Any) -> str | None:
 
 
 def _check_process_spec(
-    process_spec: Any, forms: Mapping[str, Any], operations: Iterable[str] | None
+    process_spec: Any,
+    forms: Mapping[str, Any],
+    operations: Iterable[str] | None,
+    files: Mapping[str, bytes] | None = None,
 ) -> None:
     known_operations = set(operations) if operations is not None else None
     for task_spec in process_spec.task_specs.values():
-        where = f"{process_spec.file}, élément {task_spec.bpmn_id or task_spec.name}"
+        where = _where(process_spec, task_spec, files or {})
         try:
             _check_task_spec(task_spec, forms, known_operations)
-        except EvaluationError as exc:
-            raise ProcessDefinitionError(f"{where}: expression refusée: {exc}") from exc
         except ProcessDefinitionError as exc:
             raise ProcessDefinitionError(f"{where}: {exc}") from exc
+
+
+def _where(process_spec: Any, task_spec: Any, files: Mapping[str, bytes]) -> str:
+    """`file, élément id « name », ligne n` for messages about one flow node."""
+    element = task_spec.bpmn_id or task_spec.name
+    where = f"{process_spec.file}, élément {element}"
+    name = element_name(task_spec)
+    if name:
+        where += f" « {name} »"
+    try:
+        line = _line_of(files.get(process_spec.file), task_spec.bpmn_id)
+    except etree.XMLSyntaxError:
+        line = None
+    return f"{where}, ligne {line}" if line else where
+
+
+def element_name(task_spec: Any) -> str | None:
+    """The BPMN name of a flow node; loops and multi-instances keep it on their inner spec."""
+    if task_spec.bpmn_name:
+        return str(task_spec.bpmn_name)
+    for other in task_spec._wf_spec.task_specs.values():
+        if other.bpmn_id == task_spec.bpmn_id and other.bpmn_name:
+            return str(other.bpmn_name)
+    return None
 
 
 def _check_task_spec(task_spec: Any, forms: Mapping[str, Any], operations: set[str] | None) -> None:
     name = form_name(task_spec)
     if name is not None and name not in forms:
         raise ProcessDefinitionError(f"formulaire forms/{name} introuvable")
+    if (
+        isinstance(task_spec, AsyncServiceTask)
+        and operations is not None
+        and task_spec.operation_name not in operations
+    ):
+        raise ProcessDefinitionError(f"opération inconnue « {task_spec.operation_name} »")
+    for site, mode, source in expression_sites(task_spec):
+        try:
+            if mode == "exec":
+                check_script(source)
+            else:
+                check_expression(source)
+        except EvaluationError as exc:
+            raise ProcessDefinitionError(f"expression refusée ({site}) : {exc}") from exc
+    definition = getattr(task_spec, "event_definition", None)
+    if isinstance(task_spec, CatchingEvent) and isinstance(definition, TimerEventDefinition):
+        _refuse_naive_literal(definition.expression)
+
+
+def expression_sites(task_spec: Any) -> Iterator[tuple[str, str, str]]:
+    """Every expression or script the engine may evaluate for this flow node, as
+    (what it is, "eval" or "exec", source): what runs must be what validation checked."""
     assignee = task_properties(task_spec).get("assignee")
     if assignee:
-        check_expression(assignee)
+        yield "expression du destinataire (assignee)", "eval", assignee
+    correlation = task_properties(task_spec).get("correlation")
+    if correlation and isinstance(task_spec, CatchingEvent):
+        yield "expression de corrélation", "eval", correlation
     if isinstance(task_spec, ScriptTask):
-        check_script(task_spec.script or "")
-    for script in (getattr(task_spec, "prescript", None), getattr(task_spec, "postscript", None)):
+        yield "script", "exec", task_spec.script or ""
+    for label, attribute in (("pré-script", "prescript"), ("post-script", "postscript")):
+        script = getattr(task_spec, attribute, None)
         if script:
-            check_script(script)
+            yield label, "exec", script
     if isinstance(task_spec, MultiChoice):
         for condition, _target in task_spec.cond_task_specs:
             if condition is not None:
-                check_expression(condition.args[0])
+                yield "condition de flux", "eval", condition.args[0]
     if isinstance(task_spec, AsyncServiceTask):
-        if operations is not None and task_spec.operation_name not in operations:
-            raise ProcessDefinitionError(f"opération inconnue « {task_spec.operation_name} »")
-        for param in task_spec.operation_params.values():
-            check_expression(param["value"])
-    if isinstance(task_spec, CatchingEvent):
-        definition = task_spec.event_definition
-        if isinstance(definition, TimerEventDefinition):
-            check_expression(definition.expression)
-            _refuse_naive_literal(definition.expression)
-        correlation = task_properties(task_spec).get("correlation")
-        if correlation:
-            check_expression(correlation)
+        for key, param in task_spec.operation_params.items():
+            yield f"paramètre « {key} »", "eval", param["value"]
+    if isinstance(task_spec, StandardLoopTask) and task_spec.condition:
+        yield "condition de boucle", "eval", task_spec.condition
+    if isinstance(task_spec, MultiInstanceTask):
+        if task_spec.cardinality:
+            yield "cardinalité d'instances multiples", "eval", task_spec.cardinality
+        if task_spec.condition:
+            yield "condition de fin d'instances multiples", "eval", task_spec.condition
+    yield from _event_sites(getattr(task_spec, "event_definition", None))
+    if isinstance(task_spec, BusinessRuleTaskMixin):
+        yield from _dmn_sites(task_spec.dmnEngine.decision_table)
+
+
+def _event_sites(definition: Any) -> Iterator[tuple[str, str, str]]:
+    if definition is None:
+        return
+    if isinstance(definition, TimerEventDefinition):
+        yield "expression de minuteur", "eval", definition.expression
+    if isinstance(definition, ConditionalEventDefinition):
+        yield "condition d'événement", "eval", definition.expression
+    payload = getattr(definition, "expression", None)
+    if (
+        isinstance(payload, str)
+        and payload
+        and not isinstance(definition, TimerEventDefinition | ConditionalEventDefinition)
+    ):
+        yield "contenu du message ou du signal", "eval", payload
+    for prop in getattr(definition, "correlation_properties", None) or []:
+        if prop.retrieval_expression:
+            yield f"corrélation « {prop.name} »", "eval", prop.retrieval_expression
+    for inner in getattr(definition, "event_definitions", None) or []:  # multiple events
+        yield from _event_sites(inner)
+
+
+_DMN_INPUT = re.compile(r"(\?)(?=(?:[^'\"]|['\"][^'\"]*['\"])*$)")
+
+
+def _dmn_sites(table: Any) -> Iterator[tuple[str, str, str]]:
+    """The expressions SpiffWorkflow's DMN engine builds from each cell (see DMNEngine.evaluate)."""
+    for rule in table.rules:
+        row = f"table {table.id}, règle {rule.row_number}"
+        for entry in rule.inputEntries:
+            source = entry.input.expression or entry.input.label or ""
+            for match in entry.lhs:
+                if match is None:
+                    continue
+                cell = f"cellule d'entrée DMN ({row})"
+                if _DMN_INPUT.search(match):
+                    yield cell, "eval", source
+                    yield cell, "eval", _DMN_INPUT.sub("dmninputexpr", match)
+                    continue
+                try:
+                    ast.parse(match.strip(), mode="eval")
+                except SyntaxError:
+                    yield cell, "eval", f"{source} {match}"
+                else:
+                    yield cell, "eval", f"({source}) == ({match})"
+        for output in rule.outputEntries:
+            if output.text:
+                yield f"cellule de sortie DMN ({row})", "eval", output.text
 
 
 def _refuse_naive_literal(expression: str) -> None:

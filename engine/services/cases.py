@@ -7,14 +7,21 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from engine.domain.errors import Conflict, InvalidInput, NotFound
+from engine.domain.errors import Conflict, InvalidInput, ModelError, NotFound
 from engine.domain.journal import canonical_json
 from engine.domain.model import Actor, Case, CaseStatus, JobState, JournalEntry
 from engine.persistence.uow import UnitOfWork
 from engine.runtime.facade import CaseRuntime
 from engine.services.delegations import check_task_actor
 from engine.services.forms import validate_form
-from engine.services.steps import job_key, load_case, load_process, save_loaded, save_step
+from engine.services.steps import (
+    job_key,
+    load_case,
+    load_process,
+    save_failed,
+    save_loaded,
+    save_step,
+)
 from engine.services.tenant_settings import spec_to_start
 
 MAX_DATA_BYTES = 1_000_000
@@ -137,7 +144,10 @@ def complete_task(
             "mention": f"par délégation de {acting_for.display_name}",
         }
     data = {**data, f"{task.name}_par": {**done_by, **delegation}}
-    runtime.complete_task(task_id, data)
+    try:
+        runtime.complete_task(task_id, data)
+    except ModelError as exc:
+        return save_failed(uow, loaded, exc, actor=actor.user_id, now=now)
     updated = save_loaded(uow, loaded, now=now)
     uow.journal.append(
         tenant=tenant,
@@ -197,8 +207,11 @@ def deliver_message(
         raise Conflict(f"Plusieurs dossiers attendent « {message} » ({correlation}).")
     loaded = load_case(uow, tenant, waiting[0])
     case, runtime = loaded.case, loaded.runtime
-    if not runtime.deliver_message(message, payload):
-        raise Conflict("Le dossier n'attend plus ce message.")
+    try:
+        if not runtime.deliver_message(message, payload):
+            raise Conflict("Le dossier n'attend plus ce message.")
+    except ModelError as exc:
+        return save_failed(uow, loaded, exc, actor=actor.user_id, now=now)
     updated = save_loaded(uow, loaded, now=now)
     uow.journal.append(
         tenant=tenant,

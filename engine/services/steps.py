@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from engine.domain.errors import ModelError
 from engine.domain.model import Case, CaseStatus, HumanTask, TaskRows
 from engine.persistence.uow import UnitOfWork
 from engine.runtime.facade import EMPTY_SNAPSHOT, CaseRuntime, Snapshot
@@ -139,6 +140,22 @@ def _update_waits(
     messages = [(w.message, w.correlation) for w in after.messages]
     if messages != [(w.message, w.correlation) for w in before.messages]:
         uow.cases.replace_message_waits(case, messages)
+
+
+def save_failed(
+    uow: UnitOfWork, loaded: LoadedCase, error: ModelError, *, actor: str, now: datetime
+) -> Case:
+    """A step of the case failed in its model: keep its state, put it in error, say so."""
+    updated = save_loaded(uow, loaded, now=now, status=CaseStatus.ERROR, error=str(error))
+    uow.journal.append(
+        tenant=loaded.case.tenant,
+        kind="case.error",
+        case_id=loaded.case.id,
+        actor=actor,
+        payload={"error": str(error)},
+        now=now,
+    )
+    return updated
 
 
 def save_loaded(
