@@ -33,11 +33,21 @@ from engine.persistence.tenant_repositories import TenantAdminRepository
 JobDispatcher = Callable[[Sequence[tuple[uuid.UUID, str]]], None]
 """Hands (job id, operation) pairs to the broker; called only after a successful commit."""
 
+JournalSealer = Callable[[str], None]
+"""Seals a tenant's journal (Merkle seal, timestamped, stored locked) after a commit."""
+
 
 class UnitOfWork:
-    def __init__(self, engine: Engine, dispatch: JobDispatcher | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        dispatch: JobDispatcher | None = None,
+        sealer: JournalSealer | None = None,
+    ) -> None:
         self._engine = engine
         self._dispatch = dispatch
+        self._sealer = sealer
+        self.journals_to_seal: set[str] = set()
         self._connection: Connection | None = None
         self._committed = False
         self.jobs_to_dispatch: list[tuple[uuid.UUID, str]] = []
@@ -76,6 +86,14 @@ class UnitOfWork:
         pending, self.jobs_to_dispatch[:] = list(self.jobs_to_dispatch), []
         if pending and self._dispatch is not None:
             self._dispatch(pending)
+        to_seal, self.journals_to_seal = sorted(self.journals_to_seal), set()
+        if self._sealer is not None:
+            for tenant in to_seal:
+                self._sealer(tenant)
+
+    def seal_journal_after_commit(self, tenant: str) -> None:
+        """Ask for a seal of the tenant's journal once this unit commits (when a sealer is set)."""
+        self.journals_to_seal.add(tenant)
 
     def __exit__(
         self,
