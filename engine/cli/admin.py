@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 
 from archiving import ArchivingError
-from engine.bootstrap import build_operations, build_platform, prepare_database
+from engine.bootstrap import Platform, build_operations, build_platform, prepare_database
 from engine.cli.common import fail, one_line_errors, settings
 from engine.domain.model import Actor
 from engine.persistence.migrate import upgrade
@@ -168,18 +168,30 @@ def audit_verify(tenant: str, chain_only: bool) -> None:
     with their timestamps, the head extending the last seal, and the records against the
     journal. Exit 0 only when everything holds; one French line per finding otherwise."""
     platform = build_platform(settings())
-    if chain_only:
-        with platform.uow() as uow:
-            report = verify_journal(uow, tenant)
-        if report.intact:
-            click.echo(
-                f"chaîne intègre : {report.entries_checked} entrées, tête {report.head_hash[:16]}"
-                " (sceaux non vérifiés)"
-            )
-            return
-        for finding in report.findings:
-            click.echo(f"entrée {finding.seq} : {finding.problem}", err=True)
-        fail(f"journal altéré à partir de l'entrée {report.first_broken_seq}")
+    try:
+        if chain_only:
+            _verify_chain_only(platform, tenant)
+        else:
+            _verify_with_seals(platform, tenant)
+    finally:
+        platform.db.dispose()
+
+
+def _verify_chain_only(platform: Platform, tenant: str) -> None:
+    with platform.uow() as uow:
+        report = verify_journal(uow, tenant)
+    if report.intact:
+        click.echo(
+            f"chaîne intègre : {report.entries_checked} entrées, tête {report.head_hash[:16]}"
+            " (sceaux non vérifiés)"
+        )
+        return
+    for finding in report.findings:
+        click.echo(f"entrée {finding.seq} : {finding.problem}", err=True)
+    fail(f"journal altéré à partir de l'entrée {report.first_broken_seq}")
+
+
+def _verify_with_seals(platform: Platform, tenant: str) -> None:
     try:
         setup = archive_setup(platform.settings)
         full = verify_journal_completeness(platform.uow, setup, tenant)

@@ -259,3 +259,32 @@ def test_the_cli_checks_the_seals_by_default_and_fails_with_one_line_per_finding
     chain_only = runner.invoke(audit_cli, ["verify", "--tenant", SIREN_A, "--chain-only"])
     assert chain_only.exit_code == 0 and "sceaux non vérifiés" in chain_only.output
     assert sealed > 2
+
+
+def test_the_periodic_seal_is_a_beat_entry_with_a_configurable_period(
+    make_platform: PlatformFactory, setup: ArchiveSetup
+) -> None:
+    from engine.settings import StorageSettings
+    from engine.worker.app import make_celery
+
+    p = make_platform()
+    default = make_celery(p.settings).conf.beat_schedule["seal-journals"]
+    assert default["task"] == "dematflow.seal_journals" and default["schedule"] == 3600.0
+    storage = StorageSettings(journal_seal_period_seconds=600)
+    quicker = make_celery(p.settings.model_copy(update={"storage": storage}))
+    assert quicker.conf.beat_schedule["seal-journals"]["schedule"] == 600
+    # What the beat runs: every tenant's new entries get sealed, and the report says so.
+    start(p, "archive_test", {"document": _stored_reference(p), "typologie": "test"})
+    assert _verify(p, setup).unsealed > 1
+    from engine.services.archive_audits import seal_all_journals
+
+    assert seal_all_journals(p.uow, setup, now=p.clock()) == 2
+    report = _verify(p, setup)
+    assert report.intact and report.unsealed == 1  # the seal's own entry
+
+
+def _stored_reference(p: Platform) -> dict[str, object]:
+    with p.uow() as uow:
+        document = add_document(uow, p)
+        uow.commit()
+    return document.reference()
