@@ -40,7 +40,9 @@ class JournalRecords:
     """Package ids whose sealed package is in the store (archived or transferred)."""
 
 
-def read_journal_records(conn: Connection, tenant: str, archived_states: tuple[str, ...]) -> JournalRecords:
+def read_journal_records(
+    conn: Connection, tenant: str, archived_states: tuple[str, ...]
+) -> JournalRecords:
     c, d, p = t.cases.c, t.documents.c, a.archive_packages.c
     cases = tuple(
         CaseRecord(row.id, row.reference, int(row.version), row.updated_at)

@@ -25,6 +25,7 @@ from archiving import (
     JournalEntryRef,
     JournalSeal,
     JournalSealError,
+    ObjectLockMissingError,
     load_journal_seals,
     verify_seal_chain,
 )
@@ -82,13 +83,18 @@ class JournalVerification:
 
 
 def _seal_findings(
-    stored: list[JournalSeal], recorded: list[JournalSeal], setup: ArchiveSetup, refs: list[JournalEntryRef]
+    stored: list[JournalSeal],
+    recorded: list[JournalSeal],
+    setup: ArchiveSetup,
+    refs: list[JournalEntryRef],
 ) -> list[str]:
     findings = list(
         verify_seal_chain(stored, timestamp_verifier=setup.timestamp_verifier, entries=refs)
     )
     if stored and stored[0].number != 1:
-        findings.append(f"Sceau de journal n° 1 absent du stockage (le premier est le n° {stored[0].number}).")
+        findings.append(
+            f"Sceau de journal n° 1 absent du stockage (le premier est le n° {stored[0].number})."
+        )
     if stored and stored[0].first_seq != 1:
         findings.append("Le premier sceau de journal ne commence pas à l'entrée 1.")
     by_number = {seal.number: seal for seal in stored}
@@ -157,9 +163,7 @@ def _records_findings(
             continue
         if str(document.id) not in documents:
             findings.append(f"Document « {document.name} » ({document.id}) absent du journal.")
-    sealed_packages = _referenced_ids(
-        (e for e in entries if e.kind == "archive.sealed"), "package"
-    )
+    sealed_packages = _referenced_ids((e for e in entries if e.kind == "archive.sealed"), "package")
     for package in sorted(records.archived):
         if package not in sealed_packages:
             findings.append(f"Paquet {package} archivé sans entrée « archive.sealed » au journal.")
@@ -200,11 +204,12 @@ def verify_journal_completeness(
     chain = verify_chain(tenant, entries, expected_head=head_hash)
     findings = [f"Entrée {item.seq} : {item.problem}." for item in chain.findings]
     refs = [JournalEntryRef(e.seq, e.hash) for e in entries]
+    stored: list[JournalSeal] = []
     try:
         with setup.store() as store:
+            store.require_object_lock(setup.bucket(tenant))
             stored = load_journal_seals(store, setup.bucket(tenant), tenant)
-    except JournalSealError as exc:
-        stored = []
+    except (JournalSealError, ObjectLockMissingError) as exc:
         findings.append(str(exc))
     except ArchivingError as exc:
         raise ArchivingError(f"Sceaux du journal illisibles dans le stockage : {exc}") from exc

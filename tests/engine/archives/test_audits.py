@@ -7,6 +7,7 @@ import json
 import urllib.request
 from dataclasses import replace
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import update
@@ -68,7 +69,7 @@ def test_journal_seals_chain_and_prove_single_entries(
     with p.uow() as uow:
         seals = uow.archives.seals(SIREN_A)
     assert seals[0].first_seq == 1 and [s.number for s in seals] == [1, 2, 3, 4, 5]
-    assert all(b.previous == a.digest for a, b in zip(seals, seals[1:], strict=False))
+    assert all(b.previous == a.digest for a, b in pairwise(seals))
     seq = seals[3].first_seq + 2
     proof = prove_journal_entry(p.uow, SIREN_A, seq)
     assert proof.seal.number == 4 and check_journal_entry(p.uow, setup, proof) == ()
