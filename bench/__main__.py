@@ -11,6 +11,7 @@ BENCHES = (
     "bench_archiving",
     "bench_load",
     "bench_archive_search",
+    "bench_journal_seal",
 )
 
 
