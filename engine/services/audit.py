@@ -174,12 +174,13 @@ def _records_findings(
             continue
         if entry.case_id is not None and entry.case_id not in known_cases:
             findings.append(f"Entrée {entry.seq} : le dossier {entry.case_id} n'existe pas.")
-        document = entry.payload.get("document") if isinstance(entry.payload, dict) else None
-        if isinstance(document, str) and _is_uuid(document) and document not in known_documents:
-            findings.append(f"Entrée {entry.seq} : le document {document} n'existe pas.")
-        package = entry.payload.get("package") if isinstance(entry.payload, dict) else None
-        if entry.kind == "archive.sealed" and str(package) not in records.packages:
-            findings.append(f"Entrée {entry.seq} : le paquet {package} n'existe pas.")
+        payload = entry.payload if isinstance(entry.payload, dict) else {}
+        pointed = payload.get("document")
+        if isinstance(pointed, str) and _is_uuid(pointed) and pointed not in known_documents:
+            findings.append(f"Entrée {entry.seq} : le document {pointed} n'existe pas.")
+        pointed = payload.get("package")
+        if entry.kind == "archive.sealed" and str(pointed) not in records.packages:
+            findings.append(f"Entrée {entry.seq} : le paquet {pointed} n'existe pas.")
     return findings
 
 
