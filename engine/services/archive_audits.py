@@ -45,6 +45,7 @@ from engine.services.archives import (
     archive_setup,
 )
 from engine.settings import Settings
+from signatures import SignatureError
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ def seal_all_journals(uow_factory: UnitOfWorkFactory, setup: ArchiveSetup, *, no
     for tenant in tenants:
         try:
             sealed += seal_tenant_journal(uow_factory, setup, tenant, now=now) is not None
-        except ArchivingError as exc:
+        except (ArchivingError, SignatureError) as exc:
             log.warning("scellement du journal de %s reporté : %s", tenant, exc)
     return sealed
 
@@ -144,7 +145,7 @@ def seal_when_possible(
         return seal_tenant_journal(uow_factory, setup, tenant, now=now)
     except ArchiveUnavailable:
         return None
-    except ArchivingError as exc:
+    except (ArchivingError, SignatureError) as exc:
         log.warning("scellement du journal de %s reporté : %s", tenant, exc)
         return None
 

@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import Connection, delete, select, update
 
-from archiving import load_journal_seals
+from archiving import ArchivingError, load_journal_seals
 from engine.bootstrap import Platform
 from engine.cli.admin import audit as audit_cli
 from engine.domain.journal import entry_body, link_hash
@@ -288,3 +288,22 @@ def _stored_reference(p: Platform) -> dict[str, object]:
         document = add_document(uow, p)
         uow.commit()
     return document.reference()
+
+
+def test_a_store_outage_delays_the_seal_but_never_the_tenant(
+    make_platform: PlatformFactory,
+) -> None:
+    from engine.services.archives import archive_setup
+    from tests.engine.archives.conftest import closed_port
+
+    down = make_platform(endpoint=closed_port())  # creates both tenants: no seal possible
+    with down.uow() as uow:
+        assert uow.tenants.get(SIREN_A) is not None
+        assert uow.archives.seals(SIREN_A) == []
+    with pytest.raises(ArchivingError):
+        verify_journal_completeness(down.uow, archive_setup(down.settings), SIREN_A)
+    # The store is back: the periodic seal catches up and the journal verifies.
+    up = make_platform()
+    setup = archive_setup(up.settings)
+    assert seal_tenant_journal(up.uow, setup, SIREN_A, now=up.clock()) is not None
+    assert _verify(up, setup).intact
