@@ -18,7 +18,7 @@ from engine.services.archive_audits import seal_tenant_journal
 from engine.services.archives import ArchiveSetup
 from engine.services.audit import JournalVerification, verify_journal, verify_journal_completeness
 from engine.services.documents import add_case_document
-from tests.engine.archives.conftest import MAIRE, PlatformFactory, archived_case
+from tests.engine.archives.conftest import MAIRE, PlatformFactory, archived_case, use_platform_env
 from tests.engine.support import AGENT, SIREN_A, SIREN_B, complete, start
 from tests.signatures.pdfs import make_pdf
 
@@ -232,17 +232,7 @@ def test_the_cli_checks_the_seals_by_default_and_fails_with_one_line_per_finding
 ) -> None:
     p = make_platform()
     sealed, _case = _running_case(p, setup)
-    env = {
-        "DEMATFLOW_DATABASE_URL": p.settings.resolved_database_url(),
-        "DEMATFLOW_DATA_DIR": str(p.settings.data_dir),
-        "DEMATFLOW_PKI__DEV_DIR": str(p.settings.pki.dev_dir),
-        "DEMATFLOW_STORAGE__ENDPOINT": str(p.settings.storage.endpoint),
-        "DEMATFLOW_STORAGE__ACCESS_KEY": p.settings.storage.access_key,
-        "DEMATFLOW_STORAGE__SECRET_KEY": p.settings.storage.secret_key,
-        "DEMATFLOW_STORAGE__BUCKET_PREFIX": p.settings.storage.bucket_prefix,
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    use_platform_env(p, monkeypatch)
     runner = CliRunner()
     result = runner.invoke(audit_cli, ["verify", "--tenant", SIREN_A])
     assert result.exit_code == 0, result.output
