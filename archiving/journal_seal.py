@@ -66,6 +66,9 @@ class JournalSeal:
     """When the seal was made (the token's time is the proof; this is informative)."""
     token: bytes
     """RFC 3161 timestamp token over :meth:`statement`."""
+    head_hash: str = ""
+    """Hash of the last covered entry: the journal's head when sealed ("" in seals made
+    before it was recorded; the Merkle root binds it all the same)."""
 
     def statement(self) -> bytes:
         """The canonical bytes the token timestamps and the next seal chains to."""
@@ -78,6 +81,8 @@ class JournalSeal:
             "previous": self.previous,
             "sealed_at": self.sealed_at.astimezone(UTC).isoformat(),
         }
+        if self.head_hash:
+            body["head_hash"] = self.head_hash
         return json.dumps(body, sort_keys=True, separators=(",", ":")).encode("utf-8")
 
     @property
@@ -105,6 +110,7 @@ class JournalSeal:
                 previous=str(body["previous"]),
                 sealed_at=datetime.fromisoformat(body["sealed_at"]),
                 token=base64.b64decode(body["timestamp_token"], validate=True),
+                head_hash=str(body.get("head_hash", "")),
             )
         except (ValueError, KeyError, TypeError) as exc:
             raise JournalSealError(f"Sceau de journal illisible : {exc}") from exc
@@ -136,6 +142,7 @@ def seal_journal(
         previous=previous.digest if previous is not None else "",
         sealed_at=now,
         token=b"",
+        head_hash=entries[-1].hash,
     )
     token = timestamper.timestamp(unsigned.statement())
     return JournalSeal(**{**unsigned.__dict__, "token": token})
@@ -200,6 +207,12 @@ def verify_seal_chain(
         if not check.valid:
             problems.append(f"{label} : horodatage invalide ({'; '.join(check.problems)}).")
         if by_seq is not None:
+            head = by_seq.get(seal.last_seq)
+            if seal.head_hash and (head is None or head.hash != seal.head_hash):
+                problems.append(
+                    f"{label} : la tête scellée (entrée {seal.last_seq}, "
+                    f"{seal.head_hash[:16]}) n'est plus dans le journal."
+                )
             covered = [by_seq.get(seq) for seq in range(seal.first_seq, seal.last_seq + 1)]
             if None in covered:
                 problems.append(f"{label} : des entrées scellées manquent au journal.")

@@ -12,6 +12,7 @@ BENCHES = (
     "bench_load",
     "bench_archive_search",
     "bench_seal_verification",
+    "bench_journal_seal",
 )
 
 

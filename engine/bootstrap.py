@@ -43,7 +43,14 @@ class Platform:
     extras: dict[str, object] = field(default_factory=dict)
 
     def uow(self) -> UnitOfWork:
-        return UnitOfWork(self.db, self.dispatch)
+        return UnitOfWork(self.db, self.dispatch, self.seal_journal)
+
+    def seal_journal(self, tenant: str) -> None:
+        """Seal the tenant's journal now (tenant created, package archived); never raises: when
+        the archive store is down or not configured, the periodic seal catches up."""
+        from engine.services.archive_audits import seal_when_possible
+
+        seal_when_possible(self.uow, self.settings, self.extras, tenant, now=self.clock())
 
     def queue_of(self, operation: str) -> str:
         return self.operations.get(operation).queue

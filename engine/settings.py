@@ -24,6 +24,9 @@ class StorageSettings(BaseModel):
     secure: bool = False
     region: str = "us-east-1"
     bucket_prefix: str = "dematflow"
+    journal_seal_period_seconds: float = Field(default=3600.0, gt=0)
+    """Period of the journal seals made by the scheduler (besides those made at each tenant
+    creation and archived package)."""
 
 
 class BrokerSettings(BaseModel):

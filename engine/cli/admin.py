@@ -7,13 +7,15 @@ from pathlib import Path
 
 import click
 
-from engine.bootstrap import build_operations, build_platform, prepare_database
+from archiving import ArchivingError
+from engine.bootstrap import Platform, build_operations, build_platform, prepare_database
 from engine.cli.common import fail, one_line_errors, settings
 from engine.domain.model import Actor
 from engine.persistence.migrate import upgrade
 from engine.runtime.specs import parse_bundle, read_procedure_dir
 from engine.services import admin
-from engine.services.audit import verify_journal
+from engine.services.archives import ArchiveUnavailable, archive_setup
+from engine.services.audit import verify_journal, verify_journal_completeness
 
 OPERATOR = Actor.system("cli")
 
@@ -155,20 +157,59 @@ def audit() -> None:
 
 @audit.command("verify")
 @click.option("--tenant", required=True)
+@click.option(
+    "--chain-only",
+    is_flag=True,
+    help="Chaîne seule, sans les sceaux du stockage ni les enregistrements (déconseillé).",
+)
 @one_line_errors
-def audit_verify(tenant: str) -> None:
-    """Check the tenant's hash chain; exit 0 only when intact."""
+def audit_verify(tenant: str, chain_only: bool) -> None:
+    """Check the tenant's journal: the hash chain, the Merkle seals locked in the archive store
+    with their timestamps, the head extending the last seal, and the records against the
+    journal. Exit 0 only when everything holds; one French line per finding otherwise."""
     platform = build_platform(settings())
+    try:
+        if chain_only:
+            _verify_chain_only(platform, tenant)
+        else:
+            _verify_with_seals(platform, tenant)
+    finally:
+        platform.db.dispose()
+
+
+def _verify_chain_only(platform: Platform, tenant: str) -> None:
     with platform.uow() as uow:
         report = verify_journal(uow, tenant)
     if report.intact:
         click.echo(
-            f"journal intègre : {report.entries_checked} entrées, tête {report.head_hash[:16]}"
+            f"chaîne intègre : {report.entries_checked} entrées, tête {report.head_hash[:16]}"
+            " (sceaux non vérifiés)"
         )
         return
     for finding in report.findings:
         click.echo(f"entrée {finding.seq} : {finding.problem}", err=True)
     fail(f"journal altéré à partir de l'entrée {report.first_broken_seq}")
+
+
+def _verify_with_seals(platform: Platform, tenant: str) -> None:
+    try:
+        setup = archive_setup(platform.settings)
+        full = verify_journal_completeness(platform.uow, setup, tenant)
+    except (ArchiveUnavailable, ArchivingError) as exc:
+        fail(f"vérification des sceaux du journal impossible : {exc}")
+        return
+    if full.intact:
+        click.echo(
+            f"journal intègre : {full.entries} entrées, tête {full.head_hash[:16]}, "
+            f"{full.seals} sceau(x) vérifié(s), {full.unsealed} entrée(s) pas encore scellée(s)"
+        )
+        return
+    for finding in full.findings:
+        click.echo(finding, err=True)
+    fail(
+        f"journal non conforme : {len(full.findings)} anomalie(s), "
+        f"{full.unsealed} entrée(s) pas encore scellée(s)"
+    )
 
 
 @click.group("ops")

@@ -226,6 +226,7 @@ def _seal(row: Row[Any]) -> JournalSeal:
         previous=row.previous,
         sealed_at=_aware(row.sealed_at) or row.sealed_at,
         token=bytes(row.token),
+        head_hash=row.head_hash or "",
     )
 
 
@@ -539,6 +540,7 @@ class ArchiveRepository:
                 token=seal.token,
                 object_key=object_key,
                 version_id=version_id,
+                head_hash=seal.head_hash or None,
             )
         )
 

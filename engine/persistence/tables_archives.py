@@ -92,8 +92,10 @@ archive_journal_seals = Table(
     Column("token", LargeBinary, nullable=False),
     Column("object_key", String(300), nullable=False),
     Column("version_id", String(200), nullable=False),
+    Column("head_hash", String(64), nullable=True),
 )
-"""Periodic seals of each tenant's journal (also stored under Object Lock)."""
+"""Periodic seals of each tenant's journal (also stored under Object Lock). `head_hash`: the
+hash of the last sealed entry (empty for seals made before it was recorded)."""
 
 archive_audit_runs = Table(
     "archive_audit_runs",

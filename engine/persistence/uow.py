@@ -36,11 +36,21 @@ log = logging.getLogger(__name__)
 JobDispatcher = Callable[[Sequence[tuple[uuid.UUID, str]]], None]
 """Hands (job id, operation) pairs to the broker; called only after a successful commit."""
 
+JournalSealer = Callable[[str], None]
+"""Seals a tenant's journal (Merkle seal, timestamped, stored locked) after a commit."""
+
 
 class UnitOfWork:
-    def __init__(self, engine: Engine, dispatch: JobDispatcher | None = None) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        dispatch: JobDispatcher | None = None,
+        sealer: JournalSealer | None = None,
+    ) -> None:
         self._engine = engine
         self._dispatch = dispatch
+        self._sealer = sealer
+        self.journals_to_seal: set[str] = set()
         self._connection: Connection | None = None
         self._committed = False
         self.jobs_to_dispatch: list[tuple[uuid.UUID, str]] = []
@@ -90,6 +100,14 @@ class UnitOfWork:
                     ", ".join(str(job_id) for job_id, _ in pending),
                     exc,
                 )
+        to_seal, self.journals_to_seal = sorted(self.journals_to_seal), set()
+        if self._sealer is not None:
+            for tenant in to_seal:
+                self._sealer(tenant)
+
+    def seal_journal_after_commit(self, tenant: str) -> None:
+        """Ask for a seal of the tenant's journal once this unit commits (when a sealer is set)."""
+        self.journals_to_seal.add(tenant)
 
     def __exit__(
         self,

@@ -38,6 +38,7 @@ def create_tenant(uow: UnitOfWork, *, siren: str, name: str, actor: Actor, now: 
         payload={"name": tenant.name},
         now=now,
     )
+    uow.seal_journal_after_commit(siren)
     return tenant
 
 

@@ -38,7 +38,14 @@ from engine.persistence.archive_repositories import (
     StoredFinding,
 )
 from engine.persistence.uow import UnitOfWorkFactory
-from engine.services.archives import RECORD_RETENTION_YEARS, ArchiveSetup
+from engine.services.archives import (
+    RECORD_RETENTION_YEARS,
+    ArchiveSetup,
+    ArchiveUnavailable,
+    archive_setup,
+)
+from engine.settings import Settings
+from signatures import SignatureError
 
 log = logging.getLogger(__name__)
 
@@ -114,9 +121,33 @@ def seal_all_journals(uow_factory: UnitOfWorkFactory, setup: ArchiveSetup, *, no
     for tenant in tenants:
         try:
             sealed += seal_tenant_journal(uow_factory, setup, tenant, now=now) is not None
-        except ArchivingError as exc:
+        except (ArchivingError, SignatureError) as exc:
             log.warning("scellement du journal de %s reporté : %s", tenant, exc)
     return sealed
+
+
+def seal_when_possible(
+    uow_factory: UnitOfWorkFactory,
+    settings: Settings,
+    cache: dict[str, object],
+    tenant: str,
+    *,
+    now: datetime,
+) -> JournalSeal | None:
+    """Seal right after an event worth sealing (tenant created, package archived). A store or
+    timestamp outage is logged, not raised: the event is committed and the periodic seal
+    covers it later. `cache` keeps the archive setup (keys loaded once per process)."""
+    setup = cache.get("archive_setup")
+    try:
+        if not isinstance(setup, ArchiveSetup):
+            setup = archive_setup(settings)
+            cache["archive_setup"] = setup
+        return seal_tenant_journal(uow_factory, setup, tenant, now=now)
+    except ArchiveUnavailable:
+        return None
+    except (ArchivingError, SignatureError) as exc:
+        log.warning("scellement du journal de %s reporté : %s", tenant, exc)
+        return None
 
 
 @dataclass(frozen=True)

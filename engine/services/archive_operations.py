@@ -367,6 +367,7 @@ def _record(
             result=result,
             now=ctx.now,
         )
+        uow.seal_journal_after_commit(ctx.tenant)
         uow.commit()
     return result
 

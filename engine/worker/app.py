@@ -36,7 +36,6 @@ log = logging.getLogger(__name__)
 QUEUES = ("engine", "signing", "sealing", "connectors", "audits")
 TIMER_PERIOD_S = 10.0
 RELAY_PERIOD_S = 15.0
-JOURNAL_SEAL_PERIOD_S = 3600.0
 ARCHIVE_AUDIT_PERIOD_S = 300.0
 """Each beat runs one audit batch per tenant; a full pass is started once a day."""
 
@@ -106,8 +105,11 @@ def make_celery(settings: Settings) -> Celery:
             },
             "seal-journals": {
                 "task": "dematflow.seal_journals",
-                "schedule": JOURNAL_SEAL_PERIOD_S,
-                "options": {"queue": "sealing", "expires": JOURNAL_SEAL_PERIOD_S},
+                "schedule": settings.storage.journal_seal_period_seconds,
+                "options": {
+                    "queue": "sealing",
+                    "expires": settings.storage.journal_seal_period_seconds,
+                },
             },
             "audit-archives": {
                 "task": "dematflow.audit_archives",

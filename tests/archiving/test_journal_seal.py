@@ -11,6 +11,7 @@ import pytest
 from archiving.errors import JournalSealError
 from archiving.journal_seal import (
     JournalEntryRef,
+    JournalSeal,
     prove_entry,
     seal_journal,
     verify_entry_proof,
@@ -91,3 +92,29 @@ def test_gaps_are_refused(timestamper) -> None:
         )
     with pytest.raises(JournalSealError):
         seal_journal([], scope="platform", previous=first, timestamper=timestamper, now=now)
+
+
+def test_a_seal_names_the_head_it_sealed(timestamper, timestamp_verifier) -> None:
+    """The head hash and count are in the timestamped statement; seals made before the head
+    hash was recorded still read and verify."""
+    entries = _entries(1, 4)
+    seal = seal_journal(
+        entries, scope="213800000", previous=None, timestamper=timestamper, now=datetime.now(UTC)
+    )
+    assert seal.head_hash == entries[-1].hash and seal.last_seq == 4
+    assert b'"head_hash"' in seal.statement()
+    assert JournalSeal.from_json(seal.to_json()) == seal
+    # The head replaced (its hash recomputed elsewhere): found by name, besides the root.
+    rewritten = [*entries[:3], JournalEntryRef(seq=4, hash="ab" * 32)]
+    problems = verify_seal_chain([seal], timestamp_verifier=timestamp_verifier, entries=rewritten)
+    assert any("la tête scellée (entrée 4" in p for p in problems), problems
+    # The head hash cannot be changed in a stored seal: the token covers it.
+    moved = dataclasses.replace(seal, head_hash="cd" * 32)
+    problems = verify_seal_chain([moved], timestamp_verifier=timestamp_verifier)
+    assert any("horodatage invalide" in p for p in problems), problems
+    # An older seal, without the field, keeps its statement and verifies.
+    older = dataclasses.replace(seal, head_hash="", token=b"")
+    older = dataclasses.replace(older, token=timestamper.timestamp(older.statement()))
+    assert b"head_hash" not in older.statement()
+    assert JournalSeal.from_json(older.to_json()) == older
+    assert verify_seal_chain([older], timestamp_verifier=timestamp_verifier, entries=entries) == ()

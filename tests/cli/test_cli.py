@@ -64,13 +64,18 @@ def test_admin_and_case_commands(run, tmp_path: Path) -> None:  # type: ignore[n
     stuck = run("ops", "stuck")
     assert stuck.exit_code == 0, stuck.output
     assert "0 dossier(s) en erreur" in stuck.output
-    verified = run("audit", "verify", "--tenant", SIREN_A)
-    assert verified.exit_code == 0 and "journal intègre : 4 entrées" in verified.output
+    # Without an archive store there are no locked seals to check: the full check refuses to
+    # say "intact", the chain alone can still be checked on request.
+    unsealed = run("audit", "verify", "--tenant", SIREN_A)
+    assert unsealed.exit_code == 1
+    assert "vérification des sceaux du journal impossible" in unsealed.output
+    verified = run("audit", "verify", "--tenant", SIREN_A, "--chain-only")
+    assert verified.exit_code == 0 and "chaîne intègre : 4 entrées" in verified.output
 
     database = tmp_path / "var" / "dematflow.sqlite3"
     with sqlite3.connect(database) as conn:
         conn.execute("UPDATE journal SET actor = 'user:intrus' WHERE seq = 3")
-    tampered = run("audit", "verify", "--tenant", SIREN_A)
+    tampered = run("audit", "verify", "--tenant", SIREN_A, "--chain-only")
     assert tampered.exit_code == 1
     assert "journal altéré à partir de l'entrée 3" in tampered.output
 

@@ -7,6 +7,7 @@ import json
 import urllib.request
 from dataclasses import replace
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 from sqlalchemy import update
@@ -58,18 +59,20 @@ def test_journal_seals_chain_and_prove_single_entries(
     make_platform: PlatformFactory, setup: ArchiveSetup
 ) -> None:
     p = make_platform()
+    # Seal n° 1 was made when the tenant was created; the next ones chain to it.
     first = seal_tenant_journal(p.uow, setup, SIREN_A, now=p.clock())
-    assert first is not None and first.number == 1 and first.first_seq == 1
+    assert first is not None and first.number == 2 and first.first_seq == 2
     assert seal_tenant_journal(p.uow, setup, SIREN_A, now=p.clock()) is not None  # its own entry
-    archived_case(p)
+    archived_case(p)  # sealed again when its package was archived
     third = seal_tenant_journal(p.uow, setup, SIREN_A, now=p.clock())
-    assert third is not None and third.number == 3
+    assert third is not None and third.number == 5
     with p.uow() as uow:
         seals = uow.archives.seals(SIREN_A)
-    assert seals[1].previous == seals[0].digest and seals[2].previous == seals[1].digest
-    seq = third.first_seq + 2
+    assert seals[0].first_seq == 1 and [s.number for s in seals] == [1, 2, 3, 4, 5]
+    assert all(b.previous == a.digest for a, b in pairwise(seals))
+    seq = seals[3].first_seq + 2
     proof = prove_journal_entry(p.uow, SIREN_A, seq)
-    assert proof.seal.number == 3 and check_journal_entry(p.uow, setup, proof) == ()
+    assert proof.seal.number == 4 and check_journal_entry(p.uow, setup, proof) == ()
     # A forger rewrites a sealed entry in the database and recomputes its hash.
     with p.uow() as uow:
         entry = next(uow.journal.iter_entries(SIREN_A, after_seq=seq - 1))

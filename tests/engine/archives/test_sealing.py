@@ -15,7 +15,11 @@ from archiving.store import package_key
 from engine.cli.archives import group as archives_cli
 from engine.domain.model import CaseStatus, JobState
 from engine.persistence.archive_repositories import ARCHIVED, WAITING
-from engine.services.archives import ArchiveSetup, check_archive_storage, export_package_dip
+from engine.services.archives import (
+    archive_setup,
+    check_archive_storage,
+    export_package_dip,
+)
 from engine.services.operations import OperationRetry
 from signatures.devpki import DevPki
 from tests.engine.archives.conftest import (
@@ -158,9 +162,12 @@ def test_a_storage_outage_leaves_the_case_waiting_then_it_is_archived(
     assert done.status == CaseStatus.COMPLETED and done.data["archivage"]["statut"] == "archivé"
 
 
-def test_a_bucket_without_object_lock_is_refused(
-    make_platform: PlatformFactory, setup: ArchiveSetup, p
-) -> None:  # type: ignore[no-untyped-def]
+def test_a_bucket_without_object_lock_is_refused(make_platform: PlatformFactory) -> None:
+    # Tenants created while the store is down have no bucket yet (it is otherwise made, locked,
+    # with the journal seal at their creation); someone then creates it without Object Lock.
+    make_platform(endpoint=closed_port())
+    p = make_platform()
+    setup = archive_setup(p.settings)
     with setup.store() as store:
         store.create_bucket(setup.bucket(SIREN_A), object_lock=False)
     problems = check_archive_storage(p.uow, setup)

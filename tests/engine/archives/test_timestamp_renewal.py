@@ -40,7 +40,12 @@ from signatures import (
     latest_document_timestamp,
     validate_pdf_for_archive,
 )
-from tests.engine.archives.conftest import PlatformFactory, archived_case, package_of
+from tests.engine.archives.conftest import (
+    PlatformFactory,
+    archived_case,
+    package_of,
+    use_platform_env,
+)
 from tests.engine.support import SIREN_A, SIREN_B
 
 pytestmark = pytest.mark.integration
@@ -178,17 +183,7 @@ def test_cli_renews_timestamps_through_the_platform(
 ) -> None:
     p = make_platform()
     package = package_of(p, archived_case(p))
-    env = {
-        "DEMATFLOW_DATABASE_URL": p.settings.resolved_database_url(),
-        "DEMATFLOW_DATA_DIR": str(p.settings.data_dir),
-        "DEMATFLOW_PKI__DEV_DIR": str(p.settings.pki.dev_dir),
-        "DEMATFLOW_STORAGE__ENDPOINT": str(p.settings.storage.endpoint),
-        "DEMATFLOW_STORAGE__ACCESS_KEY": p.settings.storage.access_key,
-        "DEMATFLOW_STORAGE__SECRET_KEY": p.settings.storage.secret_key,
-        "DEMATFLOW_STORAGE__BUCKET_PREFIX": p.settings.storage.bucket_prefix,
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    use_platform_env(p, monkeypatch)
     runner = CliRunner()
     result = runner.invoke(
         archives_cli, ["renew-timestamps", "--tenant", SIREN_A, "--horizon-days", "30"]

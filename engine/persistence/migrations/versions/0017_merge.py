@@ -1,11 +1,11 @@
-"""merge the councillors and credential version branches
+"""merge the councillors, credential version and journal seal head branches
 
 Revision ID: 0017_merge
-Revises: 0016_forms, 0016_security
+Revises: 0016_forms, 0016_security, 0016_journal
 """
 
 revision = "0017_merge"
-down_revision = ("0016_forms", "0016_security")
+down_revision = ("0016_forms", "0016_security", "0016_journal")
 branch_labels = None
 depends_on = None
 
