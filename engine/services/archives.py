@@ -473,11 +473,6 @@ def decide_retention(
     _require_archivist(actor)
     if decision == "destroy":
         _require_named_archivist(actor, "viser une élimination")
-        if visa is None:
-            raise InvalidInput(
-                "Élimination refusée : le visa d'élimination des Archives départementales "
-                "(référence, date, bordereau signé en PDF) est obligatoire."
-            )
     package = _stored(uow, tenant, package_id)
     if package.state != ARCHIVED or package.dua_end >= now.date():
         raise InvalidInput("La durée d'utilité administrative de ce paquet n'est pas échue.")
@@ -492,7 +487,11 @@ def decide_retention(
         elif decision == "destroy":
             if package.legal_hold:
                 raise InvalidInput("Élimination refusée : le paquet est gelé pour litige.")
-            assert visa is not None
+            if visa is None:
+                raise InvalidInput(
+                    "Élimination refusée : le visa d'élimination des Archives départementales "
+                    "(référence, date, bordereau signé en PDF) est obligatoire."
+                )
             record = _destroy(
                 setup,
                 package,

@@ -209,14 +209,12 @@ def _remove(directory: Path) -> None:
 def _visa(
     decision: str, reference: str, issued_on: str, upload: UploadFile | None
 ) -> EliminationVisa | None:
-    """The visa d'élimination typed in the form (only for a destruction; checked by the service)."""
+    """The visa d'élimination typed in the form (only for a destruction; checked and required
+    by the service)."""
     if decision != "destroy":
         return None
     if not reference.strip() or not issued_on or upload is None or not upload.filename:
-        raise InvalidInput(
-            "le visa d'élimination des Archives départementales (référence, date et bordereau "
-            "signé en PDF) est obligatoire."
-        )
+        return None  # refused by the service, after the checks of the DUA and of a hold
     content = upload.file.read(MAX_VISA_BYTES + 1)
     if len(content) > MAX_VISA_BYTES:
         raise InvalidInput("bordereau d'élimination visé trop volumineux (20 Mo au plus).")
