@@ -20,11 +20,12 @@ from click.testing import CliRunner
 from archiving.destruction import record_keys, verify_destruction_record
 from archiving.store import package_key
 from engine.cli.archives import group as archives_cli
-from engine.persistence.archive_repositories import DESTROYED
+from engine.persistence.archive_repositories import DESTROYED, ArchivedPackage
 from engine.services.archives import archive_setup
 from tests.engine.archives.conftest import (  # noqa: F401 (fixtures)
     PlatformFactory,
     archived_case,
+    cli_environment,
     make_platform,
     package_of,
 )
@@ -54,15 +55,22 @@ def _replace(record: bytes, name: str, transform: object) -> bytes:
     return out.getvalue()
 
 
+def _due_packages(make_platform: PlatformFactory) -> tuple[ArchivedPackage, ArchivedPackage]:  # noqa: F811
+    """Two packages closed in 2020 with a one-year DUA: due, their locks expired."""
+    past = make_platform(clock=fixed_clock(PAST))
+    _add_archivists(past)
+    doomed = package_of(past, archived_case(past, title="a-eliminer.pdf", years=1))
+    held = package_of(past, archived_case(past, title="en-litige.pdf", years=1))
+    assert doomed is not None and held is not None
+    return doomed, held
+
+
 def test_holds_and_sealed_destruction_from_the_package_page(
     make_platform: PlatformFactory,  # noqa: F811
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    past = make_platform(clock=fixed_clock(PAST))
-    _add_archivists(past)
-    doomed = package_of(past, archived_case(past, title="a-eliminer.pdf", years=1))
-    held = package_of(past, archived_case(past, title="en-litige.pdf", years=1))
+    doomed, held = _due_packages(make_platform)
     assert doomed is not None and held is not None and doomed.objects
     p = make_platform()
     setup = archive_setup(p.settings)
@@ -206,23 +214,10 @@ def test_cli_holds_and_destruction_need_a_named_archivist_and_the_visa(
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    past = make_platform(clock=fixed_clock(PAST))
-    _add_archivists(past)
-    doomed = package_of(past, archived_case(past, title="a-eliminer.pdf", years=1))
-    held = package_of(past, archived_case(past, title="en-litige.pdf", years=1))
+    doomed, held = _due_packages(make_platform)
     assert doomed is not None and held is not None
     p = make_platform()
-    env = {
-        "DEMATFLOW_DATABASE_URL": p.settings.resolved_database_url(),
-        "DEMATFLOW_DATA_DIR": str(p.settings.data_dir),
-        "DEMATFLOW_PKI__DEV_DIR": str(p.settings.pki.dev_dir),
-        "DEMATFLOW_STORAGE__ENDPOINT": str(p.settings.storage.endpoint),
-        "DEMATFLOW_STORAGE__ACCESS_KEY": p.settings.storage.access_key,
-        "DEMATFLOW_STORAGE__SECRET_KEY": p.settings.storage.secret_key,
-        "DEMATFLOW_STORAGE__BUCKET_PREFIX": p.settings.storage.bucket_prefix,
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    cli_environment(p, monkeypatch)
     runner = CliRunner()
     visa = tmp_path / "visa.pdf"
     visa.write_bytes(_visa_pdf())

@@ -159,6 +159,21 @@ def archived_case(p: Platform, **kwargs: object) -> Case:
     return case
 
 
+def cli_environment(p: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point the CLI (its own settings) at the platform's database, store and PKI."""
+    env = {
+        "DEMATFLOW_DATABASE_URL": p.settings.resolved_database_url(),
+        "DEMATFLOW_DATA_DIR": str(p.settings.data_dir),
+        "DEMATFLOW_PKI__DEV_DIR": str(p.settings.pki.dev_dir),
+        "DEMATFLOW_STORAGE__ENDPOINT": str(p.settings.storage.endpoint),
+        "DEMATFLOW_STORAGE__ACCESS_KEY": p.settings.storage.access_key,
+        "DEMATFLOW_STORAGE__SECRET_KEY": p.settings.storage.secret_key,
+        "DEMATFLOW_STORAGE__BUCKET_PREFIX": p.settings.storage.bucket_prefix,
+    }
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+
+
 def package_of(p: Platform, case: Case):  # type: ignore[no-untyped-def]
     with p.uow() as uow:
         return uow.archives.for_case(case.tenant, case.id)

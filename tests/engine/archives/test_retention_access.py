@@ -28,6 +28,7 @@ from tests.engine.archives.conftest import (
     MAIRE,
     PlatformFactory,
     archived_case,
+    cli_environment,
     package_of,
 )
 from tests.engine.support import SIREN_A, SIREN_B, fixed_clock
@@ -76,17 +77,7 @@ def test_cli_audit_export_and_retention_through_the_platform(
     p = make_platform()
     package = package_of(p, archived_case(p))
     assert package is not None
-    env = {
-        "DEMATFLOW_DATABASE_URL": p.settings.resolved_database_url(),
-        "DEMATFLOW_DATA_DIR": str(p.settings.data_dir),
-        "DEMATFLOW_PKI__DEV_DIR": str(p.settings.pki.dev_dir),
-        "DEMATFLOW_STORAGE__ENDPOINT": str(p.settings.storage.endpoint),
-        "DEMATFLOW_STORAGE__ACCESS_KEY": p.settings.storage.access_key,
-        "DEMATFLOW_STORAGE__SECRET_KEY": p.settings.storage.secret_key,
-        "DEMATFLOW_STORAGE__BUCKET_PREFIX": p.settings.storage.bucket_prefix,
-    }
-    for name, value in env.items():
-        monkeypatch.setenv(name, value)
+    cli_environment(p, monkeypatch)
     runner = CliRunner()
     result = runner.invoke(archives_cli, ["audit", "--tenant", SIREN_A, "--platform"])
     assert result.exit_code == 0, result.output
