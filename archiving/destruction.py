@@ -1,23 +1,101 @@
-"""Controlled destruction: only once every lock has expired, leaving a SEDA destruction record."""
+"""Controlled destruction: only once every lock has expired and with the visa d'élimination of
+the Archives départementales (Code du patrimoine, art. R212-14), leaving a sealed, timestamped
+SEDA destruction record under COMPLIANCE lock that can be checked offline."""
 
 from __future__ import annotations
 
+import hashlib
 import io
+import re
+import zipfile
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from lxml import etree  # type: ignore[import-untyped]
 
 from archiving.digests import digest_bytes
-from archiving.errors import PackageNotFoundError, RetentionActiveError
+from archiving.errors import ArchivingError, PackageNotFoundError, RetentionActiveError
 from archiving.model import Agency, check_package_id
-from archiving.seda import check_manifest, element, organisation
+from archiving.seals import Sealer, SealVerifier
+from archiving.seda import (
+    SEDA_NS,
+    check_manifest,
+    element,
+    organisation,
+    parse_manifest,
+    validate_manifest,
+)
 from archiving.storage.s3 import ObjectStore
 from archiving.store import package_key
 
-__all__ = ["DESTRUCTION_PREFIX", "DestructionRecord", "destroy_package"]
+__all__ = [
+    "DESTRUCTION_PREFIX",
+    "MAX_RECORD_BYTES",
+    "MAX_VISA_BYTES",
+    "DestructionCheck",
+    "DestructionDescription",
+    "DestructionRecord",
+    "EliminationVisa",
+    "destroy_package",
+    "destruction_record_zip",
+    "record_keys",
+    "verify_destruction_record",
+]
 
 DESTRUCTION_PREFIX = "destruction-records/"
+MAX_VISA_BYTES = 20 * 1024 * 1024
+"""Largest signed bordereau (visa d'élimination) accepted, in bytes."""
+MAX_RECORD_BYTES = MAX_VISA_BYTES + 5 * 1024 * 1024
+"""Largest downloaded destruction record (zip) that verification reads."""
+RECORD_NAME = "bordereau-elimination.xml"
+SEAL_NAME = "bordereau-elimination.xml.p7s"
+VISA_NAME = "visa-elimination.pdf"
+_OBJECT = re.compile(r"^Objet détruit : (\S+) SHA-512 ([0-9a-f]{128})$")
+_VISA = re.compile(r"^Visa d'élimination : .* ; bordereau signé SHA-512 ([0-9a-f]{128})$")
+
+
+@dataclass(frozen=True)
+class EliminationVisa:
+    """The visa d'élimination given by the Archives départementales (R212-14)."""
+
+    reference: str
+    """The visa's reference, as the Archives départementales wrote it."""
+    issued_on: date
+    """Date of the visa."""
+    bordereau_pdf: bytes
+    """The signed bordereau d'élimination, as a PDF."""
+
+    def check(self, today: date) -> None:
+        """Raise :class:`ArchivingError` unless the visa is complete and plausible."""
+        reference = self.reference.strip()
+        if not reference or len(reference) > 100 or not reference.isprintable():
+            raise ArchivingError("Référence du visa d'élimination manquante ou invalide.")
+        if self.issued_on > today:
+            raise ArchivingError("La date du visa d'élimination est dans le futur.")
+        if len(self.bordereau_pdf) > MAX_VISA_BYTES:
+            raise ArchivingError("Bordereau d'élimination visé trop volumineux (20 Mo au plus).")
+        if not self.bordereau_pdf.startswith(b"%PDF-"):
+            raise ArchivingError("Le bordereau d'élimination visé doit être un fichier PDF.")
+
+
+@dataclass(frozen=True)
+class DestructionDescription:
+    """What the record says of the destroyed package besides its objects."""
+
+    title: str
+    dua_rule: str
+    """The retention rule (DUA) that ended."""
+    motif: str
+    approvers: tuple[str, ...]
+    """Who approved the elimination (the archivist, named)."""
+    package_seal_sha512: str
+    """SHA-512 of the package's seal (identifies the sealed package destroyed)."""
+
+
+def record_keys(package_id: str) -> tuple[str, str, str]:
+    """Store keys of the record, its seal and the visa PDF."""
+    base = f"{DESTRUCTION_PREFIX}{package_id}"
+    return f"{base}.xml", f"{base}.xml.p7s", f"{base}.visa.pdf"
 
 
 @dataclass(frozen=True)
@@ -28,37 +106,48 @@ class DestructionRecord:
     """Package destroyed."""
     destroyed_at: datetime
     """When the objects were deleted."""
-    objects: tuple[str, ...]
-    """``key@version`` of every object version deleted."""
+    objects: tuple[tuple[str, str], ...]
+    """(``key@version``, SHA-512 read back before deletion) of every object version deleted."""
     notification: bytes
     """SEDA 2.3 ``ArchiveDestructionNotification`` (validated)."""
+    seal: bytes
+    """Detached CMS seal with RFC 3161 timestamp over ``notification``."""
     record_key: str
     """Where the notification is kept, under Object Lock, in the tenant bucket."""
+
+
+def _iso(now: datetime) -> str:
+    return now.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 def _notification(
     package_id: str,
     *,
-    authorization: str,
+    visa: EliminationVisa,
+    description: DestructionDescription,
     archival_agency: Agency,
     originating_agency: Agency,
-    objects: list[str],
+    objects: list[tuple[str, str]],
     now: datetime,
 ) -> bytes:
     root = element(None, "ArchiveDestructionNotification")
-    element(
-        root,
-        "Comment",
+    lines = [
         f"Élimination du paquet {package_id} : {len(objects)} objet(s) supprimé(s).",
-    )
-    for item in objects:
-        element(root, "Comment", f"Objet supprimé : {item}")
-    element(
-        root, "Date", now.astimezone(UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-    )
+        f"Titre : {description.title}",
+        f"Règle de conservation (DUA) : {description.dua_rule}",
+        f"Motif : {description.motif or '(aucun)'}",
+        *(f"Approuvé par : {who}" for who in description.approvers),
+        f"Sceau du paquet détruit SHA-512 {description.package_seal_sha512}",
+        f"Visa d'élimination : {visa.reference.strip()} du {visa.issued_on:%d/%m/%Y} ; "
+        f"bordereau signé SHA-512 {hashlib.sha512(visa.bordereau_pdf).hexdigest()}",
+        *(f"Objet détruit : {item} SHA-512 {sha512}" for item, sha512 in objects),
+    ]
+    for line in lines:
+        element(root, "Comment", line)
+    element(root, "Date", _iso(now))
     element(root, "MessageIdentifier", f"ELIM-{package_id}")
     element(root, "CodeListVersions")
-    element(root, "AuthorizationRequestReplyIdentifier", authorization)
+    element(root, "AuthorizationRequestReplyIdentifier", visa.reference.strip())
     element(root, "UnitIdentifier", package_id)
     organisation(root, "ArchivalAgency", archival_agency)
     organisation(root, "OriginatingAgency", originating_agency)
@@ -72,7 +161,9 @@ def destroy_package(
     bucket: str,
     package_id: str,
     *,
-    authorization: str,
+    visa: EliminationVisa,
+    description: DestructionDescription,
+    sealer: Sealer,
     archival_agency: Agency,
     originating_agency: Agency,
     record_retain_until: datetime,
@@ -80,12 +171,14 @@ def destroy_package(
 ) -> DestructionRecord:
     """Delete every version of a package whose retention has expired and that has no legal hold.
 
-    ``authorization`` identifies the archivist's approval (visa d'élimination). Nothing is
-    deleted unless every version is free: otherwise :class:`RetentionActiveError`. The record
-    is validated and stored (COMPLIANCE until ``record_retain_until``) before the deletion.
+    ``visa`` is the Archives départementales' visa d'élimination. Nothing is deleted unless
+    every version is free: otherwise :class:`RetentionActiveError`. Each version is read back
+    and its SHA-512 listed in the record; the record, its seal (detached CMS + RFC 3161) and
+    the visa PDF are stored (COMPLIANCE until ``record_retain_until``) before the deletion.
     """
     check_package_id(package_id)
     now = now or datetime.now(UTC)
+    visa.check(now.date())
     versions = store.versions(bucket, package_key(package_id))
     if not versions:
         raise PackageNotFoundError(f"Aucun paquet {package_id} dans {bucket}.")
@@ -104,25 +197,40 @@ def destroy_package(
                     else f"jusqu'au {info.retain_until:%d/%m/%Y}."
                 )
             )
-    objects = [f"{v.key}@{v.version_id}" for v in versions]
+    objects = [
+        (
+            f"{v.key}@{v.version_id}",
+            "0" * 128
+            if v.is_delete_marker
+            else store.read_digest(bucket, v.key, version_id=v.version_id)[1],
+        )
+        for v in versions
+    ]
     notification = _notification(
         package_id,
-        authorization=authorization,
+        visa=visa,
+        description=description,
         archival_agency=archival_agency,
         originating_agency=originating_agency,
         objects=objects,
         now=now,
     )
-    record_key = f"{DESTRUCTION_PREFIX}{package_id}.xml"
+    seal = sealer.seal(notification)
+    record_key, seal_key, visa_key = record_keys(package_id)
     store.require_object_lock(bucket)
-    store.put(
-        bucket,
-        record_key,
-        io.BytesIO(notification),
-        digest_bytes(notification),
-        retain_until=record_retain_until,
-        content_type="application/xml",
-    )
+    for key, body, kind in (
+        (visa_key, visa.bordereau_pdf, "application/pdf"),
+        (seal_key, seal, "application/pkcs7-signature"),
+        (record_key, notification, "application/xml"),
+    ):
+        store.put(
+            bucket,
+            key,
+            io.BytesIO(body),
+            digest_bytes(body),
+            retain_until=record_retain_until,
+            content_type=kind,
+        )
     for version in versions:
         store.delete_version(bucket, version.key, version.version_id)
     return DestructionRecord(
@@ -130,5 +238,91 @@ def destroy_package(
         destroyed_at=now,
         objects=tuple(objects),
         notification=notification,
+        seal=seal,
         record_key=record_key,
+    )
+
+
+def _read_small(store: ObjectStore, bucket: str, key: str, limit: int) -> bytes:
+    with store.open(bucket, key) as stream:
+        data = stream.read(limit + 1)
+    if len(data) > limit:
+        raise ArchivingError(f"Objet {key} trop volumineux.")
+    return data
+
+
+def destruction_record_zip(store: ObjectStore, bucket: str, package_id: str) -> bytes:
+    """The downloadable record: notification, its seal and the visa PDF, in one zip."""
+    check_package_id(package_id)
+    record_key, seal_key, visa_key = record_keys(package_id)
+    if store.stat(bucket, record_key) is None:
+        raise PackageNotFoundError(f"Aucun bordereau d'élimination pour {package_id}.")
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(RECORD_NAME, _read_small(store, bucket, record_key, MAX_RECORD_BYTES))
+        archive.writestr(SEAL_NAME, _read_small(store, bucket, seal_key, MAX_RECORD_BYTES))
+        archive.writestr(VISA_NAME, _read_small(store, bucket, visa_key, MAX_VISA_BYTES))
+    return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class DestructionCheck:
+    """Offline verification of a downloaded destruction record."""
+
+    valid: bool
+    problems: tuple[str, ...]
+    package_id: str | None = None
+    signer: str | None = None
+    timestamp: datetime | None = None
+    objects: tuple[tuple[str, str], ...] = ()
+
+
+_NS = "{" + SEDA_NS + "}"
+
+
+def verify_destruction_record(data: bytes, seal_verifier: SealVerifier) -> DestructionCheck:
+    """Check a downloaded record (zip) offline: SEDA schema, the seal and its timestamp over the
+    notification, and the visa PDF against the digest the sealed notification names."""
+    if len(data) > MAX_RECORD_BYTES:
+        return DestructionCheck(False, ("Bordereau d'élimination trop volumineux.",))
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = {info.filename: info for info in archive.infolist()}
+            if set(names) != {RECORD_NAME, SEAL_NAME, VISA_NAME}:
+                return DestructionCheck(False, ("Contenu inattendu dans le bordereau.",))
+            if sum(info.file_size for info in names.values()) > MAX_RECORD_BYTES:
+                return DestructionCheck(False, ("Bordereau d'élimination trop volumineux.",))
+            notification = archive.read(RECORD_NAME)
+            seal = archive.read(SEAL_NAME)
+            visa = archive.read(VISA_NAME)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError):
+        return DestructionCheck(False, ("Fichier illisible : ce n'est pas un bordereau zip.",))
+    problems: list[str] = []
+    if validate_manifest(notification):
+        return DestructionCheck(False, ("Notification non conforme au schéma SEDA 2.3.",))
+    verdict = seal_verifier.verify(notification, seal)
+    if not verdict.valid:
+        problems.append("Sceau invalide : " + "; ".join(verdict.problems or ("refusé",)))
+    if verdict.timestamp is None:
+        problems.append("Sceau sans horodatage.")
+    root = parse_manifest(notification)
+    package_id = root.findtext(_NS + "UnitIdentifier")
+    comments = [c.text or "" for c in root.iter(_NS + "Comment")]
+    objects = tuple(
+        (m.group(1), m.group(2)) for c in comments if (m := _OBJECT.match(c)) is not None
+    )
+    visa_digests = [m.group(1) for c in comments if (m := _VISA.match(c)) is not None]
+    if not objects:
+        problems.append("Aucun objet détruit n'est listé.")
+    if len(visa_digests) != 1:
+        problems.append("Visa d'élimination absent de la notification.")
+    elif hashlib.sha512(visa).hexdigest() != visa_digests[0]:
+        problems.append("Le bordereau visé ne correspond pas à l'empreinte scellée.")
+    return DestructionCheck(
+        not problems,
+        tuple(problems),
+        package_id=package_id,
+        signer=verdict.signer,
+        timestamp=verdict.timestamp,
+        objects=objects,
     )

@@ -371,8 +371,16 @@ def export(
     help="extend : prolonger ; transfer : verser ; destroy : éliminer (visa de l'archiviste).",
 )
 @click.option("--years", type=int, default=None, help="Années de prolongation (extend).")
-@click.option("--user", "username", default=None, help="Archiviste qui décide.")
+@click.option("--user", "username", default=None, help="Archiviste qui décide (obligatoire).")
 @click.option("--comment", default="", help="Motif de la décision.")
+@click.option("--visa-reference", default=None, help="Référence du visa d'élimination (destroy).")
+@click.option("--visa-date", default=None, help="Date du visa d'élimination, AAAA-MM-JJ.")
+@click.option(
+    "--visa-file",
+    default=None,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Bordereau d'élimination visé par les Archives départementales (PDF).",
+)
 def retention(
     tenant: str,
     package_id: str | None,
@@ -380,11 +388,66 @@ def retention(
     years: int | None,
     username: str | None,
     comment: str,
+    visa_reference: str | None,
+    visa_date: str | None,
+    visa_file: Path | None,
 ) -> None:
     """Paquets dont la DUA est échue (sans option), ou décision de sort final sur l'un d'eux."""
-    from engine.cli.archives_platform import platform_retention
+    from engine.cli.archives_retention import platform_retention
 
-    platform_retention(tenant, package_id, decision, years, username, comment)
+    platform_retention(
+        tenant,
+        package_id,
+        decision,
+        years,
+        username,
+        comment,
+        (visa_reference, visa_date, visa_file),
+    )
+
+
+@group.command("hold")
+@click.option("--tenant", required=True, help="SIREN de la collectivité.")
+@click.option("--package", "package_id", required=True, help="Paquet à geler.")
+@click.option("--user", "username", required=True, help="Archiviste qui décide.")
+@click.option("--reason", required=True, help="Motif du gel (ou de sa levée).")
+@click.option("--lift", is_flag=True, help="Lever le gel au lieu de le placer.")
+def hold(tenant: str, package_id: str, username: str, reason: str, lift: bool) -> None:
+    """Placer (ou lever, --lift) une conservation pour litige sur un paquet."""
+    from engine.cli.archives_retention import platform_hold
+
+    platform_hold(tenant, package_id, username, reason, lift)
+
+
+@group.command("destruction-verify")
+@click.argument("record", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@_trust_option
+@click.option(
+    "--seal-fingerprint",
+    "seal_fingerprints",
+    multiple=True,
+    help="Empreinte SHA-256 publiée du cachet attendu (sinon celle de la configuration).",
+)
+def destruction_verify(
+    record: Path, trust_roots: tuple[Path, ...], seal_fingerprints: tuple[str, ...]
+) -> None:
+    """Vérifier hors ligne un bordereau d'élimination téléchargé (zip scellé)."""
+    from archiving.destruction import MAX_RECORD_BYTES, verify_destruction_record
+
+    with record.open("rb") as stream:
+        data = stream.read(MAX_RECORD_BYTES + 1)
+    verifier = SignaturesSealVerifier(
+        _trust_roots(trust_roots), _expected_seals(tuple(seal_fingerprints))
+    )
+    check = verify_destruction_record(data, verifier)
+    if check.signer:
+        when = check.timestamp.isoformat() if check.timestamp else "non horodaté"
+        click.echo(f"sceau : {check.signer}, horodaté le {when}")
+    click.echo(f"paquet éliminé : {check.package_id} ; {len(check.objects)} objet(s) listé(s)")
+    for problem in check.problems:
+        click.echo(f"  {problem}")
+    click.echo("bordereau intègre" if check.valid else "bordereau NON intègre")
+    sys.exit(0 if check.valid else 1)
 
 
 @group.command("renew-timestamps")

@@ -1,5 +1,5 @@
-"""`dematflow archives audit|export --platform` and `archives retention`: through the platform
-(database records, journal entries), not only the object store."""
+"""`dematflow archives audit|export --platform`: through the platform (database records, journal
+entries), not only the object store (`archives retention|hold`: archives_retention)."""
 
 from __future__ import annotations
 
@@ -10,17 +10,15 @@ from pathlib import Path
 import click
 
 from engine.bootstrap import Platform, build_platform
-from engine.cli.common import actor_for, echo_json, fail, settings_with_store
+from engine.cli.common import echo_json, fail, settings_with_store
 from engine.domain.errors import DematflowError
 from engine.domain.model import Actor
 from engine.services.archive_audits import audit_batch
 from engine.services.archives import (
     ArchiveSetup,
     archive_setup,
-    decide_retention,
     export_package_dip,
     export_tenant_archives,
-    pending_decisions,
 )
 
 
@@ -92,50 +90,3 @@ def platform_export(tenant: str, package_id: str | None, target: Path) -> None:
     finally:
         platform.db.dispose()
     click.echo(message)
-
-
-def platform_retention(
-    tenant: str,
-    package_id: str | None,
-    decision: str | None,
-    years: int | None,
-    username: str | None,
-    comment: str,
-) -> None:
-    platform, setup = _platform()
-    try:
-        now = platform.clock()
-        if package_id and decision:
-            actor = actor_for(platform, username, tenant)
-            with platform.uow() as uow:
-                result = decide_retention(
-                    uow,
-                    setup,
-                    tenant,
-                    package_id,
-                    decision=decision,
-                    actor=actor,
-                    now=now,
-                    years=years,
-                    comment=comment,
-                )
-                uow.commit()
-            click.echo(result.outcome)
-            return
-        with platform.uow() as uow:
-            due = pending_decisions(uow, tenant, today=now.date())
-        echo_json(
-            [
-                {
-                    "package_id": p.package_id,
-                    "title": p.title,
-                    "fin_dua": p.dua_end.isoformat(),
-                    "sort_final": p.final_action,
-                }
-                for p in due
-            ]
-        )
-    except (DematflowError, ValueError) as exc:
-        fail(str(exc), code=2)
-    finally:
-        platform.db.dispose()

@@ -39,6 +39,11 @@ from archiving import (
     verify_package,
 )
 from archiving.audit import StoredPackageReader
+from archiving.destruction import (
+    DestructionDescription,
+    EliminationVisa,
+    destruction_record_zip,
+)
 from archiving.model import add_years
 from archiving.store import lock_end, package_key
 from engine.archive_seals import (
@@ -428,6 +433,13 @@ def _require_archivist(actor: Actor) -> None:
         raise Forbidden("Seul un archiviste peut décider du sort final d'un paquet.")
 
 
+def _require_named_archivist(actor: Actor, what: str) -> None:
+    """Holds and destructions are a person's act: an archivist of the tenant, never the
+    platform itself (``system:*``)."""
+    if "archiviste" not in actor.roles or actor.user_id.startswith("system:"):
+        raise Forbidden(f"Seul un archiviste nommé de la collectivité peut {what}.")
+
+
 def _extend(
     setup: ArchiveSetup, package: ArchivedPackage, years: int, today: date
 ) -> tuple[date, datetime, str]:
@@ -455,11 +467,15 @@ def decide_retention(
     now: datetime,
     years: int | None = None,
     comment: str = "",
+    visa: EliminationVisa | None = None,
 ) -> RetentionDecision:
     """The archivist's decision once a DUA has ended: `extend` (keep longer, lock extended),
-    `transfer` (keep: handed to permanent archives) or `destroy` (only once every lock has
-    expired; leaves a SEDA destruction record in the store and an entry in the journal)."""
+    `transfer` (keep: handed to permanent archives) or `destroy` (by a named archivist, with
+    the Archives départementales' `visa` d'élimination, only once every lock has expired;
+    leaves a sealed, timestamped SEDA destruction record in the store and a journal entry)."""
     _require_archivist(actor)
+    if decision == "destroy":
+        _require_named_archivist(actor, "viser une élimination")
     package = _stored(uow, tenant, package_id)
     if package.state != ARCHIVED or package.dua_end >= now.date():
         raise InvalidInput("La durée d'utilité administrative de ce paquet n'est pas échue.")
@@ -474,7 +490,20 @@ def decide_retention(
         elif decision == "destroy":
             if package.legal_hold:
                 raise InvalidInput("Élimination refusée : le paquet est gelé pour litige.")
-            record = _destroy(setup, package, actor=actor, now=now, tenant_name=_name(uow, tenant))
+            if visa is None:
+                raise InvalidInput(
+                    "Élimination refusée : le visa d'élimination des Archives départementales "
+                    "(référence, date, bordereau signé en PDF) est obligatoire."
+                )
+            record = _destroy(
+                setup,
+                package,
+                actor=actor,
+                now=now,
+                tenant_name=_name(uow, tenant),
+                visa=visa,
+                motif=comment,
+            )
             values = {"state": DESTROYED, "destroyed_at": now}
             outcome = f"Éliminé ; bordereau d'élimination {record['record_key']}."
             payload.update(record)
@@ -514,14 +543,31 @@ def _name(uow: UnitOfWork, tenant: str) -> str:
 
 
 def _destroy(
-    setup: ArchiveSetup, package: ArchivedPackage, *, actor: Actor, now: datetime, tenant_name: str
+    setup: ArchiveSetup,
+    package: ArchivedPackage,
+    *,
+    actor: Actor,
+    now: datetime,
+    tenant_name: str,
+    visa: EliminationVisa,
+    motif: str,
 ) -> dict[str, Any]:
+    approver = f"{actor.display_name} ({actor.user_id})" if actor.display_name else actor.user_id
+    description = DestructionDescription(
+        title=package.title,
+        dua_rule=f"{package.dua_rule}, échue le {package.dua_end:%d/%m/%Y}",
+        motif=motif[:500],
+        approvers=(f"{approver}, archiviste",),
+        package_seal_sha512=package.seal_sha512 or "inconnu",
+    )
     with setup.store() as store:
         record = destroy_package(
             store,
             setup.bucket(package.tenant),
             package.package_id,
-            authorization=f"VISA-ELIM-{package.package_id}-{actor.user_id}"[:200],
+            visa=visa,
+            description=description,
+            sealer=setup.sealer,
             archival_agency=setup.archival_agency,
             originating_agency=Agency(package.tenant, tenant_name),
             record_retain_until=lock_end(add_years(now.date(), RECORD_RETENTION_YEARS)),
@@ -529,10 +575,29 @@ def _destroy(
         )
     return {
         "record_key": record.record_key,
-        "objects": list(record.objects),
+        "objects": [f"{key} {sha512}" for key, sha512 in record.objects],
         "notification_sha256": hashlib.sha256(record.notification).hexdigest(),
+        "seal_sha512": hashlib.sha512(record.seal).hexdigest(),
+        "visa_reference": visa.reference.strip(),
+        "visa_date": visa.issued_on.isoformat(),
+        "visa_sha512": hashlib.sha512(visa.bordereau_pdf).hexdigest(),
         "approved_by": actor.user_id,
     }
+
+
+def destruction_record(uow: UnitOfWork, setup: ArchiveSetup, tenant: str, package_id: str) -> bytes:
+    """The sealed destruction record of a destroyed package, as a zip to download and check
+    offline (:func:`archiving.destruction.verify_destruction_record`)."""
+    package = uow.archives.get(tenant, package_id)
+    if package is None or package.state != DESTROYED:
+        raise NotFound("Aucun bordereau d'élimination pour ce paquet.")
+    try:
+        with setup.store() as store:
+            return destruction_record_zip(store, setup.bucket(tenant), package_id)
+    except PackageNotFoundError as exc:
+        raise NotFound(str(exc)) from exc
+    except ArchivingError as exc:
+        raise ArchiveUnavailable(str(exc)) from exc
 
 
 def set_legal_hold(
@@ -546,8 +611,12 @@ def set_legal_hold(
     now: datetime,
     reason: str = "",
 ) -> int:
-    """Put (litigation) or lift a legal hold on every object version of a package; journaled."""
-    _require_archivist(actor)
+    """Put (litigation) or lift a legal hold on every object version of a package, by a named
+    archivist, with a reason; journaled."""
+    _require_named_archivist(actor, "placer ou lever une conservation pour litige")
+    reason = reason.strip()
+    if not 3 <= len(reason) <= 500:
+        raise InvalidInput("Indiquez le motif du gel ou de sa levée (3 à 500 caractères).")
     package = _stored(uow, tenant, package_id)
     try:
         with setup.store() as store:
@@ -562,7 +631,7 @@ def set_legal_hold(
         kind="archive.legal_hold",
         case_id=package.case_id,
         actor=actor.user_id,
-        payload={"package": package_id, "on": on, "versions": count, "reason": reason[:500]},
+        payload={"package": package_id, "on": on, "versions": count, "reason": reason},
         now=now,
     )
     return count

@@ -9,7 +9,7 @@ import bagit
 import pytest
 
 from archiving.bag import build_package
-from archiving.destruction import destroy_package
+from archiving.destruction import DestructionDescription, EliminationVisa, destroy_package
 from archiving.dip import DIP_MANIFEST, export_dip, export_tenant
 from archiving.errors import RetentionActiveError
 from archiving.model import Agency
@@ -25,12 +25,14 @@ OPERATOR = Agency("OPERATEUR-ARCHIVES", "Service d'archives de l'opérateur")
 TENANT = Agency("213800000", "Commune de Saint-Exemple")
 
 
-def _destroy(store, bucket, package_id):
+def _destroy(store, bucket, package_id, sealer):
     return destroy_package(
         store,
         bucket,
         package_id,
-        authorization="VISA-ELIM-2026-01",
+        visa=EliminationVisa("VISA-ELIM-2026-01", date.today(), b"%PDF-1.7\n% visa\n"),
+        description=DestructionDescription("Titre", "DUA 1 an", "", ("user:a",), "0" * 128),
+        sealer=sealer,
         archival_agency=OPERATOR,
         originating_agency=TENANT,
         record_retain_until=datetime.now(UTC) + timedelta(days=1),
@@ -43,7 +45,7 @@ def test_destruction_refused_while_locked_or_held_then_recorded(
     locked = build_package(sample_spec(tmp_path / "in", "locked"), tmp_path / "out", sealer=sealer)
     store_package(object_store, locked_bucket, locked)
     with pytest.raises(RetentionActiveError):
-        _destroy(object_store, locked_bucket, "locked")
+        _destroy(object_store, locked_bucket, "locked", sealer)
     assert len(object_store.versions(locked_bucket, package_key("locked"))) == len(locked.files)
 
     spec = sample_spec(tmp_path / "in", "expired", years=0, start=date.today() - timedelta(days=3))
@@ -51,9 +53,9 @@ def test_destruction_refused_while_locked_or_held_then_recorded(
     store_package(object_store, locked_bucket, expired)
     set_package_legal_hold(object_store, locked_bucket, "expired", on=True)
     with pytest.raises(RetentionActiveError):
-        _destroy(object_store, locked_bucket, "expired")
+        _destroy(object_store, locked_bucket, "expired", sealer)
     set_package_legal_hold(object_store, locked_bucket, "expired", on=False)
-    record = _destroy(object_store, locked_bucket, "expired")
+    record = _destroy(object_store, locked_bucket, "expired", sealer)
     assert object_store.versions(locked_bucket, package_key("expired")) == []
     assert validate_manifest(record.notification) == ()
     assert (

@@ -105,6 +105,10 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/c/{tenant}/archives/paquets/{package_id}/verifier"): Missing({"archiviste"}),
     # Posted empty here: the form is refused (422) before the package is looked up.
     ("POST", "/c/{tenant}/archives/paquets/{package_id}/sort-final"): {"archiviste"},
+    ("POST", "/c/{tenant}/archives/paquets/{package_id}/gel"): {"archiviste"},
+    ("GET", "/c/{tenant}/archives/paquets/{package_id}/bordereau-elimination"): Missing(
+        {"archiviste"}
+    ),
     ("GET", "/c/{tenant}/archives/audits/{run_id}"): Missing({"archiviste"}),
     ("GET", "/c/{tenant}/admin/utilisateurs"): {"admin"},
     ("POST", "/c/{tenant}/admin/utilisateurs"): {"admin"},

@@ -318,9 +318,11 @@ def test_retention_decisions_awaiting_approval(
         assert doomed.package_id in due and kept.package_id in due
         assert fresh.package_id not in due
 
-        def decide(package_id: str, **form: str) -> str:
+        def decide(package_id: str, files: Any = None, **form: str) -> str:
             url = f"{ARCHIVES}/paquets/{package_id}"
-            response = client.post(f"{url}/sort-final", data={"csrf_token": token, **form})
+            response = client.post(
+                f"{url}/sort-final", data={"csrf_token": token, **form}, files=files
+            )
             assert response.status_code == 303 and response.headers["location"] == url
             return html.unescape(client.get(url).text)
 
@@ -331,6 +333,16 @@ def test_retention_decisions_awaiting_approval(
         page = decide(kept.package_id, decision="extend", annees="5", commentaire="Contentieux")
         assert "DUA prolongée jusqu'au" in page and "(Contentieux)" in page
         page = decide(doomed.package_id, decision="destroy", commentaire="Visa du DGS")
+        assert "le visa d'élimination des Archives départementales" in page
+        visa = {"visa_bordereau": ("visa.pdf", b"%PDF-1.7\n% visa\n", "application/pdf")}
+        page = decide(
+            doomed.package_id,
+            visa,
+            decision="destroy",
+            commentaire="Visa du DGS",
+            visa_reference="AD-2026-7",
+            visa_date="2026-01-05",
+        )
         assert "Éliminé ; bordereau d'élimination" in page
         after = client.get(ARCHIVES).text
         assert "Sort final à décider" not in after

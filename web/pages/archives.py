@@ -11,12 +11,13 @@ from pathlib import Path
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 
-from engine.domain.errors import InvalidInput, NotFound
+from archiving.destruction import MAX_VISA_BYTES, EliminationVisa
+from engine.domain.errors import Forbidden, InvalidInput, NotFound
 from engine.services.archives import (
     SEARCH_COUNT_CAP,
     SEARCH_PAGE_SIZE,
@@ -25,9 +26,11 @@ from engine.services.archives import (
     SearchFilters,
     archive_setup,
     decide_retention,
+    destruction_record,
     export_package_dip,
     pending_decisions,
     search_archives,
+    set_legal_hold,
     verify_stored_package,
 )
 from engine.services.audit import verify_journal
@@ -199,6 +202,21 @@ def _remove(directory: Path) -> None:
     directory.rmdir()
 
 
+def _visa(
+    decision: str, reference: str, issued_on: str, upload: UploadFile | None
+) -> EliminationVisa | None:
+    """The visa d'élimination typed in the form (only for a destruction; checked and required
+    by the service)."""
+    if decision != "destroy":
+        return None
+    if not reference.strip() or not issued_on or upload is None or not upload.filename:
+        return None  # refused by the service, after the checks of the DUA and of a hold
+    content = upload.file.read(MAX_VISA_BYTES + 1)
+    if len(content) > MAX_VISA_BYTES:
+        raise InvalidInput("bordereau d'élimination visé trop volumineux (20 Mo au plus).")
+    return EliminationVisa(reference, _day(issued_on) or date.min, content)
+
+
 @router.post("/c/{tenant}/archives/paquets/{package_id}/sort-final")
 def retention_decision(
     request: Request,
@@ -209,6 +227,9 @@ def retention_decision(
     decision: Annotated[str, Form(max_length=20)],
     annees: Annotated[int | None, Form()] = None,
     commentaire: Annotated[str, Form(max_length=2000)] = "",
+    visa_reference: Annotated[str, Form(max_length=100)] = "",
+    visa_date: Annotated[str, Form(max_length=10)] = "",
+    visa_bordereau: Annotated[UploadFile | None, File()] = None,
 ) -> Response:
     _require_package(unit, access, package_id)
     try:
@@ -222,13 +243,68 @@ def retention_decision(
             now=p.clock(),
             years=annees,
             comment=commentaire,
+            visa=_visa(decision, visa_reference, visa_date, visa_bordereau),
         )
-    except (InvalidInput, ArchiveUnavailable) as exc:
+    except (InvalidInput, ArchiveUnavailable, Forbidden) as exc:
         flash(request, f"Décision non appliquée : {exc}")
         return see_other(f"/c/{access.tenant.siren}/archives/paquets/{package_id}")
     unit.commit()
     flash(request, result.outcome)
     return see_other(f"/c/{access.tenant.siren}/archives/paquets/{package_id}")
+
+
+@router.post("/c/{tenant}/archives/paquets/{package_id}/gel")
+def legal_hold(
+    request: Request,
+    access: Archivist,
+    unit: UowDep,
+    p: PlatformDep,
+    package_id: str,
+    action: Annotated[str, Form(max_length=10)],
+    motif: Annotated[str, Form(max_length=500)] = "",
+) -> Response:
+    """Place (`action=placer`) or lift (`action=lever`) a legal hold, with a reason."""
+    _require_package(unit, access, package_id)
+    url = f"/c/{access.tenant.siren}/archives/paquets/{package_id}"
+    if action not in {"placer", "lever"}:
+        flash(request, "Gel non appliqué : action inconnue.")
+        return see_other(url)
+    try:
+        count = set_legal_hold(
+            unit,
+            _setup(p),
+            access.tenant.siren,
+            package_id,
+            on=action == "placer",
+            actor=access.actor,
+            now=p.clock(),
+            reason=motif,
+        )
+    except (InvalidInput, ArchiveUnavailable, Forbidden) as exc:
+        flash(request, f"Gel non appliqué : {exc}")
+        return see_other(url)
+    unit.commit()
+    flash(
+        request,
+        f"Conservation pour litige placée sur {count} version(s)."
+        if action == "placer"
+        else f"Conservation pour litige levée sur {count} version(s).",
+    )
+    return see_other(url)
+
+
+@router.get("/c/{tenant}/archives/paquets/{package_id}/bordereau-elimination")
+def download_destruction_record(
+    access: Archivist, unit: UowDep, p: PlatformDep, package_id: str
+) -> Response:
+    """The sealed destruction record (notification, seal, visa PDF) as a zip."""
+    _require_package(unit, access, package_id)
+    data = destruction_record(unit, _setup(p), access.tenant.siren, package_id)
+    return Response(
+        data,
+        media_type="application/zip",
+        headers={"Content-Disposition": f'attachment; filename="elimination-{package_id}.zip"'},
+    )
 
 
 @router.get("/c/{tenant}/archives/audits/{run_id}")

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from archiving.destruction import EliminationVisa
 from archiving.store import package_key
 from engine.cli.archives import group as archives_cli
 from engine.domain.errors import Forbidden, InvalidInput
@@ -34,6 +35,7 @@ from tests.engine.archives.conftest import (
 from tests.engine.support import SIREN_A, SIREN_B, fixed_clock
 
 pytestmark = pytest.mark.integration
+VISA = EliminationVisa("AD-2026-ELIM-042", date(2026, 1, 5), b"%PDF-1.7\n% visa AD\n")
 PAST = datetime(2020, 1, 6, 9, 0, tzinfo=UTC)
 
 
@@ -120,7 +122,16 @@ def test_end_of_dua_destroy_keep_and_legal_hold(
     with later.uow() as uow:
         due = {x.package_id for x in pending_decisions(uow, SIREN_A, today=now.date())}
         assert due == {doomed.package_id, kept.package_id, held.package_id}
-        set_legal_hold(uow, setup, SIREN_A, held.package_id, on=True, actor=ARCHIVISTE, now=now)
+        set_legal_hold(
+            uow,
+            setup,
+            SIREN_A,
+            held.package_id,
+            on=True,
+            actor=ARCHIVISTE,
+            now=now,
+            reason="Recours",
+        )
         uow.commit()
     with later.uow() as uow:
         assert held.package_id not in {
@@ -132,7 +143,14 @@ def test_end_of_dua_destroy_keep_and_legal_hold(
             )
         with pytest.raises(InvalidInput, match="litige"):
             decide_retention(
-                uow, setup, SIREN_A, held.package_id, decision="destroy", actor=ARCHIVISTE, now=now
+                uow,
+                setup,
+                SIREN_A,
+                held.package_id,
+                decision="destroy",
+                actor=ARCHIVISTE,
+                now=now,
+                visa=VISA,
             )
         decision = decide_retention(
             uow,
@@ -143,6 +161,7 @@ def test_end_of_dua_destroy_keep_and_legal_hold(
             actor=ARCHIVISTE,
             now=now,
             comment="Sort final : élimination",
+            visa=VISA,
         )
         decide_retention(
             uow,
@@ -176,7 +195,9 @@ def test_end_of_dua_destroy_keep_and_legal_hold(
         assert destroyed and destroyed[0].payload["approved_by"] == ARCHIVISTE.user_id
         assert destroyed[0].payload["record_key"].endswith(f"{doomed.package_id}.xml")
         # A package still under lock cannot be destroyed, whatever the database says.
-        set_legal_hold(uow, setup, SIREN_A, held.package_id, on=False, actor=ARCHIVISTE, now=now)
+        set_legal_hold(
+            uow, setup, SIREN_A, held.package_id, on=False, actor=ARCHIVISTE, now=now, reason="Clos"
+        )
         decide_retention(
             uow, setup, SIREN_A, held.package_id, decision="transfer", actor=ARCHIVISTE, now=now
         )
