@@ -38,6 +38,7 @@ from engine.persistence.public_repositories import PublicRequest
 from engine.persistence.uow import UnitOfWork
 from engine.runtime.specs import SAFE_XML
 from engine.services.cases import deliver_message, start_case
+from engine.services.messages import MessageOrigin
 from engine.services.documents import (
     PDF,
     CheckedUpload,
@@ -407,7 +408,7 @@ def submit_pieces(
         message=PIECES_MESSAGE,
         correlation=request.reference,
         payload={"recues_le": now.isoformat(), "pieces": [_reference(d) for d in documents]},
-        actor=PUBLIC_ACTOR,
+        origin=MessageOrigin.connector(PUBLIC_ACTOR),
         now=now,
     )
 

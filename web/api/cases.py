@@ -7,7 +7,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
+from engine.domain.model import Actor
 from engine.services import cases as case_services
+from engine.services.messages import MessageOrigin
 from engine.services.delegations import delegators_of
 from web.api.schemas import (
     CancelCase,
@@ -20,7 +22,7 @@ from web.api.schemas import (
     StartCase,
     TaskOut,
 )
-from web.auth import TenantAccess, api_access
+from web.auth import Principal, TenantAccess, api_access, api_principal
 from web.deps import PlatformDep, UowDep
 
 router = APIRouter(prefix="/api/tenants/{tenant}", tags=["dossiers"])
@@ -150,15 +152,30 @@ def cancel_case(
 
 @router.post("/messages", response_model=CaseOut)
 def deliver_message(
-    tenant: str, body: DeliverMessage, access: Clerk, unit: UowDep, p: PlatformDep
+    tenant: str,
+    body: DeliverMessage,
+    principal: Annotated[Principal, Depends(api_principal)],
+    unit: UowDep,
+    p: PlatformDep,
 ) -> CaseOut:
+    """A person delivers a message their procedure declares for their role; the platform
+    operator, one declared for `operator`, with a reason (journaled)."""
+    if body.reason is not None and principal.is_operator:
+        operator = Actor(
+            user_id=f"user:{principal.username}",
+            roles=frozenset({"operator"}),
+            display_name=principal.display_name,
+        )
+        origin = MessageOrigin.operator(operator, body.reason)
+    else:
+        origin = MessageOrigin.person(api_access()(tenant, unit, principal).actor)
     case = case_services.deliver_message(
         unit,
         tenant=tenant,
         message=body.name,
         correlation=body.correlation,
         payload=body.payload,
-        actor=access.actor,
+        origin=origin,
         now=p.clock(),
     )
     unit.commit()
