@@ -23,7 +23,6 @@ PROCEDURES = sorted(p for p in PROCESSES.iterdir() if (p / "procedure.yaml").is_
 def test_every_caught_message_is_declared(folder: Path) -> None:
     parsed = parse_bundle(read_procedure_dir(folder))
     caught = caught_messages(parsed)
-    assert caught, f"{folder.name} n'attend aucun message ?"
     declared = parsed.bundle.messages
     assert caught <= declared.keys(), f"non déclarés : {sorted(caught - declared.keys())}"
     for name in caught:
