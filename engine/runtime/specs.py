@@ -193,8 +193,10 @@ def _message_rules(
     for name, rule in declared.items():
         where = f"procedure.yaml, message « {name} »"
         senders = rule.get("from") if isinstance(rule, dict) else None
-        if not isinstance(senders, list) or not senders or not all(
-            isinstance(s, str) for s in senders
+        if (
+            not isinstance(senders, list)
+            or not senders
+            or not all(isinstance(s, str) for s in senders)
         ):
             raise ProcessDefinitionError(f"{where} : `from` doit lister qui peut le remettre")
         unknown = sorted(set(senders) - allowed)

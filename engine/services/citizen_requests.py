@@ -38,7 +38,6 @@ from engine.persistence.public_repositories import PublicRequest
 from engine.persistence.uow import UnitOfWork
 from engine.runtime.specs import SAFE_XML
 from engine.services.cases import deliver_message, start_case
-from engine.services.messages import MessageOrigin
 from engine.services.documents import (
     PDF,
     CheckedUpload,
@@ -48,6 +47,7 @@ from engine.services.documents import (
     receive_upload,
 )
 from engine.services.forms import validate_form
+from engine.services.messages import MessageOrigin
 from engine.services.steps import load_process
 from engine.services.tenant_settings import spec_to_start
 

@@ -38,7 +38,9 @@ class MessageOrigin:
     def operator(cls, actor: Actor, reason: str) -> MessageOrigin:
         reason = reason.strip()
         if not reason:
-            raise InvalidInput("Le motif est obligatoire pour remettre un message à la place du connecteur.")
+            raise InvalidInput(
+                "Le motif est obligatoire pour remettre un message à la place du connecteur."
+            )
         if len(reason) > MAX_REASON:
             raise InvalidInput(f"Le motif dépasse {MAX_REASON} caractères.")
         return cls("operator", actor, reason)

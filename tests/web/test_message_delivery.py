@@ -98,9 +98,9 @@ def test_the_operator_delivers_with_a_reason_and_it_is_journaled(
     assert done.status_code == 200, done.text
     assert done.json()["status"] == "completed"
     with platform.uow() as uow:
-        entry = [
+        entry = next(
             e for e in uow.journal.for_case(SIREN_A, case.id) if e.kind == "message.received"
-        ][0]
+        )
     assert entry.actor == "user:exploitant"
     assert entry.payload["origin"] == "operator" and entry.payload["reason"] == reason
 

@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from engine.domain.model import Actor
 from engine.services import cases as case_services
-from engine.services.messages import MessageOrigin
 from engine.services.delegations import delegators_of
+from engine.services.messages import MessageOrigin
 from web.api.schemas import (
     CancelCase,
     CaseDetail,
