@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import uuid
 from collections.abc import Iterator
 from typing import Any
@@ -13,16 +12,12 @@ from fastapi.testclient import TestClient
 from engine.bootstrap import Platform
 from engine.domain.model import Case, CaseStatus
 from tests.engine.support import SIREN_A, run_pending_jobs
-from tests.web.support import PASSWORD, make_users
+from tests.web.support import make_users
+from tests.web.test_api import _auth
 from web.app import create_app
 
 DRAFT = {"objet": "Arrêté de voirie", "nature": "3", "texte": "Le maire arrête la fermeture."}
 BASE = f"/api/tenants/{SIREN_A}"
-
-
-def _auth(username: str) -> dict[str, str]:
-    token = base64.b64encode(f"{username}:{PASSWORD}".encode()).decode()
-    return {"Authorization": f"Basic {token}"}
 
 
 @pytest.fixture
