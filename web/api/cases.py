@@ -150,25 +150,34 @@ def cancel_case(
     return CaseOut.of(case)
 
 
+def _message_sender(
+    tenant: str, unit: UowDep, principal: Annotated[Principal, Depends(api_principal)]
+) -> TenantAccess | Principal:
+    """The platform operator, or a member of the tenant (the procedure's `messages:` decides)."""
+    if principal.is_operator:
+        return principal
+    return api_access()(tenant, unit, principal)
+
+
 @router.post("/messages", response_model=CaseOut)
 def deliver_message(
     tenant: str,
     body: DeliverMessage,
-    principal: Annotated[Principal, Depends(api_principal)],
+    sender: Annotated[TenantAccess | Principal, Depends(_message_sender)],
     unit: UowDep,
     p: PlatformDep,
 ) -> CaseOut:
-    """A person delivers a message their procedure declares for their role; the platform
-    operator, one declared for `operator`, with a reason (journaled)."""
-    if body.reason is not None and principal.is_operator:
+    """A member delivers a message their procedure declares for one of their roles; the platform
+    operator, one declared for `operator`, always with a reason (journaled)."""
+    if isinstance(sender, Principal):
         operator = Actor(
-            user_id=f"user:{principal.username}",
+            user_id=f"user:{sender.username}",
             roles=frozenset({"operator"}),
-            display_name=principal.display_name,
+            display_name=sender.display_name,
         )
-        origin = MessageOrigin.operator(operator, body.reason)
+        origin = MessageOrigin.operator(operator, body.reason or "")
     else:
-        origin = MessageOrigin.person(api_access()(tenant, unit, principal).actor)
+        origin = MessageOrigin.person(sender.actor)
     case = case_services.deliver_message(
         unit,
         tenant=tenant,
