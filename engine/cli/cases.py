@@ -7,7 +7,9 @@ import uuid
 import click
 
 from engine.cli.common import actor_for, echo_json, one_line_errors, producer_platform, read_json
+from engine.domain.model import Actor
 from engine.services import cases as case_services
+from engine.services.messages import MessageOrigin
 
 
 @click.group("cases")
@@ -120,9 +122,23 @@ def complete(
 @click.option("--name", "message", required=True)
 @click.option("--correlation")
 @click.option("--data", help="JSON, ou @fichier.json")
+@click.option("--as", "username", help="Remettre le message en tant que cet utilisateur")
+@click.option("--reason", help="motif, obligatoire quand l'exploitant remet le message (sans --as)")
 @one_line_errors
-def message(tenant: str, message: str, correlation: str | None, data: str | None) -> None:
+def message(
+    tenant: str,
+    message: str,
+    correlation: str | None,
+    data: str | None,
+    username: str | None,
+    reason: str | None,
+) -> None:
+    """Remettre un message : au nom d'une personne (--as) ou de l'exploitant, avec un motif."""
     platform = producer_platform()
+    if username:
+        origin = MessageOrigin.person(actor_for(platform, username, tenant))
+    else:
+        origin = MessageOrigin.operator(Actor.system("exploitant"), reason or "")
     with platform.uow() as uow:
         case = case_services.deliver_message(
             uow,
@@ -130,7 +146,7 @@ def message(tenant: str, message: str, correlation: str | None, data: str | None
             message=message,
             correlation=correlation,
             payload=read_json(data),
-            actor=actor_for(platform, None, tenant),
+            origin=origin,
             now=platform.clock(),
         )
         uow.commit()

@@ -21,6 +21,7 @@ import yaml
 from lxml import etree  # type: ignore[import-untyped]
 from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
 from SpiffWorkflow.bpmn.specs.event_definitions.conditional import ConditionalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import MultiInstanceTask, StandardLoopTask
@@ -51,6 +52,22 @@ class ProcessBundle:
     hash: str
     description: str = ""
     roles: Mapping[str, str] = field(default_factory=dict)
+    messages: Mapping[str, MessageRule] = field(default_factory=dict)
+    """Messages people may deliver (`messages:` of procedure.yaml); the others: connector only."""
+
+
+CONNECTOR = "connector"
+OPERATOR = "operator"
+
+
+@dataclass(frozen=True)
+class MessageRule:
+    """Who may deliver one message of a procedure, and the JSON Schema of its payload."""
+
+    name: str
+    senders: frozenset[str]
+    """`connector`, `operator` (with a reason) and/or roles of the procedure (`agent`, …)."""
+    schema: Mapping[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +108,7 @@ def read_procedure_dir(directory: Path, *, circuits: Path | None = None) -> Proc
     candidates = [manifest_path, *directory.glob("*.bpmn"), *directory.glob("*.dmn")]
     candidates += list(directory.glob("*.bpmn20.xml"))  # Camunda / Activiti exports
     candidates += list((directory / "forms").glob("*.json"))
+    candidates += list((directory / "messages").glob("*.json"))
     for path in candidates:
         files[path.relative_to(directory).as_posix()] = _read_limited(path)
     uses = _uses(files["procedure.yaml"])
@@ -155,15 +173,73 @@ def bundle_from_files(files: Mapping[str, bytes]) -> ProcessBundle:
         raise ProcessDefinitionError(f"procedure.yaml illisible : {exc}") from exc
     if not isinstance(manifest, dict) or not {"id", "title", "main_process"} <= manifest.keys():
         raise ProcessDefinitionError("procedure.yaml doit définir id, title et main_process")
+    roles = {str(k): str(v) for k, v in (manifest.get("roles") or {}).items()}
     return ProcessBundle(
         procedure=str(manifest["id"]),
         title=str(manifest["title"]),
         main_process=str(manifest["main_process"]),
         description=str(manifest.get("description", "")),
-        roles={str(k): str(v) for k, v in (manifest.get("roles") or {}).items()},
+        roles=roles,
+        messages=_message_rules(manifest.get("messages"), roles, files),
         files=dict(files),
         hash=bundle_hash(files),
     )
+
+
+def _message_rules(
+    declared: Any, roles: Mapping[str, str], files: Mapping[str, bytes]
+) -> dict[str, MessageRule]:
+    """`messages: {name: {from: [connector|operator|role, ...], schema: messages/x.json}}`."""
+    if declared is None:
+        return {}
+    if not isinstance(declared, dict):
+        raise ProcessDefinitionError("procedure.yaml : `messages` doit associer un nom à sa règle")
+    rules: dict[str, MessageRule] = {}
+    allowed = {CONNECTOR, OPERATOR, *roles}
+    for name, rule in declared.items():
+        where = f"procedure.yaml, message « {name} »"
+        senders = rule.get("from") if isinstance(rule, dict) else None
+        if (
+            not isinstance(senders, list)
+            or not senders
+            or not all(isinstance(s, str) for s in senders)
+        ):
+            raise ProcessDefinitionError(f"{where} : `from` doit lister qui peut le remettre")
+        unknown = sorted(set(senders) - allowed)
+        if unknown:
+            raise ProcessDefinitionError(
+                f"{where} : expéditeur inconnu {', '.join(unknown)} "
+                f"(connector, operator ou un rôle de la procédure)"
+            )
+        schema_file = rule.get("schema")
+        schema: dict[str, Any] | None = None
+        if schema_file is not None:
+            if not isinstance(schema_file, str) or schema_file not in files:
+                raise ProcessDefinitionError(f"{where} : schéma {schema_file} introuvable")
+            try:
+                schema = json.loads(files[schema_file])
+                jsonschema.Draft202012Validator.check_schema(schema)
+            except (ValueError, jsonschema.SchemaError) as exc:
+                raise ProcessDefinitionError(
+                    f"{schema_file}: schéma de message invalide: {exc}"
+                ) from exc
+        if schema is None and set(senders) - {CONNECTOR}:
+            raise ProcessDefinitionError(f"{where} : un message remis par une personne a un schéma")
+        rules[str(name)] = MessageRule(str(name), frozenset(senders), schema)
+    return rules
+
+
+def caught_messages(parsed: ParsedProcess) -> set[str]:
+    """Names of the messages the process and its subprocesses wait for."""
+    names: set[str] = set()
+    for spec in [parsed.spec, *parsed.subprocess_specs.values()]:
+        for task_spec in spec.task_specs.values():
+            definition = getattr(task_spec, "event_definition", None)
+            if isinstance(task_spec, CatchingEvent) and isinstance(
+                definition, MessageEventDefinition
+            ):
+                names.add(definition.name)
+    return names
 
 
 def parse_bundle(

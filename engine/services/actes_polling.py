@@ -29,6 +29,7 @@ from engine.domain.model import Actor
 from engine.persistence.connector_repositories import Transmission
 from engine.persistence.uow import UnitOfWork
 from engine.services.cases import deliver_message
+from engine.services.messages import MessageOrigin
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ def _deliver(
             message=message,
             correlation=row.act_number,
             payload=payload,
-            actor=ACTOR,
+            origin=MessageOrigin.connector(ACTOR),
             now=now,
         )
     except (NotFound, Conflict) as exc:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import logging
 import uuid
 from datetime import datetime
 from typing import Any
@@ -14,6 +15,7 @@ from engine.persistence.uow import UnitOfWork
 from engine.runtime.facade import CaseRuntime
 from engine.services.delegations import check_task_actor
 from engine.services.forms import validate_form
+from engine.services.messages import MessageOrigin, check_delivery
 from engine.services.steps import (
     job_key,
     load_case,
@@ -26,6 +28,7 @@ from engine.services.tenant_settings import spec_to_start
 
 MAX_DATA_BYTES = 1_000_000
 STALE = "Le dossier a été modifié entre-temps ; rechargez la page et recommencez."
+log = logging.getLogger(__name__)
 
 
 def _data_digest(data: dict[str, Any]) -> str:
@@ -196,10 +199,14 @@ def deliver_message(
     message: str,
     correlation: str | None,
     payload: dict[str, Any],
-    actor: Actor,
+    origin: MessageOrigin,
     now: datetime,
 ) -> Case:
-    """Deliver an outside message (e.g. the prefecture's acknowledgement) to the waiting case."""
+    """Deliver an outside message (e.g. the prefecture's acknowledgement) to the waiting case.
+
+    `origin` is set by the entry point: people and the operator may deliver only what the
+    procedure declares for them (`check_delivery`); a model failure is the sender's 422."""
+    digest = _data_digest(payload)
     waiting = uow.cases.waiting_for_message(tenant, message, correlation)
     if not waiting:
         raise NotFound(f"Aucun dossier n'attend le message « {message} » ({correlation}).")
@@ -207,22 +214,32 @@ def deliver_message(
         raise Conflict(f"Plusieurs dossiers attendent « {message} » ({correlation}).")
     loaded = load_case(uow, tenant, waiting[0])
     case, runtime = loaded.case, loaded.runtime
+    check_delivery(load_process(uow, case.spec_hash).bundle, message, origin, payload)
     try:
-        if not runtime.deliver_message(message, payload):
-            raise Conflict("Le dossier n'attend plus ce message.")
+        delivered = runtime.deliver_message(message, payload)
     except ModelError as exc:
-        return save_failed(uow, loaded, exc, actor=actor.user_id, now=now)
+        log.warning("message %s refusé par le modèle du dossier %s : %s", message, case.id, exc)
+        raise InvalidInput(
+            f"Le dossier n'a pas pu traiter le message « {message} » : son contenu ne correspond "
+            "pas à ce que la procédure attend."
+        ) from None
+    if not delivered:
+        raise Conflict("Le dossier n'attend plus ce message.")
     updated = save_loaded(uow, loaded, now=now)
+    journaled: dict[str, Any] = {
+        "message": message,
+        "correlation": correlation,
+        "payload_sha256": digest,
+        "origin": origin.channel,
+    }
+    if origin.reason:
+        journaled["reason"] = origin.reason
     uow.journal.append(
         tenant=tenant,
         kind="message.received",
         case_id=case.id,
-        actor=actor.user_id,
-        payload={
-            "message": message,
-            "correlation": correlation,
-            "payload_sha256": _data_digest(payload),
-        },
+        actor=origin.actor.user_id,
+        payload=journaled,
         now=now,
     )
     return updated

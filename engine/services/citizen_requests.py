@@ -47,6 +47,7 @@ from engine.services.documents import (
     receive_upload,
 )
 from engine.services.forms import validate_form
+from engine.services.messages import MessageOrigin
 from engine.services.steps import load_process
 from engine.services.tenant_settings import spec_to_start
 
@@ -407,7 +408,7 @@ def submit_pieces(
         message=PIECES_MESSAGE,
         correlation=request.reference,
         payload={"recues_le": now.isoformat(), "pieces": [_reference(d) for d in documents]},
-        actor=PUBLIC_ACTOR,
+        origin=MessageOrigin.connector(PUBLIC_ACTOR),
         now=now,
     )
 

@@ -10,6 +10,7 @@ from engine.domain.errors import Conflict, NotFound
 from engine.domain.model import Actor
 from engine.persistence.uow import UnitOfWork
 from engine.services.cases import deliver_message
+from engine.services.messages import MessageOrigin
 from engine.services.operations import (
     OperationContext,
     OperationFailed,
@@ -104,7 +105,7 @@ def notify_cases(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any
                     message=message,
                     correlation=correlation,
                     payload=payload,
-                    actor=actor,
+                    origin=MessageOrigin.connector(actor),
                     now=ctx.now,
                 )
             except (NotFound, Conflict) as exc:

@@ -43,6 +43,7 @@ from engine.services.admin import deploy_directory
 from engine.services.archives import archive_setup, export_package_dip
 from engine.services.connector_operations import tdt_config
 from engine.services.documents import add_case_document
+from engine.services.messages import MessageOrigin
 from engine.services.steps import load_case
 from engine.services.timers import fire_due_timers
 from engine.settings import (
@@ -221,7 +222,7 @@ class Stack:
                 message=message,
                 correlation=correlation,
                 payload=payload,
-                actor=SYSTEM,
+                origin=MessageOrigin.connector(SYSTEM),
                 now=now,
             )
             uow.commit()

@@ -9,8 +9,9 @@ import pytest
 
 from engine.bootstrap import Platform
 from engine.domain.errors import Conflict, Forbidden, FormValidationError, NotFound
-from engine.domain.model import CaseStatus, JobState
+from engine.domain.model import Actor, CaseStatus, JobState
 from engine.services import cases as case_services
+from engine.services.messages import MessageOrigin
 from engine.services.timers import fire_due_timers
 from tests.engine.support import (
     AGENT,
@@ -25,6 +26,7 @@ from tests.engine.support import (
     start,
 )
 
+SYSTEM_ACTES = Actor.system("actes")
 DRAFT = {"objet": "Arrêté de voirie", "nature": "3", "texte": "Le maire arrête la fermeture."}
 
 
@@ -87,7 +89,7 @@ def test_full_path_numbering_job_and_prefecture_message(p: Platform) -> None:
             message="accuse_reception_prefecture",
             correlation="AUTRE",
             payload={},
-            actor=AGENT,
+            origin=MessageOrigin.connector(SYSTEM_ACTES),
             now=p.clock(),
         )
     with p.uow() as uow:
@@ -97,7 +99,7 @@ def test_full_path_numbering_job_and_prefecture_message(p: Platform) -> None:
             message="accuse_reception_prefecture",
             correlation=number,
             payload={"identifiant": f"034-{SIREN_A}-20260302-{number}-AI"},
-            actor=AGENT,
+            origin=MessageOrigin.connector(SYSTEM_ACTES),
             now=p.clock(),
         )
         uow.commit()

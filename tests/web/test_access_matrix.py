@@ -33,6 +33,7 @@ UNAVAILABLE = "unavailable"
 """Public routes asked for an object that does not exist (here: an unknown publication)."""
 LOGGED_IN = "logged-in"
 OPERATOR = "operator"
+MEMBERS_AND_OPERATOR = "members and operator"
 INTERNAL = "internal"
 """For the operator and internal networks only (the test client is on neither): 404 to others."""
 
@@ -147,7 +148,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/api/tenants/{tenant}/cases/{case_id}/tasks/{task_id}"): {"agent"},
     ("POST", "/api/tenants/{tenant}/cases/{case_id}/tasks/{task_id}"): {"agent"},
     ("POST", "/api/tenants/{tenant}/cases/{case_id}/cancel"): {"agent"},
-    ("POST", "/api/tenants/{tenant}/messages"): {"agent"},
+    ("POST", "/api/tenants/{tenant}/messages"): MEMBERS_AND_OPERATOR,
     ("GET", "/api/tenants/{tenant}/cases/{case_id}/timeline"): READERS,
 }
 
@@ -169,6 +170,8 @@ def _expected(rule: Rule, user: str) -> str:
         return "ok"
     if rule == OPERATOR:
         return "ok" if user == "exploitant" else "denied"
+    if rule == MEMBERS_AND_OPERATOR:  # messages: the procedure's declaration decides further
+        return "ok" if user == "exploitant" or USERS[user][0] == SIREN_A else "absent"
     tenant, roles = USERS[user]
     if tenant != SIREN_A:
         return "absent"

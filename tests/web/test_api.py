@@ -32,6 +32,7 @@ def client(platform: Platform) -> Iterator[TestClient]:
             ("agent.a", SIREN_A, ("agent",)),
             ("maire.a", SIREN_A, ("elu",)),
             ("agent.b", SIREN_B, ("agent",)),
+            ("exploitant", None, ()),
         ):
             admin.create_user(
                 uow,
@@ -40,6 +41,7 @@ def client(platform: Platform) -> Iterator[TestClient]:
                 password=PASSWORD,
                 tenant=tenant,
                 roles=roles,
+                is_operator=username == "exploitant",
                 actor=OPERATOR,
                 now=platform.clock(),
             )
@@ -125,11 +127,12 @@ def test_case_flow_through_the_api(client: TestClient, platform: Platform) -> No
     number = detail["data"]["numero_acte"]
     message = client.post(
         f"{base}/messages",
-        headers=_auth("agent.a"),
+        headers=_auth("exploitant"),
         json={
             "name": "accuse_reception_prefecture",
             "correlation": number,
             "payload": {"identifiant": "AR-1"},
+            "reason": "Connecteur @ctes en panne ; AR transmis par la préfecture.",
         },
     )
     assert message.status_code == 200, message.text

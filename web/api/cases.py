@@ -7,9 +7,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
+from engine.domain.model import Actor
 from engine.domain.task_access import asks_password
 from engine.services import cases as case_services
 from engine.services import task_access as task_services
+from engine.services.messages import MessageOrigin
 from web.api.schemas import (
     CancelCase,
     CaseDetail,
@@ -22,7 +24,7 @@ from web.api.schemas import (
     StartCase,
     TaskOut,
 )
-from web.auth import TenantAccess, api_access
+from web.auth import Principal, TenantAccess, api_access, api_principal
 from web.deps import PlatformDep, UowDep
 
 router = APIRouter(prefix="/api/tenants/{tenant}", tags=["dossiers"])
@@ -174,17 +176,41 @@ def cancel_case(
     return CaseOut.of(case)
 
 
+def _message_sender(
+    tenant: str, unit: UowDep, principal: Annotated[Principal, Depends(api_principal)]
+) -> TenantAccess | Principal:
+    """The platform operator, or a member of the tenant (the procedure's `messages:` decides)."""
+    if principal.is_operator:
+        return principal
+    return api_access()(tenant, unit, principal)
+
+
 @router.post("/messages", response_model=CaseOut)
 def deliver_message(
-    tenant: str, body: DeliverMessage, access: Clerk, unit: UowDep, p: PlatformDep
+    tenant: str,
+    body: DeliverMessage,
+    sender: Annotated[TenantAccess | Principal, Depends(_message_sender)],
+    unit: UowDep,
+    p: PlatformDep,
 ) -> CaseOut:
+    """A member delivers a message their procedure declares for one of their roles; the platform
+    operator, one declared for `operator`, always with a reason (journaled)."""
+    if isinstance(sender, Principal):
+        operator = Actor(
+            user_id=f"user:{sender.username}",
+            roles=frozenset({"operator"}),
+            display_name=sender.display_name,
+        )
+        origin = MessageOrigin.operator(operator, body.reason or "")
+    else:
+        origin = MessageOrigin.person(sender.actor)
     case = case_services.deliver_message(
         unit,
         tenant=tenant,
         message=body.name,
         correlation=body.correlation,
         payload=body.payload,
-        actor=access.actor,
+        origin=origin,
         now=p.clock(),
     )
     unit.commit()

@@ -31,6 +31,8 @@ class DeliverMessage(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     correlation: str | None = Field(default=None, max_length=500)
     payload: dict[str, Any] = Field(default_factory=dict)
+    reason: str | None = Field(default=None, max_length=1000)
+    """Required when the platform operator delivers in place of the connector."""
 
 
 class CaseOut(BaseModel):

@@ -1,0 +1,69 @@
+"""`dematflow cases message`: a person with `--as`, else the operator, who must give a reason."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from engine.cli.main import cli
+from tests.engine.support import SIREN_A
+from tests.engine.test_message_model_errors import BPMN, MANIFEST
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    processes = tmp_path / "processes"
+    shutil.copytree(ROOT / "processes" / "arrete", processes / "arrete")
+    folder = processes / "signal-test"
+    (folder / "messages").mkdir(parents=True)
+    (folder / "procedure.yaml").write_text(MANIFEST, encoding="utf-8")
+    (folder / "signal.bpmn").write_text(BPMN, encoding="utf-8")
+    (folder / "messages" / "signal.json").write_text(
+        '{"type": "object", "required": ["champ"], "properties": {"champ": {"type": "integer"}}}',
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("DEMATFLOW_DATA_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("DEMATFLOW_PROCESSES_DIR", str(processes))
+    monkeypatch.delenv("DEMATFLOW_DATABASE_URL", raising=False)
+    monkeypatch.setenv("DEMATFLOW_NEW_PASSWORD", "un-mot-de-passe-solide")
+    runner = CliRunner()
+
+    def invoke(*args: str) -> Result:
+        return runner.invoke(cli, list(args), catch_exceptions=False)
+
+    assert invoke("db", "upgrade").exit_code == 0
+    assert invoke("tenants", "create", "--siren", SIREN_A, "--name", "Commune").exit_code == 0
+    for login, role in (("agent", "agent"), ("elu", "elu")):
+        made = invoke(
+            "users", "create", "--username", login, "--name", login, "--tenant", SIREN_A,
+            "--role", role,
+        )  # fmt: skip
+        assert made.exit_code == 0, made.output
+    return invoke
+
+
+def test_the_cli_passes_who_delivers(run) -> None:  # type: ignore[no-untyped-def]
+    started = run(
+        "cases", "start", "--tenant", SIREN_A, "--procedure", "signal-test", "--as", "agent"
+    )
+    assert started.exit_code == 0, started.output
+    message = ("cases", "message", "--tenant", SIREN_A, "--name", "signal")
+    # an élu is not among the declared senders
+    refused = run(*message, "--data", '{"champ": 1}', "--as", "elu")
+    assert refused.exit_code == 1
+    assert "Votre rôle ne permet pas de remettre le message « signal »" in refused.output
+    # without --as it is the operator: a reason is required, and `signal` is not theirs
+    no_reason = run(*message, "--data", '{"champ": 1}')
+    assert no_reason.exit_code == 1 and "motif est obligatoire" in no_reason.output
+    operator = run(*message, "--data", '{"champ": 1}', "--reason", "reprise après panne")
+    assert operator.exit_code == 1 and "L'exploitant ne peut pas" in operator.output
+    malformed = run(*message, "--data", '{"champ": "un"}', "--as", "agent")
+    assert malformed.exit_code == 1 and "champ" in malformed.output
+    done = run(*message, "--data", '{"champ": 1}', "--as", "agent")
+    assert done.exit_code == 0, done.output
+    assert done.output.strip().endswith("completed")
