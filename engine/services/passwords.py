@@ -16,9 +16,10 @@ from functools import cache
 from pathlib import Path
 
 from connectors.errors import PermanentError, RetryableError
-from connectors.mail.mailer import Notification, SmtpConfig, send_notification
+from connectors.mail.mailer import Notification, send_notification
 from connectors.mail.rendering import NotificationKind
 from engine.domain.errors import InvalidInput
+from engine.services.connector_operations import smtp_config
 from engine.settings import SmtpSettings
 
 __all__ = ["MAX_LENGTH", "MIN_LENGTH", "check_new_password", "notify_reset"]
@@ -111,16 +112,7 @@ def notify_reset(
     False when it could not be sent (no address, no relay configured, relay refusing)."""
     if not to or not settings.host:
         return False
-    config = SmtpConfig(
-        host=settings.host,
-        port=settings.port,
-        sender=settings.sender,
-        sender_name=settings.sender_name,
-        security=settings.security,
-        username=settings.username,
-        password=settings.password,
-        timeout_seconds=settings.timeout_seconds,
-    )
+    config = smtp_config(settings)
     context = {
         "recipient_name": recipient_name,
         "username": username,
@@ -129,7 +121,7 @@ def notify_reset(
         "reset_at": now,
         "sender_name": settings.sender_name,
     }
-    notice = Notification(kind=NotificationKind.PASSWORD_RESET, to=(to,), context=context)
+    notice = Notification(kind=NotificationKind.ACCOUNT_RESET, to=(to,), context=context)
     try:
         sent = send_notification(notice, config=config)
     except (RetryableError, PermanentError) as exc:

@@ -96,7 +96,7 @@ CONTEXTS: dict[NotificationKind, dict[str, object]] = {
         "titulaire": {"nom": "Propre & Net SARL", "courriel": "contact@propre.fr"},
         "attachments": ["marche_signe.pdf"],
     },
-    NotificationKind.PASSWORD_RESET: {
+    NotificationKind.ACCOUNT_RESET: {
         "recipient_name": "Jean Dupont",
         "username": "jdupont",
         "reset_at": "2025-03-14T17:30:00+00:00",

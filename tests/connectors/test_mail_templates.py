@@ -118,5 +118,5 @@ def test_every_notification_kind_has_three_parts() -> None:
     for kind in NotificationKind:
         for suffix in (".subject.txt", ".txt", ".html"):
             assert (templates / f"{kind.value}{suffix}").is_file(), f"{kind.value}{suffix}"
-    platform_only = {NotificationKind.PASSWORD_RESET}
+    platform_only = {NotificationKind.ACCOUNT_RESET}
     assert set(MODELES.values()) == set(NotificationKind) - platform_only

@@ -10,6 +10,7 @@ import email.policy
 import uuid
 from collections.abc import Callable, Iterator
 
+import httpx2
 import pytest
 from fastapi.testclient import TestClient
 
@@ -36,7 +37,9 @@ def _user_id(platform: Platform, username: str) -> uuid.UUID:
         return uuid.UUID(str(row.id))
 
 
-def _reset(admin_client: TestClient, csrf: str, user_id: uuid.UUID, password: str) -> object:
+def _reset(
+    admin_client: TestClient, csrf: str, user_id: uuid.UUID, password: str
+) -> httpx2.Response:
     return admin_client.post(
         f"/c/{SIREN_A}/admin/utilisateurs/{user_id}/mot-de-passe",
         data={"csrf_token": csrf, "mot_de_passe": password, "confirmation": password},
@@ -75,7 +78,7 @@ def test_an_admin_cannot_set_a_common_or_repeated_password(
     elu = _user_id(people, "elu.a")
     for weak in ("aaaaaaaaaaaa", "password1234", "elu.a-montpellier"):
         refused = _reset(client, csrf, elu, weak)
-        assert refused.status_code == 422, weak  # type: ignore[attr-defined]
+        assert refused.status_code == 422, weak
     login(web, "elu.a", PASSWORD)  # unchanged
 
 
@@ -83,15 +86,15 @@ def test_a_reset_password_only_opens_the_change_page(
     people: Platform, browser_as: Browser, web: TestClient
 ) -> None:
     client, csrf = browser_as("admin.a")
-    assert _reset(client, csrf, _user_id(people, "elu.a"), TEMPORARY).status_code == 303  # type: ignore[attr-defined]
+    assert _reset(client, csrf, _user_id(people, "elu.a"), TEMPORARY).status_code == 303
     token = csrf_of(web.get("/connexion").text)
     answer = web.post(
         "/connexion",
         data={"identifiant": "elu.a", "mot_de_passe": TEMPORARY, "csrf_token": token},
     )
     assert answer.status_code == 303 and answer.headers["location"] == CHANGE
-    for page in ("/espaces", f"/c/{SIREN_A}", f"/c/{SIREN_A}/parapheur"):
-        assert web.get(page).headers["location"] == CHANGE, page
+    for url in ("/espaces", f"/c/{SIREN_A}", f"/c/{SIREN_A}/parapheur"):
+        assert web.get(url).headers["location"] == CHANGE, url
     page = web.get(CHANGE)
     assert page.status_code == 200 and "Votre mot de passe est provisoire" in page.text
     # Signing refuses it: the batch signature goes nowhere but the change page.
@@ -185,7 +188,7 @@ def test_the_member_is_told_by_mail_without_the_password(
 ) -> None:
     with TestClient(create_app(platform=mailing), follow_redirects=False) as client:
         csrf = login(client, "admin.a")
-        assert _reset(client, csrf, _user_id(mailing, "marie"), TEMPORARY).status_code == 303  # type: ignore[attr-defined]
+        assert _reset(client, csrf, _user_id(mailing, "marie"), TEMPORARY).status_code == 303
         shown = client.get(f"/c/{SIREN_A}/admin/utilisateurs/{_user_id(mailing, 'marie')}")
         assert "un courriel l&#39;en a averti" in shown.text
     [mail] = smtp_server.received
