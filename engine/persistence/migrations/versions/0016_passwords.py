@@ -16,9 +16,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("users") as batch:
         batch.add_column(
-            sa.Column(
-                "password_temporary", sa.Boolean(), nullable=False, server_default=sa.false()
-            )
+            sa.Column("password_temporary", sa.Boolean(), nullable=False, server_default=sa.false())
         )
 
 
