@@ -27,7 +27,10 @@ from web.security import LoginLimiter
 from web.sessions import sign, unsign
 
 __all__ = [
+    "MUST_CHANGE_NOTICE",
+    "PASSWORD_CHANGE_PATH",
     "LoginRequired",
+    "PasswordChangeRequired",
     "Principal",
     "TenantAccess",
     "api_access",
@@ -39,6 +42,7 @@ __all__ = [
     "operator_of",
     "page_access",
     "page_principal",
+    "session_principal",
 ]
 
 TOKEN_TTL = 3600
@@ -64,6 +68,8 @@ class Principal:
     password_confirmed: bool = False
     """The password came with this very request (HTTP Basic): it counts as a confirmation."""
     credential_version: int = 0
+    password_temporary: bool = False
+    """Set by an admin: it only opens the page to choose a new password."""
     """The account's credential version: cookies and tokens carry it and die when it rises."""
 
 
@@ -92,6 +98,17 @@ class LoginRequired(Exception):
         self.next_url = next_url
 
 
+class PasswordChangeRequired(LoginRequired):
+    """The password is temporary: every page but the change page redirects there."""
+
+
+PASSWORD_CHANGE_PATH = "/compte/mot-de-passe"  # noqa: S105 (a path)
+MUST_CHANGE_NOTICE = (
+    "Votre mot de passe est provisoire (choisi par un administrateur) : choisissez le vôtre "
+    "sur la page « Mon compte » avant toute autre action."
+)
+
+
 class TooManyAttempts(Exception):
     def __init__(self, retry_after: int) -> None:
         super().__init__(retry_after)
@@ -106,6 +123,7 @@ def _principal(row: Any, *, confirmed: bool = False) -> Principal:
         bool(row.is_operator),
         confirmed,
         int(row.credential_version),
+        bool(row.password_temporary),
     )
 
 
@@ -201,7 +219,7 @@ def operator_of(request: Request, platform: Platform) -> bool:
         if principal is None and token:
             data = unsign(_token_key(request), token, max_age=TOKEN_TTL)
             principal = _active_user(unit, data, id_key="u")
-    return principal is not None and principal.is_operator
+    return principal is not None and principal.is_operator and not principal.password_temporary
 
 
 def client_address(request: Request) -> str:
@@ -227,7 +245,7 @@ def api_principal(
         principal = _active_user(unit, data, id_key="u")
         if principal is None:
             raise _UNAUTHORIZED
-        return principal
+        return _not_temporary(principal)
     if credentials is None:
         raise _UNAUTHORIZED
     limiter: LoginLimiter = request.app.state.login_limiter
@@ -247,15 +265,32 @@ def api_principal(
         ) from exc
     if principal is None:
         raise _UNAUTHORIZED
+    return _not_temporary(principal)
+
+
+def _not_temporary(principal: Principal) -> Principal:
+    """The API (and its tokens) refuses a temporary password."""
+    if principal.password_temporary:
+        raise HTTPException(403, MUST_CHANGE_NOTICE)
     return principal
 
 
-def page_principal(request: Request, unit: UowDep) -> Principal:
-    """The user of the session cookie, or a redirection to the login page."""
+def session_principal(request: Request, unit: UowDep) -> Principal:
+    """The user of the session cookie, even with a temporary password (the change page and
+    logout only), or a redirection to the login page."""
     principal = _active_user(unit, request.session, id_key="user")
     if principal is None:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         raise LoginRequired(target)
+    return principal
+
+
+def page_principal(request: Request, unit: UowDep) -> Principal:
+    """The user of the session cookie, or a redirection to the login page (to the change
+    page while the password is temporary)."""
+    principal = session_principal(request, unit)
+    if principal.password_temporary:
+        raise PasswordChangeRequired(PASSWORD_CHANGE_PATH)
     return principal
 
 

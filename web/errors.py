@@ -20,7 +20,7 @@ from engine.domain.errors import (
     NotFound,
     ProcessDefinitionError,
 )
-from web.auth import LoginRequired
+from web.auth import LoginRequired, PasswordChangeRequired
 
 STATUS: list[tuple[type[Exception], int, str]] = [
     (FormValidationError, 422, "Formulaire invalide"),
@@ -117,6 +117,8 @@ def _login_required(_request: Request, exc: Exception) -> Response:
     from urllib.parse import quote
 
     assert isinstance(exc, LoginRequired)
+    if isinstance(exc, PasswordChangeRequired):
+        return RedirectResponse(exc.next_url, status_code=303)
     return RedirectResponse(f"/connexion?suivant={quote(exc.next_url, safe='/')}", status_code=303)
 
 

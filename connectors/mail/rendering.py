@@ -38,6 +38,8 @@ class NotificationKind(enum.StrEnum):
     BID_REJECTED = "rejet_offre"
     CONTRACT_NOTIFIED = "notification_marche"
     PROCUREMENT_ABANDONED = "procedure_sans_suite"
+    ACCOUNT_RESET = "mot_de_passe_reinitialise"
+    """Sent by the platform itself (not a procedure's ``modele``); never carries the password."""
 
 
 @dataclass(frozen=True)

@@ -143,6 +143,7 @@ class UserRepository:
         password_hash: str | None,
         is_operator: bool,
         now: datetime,
+        password_temporary: bool = False,
     ) -> uuid.UUID:
         user_id = uuid.uuid4()
         self.conn.execute(
@@ -152,6 +153,7 @@ class UserRepository:
                 display_name=display_name,
                 email=email,
                 password_hash=password_hash,
+                password_temporary=password_temporary,
                 is_operator=is_operator,
                 active=True,
                 created_at=now,
@@ -232,13 +234,17 @@ class UserRepository:
             )
         )
 
-    def set_password_hash(self, user_id: uuid.UUID, password_hash: str) -> None:
-        """A new password also ends every session and token issued with the old one."""
+    def set_password_hash(
+        self, user_id: uuid.UUID, password_hash: str, *, temporary: bool = False
+    ) -> None:
+        """A new password also ends every session and token issued with the old one; a
+        temporary one (set by an admin) must be changed at the next login."""
         self.conn.execute(
             update(t.users)
             .where(t.users.c.id == user_id)
             .values(
                 password_hash=password_hash,
+                password_temporary=temporary,
                 credential_version=t.users.c.credential_version + 1,
             )
         )

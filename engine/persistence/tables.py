@@ -18,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     Uuid,
+    false,
 )
 
 metadata = MetaData(
@@ -52,6 +53,8 @@ users = Table(
     # Carried by session cookies and API tokens; raised to end them all (logout, password,
     # roles, deactivation).
     Column("credential_version", Integer, nullable=False, default=0, server_default="0"),
+    # Set by an admin (reset, creation): it only opens the page to choose a new password.
+    Column("password_temporary", Boolean, nullable=False, default=False, server_default=false()),
 )
 
 memberships = Table(

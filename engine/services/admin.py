@@ -15,11 +15,16 @@ from engine.domain.model import Actor, Tenant, check_siren
 from engine.persistence.tenant_repositories import Member
 from engine.persistence.uow import UnitOfWork
 from engine.runtime.specs import ProcessBundle, parse_bundle, read_procedure_dir
+from engine.services.passwords import check_new_password
 
 ROLES = ("agent", "elu", "archiviste", "admin")
 """Per-tenant roles: clerk, signatory, archivist, tenant admin. BPMN lanes name these roles."""
 
 _HASHER = PasswordHasher()
+
+
+class WrongCurrentPassword(InvalidInput):
+    """The current password given to change it is wrong (counts as a failed login)."""
 
 
 def create_tenant(uow: UnitOfWork, *, siren: str, name: str, actor: Actor, now: datetime) -> Tenant:
@@ -67,9 +72,12 @@ def create_user(
     tenant: str | None = None,
     roles: tuple[str, ...] = (),
     is_operator: bool = False,
+    temporary: bool = False,
     actor: Actor,
     now: datetime,
 ) -> uuid.UUID:
+    """`temporary`: the password was chosen by an admin for the user (an invitation); it only
+    opens the page to choose their own, and must pass the password policy."""
     username = username.strip().lower()
     if not username or len(username) > 120:
         raise InvalidInput("Identifiant invalide.")
@@ -82,8 +90,12 @@ def create_user(
         )
     if roles and tenant is None:
         raise InvalidInput("Un rôle se donne dans une collectivité : précisez --tenant.")
-    if tenant is not None and uow.tenants.get(tenant) is None:
+    found = uow.tenants.get(tenant) if tenant is not None else None
+    if tenant is not None and found is None:
         raise NotFound("Collectivité inconnue.")
+    if temporary and password:
+        names = (username, display_name, email, found.name if found else None)
+        check_new_password(password, names)
     user_id = uow.users.add(
         username=username,
         display_name=display_name,
@@ -91,6 +103,7 @@ def create_user(
         password_hash=hash_password(password) if password else None,
         is_operator=is_operator,
         now=now,
+        password_temporary=temporary and bool(password),
     )
     for role in roles:
         assert tenant is not None
@@ -255,7 +268,8 @@ def reset_password(
     actor: Actor,
     now: datetime,
 ) -> Member:
-    """Set a temporary password chosen by the tenant admin (hashed with argon2).
+    """Set a temporary password chosen by the tenant admin (hashed with argon2): it passes the
+    password policy, and only opens the page where the member chooses their own.
 
     Refused for an account that also belongs to another tenant or runs the platform: its
     password opens more than this tenant, so only the platform operator may reset it."""
@@ -267,10 +281,36 @@ def reset_password(
             "Ce compte donne accès à d'autres espaces que votre collectivité : "
             "seul l'exploitant de la plateforme peut réinitialiser son mot de passe."
         )
-    uow.users.set_password_hash(user_id, hash_password(password))
+    found = uow.tenants.get(tenant)
+    names = (row.username, row.display_name, row.email, found.name if found else None)
+    check_new_password(password, names)
+    uow.users.set_password_hash(user_id, hash_password(password), temporary=True)
     # The journal says who reset it and when, never the password or its hash.
     _journal(uow, tenant, "user.password_reset", member, actor, now)
     return member
+
+
+def change_own_password(
+    uow: UnitOfWork, *, user_id: uuid.UUID, current: str, new: str, confirmation: str
+) -> None:
+    """Self-service change: the current password (temporary or not) is required, the new one
+    passes the policy and differs from it; the credential version is raised (every other
+    session and token ends)."""
+    row = uow.users.by_id(user_id)
+    if row is None or not row.active:
+        raise NotFound("Compte introuvable.")
+    if not check_password(row.password_hash, current):
+        raise WrongCurrentPassword("Mot de passe actuel incorrect.")
+    if new != confirmation:
+        raise InvalidInput("Les deux saisies du nouveau mot de passe diffèrent.")
+    if new == current:
+        raise InvalidInput("Le nouveau mot de passe doit être différent de l'actuel.")
+    names: list[str | None] = [row.username, row.display_name, row.email]
+    for siren in uow.users.tenants_of(user_id):
+        found = uow.tenants.get(siren)
+        names.append(found.name if found else None)
+    check_new_password(new, names)
+    uow.users.set_password_hash(user_id, hash_password(new), temporary=False)
 
 
 def deploy_bundle(

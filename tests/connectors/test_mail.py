@@ -96,6 +96,13 @@ CONTEXTS: dict[NotificationKind, dict[str, object]] = {
         "titulaire": {"nom": "Propre & Net SARL", "courriel": "contact@propre.fr"},
         "attachments": ["marche_signe.pdf"],
     },
+    NotificationKind.ACCOUNT_RESET: {
+        "recipient_name": "Jean Dupont",
+        "username": "jdupont",
+        "reset_at": "2025-03-14T17:30:00+00:00",
+        "admin_name": "Alice Admin",
+        "tenant_name": "Commune de Saint-Test",
+    },
     NotificationKind.PROCUREMENT_ABANDONED: {
         "council_name": "Commune de Saint-Test",
         "objet": "Nettoyage des écoles",

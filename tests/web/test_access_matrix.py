@@ -75,6 +75,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/health/ready"): UNAVAILABLE,
     ("GET", "/api/docs"): INTERNAL,
     ("GET", "/espaces"): LOGGED_IN,
+    ("GET", "/compte/mot-de-passe"): LOGGED_IN,
+    ("POST", "/compte/mot-de-passe"): LOGGED_IN,
     # Tenant pages.
     ("GET", "/c/{tenant}"): MEMBERS,
     ("GET", "/c/{tenant}/procedures"): {"agent"},

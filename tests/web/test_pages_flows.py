@@ -10,9 +10,10 @@ from fastapi.testclient import TestClient
 
 from engine.bootstrap import Platform
 from tests.engine.support import SIREN_A
-from tests.web.support import PASSWORD
+from tests.web.support import PASSWORD, login
 
 Login = Callable[[str], tuple[TestClient, str]]
+INVITATION = "tuile-velo-orage-marche"
 DRAFT = {"objet": "Arrêté de voirie", "nature": "3", "texte": "Le maire arrête la fermeture."}
 
 
@@ -149,12 +150,21 @@ def test_tenant_admin_creates_a_user_who_can_log_in(browser_as: Login) -> None:
             "csrf_token": token,
             "identifiant": "nouvel.agent",
             "nom": "Nouvel Agent",
-            "mot_de_passe": PASSWORD,
+            "mot_de_passe": INVITATION,
             "roles": ["agent", "elu"],
         },
     )
     assert created.status_code == 303
-    newcomer, _token = browser_as("nouvel.agent")
+    newcomer = TestClient(admin.app, follow_redirects=False)
+    first = login(newcomer, "nouvel.agent", INVITATION)
+    # The admin chose it: it only opens the page where the newcomer chooses their own.
+    assert newcomer.get(f"/c/{SIREN_A}").headers["location"] == "/compte/mot-de-passe"
+    mine = "grue-citron-falaise-hiver"
+    changed = newcomer.post(
+        "/compte/mot-de-passe",
+        data={"csrf_token": first, "actuel": INVITATION, "nouveau": mine, "confirmation": mine},
+    )
+    assert changed.status_code == 303
     assert "Parapheur" in newcomer.get(f"/c/{SIREN_A}").text
 
 

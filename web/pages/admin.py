@@ -15,6 +15,7 @@ from engine.persistence.tenant_repositories import Member
 from engine.services import admin as admin_services
 from engine.services import cases as case_services
 from engine.services import tenant_settings
+from engine.services.passwords import notify_reset
 from web.auth import Principal, TenantAccess, page_access, page_operator
 from web.deps import PlatformDep, UowDep
 from web.pages.common import FormDep, flash, see_other, tenant_page
@@ -68,6 +69,7 @@ def create_user(
             password=password if isinstance(password, str) and password else None,
             tenant=access.tenant.siren,
             roles=roles,
+            temporary=True,  # chosen by the admin: the newcomer chooses their own at login
             actor=access.actor,
             now=p.clock(),
         )
@@ -208,10 +210,25 @@ def member_password(
             request, access, unit, member, status=status, form="mot_de_passe", error=str(exc)
         )
     unit.commit()
+    row = unit.users.by_id(user_id)
+    told = row is not None and notify_reset(
+        p.settings.smtp,
+        to=row.email,
+        recipient_name=row.display_name,
+        username=row.username,
+        admin_name=access.principal.display_name,
+        tenant_name=access.tenant.name,
+        now=p.clock(),
+    )
+    notice = (
+        "un courriel l'en a averti (sans le mot de passe)."
+        if told
+        else "aucun courriel n'a pu l'en avertir (adresse ou serveur de courriel absent)."
+    )
     flash(
         request,
-        f"Mot de passe provisoire de « {member.username} » enregistré : "
-        "communiquez-le lui par un canal sûr.",
+        f"Mot de passe provisoire de « {member.username} » enregistré : communiquez-le lui par "
+        f"un canal sûr ; il devra le changer à sa prochaine connexion ; {notice}",
     )
     return see_other(_member_base(access, user_id))
 

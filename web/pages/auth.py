@@ -9,8 +9,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 
+from engine.domain.errors import InvalidInput, NotFound
+from engine.services.admin import WrongCurrentPassword, change_own_password
 from engine.services.oidc_accounts import LoginRefused, Provisioning, sign_in_agent
 from web.auth import (
+    MUST_CHANGE_NOTICE,
+    PASSWORD_CHANGE_PATH,
     LoginRequired,
     Principal,
     TenantAccess,
@@ -21,6 +25,7 @@ from web.auth import (
     known_device,
     page_access,
     page_principal,
+    session_principal,
 )
 from web.deps import PlatformDep, UowDep
 from web.oidc import CALLBACK_PATH, LOGOUT_RETURN_PATH, OidcClient, OidcError, Transaction
@@ -86,7 +91,9 @@ def login(
         return _login_page(request, {**context, "error": error}, status=401)
     unit.commit()  # the account's failed attempts are forgotten
     _open_session(request, principal.user_id, principal.display_name, principal.credential_version)
-    response = see_other(_safe_next(suivant))
+    # A temporary password (set by an admin) only opens the page to choose a new one.
+    target = PASSWORD_CHANGE_PATH if principal.password_temporary else _safe_next(suivant)
+    response = see_other(target)
     response.headers.append("Set-Cookie", device_cookie(request, principal.username))
     return response
 
@@ -101,7 +108,7 @@ def _open_session(request: Request, user_id: object, name: str, version: int, **
 
 def _session_user(unit: UowDep, request: Request) -> Principal | None:
     try:
-        return page_principal(request, unit)
+        return session_principal(request, unit)
     except LoginRequired:
         return None
 
@@ -195,6 +202,65 @@ def oidc_logged_out(request: Request) -> Response:
     ):
         flash(request, "Vous êtes déconnecté, y compris de votre fournisseur d'identité.")
     return see_other("/connexion")
+
+
+# « Mon compte » : self-service password change ----------------------------------------------
+
+
+SessionUser = Annotated[Principal, Depends(session_principal)]
+
+
+def _password_page(
+    request: Request, principal: Principal, error: str | None = None, status: int = 200
+) -> Response:
+    context = {
+        "principal": principal,
+        "temporary": MUST_CHANGE_NOTICE if principal.password_temporary else None,
+        "error": error,
+        "flash": request.session.pop("flash", None),
+    }
+    return render(request, "password_change.html", context, status=status)
+
+
+@router.get(PASSWORD_CHANGE_PATH)
+def password_form(request: Request, principal: SessionUser) -> Response:
+    return _password_page(request, principal)
+
+
+@router.post(PASSWORD_CHANGE_PATH)
+def change_password(
+    request: Request,
+    unit: UowDep,
+    principal: SessionUser,
+    actuel: Annotated[str, Form(max_length=1000)] = "",
+    nouveau: Annotated[str, Form(max_length=1000)] = "",
+    confirmation: Annotated[str, Form(max_length=1000)] = "",
+) -> Response:
+    """The current password is required; failures count as failed logins. The credential
+    version is raised (every other session and token ends) and this session re-opened."""
+    limiter = request.app.state.login_limiter
+    address = client_address(request)
+    wait = limiter.retry_after(unit, principal.username, address)
+    if wait:
+        minutes = max(1, round(wait / 60))
+        error = f"Trop de tentatives : réessayez dans {minutes} minute(s)."
+        return _password_page(request, principal, error, status=429)
+    try:
+        change_own_password(
+            unit, user_id=principal.user_id, current=actuel, new=nouveau, confirmation=confirmation
+        )
+    except (InvalidInput, NotFound) as exc:
+        if isinstance(exc, WrongCurrentPassword):
+            limiter.failed(unit, principal.username, address)
+            unit.commit()
+        return _password_page(request, principal, str(exc), status=422)
+    unit.commit()
+    row = unit.users.by_id(principal.user_id)
+    assert row is not None
+    extra = {k: v for k, v in request.session.items() if k == "oidc_id_token"}
+    _open_session(request, row.id, row.display_name, int(row.credential_version), **extra)
+    flash(request, "Votre mot de passe a été changé ; vos autres sessions sont fermées.")
+    return see_other("/espaces")
 
 
 @router.get("/espaces")

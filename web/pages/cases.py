@@ -414,7 +414,9 @@ def confirm_password(
     address = client_address(request)
     if limiter.retry_after(unit, access.principal.username, address):
         return False
-    if row is not None and check_password(row.password_hash, password):
+    if row is None or row.password_temporary:  # never an admin-set password
+        return False
+    if check_password(row.password_hash, password):
         return True
     limiter.failed(unit, access.principal.username, address)
     unit.commit()  # the failure counts although nothing else of this request is recorded
