@@ -75,7 +75,9 @@ def test_verify_commands_trust_the_data_dirs_pki(
     bag = build_package(
         sample_spec(tmp_path / "in"),
         tmp_path / "out",
-        sealer=SignaturesSealer(key=dev_pki.seal.key, timestamp_url=dev_pki.tsa_url),
+        sealer=SignaturesSealer(
+            key=dev_pki.seal.key, timestamp_url=dev_pki.tsa_url, trust_roots=dev_pki.trust_roots
+        ),
     ).path
     monkeypatch.chdir(tmp_path)
 
@@ -179,7 +181,9 @@ def test_archive_commands_reach_the_store_of_a_running_serve(
     try:
         bucket = tenant_bucket("dematflow", SIREN)
         prepare_tenant_bucket(store, bucket)
-        sealer = SignaturesSealer(key=pki.seal.key, timestamp_url=pki.tsa_url)
+        sealer = SignaturesSealer(
+            key=pki.seal.key, timestamp_url=pki.tsa_url, trust_roots=pki.trust_roots
+        )
         store_package(
             store,
             bucket,
