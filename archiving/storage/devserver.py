@@ -24,6 +24,8 @@ from archiving.storage.s3 import S3Config
 __all__ = ["SeaweedServer", "find_weed", "start_seaweed"]
 
 _GRPC_OFFSET = 10000
+VOLUME_SIZE_MB = 128
+MAX_VOLUMES = 2000
 # Ports SeaweedFS would otherwise take at their fixed defaults (plus gRPC = port + 10000).
 _SERVICES = ("s3", "master", "volume", "filer", "admin")
 
@@ -112,6 +114,11 @@ def _command(weed: Path, data_dir: Path, config_path: Path, ports: dict[str, int
         "-webdav=false",
         "-s3.port.iceberg=0",
         "-s3.port.lance=0",
+        # Every bucket is a collection with volumes of its own, and one bucket per tenant is
+        # made: the count derived from free disk (free space / 1 GiB) ran out after ~77 buckets.
+        # Volumes are sparse files, so a fixed generous count with small volumes costs nothing.
+        f"-master.volumeSizeLimitMB={VOLUME_SIZE_MB}",
+        f"-volume.max={MAX_VOLUMES}",
         f"-s3.config={config_path}",
     ]
     for service, port in ports.items():

@@ -142,3 +142,22 @@ def test_an_expired_lock_allows_deletion(object_store, locked_bucket) -> None:
     time.sleep(3)
     object_store.delete_version(locked_bucket, "probe", version)
     assert object_store.stat(locked_bucket, "probe") is None
+
+
+def test_one_bucket_per_tenant_for_hundreds_of_tenants(tmp_path) -> None:
+    # Each bucket is a SeaweedFS collection with volumes of its own: with the volume count
+    # derived from free disk (free space / 1 GiB), writes failed with « failed to find writable
+    # volumes » once a platform (or the test session) had made ~77 buckets.
+    from archiving.storage.devserver import start_seaweed
+
+    with start_seaweed(tmp_path / "s3", access_key="app", secret_key="secret-key-1234") as server:
+        store = ObjectStore(server.config)
+        try:
+            for n in range(120):
+                bucket = f"tenant-{n:03d}"
+                store.create_bucket(bucket)
+                data = f"seal {n}".encode()
+                store.put(bucket, "probe", io.BytesIO(data), digest_bytes(data), retain_until=None)
+            assert store.stat("tenant-119", "probe") is not None
+        finally:
+            store.close()
