@@ -4,6 +4,7 @@ seal taken from another record does not make a forged one pass."""
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -19,6 +20,8 @@ from archiving.destruction import (
 from archiving.errors import ArchivingError
 from archiving.model import Agency
 from archiving.store import package_key, store_package
+from engine.archive_seals import SealIdentities, SealIdentity
+from signatures.devpki import DevPki
 from tests.archiving.conftest import sample_spec
 from tests.web.test_archives_holds import _replace
 
@@ -46,7 +49,7 @@ def _destroy(store, bucket, package_id, sealer, visa):  # type: ignore[no-untype
 
 
 def test_visa_checked_before_deletion_and_record_lists_read_back_digests(
-    tmp_path, object_store, locked_bucket, sealer, seal_verifier
+    tmp_path, object_store, locked_bucket, sealer, seal_verifier, dev_pki: DevPki
 ) -> None:
     start = date.today() - timedelta(days=3)
     for name in ("first", "second"):
@@ -82,4 +85,9 @@ def test_visa_checked_before_deletion_and_record_lists_read_back_digests(
     forged = verify_destruction_record(grafted, seal_verifier)
     assert not forged.valid and any("Sceau invalide" in p for p in forged.problems)
     # Another certificate store (no trusted root): refused.
-    assert not verify_destruction_record(record, type(seal_verifier)(trust_roots=())).valid
+    no_root = dataclasses.replace(seal_verifier, trust_roots=())
+    assert not verify_destruction_record(record, no_root).valid
+    # Trusted root, but another expected sealer (a mayor's certificate of the same CA): refused.
+    mayor = SealIdentity.of_certificate(dev_pki.signer("Marie Dupont").cert_path.read_bytes())
+    other = dataclasses.replace(seal_verifier, identities=SealIdentities(platform=(mayor,)))
+    assert not verify_destruction_record(record, other).valid
