@@ -17,9 +17,9 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from engine.bootstrap import Platform
+from engine.domain.french import PARIS
 from engine.domain.model import Actor, Case, JournalEntry
 from engine.persistence.repositories import JournalRepository
 from engine.persistence.uow import UnitOfWork
@@ -52,7 +52,6 @@ DRAFT = {
     "nature": "2",
     "texte": "Le maire arrête : la circulation est interdite rue des Écoles le 14 juillet.",
 }
-PARIS = ZoneInfo("Europe/Paris")
 PROJECTS = (
     # objet, rapporteur, service, matière @ctes, texte; the stage each one is left at follows.
     (

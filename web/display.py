@@ -4,7 +4,7 @@ Every page that shows a date, an amount, a yes/no or a case datum formats it her
 rule holds everywhere: times in Europe/Paris (« 7 décembre 2026 à 18 h 30 »), amounts as
 « 12 500,50 € », booleans as « oui »/« non », documents as links, nested data as readable
 rows, and nothing a person cannot read (internal keys, digests, raw Python) on the page.
-The calendar words come from the domain calendar (`engine.domain.calendar_fr`).
+The formats themselves are the platform's one French formatter (`engine.domain.french`).
 """
 
 from __future__ import annotations
@@ -12,11 +12,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
-from decimal import Decimal, InvalidOperation
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
-from engine.domain.calendar_fr import PARIS, format_date_fr
+from engine.domain.french import (
+    FormatError,
+    format_date_fr,
+    format_datetime_fr,
+    format_euros,
+    format_number_fr,
+)
+from engine.domain.times import assume_utc
 
 __all__ = [
     "COMPUTED_LABELS",
@@ -37,8 +44,6 @@ __all__ = [
     "yes_no",
 ]
 
-NBSP = "\u00a0"
-NARROW_NBSP = "\u202f"
 _ISO_MOMENT = re.compile(
     r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
 )
@@ -198,17 +203,11 @@ EMPTY = Shown("—")
 # -- scalars ---------------------------------------------------------------------------------
 
 
-def _aware(moment: datetime) -> datetime:
-    """A naive value (as SQLite returns them) is taken as UTC, as the journal does."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
-
-
 def datetime_fr(moment: datetime | None) -> str:
     """`7 décembre 2026 à 18 h 30`, in Europe/Paris; `1er mars 2026 à 9 h 05`."""
     if moment is None:
         return ""
-    local = _aware(moment).astimezone(PARIS)
-    return f"{format_date_fr(local.date(), weekday=False)} à {local.hour} h {local.minute:02d}"
+    return format_datetime_fr(assume_utc(moment))
 
 
 def date_fr(day: date | datetime | None) -> str:
@@ -216,7 +215,7 @@ def date_fr(day: date | datetime | None) -> str:
     if day is None:
         return ""
     if isinstance(day, datetime):
-        day = _aware(day).astimezone(PARIS).date()
+        day = assume_utc(day)
     return format_date_fr(day, weekday=False)
 
 
@@ -227,34 +226,17 @@ def moment_fr(moment: date | datetime | None, *, with_time: bool = True) -> str:
     return date_fr(moment)
 
 
-def _group(digits: str) -> str:
-    groups: list[str] = []
-    while len(digits) > 3:
-        digits, tail = digits[:-3], digits[-3:]
-        groups.insert(0, tail)
-    return NARROW_NBSP.join([digits, *groups])
-
-
-def number_fr(value: int | float | Decimal, *, decimals: int | None = None) -> str:
+def number_fr(value: int | float | Decimal) -> str:
     """`12 500`, `3,45`, `-1 000,5` (narrow no-break space between thousands)."""
-    number = Decimal(str(value))
-    if decimals is not None:
-        number = number.quantize(Decimal(1).scaleb(-decimals))
-    elif number == number.to_integral_value():
-        number = number.quantize(Decimal(1))
-    sign = "-" if number < 0 else ""
-    whole, _, fraction = f"{abs(number):f}".partition(".")
-    return f"{sign}{_group(whole)}{',' + fraction if fraction else ''}"
+    return format_number_fr(value)
 
 
 def amount_fr(value: int | float | Decimal | str) -> str:
     """`12 500 €`, `85 000,50 €` (cents shown when there are some)."""
     try:
-        number = Decimal(str(value))
-    except InvalidOperation:
+        return format_euros(value, cents=False)
+    except FormatError:
         return str(value)
-    whole = number == number.to_integral_value()
-    return f"{number_fr(number, decimals=0 if whole else 2)}{NBSP}€"
 
 
 def yes_no(value: bool) -> str:

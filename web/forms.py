@@ -15,9 +15,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from engine.domain.errors import FieldError
+from engine.domain.french import PARIS
 from engine.services.form_sources import DOCUMENTS, EMPTY, Choice, source_key, source_of
 
 __all__ = [
@@ -37,7 +37,6 @@ RADIO_UP_TO = 4
 """Choices with at most this many options are radio buttons, more a drop-down list."""
 MAX_ROWS = 200
 """Rows of a repeatable group read from a submitted form, whatever its indices say."""
-PARIS = ZoneInfo("Europe/Paris")
 Choices = Mapping[str, Sequence[Choice]]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -17,7 +16,6 @@ from web.history import EVENT_LABELS
 from web.security import CSRF_FIELD, csrf_token
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
-PARIS = ZoneInfo("Europe/Paris")
 ROLE_LABELS = {
     "agent": "Agent",
     "elu": "Élu signataire",

@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
 from connectors.errors import PermanentError, RetryableError
-from connectors.mail.rendering import NotificationKind, render_notification
+from connectors.mail.rendering import Filters, NotificationKind, render_notification
 
 __all__ = [
     "Attachment",
@@ -101,14 +101,18 @@ class SentMessage:
     """Their length."""
 
 
-def build_message(notification: Notification, *, config: SmtpConfig) -> EmailMessage:
-    """The MIME message: text part always, HTML alternative, then attachments."""
+def build_message(
+    notification: Notification, *, config: SmtpConfig, filters: Filters
+) -> EmailMessage:
+    """The MIME message: text part always, HTML alternative, then attachments; `filters` are
+    the French formats of the templates (see `connectors.mail.rendering.FORMAT_FILTERS`)."""
     if not notification.to:
         raise ValueError("aucun destinataire")
     attached = [a.filename for a in notification.attachments]
     rendered = render_notification(
         notification.kind,
         {"sender_name": config.sender_name, "attachments": attached, **notification.context},
+        filters=filters,
     )
     message = EmailMessage()
     message["From"] = f"{config.sender_name} <{config.sender}>"
@@ -129,9 +133,12 @@ def build_message(notification: Notification, *, config: SmtpConfig) -> EmailMes
     return message
 
 
-def send_notification(notification: Notification, *, config: SmtpConfig) -> SentMessage:
-    """Send one notification; RetryableError when the relay is down or says "later"."""
-    message = build_message(notification, config=config)
+def send_notification(
+    notification: Notification, *, config: SmtpConfig, filters: Filters
+) -> SentMessage:
+    """Send one notification rendered with `filters`; RetryableError when the relay is down or
+    says "later"."""
+    message = build_message(notification, config=config, filters=filters)
     data = message.as_bytes(policy=email.policy.SMTP)  # CRLF, lines within RFC 5321 limits
     try:
         refused = _deliver(config, list(notification.to), data)

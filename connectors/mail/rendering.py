@@ -1,28 +1,29 @@
-"""French notification templates (Jinja2, shipped in the package): subject, text and HTML."""
+"""French notification templates (Jinja2, shipped in the package): subject, text and HTML.
+
+The templates format dates and amounts with filters their caller hands in (`FORMAT_FILTERS`
+names them): the French formats are the application's, kept in one place, not this library's.
+"""
 
 from __future__ import annotations
 
-import datetime as dt
 import enum
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import jinja2
 
-__all__ = ["NotificationKind", "RenderedMail", "render_notification"]
+__all__ = ["FORMAT_FILTERS", "Filters", "NotificationKind", "RenderedMail", "render_notification"]
 
 TEMPLATES = Path(__file__).parent / "templates"
-PARIS = ZoneInfo("Europe/Paris")
-NBSP = "\u00a0"
-NARROW_NBSP = "\u202f"
-MONTHS = (
-    "janvier", "février", "mars", "avril", "mai", "juin",
-    "juillet", "août", "septembre", "octobre", "novembre", "décembre",
-)  # fmt: skip
+Filters = Mapping[str, Callable[[object], str]]
+"""Jinja filters by name: each takes a template value and returns its French text."""
+FORMAT_FILTERS = frozenset({"date_fr", "datetime_fr", "echeance_fr", "euros", "nombre"})
+"""The filters the templates use that the caller provides: `date_fr` (« 14 mars 2025 »),
+`datetime_fr` (« 14 mars 2025 à 18 h 30 »), `echeance_fr` (a deadline's end: « 10 février
+2027 à 24 h »), `euros` (« 6 050 000,00 € »), `nombre` (« 15,8 »). Each raises ValueError on a
+value it cannot format."""
 
 
 class NotificationKind(enum.StrEnum):
@@ -54,61 +55,6 @@ class RenderedMail:
     """HTML part (values escaped)."""
 
 
-def _moment(value: object) -> dt.date:
-    """A date, a datetime or an ISO 8601 string; aware date-times are shown in Paris time."""
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError as exc:
-            raise ValueError(f"date illisible « {value} »") from exc
-    if isinstance(value, dt.datetime):
-        return value.astimezone(PARIS) if value.tzinfo is not None else value
-    if isinstance(value, dt.date):
-        return value
-    raise ValueError(f"date attendue, reçu « {value!r} »")
-
-
-def date_fr(value: object) -> str:
-    """``14 mars 2025``; the first of the month is ``1er``."""
-    day_value = _moment(value)
-    day = "1er" if day_value.day == 1 else str(day_value.day)
-    return f"{day} {MONTHS[day_value.month - 1]} {day_value.year}"
-
-
-def datetime_fr(value: object) -> str:
-    """``14 mars 2025 à 18 h 30`` (Paris time for aware values)."""
-    moment = _moment(value)
-    if not isinstance(moment, dt.datetime):
-        return date_fr(moment)
-    return f"{date_fr(moment)} à {moment.hour} h {moment.minute:02d}"
-
-
-def deadline_fr(value: object) -> str:
-    """A legal deadline: midnight (Paris) closes the day before, ``le 10 février 2027 à 24 h``."""
-    moment = _moment(value)
-    if isinstance(moment, dt.datetime) and (moment.hour, moment.minute) == (0, 0):
-        return f"{date_fr(moment - dt.timedelta(days=1))} à 24 h"
-    return datetime_fr(moment)
-
-
-def euros(value: object) -> str:
-    """``6 050 000,00 €`` (French grouping with a narrow no-break space)."""
-    try:
-        amount = Decimal(str(value)).quantize(Decimal("0.01"))
-    except (InvalidOperation, ValueError) as exc:
-        raise ValueError(f"montant illisible « {value} »") from exc
-    units, cents = f"{amount:,.2f}".split(".")
-    grouped = units.replace(",", NARROW_NBSP)
-    return f"{grouped},{cents}{NBSP}€"
-
-
-def number(value: object) -> str:
-    """``15,8`` (decimal comma), integers unchanged."""
-    if isinstance(value, float):
-        return f"{value:g}".replace(".", ",")
-    return str(value)
-
-
 def person(value: object) -> str:
     """A person given as text or as ``{"prenom", "nom"}`` (the public form's applicant)."""
     if isinstance(value, Mapping):
@@ -133,7 +79,9 @@ def _normalised(context: Mapping[str, object]) -> dict[str, object]:
 
 
 @cache
-def _environment(html: bool) -> jinja2.Environment:
+def _environment(
+    html: bool, filters: tuple[tuple[str, Callable[[object], str]], ...]
+) -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=html,  # noqa: S701 - the text parts are text/plain: escaping would garble them
@@ -141,24 +89,28 @@ def _environment(html: bool) -> jinja2.Environment:
         keep_trailing_newline=True,
         trim_blocks=True,
     )
-    env.filters["date_fr"] = date_fr
-    env.filters["datetime_fr"] = datetime_fr
-    env.filters["echeance_fr"] = deadline_fr
-    env.filters["euros"] = euros
+    env.filters.update(filters)
     env.filters["personne"] = person
-    env.filters["nombre"] = number
     return env
 
 
-def render_notification(kind: NotificationKind, context: Mapping[str, object]) -> RenderedMail:
-    """Render the three parts; a missing variable or an unreadable date raises ValueError."""
+def render_notification(
+    kind: NotificationKind, context: Mapping[str, object], *, filters: Filters
+) -> RenderedMail:
+    """Render the three parts with the caller's `filters` (every name of `FORMAT_FILTERS`);
+    a missing filter or variable, or a value a filter cannot format, raises ValueError."""
+    missing = FORMAT_FILTERS - filters.keys()
+    if missing:
+        raise ValueError(f"filtres de mise en forme absents : {', '.join(sorted(missing))}")
+    given = tuple(sorted((name, filters[name]) for name in FORMAT_FILTERS))
     values = _normalised(context)
     try:
-        subject = _environment(False).get_template(f"{kind.value}.subject.txt").render(values)
+        plain = _environment(False, given)
+        subject = plain.get_template(f"{kind.value}.subject.txt").render(values)
         subject = " ".join(subject.split())
         values["subject"] = subject
-        text = _environment(False).get_template(f"{kind.value}.txt").render(values)
-        html = _environment(True).get_template(f"{kind.value}.html").render(values)
+        text = plain.get_template(f"{kind.value}.txt").render(values)
+        html = _environment(True, given).get_template(f"{kind.value}.html").render(values)
     except jinja2.UndefinedError as exc:
         raise ValueError(f"variable manquante pour le modèle {kind.value} : {exc.message}") from exc
     return RenderedMail(subject=subject, text=text, html=html)

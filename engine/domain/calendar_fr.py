@@ -1,8 +1,8 @@
 """French legal calendar: public holidays, working days, month arithmetic and the Paris legal day.
 
-Pure standard library (`zoneinfo` for Europe/Paris). The legal day of a French local authority
-is the Europe/Paris calendar day; every instant is handled as an aware datetime and rendered in
-UTC for storage and BPMN timers.
+The legal day of a French local authority is the Europe/Paris calendar day; every instant is
+handled as an aware datetime and rendered in UTC for storage and BPMN timers. The Paris zone and
+the French date words come from `engine.domain.french`.
 """
 
 from __future__ import annotations
@@ -12,14 +12,13 @@ import functools
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
 from engine.domain.errors import InvalidInput
+from engine.domain.french import PARIS, format_date_fr, weekday_fr
 
 __all__ = [
     "ALSACE_MOSELLE",
     "METROPOLE",
-    "PARIS",
     "DayCount",
     "DeadlineError",
     "HolidayCalendar",
@@ -30,7 +29,6 @@ __all__ = [
     "easter_sunday",
     "end_of_local_day",
     "extend_if_non_working",
-    "format_date_fr",
     "iso8601_utc",
     "local_date",
     "merge_intervals",
@@ -40,25 +38,6 @@ __all__ = [
     "public_holidays",
     "require_aware",
 ]
-
-PARIS = ZoneInfo("Europe/Paris")
-"""The legal time zone of metropolitan France (CET/CEST)."""
-
-_WEEKDAYS_FR = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-_MONTHS_FR = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
 
 
 class DeadlineError(InvalidInput):
@@ -215,20 +194,13 @@ def iso8601_utc(moment: datetime) -> str:
     return utc.replace(tzinfo=None).isoformat(timespec=spec) + "Z"
 
 
-def format_date_fr(day: date, *, weekday: bool = True) -> str:
-    """`lundi 2 mars 2026`, `dimanche 1er mars 2026` (French, without relying on the OS locale)."""
-    number = "1er" if day.day == 1 else str(day.day)
-    text = f"{number} {_MONTHS_FR[day.month - 1]} {day.year}"
-    return f"{_WEEKDAYS_FR[day.weekday()]} {text}" if weekday else text
-
-
 def non_working_reason(day: date, *, calendar: HolidayCalendar = METROPOLE) -> str | None:
     """Why `day` is not a working day (`samedi`, `dimanche`, a holiday's name), or None."""
     holiday = _holidays_cached(day.year, calendar).get(day)
     if holiday is not None:
         return f"jour férié ({holiday})"
     if day.weekday() >= 5:
-        return _WEEKDAYS_FR[day.weekday()]
+        return weekday_fr(day)
     return None
 
 

@@ -32,7 +32,6 @@ from engine.domain.calendar_fr import (
     count_days,
     count_months,
     end_of_local_day,
-    format_date_fr,
     iso8601_utc,
     local_date,
     merge_intervals,
@@ -40,6 +39,7 @@ from engine.domain.calendar_fr import (
     non_working_reason,
     require_aware,
 )
+from engine.domain.french import format_date_fr
 
 __all__ = [
     "Deadline",

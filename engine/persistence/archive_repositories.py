@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 
 from archiving.journal_seal import JournalSeal
+from engine.domain.times import assume_utc as _aware
 from engine.persistence import tables_archives as a
 from engine.persistence import tables_connectors as c
 
@@ -39,12 +40,6 @@ WAITING = "en_attente"
 ARCHIVED = "archive"
 TRANSFERRED = "transfere"
 DESTROYED = "elimine"
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None:
-        return None
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)

@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, insert, select, update
 
 from engine.domain.errors import NotFound
 from engine.domain.model import Delegation
+from engine.domain.times import assume_utc as _aware
 from engine.persistence.tables_circuits import delegations
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=UTC)
 
 
 def _delegation(row: Row[Any]) -> Delegation:

@@ -38,15 +38,11 @@ from engine.domain.model import (
     Tenant,
 )
 from engine.domain.task_access import InboxCase
+from engine.domain.times import assume_utc as _aware
 from engine.persistence import tables as t
 from engine.persistence import tables_renewals as tr
 from engine.persistence import tables_security as ts
 from engine.persistence import tables_tenant as tt
-
-
-def _aware(moment: datetime) -> datetime:
-    """SQLite returns naive date-times; everything is stored in UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _upsert(conn: Connection, table: Any) -> Any:

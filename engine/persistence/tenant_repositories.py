@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, delete, insert, select, update
 
+from engine.domain.times import assume_utc as _aware
 from engine.persistence import tables as t
 from engine.persistence.tables_tenant import tenant_procedures, tenant_settings, tenant_suspensions
 
@@ -51,10 +52,6 @@ class SpecVersion:
     hash: str
     title: str
     deployed_at: datetime
-
-
-def _aware(moment: datetime) -> datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 def _members(rows: list[Row[Any]]) -> list[Member]:

@@ -8,8 +8,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from engine.domain.french import FormatError
 from engine.rendering.errors import MissingField, MissingFields, RenderLimitExceeded
-from engine.rendering.formatting import FILTERS, FormatError
+from engine.rendering.formatting import FILTERS
 from engine.rendering.model import Block, BlockSpec, Condition, ResolvedDocument, Template
 from engine.rendering.templates import ITEM, PLACEHOLDER
 

@@ -13,7 +13,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from connectors import (
     Acknowledgement,
@@ -25,6 +24,7 @@ from connectors import (
     reconcile_acknowledgement,
 )
 from engine.domain.errors import Conflict, NotFound
+from engine.domain.french import PARIS
 from engine.domain.model import Actor
 from engine.persistence.connector_repositories import Transmission
 from engine.persistence.uow import UnitOfWork
@@ -33,7 +33,6 @@ from engine.services.messages import MessageOrigin
 
 log = logging.getLogger(__name__)
 
-PARIS = ZoneInfo("Europe/Paris")
 ACTOR = Actor.system("actes")
 ACK_MESSAGE = "actes_accuse_reception"
 REJECT_MESSAGE = "actes_rejet"

@@ -19,7 +19,7 @@ from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped]
 
-from engine.domain.calendar_fr import format_date_fr, local_date
+from engine.domain.calendar_fr import local_date
 from engine.domain.deadlines import (
     Deadline,
     DeadlineError,
@@ -33,6 +33,7 @@ from engine.domain.errors import (
     InvalidInput,
     NotFound,
 )
+from engine.domain.french import format_date_fr
 from engine.domain.model import Actor, Case, CaseStatus, Document
 from engine.persistence.public_repositories import PublicRequest
 from engine.persistence.uow import UnitOfWork

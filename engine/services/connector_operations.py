@@ -32,6 +32,7 @@ from connectors import (
 from engine.domain.errors import InvalidInput, NotFound
 from engine.persistence.connector_repositories import Transmission
 from engine.persistence.uow import UnitOfWork
+from engine.rendering.formatting import MAIL_FILTERS
 from engine.services.documents import document_from_reference
 from engine.services.operations import (
     Operation,
@@ -226,7 +227,7 @@ def send_mail(settings: SmtpSettings) -> Operation:
             headers={"X-Dematflow-Dossier": str(ctx.case_id)},
         )
         try:
-            sent = send_notification(notification, config=config)
+            sent = send_notification(notification, config=config, filters=MAIL_FILTERS)
         except RetryableError as exc:
             raise OperationRetry(str(exc)) from exc
         except PermanentError as exc:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from engine.domain.calendar_fr import PARIS, format_date_fr, local_date
+from engine.domain.calendar_fr import local_date
 from engine.domain.deadlines import (
     Deadline,
     DeadlineError,
@@ -21,6 +21,7 @@ from engine.domain.deadlines import (
     publication_min_end,
     standstill_end,
 )
+from engine.domain.french import format_datetime_fr
 from engine.services.operations import OperationContext, OperationFailed
 
 
@@ -65,7 +66,6 @@ def _bids_deadline(params: dict[str, Any]) -> Deadline:
     limit = _instant(params, "date_limite")
     if limit.tzinfo is None:
         raise OperationFailed("echeance_entree", f"Date-heure limite sans fuseau : {limit}")
-    paris = limit.astimezone(PARIS)
     return Deadline(
         rule="ccp.reception_offres",
         legal_basis="Art. R2151-1 et R2151-5 CCP",
@@ -73,8 +73,8 @@ def _bids_deadline(params: dict[str, Any]) -> Deadline:
         local_date=local_date(limit - timedelta(microseconds=1)),
         inputs={"date_limite": limit.isoformat()},
         explanation=(
-            f"Offres reçues jusqu'au {format_date_fr(paris.date())} à {paris.hour} h "
-            f"{paris.minute:02d} (heure de Paris), date et heure limites fixées par l'acheteur ; "
+            f"Offres reçues jusqu'au {format_datetime_fr(limit, weekday=True)} "
+            "(heure de Paris), date et heure limites fixées par l'acheteur ; "
             "une offre reçue après est éliminée."
         ),
     )

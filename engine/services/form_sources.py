@@ -22,10 +22,10 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from connectors.actes.model import MATIERE_FAMILIES
 from engine.domain.errors import FieldError
+from engine.domain.french import PARIS
 from engine.domain.model import Document
 from engine.persistence.uow import UnitOfWork
 from engine.services.actes_nomenclature import MATIERES
@@ -47,7 +47,6 @@ __all__ = [
 SOURCE_KEYWORD = "x-dematflow-source"
 DOCUMENTS = "documents"
 """Key of the case's documents among the resolved choices."""
-PARIS = ZoneInfo("Europe/Paris")
 MAX_MEMBERS = 1000
 EMPTY = {
     DOCUMENTS: "Le dossier ne contient encore aucun PDF.",

@@ -19,6 +19,7 @@ from connectors.errors import PermanentError, RetryableError
 from connectors.mail.mailer import Notification, send_notification
 from connectors.mail.rendering import NotificationKind
 from engine.domain.errors import InvalidInput
+from engine.rendering.formatting import MAIL_FILTERS
 from engine.services.connector_operations import smtp_config
 from engine.settings import SmtpSettings
 
@@ -123,7 +124,7 @@ def notify_reset(
     }
     notice = Notification(kind=NotificationKind.ACCOUNT_RESET, to=(to,), context=context)
     try:
-        sent = send_notification(notice, config=config)
+        sent = send_notification(notice, config=config, filters=MAIL_FILTERS)
     except (RetryableError, PermanentError) as exc:
         log.warning("avis de réinitialisation non envoyé à %s : %s", username, exc)
         return False

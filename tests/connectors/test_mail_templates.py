@@ -19,6 +19,7 @@ from lxml import etree  # type: ignore[import-untyped]
 
 from connectors import NotificationKind
 from connectors.mail.rendering import RenderedMail, render_notification
+from engine.rendering.formatting import MAIL_FILTERS
 from engine.runtime.facade import CaseRuntime
 from engine.runtime.scenarios import load_scenarios, run_scenario
 from engine.runtime.specs import parse_bundle, read_procedure_dir
@@ -69,7 +70,7 @@ def render_as_the_operation_does(params: dict[str, Any]) -> RenderedMail:
     context["attachments"] = context["attachments"] or [
         p["nom"] for p in params.get("pieces") or []
     ]
-    return render_notification(kind, {"sender_name": TENANT, **context})
+    return render_notification(kind, {"sender_name": TENANT, **context}, filters=MAIL_FILTERS)
 
 
 def _scenario_mails(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[str, dict[str, Any]]]:

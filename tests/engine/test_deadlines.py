@@ -20,7 +20,6 @@ from engine.domain.calendar_fr import (
     add_months,
     easter_sunday,
     end_of_local_day,
-    format_date_fr,
     iso8601_utc,
     local_date,
     public_holidays,
@@ -39,6 +38,7 @@ from engine.domain.deadlines import (
     standstill_end,
 )
 from engine.domain.errors import InvalidInput
+from engine.domain.french import format_date_fr
 
 PARIS = ZoneInfo("Europe/Paris")
 

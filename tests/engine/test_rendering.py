@@ -209,9 +209,10 @@ def test_french_formats() -> None:
     # Deadlines are exclusive ends (next midnight in Paris): the document states the last day.
     assert french_deadline("2027-02-10T23:00:00Z") == "mercredi 10 février 2027"
     assert french_deadline("2026-03-29T22:00:00Z") == "dimanche 29 mars 2026"
-    assert french_amount(45000) == "45\u00a0000,00\u00a0€\u00a0HT"
-    assert french_amount("1234567.005") == "1\u00a0234\u00a0567,01\u00a0€\u00a0HT"
-    assert french_number(17.30) == "17,3" and french_number(1250) == "1\u00a0250"
+    # CLDR's French spaces: narrow no-break between thousands, no-break before the sign.
+    assert french_amount(45000) == "45\u202f000,00\u00a0€\u00a0HT"
+    assert french_amount("1234567.005") == "1\u202f234\u202f567,01\u00a0€\u00a0HT"
+    assert french_number(17.30) == "17,3" and french_number(1250) == "1\u202f250"
     assert plain_text(2027) == "2027" and plain_text(3.5) == "3,5" and plain_text(False) == "non"
 
 

@@ -19,8 +19,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import text
 
 from engine.bootstrap import Platform, build_platform
-from engine.domain.calendar_fr import format_date_fr
 from engine.domain.deadlines import implicit_decision
+from engine.domain.french import format_date_fr
 from engine.domain.model import Actor, Case
 from engine.services import cases as case_services
 from engine.services.admin import deploy_directory

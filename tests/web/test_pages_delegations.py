@@ -12,13 +12,13 @@ import pytest
 from fastapi.testclient import TestClient
 
 from engine.bootstrap import Platform
+from engine.domain.french import PARIS
 from engine.domain.model import Case
 from engine.services import admin
 from engine.services.documents import store_document
 from tests.engine.support import OPERATOR, SIREN_A, start
 from tests.signatures.pdfs import make_pdf
 from tests.web.support import PASSWORD
-from web.templating import PARIS
 
 Login = Callable[[str], tuple[TestClient, str]]
 SIGNATURE = [{"type": "signature", "signataires": ["elu.a"], "regle": "un", "qualite": "Le Maire"}]

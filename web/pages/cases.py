@@ -11,9 +11,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Request, UploadFile
 from fastapi.responses import JSONResponse, Response
 
-from engine.domain.calendar_fr import format_date_fr
 from engine.domain.deadlines import Deadline, DeadlineError
 from engine.domain.errors import Conflict, FormValidationError, InvalidInput
+from engine.domain.french import PARIS, format_date_fr
 from engine.domain.model import CaseStatus, HumanTask, JournalEntry
 from engine.domain.task_access import asks_password, task_access
 from engine.persistence.uow import UnitOfWork
@@ -32,7 +32,6 @@ from web.pages.common import FormDep, PagingDep, flash, see_other, tenant_page
 from web.previews import PreviewsDep, preview_cache
 from web.security import check_csrf
 from web.task_forms import choices_for, close_uploads, read_submission
-from web.templating import PARIS
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
 

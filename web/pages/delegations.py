@@ -14,13 +14,13 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from engine.domain.errors import Forbidden, InvalidInput, NotFound
+from engine.domain.french import PARIS
 from engine.services import delegations as delegation_services
 from engine.services.admin import list_members
 from web.auth import TenantAccess, page_access
 from web.deps import PlatformDep, UowDep
 from web.pages.common import FormDep, flash, see_other, tenant_page
 from web.security import check_csrf
-from web.templating import PARIS
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
 

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
-from engine.domain.calendar_fr import format_date_fr
+from engine.domain.french import format_date_fr
 from engine.persistence.uow import UnitOfWork
 from engine.services import task_access as task_services
 from web.auth import TenantAccess, page_access
