@@ -34,7 +34,7 @@ from archiving.model import (
 from archiving.storage.devserver import start_seaweed
 from archiving.storage.s3 import ObjectStore
 from archiving.store import prepare_tenant_bucket, store_package
-from engine.archive_seals import SealIdentities, SignaturesSealer, SignaturesSealVerifier
+from engine.services.archives.seals import SealIdentities, SignaturesSealer, SignaturesSealVerifier
 from signatures.devpki import build_dev_pki, free_port, serve_dev_pki
 from signatures.seal import SealIdentity
 

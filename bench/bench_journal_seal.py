@@ -26,10 +26,10 @@ from archiving.merkle import merkle_root
 from archiving.storage.devserver import start_seaweed
 from engine.bootstrap import build_platform, prepare_database
 from engine.domain.model import Actor
+from engine.jobs.journal_seals import seal_tenant_journal
 from engine.services import admin
-from engine.services.archive_audits import seal_tenant_journal
-from engine.services.archives import archive_setup
-from engine.services.audit import verify_journal, verify_journal_completeness
+from engine.services.archives.journal_checks import verify_journal, verify_journal_completeness
+from engine.services.archives.setup import archive_setup
 from engine.settings import PKISettings, Settings, StorageSettings
 from signatures.devpki import build_dev_pki, free_port, serve_dev_pki
 

@@ -34,7 +34,7 @@ from archiving.bag import SEAL, TAG_MANIFEST, build_package
 from archiving.readers import open_package
 from archiving.verify import verify_package
 from bench.bench_archiving import _spec, append_readme_run
-from engine.archive_seals import SealIdentities, SignaturesSealer, SignaturesSealVerifier
+from engine.services.archives.seals import SealIdentities, SignaturesSealer, SignaturesSealVerifier
 from signatures.devpki import build_dev_pki, free_port, serve_dev_pki
 from signatures.seal import SealIdentity, verify_detached_seal
 

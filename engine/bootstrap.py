@@ -48,7 +48,7 @@ class Platform:
     def seal_journal(self, tenant: str) -> None:
         """Seal the tenant's journal now (tenant created, package archived); never raises: when
         the archive store is down or not configured, the periodic seal catches up."""
-        from engine.services.archive_audits import seal_when_possible
+        from engine.jobs.journal_seals import seal_when_possible
 
         seal_when_possible(self.uow, self.settings, self.extras, tenant, now=self.clock())
 

@@ -21,19 +21,19 @@ from typing import Any
 from engine.bootstrap import Platform
 from engine.domain.french import PARIS
 from engine.domain.model import Actor, Case, JournalEntry
+from engine.jobs.actes_polling import poll_transmissions
+from engine.jobs.timers import fire_due_timers
 from engine.persistence.repositories import JournalRepository
 from engine.persistence.uow import UnitOfWork
 from engine.rendering import RenderRequest, render_pdf
 from engine.runtime.clock import frozen_now
 from engine.services import admin
 from engine.services import cases as case_services
-from engine.services.actes_polling import poll_transmissions
 from engine.services.citizen_requests import Upload, submit_request
 from engine.services.connector_operations import tdt_config
 from engine.services.documents import add_case_document
 from engine.services.jobs import JobNotReady, run_job
 from engine.services.operations import OperationRetry
-from engine.services.timers import fire_due_timers
 
 DEMO_SIREN = "213400005"
 DEMO_NAME = "Commune de Démonstration"

@@ -14,8 +14,8 @@ from engine.domain.model import Actor
 from engine.persistence.migrate import upgrade
 from engine.runtime.specs import parse_bundle, read_procedure_dir
 from engine.services import admin
-from engine.services.archives import ArchiveUnavailable, archive_setup
-from engine.services.audit import verify_journal, verify_journal_completeness
+from engine.services.archives.journal_checks import verify_journal, verify_journal_completeness
+from engine.services.archives.setup import ArchiveUnavailable, archive_setup
 
 OPERATOR = Actor.system("cli")
 

@@ -30,18 +30,18 @@ from archiving.readers import open_package
 from archiving.storage.s3 import ObjectStore, S3Config
 from archiving.store import tenant_bucket
 from archiving.verify import PackageReport, verify_package
-from engine.archive_seals import (
-    SealIdentities,
-    SignaturesSealer,
-    SignaturesSealVerifier,
-    configured_seal_identities,
-)
 from engine.cli.common import (
     echo_json,
     fail,
     platform_trust_roots,
     settings,
     settings_with_store,
+)
+from engine.services.archives.seals import (
+    SealIdentities,
+    SignaturesSealer,
+    SignaturesSealVerifier,
+    configured_seal_identities,
 )
 
 __all__ = ["group", "spec_from_json"]
@@ -465,8 +465,8 @@ def renew_timestamps(tenant: str | None, horizon_days: int) -> None:
 
     from engine.bootstrap import build_platform
     from engine.domain.errors import DematflowError
-    from engine.services.archives import archive_setup
-    from engine.services.timestamp_renewal import renew_due_timestamps, renewal_config
+    from engine.jobs.timestamp_renewal import renew_due_timestamps, renewal_config
+    from engine.services.archives.setup import archive_setup
 
     platform = build_platform(settings_with_store())
     try:

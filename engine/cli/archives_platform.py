@@ -13,13 +13,9 @@ from engine.bootstrap import Platform, build_platform
 from engine.cli.common import echo_json, fail, settings_with_store
 from engine.domain.errors import DematflowError
 from engine.domain.model import Actor
-from engine.services.archive_audits import audit_batch
-from engine.services.archives import (
-    ArchiveSetup,
-    archive_setup,
-    export_package_dip,
-    export_tenant_archives,
-)
+from engine.jobs.archive_audits import audit_batch
+from engine.services.archives.exports import export_package_dip, export_tenant_archives
+from engine.services.archives.setup import ArchiveSetup, archive_setup
 
 
 def _platform() -> tuple[Platform, ArchiveSetup]:

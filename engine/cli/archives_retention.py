@@ -14,7 +14,8 @@ from engine.cli.archives_platform import _platform
 from engine.cli.common import actor_for, echo_json, fail
 from engine.domain.errors import DematflowError
 from engine.domain.model import Actor
-from engine.services.archives import decide_retention, pending_decisions, set_legal_hold
+from engine.services.archives.decisions import decide_retention, pending_decisions
+from engine.services.archives.holds import set_legal_hold
 
 
 def _archivist(platform: Platform, username: str | None, tenant: str) -> Actor:

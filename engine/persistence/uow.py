@@ -27,6 +27,7 @@ from engine.persistence.repositories import (
     LoginAttemptRepository,
     SpecRepository,
     TenantRepository,
+    TimestampRenewalRepository,
     UserRepository,
 )
 from engine.persistence.tenant_repositories import TenantAdminRepository
@@ -72,6 +73,7 @@ class UnitOfWork:
         self.publications = PublicationRepository(conn)
         self.webhooks = WebhookRepository(conn)
         self.archives = ArchiveRepository(conn)
+        self.timestamp_renewals = TimestampRenewalRepository(conn)
         self.tenant_admin = TenantAdminRepository(conn)
         self.council = CouncilRepository(conn)
         self.login_attempts = LoginAttemptRepository(conn)

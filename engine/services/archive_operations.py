@@ -40,7 +40,8 @@ from engine.domain.journal import utc_iso
 from engine.domain.model import Case, Document, JournalEntry
 from engine.persistence.archive_repositories import ARCHIVED, TRANSFERRED, ArchivedPackage
 from engine.persistence.uow import UnitOfWork
-from engine.services.archives import ArchiveSetup, ArchiveUnavailable, archive_setup, retention_rule
+from engine.services.archives.retention import retention_rule
+from engine.services.archives.setup import ArchiveSetup, ArchiveUnavailable, archive_setup
 from engine.services.operations import (
     OperationContext,
     OperationFailed,

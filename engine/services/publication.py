@@ -20,9 +20,10 @@ from engine.domain.errors import InvalidInput, NotFound
 from engine.persistence.connector_repositories import Publication
 from engine.persistence.uow import UnitOfWork
 from engine.services.documents import document_from_reference
-from engine.services.operations import Operation, OperationContext, OperationFailed
+from engine.services.operations import Operation, OperationContext, OperationFailed, once
 from engine.settings import PublicationSettings
 
+PUBLISH_OPERATION = "connectors.publish"
 LIST_KIND = "liste_deliberations"
 MIN_RETENTION_DAYS = 62
 """Two months at the longest (July + August): a shorter setting would break the law."""
@@ -229,7 +230,8 @@ def _publish(
         raise OperationFailed("publication_invalide", "L'objet de l'acte publié est obligatoire.")
     ack_id = str(params.get("identifiant_ar") or "")
     validation = params.get("validation")
-    with ctx.unit_of_work() as uow:
+
+    def record(uow: UnitOfWork) -> dict[str, Any]:
         existing = uow.publications.by_key(ctx.tenant, ctx.idempotency_key)
         if existing is not None:
             return _result(settings, existing)
@@ -274,8 +276,10 @@ def _publish(
             },
             now=ctx.now,
         )
-        uow.commit()
-    return _result(settings, publication)
+        return _result(settings, publication)
+
+    # Recorded once per idempotency key, in the transaction of the operations' driver.
+    return once(ctx, PUBLISH_OPERATION, record)
 
 
 def _result(settings: PublicationSettings, publication: Publication) -> dict[str, Any]:

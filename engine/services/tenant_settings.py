@@ -15,7 +15,7 @@ from engine.domain.model import Actor
 from engine.persistence.archive_repositories import RetentionRuleRow
 from engine.persistence.tenant_repositories import ProcedureChoice, SpecVersion
 from engine.persistence.uow import UnitOfWork
-from engine.services.archives import default_schedule, retention_rule, set_retention_rule
+from engine.services.archives.retention import default_schedule, retention_rule, set_retention_rule
 
 __all__ = [
     "CatalogueEntry",

@@ -1,36 +1,28 @@
-"""Outgoing webhooks per tenant: endpoints, fan-out of journal entries, deliveries with backoff.
+"""Outgoing webhooks per tenant: registering endpoints, the policies their deliveries follow.
 
-Events are journal entries (hash-chained, so nothing is missed): a cursor per tenant marks what
-was fanned out. Each (endpoint, event) pair is a delivery row retried with exponential backoff;
-every attempt is kept in the delivery log. Targets are checked when registered and again at
-each connection (no SSRF, no DNS rebinding): only public addresses unless the operator allows
-a network in settings.
+Targets are checked when registered and again at each connection (no SSRF, no DNS rebinding):
+only public addresses unless the operator allows a network in settings. Fan-out and delivery
+are the periodic job `engine.jobs.webhooks`.
 """
 
 from __future__ import annotations
 
 import base64
 import logging
-import random
 import secrets
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from connectors import (
     RetryPolicy,
     TargetPolicy,
     UnsafeTargetError,
-    WebhookEndpoint,
-    WebhookEvent,
     check_target_url,
-    deliver_webhook,
-    next_delay,
 )
 from engine.domain.errors import InvalidInput
-from engine.domain.journal import canonical_json
-from engine.persistence.connector_repositories import Delivery, DeliveryAttempt, Endpoint
+from engine.persistence.connector_repositories import Endpoint
 from engine.persistence.uow import UnitOfWork
 from engine.settings import WebhookSettings
 
@@ -53,7 +45,6 @@ EVENT_KINDS = frozenset(
     }
 )
 """Journal kinds a tenant may subscribe to."""
-MAX_PAYLOAD_BYTES = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -61,14 +52,6 @@ class RegisteredEndpoint:
     endpoint: Endpoint
     secret: str
     """Shown once to the tenant's admin: the receiver verifies signatures with it."""
-
-
-@dataclass
-class WebhookRunReport:
-    fanned_out: int = 0
-    delivered: int = 0
-    retried: int = 0
-    failed: int = 0
 
 
 def target_policy(settings: WebhookSettings) -> TargetPolicy:
@@ -110,123 +93,6 @@ def add_endpoint(
     return RegisteredEndpoint(endpoint, secret)
 
 
-def _secret_bytes(secret: str) -> bytes:
+def secret_bytes(secret: str) -> bytes:
+    """The signing key behind an endpoint's `whsec_` secret."""
     return base64.b64decode(secret.removeprefix("whsec_"))
-
-
-def fan_out(uow: UnitOfWork, tenant: str, *, now: datetime, batch: int = 1000) -> int:
-    """Turn the tenant's new journal entries into deliveries; the cursor moves in the same
-    transaction, so an entry is fanned out exactly once. A new endpoint starts from now."""
-    endpoints = uow.webhooks.endpoints(tenant)
-    head, _ = uow.journal.head(tenant)
-    cursor = uow.webhooks.cursor(tenant)
-    if cursor is None:
-        uow.webhooks.set_cursor(tenant, head)
-        return 0
-    created = 0
-    last = cursor
-    for entry in uow.journal.iter_entries(tenant, after_seq=cursor, batch=batch):
-        last = entry.seq
-        payload = {
-            "dossier": str(entry.case_id) if entry.case_id else None,
-            "sequence": entry.seq,
-            "empreinte": entry.hash,
-            "details": entry.payload
-            if len(canonical_json(entry.payload)) <= MAX_PAYLOAD_BYTES
-            else {},
-        }
-        for endpoint in endpoints:
-            if entry.kind in endpoint.event_kinds:
-                uow.webhooks.add_delivery(
-                    Delivery(
-                        id=uuid.uuid4(),
-                        tenant=tenant,
-                        endpoint_id=endpoint.id,
-                        event_id=f"{tenant}-{entry.seq}",
-                        event_type=entry.kind,
-                        payload=payload,
-                        occurred_at=entry.recorded_at,
-                        state="pending",
-                        attempts=0,
-                    ),
-                    now,
-                )
-                created += 1
-        if entry.seq - cursor >= batch:
-            break
-    if last != cursor:
-        uow.webhooks.set_cursor(tenant, last)
-    return created
-
-
-def deliver_one(
-    uow: UnitOfWork, settings: WebhookSettings, delivery: Delivery, *, now: datetime
-) -> str:
-    """One attempt of one delivery; returns its new state (delivered, pending or failed)."""
-    endpoint = uow.webhooks.endpoint(delivery.tenant, delivery.endpoint_id)
-    if endpoint is None:
-        return delivery.state
-    attempt = delivery.attempts + 1
-    record = deliver_webhook(
-        WebhookEndpoint(endpoint.url, _secret_bytes(endpoint.secret), delivery.tenant),
-        WebhookEvent(
-            delivery.event_id, delivery.event_type, delivery.occurred_at, delivery.payload
-        ),
-        policy=target_policy(settings),
-        attempt=attempt,
-        timeout_seconds=settings.timeout_seconds,
-        now=int(now.timestamp()),
-    )
-    delay = next_delay(retry_policy(settings), attempt, random_fraction=random.random())  # noqa: S311
-    if record.succeeded:
-        state = "delivered"
-    elif record.retryable and delay is not None and endpoint.active:
-        state = "pending"
-    else:
-        state = "failed"
-    uow.webhooks.record_attempt(
-        delivery,
-        DeliveryAttempt(
-            delivery.id,
-            attempt,
-            record.succeeded,
-            record.status_code,
-            record.duration_ms,
-            record.error,
-            now,
-        ),
-        state=state,
-        next_attempt_at=now + timedelta(seconds=delay or 0),
-    )
-    return state
-
-
-def run_webhooks(
-    uow_factory: Callable[[], UnitOfWork],
-    settings: WebhookSettings,
-    *,
-    now: datetime,
-    batch: int = 100,
-) -> WebhookRunReport:
-    """The periodic job: fan out new journal entries, then try every due delivery once."""
-    report = WebhookRunReport()
-    with uow_factory() as uow:
-        tenants = uow.webhooks.tenants_with_endpoints()
-    for tenant in tenants:
-        with uow_factory() as uow:
-            report.fanned_out += fan_out(uow, tenant, now=now)
-            uow.commit()
-    with uow_factory() as uow:
-        due = uow.webhooks.due(now, limit=batch)
-    for candidate in due:
-        with uow_factory() as uow:
-            # Re-read under a row lock: a concurrent run may have taken it meanwhile.
-            delivery = uow.webhooks.get_delivery(candidate.tenant, candidate.id)
-            if delivery is None or delivery.state != "pending":
-                continue
-            state = deliver_one(uow, settings, delivery, now=now)
-            uow.commit()
-        report.delivered += state == "delivered"
-        report.retried += state == "pending"
-        report.failed += state == "failed"
-    return report

@@ -15,20 +15,21 @@ from celery.signals import worker_process_init, worker_ready
 
 from engine import observability
 from engine.bootstrap import Platform, build_platform
-from engine.persistence.uow import JobDispatcher
-from engine.services.actes_polling import poll_transmissions
-from engine.services.archive_audits import audit_all, seal_all_journals
-from engine.services.archives import ArchiveUnavailable, archive_setup, check_archive_storage
-from engine.services.connector_operations import tdt_config
-from engine.services.jobs import JobNotReady, jobs_to_resend, run_job
-from engine.services.operations import OperationFailed, OperationRegistry, OperationRetry
-from engine.services.timers import fire_due_timers
-from engine.services.timestamp_renewal import (
+from engine.jobs.actes_polling import poll_transmissions
+from engine.jobs.archive_audits import audit_all
+from engine.jobs.journal_seals import seal_all_journals
+from engine.jobs.timers import fire_due_timers
+from engine.jobs.timestamp_renewal import (
     RENEWAL_EVERY_S,
     renew_due_timestamps,
     renewal_config,
 )
-from engine.services.webhooks import run_webhooks
+from engine.jobs.webhooks import run_webhooks
+from engine.persistence.uow import JobDispatcher
+from engine.services.archives.setup import ArchiveUnavailable, archive_setup, check_archive_storage
+from engine.services.connector_operations import tdt_config
+from engine.services.jobs import JobNotReady, jobs_to_resend, run_job
+from engine.services.operations import OperationFailed, OperationRegistry, OperationRetry
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)

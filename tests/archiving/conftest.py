@@ -17,7 +17,7 @@ from archiving.model import (
     PackageFile,
     PackageSpec,
 )
-from engine.archive_seals import (
+from engine.services.archives.seals import (
     SealIdentities,
     SignaturesSealer,
     SignaturesSealVerifier,

@@ -100,7 +100,7 @@ def test_rewritten_manifests_break_the_seal(tmp_path, sealer, seal_verifier) -> 
 
 
 def test_missing_seal_and_untrusted_seal(tmp_path, sealer, seal_verifier, rogue_pki) -> None:
-    from engine.archive_seals import SignaturesSealer
+    from engine.services.archives.seals import SignaturesSealer
 
     built = build_package(sample_spec(tmp_path / "in", "a"), tmp_path / "out", sealer=sealer)
     (built.path / SEAL).unlink()

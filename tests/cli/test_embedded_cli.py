@@ -22,9 +22,9 @@ from click.testing import CliRunner, Result
 from archiving.bag import build_package
 from archiving.storage.s3 import ObjectStore, S3Config
 from archiving.store import prepare_tenant_bucket, store_package, tenant_bucket
-from engine.archive_seals import SignaturesSealer
 from engine.cli.main import cli
 from engine.serve_descriptor import DESCRIPTOR_NAME
+from engine.services.archives.seals import SignaturesSealer
 from signatures.devpki import DevPki, free_port, load_dev_pki
 from signatures.pades import PadesLevel, SignRequest, sign_pdf
 from tests.archiving.conftest import sample_spec

@@ -35,17 +35,18 @@ import pytest
 from archiving.storage.devserver import SeaweedServer
 from engine.bootstrap import Platform, build_operations, build_platform
 from engine.domain.model import Actor, Case, CaseStatus, JournalEntry
+from engine.jobs.actes_polling import PollReport, poll_transmissions
+from engine.jobs.timers import fire_due_timers
 from engine.runtime.clock import frozen_now
 from engine.services import admin
 from engine.services import cases as case_services
-from engine.services.actes_polling import PollReport, poll_transmissions
 from engine.services.admin import deploy_directory
-from engine.services.archives import archive_setup, export_package_dip
+from engine.services.archives.exports import export_package_dip
+from engine.services.archives.setup import archive_setup
 from engine.services.connector_operations import tdt_config
 from engine.services.documents import add_case_document
 from engine.services.messages import MessageOrigin
 from engine.services.steps import load_case
-from engine.services.timers import fire_due_timers
 from engine.settings import (
     ActesSettings,
     BrokerSettings,

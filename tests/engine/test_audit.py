@@ -10,7 +10,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 from engine.bootstrap import Platform
 from engine.domain.journal import GENESIS_HASH, verify_chain
 from engine.persistence import tables as t
-from engine.services.audit import verify_journal
+from engine.services.archives.journal_checks import verify_journal
 from tests.engine.support import SIREN_A, SIREN_B, complete, make_tenants, start
 
 DRAFT = {"objet": "Arrêté de voirie", "nature": "3", "texte": "Le maire arrête la fermeture."}

@@ -10,9 +10,9 @@ import pytest
 from engine.bootstrap import Platform
 from engine.domain.errors import Conflict, Forbidden, FormValidationError, NotFound
 from engine.domain.model import Actor, CaseStatus, JobState
+from engine.jobs.timers import fire_due_timers
 from engine.services import cases as case_services
 from engine.services.messages import MessageOrigin
-from engine.services.timers import fire_due_timers
 from tests.engine.support import (
     AGENT,
     ELU,

@@ -128,7 +128,7 @@ def test_demo_journal_is_a_valid_chain_stamped_in_real_time(
     """`dematflow audit verify` passes right after seeding: the journal is never back-dated."""
     from datetime import UTC, datetime
 
-    from engine.services.audit import verify_journal
+    from engine.services.archives.journal_checks import verify_journal
 
     platform = embedded_platform
     before = datetime.now(UTC)

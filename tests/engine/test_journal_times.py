@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from engine.bootstrap import Platform
-from engine.services.audit import verify_journal
+from engine.services.archives.journal_checks import verify_journal
 from tests.engine.support import SIREN_A, make_tenants
 
 PARIS = ZoneInfo("Europe/Paris")

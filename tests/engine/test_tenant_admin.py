@@ -25,7 +25,7 @@ from engine.persistence.tables import metadata
 from engine.runtime.specs import read_procedure_dir
 from engine.services import admin, tenant_settings
 from engine.services.admin import deploy_bundle
-from engine.services.archives import retention_rule
+from engine.services.archives.retention import retention_rule
 from engine.services.operations import OperationContext
 from tests.engine.rendering_contexts import AR_ACCEPTATION
 from tests.engine.support import (

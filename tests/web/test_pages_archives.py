@@ -22,13 +22,14 @@ from sqlalchemy import event, inspect, update
 
 from archiving.storage.devserver import SeaweedServer
 from engine.bootstrap import Platform
+from engine.jobs.archive_audits import audit_batch
 from engine.persistence import tables as t
 from engine.persistence.archive_repositories import ARCHIVED, ArchivedPackage
 from engine.persistence.db import is_sqlite
 from engine.persistence.tables import metadata
 from engine.services import admin
-from engine.services.archive_audits import audit_batch
-from engine.services.archives import SearchFilters, archive_setup, search_archives
+from engine.services.archives.search import SearchFilters, search_archives
+from engine.services.archives.setup import archive_setup
 from tests.engine.archives.conftest import (  # noqa: F401 (fixtures)
     PlatformFactory,
     archived_case,

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from engine.domain.model import Actor
 from engine.services import admin as admin_services
 from engine.services import tenant_settings
-from engine.services.audit import verify_journal
+from engine.services.archives.journal_checks import verify_journal
 from web.auth import Principal, TenantAccess, api_access, api_operator
 from web.deps import PlatformDep, UowDep
 

@@ -18,22 +18,21 @@ from starlette.responses import FileResponse
 
 from archiving.destruction import MAX_VISA_BYTES, EliminationVisa
 from engine.domain.errors import Forbidden, InvalidInput, NotFound
-from engine.services.archives import (
-    SEARCH_COUNT_CAP,
-    SEARCH_PAGE_SIZE,
-    ArchiveSetup,
-    ArchiveUnavailable,
-    SearchFilters,
-    archive_setup,
+from engine.services.archives.decisions import (
     decide_retention,
     destruction_record,
-    export_package_dip,
     pending_decisions,
-    search_archives,
-    set_legal_hold,
-    verify_stored_package,
 )
-from engine.services.audit import verify_journal
+from engine.services.archives.exports import export_package_dip, verify_stored_package
+from engine.services.archives.holds import set_legal_hold
+from engine.services.archives.journal_checks import verify_journal
+from engine.services.archives.search import (
+    SEARCH_COUNT_CAP,
+    SEARCH_PAGE_SIZE,
+    SearchFilters,
+    search_archives,
+)
+from engine.services.archives.setup import ArchiveSetup, ArchiveUnavailable, archive_setup
 from web.auth import TenantAccess, page_access
 from web.deps import PlatformDep, UowDep
 from web.display import TYPOLOGY_LABELS

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from engine.domain.model import Document
+from engine.jobs.runner import TransactionRunner
 from engine.persistence.uow import UnitOfWork
 from engine.services import batch
 from engine.services.task_access import ListedTask
@@ -94,7 +95,7 @@ def sign_batch(
         # End the request's transaction first: each signature takes its own (SQLite: one writer).
         unit.commit()
         outcomes = batch.sign_batch(
-            p.uow,
+            TransactionRunner(p.uow),
             tenant=access.tenant.siren,
             actor=access.actor,
             task_ids=selected,

@@ -16,7 +16,8 @@ from engine.domain.model import Actor, Case
 from engine.persistence.archive_repositories import RetentionRuleRow
 from engine.services import admin
 from engine.services.admin import deploy_directory
-from engine.services.archives import ArchiveSetup, archive_setup, set_retention_rule
+from engine.services.archives.retention import set_retention_rule
+from engine.services.archives.setup import ArchiveSetup, archive_setup
 from engine.services.documents import store_document
 from engine.settings import PKISettings, Settings, StorageSettings
 from signatures.devpki import DevPki

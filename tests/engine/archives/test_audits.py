@@ -16,14 +16,11 @@ from archiving.digests import digest_bytes
 from archiving.storage.devserver import SeaweedServer
 from archiving.store import package_key
 from engine.domain.journal import hash_of
+from engine.jobs.archive_audits import audit_batch
+from engine.jobs.journal_seals import seal_tenant_journal
 from engine.persistence import tables as t
-from engine.services.archive_audits import (
-    audit_batch,
-    check_journal_entry,
-    prove_journal_entry,
-    seal_tenant_journal,
-)
-from engine.services.archives import ArchiveSetup
+from engine.services.archives.journal_checks import check_journal_entry, prove_journal_entry
+from engine.services.archives.setup import ArchiveSetup
 from tests.engine.archives.conftest import PlatformFactory, archived_case, package_of
 from tests.engine.support import SIREN_A
 

@@ -12,11 +12,15 @@ from archiving import ArchivingError, load_journal_seals
 from engine.bootstrap import Platform
 from engine.cli.admin import audit as audit_cli
 from engine.domain.journal import entry_body, link_hash
+from engine.jobs.journal_seals import seal_tenant_journal
 from engine.persistence import tables as t
 from engine.persistence import tables_archives as a
-from engine.services.archive_audits import seal_tenant_journal
-from engine.services.archives import ArchiveSetup
-from engine.services.audit import JournalVerification, verify_journal, verify_journal_completeness
+from engine.services.archives.journal_checks import (
+    JournalVerification,
+    verify_journal,
+    verify_journal_completeness,
+)
+from engine.services.archives.setup import ArchiveSetup
 from engine.services.documents import add_case_document
 from tests.engine.archives.conftest import MAIRE, PlatformFactory, archived_case, use_platform_env
 from tests.engine.support import AGENT, SIREN_A, SIREN_B, complete, start
@@ -266,7 +270,7 @@ def test_the_periodic_seal_is_a_beat_entry_with_a_configurable_period(
     # What the beat runs: every tenant's new entries get sealed, and the report says so.
     start(p, "archive_test", {"document": _stored_reference(p), "typologie": "test"})
     assert _verify(p, setup).unsealed > 1
-    from engine.services.archive_audits import seal_all_journals
+    from engine.jobs.journal_seals import seal_all_journals
 
     assert seal_all_journals(p.uow, setup, now=p.clock()) == 2
     report = _verify(p, setup)
@@ -283,7 +287,7 @@ def _stored_reference(p: Platform) -> dict[str, object]:
 def test_a_store_outage_delays_the_seal_but_never_the_tenant(
     make_platform: PlatformFactory,
 ) -> None:
-    from engine.services.archives import archive_setup
+    from engine.services.archives.setup import archive_setup
     from tests.engine.archives.conftest import closed_port
 
     down = make_platform(endpoint=closed_port())  # creates both tenants: no seal possible

@@ -15,14 +15,11 @@ from archiving.store import package_key
 from engine.cli.archives import group as archives_cli
 from engine.domain.errors import Forbidden, InvalidInput
 from engine.persistence.archive_repositories import DESTROYED, TRANSFERRED
-from engine.services.archives import (
-    ArchiveSetup,
-    decide_retention,
-    export_tenant_archives,
-    pending_decisions,
-    search_packages,
-    set_legal_hold,
-)
+from engine.services.archives.decisions import decide_retention, pending_decisions
+from engine.services.archives.exports import export_tenant_archives
+from engine.services.archives.holds import set_legal_hold
+from engine.services.archives.search import search_packages
+from engine.services.archives.setup import ArchiveSetup
 from signatures.devpki import DevPki
 from tests.engine.archives.conftest import (
     ARCHIVISTE,

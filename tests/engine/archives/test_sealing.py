@@ -15,11 +15,8 @@ from archiving.store import package_key
 from engine.cli.archives import group as archives_cli
 from engine.domain.model import CaseStatus, JobState
 from engine.persistence.archive_repositories import ARCHIVED, WAITING
-from engine.services.archives import (
-    archive_setup,
-    check_archive_storage,
-    export_package_dip,
-)
+from engine.services.archives.exports import export_package_dip
+from engine.services.archives.setup import archive_setup, check_archive_storage
 from engine.services.operations import OperationRetry
 from signatures.devpki import DevPki
 from tests.engine.archives.conftest import (
@@ -50,7 +47,7 @@ def test_a_closed_case_is_sealed_stored_locked_and_verifiable(
     assert done.status == CaseStatus.COMPLETED
     package = package_of(p, case)
     assert package is not None and package.state == ARCHIVED and package.last_error is None
-    from engine.services.archives import archive_setup
+    from engine.services.archives.setup import archive_setup
 
     setup = archive_setup(p.settings)
     with setup.store() as store:
@@ -106,7 +103,7 @@ def test_the_package_is_stored_once_even_if_the_job_runs_again(
         uow.archives.update(SIREN_A, package.package_id, p.clock(), state=WAITING)
         uow.commit()
     from engine.services.archive_operations import seal_case
-    from engine.services.archives import archive_setup
+    from engine.services.archives.setup import archive_setup
     from engine.services.operations import OperationContext
 
     setup = archive_setup(p.settings)

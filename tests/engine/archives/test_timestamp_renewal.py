@@ -24,17 +24,17 @@ from archiving.audit import StoredPackageReader
 from archiving.store import package_key
 from engine.bootstrap import Platform
 from engine.cli.archives import group as archives_cli
-from engine.persistence.archive_repositories import ArchivedPackage
-from engine.persistence.repositories import TimestampRenewalRepository
-from engine.persistence.tables import metadata
-from engine.services.archives import ArchiveSetup
-from engine.services.timestamp_renewal import (
+from engine.jobs.timestamp_renewal import (
     RENEWALS_PREFIX,
     RenewalConfig,
     RenewalRun,
     renew_due_timestamps,
     renewal_config,
 )
+from engine.persistence.archive_repositories import ArchivedPackage
+from engine.persistence.repositories import TimestampRenewalRepository
+from engine.persistence.tables import metadata
+from engine.services.archives.setup import ArchiveSetup
 from signatures import (
     ValidationOptions,
     latest_document_timestamp,

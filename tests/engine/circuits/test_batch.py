@@ -8,6 +8,7 @@ import pytest
 
 from engine.bootstrap import Platform
 from engine.domain.errors import InvalidInput
+from engine.jobs.runner import TransactionRunner
 from engine.services.batch import MAX_BATCH, sign_batch
 from tests.engine.circuits.support import add_people, circuit_case, person, task_for, tasks_of
 from tests.engine.support import SIREN_A, make_tenants
@@ -38,10 +39,15 @@ def test_each_document_is_signed_separately_and_failures_are_reported(p: Platfor
         task_for(p, second, "maire").id,
     ]
     outcomes = sign_batch(
-        p.uow, tenant=SIREN_A, actor=person("maire"), task_ids=ids[:3], data=SIGN, now=p.clock()
+        TransactionRunner(p.uow),
+        tenant=SIREN_A,
+        actor=person("maire"),
+        task_ids=ids[:3],
+        data=SIGN,
+        now=p.clock(),
     )
     bad_data = sign_batch(
-        p.uow,
+        TransactionRunner(p.uow),
         tenant=SIREN_A,
         actor=person("maire"),
         task_ids=ids[3:],
@@ -49,7 +55,12 @@ def test_each_document_is_signed_separately_and_failures_are_reported(p: Platfor
         now=p.clock(),
     )
     tail = sign_batch(
-        p.uow, tenant=SIREN_A, actor=person("maire"), task_ids=ids[4:], data=SIGN, now=p.clock()
+        TransactionRunner(p.uow),
+        tenant=SIREN_A,
+        actor=person("maire"),
+        task_ids=ids[4:],
+        data=SIGN,
+        now=p.clock(),
     )
     assert [o.done for o in outcomes] == [True, False, False]
     assert "réservée à Jean Martin" in outcomes[1].message and outcomes[1].reference
@@ -70,7 +81,7 @@ def test_a_task_already_done_is_reported_not_done_twice(p: Platform) -> None:
     case = circuit_case(p, _signature_for("maire"))
     task_id = task_for(p, case, "maire").id
     outcomes = sign_batch(
-        p.uow,
+        TransactionRunner(p.uow),
         tenant=SIREN_A,
         actor=person("maire"),
         task_ids=[task_id, task_id],
@@ -78,12 +89,17 @@ def test_a_task_already_done_is_reported_not_done_twice(p: Platform) -> None:
         now=p.clock(),
     )
     again = sign_batch(
-        p.uow, tenant=SIREN_A, actor=person("maire"), task_ids=[task_id], data=SIGN, now=p.clock()
+        TransactionRunner(p.uow),
+        tenant=SIREN_A,
+        actor=person("maire"),
+        task_ids=[task_id],
+        data=SIGN,
+        now=p.clock(),
     )
     assert [o.done for o in outcomes] == [True] and [o.done for o in again] == [False]
     with pytest.raises(InvalidInput):
         sign_batch(
-            p.uow,
+            TransactionRunner(p.uow),
             tenant=SIREN_A,
             actor=person("maire"),
             task_ids=[uuid.uuid4() for _ in range(MAX_BATCH + 1)],

@@ -12,6 +12,7 @@ from pyhanko.pdf_utils.reader import PdfFileReader
 
 from engine.bootstrap import Platform, build_platform
 from engine.domain.model import CaseStatus, JobState
+from engine.jobs.runner import TransactionRunner
 from engine.services import delegations
 from engine.services.admin import deploy_directory
 from engine.services.batch import sign_batch
@@ -79,7 +80,7 @@ def test_a_deputy_signs_with_their_own_key_by_delegation_and_signatures_chain(
     circuit = {"etapes": [etape], "document": document.reference(), "niveau": "B-LTA"}
     case = start(p, "circuit_test", {"circuit": circuit})
     outcomes = sign_batch(
-        p.uow,
+        TransactionRunner(p.uow),
         tenant=SIREN_A,
         actor=person("adjoint"),
         task_ids=[task_for(p, case, "maire").id, task_for(p, case, "adjointe").id],
@@ -88,7 +89,7 @@ def test_a_deputy_signs_with_their_own_key_by_delegation_and_signatures_chain(
     )
     assert [o.done for o in outcomes] == [True, False]  # the deputy stands in for the mayor only
     sign_batch(
-        p.uow,
+        TransactionRunner(p.uow),
         tenant=SIREN_A,
         actor=person("adjointe"),
         task_ids=[task_for(p, case, "adjointe").id],

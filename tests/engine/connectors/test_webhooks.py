@@ -14,6 +14,7 @@ import pytest
 from connectors import verify_webhook
 from engine.bootstrap import Platform
 from engine.domain.errors import InvalidInput
+from engine.jobs import webhooks as webhook_jobs
 from engine.services import webhooks
 from engine.settings import WebhookSettings
 from tests.engine.connectors.conftest import start_actes_case
@@ -68,7 +69,7 @@ def _subscribe(platform: Platform, url: str, kinds: list[str]) -> webhooks.Regis
             now=platform.clock(),
         )
         # start the cursor now: only events after the subscription are sent
-        webhooks.fan_out(uow, SIREN_A, now=platform.clock())
+        webhook_jobs.fan_out(uow, SIREN_A, now=platform.clock())
         uow.commit()
     return registered
 
@@ -76,13 +77,13 @@ def _subscribe(platform: Platform, url: str, kinds: list[str]) -> webhooks.Regis
 def test_signed_delivery_once_per_event(cplatform: Platform, receiver: Receiver) -> None:
     registered = _subscribe(cplatform, receiver.url, ["case.started"])
     case = start_actes_case(cplatform)
-    report = webhooks.run_webhooks(
+    report = webhook_jobs.run_webhooks(
         cplatform.uow, cplatform.settings.webhooks, now=cplatform.clock()
     )
     assert report.delivered == 1
-    webhooks.run_webhooks(cplatform.uow, cplatform.settings.webhooks, now=cplatform.clock())
+    webhook_jobs.run_webhooks(cplatform.uow, cplatform.settings.webhooks, now=cplatform.clock())
     ((headers, body),) = receiver.requests
-    secret = webhooks._secret_bytes(registered.secret)
+    secret = webhooks.secret_bytes(registered.secret)
     assert verify_webhook(secret, headers, body, now=int(time.time()))
     assert not verify_webhook(b"wrong-secret-000000000000", headers, body, now=int(time.time()))
     assert str(case.id).encode() in body and b'"type":"case.started"' in body
@@ -101,15 +102,17 @@ def test_failures_are_retried_with_backoff_and_logged(
     receiver.statuses = [503, 500]
     settings = cplatform.settings.webhooks
     now = cplatform.clock()
-    assert webhooks.run_webhooks(cplatform.uow, settings, now=now).retried == 1
+    assert webhook_jobs.run_webhooks(cplatform.uow, settings, now=now).retried == 1
     # not due yet: nothing is sent before the backoff delay
     assert (
-        webhooks.run_webhooks(cplatform.uow, settings, now=now + timedelta(seconds=1)).retried == 0
+        webhook_jobs.run_webhooks(cplatform.uow, settings, now=now + timedelta(seconds=1)).retried
+        == 0
     )
     assert (
-        webhooks.run_webhooks(cplatform.uow, settings, now=now + timedelta(seconds=6)).retried == 1
+        webhook_jobs.run_webhooks(cplatform.uow, settings, now=now + timedelta(seconds=6)).retried
+        == 1
     )
-    report = webhooks.run_webhooks(cplatform.uow, settings, now=now + timedelta(seconds=30))
+    report = webhook_jobs.run_webhooks(cplatform.uow, settings, now=now + timedelta(seconds=30))
     assert report.delivered == 1
     with cplatform.uow() as uow:
         (delivery,) = uow.webhooks.deliveries(SIREN_A)
@@ -125,9 +128,13 @@ def test_gives_up_after_the_last_attempt(cplatform: Platform, receiver: Receiver
     start_actes_case(cplatform)
     receiver.statuses = [500, 500, 500]
     now = cplatform.clock()
-    webhooks.run_webhooks(cplatform.uow, settings, now=now)
-    assert webhooks.run_webhooks(cplatform.uow, settings, now=now + timedelta(hours=1)).failed == 1
-    assert webhooks.run_webhooks(cplatform.uow, settings, now=now + timedelta(days=1)).failed == 0
+    webhook_jobs.run_webhooks(cplatform.uow, settings, now=now)
+    assert (
+        webhook_jobs.run_webhooks(cplatform.uow, settings, now=now + timedelta(hours=1)).failed == 1
+    )
+    assert (
+        webhook_jobs.run_webhooks(cplatform.uow, settings, now=now + timedelta(days=1)).failed == 0
+    )
     assert len(receiver.requests) == 2
 
 

@@ -1,4 +1,4 @@
-"""Renewal of the archival timestamps (PAdES-LTA) of archived signed PDFs, beside their packages.
+"""Periodic renewal of the archival timestamps (PAdES-LTA) of archived signed PDFs, beside their packages.
 
 A package stored under COMPLIANCE Object Lock never changes, but the chain of document
 timestamps of its signed PDFs must be extended before the last timestamp's TSA certificate
@@ -24,10 +24,11 @@ from archiving import ArchivingError, ObjectStore
 from archiving.digests import digest_bytes
 from archiving.model import check_package_id
 from engine.domain.journal import utc_iso
+from engine.jobs.runner import TransactionRunner
 from engine.persistence.archive_repositories import ARCHIVED, ArchivedPackage
-from engine.persistence.repositories import TimestampRenewal, TimestampRenewalRepository
-from engine.persistence.uow import UnitOfWorkFactory
-from engine.services.archives import ArchiveSetup, ArchiveUnavailable
+from engine.persistence.repositories import TimestampRenewal
+from engine.persistence.uow import UnitOfWork, UnitOfWorkFactory
+from engine.services.archives.setup import ArchiveSetup, ArchiveUnavailable
 from engine.settings import Settings
 from engine.signing import signing_setup
 from signatures import (
@@ -212,36 +213,32 @@ def _store_copy(
     return version, until
 
 
-def _record(
-    uow_factory: UnitOfWorkFactory, package: ArchivedPackage, renewal: TimestampRenewal
-) -> None:
-    with uow_factory() as uow:
-        TimestampRenewalRepository(uow.connection).add(renewal)
-        payload: dict[str, Any] = {
-            "message": "horodatage renouvelé",
-            "package": package.package_id,
-            "document": renewal.source_key,
-            "object_key": renewal.object_key,
-            "version_id": renewal.version_id,
-            "sha256": renewal.sha256,
-            "sequence": renewal.sequence,
-            "previous_tsa_not_after": utc_iso(renewal.previous_tsa_not_after),
-            "tsa_not_after": utc_iso(renewal.tsa_not_after),
-            "retain_until": utc_iso(renewal.retain_until) if renewal.retain_until else None,
-        }
-        uow.journal.append(
-            tenant=package.tenant,
-            kind="archive.timestamp_renewed",
-            case_id=package.case_id,
-            actor="system:archives",
-            payload=payload,
-            now=renewal.renewed_at,
-        )
-        uow.commit()
+def _record(uow: UnitOfWork, package: ArchivedPackage, renewal: TimestampRenewal) -> None:
+    uow.timestamp_renewals.add(renewal)
+    payload: dict[str, Any] = {
+        "message": "horodatage renouvelé",
+        "package": package.package_id,
+        "document": renewal.source_key,
+        "object_key": renewal.object_key,
+        "version_id": renewal.version_id,
+        "sha256": renewal.sha256,
+        "sequence": renewal.sequence,
+        "previous_tsa_not_after": utc_iso(renewal.previous_tsa_not_after),
+        "tsa_not_after": utc_iso(renewal.tsa_not_after),
+        "retain_until": utc_iso(renewal.retain_until) if renewal.retain_until else None,
+    }
+    uow.journal.append(
+        tenant=package.tenant,
+        kind="archive.timestamp_renewed",
+        case_id=package.case_id,
+        actor="system:archives",
+        payload=payload,
+        now=renewal.renewed_at,
+    )
 
 
 def _renew_document(
-    uow_factory: UnitOfWorkFactory,
+    runner: TransactionRunner,
     store: ObjectStore,
     package: ArchivedPackage,
     source: _Source,
@@ -278,7 +275,7 @@ def _renew_document(
         retain_until=until,
         renewed_at=run.now,
     )
-    _record(uow_factory, package, renewal)
+    runner.write(_record, package, renewal)
     run.renewed.append(renewal)
 
 
@@ -305,22 +302,29 @@ def _renew(
     now: datetime,
 ) -> RenewalRun:
     run = _Pass(config=config, horizon=horizon, now=now)
+    runner = TransactionRunner(uow_factory)
     with setup.store() as store:
         for package in packages:
             if package.state != ARCHIVED or not package.bucket:
                 continue
-            with uow_factory() as uow:
-                latest = TimestampRenewalRepository(uow.connection).latest_by_document(
-                    package.tenant, package.package_id
-                )
+            latest = runner.read(_latest_renewals, package)
             for source in _sources(package, latest):
-                _renew_document(uow_factory, store, package, source, run)
+                _renew_document(runner, store, package, source, run)
     return RenewalRun(
         packages=len(packages),
         timestamped_documents=run.documents,
         renewed=tuple(run.renewed),
         problems=tuple(run.problems),
     )
+
+
+def _latest_renewals(uow: UnitOfWork, package: ArchivedPackage) -> dict[str, TimestampRenewal]:
+    return uow.timestamp_renewals.latest_by_document(package.tenant, package.package_id)
+
+
+def _archived_packages(uow: UnitOfWork, tenant: str | None) -> list[ArchivedPackage]:
+    tenants = [tenant] if tenant else uow.archives.tenants_with_packages()
+    return [p for t in tenants for p in uow.archives.packages_in_states(t, [ARCHIVED])]
 
 
 def renew_due_timestamps(
@@ -338,7 +342,5 @@ def renew_due_timestamps(
     ``problems`` and tried again on the next pass; a storage outage stops the pass
     (:class:`ArchivingError`) and the next pass starts again from the recorded copies.
     """
-    with uow_factory() as uow:
-        tenants = [tenant] if tenant else uow.archives.tenants_with_packages()
-        packages = [p for t in tenants for p in uow.archives.packages_in_states(t, [ARCHIVED])]
+    packages = TransactionRunner(uow_factory).read(_archived_packages, tenant)
     return _renew(uow_factory, setup, config, packages, horizon=horizon, now=now)

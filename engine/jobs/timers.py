@@ -9,6 +9,7 @@ from datetime import datetime
 
 from engine.domain.errors import Conflict, ModelError
 from engine.domain.model import CaseStatus
+from engine.jobs.runner import TransactionRunner
 from engine.persistence.uow import UnitOfWork
 from engine.services.steps import load_case, save_loaded
 
@@ -18,15 +19,14 @@ log = logging.getLogger(__name__)
 def fire_due_timers(
     uow_factory: Callable[[], UnitOfWork], *, now: datetime, batch: int = 200
 ) -> int:
-    """Advance every case with a timer due at `now`; returns the number of timers fired."""
-    with uow_factory() as uow:
-        due = uow.cases.due_timers(now, batch)
+    """Advance every case with a timer due at `now`, each case in its own transaction; returns
+    the number of timers fired."""
+    runner = TransactionRunner(uow_factory)
+    due = runner.read(lambda uow: uow.cases.due_timers(now, batch))
     fired = 0
     for tenant, case_id in due:
         try:
-            with uow_factory() as uow:
-                fired += _fire_case(uow, tenant, case_id, now)
-                uow.commit()
+            fired += runner.write(_fire_case, tenant, case_id, now)
         except Conflict:
             log.info("case %s changed while firing its timers; next run will retry", case_id)
     return fired

@@ -1,4 +1,5 @@
-"""Verification of a tenant's hash-chained journal: the chain, its seals and its completeness.
+"""Verification of a tenant's hash-chained journal: the chain, its seals, its completeness, and
+the inclusion proof of one entry in the seal covering it.
 
 The chain alone proves nothing against someone who can write the database: a rewrite from an
 entry onward with recomputed hashes and the head row updated is a consistent chain. Three
@@ -22,19 +23,23 @@ from dataclasses import dataclass
 
 from archiving import (
     ArchivingError,
+    EntryProof,
     JournalEntryRef,
     JournalSeal,
     JournalSealError,
     ObjectLockMissingError,
     load_journal_seals,
+    prove_entry,
+    verify_entry_proof,
     verify_seal_chain,
 )
-from engine.domain.journal import ChainReport, verify_chain
+from engine.domain.errors import NotFound
+from engine.domain.journal import ChainReport, hash_of, verify_chain
 from engine.domain.model import JournalEntry
 from engine.persistence.archive_repositories import ARCHIVED, TRANSFERRED
 from engine.persistence.journal_records import JournalRecords, read_journal_records
 from engine.persistence.uow import UnitOfWork, UnitOfWorkFactory
-from engine.services.archives import ArchiveSetup
+from engine.services.archives.setup import ArchiveSetup
 
 CASE_VERSION_KINDS = frozenset(
     {
@@ -230,3 +235,49 @@ def verify_journal_completeness(
         sealed_up_to=sealed_up_to,
         findings=tuple(findings),
     )
+
+
+# Inclusion proofs ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JournalEntryProof:
+    """An entry, the seal covering it and the Merkle path from the entry to the seal's root."""
+
+    tenant: str
+    seal: JournalSeal
+    proof: EntryProof
+
+
+def prove_journal_entry(uow_factory: UnitOfWorkFactory, tenant: str, seq: int) -> JournalEntryProof:
+    """Inclusion proof of entry `seq` in the seal covering it (:class:`NotFound` if unsealed)."""
+    with uow_factory() as uow:
+        seal = uow.archives.seal_covering(tenant, seq)
+        if seal is None:
+            raise NotFound(f"L'entrée {seq} du journal n'est pas encore scellée.")
+        refs = [
+            JournalEntryRef(e.seq, e.hash)
+            for e in uow.journal.iter_entries(tenant, after_seq=seal.first_seq - 1)
+            if e.seq <= seal.last_seq
+        ]
+    return JournalEntryProof(tenant, seal, prove_entry(seal, refs, seq))
+
+
+def check_journal_entry(
+    uow_factory: UnitOfWorkFactory, setup: ArchiveSetup, proof: JournalEntryProof
+) -> tuple[str, ...]:
+    """Every problem with a proof: the entry's content, the Merkle path, the seal's timestamp."""
+    problems = []
+    entry = proof.proof.entry
+    with uow_factory() as uow:
+        found = next(iter(uow.journal.iter_entries(proof.tenant, after_seq=entry.seq - 1)), None)
+    if found is None or found.seq != entry.seq:
+        problems.append(f"L'entrée {entry.seq} est absente du journal.")
+    elif hash_of(found) != entry.hash or found.hash != entry.hash:
+        problems.append(f"L'entrée {entry.seq} a été modifiée depuis son scellement.")
+    if not verify_entry_proof(proof.proof, proof.seal):
+        problems.append("Le chemin de Merkle ne mène pas à la racine du sceau.")
+    check = setup.timestamp_verifier.verify(proof.seal.statement(), proof.seal.token)
+    if not check.valid:
+        problems.append("Horodatage du sceau invalide : " + "; ".join(check.problems))
+    return tuple(problems)

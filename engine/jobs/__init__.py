@@ -1,0 +1,1 @@
+"""Periodic jobs (polling, audits, seals, renewals, timers, webhooks) driven by `runner`."""

@@ -1,0 +1,127 @@
+"""Access to stored packages: verify now, the DIP of one package, the tenant's whole export."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from archiving import (
+    ArchivingError,
+    PackageReport,
+    export_dip,
+    export_tenant,
+    verify_package,
+)
+from archiving.audit import StoredPackageReader
+from archiving.store import package_key
+from engine.domain.journal import utc_iso
+from engine.domain.model import Actor
+from engine.persistence.archive_repositories import (
+    ArchivedPackage,
+)
+from engine.persistence.uow import UnitOfWork
+from engine.services.archives.search import stored_package
+from engine.services.archives.setup import (
+    ArchiveSetup,
+    ArchiveUnavailable,
+)
+
+
+def verify_stored_package(
+    uow: UnitOfWork, setup: ArchiveSetup, tenant: str, package_id: str
+) -> PackageReport:
+    """ "Verify now": re-read the stored package, recompute every digest, check its seal."""
+    stored_package(uow, tenant, package_id)
+    bucket = setup.bucket(tenant)
+    try:
+        with setup.store() as store:
+            versions = store.versions(bucket, package_key(package_id))
+            reader = StoredPackageReader(store, bucket, package_id, versions)
+            return verify_package(reader, seal_verifier=setup.seal_verifier)
+    except ArchivingError as exc:
+        raise ArchiveUnavailable(str(exc)) from exc
+
+
+def export_package_dip(
+    uow: UnitOfWork,
+    setup: ArchiveSetup,
+    tenant: str,
+    package_id: str,
+    target: Path,
+    *,
+    actor: Actor,
+    now: datetime,
+) -> dict[str, object]:
+    """Write the DIP zip of one package (bag, verification report, manifest); journaled."""
+    stored_package(uow, tenant, package_id)
+    with setup.store() as store:
+        manifest = export_dip(
+            store, setup.bucket(tenant), package_id, target, seal_verifier=setup.seal_verifier
+        )
+    uow.journal.append(
+        tenant=tenant,
+        kind="archive.communicated",
+        case_id=None,
+        actor=actor.user_id,
+        payload={"package": package_id, "files": len(manifest.get("files", []))},  # type: ignore[arg-type]
+        now=now,
+    )
+    return manifest
+
+
+def _package_record(package: ArchivedPackage) -> dict[str, Any]:
+    record = asdict(package)
+    record.pop("frozen")
+    return json.loads(json.dumps(record, default=str))  # type: ignore[no-any-return]
+
+
+def export_tenant_archives(
+    uow: UnitOfWork,
+    setup: ArchiveSetup,
+    tenant: str,
+    directory: Path,
+    *,
+    actor: Actor,
+    now: datetime,
+) -> dict[str, int]:
+    """Reversibility: every stored object, plus the platform's records in open formats
+    (packages, retention decisions, journal seals as JSON, the whole journal as JSON Lines)."""
+    with setup.store() as store:
+        result = export_tenant(store, setup.bucket(tenant), directory / "stockage")
+    platform = directory / "plateforme"
+    platform.mkdir()
+    packages = uow.archives.search(tenant, limit=1_000_000)
+    (platform / "paquets.json").write_text(
+        json.dumps([_package_record(p) for p in packages], ensure_ascii=False, indent=1), "utf-8"
+    )
+    decisions = [asdict(d) for d in uow.archives.decisions(tenant)]
+    (platform / "decisions-de-sort-final.json").write_text(
+        json.dumps(decisions, ensure_ascii=False, indent=1, default=str), "utf-8"
+    )
+    seals = [json.loads(s.to_json()) for s in uow.archives.seals(tenant)]
+    (platform / "sceaux-journal.json").write_text(json.dumps(seals, indent=1), "utf-8")
+    entries = 0
+    with (platform / "journal.jsonl").open("w", encoding="utf-8") as sink:
+        for entry in uow.journal.iter_entries(tenant):
+            body = asdict(entry)
+            body["case_id"] = str(entry.case_id) if entry.case_id else None
+            body["recorded_at"] = utc_iso(entry.recorded_at)
+            sink.write(json.dumps(body, ensure_ascii=False, sort_keys=True) + "\n")
+            entries += 1
+    uow.journal.append(
+        tenant=tenant,
+        kind="archive.exported",
+        case_id=None,
+        actor=actor.user_id,
+        payload={"objects": result.objects, "packages": len(result.packages)},
+        now=now,
+    )
+    return {
+        "objects": result.objects,
+        "packages": len(result.packages),
+        "bytes": result.bytes_written,
+        "journal_entries": entries,
+    }

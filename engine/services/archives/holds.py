@@ -1,0 +1,57 @@
+"""Legal holds (conservation pour litige) on every object version of a package."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from archiving import (
+    ArchivingError,
+    PackageNotFoundError,
+    set_package_legal_hold,
+)
+from engine.domain.errors import InvalidInput, NotFound
+from engine.domain.model import Actor
+from engine.persistence.uow import UnitOfWork
+from engine.services.archives.decisions import require_named_archivist
+from engine.services.archives.search import stored_package
+from engine.services.archives.setup import (
+    ArchiveSetup,
+    ArchiveUnavailable,
+)
+
+
+def set_legal_hold(
+    uow: UnitOfWork,
+    setup: ArchiveSetup,
+    tenant: str,
+    package_id: str,
+    *,
+    on: bool,
+    actor: Actor,
+    now: datetime,
+    reason: str = "",
+) -> int:
+    """Put (litigation) or lift a legal hold on every object version of a package, by a named
+    archivist, with a reason; journaled."""
+    require_named_archivist(actor, "placer ou lever une conservation pour litige")
+    reason = reason.strip()
+    if not 3 <= len(reason) <= 500:
+        raise InvalidInput("Indiquez le motif du gel ou de sa levée (3 à 500 caractères).")
+    package = stored_package(uow, tenant, package_id)
+    try:
+        with setup.store() as store:
+            count = set_package_legal_hold(store, setup.bucket(tenant), package_id, on=on)
+    except PackageNotFoundError as exc:
+        raise NotFound(str(exc)) from exc
+    except ArchivingError as exc:
+        raise ArchiveUnavailable(str(exc)) from exc
+    uow.archives.update(tenant, package_id, now, legal_hold=on)
+    uow.journal.append(
+        tenant=tenant,
+        kind="archive.legal_hold",
+        case_id=package.case_id,
+        actor=actor.user_id,
+        payload={"package": package_id, "on": on, "versions": count, "reason": reason},
+        now=now,
+    )
+    return count
