@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from archiving.destruction import EliminationVisa
 from archiving.store import package_key
+from devstack.pki import DevPki
 from engine.cli.archives import group as archives_cli
 from engine.domain.errors import Forbidden, InvalidInput
 from engine.persistence.archive_repositories import DESTROYED, TRANSFERRED
@@ -23,7 +24,6 @@ from engine.services.archives import (
     search_packages,
     set_legal_hold,
 )
-from signatures.devpki import DevPki
 from tests.engine.archives.conftest import (
     ARCHIVISTE,
     MAIRE,
