@@ -30,14 +30,14 @@ services:
 ## The project's own bytecode too (these machines set PYTHONDONTWRITEBYTECODE=1): every process
 ## of `serve` would otherwise compile the whole code base at start-up. Up-to-date files are skipped.
 compile: venv
-	$(BIN)/python -m compileall -q -j 0 engine web signatures archiving connectors
+	$(BIN)/python -m compileall -q -j 0 engine web signatures archiving connectors devstack
 
 run: venv sysdeps compile
 	$(BIN)/dematflow serve
 
 lint: venv
-	$(BIN)/ruff check engine signatures archiving connectors web tests bench
-	$(BIN)/ruff format --check engine signatures archiving connectors web tests bench
+	$(BIN)/ruff check engine signatures archiving connectors web devstack tests bench
+	$(BIN)/ruff format --check engine signatures archiving connectors web devstack tests bench
 
 typecheck: venv
 	$(BIN)/mypy

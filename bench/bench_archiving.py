@@ -31,11 +31,12 @@ from archiving.model import (
     PackageFile,
     PackageSpec,
 )
-from archiving.storage.devserver import start_seaweed
 from archiving.storage.s3 import ObjectStore
 from archiving.store import prepare_tenant_bucket, store_package
+from devstack.pki import build_dev_pki, serve_dev_pki
+from devstack.process import free_port
+from devstack.s3 import start_seaweed
 from engine.services.archives.seals import SealIdentities, SignaturesSealer, SignaturesSealVerifier
-from signatures.devpki import build_dev_pki, free_port, serve_dev_pki
 from signatures.seal import SealIdentity
 
 HERE = Path(__file__).resolve().parent

@@ -23,7 +23,9 @@ import psycopg
 
 from archiving.journal_seal import JournalEntryRef
 from archiving.merkle import merkle_root
-from archiving.storage.devserver import start_seaweed
+from devstack.pki import build_dev_pki, serve_dev_pki
+from devstack.process import free_port
+from devstack.s3 import start_seaweed
 from engine.bootstrap import build_platform, prepare_database
 from engine.domain.model import Actor
 from engine.jobs.journal_seals import seal_tenant_journal
@@ -31,7 +33,6 @@ from engine.services import admin
 from engine.services.archives.journal_checks import verify_journal, verify_journal_completeness
 from engine.services.archives.setup import archive_setup
 from engine.settings import PKISettings, Settings, StorageSettings
-from signatures.devpki import build_dev_pki, free_port, serve_dev_pki
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"

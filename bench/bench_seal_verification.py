@@ -34,8 +34,9 @@ from archiving.bag import SEAL, TAG_MANIFEST, build_package
 from archiving.readers import open_package
 from archiving.verify import verify_package
 from bench.bench_archiving import _spec, append_readme_run
+from devstack.pki import build_dev_pki, serve_dev_pki
+from devstack.process import free_port
 from engine.services.archives.seals import SealIdentities, SignaturesSealer, SignaturesSealVerifier
-from signatures.devpki import build_dev_pki, free_port, serve_dev_pki
 from signatures.seal import SealIdentity, verify_detached_seal
 
 HERE = Path(__file__).resolve().parent

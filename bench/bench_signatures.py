@@ -29,7 +29,8 @@ import pikepdf
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from signatures.devpki import DevPki, build_dev_pki, free_port, serve_dev_pki
+from devstack.pki import DevPki, build_dev_pki, serve_dev_pki
+from devstack.process import free_port
 from signatures.pades import PadesLevel, SignRequest, VisibleField, sign_pdf, sign_pdf_to
 from signatures.renewal import (
     RenewalRequest,

@@ -1,5 +1,6 @@
 """What `dematflow serve` leaves in its data dir while it runs (`plateforme.json`): where the
 embedded services listen, so that CLI commands started beside it reach the same store and PKI.
+This is the reading side; `devstack.descriptor` writes and removes it.
 
 The file holds no secret: the S3 secret stays in its own 0600 file, named here. It is written
 when the embedded services are up and removed on a clean stop; one left behind by a crash is
@@ -10,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 import socket
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from engine.settings import Settings
@@ -41,28 +42,6 @@ class ServeDescriptor:
 
 def descriptor_path(data_dir: Path) -> Path:
     return data_dir / DESCRIPTOR_NAME
-
-
-def write_descriptor(data_dir: Path, descriptor: ServeDescriptor) -> Path:
-    """Write atomically with mode 0600 (it names the secret file and the local ports)."""
-    path = descriptor_path(data_dir)
-    temporary = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        json.dump(asdict(descriptor), out, ensure_ascii=False, indent=2)
-    temporary.replace(path)
-    return path
-
-
-def remove_descriptor(data_dir: Path, pid: int) -> None:
-    """Remove the descriptor if it is the one this process wrote."""
-    path = descriptor_path(data_dir)
-    try:
-        current = read_descriptor(data_dir)
-    except StaleDescriptor:
-        current = None
-    if current is None or current.pid == pid:
-        path.unlink(missing_ok=True)
 
 
 def _pid_alive(pid: int) -> bool:

@@ -1,11 +1,10 @@
-"""PAdES signing and validation, detached seals and timestamps, and a local development PKI.
+"""PAdES signing and validation, detached seals and timestamps.
 
 A leaf library: it knows nothing of the engine. Callers resolve the key source from the
 signatory's identity and pass everything in as typed values; nothing here reads global settings.
 """
 
 from signatures.errors import (
-    DevPkiError,
     DocumentRefusedError,
     KeyStoreError,
     RevocationUnavailableError,
@@ -53,7 +52,6 @@ __all__ = [
     "DEFAULT_RENEWAL_HORIZON",
     "ArchivalTimestamp",
     "CertificateInfo",
-    "DevPkiError",
     "DocumentRefusedError",
     "KeySource",
     "KeyStoreError",

@@ -7,7 +7,6 @@ they reach users.
 from __future__ import annotations
 
 __all__ = [
-    "DevPkiError",
     "DocumentRefusedError",
     "KeyStoreError",
     "RevocationUnavailableError",
@@ -35,10 +34,6 @@ class TimestampError(SignatureError):
 
 class SigningFailedError(SignatureError):
     """Signing failed for a reason other than the document or the key store."""
-
-
-class DevPkiError(SignatureError):
-    """The local development PKI could not be built or served."""
 
 
 class RevocationUnavailableError(SigningFailedError):

@@ -49,25 +49,17 @@ def settings_with_store() -> Settings:
 def platform_trust_roots() -> tuple[bytes, ...]:
     """DER trust anchors of the platform: the production ones (`DEMATFLOW_PKI__TRUST_ANCHORS`),
     else the root of the development PKI the data dir holds; a French error when neither."""
-    from cryptography import x509
-    from cryptography.hazmat.primitives.serialization import Encoding
-
-    from engine.signing import dev_pki_dir
-    from signatures.devpki import load_dev_pki
-    from signatures.errors import DevPkiError
+    from engine.signing import dev_pki_dir, read_local_pki, trust_anchor_der
+    from signatures.errors import KeyStoreError
 
     s = settings()
     roots: tuple[bytes, ...] = ()
     if s.pki.trust_anchors:
-        for path in s.pki.trust_anchors:
-            data = path.read_bytes()
-            if b"-----BEGIN CERTIFICATE-----" in data:
-                data = x509.load_pem_x509_certificate(data).public_bytes(Encoding.DER)
-            roots += (data,)
+        roots = tuple(trust_anchor_der(path) for path in s.pki.trust_anchors)
     elif not s.pki.tsa_url:
         try:
-            roots = load_dev_pki(dev_pki_dir(s)).trust_roots
-        except (DevPkiError, OSError):
+            roots = read_local_pki(dev_pki_dir(s)).trust_roots
+        except (KeyStoreError, OSError):
             roots = ()
     if not roots:
         fail(

@@ -26,7 +26,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "ops": ("engine.cli.admin", "ops", "Exploitation : travail bloqué, relances."),
     "processes": ("engine.cli.admin", "processes", "Procédures (BPMN)."),
     "serve": (
-        "engine.cli.run",
+        "devstack.cli_serve",
         "serve",
         "Plateforme embarquée : base, PKI, simulateurs, worker, planificateur et web.",
     ),
@@ -36,7 +36,7 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
         "Signatures électroniques PAdES : signer et vérifier des PDF.",
     ),
     "simulators": (
-        "engine.cli.simulators",
+        "devstack.cli_simulators",
         "group",
         "Services simulés (préfecture @ctes, ProConnect) pour les tests et la démonstration.",
     ),
@@ -46,7 +46,9 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "worker": ("engine.cli.run", "worker", "Lancer un worker Celery sur les files données."),
 }
 """Every top-level command; `tests/cli/test_commands.py` checks each short help against the
-command's own docstring and that the README lists every command."""
+command's own docstring and that the README lists every command. The development commands
+(`serve`, `simulators`) live in `devstack`, named here by module path only: this table is the
+product's one reference to it."""
 
 
 class LazyGroup(click.Group):
@@ -61,7 +63,16 @@ class LazyGroup(click.Group):
         if cmd_name not in COMMANDS:
             return None
         module_name, attribute, _help = COMMANDS[cmd_name]
-        command = getattr(importlib.import_module(module_name), attribute)
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != "devstack" or not module_name.startswith("devstack."):
+                raise
+            raise click.ClickException(
+                f"« {cmd_name} » est un outil de développement, absent de cette installation "
+                "(image de production)"
+            ) from exc
+        command = getattr(module, attribute)
         if not isinstance(command, click.Command):
             raise TypeError(f"{module_name}.{attribute} is not a click command")
         self.add_command(command, cmd_name)

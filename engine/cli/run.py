@@ -1,24 +1,16 @@
-"""`dematflow serve|web|worker|beat`: the processes of the platform."""
+"""`dematflow web|worker|beat`: the processes of the platform (`serve`, the embedded one, is
+`devstack.cli_serve`)."""
 
 from __future__ import annotations
 
 import logging.config
 import os
-import signal
-import subprocess
-import sys
-import time
-from collections.abc import Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from engine.cli.common import fail, one_line_errors, settings
 from engine.settings import Settings
-
-if TYPE_CHECKING:
-    from engine.embedded import EmbeddedServices
 
 WEB_APP = "web.app:create_app"
 """Imported by uvicorn from a string: the engine package does not import `web`."""
@@ -47,7 +39,15 @@ quiet_option = click.option(
 )
 
 
-OWN_LOGGERS = ("engine", "web", "signatures", "archiving", "connectors", "uvicorn.error")
+OWN_LOGGERS = (
+    "engine",
+    "web",
+    "signatures",
+    "archiving",
+    "connectors",
+    "devstack",
+    "uvicorn.error",
+)
 """Loggers at the asked level; every other library stays at WARNING unless DEBUG is asked
 (fontTools alone wrote half of a `make run` log at INFO; SpiffWorkflow logs every task state
 change; httpx logs URLs, which may carry identifiers)."""
@@ -146,7 +146,7 @@ def worker(queues: str, concurrency: int, log_format: str, quiet: bool) -> None:
 
     # Celery keeps a root logger that already has a handler (worker_hijack_root_logger=False).
     s = production_settings()
-    _configure_logging(log_format)
+    configure_logging(log_format)
     app = configure(s)
     app.worker_main(
         [
@@ -175,12 +175,12 @@ def beat(log_format: str, quiet: bool) -> None:
     from engine.worker.app import configure
 
     s = production_settings()
-    _configure_logging(log_format)
+    configure_logging(log_format)
     app = configure(s)
     app.start([*_quiet(log_format, quiet), "beat", "--loglevel", celery_log_level()])
 
 
-def _configure_logging(log_format: str) -> None:
+def configure_logging(log_format: str) -> None:
     logging.config.dictConfig(log_config(log_format))
     logging.captureWarnings(True)  # warnings become log lines too (JSON, not raw text)
 
@@ -188,99 +188,3 @@ def _configure_logging(log_format: str) -> None:
 def _quiet(log_format: str, quiet: bool) -> list[str]:
     """Celery's start-up banner is printed, not logged: left out when stderr is JSON lines."""
     return ["--quiet"] if quiet or log_format == "json" else []
-
-
-def _spawn(args: Sequence[str]) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "engine.cli.main", *args])
-
-
-@click.command("serve")
-@click.option("--host", default=None)
-@click.option("--port", type=int, default=None)
-@click.option("--no-demo", is_flag=True, help="Ne pas créer la collectivité de démonstration")
-@one_line_errors
-def serve(host: str | None, port: int | None, no_demo: bool) -> None:
-    """Plateforme embarquée : base, PKI, simulateurs, worker, planificateur et web."""
-    from engine.bootstrap import prepare_database
-    from engine.demo import seed_demo
-    from engine.embedded import start_embedded_services
-    from engine.serve_descriptor import StaleDescriptor, read_descriptor, remove_descriptor
-    from engine.worker.app import connect_platform, relay_outbox
-
-    s = Settings()  # the environment only: never a running platform's descriptor
-    try:
-        running = read_descriptor(s.data_dir)
-    except StaleDescriptor:
-        running = None  # left by a crash: replaced below
-    if running is not None:
-        fail(f"une plateforme tourne déjà avec ce dossier de données (processus {running.pid})")
-    s.data_dir.mkdir(parents=True, exist_ok=True)
-    _configure_logging("text")
-    # uvicorn re-raises SIGTERM once it has shut down; make that a normal exit so the
-    # `finally` below stops the worker, the scheduler and the embedded services.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    services = start_embedded_services(s)
-    children: list[subprocess.Popen[bytes]] = []
-    try:
-        s = Settings()  # again: the embedded services set DEMATFLOW_* for themselves and children
-        _write_descriptor(s, services, host, port)
-        _app, platform = connect_platform(s)
-        prepare_database(platform)
-        credentials = s.data_dir / "identifiants-demo.txt"
-        if not no_demo and seed_demo(platform, credentials):
-            click.echo(f"Comptes de démonstration : {credentials.resolve()}")
-        children = [
-            _spawn(["worker", "--concurrency", "2", "--log-format", "text", "--quiet"]),
-            _spawn(["beat", "--log-format", "text", "--quiet"]),
-        ]
-        relay_outbox(platform, everything=True)
-        click.echo(f"dematflow : http://{host or s.web_host}:{port or s.web_port}/")
-        import uvicorn
-
-        uvicorn.run(
-            WEB_APP,
-            factory=True,
-            host=host or s.web_host,
-            port=port or s.web_port,
-            log_level=log_level().lower(),
-            log_config=log_config("text"),
-            access_log=False,  # the app's own access lines: route templates, no query string
-        )
-    finally:
-        for child in children:
-            child.send_signal(signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        for child in children:
-            try:
-                child.wait(timeout=max(0.1, deadline - time.monotonic()))
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
-        services.stop()
-        remove_descriptor(s.data_dir, os.getpid())
-
-
-def _write_descriptor(
-    s: Settings, services: EmbeddedServices, host: str | None, port: int | None
-) -> None:
-    """Tell CLI commands of the same data dir where the embedded store and PKI listen."""
-    from engine.serve_descriptor import ServeDescriptor, write_descriptor
-    from signatures.devpki import load_dev_pki
-
-    embedded_store = services.storage_secret_file is not None
-    dev_dir = services.env.get("DEMATFLOW_PKI__DEV_DIR")
-    pki_dir = Path(dev_dir) if dev_dir else None
-    tsa_url = load_dev_pki(pki_dir).tsa_url if pki_dir else s.pki.tsa_url
-    write_descriptor(
-        s.data_dir,
-        ServeDescriptor(
-            pid=os.getpid(),
-            web_url=f"http://{host or s.web_host}:{port or s.web_port}/",
-            storage_endpoint=s.storage.endpoint if embedded_store else None,
-            storage_access_key=s.storage.access_key if embedded_store else None,
-            storage_secret_file=str(services.storage_secret_file) if embedded_store else None,
-            pki_dir=str(pki_dir) if pki_dir else None,
-            pki_root=str(pki_dir / "certs" / "root.cer") if pki_dir else None,
-            tsa_url=tsa_url,
-        ),
-    )

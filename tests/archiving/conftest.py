@@ -17,6 +17,7 @@ from archiving.model import (
     PackageFile,
     PackageSpec,
 )
+from devstack.pki import DevPki
 from engine.services.archives.seals import (
     SealIdentities,
     SignaturesSealer,
@@ -24,7 +25,6 @@ from engine.services.archives.seals import (
     SignaturesTimestamper,
     SignaturesTimestampVerifier,
 )
-from signatures.devpki import DevPki
 from signatures.seal import SealIdentity
 
 

@@ -20,8 +20,8 @@ from archiving.destruction import (
 from archiving.errors import ArchivingError
 from archiving.model import Agency
 from archiving.store import package_key, store_package
+from devstack.pki import DevPki
 from engine.services.archives.seals import SealIdentities, SealIdentity
-from signatures.devpki import DevPki
 from tests.archiving.conftest import sample_spec
 from tests.web.test_archives_holds import _replace
 

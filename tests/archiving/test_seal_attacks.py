@@ -19,8 +19,8 @@ import pytest
 from click.testing import CliRunner
 
 from archiving.bag import build_package
+from devstack.pki import DevPki
 from engine.cli.main import cli
-from signatures.devpki import DevPki
 from tests.archiving.conftest import sample_spec
 from tests.archiving.forgery import forge, self_signed_key
 

@@ -116,7 +116,7 @@ def test_legal_hold_blocks_deletion_after_retention(
 
 
 def test_store_down_is_a_retryable_error_never_a_success(tmp_path, sealer) -> None:
-    from signatures.devpki import free_port
+    from devstack.process import free_port
 
     dead = ObjectStore(
         S3Config(
@@ -148,7 +148,7 @@ def test_one_bucket_per_tenant_for_hundreds_of_tenants(tmp_path) -> None:
     # Each bucket is a SeaweedFS collection with volumes of its own: with the volume count
     # derived from free disk (free space / 1 GiB), writes failed with « failed to find writable
     # volumes » once a platform (or the test session) had made ~77 buckets.
-    from archiving.storage.devserver import start_seaweed
+    from devstack.s3 import start_seaweed
 
     with start_seaweed(tmp_path / "s3", access_key="app", secret_key="secret-key-1234") as server:
         store = ObjectStore(server.config)

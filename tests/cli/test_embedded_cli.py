@@ -22,10 +22,11 @@ from click.testing import CliRunner, Result
 from archiving.bag import build_package
 from archiving.storage.s3 import ObjectStore, S3Config
 from archiving.store import prepare_tenant_bucket, store_package, tenant_bucket
+from devstack.pki import DevPki, load_dev_pki
+from devstack.process import free_port
 from engine.cli.main import cli
 from engine.serve_descriptor import DESCRIPTOR_NAME
 from engine.services.archives.seals import SignaturesSealer
-from signatures.devpki import DevPki, free_port, load_dev_pki
 from signatures.pades import PadesLevel, SignRequest, sign_pdf
 from tests.archiving.conftest import sample_spec
 from tests.signatures.pdfs import make_pdf

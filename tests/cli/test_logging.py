@@ -23,7 +23,7 @@ class Recorder(logging.Handler):
         seen.append(record.name)
 
 logging.getLogger().addHandler(Recorder())
-logging.getLogger("engine.demo").info("rendu en cours")
+logging.getLogger("devstack.demo").info("rendu en cours")
 rendered = render_pdf(RenderRequest(
     template="note",
     context={{"titre": "Plan de situation", "texte": "Terrasse de 12 m² devant le café."}},
@@ -51,7 +51,7 @@ def _loggers_reaching_handlers(level: str) -> set[str]:
 
 def test_rendering_a_pdf_at_info_logs_no_library_noise() -> None:
     names = _loggers_reaching_handlers("INFO")
-    assert "engine.demo" in names
+    assert "devstack.demo" in names
     assert not [n for n in names if n.startswith(("fontTools", "spiff", "httpx", "weasyprint"))]
 
 

@@ -290,7 +290,7 @@ def test_plain_http_embedded_default(tmp_path) -> None:  # type: ignore[no-untyp
 def test_cli_refuses_incomplete_tls_options(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from click.testing import CliRunner
 
-    from engine.cli.simulators import group
+    from devstack.cli_simulators import group
 
     cert = tmp_path / "c.pem"
     cert.write_text("x")

@@ -32,7 +32,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from archiving.storage.devserver import SeaweedServer
+from devstack.pki import DevPki
+from devstack.s3 import SeaweedServer
 from engine.bootstrap import Platform, build_operations, build_platform
 from engine.domain.model import Actor, Case, CaseStatus, JournalEntry
 from engine.jobs.actes_polling import PollReport, poll_transmissions
@@ -56,7 +57,6 @@ from engine.settings import (
     StorageSettings,
 )
 from engine.worker.app import connect_platform
-from signatures.devpki import DevPki
 from tests.engine.support import luhn_siren
 from tests.fixtures.prefecture import Simulator
 from tests.fixtures.services import BROKER_PREFIX

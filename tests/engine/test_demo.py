@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
+from devstack.demo import DEMO_SIREN, seed_demo
 from engine.bootstrap import Platform
-from engine.demo import DEMO_SIREN, seed_demo
 from engine.domain.model import CaseStatus
 from tests.fixtures.embedded import embedded_platform_in
 

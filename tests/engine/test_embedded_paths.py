@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from engine.embedded import start_embedded_services
+from devstack.embedded import start_embedded_services
 from engine.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -46,7 +46,7 @@ def test_relative_data_dir_starts_every_embedded_piece(
         assert (project / "var" / "courriels").is_dir()
         assert not (tmp_path / "var").exists()
         # Each service answers (the TSA takes POST only: a GET on its CRL proves the server).
-        from signatures.devpki import load_dev_pki
+        from devstack.pki import load_dev_pki
 
         pki = load_dev_pki(project / "var" / "pki")
         assert httpx.get(pki.crl_urls[0], timeout=5).status_code == 200

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from engine.bootstrap import build_operations
-from engine.runtime.scenarios import load_scenarios, run_scenario
 from engine.runtime.specs import flow_nodes, parse_bundle, read_procedure_dir
 from engine.settings import Settings
+from tests.support.scenarios import load_scenarios, run_scenario
 
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"
 PROCEDURES = sorted(p for p in PROCESSES.iterdir() if (p / "procedure.yaml").is_file())

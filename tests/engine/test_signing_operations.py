@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from devstack.pki import DevPki
 from engine.bootstrap import Platform, build_platform
 from engine.domain.model import Actor, CaseStatus, JobState
 from engine.services import admin
@@ -13,7 +14,6 @@ from engine.services.admin import deploy_directory
 from engine.services.documents import store_document
 from engine.settings import PKISettings, Settings
 from signatures import ValidationOptions, validate_pdf
-from signatures.devpki import DevPki
 from tests.engine.support import (
     AGENT,
     OPERATOR,

@@ -7,7 +7,7 @@ import io
 import pikepdf
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 
-from signatures.devpki import DevPki
+from devstack.pki import DevPki
 from signatures.pades import PadesLevel, SignRequest, sign_pdf
 
 

@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from asn1crypto import x509
 
+from devstack.pki import SHORT_LIVED_VALIDITY, DevPki
 from signatures import validate_pdf_for_archive
-from signatures.devpki import SHORT_LIVED_VALIDITY, DevPki
 from signatures.pades import PadesLevel
 from signatures.validation import ValidationOptions, validate_pdf
 from tests.signatures.attacks import replace_page_content

@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from signatures.devpki import DevIdentity, DevPki
+from devstack.pki import DevIdentity, DevPki
 from signatures.pades import PadesLevel, SignedPdf, SignRequest, VisibleField, sign_pdf
 from signatures.validation import ValidationOptions, validate_pdf
 from tests.signatures import attacks

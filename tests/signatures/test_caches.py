@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from signatures.devpki import DevPki
+from devstack.pki import DevPki
 from signatures.errors import KeyStoreError
 from signatures.keys import Pkcs12Key
 from signatures.keystore import close_signers, open_signer

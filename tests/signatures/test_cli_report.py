@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from devstack.pki import DevPki
 from engine.cli.signatures import group
-from signatures.devpki import DevPki
 from signatures.pades import PadesLevel, SignRequest, sign_pdf
 from signatures.report import report_to_html, report_to_json
 from signatures.validation import ValidationOptions, validate_pdf

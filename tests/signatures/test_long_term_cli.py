@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from asn1crypto import x509
 
-from signatures.devpki import DevPki
+from devstack.pki import DevPki
 from signatures.pades import PadesLevel
 from signatures.validation import ValidationOptions, validate_pdf
 from tests.signatures.pdfs import signed_pdf

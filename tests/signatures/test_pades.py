@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from signatures.devpki import DevPki
+from devstack.pki import DevPki
 from signatures.errors import DocumentRefusedError, KeyStoreError, SigningFailedError
 from signatures.keys import Pkcs12Key
 from signatures.pades import PadesLevel, SignRequest, VisibleField, sign_pdf
@@ -205,7 +205,8 @@ def test_certified_no_changes_document_is_refused(dev_pki: DevPki) -> None:
 def test_signing_without_a_revocation_answer_is_refused_and_retryable(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    from signatures.devpki import build_dev_pki, free_port
+    from devstack.pki import build_dev_pki
+    from devstack.process import free_port
     from signatures.errors import RevocationUnavailableError
 
     silent = build_dev_pki(  # built but never served: its OCSP responder and CRLs do not answer
@@ -221,7 +222,8 @@ def test_signing_without_a_revocation_answer_is_refused_and_retryable(
 def test_a_good_verdict_is_remembered_briefly_then_checked_again(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
-    from signatures.devpki import build_dev_pki, free_port, serve_dev_pki
+    from devstack.pki import build_dev_pki, serve_dev_pki
+    from devstack.process import free_port
     from signatures.errors import RevocationUnavailableError
     from signatures.signer_check import forget_good_statuses
 

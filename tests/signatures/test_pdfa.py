@@ -9,7 +9,7 @@ import zlib
 import pikepdf
 import pytest
 
-from signatures.devpki import DevPki
+from devstack.pki import DevPki
 from signatures.pades import PadesLevel, SignRequest, VisibleField, sign_pdf
 from signatures.pdfa import convert_to_pdfa, pdfa_problems, pdfa_shortcomings
 from tests.signatures.pdfs import claim_pdfa, make_form_pdf, make_pdf

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from signatures.devpki import DevPki
+from devstack.pki import DevPki
 from signatures.errors import KeyStoreError
 from signatures.keys import Pkcs11Key
 from signatures.pades import PadesLevel, SignRequest, sign_pdf

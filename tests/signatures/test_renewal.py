@@ -17,8 +17,8 @@ from click.testing import CliRunner
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 
+from devstack.pki import DevPki
 from engine.cli.signatures import group
-from signatures.devpki import DevPki
 from signatures.errors import DocumentRefusedError
 from signatures.pades import PadesLevel
 from signatures.renewal import (

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from signatures.devpki import DevPki
+from devstack.pki import DevPki
 from signatures.errors import KeyStoreError, SigningFailedError, TimestampError
 from signatures.keys import Pkcs12Key
 from signatures.seal import (

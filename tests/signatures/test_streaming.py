@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from devstack.pki import DevPki
 from engine.cli.signatures import group
-from signatures.devpki import DevPki
 from signatures.errors import DocumentRefusedError, SigningFailedError, TimestampError
 from signatures.keys import Pkcs12Key
 from signatures.overlay import AppendOverlay

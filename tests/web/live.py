@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import uvicorn
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from engine.embedded import free_port
+from devstack.process import free_port
 
 
 @dataclass

@@ -18,6 +18,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
+from devstack.pki import DevPki
 from engine.bootstrap import Platform, build_platform
 from engine.domain.deadlines import implicit_decision
 from engine.domain.french import format_date_fr
@@ -28,7 +29,6 @@ from engine.services.citizen_requests import follow_up_path
 from engine.services.documents import document_from_reference
 from engine.services.jobs import run_job
 from engine.settings import PKISettings, Settings, SmtpSettings
-from signatures.devpki import DevPki
 from tests.engine.support import SIREN_A, SIREN_B, make_tenants
 from tests.fixtures.services import TEST_PROCEDURES
 from tests.fixtures.smtp import SmtpServer

@@ -19,8 +19,8 @@ from urllib.parse import urljoin, urlsplit
 import pytest
 from fastapi.testclient import TestClient
 
+from devstack.demo import DEMO_SIREN, seed_demo
 from engine.bootstrap import Platform
-from engine.demo import DEMO_SIREN, seed_demo
 from tests.fixtures.embedded import embedded_platform_in
 from tests.web.support import csrf_of
 from web.app import create_app

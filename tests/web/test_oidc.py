@@ -24,8 +24,8 @@ from click.testing import CliRunner
 from fastapi.testclient import TestClient
 from sqlalchemy import inspect
 
+from devstack.cli_simulators import group
 from engine.bootstrap import Platform
-from engine.cli.simulators import group
 from engine.persistence.tables import metadata
 from engine.services import admin
 from engine.settings import OidcSettings

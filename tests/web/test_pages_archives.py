@@ -20,7 +20,7 @@ from alembic.runtime.migration import MigrationContext
 from fastapi.testclient import TestClient
 from sqlalchemy import event, inspect, update
 
-from archiving.storage.devserver import SeaweedServer
+from devstack.s3 import SeaweedServer
 from engine.bootstrap import Platform
 from engine.jobs.archive_audits import audit_batch
 from engine.persistence import tables as t

@@ -15,8 +15,8 @@ import pytest
 from click.testing import CliRunner
 from fastapi.testclient import TestClient
 
+from devstack.embedded import start_embedded_services
 from engine.bootstrap import Platform, build_platform
-from engine.embedded import start_embedded_services
 from engine.settings import (
     DEFAULT_SECRET_KEY,
     ActesSettings,

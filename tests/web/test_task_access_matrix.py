@@ -27,11 +27,11 @@ from engine.bootstrap import Platform
 from engine.domain.errors import Conflict, DematflowError, Forbidden, NotFound
 from engine.domain.model import Actor, Case, HumanTask
 from engine.runtime.clock import frozen_now
-from engine.runtime.scenarios import _apply_step, _parse_start, _pick_task, load_scenarios
 from engine.services import admin, delegations, task_access
 from engine.services import cases as case_services
 from engine.services.steps import load_case, save_loaded
 from tests.engine.support import OPERATOR, SIREN_A, SIREN_B
+from tests.support.scenarios import _apply_step, _parse_start, _pick_task, load_scenarios
 from tests.web.support import PASSWORD, USERS, login
 from web.app import create_app
 

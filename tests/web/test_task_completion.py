@@ -14,9 +14,9 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
+from devstack.process import free_port
 from engine.bootstrap import Platform
 from engine.domain.model import JobState
-from engine.embedded import free_port
 from engine.services.admin import deploy_directory
 from engine.services.jobs import jobs_to_resend
 from engine.settings import BrokerSettings, Settings

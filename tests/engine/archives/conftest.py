@@ -10,7 +10,8 @@ from datetime import datetime
 
 import pytest
 
-from archiving.storage.devserver import SeaweedServer
+from devstack.pki import DevPki
+from devstack.s3 import SeaweedServer
 from engine.bootstrap import Platform, build_platform
 from engine.domain.model import Actor, Case
 from engine.persistence.archive_repositories import RetentionRuleRow
@@ -20,7 +21,6 @@ from engine.services.archives.retention import set_retention_rule
 from engine.services.archives.setup import ArchiveSetup, archive_setup
 from engine.services.documents import store_document
 from engine.settings import PKISettings, Settings, StorageSettings
-from signatures.devpki import DevPki
 from tests.engine.support import (
     AGENT,
     OPERATOR,

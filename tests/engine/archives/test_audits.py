@@ -13,8 +13,8 @@ import pytest
 from sqlalchemy import update
 
 from archiving.digests import digest_bytes
-from archiving.storage.devserver import SeaweedServer
 from archiving.store import package_key
+from devstack.s3 import SeaweedServer
 from engine.domain.journal import hash_of
 from engine.jobs.archive_audits import audit_batch
 from engine.jobs.journal_seals import seal_tenant_journal

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from archiving.destruction import EliminationVisa
 from archiving.store import package_key
+from devstack.pki import DevPki
 from engine.cli.archives import group as archives_cli
 from engine.domain.errors import Forbidden, InvalidInput
 from engine.persistence.archive_repositories import DESTROYED, TRANSFERRED
@@ -20,7 +21,6 @@ from engine.services.archives.exports import export_tenant_archives
 from engine.services.archives.holds import set_legal_hold
 from engine.services.archives.search import search_packages
 from engine.services.archives.setup import ArchiveSetup
-from signatures.devpki import DevPki
 from tests.engine.archives.conftest import (
     ARCHIVISTE,
     MAIRE,

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from engine.domain.errors import ProcessDefinitionError
-from engine.runtime.scenarios import load_scenarios, run_scenario
 from engine.runtime.specs import SHARED_CIRCUITS, flow_nodes, parse_bundle, read_procedure_dir
 from tests.fixtures.services import TEST_PROCEDURES
+from tests.support.scenarios import load_scenarios, run_scenario
 
 CIRCUIT_TEST = TEST_PROCEDURES / "circuit_test"
 SCENARIOS = load_scenarios(CIRCUIT_TEST)

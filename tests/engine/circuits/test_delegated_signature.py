@@ -10,6 +10,7 @@ from datetime import timedelta
 import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
 
+from devstack.pki import DevPki
 from engine.bootstrap import Platform, build_platform
 from engine.domain.model import CaseStatus, JobState
 from engine.jobs.runner import TransactionRunner
@@ -19,7 +20,6 @@ from engine.services.batch import sign_batch
 from engine.services.documents import store_document
 from engine.settings import PKISettings, Settings
 from signatures import ValidationOptions, validate_pdf
-from signatures.devpki import DevPki
 from tests.engine.circuits.support import add_people, person, task_for
 from tests.engine.support import AGENT, SIREN_A, get, make_tenants, run_pending_jobs, start
 from tests.fixtures.services import TEST_PROCEDURES

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import click
 
-from connectors.simulators.server import ServerTls, serve_prefecture
-from engine.cli.oidc_simulator import SimulatorConfig, load_identities, serve_oidc
+from devstack.simulators.oidc import serve_oidc
+from devstack.simulators.oidc_provider import SimulatorConfig, load_identities
+from devstack.simulators.prefecture_server import ServerTls, serve_prefecture
 
 
 @click.group()

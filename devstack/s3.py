@@ -10,16 +10,14 @@ import json
 import os
 import shutil
 import socket
-import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import IO
 
 from archiving.errors import StorageUnavailable
-from archiving.storage.s3 import S3Config
+from archiving.storage.s3 import ObjectStore, S3Config
+from devstack.process import ChildProcess, ProcessNotReady, port_open, start_process
 
 __all__ = ["SeaweedServer", "find_weed", "start_seaweed"]
 
@@ -71,8 +69,7 @@ class SeaweedServer:
     """Where it keeps its data."""
     ports: dict[str, int]
     """HTTP port of each service (gRPC is port + 10000)."""
-    process: subprocess.Popen[bytes]
-    log: IO[bytes]
+    child: ChildProcess
 
     @property
     def filer_url(self) -> str:
@@ -81,24 +78,12 @@ class SeaweedServer:
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop the server (SIGTERM, then SIGKILL) and wait for it."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait(timeout=timeout)
-        self.log.close()
+        self.child.stop(timeout)
 
     def __enter__(self) -> SeaweedServer:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.stop()
 
 
@@ -126,39 +111,30 @@ def _command(weed: Path, data_dir: Path, config_path: Path, ports: dict[str, int
     return command
 
 
-def _accepts(port: int) -> bool:
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-            return True
-    except OSError:
-        return False
+class _S3Probe:
+    """Ready when the S3 API answers a listing (SeaweedFS accepts connections before that)."""
 
+    def __init__(self, config: S3Config, port: int) -> None:
+        self.config, self.port = config, port
+        self.store: ObjectStore | None = None
 
-def _wait_ready(server: SeaweedServer, timeout: float) -> None:
-    from archiving.storage.s3 import ObjectStore
+    def __call__(self) -> bool:
+        if not port_open(self.port):  # before S3 calls, whose retries log warnings
+            return False
+        if self.store is None:
+            self.store = ObjectStore(self.config)
+        try:
+            self.store.child_prefixes("dematflow-readiness-probe", "")
+        except StorageUnavailable:
+            time.sleep(0.15)
+            return False
+        except Exception:
+            return True  # an answer, even an error one: the server is up
+        return True
 
-    deadline = time.monotonic() + timeout
-    while not _accepts(server.ports["s3"]):  # before S3 calls, whose retries log warnings
-        if server.process.poll() is not None or time.monotonic() > deadline:
-            break
-        time.sleep(0.1)
-    store = ObjectStore(server.config)
-    try:
-        while time.monotonic() < deadline:
-            if server.process.poll() is not None:
-                raise StorageUnavailable(
-                    f"SeaweedFS s'est arrêté au démarrage (voir {server.data_dir}/weed.log)."
-                )
-            try:
-                store.child_prefixes("dematflow-readiness-probe", "")
-                return
-            except StorageUnavailable:
-                time.sleep(0.2)
-            except Exception:
-                return
-        raise StorageUnavailable(f"SeaweedFS ne répond pas après {timeout:.0f} s.")
-    finally:
-        store.close()
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
 
 
 def start_seaweed(
@@ -184,21 +160,21 @@ def start_seaweed(
     ports = {service: _port_pair(taken) for service in _SERVICES}
     if s3_port is not None:
         ports["s3"] = s3_port
-    log = (data_dir / "weed.log").open("ab")
-    process = subprocess.Popen(
-        _command(find_weed(), data_dir, config_path, ports),
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=data_dir,
-    )
     config = S3Config(
         endpoint=f"127.0.0.1:{ports['s3']}", access_key=access_key, secret_key=secret_key
     )
-    server = SeaweedServer(config=config, data_dir=data_dir, ports=ports, process=process, log=log)
+    probe = _S3Probe(config, ports["s3"])
     try:
-        _wait_ready(server, timeout)
-    except BaseException:
-        server.stop()
-        raise
-    return server
+        child = start_process(
+            _command(find_weed(), data_dir, config_path, ports),
+            what="SeaweedFS",
+            log=data_dir / "weed.log",
+            cwd=data_dir,
+            ready=probe,
+            timeout=timeout,
+        )
+    except ProcessNotReady as exc:
+        raise StorageUnavailable(str(exc)) from exc
+    finally:
+        probe.close()
+    return SeaweedServer(config=config, data_dir=data_dir, ports=ports, child=child)

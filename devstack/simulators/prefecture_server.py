@@ -8,7 +8,7 @@ from pathlib import Path
 
 import uvicorn
 
-from connectors.simulators.prefecture import create_app
+from devstack.simulators.prefecture import create_app
 
 __all__ = ["ServerTls", "serve_prefecture"]
 

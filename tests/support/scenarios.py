@@ -1,4 +1,5 @@
-"""Scenario files beside each BPMN: given data, steps, stubbed service results, expectations.
+"""Test harness of the scenario files beside each BPMN: given data, steps, stubbed service
+results, expectations (run by tests/engine/test_processes.py and a few other tests).
 
 Each step saves and restores the case (JSON round trip), as production does between steps,
 so a scenario also proves that every intermediate state serializes.

@@ -29,7 +29,7 @@ from connectors.actes.acknowledgement import (
 )
 from connectors.actes.reading import inspect_archive
 from connectors.actes.status import TransactionStatus
-from connectors.simulators.store import SimulatorStore, StoredTransaction
+from devstack.simulators.prefecture_store import SimulatorStore, StoredTransaction
 
 __all__ = ["ERROR_HEADER", "REPLAY_HEADER", "create_app"]
 

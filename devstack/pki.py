@@ -1,6 +1,8 @@
 """A local development PKI (root, intermediate, signers, seal, TSA, OCSP, CRLs) built with certomancer.
 
-Used when no production PKI is configured, and by the tests. Keys are generated here (certomancer
+Used by the embedded default when no production PKI is configured, and by the tests. What
+signing needs is also written as plain data (`engine.signing`'s `signing.json`), which is all
+the product reads of it. Keys are generated here (certomancer
 does not generate keys), certificates and PKCS#12 files are written by certomancer, and
 ``certomancer animate`` serves the TSA, OCSP responder and CRLs on 127.0.0.1.
 """
@@ -11,33 +13,32 @@ import json
 import os
 import re
 import secrets
-import socket
-import subprocess
 import sys
-import time
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from types import TracebackType
-from typing import IO, Any
+from typing import Any
 
 import yaml
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from signatures.errors import DevPkiError
+from devstack.process import ChildProcess, ProcessNotReady, port_open, start_process
+from engine.signing import LocalPki, write_local_pki
+from signatures.errors import SignatureError
 from signatures.keys import Pkcs12Key
 
 __all__ = [
     "SHORT_LIVED_VALIDITY",
     "DevIdentity",
     "DevPki",
+    "DevPkiError",
     "DevPkiServer",
     "build_dev_pki",
-    "free_port",
     "load_dev_pki",
+    "publish_for_signing",
     "serve_dev_pki",
 ]
 
@@ -48,6 +49,10 @@ _SHORT_LIVED_NAME = "Signataire Éphémère"
 
 SHORT_LIVED_VALIDITY = timedelta(hours=2)
 """How long after the build the short-lived signer's certificate stays valid."""
+
+
+class DevPkiError(SignatureError):
+    """The development PKI could not be built, found or served."""
 
 
 @dataclass(frozen=True)
@@ -120,14 +125,6 @@ class DevPki:
             if identity.display_name == display_name:
                 return identity
         raise DevPkiError(f"Aucun signataire de démonstration nommé « {display_name} ».")
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that was free when asked."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _label(name: str, taken: set[str]) -> str:
@@ -358,7 +355,24 @@ def build_dev_pki(
     fd = os.open(manifest_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:
         json.dump(manifest, out, ensure_ascii=False, indent=2)
-    return load_dev_pki(directory)
+    pki = load_dev_pki(directory)
+    publish_for_signing(pki)
+    return pki
+
+
+def publish_for_signing(pki: DevPki) -> None:
+    """Write what signing needs (`engine.signing.LocalPki`) beside the PKI, as plain data."""
+    write_local_pki(
+        pki.directory,
+        LocalPki(
+            tsa_url=pki.tsa_url,
+            trust_anchors=(pki.root_cert_path,),
+            passphrase=pki.seal.passphrase.decode(),
+            seal_name=pki.seal.display_name,
+            seal_pkcs12=pki.seal.pkcs12_path,
+            signers={signer.display_name: signer.pkcs12_path for signer in pki.signers},
+        ),
+    )
 
 
 def load_dev_pki(directory: Path) -> DevPki:
@@ -406,10 +420,9 @@ def load_dev_pki(directory: Path) -> DevPki:
 class DevPkiServer:
     """A running ``certomancer animate`` process serving a development PKI on 127.0.0.1."""
 
-    def __init__(self, pki: DevPki, process: subprocess.Popen[bytes], log: IO[bytes]) -> None:
+    def __init__(self, pki: DevPki, child: ChildProcess) -> None:
         self.pki = pki
-        self._process = process
-        self._log = log
+        self.child = child
 
     @property
     def tsa_url(self) -> str:
@@ -418,38 +431,13 @@ class DevPkiServer:
 
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the server and wait for it to exit."""
-        if self._process.poll() is None:
-            self._process.terminate()
-            try:
-                self._process.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                self._process.kill()
-                self._process.wait(timeout=timeout)
-        self._log.close()
+        self.child.stop(timeout)
 
     def __enter__(self) -> DevPkiServer:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *_exc: object) -> None:
         self.stop()
-
-
-def _wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            return False
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return True
-        except OSError:
-            time.sleep(0.05)
-    return False
 
 
 def serve_dev_pki(pki: DevPki, *, timeout: float = 15.0) -> DevPkiServer:
@@ -457,7 +445,6 @@ def serve_dev_pki(pki: DevPki, *, timeout: float = 15.0) -> DevPkiServer:
 
     The web UI (which would hand out PKCS#12 files) and time overrides are disabled.
     """
-    log = (pki.directory / "animate.log").open("ab")
     command = [
         sys.executable,
         "-m",
@@ -472,18 +459,17 @@ def serve_dev_pki(pki: DevPki, *, timeout: float = 15.0) -> DevPkiServer:
         "--no-web-ui",
         "--no-time-override",
     ]
-    process = subprocess.Popen(
-        command,
-        stdin=subprocess.DEVNULL,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        cwd=pki.directory.resolve(),
-    )
-    server = DevPkiServer(pki, process, log)
-    if not _wait_listening(pki.port, process, timeout):
-        server.stop()
-        raise DevPkiError(
-            f"Le serveur de la PKI de développement n'a pas démarré (port {pki.port}) ; "
-            f"voir {pki.directory / 'animate.log'}."
+    try:
+        child = start_process(
+            command,
+            what="PKI de développement",
+            log=pki.directory / "animate.log",
+            cwd=pki.directory.resolve(),
+            ready=lambda: port_open(pki.port),
+            timeout=timeout,
         )
-    return server
+    except ProcessNotReady as exc:
+        raise DevPkiError(
+            f"Le serveur de la PKI de développement n'a pas démarré (port {pki.port}) : {exc}."
+        ) from exc
+    return DevPkiServer(pki, child)

@@ -1,1 +1,0 @@
-"""Simulators of outside services (the prefecture through a tiers de télétransmission)."""
