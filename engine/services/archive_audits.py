@@ -28,15 +28,15 @@ from archiving import (
 )
 from archiving.model import add_years
 from archiving.store import journal_seal_key, lock_end
-from engine.domain.errors import NotFound
-from engine.domain.journal import hash_of, verify_chain
-from engine.persistence.archive_repositories import (
+from engine.domain.archives import (
     ARCHIVED,
     TRANSFERRED,
     WAITING,
     AuditRun,
     StoredFinding,
 )
+from engine.domain.errors import NotFound
+from engine.domain.journal import hash_of, verify_chain
 from engine.persistence.uow import UnitOfWorkFactory
 from engine.services.archives import (
     RECORD_RETENTION_YEARS,

@@ -53,10 +53,7 @@ from engine.archive_seals import (
     SignaturesTimestampVerifier,
     configured_seal_identities,
 )
-from engine.domain.errors import DematflowError, Forbidden, InvalidInput, NotFound
-from engine.domain.journal import utc_iso
-from engine.domain.model import Actor
-from engine.persistence.archive_repositories import (
+from engine.domain.archives import (
     ARCHIVED,
     DESTROYED,
     TRANSFERRED,
@@ -64,6 +61,9 @@ from engine.persistence.archive_repositories import (
     RetentionDecision,
     RetentionRuleRow,
 )
+from engine.domain.errors import DematflowError, Forbidden, InvalidInput, NotFound
+from engine.domain.journal import utc_iso
+from engine.domain.model import Actor
 from engine.persistence.uow import UnitOfWork, UnitOfWorkFactory
 from engine.settings import Settings
 from engine.signing import signing_setup

@@ -29,9 +29,9 @@ from archiving import (
     load_journal_seals,
     verify_seal_chain,
 )
+from engine.domain.archives import ARCHIVED, TRANSFERRED
 from engine.domain.journal import ChainReport, verify_chain
 from engine.domain.model import JournalEntry
-from engine.persistence.archive_repositories import ARCHIVED, TRANSFERRED
 from engine.persistence.journal_records import JournalRecords, read_journal_records
 from engine.persistence.uow import UnitOfWork, UnitOfWorkFactory
 from engine.services.archives import ArchiveSetup

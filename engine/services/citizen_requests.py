@@ -34,7 +34,7 @@ from engine.domain.errors import (
     NotFound,
 )
 from engine.domain.model import Actor, Case, CaseStatus, Document
-from engine.persistence.public_repositories import PublicRequest
+from engine.domain.tenant_records import PublicRequest
 from engine.persistence.uow import UnitOfWork
 from engine.runtime.specs import SAFE_XML
 from engine.services.cases import deliver_message, start_case

@@ -23,9 +23,9 @@ from typing import Any
 from archiving import ArchivingError, ObjectStore
 from archiving.digests import digest_bytes
 from archiving.model import check_package_id
+from engine.domain.archives import ARCHIVED, ArchivedPackage, TimestampRenewal
 from engine.domain.journal import utc_iso
-from engine.persistence.archive_repositories import ARCHIVED, ArchivedPackage
-from engine.persistence.repositories import TimestampRenewal, TimestampRenewalRepository
+from engine.persistence.repositories import TimestampRenewalRepository
 from engine.persistence.uow import UnitOfWorkFactory
 from engine.services.archives import ArchiveSetup, ArchiveUnavailable
 from engine.settings import Settings

@@ -28,9 +28,9 @@ from connectors import (
     deliver_webhook,
     next_delay,
 )
+from engine.domain.connector_records import Delivery, DeliveryAttempt, DeliveryState, Endpoint
 from engine.domain.errors import InvalidInput
 from engine.domain.journal import canonical_json
-from engine.persistence.connector_repositories import Delivery, DeliveryAttempt, Endpoint
 from engine.persistence.uow import UnitOfWork
 from engine.settings import WebhookSettings
 
@@ -146,7 +146,7 @@ def fan_out(uow: UnitOfWork, tenant: str, *, now: datetime, batch: int = 1000) -
                         event_type=entry.kind,
                         payload=payload,
                         occurred_at=entry.recorded_at,
-                        state="pending",
+                        state=DeliveryState.PENDING,
                         attempts=0,
                     ),
                     now,

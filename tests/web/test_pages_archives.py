@@ -22,8 +22,8 @@ from sqlalchemy import event, inspect, update
 
 from archiving.storage.devserver import SeaweedServer
 from engine.bootstrap import Platform
+from engine.domain.archives import ARCHIVED, ArchivedPackage
 from engine.persistence import tables as t
-from engine.persistence.archive_repositories import ARCHIVED, ArchivedPackage
 from engine.persistence.db import is_sqlite
 from engine.persistence.tables import metadata
 from engine.services import admin

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 
 from engine.domain.errors import Conflict, FieldError, FormValidationError, InvalidInput, NotFound
 from engine.domain.model import Actor
-from engine.persistence.tenant_repositories import Member
+from engine.domain.tenant_records import Member
 from engine.services import admin as admin_services
 from engine.services import cases as case_services
 from engine.services import tenant_settings

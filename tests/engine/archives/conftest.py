@@ -12,8 +12,8 @@ import pytest
 
 from archiving.storage.devserver import SeaweedServer
 from engine.bootstrap import Platform, build_platform
+from engine.domain.archives import RetentionRuleRow
 from engine.domain.model import Actor, Case
-from engine.persistence.archive_repositories import RetentionRuleRow
 from engine.services import admin
 from engine.services.admin import deploy_directory
 from engine.services.archives import ArchiveSetup, archive_setup, set_retention_rule

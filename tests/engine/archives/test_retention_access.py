@@ -13,8 +13,8 @@ from click.testing import CliRunner
 from archiving.destruction import EliminationVisa
 from archiving.store import package_key
 from engine.cli.archives import group as archives_cli
+from engine.domain.archives import DESTROYED, TRANSFERRED
 from engine.domain.errors import Forbidden, InvalidInput
-from engine.persistence.archive_repositories import DESTROYED, TRANSFERRED
 from engine.services.archives import (
     ArchiveSetup,
     decide_retention,

@@ -13,8 +13,8 @@ from archiving import verify_package
 from archiving.audit import StoredPackageReader
 from archiving.store import package_key
 from engine.cli.archives import group as archives_cli
+from engine.domain.archives import ARCHIVED, WAITING
 from engine.domain.model import CaseStatus, JobState
-from engine.persistence.archive_repositories import ARCHIVED, WAITING
 from engine.services.archives import (
     archive_setup,
     check_archive_storage,

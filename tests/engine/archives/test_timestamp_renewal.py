@@ -24,7 +24,7 @@ from archiving.audit import StoredPackageReader
 from archiving.store import package_key
 from engine.bootstrap import Platform
 from engine.cli.archives import group as archives_cli
-from engine.persistence.archive_repositories import ArchivedPackage
+from engine.domain.archives import ArchivedPackage
 from engine.persistence.repositories import TimestampRenewalRepository
 from engine.persistence.tables import metadata
 from engine.services.archives import ArchiveSetup
