@@ -13,8 +13,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from engine.bootstrap import Platform
 from engine.observability import metrics_registry
-from engine.persistence.db import is_sqlite
 from engine.services.health import ReadinessProbe
+from engine.services.queries import operator as operator_queries
 from engine.settings import Settings
 from signatures import sandbox
 from web import errors, previews
@@ -56,7 +56,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.state.platform = platform
     sandbox.start()  # the bounded PDF parser's forkserver, ready before the first upload
     # SQLite has one writer, held by the request: the limiter then writes in its transaction.
-    own = None if is_sqlite(platform.db) else platform.uow
+    own = None if operator_queries.one_writer(platform) else platform.uow
     app.state.login_limiter = LoginLimiter(clock=platform.clock, uow_factory=own)
     oidc = platform.settings.oidc
     app.state.oidc = OidcClient(oidc) if oidc.enabled else None

@@ -20,8 +20,9 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBearer
 
 from engine.bootstrap import Platform
 from engine.domain.model import Actor, Tenant
-from engine.persistence.uow import UnitOfWork
 from engine.services.admin import check_password
+from engine.services.queries import accounts as account_queries
+from engine.services.unit_of_work import UnitOfWork
 from web.deps import UowDep
 from web.security import LoginLimiter
 from web.sessions import sign, unsign
@@ -143,7 +144,7 @@ def authenticate(
     wait = limiter.begin(unit, username, address, known_device=known_device)
     if wait:
         raise TooManyAttempts(wait)
-    row = unit.users.by_username(username)
+    row = account_queries.user_by_username(unit, username)
     if row is None or not row.active:
         check_password(_DUMMY_HASH, password + secrets.token_hex(4))
         unit.commit()
@@ -195,7 +196,7 @@ def _active_user(unit: UnitOfWork, signed: dict[str, Any], *, id_key: str) -> Pr
     """The active user a signed cookie or token names, if it carries their current credential
     version (logout, a new password, new roles or a deactivation raise it)."""
     try:
-        row = unit.users.by_id(uuid.UUID(str(signed.get(id_key, ""))))
+        row = account_queries.user_by_id(unit, uuid.UUID(str(signed.get(id_key, ""))))
     except ValueError:
         return None
     if row is None or not row.active:
@@ -297,12 +298,16 @@ def page_principal(request: Request, unit: UowDep) -> Principal:
 def _access(
     unit: UnitOfWork, principal: Principal, tenant: str, roles: tuple[str, ...]
 ) -> TenantAccess:
-    held = unit.users.roles(principal.user_id, tenant) if len(tenant) == 9 else frozenset()
+    held = (
+        account_queries.roles_in(unit, principal.user_id, tenant)
+        if len(tenant) == 9
+        else frozenset()
+    )
     if not held:
         raise HTTPException(404, "Collectivité introuvable.")
     if roles and not held & set(roles):
         raise HTTPException(403, "Votre rôle ne permet pas d'accéder à cette page.")
-    found = unit.tenants.get(tenant)
+    found = account_queries.find_tenant(unit, tenant)
     if found is None:
         raise HTTPException(404, "Collectivité introuvable.")
     return TenantAccess(principal, found, held)

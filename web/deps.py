@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from engine.bootstrap import Platform
-from engine.persistence.uow import UnitOfWork
+from engine.services.unit_of_work import UnitOfWork
 
 
 def platform(request: Request) -> Platform:

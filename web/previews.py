@@ -26,7 +26,9 @@ from fastapi import APIRouter, Depends
 from fastapi.responses import FileResponse, Response
 
 from engine.domain.model import Document
-from engine.persistence.uow import UnitOfWork
+from engine.domain.task_access import CASE_READERS
+from engine.services.queries import documents as document_queries
+from engine.services.unit_of_work import UnitOfWork
 from signatures.sandbox import ChildLimits, apply_limits
 from web.auth import TenantAccess, page_access
 from web.deps import PlatformDep, UowDep
@@ -116,7 +118,8 @@ class PreviewCache:
     def available(self, documents: Iterable[Document], unit: UnitOfWork) -> dict[uuid.UUID, bool]:
         """Document id -> whether a preview can be shown (renders the missing ones)."""
         return {
-            d.id: self.ensure(d.sha256, partial(unit.documents.content, d)) is not None
+            d.id: self.ensure(d.sha256, partial(document_queries.document_content, unit, d))
+            is not None
             for d in documents
         }
 
@@ -135,7 +138,7 @@ def preview_cache(p: PlatformDep) -> PreviewCache:
 PreviewsDep = Annotated[PreviewCache, Depends(preview_cache)]
 
 router = APIRouter(include_in_schema=False)
-Reader = Annotated[TenantAccess, Depends(page_access("agent", "elu", "archiviste"))]
+Reader = Annotated[TenantAccess, Depends(page_access(*CASE_READERS))]
 
 
 @router.get("/c/{tenant}/documents/{document_id}/apercu.png")
@@ -143,8 +146,10 @@ def preview(
     document_id: uuid.UUID, access: Reader, unit: UowDep, previews: PreviewsDep
 ) -> Response:
     """The first page as PNG; 404 when the preview cannot be rendered (the page says so)."""
-    document = unit.documents.get(access.tenant.siren, document_id)
-    image = previews.ensure(document.sha256, lambda: unit.documents.content(document))
+    document = document_queries.find_document(unit, access.tenant.siren, document_id)
+    image = previews.ensure(
+        document.sha256, lambda: document_queries.document_content(unit, document)
+    )
     if image is None:
         return Response("Aperçu indisponible.", status_code=404, media_type="text/plain")
     return FileResponse(
@@ -155,9 +160,9 @@ def preview(
 @router.get("/c/{tenant}/documents/{document_id}/pdf")
 def view_pdf(document_id: uuid.UUID, access: Reader, unit: UowDep) -> Response:
     """The PDF shown by the browser's viewer, sandboxed: no script, no form, no same origin."""
-    document = unit.documents.get(access.tenant.siren, document_id)
+    document = document_queries.find_document(unit, access.tenant.siren, document_id)
     return pdf_response(
-        unit.documents.content(document),
+        document_queries.document_content(unit, document),
         document.name,
         inline=True,
         headers={"Cache-Control": "private, no-store"},

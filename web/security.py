@@ -12,9 +12,9 @@ from fastapi import HTTPException, Request
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from engine.persistence.uow import UnitOfWork
 from engine.services import login_throttle
 from engine.services.login_throttle import ThrottlePolicy
+from engine.services.unit_of_work import UnitOfWork
 
 __all__ = [
     "CSP",

@@ -13,10 +13,11 @@ from starlette.datastructures import UploadFile
 
 from engine.domain.errors import Conflict, FieldError, FormValidationError, InvalidInput
 from engine.domain.model import Document
-from engine.persistence.uow import UnitOfWork
 from engine.services.documents import add_case_document
 from engine.services.form_sources import Choice, FormContext, check_choices, resolve_choices
 from engine.services.forms import validate_form
+from engine.services.queries import cases as case_queries
+from engine.services.unit_of_work import UnitOfWork
 from web.auth import TenantAccess
 from web.forms import document_inputs, errors_by_field, read_values
 
@@ -128,8 +129,8 @@ def read_submission(
         added, upload_errors, uploaded = _upload_all(
             unit, access, case_id, schema, form, max_bytes=max_bytes, now=now
         )
-        case = unit.cases.get(access.tenant.siren, case_id)
-        documents = unit.documents.for_case(access.tenant.siren, case_id)
+        case = case_queries.find_case(unit, access.tenant.siren, case_id)
+        documents = case_queries.case_documents(unit, access.tenant.siren, case_id)
         references = {str(d.id): d.reference() for d in documents}
         reading = read_values(schema, form, documents=references, added=added)
         ctx = FormContext(access.tenant.siren, now, case.data, reading.data, documents)

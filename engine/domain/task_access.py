@@ -15,7 +15,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-CONFIRMED_LANES = frozenset({"elu"})
+SIGNATORY_LANE = "elu"
+"""The élus' lane: their visas and signatures, listed in the parapheur."""
+CONFIRMED_LANES = frozenset({SIGNATORY_LANE})
+CASE_READERS = ("agent", SIGNATORY_LANE, "archiviste")
+"""Roles that may read a tenant's cases and their documents (pages, previews and API)."""
 """Lanes whose tasks (visas and signatures) ask for the password again, every time."""
 
 SYSTEM_ROLE = "system"

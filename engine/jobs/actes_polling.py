@@ -24,11 +24,11 @@ from connectors import (
     parse_acknowledgement,
     reconcile_acknowledgement,
 )
+from engine.domain.connector_records import Transmission
 from engine.domain.errors import Conflict, NotFound
 from engine.domain.french import PARIS
 from engine.domain.model import Actor
 from engine.jobs.runner import TransactionRunner
-from engine.persistence.connector_repositories import Transmission
 from engine.persistence.uow import UnitOfWork
 from engine.services.cases import deliver_message
 from engine.services.messages import MessageOrigin

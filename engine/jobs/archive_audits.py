@@ -23,16 +23,16 @@ from archiving import (
     audit_packages,
     verify_seal_chain,
 )
-from engine.domain.journal import verify_chain
-from engine.jobs.journal_seals import stored_seal
-from engine.jobs.runner import TransactionRunner
-from engine.persistence.archive_repositories import (
+from engine.domain.archives import (
     ARCHIVED,
     TRANSFERRED,
     WAITING,
     AuditRun,
     StoredFinding,
 )
+from engine.domain.journal import verify_chain
+from engine.jobs.journal_seals import stored_seal
+from engine.jobs.runner import TransactionRunner
 from engine.persistence.uow import UnitOfWork, UnitOfWorkFactory
 from engine.services.archives.setup import ArchiveSetup
 

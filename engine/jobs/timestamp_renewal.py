@@ -23,10 +23,9 @@ from typing import Any
 from archiving import ArchivingError, ObjectStore
 from archiving.digests import digest_bytes
 from archiving.model import check_package_id
+from engine.domain.archives import ARCHIVED, ArchivedPackage, TimestampRenewal
 from engine.domain.journal import utc_iso
 from engine.jobs.runner import TransactionRunner
-from engine.persistence.archive_repositories import ARCHIVED, ArchivedPackage
-from engine.persistence.repositories import TimestampRenewal
 from engine.persistence.uow import UnitOfWork, UnitOfWorkFactory
 from engine.services.archives.setup import ArchiveSetup, ArchiveUnavailable
 from engine.settings import Settings

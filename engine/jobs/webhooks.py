@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from connectors import WebhookEndpoint, WebhookEvent, deliver_webhook, next_delay
+from engine.domain.connector_records import Delivery, DeliveryAttempt, DeliveryState
 from engine.domain.journal import canonical_json
 from engine.jobs.runner import TransactionRunner
-from engine.persistence.connector_repositories import Delivery, DeliveryAttempt
 from engine.persistence.uow import UnitOfWork
 from engine.services.webhooks import retry_policy, secret_bytes, target_policy
 from engine.settings import WebhookSettings
@@ -68,7 +68,7 @@ def fan_out(uow: UnitOfWork, tenant: str, *, now: datetime, batch: int = 1000) -
                         event_type=entry.kind,
                         payload=payload,
                         occurred_at=entry.recorded_at,
-                        state="pending",
+                        state=DeliveryState.PENDING,
                         attempts=0,
                     ),
                     now,

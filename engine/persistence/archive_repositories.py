@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -23,53 +22,19 @@ from sqlalchemy import (
 )
 
 from archiving.journal_seal import JournalSeal
+from engine.domain.archives import (
+    ArchivedPackage,
+    AuditRun,
+    PackageState,
+    RetentionDecision,
+    RetentionRuleRow,
+    StoredFinding,
+)
 from engine.domain.times import assume_utc as _aware
 from engine.persistence import tables_archives as a
 from engine.persistence import tables_connectors as c
 
-__all__ = [
-    "ArchiveRepository",
-    "ArchivedPackage",
-    "AuditRun",
-    "RetentionDecision",
-    "RetentionRuleRow",
-    "StoredFinding",
-]
-
-WAITING = "en_attente"
-ARCHIVED = "archive"
-TRANSFERRED = "transfere"
-DESTROYED = "elimine"
-
-
-@dataclass(frozen=True)
-class ArchivedPackage:
-    """What the platform knows of one case's package (the proof itself is in the store)."""
-
-    tenant: str
-    package_id: str
-    case_id: uuid.UUID
-    procedure: str
-    typologie: str
-    title: str
-    act_number: str | None
-    actes_id: str | None
-    closed_at: datetime
-    state: str
-    dua_rule: str
-    dua_end: date
-    final_action: str
-    frozen: dict[str, Any] = field(default_factory=dict)
-    last_error: str | None = None
-    attempts: int = 0
-    bucket: str | None = None
-    seal_sha512: str | None = None
-    objects: list[dict[str, Any]] | None = None
-    total_bytes: int | None = None
-    retain_until: datetime | None = None
-    legal_hold: bool = False
-    archived_at: datetime | None = None
-    destroyed_at: datetime | None = None
+__all__ = ["ArchiveRepository"]
 
 
 def _search_filters(
@@ -130,7 +95,7 @@ def _package(row: Row[Any]) -> ArchivedPackage:
         act_number=row.act_number,
         actes_id=row.actes_id,
         closed_at=_aware(row.closed_at) or row.closed_at,
-        state=row.state,
+        state=PackageState(row.state),
         dua_rule=row.dua_rule,
         dua_end=row.dua_end,
         final_action=row.final_action,
@@ -146,52 +111,6 @@ def _package(row: Row[Any]) -> ArchivedPackage:
         archived_at=_aware(row.archived_at),
         destroyed_at=_aware(row.destroyed_at),
     )
-
-
-@dataclass(frozen=True)
-class RetentionRuleRow:
-    typologie: str
-    rule_id: str
-    years: int
-    final_action: str
-    access_rule: str
-
-
-@dataclass(frozen=True)
-class RetentionDecision:
-    id: uuid.UUID
-    tenant: str
-    package_id: str
-    decision: str
-    years: int | None
-    comment: str
-    decided_by: str
-    decided_at: datetime
-    outcome: str
-
-
-@dataclass(frozen=True)
-class AuditRun:
-    id: uuid.UUID
-    tenant: str
-    started_at: datetime
-    updated_at: datetime
-    finished_at: datetime | None
-    cursor: str | None
-    batches: int
-    packages_checked: int
-    objects_checked: int
-    bytes_read: int
-    findings_count: int
-    error: str | None
-
-
-@dataclass(frozen=True)
-class StoredFinding:
-    package_id: str
-    kind: str
-    path: str
-    message: str
 
 
 def _run(row: Row[Any]) -> AuditRun:
@@ -261,7 +180,7 @@ class ArchiveRepository:
                 actes_id=package.actes_id,
                 search_text=search_text,
                 closed_at=package.closed_at,
-                state=WAITING,
+                state=PackageState.WAITING,
                 attempts=0,
                 frozen=package.frozen,
                 dua_rule=package.dua_rule,
@@ -375,7 +294,7 @@ class ArchiveRepository:
         p = a.archive_packages.c
         rows = self.conn.execute(
             select(*_SUMMARY_COLUMNS)
-            .where(p.tenant == tenant, p.state == ARCHIVED, p.dua_end < today)
+            .where(p.tenant == tenant, p.state == PackageState.ARCHIVED, p.dua_end < today)
             .order_by(p.dua_end, p.package_id)
             .limit(limit)
         )
@@ -395,7 +314,12 @@ class ArchiveRepository:
             )
             return {str(state): int(count) for state, count in rows}
         parts = []
-        for state in (WAITING, ARCHIVED, TRANSFERRED, DESTROYED):
+        for state in (
+            PackageState.WAITING,
+            PackageState.ARCHIVED,
+            PackageState.TRANSFERRED,
+            PackageState.DESTROYED,
+        ):
             capped = (
                 select(literal(1).label("one"))
                 .where(p.tenant == tenant, p.state == state)

@@ -3,34 +3,24 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, insert, or_, select, update
 
+from engine.domain.connector_records import (
+    Delivery,
+    DeliveryAttempt,
+    DeliveryState,
+    Endpoint,
+    MailSending,
+    MailState,
+    Publication,
+    Transmission,
+    TransmissionState,
+)
 from engine.domain.times import assume_utc as _aware
 from engine.persistence import tables_connectors as c
-
-
-@dataclass(frozen=True)
-class Transmission:
-    """One @ctes transmission of an act, as the engine tracks it."""
-
-    id: uuid.UUID
-    tenant: str
-    case_id: uuid.UUID
-    act_number: str
-    act_unique_id: str
-    idempotency_key: str
-    archive_sha256: str
-    state: str
-    transaction_id: str | None
-    message: str | None
-    ack_id: str | None
-    ack_received_on: date | None
-    ack_delivered: bool
-    created_at: datetime
 
 
 def _transmission(row: Row[Any]) -> Transmission:
@@ -42,7 +32,7 @@ def _transmission(row: Row[Any]) -> Transmission:
         act_unique_id=row.act_unique_id,
         idempotency_key=row.idempotency_key,
         archive_sha256=row.archive_sha256,
-        state=row.state,
+        state=TransmissionState(row.state),
         transaction_id=row.transaction_id,
         message=row.message,
         ack_id=row.ack_id,
@@ -97,7 +87,7 @@ class ActesRepository:
                 act_unique_id=act_unique_id,
                 idempotency_key=idempotency_key,
                 archive_sha256=archive_sha256,
-                state="submitting",
+                state=TransmissionState.SUBMITTING,
                 ack_delivered=False,
                 created_at=now,
                 updated_at=now,
@@ -123,9 +113,12 @@ class ActesRepository:
             select(c.actes_transmissions)
             .where(
                 or_(
-                    t.state == "transmitted",
-                    and_(t.state.in_(["acknowledged", "rejected"]), t.ack_delivered.is_(False)),
-                    and_(t.state == "acknowledged", t.created_at >= watch_since),
+                    t.state == TransmissionState.TRANSMITTED,
+                    and_(
+                        t.state.in_([TransmissionState.ACKNOWLEDGED, TransmissionState.REJECTED]),
+                        t.ack_delivered.is_(False),
+                    ),
+                    and_(t.state == TransmissionState.ACKNOWLEDGED, t.created_at >= watch_since),
                 )
             )
             .order_by(t.updated_at)
@@ -187,16 +180,6 @@ class ActesRepository:
         )
 
 
-@dataclass(frozen=True)
-class MailSending:
-    tenant: str
-    idempotency_key: str
-    message_id: str
-    pending: tuple[str, ...]
-    state: str
-    result: dict[str, Any] | None
-
-
 class MailRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -215,7 +198,7 @@ class MailRepository:
             row.idempotency_key,
             row.message_id,
             tuple(row.pending),
-            row.state,
+            MailState(row.state),
             dict(row.result) if row.result is not None else None,
         )
 
@@ -236,7 +219,7 @@ class MailRepository:
                 case_id=case_id,
                 message_id=message_id,
                 pending=pending,
-                state="sending",
+                state=MailState.SENDING,
                 created_at=now,
                 updated_at=now,
             )
@@ -251,28 +234,6 @@ class MailRepository:
             )
             .values(updated_at=now, **values)
         )
-
-
-@dataclass(frozen=True)
-class Publication:
-    """One entry of the public register (immutable)."""
-
-    id: uuid.UUID
-    tenant: str
-    case_id: uuid.UUID
-    kind: str
-    nature: str
-    number: str
-    subject: str
-    document_id: uuid.UUID
-    file_name: str
-    sha256: str
-    size: int
-    ack_id: str
-    signature: dict[str, Any]
-    session: str | None
-    published_at: datetime
-    online_until: datetime | None
 
 
 def _publication(row: Row[Any]) -> Publication:
@@ -341,40 +302,6 @@ class PublicationRepository:
         return [_publication(r) for r in rows]
 
 
-@dataclass(frozen=True)
-class Endpoint:
-    id: uuid.UUID
-    tenant: str
-    url: str
-    secret: str
-    event_kinds: tuple[str, ...]
-    active: bool
-
-
-@dataclass(frozen=True)
-class Delivery:
-    id: uuid.UUID
-    tenant: str
-    endpoint_id: uuid.UUID
-    event_id: str
-    event_type: str
-    payload: dict[str, Any]
-    occurred_at: datetime
-    state: str
-    attempts: int
-
-
-@dataclass(frozen=True)
-class DeliveryAttempt:
-    delivery_id: uuid.UUID
-    attempt: int
-    succeeded: bool
-    status_code: int | None
-    duration_ms: int
-    error: str
-    attempted_at: datetime
-
-
 def _delivery(row: Row[Any]) -> Delivery:
     return Delivery(
         row.id,
@@ -384,7 +311,7 @@ def _delivery(row: Row[Any]) -> Delivery:
         row.event_type,
         dict(row.payload),
         _aware(row.occurred_at),
-        row.state,
+        DeliveryState(row.state),
         int(row.attempts),
     )
 
@@ -457,7 +384,7 @@ class WebhookRepository:
                 event_type=delivery.event_type,
                 payload=delivery.payload,
                 occurred_at=delivery.occurred_at,
-                state="pending",
+                state=DeliveryState.PENDING,
                 attempts=0,
                 next_attempt_at=now,
                 created_at=now,
@@ -469,7 +396,7 @@ class WebhookRepository:
         d = c.webhook_deliveries.c
         rows = self.conn.execute(
             select(c.webhook_deliveries)
-            .where(d.state == "pending", d.next_attempt_at <= now)
+            .where(d.state == DeliveryState.PENDING, d.next_attempt_at <= now)
             .order_by(d.next_attempt_at)
             .limit(limit)
         )

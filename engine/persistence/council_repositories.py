@@ -3,33 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, delete, or_, select, update
 
 from engine.domain.errors import NotFound
+from engine.domain.tenant_records import Councillor
 from engine.persistence import tables as t
 from engine.persistence.tables_council import councillors
-
-
-@dataclass(frozen=True)
-class Councillor:
-    """One mandate of one member of the council."""
-
-    id: uuid.UUID
-    tenant: str
-    name: str
-    email: str
-    role: str
-    """maire, adjoint, conseiller_delegue or conseiller (labels in the council service)."""
-    mandate_start: date
-    mandate_end: date | None
-    """None while the mandate runs."""
-
-    def in_mandate(self, day: date) -> bool:
-        return self.mandate_start <= day and (self.mandate_end is None or day <= self.mandate_end)
 
 
 def _councillor(row: Row[Any]) -> Councillor:

@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
+from engine.domain.tenant_records import PublicRequest
 from engine.persistence.tables_public import public_requests
-
-
-@dataclass(frozen=True)
-class PublicRequest:
-    """A citizen's online request: which case it started and under which reference."""
-
-    id: uuid.UUID
-    tenant: str
-    case_id: uuid.UUID
-    reference: str
-    created_at: datetime
 
 
 class PublicRequestRepository:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql, sqlite
 
+from engine.domain.archives import TimestampRenewal
 from engine.domain.errors import Conflict, NotFound
 from engine.domain.journal import GENESIS_HASH, entry_body, link_hash
 from engine.domain.model import (
@@ -1096,31 +1097,6 @@ class LoginAttemptRepository:
             delete(ts.login_attempts).where(ts.login_attempts.c.window_start < before)
         )
         return int(result.rowcount)
-
-
-@dataclass(frozen=True)
-class TimestampRenewal:
-    """One renewed copy of an archived signed PDF, stored locked beside its package."""
-
-    id: uuid.UUID
-    tenant: str
-    package_id: str
-    source_key: str
-    """Key of the package object (the signed PDF) this copy renews."""
-    sequence: int
-    """1 for the first renewal of that document, then 2..."""
-    object_key: str
-    version_id: str
-    size: int
-    sha256: str
-    timestamp_at: datetime
-    """Time of the new document timestamp."""
-    tsa_not_after: datetime
-    """Expiry of the new timestamp's TSA certificate."""
-    previous_tsa_not_after: datetime
-    """Expiry of the TSA certificate of the timestamp it renewed."""
-    retain_until: datetime | None
-    renewed_at: datetime
 
 
 def _renewal(row: Row[Any]) -> TimestampRenewal:

@@ -4,54 +4,15 @@ scoped by tenant."""
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, and_, delete, insert, select, update
 
+from engine.domain.tenant_records import Member, ProcedureChoice, SpecVersion
 from engine.domain.times import assume_utc as _aware
 from engine.persistence import tables as t
 from engine.persistence.tables_tenant import tenant_procedures, tenant_settings, tenant_suspensions
-
-
-@dataclass(frozen=True)
-class Member:
-    """A user holding at least one role in the tenant."""
-
-    user_id: uuid.UUID
-    username: str
-    display_name: str
-    email: str | None
-    roles: frozenset[str]
-    suspended_at: datetime | None
-    """Set when the member is deactivated in this tenant (their roles then grant nothing)."""
-    suspended_by: str | None
-    account_active: bool
-    """The account itself (all tenants); only the platform operator changes it."""
-
-    @property
-    def active(self) -> bool:
-        return self.suspended_at is None and self.account_active
-
-
-@dataclass(frozen=True)
-class ProcedureChoice:
-    """A tenant's choice for one procedure (no choice stored: enabled, latest version)."""
-
-    procedure: str
-    enabled: bool
-    pinned_hash: str | None
-
-
-@dataclass(frozen=True)
-class SpecVersion:
-    """One deployed version of a procedure (its definition files are not loaded)."""
-
-    procedure: str
-    hash: str
-    title: str
-    deployed_at: datetime
 
 
 def _members(rows: list[Row[Any]]) -> list[Member]:

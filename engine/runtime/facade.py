@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from types import SimpleNamespace
 from typing import Any
 from uuid import UUID
 
@@ -16,6 +18,7 @@ from SpiffWorkflow.bpmn.specs.mixins.events.event_types import CatchingEvent
 from SpiffWorkflow.bpmn.specs.mixins.events.intermediate_event import BoundaryEvent
 from SpiffWorkflow.bpmn.util.event import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMixin
 from SpiffWorkflow.exceptions import (
     SpiffWorkflowException,
     TaskNotFoundException,
@@ -297,6 +300,35 @@ class CaseRuntime:
             raise model_error(exc) from exc
         self.advance()
         return True
+
+
+@dataclass
+class _DecisionTask:
+    """What SpiffWorkflow's DMN engine reads of a task: its data, its spec (named in errors)
+    and its workflow's script engine."""
+
+    data: dict[str, Any]
+    task_spec: Any
+    workflow: Any
+
+
+def decide(parsed: ParsedProcess, decision: str, data: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The outputs of the DMN decision `decision` for `data`, as the business rule task of the
+    process that calls it computes them (SpiffWorkflow's DMN engine and hit policy, our script
+    engine): {} when no rule applies, None when no task of the process calls that decision."""
+    for spec in [parsed.spec, *parsed.subprocess_specs.values()]:
+        for task_spec in spec.task_specs.values():
+            if not isinstance(task_spec, BusinessRuleTaskMixin):
+                continue
+            if (getattr(task_spec, "extensions", None) or {}).get("calledDecisionId") != decision:
+                continue
+            workflow = SimpleNamespace(script_engine=_SCRIPT_ENGINE)
+            task = _DecisionTask(copy.deepcopy(dict(data)), task_spec, workflow)
+            try:
+                return dict(task_spec.dmnEngine.result(task))
+            except (SpiffWorkflowException, EvaluationError) as exc:
+                raise model_error(exc, task) from exc
+    return None
 
 
 def _service_call(task: Any) -> ServiceCall:

@@ -12,7 +12,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 from engine.domain.errors import Conflict, InvalidInput, NotFound, ProcessDefinitionError
 from engine.domain.model import Actor, Tenant, check_siren
-from engine.persistence.tenant_repositories import Member
+from engine.domain.tenant_records import Member
 from engine.persistence.uow import UnitOfWork
 from engine.runtime.specs import ProcessBundle, parse_bundle, read_procedure_dir
 from engine.services.passwords import check_new_password

@@ -35,10 +35,10 @@ from archiving import (
     store_package,
 )
 from archiving.model import add_years
+from engine.domain.archives import ARCHIVED, TRANSFERRED, WAITING, ArchivedPackage
 from engine.domain.errors import InvalidInput
 from engine.domain.journal import utc_iso
 from engine.domain.model import Case, Document, JournalEntry
-from engine.persistence.archive_repositories import ARCHIVED, TRANSFERRED, ArchivedPackage
 from engine.persistence.uow import UnitOfWork
 from engine.services.archives.retention import retention_rule
 from engine.services.archives.setup import ArchiveSetup, ArchiveUnavailable, archive_setup
@@ -153,7 +153,7 @@ def _new_package(
         act_number=act_number,
         actes_id=gathered.acks[-1][1] if gathered.acks else None,
         closed_at=closed,
-        state="en_attente",
+        state=WAITING,
         dua_rule=rule.rule_id,
         dua_end=add_years(closed.date(), rule.years),
         final_action=rule.final_action,

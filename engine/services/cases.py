@@ -11,7 +11,8 @@ from typing import Any
 from engine.domain.errors import Conflict, InvalidInput, ModelError, NotFound
 from engine.domain.journal import canonical_json
 from engine.domain.model import Actor, Case, CaseStatus, JobState, JournalEntry
-from engine.persistence.uow import UnitOfWork
+from engine.persistence.uow import UnitOfWork as SqlUnitOfWork
+from engine.ports import UnitOfWork
 from engine.runtime.facade import CaseRuntime
 from engine.services.delegations import check_task_actor
 from engine.services.forms import validate_form
@@ -39,7 +40,7 @@ def _data_digest(data: dict[str, Any]) -> str:
 
 
 def start_case(
-    uow: UnitOfWork,
+    uow: SqlUnitOfWork,
     *,
     tenant: str,
     procedure: str,
@@ -47,6 +48,7 @@ def start_case(
     actor: Actor,
     now: datetime,
 ) -> Case:
+    # The SQL unit of work: the tenant's catalogue (spec_to_start) is not behind the port yet.
     if uow.tenants.get(tenant) is None:
         raise NotFound("Collectivité inconnue.")
     # The tenant's catalogue decides: procedure enabled, latest or pinned version.

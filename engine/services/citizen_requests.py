@@ -9,15 +9,12 @@ whoever holds the key (the acknowledgement mail), never read back from the datab
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
-
-from lxml import etree  # type: ignore[import-untyped]
 
 from engine.domain.calendar_fr import local_date
 from engine.domain.deadlines import (
@@ -35,9 +32,9 @@ from engine.domain.errors import (
 )
 from engine.domain.french import format_date_fr
 from engine.domain.model import Actor, Case, CaseStatus, Document
-from engine.persistence.public_repositories import PublicRequest
+from engine.domain.tenant_records import PublicRequest
 from engine.persistence.uow import UnitOfWork
-from engine.runtime.specs import SAFE_XML
+from engine.runtime.facade import decide
 from engine.services.cases import deliver_message, start_case
 from engine.services.documents import (
     PDF,
@@ -73,11 +70,11 @@ __all__ = [
 
 PROCEDURE = "demande-usager"
 FORM = "demande.json"
-RULES_FILE = "regles_demande.dmn"
+RULES_DECISION = "regles_demande"
+"""The DMN decision giving each request type its silence rule (regles_demande.dmn)."""
 PIECES_MESSAGE = "pieces_complementaires"
 PUBLIC_ACTOR = Actor.system("usager")
 """The platform acting on behalf of the public: no account, the journal says so."""
-_DMN = "{https://www.omg.org/spec/DMN/20191111/MODEL/}"
 
 
 @dataclass(frozen=True)
@@ -172,46 +169,15 @@ def request_form(uow: UnitOfWork, tenant: str) -> dict[str, Any]:
     return dict(form)
 
 
-def _literal(text: str) -> Any:
-    """A DMN output entry: our tables hold Python-style literals only (strings, numbers,
-    booleans, dicts), read without evaluating anything."""
-    try:
-        return ast.literal_eval(text.strip())
-    except (ValueError, SyntaxError):
-        return text.strip()
-
-
-def _rules(dmn: bytes) -> list[tuple[str, dict[str, Any]]]:
-    """(input entry, outputs by name) of each rule of the request-type decision table."""
-    root = etree.fromstring(dmn, SAFE_XML)
-    table = root.find(f".//{_DMN}decisionTable")
-    if table is None:
-        return []
-    names = [o.get("name", "") for o in table.findall(f"{_DMN}output")]
-    rules = []
-    for rule in table.findall(f"{_DMN}rule"):
-        entry = rule.findtext(f"{_DMN}inputEntry/{_DMN}text") or "-"
-        outputs = [o.findtext(f"{_DMN}text") or "" for o in rule.findall(f"{_DMN}outputEntry")]
-        rules.append(
-            (entry.strip(), {n: _literal(v) for n, v in zip(names, outputs, strict=False)})
-        )
-    return rules
-
-
-def _matches(entry: str, code: str) -> bool:
-    return entry in ("-", "") or _literal(entry) == code
-
-
 def request_types(uow: UnitOfWork, tenant: str) -> list[RequestType]:
-    """The form's request types, each with the first DMN rule that applies (as Spiff does)."""
+    """The form's request types, each with what the process's DMN decision gives for it."""
     parsed = _parsed(uow, tenant)
     form = parsed.forms.get(FORM) or {}
     prop = form.get("properties", {}).get("type_demande", {})
     labels = prop.get("x-labels", {})
-    rules = _rules(parsed.bundle.files.get(RULES_FILE, b"<definitions/>"))
     types = []
     for code in prop.get("enum", ()):
-        outputs = next((o for entry, o in rules if _matches(entry, code)), {})
+        outputs = decide(parsed, RULES_DECISION, {"type_demande": code}) or {}
         types.append(
             RequestType(
                 code=str(code),

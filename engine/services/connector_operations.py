@@ -29,8 +29,8 @@ from connectors import (
     build_archive,
     send_notification,
 )
+from engine.domain.connector_records import Transmission
 from engine.domain.errors import InvalidInput, NotFound
-from engine.persistence.connector_repositories import Transmission
 from engine.persistence.uow import UnitOfWork
 from engine.rendering.formatting import MAIL_FILTERS
 from engine.services.documents import document_from_reference

@@ -10,7 +10,7 @@ from datetime import date, datetime
 
 from engine.domain.errors import FieldError, FormValidationError
 from engine.domain.model import Actor
-from engine.persistence.council_repositories import Councillor
+from engine.domain.tenant_records import Councillor
 from engine.persistence.uow import UnitOfWork
 
 __all__ = [

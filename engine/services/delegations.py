@@ -15,7 +15,7 @@ from typing import Any
 from engine.domain.errors import Forbidden, InvalidInput
 from engine.domain.model import Actor, Delegation
 from engine.domain.task_access import refusal, task_access
-from engine.persistence.uow import UnitOfWork
+from engine.ports import UnitOfWork
 
 MAX_PERIOD = timedelta(days=366)
 """A delegation for an absence, not a permanent transfer: renew it each year at most."""

@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
+from engine.domain.connector_records import Publication
 from engine.domain.errors import InvalidInput, NotFound
-from engine.persistence.connector_repositories import Publication
 from engine.persistence.uow import UnitOfWork
 from engine.services.documents import document_from_reference
 from engine.services.operations import Operation, OperationContext, OperationFailed, once

@@ -10,7 +10,7 @@ from typing import Any
 
 from engine.domain.errors import ModelError
 from engine.domain.model import Case, CaseStatus, HumanTask, TaskRows
-from engine.persistence.uow import UnitOfWork
+from engine.ports import UnitOfWork
 from engine.runtime.facade import EMPTY_SNAPSHOT, CaseRuntime, Snapshot
 from engine.runtime.specs import ParsedProcess, cached_process, parsed_from_files
 

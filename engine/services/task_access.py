@@ -17,7 +17,7 @@ from engine.domain.deadlines import Deadline, DeadlineError
 from engine.domain.errors import InvalidInput, NotFound
 from engine.domain.model import Actor, HumanTask
 from engine.domain.task_access import InboxCase, task_access, task_kind
-from engine.persistence.uow import UnitOfWork
+from engine.ports import UnitOfWork
 from engine.services.delegations import ActingFor, actor_login, check_task_actor, delegators_of
 
 MAX_LISTED = 1000

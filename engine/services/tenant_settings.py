@@ -10,10 +10,10 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
+from engine.domain.archives import RetentionRuleRow
 from engine.domain.errors import Conflict, FieldError, FormValidationError, NotFound
 from engine.domain.model import Actor
-from engine.persistence.archive_repositories import RetentionRuleRow
-from engine.persistence.tenant_repositories import ProcedureChoice, SpecVersion
+from engine.domain.tenant_records import ProcedureChoice, SpecVersion
 from engine.persistence.uow import UnitOfWork
 from engine.services.archives.retention import default_schedule, retention_rule, set_retention_rule
 

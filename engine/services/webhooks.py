@@ -21,8 +21,8 @@ from connectors import (
     UnsafeTargetError,
     check_target_url,
 )
+from engine.domain.connector_records import Endpoint
 from engine.domain.errors import InvalidInput
-from engine.persistence.connector_repositories import Endpoint
 from engine.persistence.uow import UnitOfWork
 from engine.settings import WebhookSettings
 

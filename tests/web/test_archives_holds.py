@@ -20,7 +20,7 @@ from click.testing import CliRunner
 from archiving.destruction import record_keys, verify_destruction_record
 from archiving.store import package_key
 from engine.cli.archives import group as archives_cli
-from engine.persistence.archive_repositories import DESTROYED, ArchivedPackage
+from engine.domain.archives import DESTROYED, ArchivedPackage
 from engine.services.archives.setup import archive_setup
 from tests.engine.archives.conftest import (  # noqa: F401 (fixtures)
     PlatformFactory,

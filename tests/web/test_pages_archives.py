@@ -22,9 +22,9 @@ from sqlalchemy import event, inspect, update
 
 from devstack.s3 import SeaweedServer
 from engine.bootstrap import Platform
+from engine.domain.archives import ARCHIVED, ArchivedPackage
 from engine.jobs.archive_audits import audit_batch
 from engine.persistence import tables as t
-from engine.persistence.archive_repositories import ARCHIVED, ArchivedPackage
 from engine.persistence.db import is_sqlite
 from engine.persistence.tables import metadata
 from engine.services import admin

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
+from engine.services.queries import accounts as account_queries
 from web.auth import TOKEN_TTL, Principal, api_principal, issue_token
 from web.deps import UowDep
 
@@ -38,5 +39,5 @@ def me(unit: UowDep, principal: Annotated[Principal, Depends(api_principal)]) ->
         username=principal.username,
         display_name=principal.display_name,
         is_operator=principal.is_operator,
-        tenants=unit.users.tenants_of(principal.user_id),
+        tenants=account_queries.tenants_of(unit, principal.user_id),
     )

@@ -8,10 +8,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
 from engine.domain.model import Actor
-from engine.domain.task_access import asks_password
+from engine.domain.task_access import CASE_READERS, asks_password
 from engine.services import cases as case_services
 from engine.services import task_access as task_services
 from engine.services.messages import MessageOrigin
+from engine.services.queries import cases as case_queries
 from web.api.schemas import (
     CancelCase,
     CaseDetail,
@@ -29,10 +30,9 @@ from web.deps import PlatformDep, UowDep
 
 router = APIRouter(prefix="/api/tenants/{tenant}", tags=["dossiers"])
 
-READERS = ("agent", "elu", "archiviste")
 
 Clerk = Annotated[TenantAccess, Depends(api_access("agent"))]
-Reader = Annotated[TenantAccess, Depends(api_access(*READERS))]
+Reader = Annotated[TenantAccess, Depends(api_access(*CASE_READERS))]
 Member = Annotated[TenantAccess, Depends(api_access())]
 
 
@@ -62,17 +62,16 @@ def list_cases(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> Page:
-    cases, total = unit.cases.search(
-        tenant, status=status_filter, procedure=procedure, limit=limit, offset=offset
+    cases, total = case_queries.search_cases(
+        unit, tenant, status=status_filter, procedure=procedure, limit=limit, offset=offset
     )
     return Page(items=[CaseOut.of(c) for c in cases], total=total, limit=limit, offset=offset)
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail)
 def case_detail(tenant: str, case_id: uuid.UUID, access: Reader, unit: UowDep) -> CaseDetail:
-    case = unit.cases.get(tenant, case_id)
-    tasks = unit.cases.human_tasks(tenant, case_id=case_id)
-    events = unit.journal.for_case(tenant, case_id)
+    folder = case_queries.case_folder(unit, tenant, case_id, with_documents=False)
+    case, tasks, events = folder.case, folder.tasks, folder.events
     base = CaseOut.of(case).model_dump()
     return CaseDetail(
         **base,
@@ -137,7 +136,7 @@ def complete_task(
     unit: UowDep,
     p: PlatformDep,
 ) -> CaseOut:
-    task = unit.cases.human_task(tenant, task_id)
+    task = case_queries.human_task(unit, tenant, task_id)
     if task is not None:  # else the engine says why: done meanwhile (409) or unknown (404)
         task_services.open_task(
             unit, tenant=tenant, case_id=case_id, task_id=task_id, actor=access.actor, now=p.clock()

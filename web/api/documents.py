@@ -10,16 +10,18 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from engine.domain.errors import InvalidInput
+from engine.domain.task_access import CASE_READERS
 from engine.services.documents import check_upload, receive_upload
+from engine.services.queries import cases as case_queries
+from engine.services.queries import documents as document_queries
 from web.auth import TenantAccess, api_access
 from web.deps import PlatformDep, UowDep
 from web.pdf_responses import pdf_response
 
 router = APIRouter(prefix="/api/tenants/{tenant}", tags=["documents"])
 
-READERS = ("agent", "elu", "archiviste")
 Clerk = Annotated[TenantAccess, Depends(api_access("agent"))]
-Reader = Annotated[TenantAccess, Depends(api_access(*READERS))]
+Reader = Annotated[TenantAccess, Depends(api_access(*CASE_READERS))]
 
 
 @router.post("/documents", status_code=status.HTTP_201_CREATED)
@@ -51,8 +53,8 @@ async def upload(
 @router.get("/documents/{document_id}")
 def download(document_id: uuid.UUID, access: Reader, unit: UowDep) -> Response:
     """The document as an attachment (the HTML viewer is the only place shown inline)."""
-    document = unit.documents.get(access.tenant.siren, document_id)
-    content = unit.documents.content(document)
+    document = document_queries.find_document(unit, access.tenant.siren, document_id)
+    content = document_queries.document_content(unit, document)
     digest = {"Digest": f"sha-256={document.sha256}"}  # every stored document is a PDF
     return pdf_response(content, document.name, headers=digest)
 
@@ -60,7 +62,7 @@ def download(document_id: uuid.UUID, access: Reader, unit: UowDep) -> Response:
 @router.get("/cases/{case_id}/documents")
 def case_documents(case_id: uuid.UUID, access: Reader, unit: UowDep) -> list[dict[str, Any]]:
     """The documents of a case (uploaded, rendered, signed, sealed), oldest first."""
-    unit.cases.get(access.tenant.siren, case_id)
+    case_queries.find_case(unit, access.tenant.siren, case_id)
     return [
         {
             **d.reference(),
@@ -68,5 +70,5 @@ def case_documents(case_id: uuid.UUID, access: Reader, unit: UowDep) -> list[dic
             "cree_le": d.created_at.isoformat(),
             "derive_de": str(d.derived_from) if d.derived_from else None,
         }
-        for d in unit.documents.for_case(access.tenant.siren, case_id)
+        for d in case_queries.case_documents(unit, access.tenant.siren, case_id)
     ]

@@ -11,6 +11,7 @@ from engine.domain.model import Actor
 from engine.services import admin as admin_services
 from engine.services import tenant_settings
 from engine.services.archives.journal_checks import verify_journal
+from engine.services.queries import accounts as account_queries
 from web.auth import Principal, TenantAccess, api_access, api_operator
 from web.deps import PlatformDep, UowDep
 
@@ -49,7 +50,7 @@ class JournalReportOut(BaseModel):
 
 @router.get("/tenants", response_model=list[TenantOut])
 def list_tenants(principal: Operator, unit: UowDep) -> list[TenantOut]:
-    return [TenantOut(siren=t.siren, name=t.name) for t in unit.tenants.all()]
+    return [TenantOut(siren=t.siren, name=t.name) for t in account_queries.all_tenants(unit)]
 
 
 @router.post("/tenants", response_model=TenantOut, status_code=status.HTTP_201_CREATED)

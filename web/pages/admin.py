@@ -11,15 +11,16 @@ from fastapi.responses import Response
 
 from engine.domain.errors import Conflict, FieldError, FormValidationError, InvalidInput, NotFound
 from engine.domain.model import Actor
-from engine.persistence.tenant_repositories import Member
+from engine.domain.tenant_records import Member
 from engine.services import admin as admin_services
 from engine.services import cases as case_services
 from engine.services import tenant_settings
 from engine.services.passwords import notify_reset
+from engine.services.queries import accounts as account_queries
+from engine.services.queries import operator as operator_queries
 from web.auth import Principal, TenantAccess, page_access, page_operator
 from web.deps import PlatformDep, UowDep
 from web.pages.common import FormDep, flash, see_other, tenant_page
-from web.queries import platform_health
 from web.security import check_csrf
 from web.templating import render
 
@@ -210,7 +211,7 @@ def member_password(
             request, access, unit, member, status=status, form="mot_de_passe", error=str(exc)
         )
     unit.commit()
-    row = unit.users.by_id(user_id)
+    row = account_queries.user_by_id(unit, user_id)
     told = row is not None and notify_reset(
         p.settings.smtp,
         to=row.email,
@@ -376,7 +377,7 @@ def save_retention(
 @router.get("/exploitation")
 def tenants(request: Request, principal: Operator, unit: UowDep) -> Response:
     context = {
-        "tenants": unit.tenants.all(),
+        "tenants": account_queries.all_tenants(unit),
         "error": None,
         "values": {},
         "flash": request.session.pop("flash", None),
@@ -399,7 +400,7 @@ def create_tenant(
         )
     except (InvalidInput, Conflict) as exc:
         context = {
-            "tenants": unit.tenants.all(),
+            "tenants": account_queries.all_tenants(unit),
             "error": str(exc),
             "values": {"siren": siren, "nom": nom},
         }
@@ -415,9 +416,9 @@ def health(request: Request, principal: Operator, unit: UowDep) -> Response:
         request,
         "operator_health.html",
         {
-            "health": platform_health(unit),
-            "cases_in_error": unit.cases.in_error(limit=100),
-            "stuck_jobs": unit.jobs.stuck(limit=100),
+            "health": operator_queries.platform_health(unit),
+            "cases_in_error": operator_queries.cases_in_error(unit, limit=100),
+            "stuck_jobs": operator_queries.stuck_jobs(unit, limit=100),
         },
     )
 

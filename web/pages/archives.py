@@ -33,6 +33,7 @@ from engine.services.archives.search import (
     search_archives,
 )
 from engine.services.archives.setup import ArchiveSetup, ArchiveUnavailable, archive_setup
+from engine.services.queries import archives as archive_queries
 from web.auth import TenantAccess, page_access
 from web.deps import PlatformDep, UowDep
 from web.display import TYPOLOGY_LABELS
@@ -46,7 +47,7 @@ Archivist = Annotated[TenantAccess, Depends(page_access("archiviste"))]
 
 def _require_package(unit: UowDep, access: TenantAccess, package_id: str) -> None:
     """404 before anything else: an unknown package, or another tenant's, does not exist here."""
-    if unit.archives.get(access.tenant.siren, package_id) is None:
+    if archive_queries.find_package(unit, access.tenant.siren, package_id) is None:
         raise NotFound("Paquet d'archives introuvable.")
 
 
@@ -87,7 +88,7 @@ def archives(
     taille: Annotated[int, Query(ge=1, le=200)] = SEARCH_PAGE_SIZE,
 ) -> Response:
     siren = access.tenant.siren
-    seq, head = unit.journal.head(siren)
+    seq, head = archive_queries.journal_head(unit, siren)
     filters = SearchFilters(
         procedure=procedure,
         typologie=typologie,
@@ -118,10 +119,10 @@ def archives(
             if result.next_cursor
             else None
         ),
-        "counts": unit.archives.count_by_state(siren, cap=SEARCH_COUNT_CAP),
+        "counts": archive_queries.package_counts(unit, siren, cap=SEARCH_COUNT_CAP),
         "due": pending_decisions(unit, siren, today=p.clock().date(), limit=DUE_SHOWN + 1),
         "due_shown": DUE_SHOWN,
-        "runs": unit.archives.runs(siren, limit=10),
+        "runs": archive_queries.recent_audits(unit, siren, limit=10),
     }
     return tenant_page(request, access, "archives.html", context)
 
@@ -129,7 +130,7 @@ def archives(
 @router.post("/c/{tenant}/archives/journal/verifier")
 def verify(request: Request, access: Archivist, unit: UowDep) -> Response:
     report = verify_journal(unit, access.tenant.siren)
-    seq, head = unit.journal.head(access.tenant.siren)
+    seq, head = archive_queries.journal_head(unit, access.tenant.siren)
     context = {"seq": seq, "head": head, "report": report, "packages": None, "query": {}}
     return tenant_page(request, access, "archives.html", context)
 
@@ -137,13 +138,13 @@ def verify(request: Request, access: Archivist, unit: UowDep) -> Response:
 def _package_page(
     request: Request, access: Archivist, unit: UowDep, package_id: str, report: object = None
 ) -> Response:
-    package = unit.archives.get(access.tenant.siren, package_id)
+    package = archive_queries.find_package(unit, access.tenant.siren, package_id)
     if package is None:
         raise NotFound("Paquet d'archives introuvable.")
     context = {
         "package": package,
         "reports": _validation_reports(package.frozen),
-        "decisions": unit.archives.decisions(access.tenant.siren, package_id),
+        "decisions": archive_queries.package_decisions(unit, access.tenant.siren, package_id),
         "verification": report,
     }
     return tenant_page(request, access, "archives_package.html", context)
@@ -308,8 +309,8 @@ def download_destruction_record(
 
 @router.get("/c/{tenant}/archives/audits/{run_id}")
 def audit_report(request: Request, access: Archivist, unit: UowDep, run_id: uuid.UUID) -> Response:
-    run = unit.archives.run(access.tenant.siren, run_id)
+    run = archive_queries.audit_run(unit, access.tenant.siren, run_id)
     if run is None:
         raise NotFound("Audit introuvable.")
-    findings = unit.archives.findings(access.tenant.siren, run_id)
+    findings = archive_queries.audit_findings(unit, access.tenant.siren, run_id)
     return tenant_page(request, access, "archives_audit.html", {"run": run, "findings": findings})

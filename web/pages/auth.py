@@ -12,6 +12,7 @@ from fastapi.responses import Response
 from engine.domain.errors import InvalidInput, NotFound
 from engine.services.admin import WrongCurrentPassword, change_own_password
 from engine.services.oidc_accounts import LoginRefused, Provisioning, sign_in_agent
+from engine.services.queries import accounts as account_queries
 from web.auth import (
     MUST_CHANGE_NOTICE,
     PASSWORD_CHANGE_PATH,
@@ -121,7 +122,7 @@ def logout(request: Request, unit: UowDep) -> Response:
     client: OidcClient | None = request.app.state.oidc
     principal = _session_user(unit, request)
     if principal is not None:
-        unit.users.end_sessions(principal.user_id)
+        account_queries.end_sessions(unit, principal.user_id)
         unit.commit()
     request.session.clear()
     if isinstance(id_token, str) and client is not None:
@@ -184,7 +185,7 @@ def oidc_callback(request: Request, unit: UowDep, p: PlatformDep) -> Response:
         log.info("OIDC login refused for SIRET %s: %s", login.identity.siret, exc)
         return _refused(request, str(exc), 403)
     unit.commit()
-    row = unit.users.by_id(user_id)
+    row = account_queries.user_by_id(unit, user_id)
     assert row is not None and transaction is not None  # finish() refuses a missing transaction
     _open_session(
         request, user_id, row.display_name, row.credential_version, oidc_id_token=login.id_token
@@ -255,7 +256,7 @@ def change_password(
             unit.commit()
         return _password_page(request, principal, str(exc), status=422)
     unit.commit()
-    row = unit.users.by_id(principal.user_id)
+    row = account_queries.user_by_id(unit, principal.user_id)
     assert row is not None
     extra = {k: v for k, v in request.session.items() if k == "oidc_id_token"}
     _open_session(request, row.id, row.display_name, int(row.credential_version), **extra)
@@ -267,8 +268,8 @@ def change_password(
 def spaces(
     request: Request, unit: UowDep, principal: Annotated[Principal, Depends(page_principal)]
 ) -> Response:
-    mine = set(unit.users.tenants_of(principal.user_id))
-    tenants = [t for t in unit.tenants.all() if t.siren in mine]
+    mine = set(account_queries.tenants_of(unit, principal.user_id))
+    tenants = [t for t in account_queries.all_tenants(unit) if t.siren in mine]
     if len(tenants) == 1 and not principal.is_operator:
         return see_other(f"/c/{tenants[0].siren}")
     context = {

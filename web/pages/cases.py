@@ -15,14 +15,16 @@ from engine.domain.deadlines import Deadline, DeadlineError
 from engine.domain.errors import Conflict, FormValidationError, InvalidInput
 from engine.domain.french import PARIS, format_date_fr
 from engine.domain.model import CaseStatus, HumanTask, JournalEntry
-from engine.domain.task_access import asks_password, task_access
-from engine.persistence.uow import UnitOfWork
+from engine.domain.task_access import CASE_READERS, asks_password, task_access
 from engine.services import cases as case_services
 from engine.services import task_access as task_services
 from engine.services import tenant_settings
 from engine.services.admin import check_password, list_members
 from engine.services.documents import add_checked_case_document, check_upload
+from engine.services.queries import accounts as account_queries
+from engine.services.queries import cases as case_queries
 from engine.services.steps import load_process
+from engine.services.unit_of_work import UnitOfWork
 from web.auth import TenantAccess, client_address, page_access
 from web.deps import PlatformDep, UowDep
 from web.display import case_rows, datetime_fr
@@ -35,11 +37,10 @@ from web.task_forms import choices_for, close_uploads, read_submission
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
 
-READERS = ("agent", "elu", "archiviste")
 """Roles that see a tenant's cases (the tenant admin manages people, not cases)."""
 
 Clerk = Annotated[TenantAccess, Depends(page_access("agent"))]
-Reader = Annotated[TenantAccess, Depends(page_access(*READERS))]
+Reader = Annotated[TenantAccess, Depends(page_access(*CASE_READERS))]
 
 
 @router.get("/c/{tenant}/procedures")
@@ -65,7 +66,7 @@ def start(
     login = access.principal.username
     mine = [
         t
-        for t in unit.cases.human_tasks(access.tenant.siren, case_id=case.id)
+        for t in case_queries.case_tasks(unit, access.tenant.siren, case.id)
         if task_access(lane=t.lane, assignee=t.assignee, login=login, roles=access.roles).allowed
     ]
     base = f"/c/{access.tenant.siren}/dossiers/{case.id}"
@@ -81,7 +82,8 @@ def case_list(
     statut: str | None = None,
     procedure: str | None = None,
 ) -> Response:
-    cases, total = unit.cases.search(
+    cases, total = case_queries.search_cases(
+        unit,
         access.tenant.siren,
         status=statut or None,
         procedure=procedure or None,
@@ -93,7 +95,7 @@ def case_list(
         "total": total,
         "statut": statut,
         "procedure": procedure,
-        "procedures": unit.specs.catalogue(),
+        "procedures": case_queries.procedure_catalogue(unit),
         "links": page.links(request, total),
         "offset": page.offset,
     }
@@ -229,10 +231,8 @@ def _case_page(
     upload_error: str | None = None,
     status: int = 200,
 ) -> Response:
-    case = unit.cases.get(access.tenant.siren, case_id)
-    tasks = unit.cases.human_tasks(access.tenant.siren, case_id=case_id)
-    events = unit.journal.for_case(access.tenant.siren, case_id)
-    documents = unit.documents.for_case(access.tenant.siren, case_id)
+    folder = case_queries.case_folder(unit, access.tenant.siren, case_id)
+    case, tasks, events, documents = folder.case, folder.tasks, folder.events, folder.documents
     process = load_process(unit, case.spec_hash)
     people = members_by_login(unit, access.tenant.siren)
     open_case = case.status is CaseStatus.RUNNING
@@ -301,7 +301,9 @@ def upload_document(
 
     Asked by the upload script (`X-Requested-With`), it answers JSON instead of a page. The
     file is a declared parameter so that FastAPI closes its spooled copy whatever happens."""
-    unit.cases.get(access.tenant.siren, case_id)  # another tenant's case: 404 before anything
+    case_queries.find_case(
+        unit, access.tenant.siren, case_id
+    )  # another tenant's case: 404 before anything
     scripted = request.headers.get("x-requested-with") == "XMLHttpRequest"
     try:
         name, content = _read_upload(fichier, p.settings.max_upload_bytes)
@@ -356,13 +358,13 @@ def _task_page(
     general: list[str] | None = None,
     status: int = 200,
 ) -> Response:
-    case = unit.cases.get(access.tenant.siren, case_id)
-    documents = unit.documents.for_case(access.tenant.siren, case_id)
+    case = case_queries.find_case(unit, access.tenant.siren, case_id)
+    documents = case_queries.case_documents(unit, access.tenant.siren, case_id)
     platform = request.app.state.platform
     cache = preview_cache(platform)
     on_behalf = None
     if task.assignee and task.assignee != access.principal.username:
-        row = unit.users.by_username(task.assignee)
+        row = account_queries.user_by_username(unit, task.assignee)
         on_behalf = str(row.display_name) if row is not None else task.assignee
     choices = choices_for(
         unit,
@@ -408,7 +410,7 @@ def confirm_password(
     request: Request, unit: UnitOfWork, access: TenantAccess, password: str
 ) -> bool:
     """Re-authentication before a visa or signature; failures count as failed logins."""
-    row = unit.users.by_id(access.principal.user_id)
+    row = account_queries.user_by_id(unit, access.principal.user_id)
     limiter = request.app.state.login_limiter
     address = client_address(request)
     if limiter.retry_after(unit, access.principal.username, address):

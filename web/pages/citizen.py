@@ -26,6 +26,7 @@ from engine.domain.model import Tenant
 from engine.services import citizen_requests as citizen
 from engine.services.citizen_requests import Upload, UploadLimits
 from engine.services.login_throttle import ThrottlePolicy
+from engine.services.queries import accounts as account_queries
 from web.auth import client_address
 from web.deps import PlatformDep, UowDep
 from web.forms import FormField, fields_of, read_form
@@ -91,7 +92,9 @@ router = APIRouter(
 
 
 def _tenant(unit: UowDep, tenant: str) -> Tenant:
-    found = unit.tenants.get(tenant) if len(tenant) == 9 and tenant.isdigit() else None
+    found = (
+        account_queries.find_tenant(unit, tenant) if len(tenant) == 9 and tenant.isdigit() else None
+    )
     if found is None:
         raise HTTPException(404, "Collectivité introuvable.")
     return found

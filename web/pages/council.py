@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from engine.domain.errors import FormValidationError, NotFound
 from engine.services import council
+from engine.services.queries import council as council_queries
 from web.auth import TenantAccess, page_access
 from web.deps import PlatformDep, UowDep
 from web.pages.common import FormDep, flash, see_other, tenant_page
@@ -57,7 +58,7 @@ def councillors(
 ) -> Response:
     if modifier is None:
         return _page(request, access, unit)
-    chosen = unit.council.councillor(access.tenant.siren, modifier)
+    chosen = council_queries.find_councillor(unit, access.tenant.siren, modifier)
     values = {
         "nom": chosen.name,
         "courriel": chosen.email,
@@ -79,7 +80,7 @@ def save(
     except ValueError as exc:
         raise NotFound("Conseiller introuvable.") from exc
     if editing is not None:
-        unit.council.councillor(access.tenant.siren, editing)  # another tenant's: 404
+        council_queries.find_councillor(unit, access.tenant.siren, editing)  # another tenant's: 404
     given = council.CouncillorInput(
         name=values["nom"],
         email=values["courriel"],

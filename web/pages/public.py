@@ -9,8 +9,9 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
 from engine.domain.model import Tenant
-from engine.persistence.uow import UnitOfWork
 from engine.services import publication, tenant_settings
+from engine.services.queries import accounts as account_queries
+from engine.services.unit_of_work import UnitOfWork
 from web.deps import PlatformDep, UowDep
 from web.pdf_responses import pdf_response
 from web.templating import render
@@ -21,7 +22,9 @@ KINDS = {"acte": "Actes", "liste_deliberations": "Listes des délibérations"}
 
 
 def _tenant(unit: UowDep | UnitOfWork, tenant: str) -> Tenant:
-    found = unit.tenants.get(tenant) if len(tenant) == 9 and tenant.isdigit() else None
+    found = (
+        account_queries.find_tenant(unit, tenant) if len(tenant) == 9 and tenant.isdigit() else None
+    )
     if found is None:
         raise HTTPException(404, "Collectivité introuvable.")
     return found

@@ -13,10 +13,12 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import Response
 
 from engine.domain.model import Document
+from engine.domain.task_access import SIGNATORY_LANE
 from engine.jobs.runner import TransactionRunner
-from engine.persistence.uow import UnitOfWork
 from engine.services import batch
+from engine.services.queries import cases as case_queries
 from engine.services.task_access import ListedTask
+from engine.services.unit_of_work import UnitOfWork
 from web.auth import TenantAccess, page_access
 from web.deps import PlatformDep, UowDep
 from web.pages.cases import confirm_password
@@ -27,7 +29,7 @@ from web.security import check_csrf
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
 
-Signatory = Annotated[TenantAccess, Depends(page_access("elu"))]
+Signatory = Annotated[TenantAccess, Depends(page_access(SIGNATORY_LANE))]
 BATCH_DECISION = {"decision": "signer"}
 """What a batch signature submits to each task's form."""
 MAX_BATCH = 100
@@ -44,11 +46,13 @@ def _context(
     """Unassigned élu tasks, the élu's own, and those of whom they stand in for (delegation),
     each with the documents of its case, the last one first (what is to be signed), and whether
     each has a preview."""
-    context = task_list_context(request, unit, access, p, page, filters, lanes=["elu"])
+    context = task_list_context(request, unit, access, p, page, filters, lanes=[SIGNATORY_LANE])
     rows: list[ListedTask] = context["rows"]
     documents: dict[uuid.UUID, list[Document]] = {}
     for case_id in dict.fromkeys(r.task.case_id for r in rows):
-        documents[case_id] = list(reversed(unit.documents.for_case(access.tenant.siren, case_id)))
+        documents[case_id] = list(
+            reversed(case_queries.case_documents(unit, access.tenant.siren, case_id))
+        )
     cache = preview_cache(request.app.state.platform)
     shown = [d for docs in documents.values() for d in docs[:1]]
     context.update(documents=documents, previews=cache.available(shown, unit), errors=[])

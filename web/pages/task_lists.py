@@ -10,8 +10,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from engine.domain.french import format_date_fr
-from engine.persistence.uow import UnitOfWork
 from engine.services import task_access as task_services
+from engine.services.queries import cases as case_queries
+from engine.services.unit_of_work import UnitOfWork
 from web.auth import TenantAccess, page_access
 from web.deps import PlatformDep, UowDep
 from web.pages.cases import countdown
@@ -63,7 +64,7 @@ def task_list_context(
         "assignations": task_services.ASSIGNMENTS,
         "states": task_services.STATES,
         "sorts": task_services.SORTS,
-        "procedures": unit.specs.catalogue(),
+        "procedures": case_queries.procedure_catalogue(unit),
         "links": page.links(request, listing.total),
     }
 

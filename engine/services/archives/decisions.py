@@ -21,15 +21,15 @@ from archiving.destruction import (
 )
 from archiving.model import add_years
 from archiving.store import lock_end, package_key
-from engine.domain.errors import Forbidden, InvalidInput, NotFound
-from engine.domain.model import Actor
-from engine.persistence.archive_repositories import (
+from engine.domain.archives import (
     ARCHIVED,
     DESTROYED,
     TRANSFERRED,
     ArchivedPackage,
     RetentionDecision,
 )
+from engine.domain.errors import Forbidden, InvalidInput, NotFound
+from engine.domain.model import Actor
 from engine.persistence.uow import UnitOfWork
 from engine.services.archives.search import stored_package
 from engine.services.archives.setup import (

@@ -17,11 +17,11 @@ from archiving import (
 )
 from archiving.audit import StoredPackageReader
 from archiving.store import package_key
-from engine.domain.journal import utc_iso
-from engine.domain.model import Actor
-from engine.persistence.archive_repositories import (
+from engine.domain.archives import (
     ArchivedPackage,
 )
+from engine.domain.journal import utc_iso
+from engine.domain.model import Actor
 from engine.persistence.uow import UnitOfWork
 from engine.services.archives.search import stored_package
 from engine.services.archives.setup import (

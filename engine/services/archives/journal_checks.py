@@ -33,10 +33,10 @@ from archiving import (
     verify_entry_proof,
     verify_seal_chain,
 )
+from engine.domain.archives import ARCHIVED, TRANSFERRED
 from engine.domain.errors import NotFound
 from engine.domain.journal import ChainReport, hash_of, verify_chain
 from engine.domain.model import JournalEntry
-from engine.persistence.archive_repositories import ARCHIVED, TRANSFERRED
 from engine.persistence.journal_records import JournalRecords, read_journal_records
 from engine.persistence.uow import UnitOfWork, UnitOfWorkFactory
 from engine.services.archives.setup import ArchiveSetup

@@ -11,11 +11,11 @@ from typing import Any
 from archiving import (
     FinalAction,
 )
-from engine.domain.errors import InvalidInput
-from engine.domain.model import Actor
-from engine.persistence.archive_repositories import (
+from engine.domain.archives import (
     RetentionRuleRow,
 )
+from engine.domain.errors import InvalidInput
+from engine.domain.model import Actor
 from engine.persistence.uow import UnitOfWork
 
 DEFAULT_SCHEDULE_FILE = Path(__file__).with_name("retention_schedule.json")

@@ -6,12 +6,12 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from engine.domain.errors import InvalidInput, NotFound
-from engine.persistence.archive_repositories import (
+from engine.domain.archives import (
     ARCHIVED,
     TRANSFERRED,
     ArchivedPackage,
 )
+from engine.domain.errors import InvalidInput, NotFound
 from engine.persistence.uow import UnitOfWork
 
 SEARCH_PAGE_SIZE = 50

@@ -13,8 +13,8 @@ import pytest
 from devstack.pki import DevPki
 from devstack.s3 import SeaweedServer
 from engine.bootstrap import Platform, build_platform
+from engine.domain.archives import RetentionRuleRow
 from engine.domain.model import Actor, Case
-from engine.persistence.archive_repositories import RetentionRuleRow
 from engine.services import admin
 from engine.services.admin import deploy_directory
 from engine.services.archives.retention import set_retention_rule

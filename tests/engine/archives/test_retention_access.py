@@ -14,8 +14,8 @@ from archiving.destruction import EliminationVisa
 from archiving.store import package_key
 from devstack.pki import DevPki
 from engine.cli.archives import group as archives_cli
+from engine.domain.archives import DESTROYED, TRANSFERRED
 from engine.domain.errors import Forbidden, InvalidInput
-from engine.persistence.archive_repositories import DESTROYED, TRANSFERRED
 from engine.services.archives.decisions import decide_retention, pending_decisions
 from engine.services.archives.exports import export_tenant_archives
 from engine.services.archives.holds import set_legal_hold

@@ -14,8 +14,8 @@ from archiving.audit import StoredPackageReader
 from archiving.store import package_key
 from devstack.pki import DevPki
 from engine.cli.archives import group as archives_cli
+from engine.domain.archives import ARCHIVED, WAITING
 from engine.domain.model import CaseStatus, JobState
-from engine.persistence.archive_repositories import ARCHIVED, WAITING
 from engine.services.archives.exports import export_package_dip
 from engine.services.archives.setup import archive_setup, check_archive_storage
 from engine.services.operations import OperationRetry

@@ -24,6 +24,7 @@ from archiving.audit import StoredPackageReader
 from archiving.store import package_key
 from engine.bootstrap import Platform
 from engine.cli.archives import group as archives_cli
+from engine.domain.archives import ArchivedPackage
 from engine.jobs.timestamp_renewal import (
     RENEWALS_PREFIX,
     RenewalConfig,
@@ -31,7 +32,6 @@ from engine.jobs.timestamp_renewal import (
     renew_due_timestamps,
     renewal_config,
 )
-from engine.persistence.archive_repositories import ArchivedPackage
 from engine.persistence.repositories import TimestampRenewalRepository
 from engine.persistence.tables import metadata
 from engine.services.archives.setup import ArchiveSetup

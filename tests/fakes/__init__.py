@@ -1,0 +1,1 @@
+"""In-memory fakes of engine.ports for the fast test tier."""
