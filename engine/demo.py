@@ -21,6 +21,9 @@ from zoneinfo import ZoneInfo
 
 from engine.bootstrap import Platform
 from engine.domain.model import Actor, Case, JournalEntry
+from engine.operations.actes import tdt_config
+from engine.operations.base import OperationRetry
+from engine.operations.runner import JobNotReady, run_job
 from engine.persistence.repositories import JournalRepository
 from engine.persistence.uow import UnitOfWork
 from engine.rendering import RenderRequest, render_pdf
@@ -29,10 +32,7 @@ from engine.services import admin
 from engine.services import cases as case_services
 from engine.services.actes_polling import poll_transmissions
 from engine.services.citizen_requests import Upload, submit_request
-from engine.services.connector_operations import tdt_config
 from engine.services.documents import add_case_document
-from engine.services.jobs import JobNotReady, run_job
-from engine.services.operations import OperationRetry
 from engine.services.timers import fire_due_timers
 
 DEMO_SIREN = "213400005"

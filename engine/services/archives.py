@@ -1,8 +1,8 @@
 """The electronic archive as the platform uses it: storage setup and start-up check, retention
 schedule, search, DIP and tenant export, retention decisions at the end of a DUA, legal holds.
 
-Sealing a case is the `archiving.seal_case` operation (archive_operations); periodic journal
-seals and fixity audits are in archive_audits.
+Sealing a case is the `archiving.seal_case` operation (engine.operations.archiving); periodic
+journal seals and fixity audits are in archive_audits.
 """
 
 from __future__ import annotations

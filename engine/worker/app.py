@@ -15,13 +15,13 @@ from celery.signals import worker_process_init, worker_ready
 
 from engine import observability
 from engine.bootstrap import Platform, build_platform
+from engine.operations.actes import tdt_config
+from engine.operations.base import OperationFailed, OperationRegistry, OperationRetry
+from engine.operations.runner import JobNotReady, jobs_to_resend, run_job
 from engine.persistence.uow import JobDispatcher
 from engine.services.actes_polling import poll_transmissions
 from engine.services.archive_audits import audit_all, seal_all_journals
 from engine.services.archives import ArchiveUnavailable, archive_setup, check_archive_storage
-from engine.services.connector_operations import tdt_config
-from engine.services.jobs import JobNotReady, jobs_to_resend, run_job
-from engine.services.operations import OperationFailed, OperationRegistry, OperationRetry
 from engine.services.timers import fire_due_timers
 from engine.services.timestamp_renewal import (
     RENEWAL_EVERY_S,
