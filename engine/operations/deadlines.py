@@ -99,12 +99,19 @@ RULES: dict[str, Callable[[dict[str, Any]], Deadline | None]] = {
         months=int(p.get("mois", 2)),
         missing_documents=_suspensions(p),
     ),
-    "cgct.controle_legalite": lambda p: legality_control_end(_instant(p, "ar_recu_le")),
+    "cgct.controle_legalite": lambda p: legality_control_end(
+        _instant(p, "ar_recu_le"),
+        complements_received_at=(
+            _instant(p, "complements_recus_le") if p.get("complements_recus_le") else None
+        ),
+    ),
     "publication.duree_minimale": lambda p: publication_min_end(
         _instant(p, "publie_le"), months=int(p.get("mois", 2))
     ),
     "ccp.standstill": lambda p: standstill_end(
-        _instant(p, "notifie_le"), electronic=bool(p.get("electronique", True))
+        _instant(p, "notifie_le"),
+        days=int(p["jours"]) if p.get("jours") is not None else None,
+        electronic=bool(p.get("electronique", True)),
     ),
 }
 

@@ -42,3 +42,17 @@ def test_unknown_rule_and_bad_input_are_definitive_failures() -> None:
     with pytest.raises(OperationFailed) as naive:
         compute_deadline({"regle": "cgct.convocation", "seance": "2026-03-16T18:00:00"})
     assert naive.value.code == "echeance_entree"
+
+
+def test_legality_control_runs_from_the_complements_when_the_prefet_asked_for_them() -> None:
+    params = {"regle": "cgct.controle_legalite", "ar_recu_le": "2026-03-02T10:00:00+01:00"}
+    without = compute_deadline(params)
+    later = compute_deadline({**params, "complements_recus_le": "2026-04-15T09:00:00+02:00"})
+    assert later["due"] > without["due"]
+    assert later["inputs"]["complements_received_at"].startswith("2026-04-15")
+
+
+def test_standstill_takes_the_days_the_procedure_gives() -> None:
+    params = {"regle": "ccp.standstill", "notifie_le": "2026-03-02T10:00:00+01:00"}
+    assert compute_deadline({**params, "jours": 11}) == compute_deadline(params)
+    assert compute_deadline({**params, "jours": 16})["inputs"]["days"] == 16
