@@ -4,17 +4,33 @@ import, and a BPMN naming an unknown operation or wrong parameters is refused at
 from __future__ import annotations
 
 import ast
+import uuid
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-from engine.bootstrap import OPERATIONS, build_operations
+from engine.bootstrap import OPERATIONS, Platform, build_operations
 from engine.cli.main import cli
 from engine.domain.errors import ProcessDefinitionError
-from engine.operations.base import OperationFailed
+from engine.operations.base import (
+    Failed,
+    Operation,
+    OperationContext,
+    OperationFailed,
+    OperationRetry,
+    RetryLater,
+    RunAgain,
+    Verdict,
+    passing,
+)
 from engine.operations.documents import NEXT_ACT_NUMBER
+from engine.operations.runner import run_operation
+from engine.persistence.uow import UnitOfWork
 from engine.settings import Settings
+from tests.engine.support import SIREN_A, make_tenants
 
 OPERATIONS_PACKAGE = Path(__file__).resolve().parents[2] / "engine" / "operations"
 
@@ -129,3 +145,60 @@ def test_processes_validate_names_the_task_and_what_is_wrong(
     assert result.exit_code != 0
     assert "élément numeroter « Numéroter l'acte »" in result.output
     assert refusal in result.output
+
+
+# --- the runner's verdicts ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _NoParams:
+    pass
+
+
+def _counter(platform: Platform, name: str) -> int:
+    with platform.uow() as uow:
+        return uow.tenants.next_counter(SIREN_A, name) - 1  # rolled back: only a read
+
+
+def _scripted(verdicts: list[Any], prepared: list[int]) -> Operation[_NoParams, int, int]:
+    """An operation whose record writes a counter then gives the next scripted verdict."""
+
+    def prepare(uow: UnitOfWork, ctx: OperationContext, params: _NoParams) -> int:
+        prepared.append(1)
+        return len(prepared)
+
+    def record(uow: UnitOfWork, ctx: OperationContext, outcome: int) -> Verdict:
+        uow.tenants.next_counter(ctx.tenant, "verdicts")
+        return verdicts.pop(0)
+
+    return Operation("test.scripted", _NoParams, prepare, passing, record)
+
+
+def _run(platform: Platform, operation: Operation[Any, Any, Any], key: str) -> dict[str, Any]:
+    ctx = OperationContext(
+        SIREN_A, uuid.uuid4(), operation.name, key, platform.clock(), platform.operations.resources
+    )
+    return run_operation(operation, ctx, {}, platform.uow, lambda _uow, result: result)
+
+
+def test_a_reservation_runs_the_phases_again_and_the_effect_is_remembered(
+    platform: Platform,
+) -> None:
+    make_tenants(platform)
+    prepared: list[int] = []
+    operation = _scripted([RunAgain(), {"fait": True}], prepared)
+    assert _run(platform, operation, "cle-1") == {"fait": True}
+    assert len(prepared) == 2 and _counter(platform, "verdicts") == 2
+    assert _run(platform, operation, "cle-1") == {"fait": True}  # recalled: no phase runs
+    assert len(prepared) == 2 and _counter(platform, "verdicts") == 2
+
+
+def test_what_record_wrote_for_a_retry_or_a_refusal_is_kept(platform: Platform) -> None:
+    make_tenants(platform)
+    operation = _scripted([RetryLater("plus tard"), Failed("refus", "Refusé.")], [])
+    with pytest.raises(OperationRetry, match="plus tard"):
+        _run(platform, operation, "cle-2")
+    assert _counter(platform, "verdicts") == 1
+    with pytest.raises(OperationFailed) as refused:
+        _run(platform, operation, "cle-2")
+    assert refused.value.code == "refus" and _counter(platform, "verdicts") == 2
