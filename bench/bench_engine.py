@@ -55,9 +55,7 @@ def _fresh_platform(name: str, data_dir: Path) -> Platform:
     p = build_platform(settings)
     prepare_database(p)
     with p.uow() as uow:
-        admin.deploy_directory(
-            uow, HERE / "procedures", operations=p.operations.names(), now=p.clock()
-        )
+        admin.deploy_directory(uow, HERE / "procedures", operations=p.operations, now=p.clock())
         admin.create_tenant(uow, siren=TENANT, name="Commune du banc", actor=AGENT, now=p.clock())
         uow.commit()
     return p

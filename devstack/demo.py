@@ -23,6 +23,9 @@ from engine.domain.french import PARIS
 from engine.domain.model import Actor, Case, JournalEntry
 from engine.jobs.actes_polling import poll_transmissions
 from engine.jobs.timers import fire_due_timers
+from engine.operations.actes import tdt_config
+from engine.operations.base import OperationRetry
+from engine.operations.runner import JobNotReady, run_job
 from engine.persistence.repositories import JournalRepository
 from engine.persistence.uow import UnitOfWork
 from engine.rendering import RenderRequest, render_pdf
@@ -30,10 +33,7 @@ from engine.runtime.clock import frozen_now
 from engine.services import admin
 from engine.services import cases as case_services
 from engine.services.citizen_requests import Upload, submit_request
-from engine.services.connector_operations import tdt_config
 from engine.services.documents import add_case_document
-from engine.services.jobs import JobNotReady, run_job
-from engine.services.operations import OperationRetry
 
 DEMO_SIREN = "213400005"
 DEMO_NAME = "Commune de Démonstration"

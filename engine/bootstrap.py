@@ -4,27 +4,46 @@ from __future__ import annotations
 
 import importlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Engine
 
+from engine.operations import (
+    actes,
+    archiving,
+    cases,
+    council,
+    deadlines,
+    documents,
+    mail,
+    publishing,
+    signing,
+)
+from engine.operations.base import Operation, OperationRegistry
 from engine.persistence.db import make_engine
 from engine.persistence.migrate import upgrade
 from engine.persistence.uow import JobDispatcher, UnitOfWork
 from engine.services.admin import Deployment, deploy_directory
-from engine.services.operations import OperationRegistry, register_builtin_operations
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)
 
-OPERATION_PROVIDERS: tuple[str, ...] = (
-    "engine.services.signing_operations",
-    "engine.services.connector_operations",
-    "engine.services.archive_operations",
+OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
+    *signing.OPERATIONS,
+    *archiving.OPERATIONS,
+    *actes.OPERATIONS,
+    *mail.OPERATIONS,
+    *publishing.OPERATIONS,
+    *documents.OPERATIONS,
+    *deadlines.OPERATIONS,
+    *council.OPERATIONS,
+    *cases.OPERATIONS,
 )
-"""Modules with `register(registry, settings)` adding the leaf libraries' operations."""
+"""Every service-task operation of the product, by capability: a BPMN `serviceTaskOperator`
+names one of these (`Operation.name`), and its module holds the code."""
 
 
 def utcnow() -> datetime:
@@ -56,13 +75,18 @@ class Platform:
         return self.operations.get(operation).queue
 
 
-def build_operations(settings: Settings, extra_modules: Sequence[str] = ()) -> OperationRegistry:
-    registry = OperationRegistry()
-    register_builtin_operations(registry)
-    for module_name in (*OPERATION_PROVIDERS, *settings.operation_modules, *extra_modules):
-        module = importlib.import_module(module_name)
-        module.register(registry, settings)
-    return registry
+def build_operations(settings: Settings) -> OperationRegistry:
+    """The product's operations, plus those of `settings.operation_modules`: the one extension
+    point, for operations outside the product (the test suite's, given to a real worker
+    process by environment); each such module exposes an `OPERATIONS` tuple like ours."""
+    return OperationRegistry((*OPERATIONS, *_extensions(settings.operation_modules)), settings)
+
+
+def _extensions(modules: Iterable[str]) -> list[Operation[Any, Any, Any]]:
+    found: list[Operation[Any, Any, Any]] = []
+    for name in modules:
+        found.extend(importlib.import_module(name).OPERATIONS)
+    return found
 
 
 def build_platform(settings: Settings, *, dispatch: JobDispatcher | None = None) -> Platform:
@@ -81,7 +105,7 @@ def prepare_database(platform: Platform) -> list[Deployment]:
         deployed = deploy_directory(
             uow,
             platform.settings.processes_dir,
-            operations=platform.operations.names(),
+            operations=platform.operations,
             now=platform.clock(),
             strict=False,
         )

@@ -193,7 +193,8 @@ class Settings(BaseSettings):
     secret_key: str = Field(default=DEFAULT_SECRET_KEY, repr=False)
     """Signs session cookies, API tokens and citizen follow-up links (32 random bytes or more)."""
     operation_modules: list[str] = []
-    """Extra modules with `register(registry, settings)` adding service-task operations."""
+    """Extra modules whose `OPERATIONS` tuple adds service-task operations to the product's
+    (engine.bootstrap): the extension point a worker process is given by environment."""
     worker_stale_after: int = 120
     """Seconds after which a job handed to the broker and not finished is sent again."""
     internal_networks: list[str] = [

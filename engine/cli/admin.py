@@ -143,7 +143,7 @@ def processes_validate(directories: tuple[Path, ...]) -> None:
     targets = list(directories) or sorted(
         p for p in s.processes_dir.iterdir() if (p / "procedure.yaml").is_file()
     )
-    operations = build_operations(s).names()
+    operations = build_operations(s)
     for directory in targets:
         bundle = read_procedure_dir(directory)
         parse_bundle(bundle, operations=operations)

@@ -11,10 +11,10 @@ import ast
 import hashlib
 import json
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import jsonschema
 import yaml
@@ -39,6 +39,14 @@ DEFINITION_SUFFIXES = (*BPMN_SUFFIXES, ".dmn", ".json", ".yaml")
 SAFE_XML = etree.XMLParser(
     resolve_entities=False, no_network=True, huge_tree=False, remove_comments=False
 )
+
+
+class OperationCatalog(Protocol):
+    """The operations a platform runs, as deployment checks service tasks against them."""
+
+    def check_service_task(self, operation: str, params: Mapping[str, str]) -> None:
+        """Raise ProcessDefinitionError (French) for an unknown operation or wrong parameters
+        (`params`: parameter name → expression source, as written in the BPMN)."""
 
 
 @dataclass(frozen=True)
@@ -243,7 +251,7 @@ def caught_messages(parsed: ParsedProcess) -> set[str]:
 
 
 def parse_bundle(
-    bundle: ProcessBundle, *, operations: Iterable[str] | None = None
+    bundle: ProcessBundle, *, operations: OperationCatalog | None = None
 ) -> ParsedProcess:
     """Parse and validate a bundle; raise ProcessDefinitionError naming file, element and line."""
     parser = DematflowBpmnParser()
@@ -364,14 +372,13 @@ def form_name(task_spec: Any) -> str | None:
 def _check_process_spec(
     process_spec: Any,
     forms: Mapping[str, Any],
-    operations: Iterable[str] | None,
+    operations: OperationCatalog | None,
     files: Mapping[str, bytes] | None = None,
 ) -> None:
-    known_operations = set(operations) if operations is not None else None
     for task_spec in process_spec.task_specs.values():
         where = _where(process_spec, task_spec, files or {})
         try:
-            _check_task_spec(task_spec, forms, known_operations)
+            _check_task_spec(task_spec, forms, operations)
         except ProcessDefinitionError as exc:
             raise ProcessDefinitionError(f"{where}: {exc}") from exc
 
@@ -400,16 +407,17 @@ def element_name(task_spec: Any) -> str | None:
     return None
 
 
-def _check_task_spec(task_spec: Any, forms: Mapping[str, Any], operations: set[str] | None) -> None:
+def _check_task_spec(
+    task_spec: Any, forms: Mapping[str, Any], operations: OperationCatalog | None
+) -> None:
     name = form_name(task_spec)
     if name is not None and name not in forms:
         raise ProcessDefinitionError(f"formulaire forms/{name} introuvable")
-    if (
-        isinstance(task_spec, AsyncServiceTask)
-        and operations is not None
-        and task_spec.operation_name not in operations
-    ):
-        raise ProcessDefinitionError(f"opération inconnue « {task_spec.operation_name} »")
+    if isinstance(task_spec, AsyncServiceTask) and operations is not None:
+        operations.check_service_task(
+            str(task_spec.operation_name),
+            {str(k): str(p["value"]) for k, p in task_spec.operation_params.items()},
+        )
     for site, mode, source in expression_sites(task_spec):
         try:
             if mode == "exec":

@@ -14,7 +14,7 @@ from engine.domain.errors import Conflict, InvalidInput, NotFound, ProcessDefini
 from engine.domain.model import Actor, Tenant, check_siren
 from engine.domain.tenant_records import Member
 from engine.persistence.uow import UnitOfWork
-from engine.runtime.specs import ProcessBundle, parse_bundle, read_procedure_dir
+from engine.runtime.specs import OperationCatalog, ProcessBundle, parse_bundle, read_procedure_dir
 from engine.services.passwords import check_new_password
 
 ROLES = ("agent", "elu", "archiviste", "admin")
@@ -314,9 +314,11 @@ def change_own_password(
 
 
 def deploy_bundle(
-    uow: UnitOfWork, bundle: ProcessBundle, *, operations: list[str], now: datetime
+    uow: UnitOfWork, bundle: ProcessBundle, *, operations: OperationCatalog, now: datetime
 ) -> bool:
-    """Validate and store a definition; False when this exact content is already deployed."""
+    """Validate and store a definition; False when this exact content is already deployed.
+
+    Each service task must name one of `operations` with the parameters it takes."""
     parsed = parse_bundle(bundle, operations=operations)
     return uow.specs.save(
         digest=bundle.hash,
@@ -337,7 +339,12 @@ class Deployment:
 
 
 def deploy_directory(
-    uow: UnitOfWork, root: Path, *, operations: list[str], now: datetime, strict: bool = True
+    uow: UnitOfWork,
+    root: Path,
+    *,
+    operations: OperationCatalog,
+    now: datetime,
+    strict: bool = True,
 ) -> list[Deployment]:
     """Deploy every procedure folder of `root`. Not strict: an invalid procedure is reported and
     skipped, so one broken model does not stop the platform (its running cases keep their spec)."""

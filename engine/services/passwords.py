@@ -19,8 +19,8 @@ from connectors.errors import PermanentError, RetryableError
 from connectors.mail.mailer import Notification, send_notification
 from connectors.mail.rendering import NotificationKind
 from engine.domain.errors import InvalidInput
+from engine.operations.mail import smtp_config
 from engine.rendering.formatting import MAIL_FILTERS
-from engine.services.connector_operations import smtp_config
 from engine.settings import SmtpSettings
 
 __all__ = ["MAX_LENGTH", "MIN_LENGTH", "check_new_password", "notify_reset"]

@@ -1,4 +1,4 @@
-"""The public register of acts: the `connectors.publish` operation and the register's queries.
+"""The public register of acts: its queries (`connectors.publish` is engine.operations.publishing).
 
 Publication électronique (CGCT L2131-1, reform of 1 July 2022): the whole act, not modifiable,
 with the date it went online, kept online at least two months. Rows and files are immutable:
@@ -17,10 +17,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from engine.domain.connector_records import Publication
-from engine.domain.errors import InvalidInput, NotFound
+from engine.domain.errors import NotFound
 from engine.persistence.uow import UnitOfWork
-from engine.services.documents import document_from_reference
-from engine.services.operations import Operation, OperationContext, OperationFailed, once
 from engine.settings import PublicationSettings
 
 PUBLISH_OPERATION = "connectors.publish"
@@ -73,7 +71,7 @@ def register_url(settings: PublicationSettings, tenant: str) -> str:
     return f"{settings.base_url.rstrip('/')}/registre/{tenant}"
 
 
-def _entry(settings: PublicationSettings, publication: Publication) -> RegisterEntry:
+def entry_of(settings: PublicationSettings, publication: Publication) -> RegisterEntry:
     base = f"{register_url(settings, publication.tenant)}/actes/{publication.id}"
     return RegisterEntry(
         publication=publication,
@@ -111,7 +109,7 @@ def list_register(
 ) -> list[RegisterEntry]:
     """Entries online at `now`, newest first; `kind` is ``acte`` or ``liste_deliberations``."""
     rows = uow.publications.online(tenant, now, kind=kind, limit=min(limit, 1000), offset=offset)
-    return [_entry(settings, row) for row in rows]
+    return [entry_of(settings, row) for row in rows]
 
 
 def register_entry(
@@ -126,7 +124,7 @@ def register_entry(
     rows = uow.publications.online(tenant, now, publication_id=publication_id, limit=1)
     if not rows:
         raise NotFound("Acte introuvable dans le registre.")
-    return _entry(settings, rows[0])
+    return entry_of(settings, rows[0])
 
 
 def register_file(
@@ -203,97 +201,3 @@ def _csv_safe(value: Any) -> Any:
     if value is None:
         return ""
     return value
-
-
-# --- the operation ----------------------------------------------------------------------------
-
-
-def _check_transmitted(uow: UnitOfWork, tenant: str, ack_id: str) -> None:
-    """An act is published once signed and transmitted: its AR must be on record here."""
-    rows = uow.actes.for_act(tenant, ack_id) if ack_id else []
-    if not any(row.state == "acknowledged" and row.ack_id == ack_id for row in rows):
-        raise OperationFailed(
-            "acte_non_transmis",
-            f"L'acte ne peut être publié : aucun accusé de réception « {ack_id} » n'est "
-            "enregistré. Attendre l'accusé de réception de la préfecture puis relancer.",
-        )
-
-
-def _publish(
-    ctx: OperationContext, params: dict[str, Any], settings: PublicationSettings
-) -> dict[str, Any]:
-    nature = str(params.get("nature") or "")
-    if nature not in NATURE_LABELS:
-        raise OperationFailed("publication_invalide", f"Nature inconnue « {nature} ».")
-    subject = str(params.get("objet") or "").strip()
-    if not subject:
-        raise OperationFailed("publication_invalide", "L'objet de l'acte publié est obligatoire.")
-    ack_id = str(params.get("identifiant_ar") or "")
-    validation = params.get("validation")
-
-    def record(uow: UnitOfWork) -> dict[str, Any]:
-        existing = uow.publications.by_key(ctx.tenant, ctx.idempotency_key)
-        if existing is not None:
-            return _result(settings, existing)
-        if nature != LIST_KIND:
-            _check_transmitted(uow, ctx.tenant, ack_id)
-        try:
-            document = document_from_reference(uow, ctx.tenant, params.get("document"))
-        except (InvalidInput, NotFound) as exc:
-            raise OperationFailed("publication_invalide", f"Document inutilisable : {exc}") from exc
-        if document.media_type != "application/pdf":
-            raise OperationFailed("publication_invalide", "Seuls les PDF sont publiés.")
-        publication = Publication(
-            id=uuid.uuid4(),
-            tenant=ctx.tenant,
-            case_id=ctx.case_id,
-            kind=LIST_KIND if nature == LIST_KIND else "acte",
-            nature=nature,
-            number=str(params.get("numero") or "")[:15],
-            subject=subject,
-            document_id=document.id,
-            file_name=document.name,
-            sha256=document.sha256,
-            size=document.size,
-            ack_id=ack_id,
-            signature=dict(validation) if isinstance(validation, dict) else {},
-            session=str(params["seance"])[:40] if params.get("seance") else None,
-            published_at=ctx.now,
-            online_until=online_until(settings, ctx.now),
-        )
-        uow.publications.add(publication, idempotency_key=ctx.idempotency_key)
-        uow.journal.append(
-            tenant=ctx.tenant,
-            kind="act.published",
-            case_id=ctx.case_id,
-            actor="system:publication",
-            payload={
-                "publication": str(publication.id),
-                "nature": nature,
-                "numero": publication.number,
-                "sha256": document.sha256,
-                "identifiant_ar": ack_id,
-            },
-            now=ctx.now,
-        )
-        return _result(settings, publication)
-
-    # Recorded once per idempotency key, in the transaction of the operations' driver.
-    return once(ctx, PUBLISH_OPERATION, record)
-
-
-def _result(settings: PublicationSettings, publication: Publication) -> dict[str, Any]:
-    entry = _entry(settings, publication)
-    return {
-        "url": entry.url,
-        "publie_le": publication.published_at.isoformat(),
-        "publication": str(publication.id),
-        "fichier": entry.download_url,
-    }
-
-
-def publish_operation(settings: PublicationSettings) -> Operation:
-    def run(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
-        return _publish(ctx, params, settings)
-
-    return run

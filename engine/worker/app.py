@@ -25,11 +25,11 @@ from engine.jobs.timestamp_renewal import (
     renewal_config,
 )
 from engine.jobs.webhooks import run_webhooks
+from engine.operations.actes import tdt_config
+from engine.operations.base import OperationFailed, OperationRegistry, OperationRetry
+from engine.operations.runner import JobNotReady, jobs_to_resend, run_job
 from engine.persistence.uow import JobDispatcher
 from engine.services.archives.setup import ArchiveUnavailable, archive_setup, check_archive_storage
-from engine.services.connector_operations import tdt_config
-from engine.services.jobs import JobNotReady, jobs_to_resend, run_job
-from engine.services.operations import OperationFailed, OperationRegistry, OperationRetry
 from engine.settings import Settings
 
 log = logging.getLogger(__name__)

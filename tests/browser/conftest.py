@@ -50,9 +50,7 @@ def live_platform(
     )
     platform = build_platform(settings)
     with platform.uow() as uow:
-        deploy_directory(
-            uow, TEST_PROCEDURES, operations=platform.operations.names(), now=platform.clock()
-        )
+        deploy_directory(uow, TEST_PROCEDURES, operations=platform.operations, now=platform.clock())
         uow.commit()
     make_users(platform)
     yield platform

@@ -19,10 +19,10 @@ from lxml import etree  # type: ignore[import-untyped]
 
 from connectors import NotificationKind
 from connectors.mail.rendering import RenderedMail, render_notification
+from engine.operations.mail import MODELES, mail_context
 from engine.rendering.formatting import MAIL_FILTERS
 from engine.runtime.facade import CaseRuntime
 from engine.runtime.specs import parse_bundle, read_procedure_dir
-from engine.services.connector_operations import MODELES, mail_context
 from tests.support.scenarios import load_scenarios, run_scenario
 
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"

@@ -38,13 +38,13 @@ from engine.bootstrap import Platform, build_operations, build_platform
 from engine.domain.model import Actor, Case, CaseStatus, JournalEntry
 from engine.jobs.actes_polling import PollReport, poll_transmissions
 from engine.jobs.timers import fire_due_timers
+from engine.operations.actes import tdt_config
 from engine.runtime.clock import frozen_now
 from engine.services import admin
 from engine.services import cases as case_services
 from engine.services.admin import deploy_directory
 from engine.services.archives.exports import export_package_dip
 from engine.services.archives.setup import archive_setup
-from engine.services.connector_operations import tdt_config
 from engine.services.documents import add_case_document
 from engine.services.messages import MessageOrigin
 from engine.services.steps import load_case
@@ -402,7 +402,7 @@ def _deploy_and_seed(settings: Settings) -> None:
             deploy_directory(
                 uow,
                 settings.processes_dir,
-                operations=build_operations(settings).names(),
+                operations=build_operations(settings),
                 now=datetime.now(UTC),
             )
             uow.commit()

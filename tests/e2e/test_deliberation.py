@@ -18,12 +18,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from engine.domain.model import Actor, Case, CaseStatus
+from engine.operations.base import OperationRetry
+from engine.operations.runner import JobNotReady, run_job
 from engine.rendering import RenderRequest, render_pdf
 from engine.runtime.clock import frozen_now, utcnow
 from engine.services import cases as case_services
 from engine.services.documents import add_case_document
-from engine.services.jobs import JobNotReady, run_job
-from engine.services.operations import OperationRetry
 from engine.services.publication import list_register
 from signatures import ValidationOptions, validate_pdf_for_archive
 from tests.e2e.conftest import TENANT_NAME, Stack, Worker, actor

@@ -3,34 +3,61 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 from typing import Any
 
-from engine.services.operations import (
+from engine.operations.base import (
+    Operation,
     OperationContext,
     OperationFailed,
-    OperationRegistry,
-    once,
+    param,
+    passing,
 )
-from engine.settings import Settings
+from engine.persistence.uow import UnitOfWork
 
 
-def slow_counter(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
-    """Increment a per-tenant counter once per idempotency key, then linger (kill window)."""
-    result = once(
-        ctx,
-        "test.slow_counter",
-        lambda uow: {"valeur": uow.tenants.next_counter(ctx.tenant, "test-effects")},
-    )
-    time.sleep(float(params.get("linger", 0)))
-    return result
+@dataclass(frozen=True)
+class SlowParams:
+    linger: float = param(lambda value: float(value or 0))
+    """Seconds to wait after counting, before the job finishes (a window to kill the worker)."""
 
 
-def always_fails(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
-    raise OperationFailed(
-        str(params.get("code", "refus")), "Le service distant a refusé la demande."
-    )
+def _prepare_slow(uow: UnitOfWork, ctx: OperationContext, params: SlowParams) -> SlowParams:
+    return params
 
 
-def register(registry: OperationRegistry, settings: Settings) -> None:
-    registry.register("test.slow_counter", slow_counter)
-    registry.register("test.always_fails", always_fails)
+def _linger(params: SlowParams) -> SlowParams:
+    time.sleep(params.linger)
+    return params
+
+
+def _record_slow(uow: UnitOfWork, ctx: OperationContext, params: SlowParams) -> dict[str, Any]:
+    """Increment a per-tenant counter, once per idempotency key (the runner remembers it)."""
+    return {"valeur": uow.tenants.next_counter(ctx.tenant, "test-effects")}
+
+
+@dataclass(frozen=True)
+class FailingParams:
+    code: str = param(lambda value: str(value or "refus"))
+
+
+def _always_fails(uow: UnitOfWork, ctx: OperationContext, params: FailingParams) -> None:
+    raise OperationFailed(params.code, "Le service distant a refusé la demande.")
+
+
+OPERATIONS = (
+    Operation(
+        name="test.slow_counter",
+        params=SlowParams,
+        prepare=_prepare_slow,
+        act=_linger,
+        record=_record_slow,
+    ),
+    Operation(
+        name="test.always_fails",
+        params=FailingParams,
+        prepare=_always_fails,
+        act=passing,
+        record=lambda uow, ctx, outcome: {},
+    ),
+)

@@ -8,9 +8,10 @@ from typing import Any
 
 from engine.bootstrap import Platform
 from engine.domain.model import Actor, Case
+from engine.operations.base import OperationContext
+from engine.operations.runner import JobOutcome, run_job, run_operation
 from engine.services import admin
 from engine.services import cases as case_services
-from engine.services.jobs import JobOutcome, run_job
 
 OPERATOR = Actor.system("tests")
 AGENT = Actor("user:agent", frozenset({"agent"}), "Agent")
@@ -118,3 +119,26 @@ def fixed_clock(moment: datetime) -> Any:
 
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def call_operation(
+    platform: Platform,
+    name: str,
+    params: dict[str, Any],
+    *,
+    case_id: uuid.UUID | None = None,
+    key: str | None = None,
+    tenant: str = SIREN_A,
+    now: datetime | None = None,
+) -> dict[str, Any]:
+    """Run an operation's three phases by its BPMN name, outside a job (no case advances)."""
+    ctx = OperationContext(
+        tenant=tenant,
+        case_id=case_id or uuid.uuid4(),
+        operation=name,
+        idempotency_key=key or str(uuid.uuid4()),
+        now=now or platform.clock(),
+        resources=platform.operations.resources,
+    )
+    operation = platform.operations.get(name)
+    return run_operation(operation, ctx, params, platform.uow, lambda _uow, result: result)

@@ -43,7 +43,7 @@ def test_a_model_error_after_a_task_puts_the_case_in_error(platform: Platform) -
     make_tenants(platform)
     bundle = bundle_from_files({"procedure.yaml": MANIFEST, "essai.bpmn": BPMN})
     with platform.uow() as uow:
-        deploy_bundle(uow, bundle, operations=platform.operations.names(), now=platform.clock())
+        deploy_bundle(uow, bundle, operations=platform.operations, now=platform.clock())
         uow.commit()
     case = start(platform, "essai-erreur")
     with platform.uow() as uow:
@@ -82,7 +82,7 @@ def test_the_api_answers_problem_json_when_a_case_cannot_start(platform: Platfor
     start_first = re.sub(rb'<bpmn:sequenceFlow id="f2"[^>]*>\n', b"", start_first)
     bundle = bundle_from_files({"procedure.yaml": manifest, "essai.bpmn": start_first})
     with platform.uow() as uow:
-        deploy_bundle(uow, bundle, operations=platform.operations.names(), now=platform.clock())
+        deploy_bundle(uow, bundle, operations=platform.operations, now=platform.clock())
         admin.create_user(
             uow,
             username="agent.a",

@@ -2,27 +2,12 @@
 
 from __future__ import annotations
 
-import uuid
-
 import pytest
 from sqlalchemy import update
 
 from engine.bootstrap import Platform
 from engine.persistence import tables as t
-from engine.services.case_queries import session_deliberations, similar_purchases
-from engine.services.operations import OperationContext
-from tests.engine.support import SIREN_A, SIREN_B, make_tenants, start
-
-
-def _ctx(p: Platform, tenant: str = SIREN_A) -> OperationContext:
-    return OperationContext(
-        tenant=tenant,
-        case_id=uuid.uuid4(),
-        task_name="t",
-        idempotency_key="k",
-        now=p.clock(),
-        unit_of_work=p.uow,
-    )
+from tests.engine.support import SIREN_A, SIREN_B, call_operation, make_tenants, start
 
 
 @pytest.fixture
@@ -76,8 +61,10 @@ def test_similar_purchases_same_year_type_and_cpv_group(p: Platform) -> None:
         [{**base, "objet": "Papier", "code_cpv": "30197643", "montant_estime_ht": 7000}],
         tenant=SIREN_B,
     )
-    result = similar_purchases(
-        _ctx(p), {**base, "code_cpv": "30192700", "montant_estime_ht": 30000}
+    result = call_operation(
+        p,
+        "engine.similar_purchases",
+        {**base, "code_cpv": "30192700", "montant_estime_ht": 30000},
     )
     # Computers (CPV group 302) are not office supplies (group 301): a different need.
     assert sorted(a["objet"] for a in result["achats"]) == ["Enveloppes", "Papier A4"]
@@ -104,9 +91,11 @@ def test_session_deliberations_lists_voted_projects_of_that_session(p: Platform)
             },
         ],
     )
-    result = session_deliberations(_ctx(p), {"seance": seance})
+    result = call_operation(p, "engine.session_deliberations", {"seance": seance})
     assert [(d["objet"], d["resultat"]) for d in result["deliberations"]] == [
         ("Budget", "adoptée"),
         ("Vente de terrain", "rejetée"),
     ]
-    assert session_deliberations(_ctx(p, SIREN_B), {"seance": seance}) == {"deliberations": []}
+    assert call_operation(
+        p, "engine.session_deliberations", {"seance": seance}, tenant=SIREN_B
+    ) == {"deliberations": []}

@@ -123,7 +123,7 @@ def test_running_a_job_twice_has_one_effect(p: Platform) -> None:
     with p.uow() as uow:
         job = uow.jobs.for_case(SIREN_A, case.id)[0]
     first = run_pending_jobs(p, case)
-    from engine.services.jobs import run_job
+    from engine.operations.runner import run_job
 
     again = run_job(job.id, uow_factory=p.uow, operations=p.operations, clock=p.clock)
     assert first[0].state == JobState.DONE and again.detail == "déjà traité"

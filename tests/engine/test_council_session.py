@@ -11,11 +11,18 @@ import pytest
 
 from engine.bootstrap import Platform
 from engine.domain.model import Actor, Case
+from engine.operations.base import OperationFailed, OperationRetry
 from engine.rendering import RenderRequest, render_pdf
-from engine.services.council_operations import notify_cases, session_acts, session_agenda
 from engine.services.documents import add_case_document
-from engine.services.operations import OperationContext, OperationFailed, OperationRetry
-from tests.engine.support import AGENT, SIREN_A, complete, get, make_tenants, run_pending_jobs
+from tests.engine.support import (
+    AGENT,
+    SIREN_A,
+    call_operation,
+    complete,
+    get,
+    make_tenants,
+    run_pending_jobs,
+)
 from tests.engine.support import start as start_case
 
 SEANCE = "2027-01-28T18:30:00+01:00"
@@ -71,17 +78,6 @@ def _visaed(platform: Platform, objet: str) -> tuple[Case, str]:
     return case, str(data["numero_projet"])
 
 
-def _ctx(platform: Platform, key: str | None = None) -> OperationContext:
-    return OperationContext(
-        tenant=SIREN_A,
-        case_id=uuid.uuid4(),
-        task_name="seance",
-        idempotency_key=key or str(uuid.uuid4()),
-        now=platform.clock(),
-        unit_of_work=platform.uow,
-    )
-
-
 def _waits(platform: Platform, message: str, correlation: str) -> list[uuid.UUID]:
     with platform.uow() as uow:
         return uow.cases.waiting_for_message(SIREN_A, message, correlation)
@@ -112,15 +108,17 @@ def test_agenda_lists_every_problem_and_only_visaed_projects(council: Platform) 
     _project(council, "Projet encore au visa")
 
     with pytest.raises(OperationFailed) as refused:
-        session_agenda(_ctx(council), {"points": [number, "2027_PDEL9999", number]})
+        call_operation(
+            council, "engine.session_agenda", {"points": [number, "2027_PDEL9999", number]}
+        )
     assert refused.value.code == "ordre_du_jour_invalide"
     assert "2027_PDEL9999 n'attend pas d'inscription" in refused.value.message
     assert f"{number} figure deux fois" in refused.value.message
 
     with pytest.raises(OperationFailed, match="vide"):
-        session_agenda(_ctx(council), {"points": []})
+        call_operation(council, "engine.session_agenda", {"points": []})
 
-    agenda = session_agenda(_ctx(council), {"points": [number]})["ordre_du_jour"]
+    agenda = call_operation(council, "engine.session_agenda", {"points": [number]})["ordre_du_jour"]
     assert agenda == [
         {
             "numero": 1,
@@ -139,8 +137,9 @@ def test_messages_resume_every_case_or_none(council: Platform) -> None:
 
     # The second item is unknown: the first case must not be resumed either.
     with pytest.raises(OperationFailed) as refused:
-        notify_cases(
-            _ctx(council),
+        call_operation(
+            council,
+            "engine.notify_cases",
             {
                 "message": "seance_inscription",
                 "envois": [
@@ -159,15 +158,17 @@ def test_messages_resume_every_case_or_none(council: Platform) -> None:
             {"correlation": second_number, "payload": {**inscription, "numero_point": 2}},
         ],
     }
-    ctx = _ctx(council, key="seance-inscription-1")
-    result = notify_cases(ctx, sendings)
+    key = "seance-inscription-1"
+    result = call_operation(council, "engine.notify_cases", sendings, key=key)
     assert [r["dossier"] for r in result["remis"]] == [str(first.id), str(second.id)]
-    assert notify_cases(ctx, sendings) == result, "un nouvel essai ne renvoie rien"
+    assert call_operation(council, "engine.notify_cases", sendings, key=key) == result, (
+        "un nouvel essai ne renvoie rien"
+    )
     assert get(council, second).data["numero_point"] == 2
     assert _waits(council, "seance_vote", first_number) == [first.id]
 
     with pytest.raises(OperationFailed, match="inconnu"):
-        notify_cases(_ctx(council), {"message": "autre", "envois": []})
+        call_operation(council, "engine.notify_cases", {"message": "autre", "envois": []})
 
 
 def test_list_of_the_session_waits_for_the_act_numbers(council: Platform) -> None:
@@ -175,8 +176,9 @@ def test_list_of_the_session_waits_for_the_act_numbers(council: Platform) -> Non
     rejected, rejected_number = _visaed(council, "Acquisition d'une balayeuse")
     postponed, postponed_number = _visaed(council, "Dénomination de la place du Marché")
     cases = [(adopted, adopted_number), (rejected, rejected_number), (postponed, postponed_number)]
-    notify_cases(
-        _ctx(council),
+    call_operation(
+        council,
+        "engine.notify_cases",
         {
             "message": "seance_inscription",
             "envois": [
@@ -190,8 +192,9 @@ def test_list_of_the_session_waits_for_the_act_numbers(council: Platform) -> Non
     )
     votes = [_vote("adoptee"), {**_vote("rejetee"), "motif": "Dépense prématurée"}]
     votes.append({**_vote("reporte"), "motif": "Quorum non atteint"})
-    delivered = notify_cases(
-        _ctx(council),
+    delivered = call_operation(
+        council,
+        "engine.notify_cases",
         {
             "message": "seance_vote",
             "envois": [
@@ -202,11 +205,13 @@ def test_list_of_the_session_waits_for_the_act_numbers(council: Platform) -> Non
     )["remis"]
 
     with pytest.raises(OperationRetry):
-        session_acts(_ctx(council), {"dossiers": delivered})
+        call_operation(council, "engine.session_acts", {"dossiers": delivered})
 
     run_pending_jobs(council, adopted)
     number = get(council, adopted).data["numero_acte"]
-    listed = session_acts(_ctx(council), {"dossiers": delivered})["deliberations"]
+    listed = call_operation(council, "engine.session_acts", {"dossiers": delivered})[
+        "deliberations"
+    ]
     assert listed == [
         {
             "numero": number,

@@ -63,9 +63,7 @@ def p(platform: Platform, tmp_path: Path) -> Platform:
     # a loose schema, as a modeler may write: the model still has to fail cleanly
     (folder / "messages" / "signal.json").write_text('{"type": "object"}', encoding="utf-8")
     with platform.uow() as uow:
-        deploy_directory(
-            uow, tmp_path, operations=platform.operations.names(), now=platform.clock()
-        )
+        deploy_directory(uow, tmp_path, operations=platform.operations, now=platform.clock())
         uow.commit()
     make_tenants(platform)
     return platform

@@ -12,8 +12,8 @@ from sqlalchemy import update
 from engine.bootstrap import Platform
 from engine.domain.model import CaseStatus, JobState
 from engine.observability import JsonFormatter, case_id, metrics_registry
+from engine.operations.runner import MAX_ATTEMPTS, run_job
 from engine.persistence import tables as t
-from engine.services.jobs import MAX_ATTEMPTS, run_job
 from tests.engine.support import SIREN_A, complete, get, make_tenants, run_pending_jobs, start
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from engine.bootstrap import build_operations
+from engine.operations.base import OperationRegistry
 from engine.runtime.specs import flow_nodes, parse_bundle, read_procedure_dir
 from engine.settings import Settings
 from tests.support.scenarios import load_scenarios, run_scenario
@@ -15,9 +16,9 @@ PROCESSES = Path(__file__).resolve().parents[2] / "processes"
 PROCEDURES = sorted(p for p in PROCESSES.iterdir() if (p / "procedure.yaml").is_file())
 
 
-def _operations() -> list[str]:
-    """Every operation the platform registers (engine built-ins and the leaf libraries')."""
-    return build_operations(Settings()).names()
+def _operations() -> OperationRegistry:
+    """Every operation the platform registers, with their parameters."""
+    return build_operations(Settings())
 
 
 def _cases() -> list[tuple[Path, str, dict[str, object]]]:

@@ -15,6 +15,7 @@ import pikepdf
 import pytest
 
 from engine.bootstrap import Platform
+from engine.operations.base import OperationFailed
 from engine.rendering import (
     ContextLimits,
     FontFiles,
@@ -36,10 +37,9 @@ from engine.rendering.formatting import (
     french_number,
     plain_text,
 )
-from engine.services.operations import OperationContext, OperationFailed
 from signatures.pdfa import convert_to_pdfa
 from tests.engine.rendering_contexts import AR_ACCEPTATION, AR_REJET, CASES, ISSUER
-from tests.engine.support import SIREN_A, make_tenants, start
+from tests.engine.support import SIREN_A, call_operation, make_tenants, start
 
 NOW = datetime(2026, 12, 10, 13, 40, tzinfo=UTC)
 
@@ -233,58 +233,48 @@ def p(platform: Platform) -> Iterator[Platform]:
     yield platform
 
 
-def _ctx(p: Platform, key: str = "rendu-1") -> OperationContext:
-    case = start(p, "arrete")
-    return OperationContext(
-        tenant=SIREN_A,
-        case_id=case.id,
-        task_name="rediger_accuse",
-        idempotency_key=key,
-        now=NOW,
-        unit_of_work=p.uow,
-    )
+def _render(p: Platform, case_id: uuid.UUID, params: dict[str, Any], key: str = "rendu-1") -> Any:
+    return call_operation(p, "documents.render", params, case_id=case_id, key=key, now=NOW)
 
 
 @pytest.mark.integration
 def test_the_operation_stores_one_rendered_document_per_key(p: Platform, tmp_path: Path) -> None:
-    ctx = _ctx(p)
-    operation = p.operations.get("documents.render").run
+    case_id = start(p, "arrete").id
     params = {"modele": "accuse_reception_crpa", "contexte": AR_ACCEPTATION}
-    first = operation(ctx, params)
-    again = operation(ctx, params)
+    first = _render(p, case_id, params)
+    again = _render(p, case_id, params)
     assert again == first
     reference = first["document"]
     assert set(reference) == {"id", "nom", "sha256", "taille", "type"}
     assert reference["nom"] == "accuse_reception_DEM-2026-000412.pdf"
     with p.uow() as uow:
-        documents = uow.documents.for_case(SIREN_A, ctx.case_id)
+        documents = uow.documents.for_case(SIREN_A, case_id)
         content = uow.documents.content(documents[0])
-        journal = [e for e in uow.journal.for_case(SIREN_A, ctx.case_id)]
+        journal = [e for e in uow.journal.for_case(SIREN_A, case_id)]
     assert [(d.kind, str(d.id)) for d in documents] == [("rendered", reference["id"])]
     assert len(content) == reference["taille"]
     assert "réputée acceptée" in text_of(content, tmp_path)
     rendered = [e for e in journal if e.kind == "document.rendered"]
     assert len(rendered) == 1 and rendered[0].payload["modele"] == "accuse_reception_crpa"
-    other = operation(_ctx(p, key="rendu-2"), params)
+    other = _render(p, start(p, "arrete").id, params, key="rendu-2")
     assert other["document"]["id"] != reference["id"]
 
 
 @pytest.mark.integration
 def test_the_operation_fails_with_modele_incomplet(p: Platform) -> None:
-    ctx = _ctx(p)
-    operation = p.operations.get("documents.render").run
+    case_id = start(p, "arrete").id
     context = {**AR_ACCEPTATION, "service": "Service de l'accueil et des formalités"}
     with pytest.raises(OperationFailed) as caught:
-        operation(ctx, {"modele": "accuse_reception_crpa", "contexte": context})
+        _render(p, case_id, {"modele": "accuse_reception_crpa", "contexte": context})
     assert caught.value.code == "modele_incomplet"
     assert (
         "« service.adresse » (adresse postale du service chargé du dossier" in caught.value.message
     )
     with pytest.raises(OperationFailed) as unknown:
-        operation(ctx, {"modele": "inconnu", "contexte": {}})
+        _render(p, case_id, {"modele": "inconnu", "contexte": {}})
     assert unknown.value.code == "modele_inconnu"
     with pytest.raises(OperationFailed) as no_context:
-        operation(ctx, {"modele": "accuse_reception", "contexte": None})
+        _render(p, case_id, {"modele": "accuse_reception", "contexte": None})
     assert no_context.value.code == "modele_incomplet"
     with p.uow() as uow:
-        assert uow.documents.for_case(SIREN_A, ctx.case_id) == []
+        assert uow.documents.for_case(SIREN_A, case_id) == []

@@ -38,9 +38,7 @@ def p(settings: Settings, dev_pki: DevPki) -> Iterator[Platform]:
         settings.model_copy(update={"pki": PKISettings(dev_dir=dev_pki.directory)})
     )
     with platform.uow() as uow:
-        deploy_directory(
-            uow, TEST_PROCEDURES, operations=platform.operations.names(), now=platform.clock()
-        )
+        deploy_directory(uow, TEST_PROCEDURES, operations=platform.operations, now=platform.clock())
         uow.commit()
     make_tenants(platform)
     with platform.uow() as uow:

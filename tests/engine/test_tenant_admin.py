@@ -26,13 +26,13 @@ from engine.runtime.specs import read_procedure_dir
 from engine.services import admin, tenant_settings
 from engine.services.admin import deploy_bundle
 from engine.services.archives.retention import retention_rule
-from engine.services.operations import OperationContext
 from tests.engine.rendering_contexts import AR_ACCEPTATION
 from tests.engine.support import (
     NOW,
     OPERATOR,
     SIREN_A,
     SIREN_B,
+    call_operation,
     complete,
     make_tenants,
     ready,
@@ -378,7 +378,7 @@ def _deploy_new_version(p: Platform, tmp_path: Path) -> str:
     bundle = read_procedure_dir(copy)
     with p.uow() as uow:
         assert deploy_bundle(
-            uow, bundle, operations=p.operations.names(), now=p.clock() + timedelta(seconds=5)
+            uow, bundle, operations=p.operations, now=p.clock() + timedelta(seconds=5)
         )
         uow.commit()
     return bundle.hash
@@ -501,16 +501,15 @@ def _text_of(pdf: bytes, tmp_path: Path) -> str:
 
 def _rendered_text(p: Platform, tmp_path: Path, tenant: str, key: str) -> str:
     case = start(p, "arrete", tenant=tenant)
-    ctx = OperationContext(
-        tenant=tenant,
+    call_operation(
+        p,
+        "documents.render",
+        {"modele": "accuse_reception_crpa", "contexte": AR_ACCEPTATION},
         case_id=case.id,
-        task_name="rediger_accuse",
-        idempotency_key=key,
+        key=key,
+        tenant=tenant,
         now=NOW,
-        unit_of_work=p.uow,
     )
-    operation = p.operations.get("documents.render").run
-    operation(ctx, {"modele": "accuse_reception_crpa", "contexte": AR_ACCEPTATION})
     with p.uow() as uow:
         [document] = uow.documents.for_case(tenant, case.id)
         return _text_of(uow.documents.content(document), tmp_path)

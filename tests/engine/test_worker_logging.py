@@ -14,7 +14,7 @@ import pytest
 from engine.bootstrap import Platform
 from engine.domain.model import JobState
 from engine.observability import JsonFormatter
-from engine.services.jobs import run_job
+from engine.operations.runner import run_job
 from engine.worker.app import job_log_context
 from tests.engine.support import ELU, SIREN_A, complete, get, make_tenants, start
 

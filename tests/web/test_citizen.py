@@ -23,11 +23,11 @@ from engine.bootstrap import Platform, build_platform
 from engine.domain.deadlines import implicit_decision
 from engine.domain.french import format_date_fr
 from engine.domain.model import Actor, Case
+from engine.operations.runner import run_job
 from engine.services import cases as case_services
 from engine.services.admin import deploy_directory
 from engine.services.citizen_requests import follow_up_path
 from engine.services.documents import document_from_reference
-from engine.services.jobs import run_job
 from engine.settings import PKISettings, Settings, SmtpSettings
 from tests.engine.support import SIREN_A, SIREN_B, make_tenants
 from tests.fixtures.services import TEST_PROCEDURES
@@ -299,9 +299,7 @@ def live(settings: Settings, dev_pki: DevPki, smtp_server: SmtpServer) -> Iterat
         )
     )
     with platform.uow() as uow:
-        deploy_directory(
-            uow, TEST_PROCEDURES, operations=platform.operations.names(), now=platform.clock()
-        )
+        deploy_directory(uow, TEST_PROCEDURES, operations=platform.operations, now=platform.clock())
         uow.commit()
     make_tenants(platform)
     smtp_server.clear()

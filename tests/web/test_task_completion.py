@@ -17,8 +17,8 @@ from fastapi.testclient import TestClient
 from devstack.process import free_port
 from engine.bootstrap import Platform
 from engine.domain.model import JobState
+from engine.operations.runner import jobs_to_resend
 from engine.services.admin import deploy_directory
-from engine.services.jobs import jobs_to_resend
 from engine.settings import BrokerSettings, Settings
 from engine.worker.app import connect_platform
 from tests.engine.support import SIREN_A
@@ -43,9 +43,7 @@ def broker_down(settings: Settings) -> Iterator[Platform]:
     dead = BrokerSettings(url=f"redis://127.0.0.1:{free_port()}/0", key_prefix="dead:")
     _celery, platform = connect_platform(settings.model_copy(update={"broker": dead}))
     with platform.uow() as uow:
-        deploy_directory(
-            uow, TEST_PROCEDURES, operations=platform.operations.names(), now=platform.clock()
-        )
+        deploy_directory(uow, TEST_PROCEDURES, operations=platform.operations, now=platform.clock())
         uow.commit()
     make_users(platform)
     yield platform

@@ -91,9 +91,7 @@ def make_platform(
 
 def _prepare(platform: Platform) -> None:
     with platform.uow() as uow:
-        deploy_directory(
-            uow, TEST_PROCEDURES, operations=platform.operations.names(), now=platform.clock()
-        )
+        deploy_directory(uow, TEST_PROCEDURES, operations=platform.operations, now=platform.clock())
         uow.commit()
     make_tenants(platform)
     with platform.uow() as uow:

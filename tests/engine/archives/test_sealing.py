@@ -16,9 +16,9 @@ from devstack.pki import DevPki
 from engine.cli.archives import group as archives_cli
 from engine.domain.archives import ARCHIVED, WAITING
 from engine.domain.model import CaseStatus, JobState
+from engine.operations.base import OperationRetry
 from engine.services.archives.exports import export_package_dip
 from engine.services.archives.setup import archive_setup, check_archive_storage
-from engine.services.operations import OperationRetry
 from tests.engine.archives.conftest import (
     ARCHIVISTE,
     PlatformFactory,
@@ -27,7 +27,7 @@ from tests.engine.archives.conftest import (
     package_of,
     signed_case,
 )
-from tests.engine.support import SIREN_A, get, run_pending_jobs
+from tests.engine.support import SIREN_A, call_operation, get, run_pending_jobs
 
 pytestmark = pytest.mark.integration
 
@@ -102,20 +102,14 @@ def test_the_package_is_stored_once_even_if_the_job_runs_again(
     with p.uow() as uow:
         uow.archives.update(SIREN_A, package.package_id, p.clock(), state=WAITING)
         uow.commit()
-    from engine.services.archive_operations import seal_case
-    from engine.services.archives.setup import archive_setup
-    from engine.services.operations import OperationContext
-
     setup = archive_setup(p.settings)
-    ctx = OperationContext(
-        tenant=SIREN_A,
+    result = call_operation(
+        p,
+        "archiving.seal_case",
+        {"typologie": "test_archive"},
         case_id=case.id,
-        task_name="archiving.seal_case",
-        idempotency_key="second-run",
-        now=p.clock(),
-        unit_of_work=p.uow,
+        key="second-run",
     )
-    result = seal_case(ctx, {"typologie": "test_archive"}, setup=lambda: setup, trust_roots=tuple)
     assert result["paquet"] == package.package_id and result["statut"] == "archivé"
     with setup.store() as store:
         versions = store.versions(setup.bucket(SIREN_A), package_key(package.package_id))

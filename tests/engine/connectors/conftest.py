@@ -58,7 +58,7 @@ def cplatform(csettings: Settings) -> Iterator[Platform]:
     """A platform with the connector operations configured, test procedures and two tenants."""
     p = build_platform(csettings)
     with p.uow() as uow:
-        deploy_directory(uow, PROCEDURES, operations=p.operations.names(), now=p.clock())
+        deploy_directory(uow, PROCEDURES, operations=p.operations, now=p.clock())
         uow.commit()
     make_tenants(p)
     yield p

@@ -7,8 +7,8 @@ from typing import Any
 from engine.bootstrap import Platform
 from engine.domain.model import Case, Job, JournalEntry
 from engine.jobs.actes_polling import PollReport, poll_transmissions
-from engine.services.connector_operations import tdt_config
-from engine.services.jobs import JobOutcome, run_job
+from engine.operations.actes import tdt_config
+from engine.operations.runner import JobOutcome, run_job
 from engine.services.steps import load_case
 from tests.fixtures.prefecture import Simulator
 

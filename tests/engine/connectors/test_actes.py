@@ -8,7 +8,7 @@ import pytest
 
 from engine.bootstrap import Platform
 from engine.domain.model import CaseStatus, JobState
-from engine.services.operations import OperationRetry
+from engine.operations.base import OperationRetry
 from tests.engine.connectors.conftest import start_actes_case
 from tests.engine.connectors.helpers import (
     arm,

@@ -10,12 +10,12 @@ import pytest
 
 from engine.bootstrap import Platform, build_operations
 from engine.domain.model import Case, CaseStatus, JobState
-from engine.services.jobs import run_job
-from engine.services.operations import OperationContext, OperationRetry
+from engine.operations.base import OperationRetry
+from engine.operations.runner import run_job
 from engine.settings import Settings, SmtpSettings
 from tests.engine.connectors.conftest import reference, store_pdf
 from tests.engine.connectors.helpers import current, jobs, journal, run
-from tests.engine.support import start
+from tests.engine.support import call_operation, start
 from tests.fixtures.smtp import SmtpServer
 
 pytestmark = pytest.mark.integration
@@ -45,11 +45,9 @@ def test_mail_sent_once_and_journaled(cplatform: Platform, smtp_inbox: SmtpServe
     assert run(cplatform, job).state == JobState.DONE
     assert run(cplatform, job).detail == "déjà traité"
     # the operation itself, run again with the same key (a crash after sending): no resend
-    spec = cplatform.operations.get("connectors.send_mail")
-    ctx = OperationContext(
-        case.tenant, case.id, job.operation, job.idempotency_key, cplatform.clock(), cplatform.uow
+    again = call_operation(
+        cplatform, job.operation, dict(job.params), case_id=case.id, key=job.idempotency_key
     )
-    again = spec.run(ctx, dict(job.params))
     assert len(smtp_inbox.received) == 1
     received = smtp_inbox.received[0]
     assert set(received.recipients) == {"elu1@commune-test.fr", "elu2@commune-test.fr"}

@@ -7,18 +7,19 @@ import io
 import json
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
 from engine.bootstrap import Platform
 from engine.domain.errors import NotFound
 from engine.domain.model import Case
+from engine.operations.base import OperationFailed
 from engine.services import publication
-from engine.services.operations import OperationContext, OperationFailed
 from engine.settings import PublicationSettings
 from tests.engine.connectors.conftest import reference, start_actes_case, store_pdf
 from tests.engine.connectors.helpers import case_data, journal, poll, run_open_jobs
-from tests.engine.support import SIREN_A, SIREN_B
+from tests.engine.support import SIREN_A, SIREN_B, call_operation
 from tests.fixtures.prefecture import Simulator
 
 pytestmark = pytest.mark.integration
@@ -87,15 +88,11 @@ def test_retention_setting_and_legal_minimum(cplatform: Platform, prefecture: Si
 def test_an_act_without_acknowledgement_is_not_published(cplatform: Platform) -> None:
     case = start_actes_case(cplatform)
     document = store_pdf(cplatform)
-    run_publish = cplatform.operations.get("connectors.publish").run
-    ctx = OperationContext(
-        SIREN_A,
-        case.id,
-        "connectors.publish",
-        f"test-{uuid.uuid4()}",
-        cplatform.clock(),
-        cplatform.uow,
-    )
+    key = f"test-{uuid.uuid4()}"
+
+    def run_publish(params: dict[str, Any]) -> dict[str, Any]:
+        return call_operation(cplatform, "connectors.publish", params, case_id=case.id, key=key)
+
     params = {
         "document": reference(document),
         "nature": "1",
@@ -104,14 +101,13 @@ def test_an_act_without_acknowledgement_is_not_published(cplatform: Platform) ->
         "identifiant_ar": "034-000000000-20260302-X1-DE",
     }
     with pytest.raises(OperationFailed) as caught:
-        run_publish(ctx, params)
+        run_publish(params)
     assert caught.value.code == "acte_non_transmis"
     # the list of a session's deliberations needs no AR
     result = run_publish(
-        ctx,
         {**params, "nature": "liste_deliberations", "identifiant_ar": "", "seance": "2026-03-02"},
     )
-    assert run_publish(ctx, params) == result  # same key: the same entry, never a second one
+    assert run_publish(params) == result  # same key: the same entry, never a second one
     with cplatform.uow() as uow:
         (entry,) = publication.list_register(
             uow,

@@ -1,4 +1,4 @@
-"""`engine.compute_deadline`: legal deadlines for BPMN timers, computed by the deadlines library.
+"""`engine.compute_deadline`: legal deadlines for BPMN timers, computed by the deadline rules.
 
 The result carries the due instant for a timer (`echeance`, ISO 8601 UTC) and everything that
 produced it (rule, legal basis, inputs, French explanation) so the case keeps the reasoning.
@@ -7,6 +7,7 @@ produced it (rule, legal basis, inputs, French explanation) so the case keeps th
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass, fields
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -22,7 +23,14 @@ from engine.domain.deadlines import (
     standstill_end,
 )
 from engine.domain.french import format_datetime_fr
-from engine.services.operations import OperationContext, OperationFailed
+from engine.operations.base import (
+    Operation,
+    OperationContext,
+    OperationFailed,
+    param,
+    result_only,
+)
+from engine.persistence.uow import UnitOfWork
 
 
 def _instant(params: dict[str, Any], name: str) -> datetime:
@@ -91,23 +99,71 @@ RULES: dict[str, Callable[[dict[str, Any]], Deadline | None]] = {
         months=int(p.get("mois", 2)),
         missing_documents=_suspensions(p),
     ),
-    "cgct.controle_legalite": lambda p: legality_control_end(_instant(p, "ar_recu_le")),
+    "cgct.controle_legalite": lambda p: legality_control_end(
+        _instant(p, "ar_recu_le"),
+        complements_received_at=(
+            _instant(p, "complements_recus_le") if p.get("complements_recus_le") else None
+        ),
+    ),
     "publication.duree_minimale": lambda p: publication_min_end(
         _instant(p, "publie_le"), months=int(p.get("mois", 2))
     ),
     "ccp.standstill": lambda p: standstill_end(
-        _instant(p, "notifie_le"), electronic=bool(p.get("electronique", True))
+        _instant(p, "notifie_le"),
+        days=int(p["jours"]) if p.get("jours") is not None else None,
+        electronic=bool(p.get("electronique", True)),
     ),
 }
 
 
-def compute_deadline(ctx: OperationContext, params: dict[str, Any]) -> dict[str, Any]:
-    rule = str(params.get("regle", ""))
-    compute = RULES.get(rule)
-    if compute is None:
+def _rule(value: Any) -> str:
+    rule = str(value or "")
+    if rule not in RULES:
         raise OperationFailed("regle_inconnue", f"Règle d'échéance inconnue « {rule} ».")
+    return rule
+
+
+@dataclass(frozen=True)
+class DeadlineParams:
+    """The rule, then the inputs of the rules (each rule reads its own, checked when it runs)."""
+
+    regle: str = param(_rule, required=True)
+    seance: Any = param()
+    """cgct.convocation: the session's date-time."""
+    jours_francs: Any = param()
+    recu_le: Any = param()
+    """crpa.decision_implicite: when the request was received."""
+    acceptation: Any = param()
+    mois: Any = param()
+    suspensions: Any = param()
+    """crpa.decision_implicite: requests for missing documents (demandees_le, delai, recues_le)."""
+    ar_recu_le: Any = param()
+    """cgct.controle_legalite: the prefecture's acknowledgement."""
+    complements_recus_le: Any = param()
+    """cgct.controle_legalite: complements the préfet asked for, received (restarts the term)."""
+    publie_le: Any = param()
+    notifie_le: Any = param()
+    """ccp.standstill: when the rejection notices were sent."""
+    electronique: Any = param()
+    jours: Any = param()
+    date_limite: Any = param()
+    """ccp.reception_offres: the date and hour set for receiving bids."""
+
+    def inputs(self) -> dict[str, Any]:
+        return {
+            f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None
+        }
+
+
+def _prepare(uow: UnitOfWork, ctx: OperationContext, params: DeadlineParams) -> DeadlineParams:
+    del uow, ctx  # a pure computation on the parameters
+    return params
+
+
+def _compute(params: DeadlineParams) -> dict[str, Any]:
+    rule = params.regle
     try:
-        deadline = compute(params)
+        deadline = RULES[rule](params.inputs())
     except DeadlineError as exc:
         raise OperationFailed("echeance_entree", str(exc)) from exc
     if deadline is None:
@@ -124,3 +180,15 @@ def compute_deadline(ctx: OperationContext, params: dict[str, Any]) -> dict[str,
         "regle": rule,
         "base_legale": deadline.legal_basis,
     }
+
+
+COMPUTE_DEADLINE = Operation(
+    name="engine.compute_deadline",
+    params=DeadlineParams,
+    prepare=_prepare,
+    act=_compute,
+    record=result_only,
+    description="Calcule une échéance légale et son explication",
+)
+
+OPERATIONS = (COMPUTE_DEADLINE,)

@@ -1,0 +1,285 @@
+"""The job runner: takes a job id, drives its operation's three phases, advances the case.
+
+The runner alone opens transactions and commits for operations: it recalls the effect by the
+job's idempotency key before `prepare` and again in the write transaction, where it calls
+`record`, remembers the effect, journals the job and completes (or fails) the service task.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any, TypeVar, cast
+
+from engine.domain.errors import Conflict, DematflowError, ModelError
+from engine.domain.model import CaseStatus, Job, JobState
+from engine.operations.base import (
+    Done,
+    Failed,
+    Operation,
+    OperationContext,
+    OperationFailed,
+    OperationRegistry,
+    OperationRetry,
+    RetryLater,
+    RunAgain,
+    Verdict,
+)
+from engine.persistence.uow import UnitOfWork
+from engine.services.steps import load_case, save_loaded
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+"""A job started this many times without finishing (its worker crashed each time) goes dead."""
+CONFLICT_RETRIES = 5
+MAX_ROUNDS = 3
+"""Rounds of the three phases in one run: a reservation (`RunAgain`) then the work itself."""
+
+R = TypeVar("R")
+Settle = Callable[[UnitOfWork, dict[str, Any]], R]
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    job_id: uuid.UUID
+    state: JobState
+    detail: str = ""
+
+
+class JobNotReady(DematflowError):
+    """The job's transaction has not committed yet; the broker should deliver it again later."""
+
+
+def run_operation(
+    operation: Operation[Any, Any, Any],
+    ctx: OperationContext,
+    raw_params: Mapping[str, Any],
+    uow_factory: Callable[[], UnitOfWork],
+    settle: Settle[R],
+) -> R:
+    """Run the three phases once per idempotency key; `settle` runs in the write transaction
+    with the result (the job runner completes the service task there).
+
+    Raises OperationRetry or OperationFailed, after committing what `record` wrote for them."""
+    params = operation.parse(raw_params)
+    for _ in range(MAX_ROUNDS):
+        with uow_factory() as uow:
+            remembered = uow.jobs.recall_effect(ctx.idempotency_key)
+            plan = None if remembered is not None else operation.prepare(uow, ctx, params)
+        if remembered is not None:
+            outcome: Any = Done(remembered)
+        else:
+            outcome = plan if isinstance(plan, Done) else operation.act(plan)
+        verdict = _write(
+            uow_factory,
+            partial(_record, operation=operation, ctx=ctx, outcome=outcome, settle=settle),
+        )
+        if isinstance(verdict, RunAgain):
+            continue
+        if isinstance(verdict, RetryLater):
+            raise OperationRetry(verdict.message)
+        if isinstance(verdict, Failed):
+            raise OperationFailed(verdict.code, verdict.message)
+        return cast(R, verdict.value)
+    raise OperationRetry(f"{operation.name} : réservation répétée sans aboutir")
+
+
+@dataclass(frozen=True)
+class _Settled:
+    value: Any
+
+
+def _record(
+    uow: UnitOfWork,
+    *,
+    operation: Operation[Any, Any, Any],
+    ctx: OperationContext,
+    outcome: Any,
+    settle: Settle[Any],
+) -> _Settled | RunAgain | RetryLater | Failed:
+    remembered = uow.jobs.recall_effect(ctx.idempotency_key)
+    if remembered is not None:
+        return _Settled(settle(uow, remembered))
+    verdict: Verdict = (
+        outcome.result if isinstance(outcome, Done) else operation.record(uow, ctx, outcome)
+    )
+    if not isinstance(verdict, dict):
+        return verdict
+    uow.jobs.remember_effect(
+        idempotency_key=ctx.idempotency_key,
+        tenant=ctx.tenant,
+        operation=operation.name,
+        result=verdict,
+        now=ctx.now,
+    )
+    return _Settled(settle(uow, verdict))
+
+
+def _write(uow_factory: Callable[[], UnitOfWork], body: Callable[[UnitOfWork], R]) -> R:
+    """One write transaction, run again when the case changed under it."""
+    for _ in range(CONFLICT_RETRIES):
+        try:
+            with uow_factory() as uow:
+                value = body(uow)
+                uow.commit()
+                return value
+        except Conflict:
+            log.info("conflict while writing a job's result; retrying")
+    raise Conflict("le dossier change sans cesse")
+
+
+def run_job(
+    job_id: uuid.UUID,
+    *,
+    uow_factory: Callable[[], UnitOfWork],
+    operations: OperationRegistry,
+    clock: Callable[[], datetime],
+) -> JobOutcome:
+    """Idempotent: running a job twice performs its operation's effect once (by its key)."""
+    begun = _begin(uow_factory, job_id, clock())
+    if isinstance(begun, JobOutcome):
+        return begun
+    job = begun
+    ctx = OperationContext(
+        tenant=job.tenant,
+        case_id=job.case_id,
+        operation=job.operation,
+        idempotency_key=job.idempotency_key,
+        now=clock(),
+        resources=operations.resources,
+    )
+
+    def advance(uow: UnitOfWork, result: dict[str, Any]) -> JobOutcome:
+        return _apply(uow, job, clock(), result=result, failure=None)
+
+    try:
+        return run_operation(operations.get(job.operation), ctx, job.params, uow_factory, advance)
+    except OperationRetry:
+        with uow_factory() as uow:
+            uow.jobs.set_state(job_id, JobState.SENT, clock(), error="nouvel essai prévu")
+            uow.commit()
+        raise
+    except OperationFailed as exc:
+        failure = (exc.code, exc.message)
+        return _write(
+            uow_factory, lambda uow: _apply(uow, job, clock(), result=None, failure=failure)
+        )
+
+
+def _begin(
+    uow_factory: Callable[[], UnitOfWork], job_id: uuid.UUID, now: datetime
+) -> Job | JobOutcome:
+    with uow_factory() as uow:
+        job = uow.jobs.get(job_id)
+        if job is None:
+            raise JobNotReady(f"job {job_id} inconnu")
+        if job.state in (JobState.DONE, JobState.FAILED, JobState.DEAD):
+            return JobOutcome(job_id, job.state, "déjà traité")
+        if job.attempts >= MAX_ATTEMPTS:
+            uow.jobs.set_state(
+                job_id,
+                JobState.DEAD,
+                now,
+                error=f"abandonné après {job.attempts} tentatives interrompues",
+            )
+            _put_case_in_error(
+                uow,
+                job,
+                f"Le traitement « {job.operation} » a échoué "
+                f"{job.attempts} fois ; intervention d'un opérateur requise.",
+                now,
+            )
+            uow.commit()
+            return JobOutcome(job_id, JobState.DEAD, "trop de tentatives")
+        uow.jobs.set_state(job_id, JobState.RUNNING, now, count_attempt=True)
+        uow.commit()
+        return job
+
+
+def _put_case_in_error(uow: UnitOfWork, job: Job, message: str, now: datetime) -> None:
+    save_loaded(
+        uow,
+        load_case(uow, job.tenant, job.case_id),
+        now=now,
+        status=CaseStatus.ERROR,
+        error=message,
+    )
+    uow.journal.append(
+        tenant=job.tenant,
+        kind="case.error",
+        case_id=job.case_id,
+        actor="system:worker",
+        payload={"job": str(job.id), "error": message},
+        now=now,
+    )
+
+
+def _apply(
+    uow: UnitOfWork,
+    job: Job,
+    now: datetime,
+    *,
+    result: dict[str, Any] | None,
+    failure: tuple[str, str] | None,
+) -> JobOutcome:
+    current = uow.jobs.get(job.id)
+    if current is None or current.state in (JobState.DONE, JobState.FAILED, JobState.DEAD):
+        return JobOutcome(job.id, current.state if current else JobState.DONE, "déjà traité")
+    loaded = load_case(uow, job.tenant, job.case_id)
+    case, runtime = loaded.case, loaded.runtime
+    waiting = {call.task_id for call in runtime.service_calls()}
+    if job.task_id not in waiting or case.status not in (CaseStatus.RUNNING, CaseStatus.ERROR):
+        uow.jobs.set_state(
+            job.id,
+            JobState.DONE,
+            now,
+            result=result or {},
+            error="la tâche n'attendait plus ce résultat",
+        )
+        return JobOutcome(job.id, JobState.DONE, "résultat ignoré")
+    try:
+        if failure is None:
+            runtime.complete_service(job.task_id, result or {})
+            save_loaded(uow, loaded, now=now)
+            uow.jobs.set_state(job.id, JobState.DONE, now, result=result or {})
+            _journal(uow, job, "job.succeeded", {"key": job.idempotency_key}, now)
+            return JobOutcome(job.id, JobState.DONE)
+        code, message = failure
+        routed = runtime.fail_service(job.task_id, code=code, message=message)
+    except ModelError as exc:
+        routed, code, message = False, "erreur_modele", str(exc)
+    uow.jobs.set_state(job.id, JobState.FAILED, now, error=f"{code}: {message}")
+    details = {"code": code, "message": message, "routed_to_error_boundary": routed}
+    _journal(uow, job, "job.failed", details, now)
+    if routed:
+        save_loaded(uow, loaded, now=now)
+    else:
+        _put_case_in_error(uow, job, message, now)
+    return JobOutcome(job.id, JobState.FAILED, message)
+
+
+def _journal(uow: UnitOfWork, job: Job, kind: str, details: dict[str, Any], now: datetime) -> None:
+    uow.journal.append(
+        tenant=job.tenant,
+        kind=kind,
+        case_id=job.case_id,
+        actor="system:worker",
+        payload={"job": str(job.id), "operation": job.operation, **details},
+        now=now,
+    )
+
+
+def jobs_to_resend(
+    uow: UnitOfWork, *, now: datetime, stale_after: timedelta, limit: int = 500
+) -> list[Job]:
+    """Jobs written but never handed over, or handed over and not finished for too long."""
+    pending = uow.jobs.unfinished(older_than=now, states=[JobState.PENDING], limit=limit)
+    stale = uow.jobs.unfinished(
+        older_than=now - stale_after, states=[JobState.SENT, JobState.RUNNING], limit=limit
+    )
+    return pending + stale
