@@ -1,4 +1,5 @@
-"""Operations are typed units: every operation is found by a plain import, and a BPMN naming an unknown operation or wrong parameters is refused at deploy."""
+"""Operations are typed units: every operation is found by a plain import, and a BPMN naming an
+unknown operation or wrong parameters is refused at deploy (commits: test_commit_boundaries)."""
 
 from __future__ import annotations
 
