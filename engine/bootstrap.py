@@ -23,7 +23,7 @@ from engine.operations import (
     signing,
 )
 from engine.operations.base import Operation, OperationRegistry
-from engine.persistence.db import make_engine
+from engine.persistence.db import is_sqlite, make_engine
 from engine.persistence.migrate import upgrade
 from engine.persistence.uow import JobDispatcher, UnitOfWork
 from engine.services.admin import Deployment, deploy_directory
@@ -70,6 +70,12 @@ class Platform:
         from engine.jobs.journal_seals import seal_when_possible
 
         seal_when_possible(self.uow, self.settings, self.extras, tenant, now=self.clock())
+
+    @property
+    def one_writer(self) -> bool:
+        """Whether the database takes one writer at a time (SQLite): the request's transaction
+        then holds it, and nothing may write beside it in a transaction of its own."""
+        return is_sqlite(self.db)
 
     def queue_of(self, operation: str) -> str:
         return self.operations.get(operation).queue

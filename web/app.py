@@ -12,9 +12,8 @@ from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from engine.bootstrap import Platform
+from engine.health import ReadinessProbe
 from engine.observability import metrics_registry
-from engine.services.health import ReadinessProbe
-from engine.services.queries import operator as operator_queries
 from engine.settings import Settings
 from signatures import sandbox
 from web import errors, previews
@@ -56,7 +55,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.state.platform = platform
     sandbox.start()  # the bounded PDF parser's forkserver, ready before the first upload
     # SQLite has one writer, held by the request: the limiter then writes in its transaction.
-    own = None if operator_queries.one_writer(platform) else platform.uow
+    own = None if platform.one_writer else platform.uow
     app.state.login_limiter = LoginLimiter(clock=platform.clock, uow_factory=own)
     oidc = platform.settings.oidc
     app.state.oidc = OidcClient(oidc) if oidc.enabled else None

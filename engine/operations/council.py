@@ -20,12 +20,9 @@ from engine.operations.base import (
 )
 from engine.persistence.uow import UnitOfWork
 from engine.services.cases import deliver_message
+from engine.services.council import INSCRIPTION, MAX_POINTS, SESSION_MESSAGES
 from engine.services.messages import MessageOrigin
 
-INSCRIPTION = "seance_inscription"
-VOTE = "seance_vote"
-SESSION_MESSAGES = (INSCRIPTION, VOTE)
-MAX_POINTS = 150
 RESULT_LABELS = {"adoptee": "adoptée", "rejetee": "rejetée"}
 
 

@@ -39,6 +39,7 @@ from engine.operations.base import (
 from engine.persistence.uow import UnitOfWork
 from engine.rendering.formatting import MAIL_FILTERS
 from engine.services.documents import document_from_reference
+from engine.services.mail_relay import relay_config
 from engine.settings import SmtpSettings
 
 NOT_CONFIGURED = "connecteur non configuré"
@@ -82,16 +83,7 @@ def smtp_config(settings: SmtpSettings) -> SmtpConfig:
             f"{NOT_CONFIGURED} : serveur de courriel (DEMATFLOW_SMTP__HOST) absent ; "
             "l'envoi partira dès qu'il sera configuré."
         )
-    return SmtpConfig(
-        host=settings.host,
-        port=settings.port,
-        sender=settings.sender,
-        sender_name=settings.sender_name,
-        security=settings.security,
-        username=settings.username,
-        password=settings.password,
-        timeout_seconds=settings.timeout_seconds,
-    )
+    return relay_config(settings)
 
 
 def _parse_day(value: object) -> object:

@@ -13,6 +13,14 @@ from engine.domain.model import Actor
 from engine.domain.tenant_records import Councillor
 from engine.persistence.uow import UnitOfWork
 
+INSCRIPTION = "seance_inscription"
+"""Message a séance sends to each deliberation on its agenda."""
+VOTE = "seance_vote"
+"""Message carrying the vote of a deliberation back to its case."""
+SESSION_MESSAGES = (INSCRIPTION, VOTE)
+MAX_POINTS = 150
+"""Items on one séance's agenda, at most."""
+
 __all__ = [
     "COUNCIL_ROLES",
     "MAX_COUNCILLORS",

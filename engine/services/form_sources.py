@@ -27,10 +27,9 @@ from connectors.actes.model import MATIERE_FAMILIES
 from engine.domain.errors import FieldError
 from engine.domain.french import PARIS
 from engine.domain.model import Document
-from engine.operations.council import INSCRIPTION, MAX_POINTS
 from engine.persistence.uow import UnitOfWork
 from engine.services.actes_nomenclature import MATIERES
-from engine.services.council import COUNCIL_ROLES
+from engine.services.council import COUNCIL_ROLES, INSCRIPTION, MAX_POINTS
 
 __all__ = [
     "DOCUMENTS",

@@ -19,8 +19,8 @@ from connectors.errors import PermanentError, RetryableError
 from connectors.mail.mailer import Notification, send_notification
 from connectors.mail.rendering import NotificationKind
 from engine.domain.errors import InvalidInput
-from engine.operations.mail import smtp_config
 from engine.rendering.formatting import MAIL_FILTERS
+from engine.services.mail_relay import relay_config
 from engine.settings import SmtpSettings
 
 __all__ = ["MAX_LENGTH", "MIN_LENGTH", "check_new_password", "notify_reset"]
@@ -113,7 +113,7 @@ def notify_reset(
     False when it could not be sent (no address, no relay configured, relay refusing)."""
     if not to or not settings.host:
         return False
-    config = smtp_config(settings)
+    config = relay_config(settings)
     context = {
         "recipient_name": recipient_name,
         "username": username,

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.bootstrap import Platform
 from engine.domain.model import Case, Job
-from engine.persistence.db import is_sqlite
 from engine.persistence.uow import UnitOfWork
 
-__all__ = ["PlatformHealth", "cases_in_error", "one_writer", "platform_health", "stuck_jobs"]
+__all__ = ["PlatformHealth", "cases_in_error", "platform_health", "stuck_jobs"]
 
 
 @dataclass(frozen=True)
@@ -37,9 +35,3 @@ def cases_in_error(uow: UnitOfWork, *, limit: int = 100) -> list[Case]:
 
 def stuck_jobs(uow: UnitOfWork, *, limit: int = 100) -> list[Job]:
     return uow.jobs.stuck(limit=limit)
-
-
-def one_writer(platform: Platform) -> bool:
-    """Whether the database takes one writer at a time (SQLite): the request's transaction
-    then holds it, and nothing may write beside it in a transaction of its own."""
-    return is_sqlite(platform.db)
