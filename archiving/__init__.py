@@ -49,12 +49,13 @@ from archiving.seals import (
     Timestamper,
     TimestampVerifier,
 )
-from archiving.storage import ObjectStore, S3Config
+from archiving.storage import DefaultRetention, ObjectStore, S3Config
 from archiving.store import (
     StoredObject,
     StoredPackage,
     load_journal_seals,
     prepare_tenant_bucket,
+    require_default_retention,
     set_package_legal_hold,
     store_journal_seal,
     store_package,
@@ -69,6 +70,7 @@ __all__ = [
     "ArchivingError",
     "AuditReport",
     "BuiltPackage",
+    "DefaultRetention",
     "DestructionRecord",
     "EntryProof",
     "FileRole",
@@ -114,6 +116,7 @@ __all__ = [
     "open_package",
     "prepare_tenant_bucket",
     "prove_entry",
+    "require_default_retention",
     "seal_journal",
     "set_package_legal_hold",
     "store_journal_seal",

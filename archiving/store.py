@@ -8,10 +8,15 @@ from datetime import UTC, date, datetime, time, timedelta
 
 from archiving.bag import SEAL, BuiltPackage
 from archiving.digests import FileDigests, digest_bytes
-from archiving.errors import PackageNotFoundError, StorageError, VerificationFailedError
+from archiving.errors import (
+    ObjectLockMissingError,
+    PackageNotFoundError,
+    StorageError,
+    VerificationFailedError,
+)
 from archiving.journal_seal import JournalSeal
 from archiving.model import check_package_id
-from archiving.storage.s3 import ObjectStore
+from archiving.storage.s3 import DefaultRetention, ObjectStore
 
 __all__ = [
     "JOURNAL_SEALS_PREFIX",
@@ -23,6 +28,7 @@ __all__ = [
     "lock_end",
     "package_key",
     "prepare_tenant_bucket",
+    "require_default_retention",
     "set_package_legal_hold",
     "store_journal_seal",
     "store_package",
@@ -30,6 +36,7 @@ __all__ = [
 ]
 
 PACKAGES_PREFIX = "packages/"
+COMPLIANCE_MODE = "COMPLIANCE"
 
 
 @dataclass(frozen=True)
@@ -83,9 +90,28 @@ def lock_end(last_day: date) -> datetime:
 
 
 def prepare_tenant_bucket(store: ObjectStore, bucket: str) -> None:
-    """Create the tenant bucket with Object Lock and versioning if needed, then require both."""
+    """Create the tenant bucket with Object Lock and versioning if needed, then require both;
+    give it the configured default retention when it lacks it (an existing bucket too)."""
     store.create_bucket(bucket, object_lock=True)
     store.require_object_lock(bucket)
+    days = store.config.default_retention_days
+    if days and store.default_retention(bucket) != DefaultRetention(COMPLIANCE_MODE, days):
+        store.set_default_retention(bucket, days)
+    require_default_retention(store, bucket)
+
+
+def require_default_retention(store: ObjectStore, bucket: str) -> DefaultRetention | None:
+    """The bucket's default retention; :class:`ObjectLockMissingError` when the store is
+    configured with one and the bucket lacks it (or has a shorter or non-COMPLIANCE one)."""
+    days = store.config.default_retention_days
+    found = store.default_retention(bucket)
+    if days and (found is None or found.mode != COMPLIANCE_MODE or found.days < days):
+        have = "aucune" if found is None else f"{found.mode} {found.days} j"
+        raise ObjectLockMissingError(
+            f"Le compartiment {bucket} n'a pas la rétention par défaut attendue "
+            f"(COMPLIANCE {days} j ; trouvée : {have})."
+        )
+    return found
 
 
 def _write_verified(

@@ -96,12 +96,26 @@ def _start_object_store(settings: Settings, services: EmbeddedServices) -> None:
     directory.mkdir(parents=True, exist_ok=True)
     secret_file = directory / "secret"
     secret = _private_secret(secret_file, 24)
+    # The legal-hold and bucket-admin secrets sit beside it (read back by the CLI).
+    holds_secret = _private_secret(directory / "holds-secret", 24)
+    admin_secret = _private_secret(directory / "admin-secret", 24)
     server = start_seaweed(
-        directory / "data", access_key=settings.storage.access_key, secret_key=secret
+        directory / "data",
+        access_key=settings.storage.access_key,
+        secret_key=secret,
+        holds_access_key=settings.storage.holds.access_key,
+        holds_secret_key=holds_secret,
+        admin_secret_key=admin_secret,
     )
     services._stops.append(server.stop)
     services.env["DEMATFLOW_STORAGE__ENDPOINT"] = server.config.endpoint
     services.env["DEMATFLOW_STORAGE__SECRET_KEY"] = secret
+    services.env["DEMATFLOW_STORAGE__HOLDS__ACCESS_KEY"] = settings.storage.holds.access_key
+    services.env["DEMATFLOW_STORAGE__HOLDS__SECRET_KEY"] = holds_secret
+    services.env["DEMATFLOW_STORAGE__BUCKET_ADMIN__ACCESS_KEY"] = str(
+        server.config.admin_access_key
+    )
+    services.env["DEMATFLOW_STORAGE__BUCKET_ADMIN__SECRET_KEY"] = admin_secret
     services.storage_secret_file = secret_file
     log.info("stockage S3 (SeaweedFS, verrouillage d'objets) : %s", server.config.endpoint)
 

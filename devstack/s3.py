@@ -2,12 +2,20 @@
 
 Used for development, the tests and the embedded default. Every port is chosen free on
 127.0.0.1, telemetry is off and nothing listens beyond the loopback interface.
+
+Three identities, like the production MinIO policies (docker/minio/) as far as SeaweedFS's
+per-identity actions can say it: the application's writer (objects, retention, reading the lock
+configuration; no legal hold, no bucket administration), the legal-hold identity (holds and
+reading only) and a bucket administrator (SeaweedFS allows bucket creation only to its Admin
+action, which also allows holds: the application uses it for creating buckets and setting their
+default retention, nothing else).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import socket
 import sys
@@ -26,6 +34,21 @@ VOLUME_SIZE_MB = 128
 MAX_VOLUMES = 2000
 # Ports SeaweedFS would otherwise take at their fixed defaults (plus gRPC = port + 10000).
 _SERVICES = ("s3", "master", "volume", "filer", "admin")
+WRITER_ACTIONS = (
+    "Read",
+    "Write",
+    "List",
+    "Tagging",
+    "PutObjectRetention",
+    "GetObjectRetention",
+    "GetObjectLegalHold",
+    "GetBucketObjectLockConfiguration",
+    "GetBucketVersioning",
+)
+"""The writer: no PutObjectLegalHold, no bucket Object Lock configuration, no Admin."""
+HOLDS_ACTIONS = ("Read", "List", "PutObjectLegalHold", "GetObjectLegalHold")
+"""The legal-hold identity: holds, and reading what it holds; no write, no delete."""
+ADMIN_ACTIONS = ("Admin", "Read", "Write", "List", "Tagging")
 
 
 def find_weed() -> Path:
@@ -64,7 +87,9 @@ class SeaweedServer:
     """A running SeaweedFS; stop it with :meth:`stop` (or use it as a context manager)."""
 
     config: S3Config
-    """How to reach its S3 API."""
+    """How to reach its S3 API as the writer (with the bucket administrator for buckets)."""
+    holds_config: S3Config
+    """The legal-hold identity."""
     data_dir: Path
     """Where it keeps its data."""
     ports: dict[str, int]
@@ -137,32 +162,55 @@ class _S3Probe:
             self.store.close()
 
 
+def _identity(
+    name: str, access_key: str, secret_key: str, actions: tuple[str, ...]
+) -> dict[str, object]:
+    return {
+        "name": name,
+        "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
+        "actions": list(actions),
+    }
+
+
 def start_seaweed(
     data_dir: Path,
     *,
     access_key: str,
     secret_key: str,
+    holds_access_key: str = "dematflow-holds",
+    holds_secret_key: str | None = None,
+    admin_secret_key: str | None = None,
     s3_port: int | None = None,
     timeout: float = 30.0,
 ) -> SeaweedServer:
-    """Start ``weed mini`` on 127.0.0.1 with its data in ``data_dir``; wait until S3 answers."""
+    """Start ``weed mini`` on 127.0.0.1 with its data in ``data_dir``; wait until S3 answers.
+
+    Secrets not given are drawn at random (read them back from the returned configs)."""
     data_dir = data_dir.resolve()  # weed runs with cwd=data_dir and is given its paths
     data_dir.mkdir(parents=True, exist_ok=True)
     config_path = data_dir / "s3.json"
-    identity = {
-        "name": "dematflow",
-        "credentials": [{"accessKey": access_key, "secretKey": secret_key}],
-        "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-    }
-    config_path.write_text(json.dumps({"identities": [identity]}), encoding="utf-8")
+    holds_secret = holds_secret_key or secrets.token_urlsafe(24)
+    admin_key, admin_secret = f"{access_key}-admin", admin_secret_key or secrets.token_urlsafe(24)
+    identities = [
+        _identity("dematflow", access_key, secret_key, WRITER_ACTIONS),
+        _identity("dematflow-holds", holds_access_key, holds_secret, HOLDS_ACTIONS),
+        _identity("dematflow-admin", admin_key, admin_secret, ADMIN_ACTIONS),
+    ]
+    config_path.write_text(json.dumps({"identities": identities}), encoding="utf-8")
     os.chmod(config_path, 0o600)
     taken: set[int] = set()
     ports = {service: _port_pair(taken) for service in _SERVICES}
     if s3_port is not None:
         ports["s3"] = s3_port
+    endpoint = f"127.0.0.1:{ports['s3']}"
     config = S3Config(
-        endpoint=f"127.0.0.1:{ports['s3']}", access_key=access_key, secret_key=secret_key
+        endpoint=endpoint,
+        access_key=access_key,
+        secret_key=secret_key,
+        admin_access_key=admin_key,
+        admin_secret_key=admin_secret,
     )
+    holds = S3Config(endpoint=endpoint, access_key=holds_access_key, secret_key=holds_secret)
     probe = _S3Probe(config, ports["s3"])
     try:
         child = start_process(
@@ -177,4 +225,6 @@ def start_seaweed(
         raise StorageUnavailable(str(exc)) from exc
     finally:
         probe.close()
-    return SeaweedServer(config=config, data_dir=data_dir, ports=ports, child=child)
+    return SeaweedServer(
+        config=config, holds_config=holds, data_dir=data_dir, ports=ports, child=child
+    )

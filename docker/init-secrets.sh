@@ -31,6 +31,12 @@ put redis_password "$(random 40)"
 put broker_url "redis://:$(cat "$dir/redis_password")@redis:6379/0"
 put minio_root_user "dematflow-$(random 8)"
 put minio_root_password "$(random 48)"
+# The application's MinIO identities (docker/minio/setup.sh): the writer, and the legal-hold
+# identity only the API holds.
+put s3_writer_user "dematflow-app"
+put s3_writer_password "$(random 48)"
+put s3_holds_user "dematflow-holds"
+put s3_holds_password "$(random 48)"
 put app_secret_key "$(random 64)"
 # Set by whoever initialised the HSM token; empty means "no PIN given" (software signing).
 put pkcs11_pin ""

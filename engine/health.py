@@ -39,20 +39,13 @@ def _database(platform: Platform) -> Check:
 
 
 def _object_store(platform: Platform) -> Check:
-    from archiving import ObjectStore, S3Config
+    from archiving import ObjectStore
+    from engine.services.archives.setup import writer_s3_config
 
     storage = platform.settings.storage
     if not storage.endpoint:
         return Check("stockage", False, "stockage S3 non configuré")
-    store = ObjectStore(
-        S3Config(
-            endpoint=storage.endpoint,
-            access_key=storage.access_key,
-            secret_key=storage.secret_key,
-            secure=storage.secure,
-            region=storage.region,
-        )
-    )
+    store = ObjectStore(writer_s3_config(storage, storage.endpoint))
     try:
         bucket = f"{storage.bucket_prefix}-controle"
         store.create_bucket(bucket, object_lock=True)

@@ -14,7 +14,7 @@ import socket
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.settings import Settings
+from engine.settings import S3Identity, Settings
 
 DESCRIPTOR_NAME = "plateforme.json"
 
@@ -107,9 +107,30 @@ def with_running_platform(settings: Settings) -> Settings:
         if descriptor.storage_access_key:
             storage["access_key"] = descriptor.storage_access_key
         if descriptor.storage_secret_file:
-            secret = Path(descriptor.storage_secret_file).read_text(encoding="utf-8").strip()
-            storage["secret_key"] = secret
+            secret_file = Path(descriptor.storage_secret_file)
+            storage["secret_key"] = secret_file.read_text(encoding="utf-8").strip()
+            storage.update(
+                _embedded_identities(settings, secret_file, descriptor.storage_access_key)
+            )
         update["storage"] = settings.storage.model_copy(update=storage)
     if not settings.pki.tsa_url and not settings.pki.dev_dir and descriptor.pki_dir:
         update["pki"] = settings.pki.model_copy(update={"dev_dir": Path(descriptor.pki_dir)})
     return settings.model_copy(update=update) if update else settings
+
+
+def _embedded_identities(
+    settings: Settings, secret_file: Path, access_key: str | None
+) -> dict[str, object]:
+    """The embedded store's legal-hold and bucket-admin identities (secrets beside the writer's)."""
+    found: dict[str, object] = {}
+    holds, admin = secret_file.with_name("holds-secret"), secret_file.with_name("admin-secret")
+    if holds.is_file():
+        found["holds"] = S3Identity(
+            access_key=settings.storage.holds.access_key,
+            secret_key=holds.read_text(encoding="utf-8").strip(),
+        )
+    if admin.is_file() and access_key:
+        found["bucket_admin"] = S3Identity(
+            access_key=f"{access_key}-admin", secret_key=admin.read_text(encoding="utf-8").strip()
+        )
+    return found

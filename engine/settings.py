@@ -14,6 +14,17 @@ replaces it by a per-installation random key)."""
 MIN_SECRET_KEY_BYTES = 32
 
 
+class S3Identity(BaseModel):
+    """An S3 credential pair besides the application's writing identity."""
+
+    access_key: str = ""
+    secret_key: str = Field(default="", repr=False)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.access_key and self.secret_key)
+
+
 class StorageSettings(BaseModel):
     """S3 object storage (MinIO in production, an embedded SeaweedFS by default)."""
 
@@ -27,6 +38,16 @@ class StorageSettings(BaseModel):
     journal_seal_period_seconds: float = Field(default=3600.0, gt=0)
     """Period of the journal seals made by the scheduler (besides those made at each tenant
     creation and archived package)."""
+    default_retention_days: int = Field(default=30, ge=0)
+    """Default COMPLIANCE retention of every tenant bucket: an object written without a
+    retention of its own (a package whose DUA is already over) stays locked that long. Set at
+    bucket creation and at the start-up check; 0 leaves buckets without one (tests only)."""
+    holds: S3Identity = S3Identity(access_key="dematflow-holds")
+    """The identity that alone places and lifts legal holds (the archivist's action); the
+    writing identity above is denied it (docker/minio/). Empty secret: holds are refused."""
+    bucket_admin: S3Identity = S3Identity()
+    """Identity creating buckets and setting their Object Lock configuration, only for stores
+    where the writing identity may not (the embedded SeaweedFS); empty with MinIO."""
 
 
 class BrokerSettings(BaseModel):

@@ -15,6 +15,7 @@ import urllib3
 from minio import Minio
 from minio.commonconfig import COMPLIANCE
 from minio.error import MinioException, S3Error, ServerError
+from minio.objectlockconfig import DAYS, ObjectLockConfig
 from minio.retention import Retention
 
 from archiving.digests import CHUNK_SIZE, FileDigests
@@ -25,7 +26,7 @@ from archiving.errors import (
     StorageUnavailable,
 )
 
-__all__ = ["ObjectInfo", "ObjectStore", "ObjectVersion", "S3Config"]
+__all__ = ["DefaultRetention", "ObjectInfo", "ObjectStore", "ObjectVersion", "S3Config"]
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -58,9 +59,31 @@ class S3Config:
     """Seconds to wait for a TCP connection before the store counts as unavailable."""
     read_timeout: float = 120.0
     """Seconds to wait for data on an open connection."""
+    default_retention_days: int | None = None
+    """Default COMPLIANCE retention (days) given to the buckets this store prepares: every
+    object written without a retention of its own is locked that long. None: no default."""
+    admin_access_key: str | None = None
+    """Identity that creates buckets and sets their Object Lock configuration, when the
+    writing identity may not (SeaweedFS gates bucket creation on its Admin action; MinIO's
+    writer policy allows it, so production leaves this empty)."""
+    admin_secret_key: str | None = None
+    """Its secret key."""
 
     def __repr__(self) -> str:
-        return f"S3Config(endpoint={self.endpoint!r}, access_key={self.access_key!r}, secret_key=<hidden>)"
+        return (
+            f"S3Config(endpoint={self.endpoint!r}, access_key={self.access_key!r}, "
+            "secret_key=<hidden>)"
+        )
+
+
+@dataclass(frozen=True)
+class DefaultRetention:
+    """A bucket's default Object Lock retention rule."""
+
+    mode: str
+    """``COMPLIANCE`` or ``GOVERNANCE``."""
+    days: int
+    """Period in days (a rule in years is converted at 365 days a year)."""
 
 
 @dataclass(frozen=True)
@@ -142,6 +165,16 @@ class ObjectStore:
             region=config.region,
             http_client=http,
         )
+        self._admin = self._client
+        if config.admin_access_key:
+            self._admin = Minio(
+                config.endpoint,
+                access_key=config.admin_access_key,
+                secret_key=config.admin_secret_key or "",
+                secure=config.secure,
+                region=config.region,
+                http_client=http,
+            )
 
     def close(self) -> None:
         """Release pooled connections."""
@@ -160,8 +193,31 @@ class ObjectStore:
         self.check_bucket_name(bucket)
         if self._client.bucket_exists(bucket):
             return False
-        self._client.make_bucket(bucket, object_lock=object_lock)
+        self._admin.make_bucket(bucket, object_lock=object_lock)
+        if object_lock and self.config.default_retention_days:
+            self._admin.set_object_lock_config(
+                bucket, ObjectLockConfig(COMPLIANCE, self.config.default_retention_days, DAYS)
+            )
         return True
+
+    @_translate
+    def default_retention(self, bucket: str) -> DefaultRetention | None:
+        """The bucket's default retention rule; None without one (or without Object Lock)."""
+        try:
+            found = self._client.get_object_lock_config(bucket)
+        except S3Error as exc:
+            if exc.code in _TRANSIENT:
+                raise
+            return None
+        if found.mode is None or found.duration is None:
+            return None
+        days = found.duration * (365 if found.duration_unit != DAYS else 1)
+        return DefaultRetention(mode=str(found.mode), days=days)
+
+    @_translate
+    def set_default_retention(self, bucket: str, days: int) -> None:
+        """Give ``bucket`` a default COMPLIANCE retention of ``days`` days."""
+        self._admin.set_object_lock_config(bucket, ObjectLockConfig(COMPLIANCE, days, DAYS))
 
     @_translate
     def require_object_lock(self, bucket: str) -> None:

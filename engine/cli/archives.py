@@ -419,6 +419,26 @@ def hold(tenant: str, package_id: str, username: str, reason: str, lift: bool) -
     platform_hold(tenant, package_id, username, reason, lift)
 
 
+@group.command("storage")
+def storage() -> None:
+    """Vérifier les compartiments d'archives : verrouillage, versionnage, rétention par défaut."""
+    from engine.bootstrap import build_platform
+    from engine.domain.errors import DematflowError
+    from engine.services.archives.setup import archive_setup, storage_report
+
+    platform = build_platform(settings_with_store())
+    try:
+        rows = storage_report(platform.uow, archive_setup(platform.settings))
+    except (DematflowError, ArchivingError) as exc:
+        fail(str(exc), code=2)
+        return
+    finally:
+        platform.db.dispose()
+    echo_json(rows)
+    if any("problem" in row for row in rows):
+        fail("compartiment(s) non conforme(s) : voir « problem »")
+
+
 @group.command("destruction-verify")
 @click.argument("record", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @_trust_option

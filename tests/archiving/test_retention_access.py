@@ -40,7 +40,7 @@ def _destroy(store, bucket, package_id, sealer):
 
 
 def test_destruction_refused_while_locked_or_held_then_recorded(
-    tmp_path, object_store, locked_bucket, sealer
+    tmp_path, object_store, holds_store, locked_bucket, sealer
 ) -> None:
     locked = build_package(sample_spec(tmp_path / "in", "locked"), tmp_path / "out", sealer=sealer)
     store_package(object_store, locked_bucket, locked)
@@ -51,10 +51,10 @@ def test_destruction_refused_while_locked_or_held_then_recorded(
     spec = sample_spec(tmp_path / "in", "expired", years=0, start=date.today() - timedelta(days=3))
     expired = build_package(spec, tmp_path / "out", sealer=sealer)
     store_package(object_store, locked_bucket, expired)
-    set_package_legal_hold(object_store, locked_bucket, "expired", on=True)
+    set_package_legal_hold(holds_store, locked_bucket, "expired", on=True)
     with pytest.raises(RetentionActiveError):
         _destroy(object_store, locked_bucket, "expired", sealer)
-    set_package_legal_hold(object_store, locked_bucket, "expired", on=False)
+    set_package_legal_hold(holds_store, locked_bucket, "expired", on=False)
     record = _destroy(object_store, locked_bucket, "expired", sealer)
     assert object_store.versions(locked_bucket, package_key("expired")) == []
     assert validate_manifest(record.notification) == ()

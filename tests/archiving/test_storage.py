@@ -99,19 +99,19 @@ def test_package_is_stored_locked_verified_and_only_once(tmp_path, object_store,
 
 
 def test_legal_hold_blocks_deletion_after_retention(
-    tmp_path, object_store, locked_bucket, sealer
+    tmp_path, object_store, holds_store, locked_bucket, sealer
 ) -> None:
     spec = sample_spec(tmp_path / "in", years=0, start=date.today() - timedelta(days=2))
     built = build_package(spec, tmp_path / "out", sealer=sealer)
     stored = store_package(object_store, locked_bucket, built)
-    assert set_package_legal_hold(object_store, locked_bucket, spec.package_id, on=True) == len(
+    assert set_package_legal_hold(holds_store, locked_bucket, spec.package_id, on=True) == len(
         stored.objects
     )
     target = stored.objects[0]
     assert object_store.stat(locked_bucket, target.key).legal_hold
     with pytest.raises(RetentionActiveError):
         object_store.delete_version(locked_bucket, target.key, target.version_id)
-    set_package_legal_hold(object_store, locked_bucket, spec.package_id, on=False)
+    set_package_legal_hold(holds_store, locked_bucket, spec.package_id, on=False)
     object_store.delete_version(locked_bucket, target.key, target.version_id)
 
 

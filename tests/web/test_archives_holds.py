@@ -263,3 +263,38 @@ def test_cli_holds_and_destruction_need_a_named_archivist_and_the_visa(
         with store.open(bucket, key) as stream:
             record = stream.read()
     assert b"AD-2026-9" in record and b"Approuv" in record
+
+
+def test_the_hold_action_goes_through_the_legal_hold_identity(
+    make_platform: PlatformFactory,  # noqa: F811
+) -> None:
+    """A wrong legal-hold key: the page says so in French, no 500, nothing held (the writing
+    identity, which the route does not use, is refused holds by the store anyway)."""
+    import dataclasses
+
+    from engine.services.archives.setup import archive_setup as build_setup
+
+    past = make_platform(clock=fixed_clock(PAST))
+    _add_archivists(past)
+    held = package_of(past, archived_case(past, title="gel-refuse.pdf", years=1))
+    assert held is not None
+    p = make_platform()
+    setup = build_setup(p.settings)
+    assert setup.holds_s3 is not None
+    p.extras["archive_setup"] = dataclasses.replace(
+        setup, holds_s3=dataclasses.replace(setup.holds_s3, secret_key="cle-fausse-du-gel")
+    )
+    client, token = _archivist(p)
+    url = f"{ARCHIVES}/paquets/{held.package_id}"
+    response = client.post(
+        f"{url}/gel", data={"csrf_token": token, "action": "placer", "motif": "Recours TA"}
+    )
+    assert response.status_code == 303
+    page = html.unescape(client.get(url).text)
+    assert "Gel non appliqué : le stockage a refusé le gel à l'identité de gel" in page
+    with setup.store() as store:
+        versions = store.versions(setup.bucket(SIREN_A), package_key(held.package_id))
+        infos = [
+            store.stat(setup.bucket(SIREN_A), v.key, version_id=v.version_id) for v in versions
+        ]
+        assert versions and all(info is not None and not info.legal_hold for info in infos)

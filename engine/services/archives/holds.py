@@ -7,6 +7,7 @@ from datetime import datetime
 from archiving import (
     ArchivingError,
     PackageNotFoundError,
+    StorageUnavailable,
     set_package_legal_hold,
 )
 from engine.domain.errors import InvalidInput, NotFound
@@ -32,19 +33,23 @@ def set_legal_hold(
     reason: str = "",
 ) -> int:
     """Put (litigation) or lift a legal hold on every object version of a package, by a named
-    archivist, with a reason; journaled."""
+    archivist, with a reason; journaled. Goes through the legal-hold identity only."""
     require_named_archivist(actor, "placer ou lever une conservation pour litige")
     reason = reason.strip()
     if not 3 <= len(reason) <= 500:
         raise InvalidInput("Indiquez le motif du gel ou de sa levée (3 à 500 caractères).")
     package = stored_package(uow, tenant, package_id)
     try:
-        with setup.store() as store:
+        with setup.holds_store() as store:  # never the writing identity: it is denied holds
             count = set_package_legal_hold(store, setup.bucket(tenant), package_id, on=on)
     except PackageNotFoundError as exc:
         raise NotFound(str(exc)) from exc
-    except ArchivingError as exc:
+    except StorageUnavailable as exc:
         raise ArchiveUnavailable(str(exc)) from exc
+    except ArchivingError as exc:
+        raise ArchiveUnavailable(
+            f"le stockage a refusé le gel à l'identité de gel (vérifiez ses clés et ses droits) : {exc}"
+        ) from exc
     uow.archives.update(tenant, package_id, now, legal_hold=on)
     uow.journal.append(
         tenant=tenant,

@@ -16,6 +16,7 @@ from archiving import (
     Timestamper,
     TimestampVerifier,
     prepare_tenant_bucket,
+    require_default_retention,
     tenant_bucket,
 )
 from engine.domain.errors import DematflowError
@@ -27,7 +28,7 @@ from engine.services.archives.seals import (
     SignaturesTimestampVerifier,
     configured_seal_identities,
 )
-from engine.settings import Settings
+from engine.settings import Settings, StorageSettings
 from engine.signing import signing_setup
 from signatures.errors import SignatureError
 
@@ -51,17 +52,62 @@ class ArchiveSetup:
     timestamper: Timestamper
     timestamp_verifier: TimestampVerifier
     archival_agency: Agency = ARCHIVAL_AGENCY
+    holds_s3: S3Config | None = None
+    """The legal-hold identity; None when not configured (holds are then refused)."""
 
     def bucket(self, tenant: str) -> str:
         return tenant_bucket(self.bucket_prefix, tenant)
 
     @contextmanager
     def store(self) -> Iterator[ObjectStore]:
+        """The store under the application's writing identity."""
         store = ObjectStore(self.s3)
         try:
             yield store
         finally:
             store.close()
+
+    @contextmanager
+    def holds_store(self) -> Iterator[ObjectStore]:
+        """The store under the legal-hold identity (placing and lifting holds only)."""
+        if self.holds_s3 is None:
+            raise ArchiveUnavailable(
+                "identité de gel non configurée (DEMATFLOW_STORAGE__HOLDS__ACCESS_KEY / "
+                "__SECRET_KEY) : le gel ne peut être ni placé ni levé."
+            )
+        store = ObjectStore(self.holds_s3)
+        try:
+            yield store
+        finally:
+            store.close()
+
+
+def writer_s3_config(storage: StorageSettings, endpoint: str) -> S3Config:
+    """The application's writing identity (with the bucket administration identity, if any)."""
+    admin = storage.bucket_admin
+    return S3Config(
+        endpoint=endpoint,
+        access_key=storage.access_key,
+        secret_key=storage.secret_key,
+        secure=storage.secure,
+        region=storage.region,
+        default_retention_days=storage.default_retention_days or None,
+        admin_access_key=admin.access_key if admin.configured else None,
+        admin_secret_key=admin.secret_key if admin.configured else None,
+    )
+
+
+def holds_s3_config(storage: StorageSettings, endpoint: str) -> S3Config | None:
+    """The legal-hold identity; None when its credentials are not set."""
+    if not storage.holds.configured:
+        return None
+    return S3Config(
+        endpoint=endpoint,
+        access_key=storage.holds.access_key,
+        secret_key=storage.holds.secret_key,
+        secure=storage.secure,
+        region=storage.region,
+    )
 
 
 def archive_setup(settings: Settings) -> ArchiveSetup:
@@ -77,13 +123,8 @@ def archive_setup(settings: Settings) -> ArchiveSetup:
     if not signing.timestamp_url:
         raise ArchiveUnavailable("aucune autorité d'horodatage configurée")
     return ArchiveSetup(
-        s3=S3Config(
-            endpoint=storage.endpoint,
-            access_key=storage.access_key,
-            secret_key=storage.secret_key,
-            secure=storage.secure,
-            region=storage.region,
-        ),
+        s3=writer_s3_config(storage, storage.endpoint),
+        holds_s3=holds_s3_config(storage, storage.endpoint),
         bucket_prefix=storage.bucket_prefix,
         sealer=SignaturesSealer(signing.seal_key, signing.timestamp_url, signing.trust_roots),
         seal_verifier=SignaturesSealVerifier(signing.trust_roots, identities),
@@ -93,10 +134,13 @@ def archive_setup(settings: Settings) -> ArchiveSetup:
 
 
 def check_archive_storage(uow_factory: UnitOfWorkFactory, setup: ArchiveSetup) -> dict[str, str]:
-    """Start-up check: every tenant bucket exists with Object Lock and versioning.
+    """Start-up check: every tenant bucket exists with Object Lock, versioning and the
+    configured default retention.
 
-    Missing buckets are created locked; a bucket without Object Lock is reported (tenant →
-    French problem) and archiving into it is refused by `store_package` anyway.
+    Missing buckets are created locked; an existing bucket gets the default retention it
+    lacks. A bucket without Object Lock, or whose default retention cannot be set, is reported
+    (tenant → French problem); archiving into a bucket without Object Lock is refused by
+    `store_package` anyway.
     """
     with uow_factory() as uow:
         tenants = [t.siren for t in uow.tenants.all()]
@@ -108,3 +152,26 @@ def check_archive_storage(uow_factory: UnitOfWorkFactory, setup: ArchiveSetup) -
             except ArchivingError as exc:
                 problems[tenant] = str(exc)
     return problems
+
+
+def storage_report(uow_factory: UnitOfWorkFactory, setup: ArchiveSetup) -> list[dict[str, str]]:
+    """Each tenant bucket's state, changing nothing: Object Lock and versioning, and the
+    default retention (a problem when it is missing or weaker than configured)."""
+    with uow_factory() as uow:
+        tenants = [t.siren for t in uow.tenants.all()]
+    rows: list[dict[str, str]] = []
+    with setup.store() as store:
+        for tenant in tenants:
+            bucket = setup.bucket(tenant)
+            row = {"tenant": tenant, "bucket": bucket}
+            try:
+                store.require_object_lock(bucket)
+                found = require_default_retention(store, bucket)
+            except ArchivingError as exc:
+                row["problem"] = str(exc)
+            else:
+                row["default_retention"] = (
+                    f"{found.mode} {found.days} j" if found else "aucune (non configurée)"
+                )
+            rows.append(row)
+    return rows

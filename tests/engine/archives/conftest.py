@@ -20,7 +20,7 @@ from engine.services.admin import deploy_directory
 from engine.services.archives.retention import set_retention_rule
 from engine.services.archives.setup import ArchiveSetup, archive_setup
 from engine.services.documents import store_document
-from engine.settings import PKISettings, Settings, StorageSettings
+from engine.settings import PKISettings, S3Identity, Settings, StorageSettings
 from tests.engine.support import (
     AGENT,
     OPERATOR,
@@ -47,6 +47,14 @@ def storage_for(server: SeaweedServer, prefix: str, endpoint: str | None = "") -
         access_key=server.config.access_key,
         secret_key=server.config.secret_key,
         bucket_prefix=prefix,
+        holds=S3Identity(
+            access_key=server.holds_config.access_key, secret_key=server.holds_config.secret_key
+        ),
+        bucket_admin=S3Identity(
+            access_key=server.config.admin_access_key or "",
+            secret_key=server.config.admin_secret_key or "",
+        ),
+        default_retention_days=0,  # destruction tests destroy at once what they archived
     )
 
 
@@ -168,6 +176,11 @@ def use_platform_env(p: Platform, monkeypatch: pytest.MonkeyPatch) -> None:
         "DEMATFLOW_STORAGE__ACCESS_KEY": p.settings.storage.access_key,
         "DEMATFLOW_STORAGE__SECRET_KEY": p.settings.storage.secret_key,
         "DEMATFLOW_STORAGE__BUCKET_PREFIX": p.settings.storage.bucket_prefix,
+        "DEMATFLOW_STORAGE__DEFAULT_RETENTION_DAYS": str(p.settings.storage.default_retention_days),
+        "DEMATFLOW_STORAGE__HOLDS__ACCESS_KEY": p.settings.storage.holds.access_key,
+        "DEMATFLOW_STORAGE__HOLDS__SECRET_KEY": p.settings.storage.holds.secret_key,
+        "DEMATFLOW_STORAGE__BUCKET_ADMIN__ACCESS_KEY": p.settings.storage.bucket_admin.access_key,
+        "DEMATFLOW_STORAGE__BUCKET_ADMIN__SECRET_KEY": p.settings.storage.bucket_admin.secret_key,
     }
     for name, value in env.items():
         monkeypatch.setenv(name, value)
