@@ -32,7 +32,7 @@ from engine.jobs.journal_seals import seal_tenant_journal
 from engine.services import admin
 from engine.services.archives.journal_checks import verify_journal, verify_journal_completeness
 from engine.services.archives.setup import archive_setup
-from engine.settings import PKISettings, Settings, StorageSettings
+from engine.settings import PKISettings, Settings
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
@@ -77,12 +77,7 @@ def _run(workdir: Path) -> dict[str, object]:
             data_dir=workdir / "data",
             database_url=f"postgresql+psycopg://postgres@127.0.0.1/{DATABASE}",
             pki=PKISettings(dev_dir=pki.directory),
-            storage=StorageSettings(
-                endpoint=server.config.endpoint,
-                access_key=server.config.access_key,
-                secret_key=server.config.secret_key,
-                bucket_prefix="banc",
-            ),
+            storage=server.storage_settings("banc"),
         )
         p = build_platform(settings)
         try:

@@ -22,10 +22,12 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from archiving.errors import StorageUnavailable
 from archiving.storage.s3 import ObjectStore, S3Config
 from devstack.process import ChildProcess, ProcessNotReady, port_open, start_process
+from engine.settings import S3Identity, StorageSettings
 
 __all__ = ["SeaweedServer", "find_weed", "start_seaweed"]
 
@@ -95,6 +97,25 @@ class SeaweedServer:
     ports: dict[str, int]
     """HTTP port of each service (gRPC is port + 10000)."""
     child: ChildProcess
+
+    def storage_settings(self, bucket_prefix: str, **overrides: Any) -> StorageSettings:
+        """The platform's storage settings for this server: the writer, the legal-hold identity
+        and the bucket administrator (SeaweedFS lets only an administrator create buckets)."""
+        values: dict[str, Any] = {
+            "endpoint": self.config.endpoint,
+            "access_key": self.config.access_key,
+            "secret_key": self.config.secret_key,
+            "bucket_prefix": bucket_prefix,
+            "holds": S3Identity(
+                access_key=self.holds_config.access_key,
+                secret_key=self.holds_config.secret_key,
+            ),
+            "bucket_admin": S3Identity(
+                access_key=self.config.admin_access_key or "",
+                secret_key=self.config.admin_secret_key or "",
+            ),
+        }
+        return StorageSettings(**{**values, **overrides})
 
     @property
     def filer_url(self) -> str:

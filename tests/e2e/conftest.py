@@ -54,7 +54,6 @@ from engine.settings import (
     PKISettings,
     Settings,
     SmtpSettings,
-    StorageSettings,
 )
 from engine.worker.app import connect_platform
 from tests.engine.support import luhn_siren
@@ -98,6 +97,10 @@ def settings_env(settings: Settings) -> dict[str, str]:
         "STORAGE__ACCESS_KEY": s.storage.access_key,
         "STORAGE__SECRET_KEY": s.storage.secret_key,
         "STORAGE__BUCKET_PREFIX": s.storage.bucket_prefix,
+        "STORAGE__HOLDS__ACCESS_KEY": s.storage.holds.access_key,
+        "STORAGE__HOLDS__SECRET_KEY": s.storage.holds.secret_key,
+        "STORAGE__BUCKET_ADMIN__ACCESS_KEY": s.storage.bucket_admin.access_key,
+        "STORAGE__BUCKET_ADMIN__SECRET_KEY": s.storage.bucket_admin.secret_key,
         "PKI__DEV_DIR": s.pki.dev_dir,
         "SMTP__HOST": s.smtp.host,
         "SMTP__PORT": s.smtp.port,
@@ -449,12 +452,7 @@ def stack(
             visibility_timeout=60,
             key_prefix=f"{BROKER_PREFIX}{secrets.token_hex(3)}:",
         ),
-        storage=StorageSettings(
-            endpoint=s3_server.config.endpoint,
-            access_key=s3_server.config.access_key,
-            secret_key=s3_server.config.secret_key,
-            bucket_prefix=f"e2e{secrets.token_hex(4)}",
-        ),
+        storage=s3_server.storage_settings(f"e2e{secrets.token_hex(4)}"),
         pki=PKISettings(dev_dir=dev_pki.directory),
         smtp=SmtpSettings(
             host=smtp_server.host,

@@ -20,7 +20,7 @@ from engine.services.admin import deploy_directory
 from engine.services.archives.retention import set_retention_rule
 from engine.services.archives.setup import ArchiveSetup, archive_setup
 from engine.services.documents import store_document
-from engine.settings import PKISettings, S3Identity, Settings, StorageSettings
+from engine.settings import PKISettings, Settings, StorageSettings
 from tests.engine.support import (
     AGENT,
     OPERATOR,
@@ -42,18 +42,9 @@ PlatformFactory = Callable[..., Platform]
 
 
 def storage_for(server: SeaweedServer, prefix: str, endpoint: str | None = "") -> StorageSettings:
-    return StorageSettings(
+    return server.storage_settings(
+        prefix,
         endpoint=server.config.endpoint if endpoint == "" else endpoint,
-        access_key=server.config.access_key,
-        secret_key=server.config.secret_key,
-        bucket_prefix=prefix,
-        holds=S3Identity(
-            access_key=server.holds_config.access_key, secret_key=server.holds_config.secret_key
-        ),
-        bucket_admin=S3Identity(
-            access_key=server.config.admin_access_key or "",
-            secret_key=server.config.admin_secret_key or "",
-        ),
         default_retention_days=0,  # destruction tests destroy at once what they archived
     )
 
