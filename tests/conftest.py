@@ -2,6 +2,7 @@
 
 pytest_plugins = [
     "tests.fixtures.services",
+    "tests.fixtures.passwords",
     "tests.fixtures.pki",
     "tests.fixtures.s3",
     "tests.fixtures.smtp",
