@@ -49,8 +49,11 @@ layers: venv
 test-assets:
 	bash scripts/install-test-assets.sh
 
+## One pytest-xdist worker per core (PYTEST_WORKERS=0 runs in this process); a module with a
+## module-scoped fixture stays on one worker (tests/conftest.py), other tests go where free.
+PYTEST_WORKERS ?= auto
 pytest: venv sysdeps services test-assets
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) --dist loadgroup $(PYTEST_ARGS)
 
 test: venv sysdeps services lint typecheck layers pytest
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import shutil
 import socket
@@ -31,8 +32,13 @@ SCREENSHOTS = ROOT / "var" / "screenshots"
 
 @pytest.fixture(scope="session")
 def axe_script() -> Path:
-    """axe-core, installed once by scripts/install-test-assets.sh (npm), then used offline."""
-    subprocess.run(["bash", str(ROOT / "scripts" / "install-test-assets.sh")], check=True)
+    """axe-core, installed once by scripts/install-test-assets.sh (npm), then used offline.
+
+    Under a lock: parallel test workers would otherwise run npm into one directory at once."""
+    (ROOT / ".tools").mkdir(exist_ok=True)
+    with (ROOT / ".tools" / "axe.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        subprocess.run(["bash", str(ROOT / "scripts" / "install-test-assets.sh")], check=True)
     return AXE
 
 

@@ -163,7 +163,7 @@ def test_inspection_finds_missing_files_and_bad_fields() -> None:
     "payload",
     [
         b"not a gzip",
-        gzip.compress(b"not a tar"),
+        gzip.compress(b"not a tar", mtime=0),  # no timestamp: xdist workers collect one id
     ],
 )
 def test_inspection_of_garbage_is_a_finding(payload: bytes) -> None:
