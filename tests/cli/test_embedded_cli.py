@@ -20,13 +20,15 @@ import pytest
 from click.testing import CliRunner, Result
 
 from archiving.bag import build_package
-from archiving.storage.s3 import ObjectStore, S3Config
+from archiving.storage.s3 import ObjectStore
 from archiving.store import prepare_tenant_bucket, store_package, tenant_bucket
 from devstack.pki import DevPki, load_dev_pki
 from devstack.process import free_port
 from engine.cli.main import cli
-from engine.serve_descriptor import DESCRIPTOR_NAME
+from engine.serve_descriptor import DESCRIPTOR_NAME, with_running_platform
 from engine.services.archives.seals import SignaturesSealer
+from engine.services.archives.setup import writer_s3_config
+from engine.settings import Settings
 from signatures.pades import PadesLevel, SignRequest, sign_pdf
 from tests.archiving.conftest import sample_spec
 from tests.signatures.pdfs import make_pdf
@@ -173,12 +175,9 @@ def test_archive_commands_reach_the_store_of_a_running_serve(
 
     # A sealed package put in serve's store (its endpoint and secret exist only there)...
     pki = load_dev_pki(data_dir / "pki")
-    config = S3Config(
-        endpoint=descriptor["storage_endpoint"],
-        access_key=descriptor["storage_access_key"],
-        secret_key=secret_file.read_text().strip(),
-    )
-    store = ObjectStore(config)
+    # (reached as the platform's processes reach it: the writer, with the bucket administrator)
+    storage = with_running_platform(Settings(data_dir=data_dir)).storage
+    store = ObjectStore(writer_s3_config(storage, descriptor["storage_endpoint"]))
     try:
         bucket = tenant_bucket("dematflow", SIREN)
         prepare_tenant_bucket(store, bucket)

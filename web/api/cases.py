@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 
-from engine.domain.model import Actor
+from engine.domain.errors import NotFound
+from engine.domain.model import Actor, HumanTask
 from engine.domain.task_access import CASE_READERS, asks_password
 from engine.services import cases as case_services
 from engine.services import task_access as task_services
@@ -136,11 +137,15 @@ def complete_task(
     unit: UowDep,
     p: PlatformDep,
 ) -> CaseOut:
-    task = case_queries.human_task(unit, tenant, task_id)
-    if task is not None:  # else the engine says why: done meanwhile (409) or unknown (404)
-        task_services.open_task(
+    # One read of the task: two reads would let a concurrent completion commit in between and
+    # turn a lost race into a 404. Not ready: the engine says why, done meanwhile (409) or
+    # unknown (404).
+    try:
+        task: HumanTask | None = task_services.open_task(
             unit, tenant=tenant, case_id=case_id, task_id=task_id, actor=access.actor, now=p.clock()
-        )
+        ).task
+    except NotFound:
+        task = None
     if task and asks_password(task.lane) and not access.principal.password_confirmed:
         raise HTTPException(
             403, "Un visa ou une signature se confirme par mot de passe (HTTP Basic)."
