@@ -27,6 +27,7 @@ from SpiffWorkflow.exceptions import (
 from SpiffWorkflow.spiff.specs.event_definitions import (
     ErrorEventDefinition,
     MessageEventDefinition,
+    SignalEventDefinition,
 )
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
@@ -292,6 +293,13 @@ class CaseRuntime:
 
     def deliver_message(self, name: str, payload: dict[str, Any]) -> bool:
         event = BpmnEvent(MessageEventDefinition(name), payload=copy.deepcopy(payload))
+        return self._send(event)
+
+    def deliver_signal(self, name: str) -> bool:
+        """Send the signal `name` from outside; False when nothing in the case catches it."""
+        return self._send(BpmnEvent(SignalEventDefinition(name)))
+
+    def _send(self, event: BpmnEvent) -> bool:
         try:
             self._workflow.send_event(event)
         except WorkflowException:

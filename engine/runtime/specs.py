@@ -32,6 +32,8 @@ from SpiffWorkflow.specs.MultiChoice import MultiChoice
 from engine.domain.errors import ProcessDefinitionError
 from engine.runtime.evaluator import EvaluationError, check_expression, check_script
 from engine.runtime.service_task import AsyncServiceTask, DematflowBpmnParser
+from engine.runtime.signal_rules import SignalRule, caught_signals, signal_rules
+from engine.runtime.spiff_events import wire_triggered_subprocesses
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 BPMN_SUFFIXES = (".bpmn", ".bpmn20.xml")
@@ -54,6 +56,8 @@ class ProcessBundle:
     roles: Mapping[str, str] = field(default_factory=dict)
     messages: Mapping[str, MessageRule] = field(default_factory=dict)
     """Messages people may deliver (`messages:` of procedure.yaml); the others: connector only."""
+    signals: Mapping[str, SignalRule] = field(default_factory=dict)
+    """Signals that may be sent to a case from outside (`signals:`); no other can."""
 
 
 CONNECTOR = "connector"
@@ -181,6 +185,7 @@ def bundle_from_files(files: Mapping[str, bytes]) -> ProcessBundle:
         description=str(manifest.get("description", "")),
         roles=roles,
         messages=_message_rules(manifest.get("messages"), roles, files),
+        signals=signal_rules(manifest.get("signals"), {CONNECTOR, OPERATOR, *roles}),
         files=dict(files),
         hash=bundle_hash(files),
     )
@@ -271,6 +276,12 @@ def parse_bundle(
     forms = _load_forms(bundle)
     for process_spec in [spec, *subprocess_specs.values()]:
         _check_process_spec(process_spec, forms, operations, bundle.files)
+        wire_triggered_subprocesses(process_spec)
+    uncaught = sorted(set(bundle.signals) - caught_signals([spec, *subprocess_specs.values()]))
+    if uncaught:
+        raise ProcessDefinitionError(
+            f"procedure.yaml : signal déclaré mais attendu par aucun événement : {', '.join(uncaught)}"
+        )
     return ParsedProcess(bundle=bundle, spec=spec, subprocess_specs=subprocess_specs, forms=forms)
 
 
