@@ -33,7 +33,10 @@ from engine.domain.errors import ProcessDefinitionError
 from engine.runtime.evaluator import EvaluationError, check_expression, check_script
 from engine.runtime.service_task import AsyncServiceTask, DematflowBpmnParser
 from engine.runtime.signal_rules import SignalRule, caught_signals, signal_rules
-from engine.runtime.spiff_events import wire_triggered_subprocesses
+from engine.runtime.spiff_events import (
+    interrupting_event_subprocesses,
+    wire_triggered_subprocesses,
+)
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 BPMN_SUFFIXES = (".bpmn", ".bpmn20.xml")
@@ -267,9 +270,16 @@ def parse_bundle(
     except ValidationException as exc:
         raise ProcessDefinitionError(_describe_validation(exc, bundle.files)) from exc
     forms = _load_forms(bundle)
+    interrupting = interrupting_event_subprocesses(
+        [
+            etree.fromstring(c, SAFE_XML)
+            for n, c in bundle.files.items()
+            if n.endswith(BPMN_SUFFIXES)
+        ]
+    )
     for process_spec in [spec, *subprocess_specs.values()]:
         _check_process_spec(process_spec, forms, operations, bundle.files)
-        wire_triggered_subprocesses(process_spec)
+        wire_triggered_subprocesses(process_spec, interrupting)
     uncaught = sorted(set(bundle.signals) - caught_signals([spec, *subprocess_specs.values()]))
     if uncaught:
         raise ProcessDefinitionError(
