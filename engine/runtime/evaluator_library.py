@@ -206,7 +206,7 @@ def get_attribute(obj: Any, name: str, *, where: str = "") -> Any:
             return check_value(obj[name], f"{where}.{name}")
         if name in _METHODS[dict]:
             raise EvaluationError(f"method {name}() must be called, not used as a value")
-        keys = ", ".join(sorted(str(key) for key in obj)[:20]) or "aucune"
+        keys = ", ".join(str(key)[:40] for key in list(obj)[:20]) or "aucune"
         raise EvaluationError(
             f"{where}.{name} : la clé « {name} » n'existe pas dans ces données (clés présentes :"
             f' {keys}) ; pour une valeur facultative, écrivez {where}.get("{name}", valeur)'

@@ -110,6 +110,13 @@ def test_dots_on_non_dict_values_are_refused_at_run_time(source: str, match: str
         evaluate(source, DATA)
 
 
+def test_missing_key_message_stays_short_on_huge_data() -> None:
+    data = {"d": {("k" * 50_000) + str(i): i for i in range(200)}}
+    with pytest.raises(EvaluationError) as failed:
+        evaluate("d.absente", data)
+    assert len(str(failed.value)) < 2_000
+
+
 def test_dot_cannot_assign() -> None:
     with pytest.raises(ForbiddenSyntax, match="assign"):
         execute("facture.montant = 1", {"facture": {}})
