@@ -20,6 +20,7 @@ EVENT_LABELS: dict[str, str] = {
     "job.succeeded": "Traitement automatique effectué",
     "job.failed": "Traitement automatique en échec",
     "message.received": "Message reçu",
+    "signal.received": "Signal reçu",
     "timer.fired": "Échéance atteinte",
     "document.added": "Document ajouté",
     "document.rendered": "Document produit",

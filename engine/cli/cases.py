@@ -1,4 +1,4 @@
-"""`dematflow cases ...`: start, list, show, complete, message, cancel, retry."""
+"""`dematflow cases ...`: start, list, show, complete, message, signal, cancel, retry."""
 
 from __future__ import annotations
 
@@ -148,6 +148,30 @@ def message(
             payload=read_json(data),
             origin=origin,
             now=platform.clock(),
+        )
+        uow.commit()
+    click.echo(f"{case.id}\t{case.status.value}")
+
+
+@cases.command("signal")
+@click.option("--tenant", required=True)
+@click.argument("case_id", type=click.UUID)
+@click.argument("signal")
+@click.option("--as", "username", help="Envoyer le signal en tant que cet utilisateur")
+@click.option("--reason", help="motif, obligatoire quand l'exploitant envoie le signal (sans --as)")
+@one_line_errors
+def signal(
+    tenant: str, case_id: uuid.UUID, signal: str, username: str | None, reason: str | None
+) -> None:
+    """Envoyer un signal déclaré (signals: de procedure.yaml) à un dossier."""
+    platform = producer_platform()
+    if username:
+        origin = MessageOrigin.person(actor_for(platform, username, tenant))
+    else:
+        origin = MessageOrigin.operator(Actor.system("exploitant"), reason or "")
+    with platform.uow() as uow:
+        case = case_services.deliver_signal(
+            uow, tenant=tenant, case_id=case_id, signal=signal, origin=origin, now=platform.clock()
         )
         uow.commit()
     click.echo(f"{case.id}\t{case.status.value}")

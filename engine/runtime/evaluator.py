@@ -8,7 +8,9 @@ deadline and refuses to build oversized values (`Limits`).
 
 The language:
 - values: None, bool, int, float, str, Decimal, date, datetime, timedelta, list, dict, tuple, set;
-- expressions: literals, names, `a.b` for data attributes (`d.year`), subscripts and slices,
+- expressions: literals, names, `a.b` for data attributes (`d.year`) and keys of dict data
+  (`facture.montant` reads `facture["montant"]`; a missing key is a French error pointing to
+  `facture.get("montant", défaut)`; Python's own attribute names are refused), subscripts and slices,
   arithmetic, comparisons (chained too), `and`/`or`/`not`, `x if c else y`, list/dict/set/tuple
   displays and comprehensions, f-strings with constant narrow format specs, calls to the
   functions of `evaluator_library.FUNCTIONS` and to whitelisted methods of the value types
@@ -23,8 +25,11 @@ The language:
 
 Functions (all return plain data; sequences come back as lists):
 `len any all abs round min max sum int float str bool Decimal list tuple set dict sorted
-reversed enumerate zip range date datetime timedelta parse_date parse_datetime today now`.
-`today()` and `now()` read the engine's clock in UTC (`now()` is timezone-aware).
+reversed enumerate zip range date datetime timedelta parse_date parse_datetime`, and the clock
+and calendar of `evaluator_dates`: `today now local_date end_of_day add_days add_months
+add_years add_working_days next_working_day is_working_day format_date format_datetime
+deadline_days deadline_months deadline_working_days appeal_deadline`.
+`now()` is the case clock's instant (aware, UTC); `today()` its Europe/Paris calendar day.
 """
 
 from __future__ import annotations

@@ -1,17 +1,27 @@
 """The syntax check of the BPMN evaluator: a whitelist of Python AST nodes, run before anything.
 
 A source passes only if every node is of an allowed kind, no name or attribute starts with an
-underscore, every attribute is one some allowed type has, calls go to a plain name or a method,
-and f-string format specs are constant and narrow. Nothing is executed here.
+underscore, no attribute is one of Python's own (`format_map`, `mro`, `f_globals`: a dot reads
+either an allowed attribute of a date or a key of dict data), every method called is one some
+allowed type has, every function called is in the library, and f-string format specs are
+constant and narrow. Nothing is executed here.
 """
 
 from __future__ import annotations
 
 import ast
+import types
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from engine.runtime.evaluator_base import EvaluationError, ForbiddenSyntax, Limits
-from engine.runtime.evaluator_library import ATTRIBUTE_NAMES, FUNCTIONS, check_format_spec
+from engine.runtime.evaluator_library import (
+    ATTRIBUTE_NAMES,
+    FUNCTIONS,
+    METHOD_NAMES,
+    check_format_spec,
+)
 
 __all__ = ["parse_checked"]
 
@@ -121,6 +131,55 @@ _INSTEAD = {
     "input": "input() n'existe pas : demandez la valeur dans un formulaire de tâche",
 }
 """What to write instead of a Python builtin that is not in the evaluator's library."""
+_PYTHON_ATTRIBUTES = (
+    frozenset(
+        name
+        for kind in (
+            object,
+            type,
+            str,
+            bytes,
+            int,
+            float,
+            bool,
+            complex,
+            Decimal,
+            list,
+            tuple,
+            dict,
+            set,
+            frozenset,
+            date,
+            datetime,
+            timedelta,
+            types.FunctionType,
+            types.BuiltinFunctionType,
+            types.MethodType,
+            types.GeneratorType,
+            types.CoroutineType,
+            types.CodeType,
+            types.FrameType,
+            types.TracebackType,
+            types.ModuleType,
+            BaseException,
+        )
+        for name in dir(kind)
+    )
+    | {"f_globals", "f_locals", "f_builtins", "gi_frame", "cr_frame", "tb_frame", "tzinfo"}
+) - ATTRIBUTE_NAMES
+"""Attribute names Python's own objects have and ours do not: never a dict key read by a dot."""
+_CLOCK_HINT = (
+    " : il n'y a pas de modules ; l'horloge du dossier est now() (UTC) et today() (jour à Paris),"
+    " avec add_days, add_months, parse_datetime, format_date"
+)
+_MODULES = {
+    "time": _CLOCK_HINT,
+    "datetime": _CLOCK_HINT,
+    "date": _CLOCK_HINT,
+    "json": " : il n'y a pas de modules ; gardez le dict tel quel, les données sont du JSON",
+    "math": " : il n'y a pas de modules ; round(), abs(), min(), max() et ** existent",
+}
+"""What to write instead of a call into a Python module (`time.time()`, `datetime.utcnow()`)."""
 _CONSTANT_TYPES = (type(None), bool, int, float, str)
 _EXPLAINED = {
     "Import": "import is not allowed",
@@ -191,9 +250,13 @@ def _check_identifier(name: str, what: str) -> None:
 
 
 def _check_attribute(node: Any) -> None:
+    """`a.b` reads a key of dict data or an allowed attribute; never Python's own attributes."""
     _check_identifier(node.attr, "attribute")
-    if node.attr not in ATTRIBUTE_NAMES:
-        raise ForbiddenSyntax(f"attribute or method {node.attr!r} is not allowed")
+    if node.attr in _PYTHON_ATTRIBUTES:
+        raise ForbiddenSyntax(
+            f"attribute or method {node.attr!r} is not allowed; for a key of the data "
+            f'write x["{node.attr}"]'
+        )
     if isinstance(node.ctx, ast.Store | ast.Del):
         raise ForbiddenSyntax("assigning or deleting attributes is not allowed")
 
@@ -208,6 +271,11 @@ def _check_call(node: Any) -> None:
         raise ForbiddenSyntax("only named functions and methods can be called")
     if isinstance(node.func, ast.Name) and node.func.id not in FUNCTIONS:
         _refuse_unknown_function(node.func.id)
+    if isinstance(node.func, ast.Attribute) and node.func.attr not in METHOD_NAMES:
+        _check_identifier(node.func.attr, "attribute")
+        owner = node.func.value.id if isinstance(node.func.value, ast.Name) else ""
+        hint = _MODULES.get(owner, "")
+        raise ForbiddenSyntax(f"attribute or method {node.func.attr!r} is not allowed{hint}")
     for keyword in node.keywords:
         if keyword.arg is None:
             raise ForbiddenSyntax("** unpacking is not allowed")

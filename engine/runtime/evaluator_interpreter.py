@@ -109,7 +109,7 @@ class Interpreter:
         return self.lookup(node.id)
 
     def attribute(self, node: ast.Attribute) -> Any:
-        return get_attribute(self.value(node.value), node.attr)
+        return get_attribute(self.value(node.value), node.attr, where=_text(node.value))
 
     def subscript(self, node: ast.Subscript) -> Any:
         container = self.value(node.value)
@@ -359,6 +359,12 @@ class Interpreter:
 
     def stop_loop(self, node: ast.Break | ast.Continue) -> None:
         raise BreakLoop() if isinstance(node, ast.Break) else ContinueLoop()
+
+
+def _text(node: ast.expr) -> str:
+    """Short source text of an expression, for error messages."""
+    text = ast.unparse(node)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 _EXPRESSIONS: dict[type[ast.AST], Callable[[Interpreter, Any], Any]] = {

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -22,10 +22,12 @@ from engine.runtime.evaluator_base import (
     LimitExceeded,
     check_value,
 )
+from engine.runtime.evaluator_dates import DATE_FUNCTIONS
 
 __all__ = [
     "ATTRIBUTE_NAMES",
     "FUNCTIONS",
+    "METHOD_NAMES",
     "SafeFunction",
     "call_function",
     "call_method",
@@ -185,14 +187,30 @@ _ATTRIBUTES: dict[type, frozenset[str]] = {
 }
 _VIEW_TYPES: tuple[type, ...] = (type({}.keys()), type({}.values()), type({}.items()))
 
-ATTRIBUTE_NAMES: frozenset[str] = frozenset(
-    name for table in (*_METHODS.values(), *_ATTRIBUTES.values()) for name in table
+METHOD_NAMES: frozenset[str] = frozenset(name for table in _METHODS.values() for name in table)
+"""Every method name some allowed type has: a call to any other `x.name()` is refused."""
+ATTRIBUTE_NAMES: frozenset[str] = METHOD_NAMES | frozenset(
+    name for table in _ATTRIBUTES.values() for name in table
 )
-"""Every attribute name some allowed type has: any other name is refused before running."""
+"""Every attribute name some allowed type has (besides the keys of dict data)."""
 
 
-def get_attribute(obj: Any, name: str) -> Any:
-    """A data attribute (`d.year`); methods are only reachable by calling them."""
+def get_attribute(obj: Any, name: str, *, where: str = "") -> Any:
+    """A data attribute (`d.year`), or a key of dict data (`facture.montant`).
+
+    Methods are only reachable by calling them; a dict's keys win over its method names
+    (`dossier.items` reads the key `items` when the dict has one).
+    """
+    if type(obj) is dict:
+        if name in obj:
+            return check_value(obj[name], f"{where}.{name}")
+        if name in _METHODS[dict]:
+            raise EvaluationError(f"method {name}() must be called, not used as a value")
+        keys = ", ".join(str(key)[:40] for key in list(obj)[:20]) or "aucune"
+        raise EvaluationError(
+            f"{where}.{name} : la clé « {name} » n'existe pas dans ces données (clés présentes :"
+            f' {keys}) ; pour une valeur facultative, écrivez {where}.get("{name}", valeur)'
+        )
     allowed = _ATTRIBUTES.get(type(obj), frozenset())
     if name not in allowed:
         if name in _METHODS.get(type(obj), _NO_GUARD):
@@ -341,18 +359,6 @@ def _sum(budget: Budget, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
     return sum(items, start)
 
 
-def _today(budget: Budget, args: tuple[Any, ...], kwargs: dict[str, Any]) -> date:
-    if args or kwargs:
-        raise EvaluationError("today() takes no arguments")
-    return budget.clock().astimezone(UTC).date()
-
-
-def _now(budget: Budget, args: tuple[Any, ...], kwargs: dict[str, Any]) -> datetime:
-    if args or kwargs:
-        raise EvaluationError("now() takes no arguments")
-    return budget.clock().astimezone(UTC)
-
-
 def _function(name: str, impl: Impl, *, deep: bool = True) -> tuple[str, SafeFunction]:
     return name, SafeFunction(name, impl, deep)
 
@@ -385,14 +391,13 @@ FUNCTIONS: dict[str, SafeFunction] = dict(
         _function("enumerate", _collect(enumerate), deep=False),
         _function("zip", _collect(zip), deep=False),
         _function("range", _range, deep=False),
-        # dates: UTC clock of the engine, ISO 8601 parsing
+        # dates: ISO 8601 parsing; the clock and calendar of `evaluator_dates`
         _function("date", _plain(date)),
         _function("datetime", _plain(datetime)),
         _function("timedelta", _plain(timedelta)),
         _function("parse_date", _plain(date.fromisoformat)),
         _function("parse_datetime", _plain(datetime.fromisoformat)),
-        _function("today", _today),
-        _function("now", _now),
+        *(_function(name, impl, deep=False) for name, impl in DATE_FUNCTIONS.items()),
     ]
 )
 """The only functions expressions can call, by name. Documented in `evaluator`'s docstring."""

@@ -27,6 +27,7 @@ from SpiffWorkflow.exceptions import (
 from SpiffWorkflow.spiff.specs.event_definitions import (
     ErrorEventDefinition,
     MessageEventDefinition,
+    SignalEventDefinition,
 )
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
@@ -190,13 +191,13 @@ class CaseRuntime:
                 elif task.state == TaskState.STARTED and isinstance(spec, AsyncServiceTask):
                     calls.append(_service_call(task))
                 elif task.state == TaskState.WAITING:
-                    definition = getattr(spec, "event_definition", None)
-                    if isinstance(definition, TimerEventDefinition):
-                        timers.extend(_timer_wait(task, definition))
-                    elif isinstance(spec, CatchingEvent) and isinstance(
-                        definition, MessageEventDefinition
-                    ):
-                        messages.append(_message_wait(task, definition))
+                    for definition in _waited_definitions(spec):
+                        if isinstance(definition, TimerEventDefinition):
+                            timers.extend(_timer_wait(task, definition))
+                        elif isinstance(spec, CatchingEvent) and isinstance(
+                            definition, MessageEventDefinition
+                        ):
+                            messages.append(_message_wait(task, definition))
             except Exception as exc:  # see `advance`
                 raise model_error(exc, task) from exc
         return Snapshot(tuple(ready), tuple(calls), tuple(timers), tuple(messages), tuple(steps))
@@ -292,6 +293,13 @@ class CaseRuntime:
 
     def deliver_message(self, name: str, payload: dict[str, Any]) -> bool:
         event = BpmnEvent(MessageEventDefinition(name), payload=copy.deepcopy(payload))
+        return self._send(event)
+
+    def deliver_signal(self, name: str) -> bool:
+        """Send the signal `name` from outside; False when nothing in the case catches it."""
+        return self._send(BpmnEvent(SignalEventDefinition(name)))
+
+    def _send(self, event: BpmnEvent) -> bool:
         try:
             self._workflow.send_event(event)
         except WorkflowException:
@@ -329,6 +337,13 @@ def decide(parsed: ParsedProcess, decision: str, data: Mapping[str, Any]) -> dic
             except (SpiffWorkflowException, EvaluationError) as exc:
                 raise model_error(exc, task) from exc
     return None
+
+
+def _waited_definitions(spec: Any) -> list[Any]:
+    """The events a waiting task waits for: one, or each of an event-based gateway's."""
+    definition = getattr(spec, "event_definition", None)
+    inner = getattr(definition, "event_definitions", None)
+    return list(inner) if inner else [definition]
 
 
 def _service_call(task: Any) -> ServiceCall:

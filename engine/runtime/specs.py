@@ -30,8 +30,14 @@ from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMix
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
 from engine.domain.errors import ProcessDefinitionError
+from engine.runtime.collaborations import main_specs
 from engine.runtime.evaluator import EvaluationError, check_expression, check_script
 from engine.runtime.service_task import AsyncServiceTask, DematflowBpmnParser
+from engine.runtime.signal_rules import SignalRule, caught_signals, signal_rules
+from engine.runtime.spiff_events import (
+    interrupting_event_subprocesses,
+    wire_triggered_subprocesses,
+)
 
 MAX_FILE_BYTES = 2 * 1024 * 1024
 BPMN_SUFFIXES = (".bpmn", ".bpmn20.xml")
@@ -62,6 +68,8 @@ class ProcessBundle:
     roles: Mapping[str, str] = field(default_factory=dict)
     messages: Mapping[str, MessageRule] = field(default_factory=dict)
     """Messages people may deliver (`messages:` of procedure.yaml); the others: connector only."""
+    signals: Mapping[str, SignalRule] = field(default_factory=dict)
+    """Signals that may be sent to a case from outside (`signals:`); no other can."""
 
 
 CONNECTOR = "connector"
@@ -189,6 +197,7 @@ def bundle_from_files(files: Mapping[str, bytes]) -> ProcessBundle:
         description=str(manifest.get("description", "")),
         roles=roles,
         messages=_message_rules(manifest.get("messages"), roles, files),
+        signals=signal_rules(manifest.get("signals"), {CONNECTOR, OPERATOR, *roles}),
         files=dict(files),
         hash=bundle_hash(files),
     )
@@ -265,20 +274,26 @@ def parse_bundle(
             raise ProcessDefinitionError(f"{name}: XML invalide: {exc}") from exc
         except ValidationException as exc:
             raise ProcessDefinitionError(_describe_validation(exc, bundle.files)) from exc
-    if parser.get_process_parser(bundle.main_process) is None:
-        known = list(parser.process_parsers)
-        raise ProcessDefinitionError(
-            f"procedure.yaml : main_process « {bundle.main_process} » ne nomme aucun processus ; "
-            f"processus trouvés : {', '.join(sorted(known)) or 'aucun (fichiers .bpmn absents ?)'}"
-        )
     try:
-        spec = parser.get_spec(bundle.main_process)
-        subprocess_specs = parser.get_subprocess_specs(bundle.main_process)
+        spec, subprocess_specs = main_specs(parser, bundle.main_process)
     except ValidationException as exc:
         raise ProcessDefinitionError(_describe_validation(exc, bundle.files)) from exc
     forms = _load_forms(bundle)
+    interrupting = interrupting_event_subprocesses(
+        [
+            etree.fromstring(c, SAFE_XML)
+            for n, c in bundle.files.items()
+            if n.endswith(BPMN_SUFFIXES)
+        ]
+    )
     for process_spec in [spec, *subprocess_specs.values()]:
         _check_process_spec(process_spec, forms, operations, bundle.files)
+        wire_triggered_subprocesses(process_spec, interrupting)
+    uncaught = sorted(set(bundle.signals) - caught_signals([spec, *subprocess_specs.values()]))
+    if uncaught:
+        raise ProcessDefinitionError(
+            f"procedure.yaml : signal déclaré mais attendu par aucun événement : {', '.join(uncaught)}"
+        )
     return ParsedProcess(bundle=bundle, spec=spec, subprocess_specs=subprocess_specs, forms=forms)
 
 

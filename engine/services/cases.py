@@ -1,4 +1,5 @@
-"""Use cases on cases: start, read, complete a human task, cancel, deliver a message, retry."""
+"""Use cases on cases: start, read, complete a human task, cancel, deliver a message or a
+signal, retry."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from engine.ports import UnitOfWork
 from engine.runtime.facade import CaseRuntime
 from engine.services.delegations import check_task_actor
 from engine.services.forms import validate_form
-from engine.services.messages import MessageOrigin, check_delivery
+from engine.services.messages import MessageOrigin, check_delivery, check_signal
 from engine.services.steps import (
     job_key,
     load_case,
@@ -239,6 +240,47 @@ def deliver_message(
     uow.journal.append(
         tenant=tenant,
         kind="message.received",
+        case_id=case.id,
+        actor=origin.actor.user_id,
+        payload=journaled,
+        now=now,
+    )
+    return updated
+
+
+def deliver_signal(
+    uow: UnitOfWork,
+    *,
+    tenant: str,
+    case_id: uuid.UUID,
+    signal: str,
+    origin: MessageOrigin,
+    now: datetime,
+) -> Case:
+    """Send a signal to one case from outside: only a signal its procedure declares (`signals:`)
+    for the sender's channel or role; its catch events (intermediate, boundary, event
+    sub-process start) fire. A model failure is the sender's 422 and leaves the case as it was."""
+    loaded = load_case(uow, tenant, case_id)
+    case, runtime = loaded.case, loaded.runtime
+    check_signal(load_process(uow, case.spec_hash).bundle, signal, origin)
+    if case.status != CaseStatus.RUNNING:
+        raise Conflict("Le dossier n'est pas en cours : il ne reçoit plus de signal.")
+    try:
+        delivered = runtime.deliver_signal(signal)
+    except ModelError as exc:
+        log.warning("signal %s refusé par le modèle du dossier %s : %s", signal, case.id, exc)
+        raise InvalidInput(
+            f"Le dossier n'a pas pu traiter le signal « {signal} » : son modèle a échoué."
+        ) from None
+    if not delivered:
+        raise Conflict(f"Le dossier n'attend pas le signal « {signal} » à cette étape.")
+    updated = save_loaded(uow, loaded, now=now)
+    journaled: dict[str, Any] = {"signal": signal, "origin": origin.channel}
+    if origin.reason:
+        journaled["reason"] = origin.reason
+    uow.journal.append(
+        tenant=tenant,
+        kind="signal.received",
         case_id=case.id,
         actor=origin.actor.user_id,
         payload=journaled,

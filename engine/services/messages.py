@@ -1,4 +1,4 @@
-"""Who delivers an outside message, and whether they may: the procedure's `messages:` decides.
+"""Who delivers an outside message or signal, and whether they may: `messages:` and `signals:` decide.
 
 The platform's own code (the @ctes connector, council session operations, the citizen portal)
 delivers as the connector. A person may deliver only a message their procedure declares for one
@@ -65,3 +65,26 @@ def check_delivery(
             raise Forbidden(f"Votre rôle ne permet pas de remettre le message « {message} ».")
     if rule is not None and rule.schema is not None:
         validate_form(dict(rule.schema), payload)
+
+
+def check_signal(bundle: ProcessBundle, signal: str, origin: MessageOrigin) -> None:
+    """Refuse a signal the procedure does not declare (`signals:`), then a sender it does not
+    allow: the same rule as for messages, without a payload."""
+    rule = bundle.signals.get(signal)
+    if rule is None:
+        raise InvalidInput(
+            f"Le signal « {signal} » n'est pas déclaré par la procédure « {bundle.procedure} » "
+            "(rubrique signals: de procedure.yaml) : il ne peut pas être envoyé de l'extérieur."
+        )
+    if origin.channel == "connector":
+        return
+    if rule.senders == {CONNECTOR}:
+        raise Forbidden(
+            f"Le signal « {signal} » ne peut être envoyé que par le connecteur de la plateforme."
+        )
+    if origin.channel == "operator" and OPERATOR not in rule.senders:
+        raise Forbidden(f"L'exploitant ne peut pas envoyer le signal « {signal} ».")
+    if origin.channel == "person" and not origin.actor.roles & (
+        rule.senders - {CONNECTOR, OPERATOR}
+    ):
+        raise Forbidden(f"Votre rôle ne permet pas d'envoyer le signal « {signal} ».")

@@ -151,6 +151,7 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/api/tenants/{tenant}/cases/{case_id}/tasks/{task_id}"): {"agent"},
     ("POST", "/api/tenants/{tenant}/cases/{case_id}/cancel"): {"agent"},
     ("POST", "/api/tenants/{tenant}/messages"): MEMBERS_AND_OPERATOR,
+    ("POST", "/api/tenants/{tenant}/cases/{case_id}/signals/{signal}"): MEMBERS_AND_OPERATOR,
     ("GET", "/api/tenants/{tenant}/cases/{case_id}/timeline"): READERS,
 }
 
@@ -263,6 +264,7 @@ def test_every_route_role_and_tenant(people: Platform, visitors: dict[str, Visit
         "document_id": "00000000-0000-4000-8000-000000000002",
         "run_id": "00000000-0000-4000-8000-000000000001",
         "user_id": "00000000-0000-4000-8000-000000000003",
+        "signal": "annulation",
         "councillor_id": "00000000-0000-4000-8000-000000000004",
         "jeton": "0" * 64,
     }
@@ -291,6 +293,7 @@ def test_another_tenants_objects_answer_404(people: Platform, visitors: dict[str
         "document_id": "00000000-0000-4000-8000-000000000002",
         "run_id": "00000000-0000-4000-8000-000000000001",
         "user_id": "00000000-0000-4000-8000-000000000003",
+        "signal": "annulation",
     }
     wrong = []
     for method, template in MATRIX:

@@ -1,11 +1,11 @@
-"""Cases, tasks and messages of a tenant."""
+"""Cases, tasks, messages and signals of a tenant."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, status
 
 from engine.domain.errors import NotFound
 from engine.domain.model import Actor, HumanTask
@@ -23,6 +23,7 @@ from web.api.schemas import (
     EventOut,
     ListedTaskOut,
     Page,
+    SendSignal,
     StartCase,
     TaskOut,
 )
@@ -199,15 +200,7 @@ def deliver_message(
 ) -> CaseOut:
     """A member delivers a message their procedure declares for one of their roles; the platform
     operator, one declared for `operator`, always with a reason (journaled)."""
-    if isinstance(sender, Principal):
-        operator = Actor(
-            user_id=f"user:{sender.username}",
-            roles=frozenset({"operator"}),
-            display_name=sender.display_name,
-        )
-        origin = MessageOrigin.operator(operator, body.reason or "")
-    else:
-        origin = MessageOrigin.person(sender.actor)
+    origin = _origin(sender, body.reason)
     case = case_services.deliver_message(
         unit,
         tenant=tenant,
@@ -215,6 +208,41 @@ def deliver_message(
         correlation=body.correlation,
         payload=body.payload,
         origin=origin,
+        now=p.clock(),
+    )
+    unit.commit()
+    return CaseOut.of(case)
+
+
+def _origin(sender: TenantAccess | Principal, reason: str | None) -> MessageOrigin:
+    if isinstance(sender, Principal):
+        operator = Actor(
+            user_id=f"user:{sender.username}",
+            roles=frozenset({"operator"}),
+            display_name=sender.display_name,
+        )
+        return MessageOrigin.operator(operator, reason or "")
+    return MessageOrigin.person(sender.actor)
+
+
+@router.post("/cases/{case_id}/signals/{signal}", response_model=CaseOut)
+def send_signal(
+    tenant: str,
+    case_id: uuid.UUID,
+    signal: Annotated[str, Path(min_length=1, max_length=200)],
+    sender: Annotated[TenantAccess | Principal, Depends(_message_sender)],
+    unit: UowDep,
+    p: PlatformDep,
+    body: SendSignal | None = None,
+) -> CaseOut:
+    """Send a signal the case's procedure declares (`signals:`) for one of the member's roles,
+    or for `operator` (with a reason, journaled); its catch events fire."""
+    case = case_services.deliver_signal(
+        unit,
+        tenant=tenant,
+        case_id=case_id,
+        signal=signal,
+        origin=_origin(sender, body.reason if body else None),
         now=p.clock(),
     )
     unit.commit()

@@ -35,6 +35,11 @@ class DeliverMessage(BaseModel):
     """Required when the platform operator delivers in place of the connector."""
 
 
+class SendSignal(BaseModel):
+    reason: str | None = Field(default=None, max_length=1000)
+    """Required when the platform operator sends the signal."""
+
+
 class CaseOut(BaseModel):
     id: uuid.UUID
     reference: str

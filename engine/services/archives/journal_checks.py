@@ -49,6 +49,7 @@ CASE_VERSION_KINDS = frozenset(
         "job.failed",
         "timer.fired",
         "message.received",
+        "signal.received",
         "case.cancelled",
         "case.retried",
         "case.error",
