@@ -30,6 +30,10 @@ from engine.persistence.repositories import (
     TimestampRenewalRepository,
     UserRepository,
 )
+from engine.persistence.security_repositories import (
+    LoginFailureRepository,
+    SecondFactorRepository,
+)
 from engine.persistence.tenant_repositories import TenantAdminRepository
 
 log = logging.getLogger(__name__)
@@ -77,6 +81,8 @@ class UnitOfWork:
         self.tenant_admin = TenantAdminRepository(conn)
         self.council = CouncilRepository(conn)
         self.login_attempts = LoginAttemptRepository(conn)
+        self.login_failures = LoginFailureRepository(conn)
+        self.second_factors = SecondFactorRepository(conn)
         self.public_requests = PublicRequestRepository(conn)
         return self
 
