@@ -335,6 +335,7 @@ def _api_code(
         now=request.app.state.platform.clock(),
     ):
         limiter.succeeded(unit, principal.username, address)
+        unit.commit()  # the code is used up whatever the request does next
         return
     if code:
         limiter.failed_login(unit, principal.username, address)

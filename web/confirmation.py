@@ -94,5 +94,7 @@ def confirm_signature(
         error = "Code de confirmation incorrect ou déjà utilisé."
     if error:
         limiter.failed(unit, username, address)
-        unit.commit()  # the failure counts although nothing else of this request is recorded
+    if error or needed.code:
+        # The failure counts, the code is used up, whatever the rest of the request does.
+        unit.commit()
     return error

@@ -92,7 +92,12 @@ class UnitOfWork:
         return self._connection
 
     def commit(self) -> None:
-        self._transaction.commit()
+        if self._transaction.is_active:
+            self._transaction.commit()
+        elif self.connection.in_transaction():
+            # Written after an earlier commit of this unit (the connection began anew): a
+            # request may commit a security record (a code used up) before its own changes.
+            self.connection.commit()
         self._committed = True
         pending, self.jobs_to_dispatch[:] = list(self.jobs_to_dispatch), []
         if pending and self._dispatch is not None:

@@ -423,7 +423,7 @@ def submit_task(
             request, unit, access, form.get("confirmation"), form.get("code_confirmation")
         )
         if refused:
-            general = [f"{refused} Votre décision n'a pas été enregistrée."]
+            general = [f"{refused.rstrip('.')} : votre décision n'a pas été enregistrée."]
             show = read_form(task.form, form)
             close_uploads(form)
             return _task_page(

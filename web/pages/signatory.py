@@ -96,7 +96,7 @@ def sign_batch(
     elif refused := confirm_signature(
         request, unit, access, form.get("confirmation"), form.get("code_confirmation")
     ):
-        errors.append(f"{refused} Rien n'a été signé.")
+        errors.append(f"{refused.rstrip('.')} : rien n'a été signé.")
     else:
         # End the request's transaction first: each signature takes its own (SQLite: one writer).
         unit.commit()
