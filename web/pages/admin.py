@@ -64,7 +64,7 @@ def create_user(
     try:
         if not roles:
             raise InvalidInput("Choisissez au moins un rôle.")
-        admin_services.create_user(
+        user_id = admin_services.create_user(
             unit,
             username=str(form.get("identifiant", "")),
             display_name=str(form.get("nom", "")).strip() or str(form.get("identifiant", "")),
@@ -81,7 +81,10 @@ def create_user(
             request, access, unit, status=422, values=values, error=str(exc), chosen=roles
         )
     unit.commit()
-    flash(request, f"Utilisateur « {values.get('identifiant', '')} » créé.")
+    member = admin_services.get_member(unit, access.tenant.siren, user_id)
+    warning = admin_security.signing_warning(unit, member)
+    notice = f" Attention : {warning} (sur sa fiche)" if warning else ""
+    flash(request, f"Utilisateur « {member.username} » créé.{notice}")
     return see_other(f"/c/{access.tenant.siren}/admin/utilisateurs")
 
 
