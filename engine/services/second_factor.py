@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import logging
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -51,6 +52,8 @@ __all__ = [
     "set_policy",
     "status",
 ]
+
+log = logging.getLogger(__name__)
 
 ISSUER = "dematflow"
 """Name the authenticator app shows beside the account."""
@@ -140,7 +143,8 @@ def begin_enrolment(
 ) -> Enrolment:
     """A new secret, stored encrypted and unconfirmed until a first code comes back."""
     row = uow.second_factors.get(user_id)
-    if row is not None and row.confirmed_at is not None:
+    if row is not None and row.confirmed_at is not None and _open(secret_key, row.secret):
+        # (A secret the current key cannot read — the key was changed — may be replaced.)
         raise Conflict("La double authentification est déjà activée sur votre compte.")
     secret = pyotp.random_base32()
     uow.second_factors.start(user_id, _seal(secret_key, secret), now)
@@ -204,7 +208,10 @@ def check_code(
     secret = _open(secret_key, row.secret)
     step = _matching_step(secret, code, now) if secret else None
     if step is not None:
-        return "totp" if uow.second_factors.use_step(user_id, step) else None
+        if uow.second_factors.use_step(user_id, step):
+            return "totp"
+        log.warning("TOTP code replayed (or older than the last one used) for user %s", user_id)
+        return None
     recovery = _normalise(code)
     if len(recovery) == 10 and uow.second_factors.use_code(user_id, _hash(user_id, recovery), now):
         return "recovery"
