@@ -20,6 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBearer
 
 from engine.bootstrap import Platform
 from engine.domain.model import Actor, Tenant
+from engine.services import second_factor
 from engine.services.admin import check_password
 from engine.services.queries import accounts as account_queries
 from engine.services.unit_of_work import UnitOfWork
@@ -30,9 +31,11 @@ from web.sessions import sign, unsign
 __all__ = [
     "MUST_CHANGE_NOTICE",
     "PASSWORD_CHANGE_PATH",
+    "SECOND_FACTOR_PATH",
     "LoginRequired",
     "PasswordChangeRequired",
     "Principal",
+    "SecondFactorSetupRequired",
     "TenantAccess",
     "api_access",
     "api_principal",
@@ -40,10 +43,12 @@ __all__ = [
     "device_cookie",
     "issue_token",
     "known_device",
+    "open_session",
     "operator_of",
     "page_access",
     "page_principal",
     "session_principal",
+    "wait_message",
 ]
 
 TOKEN_TTL = 3600
@@ -69,9 +74,14 @@ class Principal:
     password_confirmed: bool = False
     """The password came with this very request (HTTP Basic): it counts as a confirmation."""
     credential_version: int = 0
+    """The account's credential version: cookies and tokens carry it and die when it rises."""
     password_temporary: bool = False
     """Set by an admin: it only opens the page to choose a new password."""
-    """The account's credential version: cookies and tokens carry it and die when it rises."""
+    second_factor: bool = False
+    """The account has a second factor (TOTP): every login asks for a code."""
+    second_factor_missing: bool = False
+    """A tenant requires a second factor of this member, who has none yet: only the
+    enrolment page opens."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +113,16 @@ class PasswordChangeRequired(LoginRequired):
     """The password is temporary: every page but the change page redirects there."""
 
 
+class SecondFactorSetupRequired(PasswordChangeRequired):
+    """A second factor is required and missing: every page redirects to its enrolment."""
+
+
 PASSWORD_CHANGE_PATH = "/compte/mot-de-passe"  # noqa: S105 (a path)
+SECOND_FACTOR_PATH = "/compte/double-authentification"
+SETUP_NOTICE = (
+    "Votre collectivité exige la double authentification pour votre rôle : activez-la sur la "
+    "page « Mon compte » (/compte/double-authentification) avant toute autre action."
+)
 MUST_CHANGE_NOTICE = (
     "Votre mot de passe est provisoire (choisi par un administrateur) : choisissez le vôtre "
     "sur la page « Mon compte » avant toute autre action."
@@ -116,7 +135,8 @@ class TooManyAttempts(Exception):
         self.retry_after = retry_after
 
 
-def _principal(row: Any, *, confirmed: bool = False) -> Principal:
+def _principal(unit: UnitOfWork, row: Any, *, confirmed: bool = False) -> Principal:
+    enrolled, required = second_factor.gate(unit, row.id)
     return Principal(
         row.id,
         row.username,
@@ -125,6 +145,8 @@ def _principal(row: Any, *, confirmed: bool = False) -> Principal:
         confirmed,
         int(row.credential_version),
         bool(row.password_temporary),
+        enrolled,
+        required and not enrolled,
     )
 
 
@@ -137,7 +159,9 @@ def authenticate(
     address: str,
     known_device: bool = False,
 ) -> Principal | None:
-    """Check a username and password; TooManyAttempts after repeated failures."""
+    """Check a username and password; TooManyAttempts after repeated failures or too soon
+    after the last one (progressive delay). With a second factor the attempt stays counted
+    until the code is checked too (a right password does not reset the code's attempts)."""
     username = username.strip().lower()
     # Counted before the check: a strict bound across processes. On SQLite the count is in the
     # request's transaction, so a failure commits it here.
@@ -147,13 +171,21 @@ def authenticate(
     row = account_queries.user_by_username(unit, username)
     if row is None or not row.active:
         check_password(_DUMMY_HASH, password + secrets.token_hex(4))
-        unit.commit()
-        return None
-    if not check_password(row.password_hash, password):
-        unit.commit()
-        return None
-    limiter.succeeded(unit, username, address, known_device=known_device)
-    return _principal(row, confirmed=True)
+    elif check_password(row.password_hash, password):
+        principal = _principal(unit, row, confirmed=True)
+        if not principal.second_factor:
+            limiter.succeeded(unit, username, address, known_device=known_device)
+        return principal
+    limiter.failed_login(unit, username, address, known_device=known_device)
+    unit.commit()
+    return None
+
+
+def wait_message(seconds: int) -> str:
+    """« Trop de tentatives : réessayez dans … » in seconds or minutes."""
+    if seconds < 120:
+        return f"Trop de tentatives : réessayez dans {seconds} seconde(s)."
+    return f"Trop de tentatives : réessayez dans {max(1, round(seconds / 60))} minute(s)."
 
 
 DEVICE_COOKIE = "dematflow_appareil"
@@ -204,7 +236,7 @@ def _active_user(unit: UnitOfWork, signed: dict[str, Any], *, id_key: str) -> Pr
     version = signed.get("v")
     if not isinstance(version, int) or version != row.credential_version:
         return None
-    return _principal(row)
+    return _principal(unit, row)
 
 
 def operator_of(request: Request, platform: Platform) -> bool:
@@ -220,7 +252,20 @@ def operator_of(request: Request, platform: Platform) -> bool:
         if principal is None and token:
             data = unsign(_token_key(request), token, max_age=TOKEN_TTL)
             principal = _active_user(unit, data, id_key="u")
-    return principal is not None and principal.is_operator and not principal.password_temporary
+    return (
+        principal is not None
+        and principal.is_operator
+        and not principal.password_temporary
+        and not principal.second_factor_missing
+    )
+
+
+def open_session(request: Request, user_id: object, name: str, version: int, **extra: str) -> None:
+    """A new session on login: nothing chosen before authentication survives it."""
+    request.session.clear()
+    request.session.update(
+        user=str(user_id), v=version, name=name, csrf=secrets.token_urlsafe(32), **extra
+    )
 
 
 def client_address(request: Request) -> str:
@@ -246,7 +291,7 @@ def api_principal(
         principal = _active_user(unit, data, id_key="u")
         if principal is None:
             raise _UNAUTHORIZED
-        return _not_temporary(principal)
+        return _api_allowed(principal)
     if credentials is None:
         raise _UNAUTHORIZED
     limiter: LoginLimiter = request.app.state.login_limiter
@@ -261,18 +306,55 @@ def api_principal(
     except TooManyAttempts as exc:
         raise HTTPException(
             429,
-            "Trop de tentatives de connexion ; réessayez plus tard.",
+            f"Trop de tentatives de connexion ; réessayez dans {exc.retry_after} seconde(s).",
             headers={"Retry-After": str(exc.retry_after)},
         ) from exc
     if principal is None:
         raise _UNAUTHORIZED
-    return _not_temporary(principal)
+    if principal.second_factor:
+        _api_code(request, unit, limiter, principal)
+    return _api_allowed(principal)
 
 
-def _not_temporary(principal: Principal) -> Principal:
-    """The API (and its tokens) refuses a temporary password."""
+OTP_HEADER = "X-OTP"
+"""With HTTP Basic, the code of an account that has a second factor (once per code)."""
+
+
+def _api_code(
+    request: Request, unit: UnitOfWork, limiter: LoginLimiter, principal: Principal
+) -> None:
+    """HTTP Basic for an account with a second factor also needs a fresh code in `X-OTP`
+    (obtain a bearer token with it, then use the token): tokens are only issued after both."""
+    code = request.headers.get(OTP_HEADER, "")
+    address = client_address(request)
+    if code and second_factor.check_code(
+        unit,
+        principal.user_id,
+        code,
+        secret_key=request.app.state.platform.settings.secret_key,
+        now=request.app.state.platform.clock(),
+    ):
+        limiter.succeeded(unit, principal.username, address)
+        unit.commit()  # the code is used up whatever the request does next
+        return
+    if code:
+        limiter.failed_login(unit, principal.username, address)
+    unit.commit()
+    raise HTTPException(
+        401,
+        "Ce compte est protégé par la double authentification : joignez un code valide (6 "
+        f"chiffres de votre application, utilisable une fois) dans l'en-tête {OTP_HEADER}.",
+        headers={"WWW-Authenticate": 'Basic realm="dematflow"'},
+    )
+
+
+def _api_allowed(principal: Principal) -> Principal:
+    """The API (and its tokens) refuses a temporary password, and an account that must have a
+    second factor and has none yet."""
     if principal.password_temporary:
         raise HTTPException(403, MUST_CHANGE_NOTICE)
+    if principal.second_factor_missing:
+        raise HTTPException(403, SETUP_NOTICE)
     return principal
 
 
@@ -288,10 +370,13 @@ def session_principal(request: Request, unit: UowDep) -> Principal:
 
 def page_principal(request: Request, unit: UowDep) -> Principal:
     """The user of the session cookie, or a redirection to the login page (to the change
-    page while the password is temporary)."""
+    page while the password is temporary, to the second factor's enrolment while a required
+    one is missing)."""
     principal = session_principal(request, unit)
     if principal.password_temporary:
         raise PasswordChangeRequired(PASSWORD_CHANGE_PATH)
+    if principal.second_factor_missing:
+        raise SecondFactorSetupRequired(SECOND_FACTOR_PATH)
     return principal
 
 

@@ -144,6 +144,14 @@ class LoginLimiter:
         """A failed password check that was not counted by `begin` (re-authentication)."""
         self._run(login_throttle.record_failure, unit, username, address)
 
+    def failed_login(
+        self, unit: UnitOfWork, username: str, address: str, *, known_device: bool = False
+    ) -> None:
+        """A wrong password or code after `begin`: the next attempt is delayed progressively."""
+        self._run(
+            login_throttle.record_failed_login, unit, username, address, known_device=known_device
+        )
+
     def succeeded(
         self, unit: UnitOfWork, username: str, address: str, *, known_device: bool = False
     ) -> None:

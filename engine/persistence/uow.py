@@ -30,6 +30,10 @@ from engine.persistence.repositories import (
     TimestampRenewalRepository,
     UserRepository,
 )
+from engine.persistence.security_repositories import (
+    LoginFailureRepository,
+    SecondFactorRepository,
+)
 from engine.persistence.tenant_repositories import TenantAdminRepository
 
 log = logging.getLogger(__name__)
@@ -77,6 +81,8 @@ class UnitOfWork:
         self.tenant_admin = TenantAdminRepository(conn)
         self.council = CouncilRepository(conn)
         self.login_attempts = LoginAttemptRepository(conn)
+        self.login_failures = LoginFailureRepository(conn)
+        self.second_factors = SecondFactorRepository(conn)
         self.public_requests = PublicRequestRepository(conn)
         return self
 
@@ -86,7 +92,12 @@ class UnitOfWork:
         return self._connection
 
     def commit(self) -> None:
-        self._transaction.commit()
+        if self._transaction.is_active:
+            self._transaction.commit()
+        elif self.connection.in_transaction():
+            # Written after an earlier commit of this unit (the connection began anew): a
+            # request may commit a security record (a code used up) before its own changes.
+            self.connection.commit()
         self._committed = True
         pending, self.jobs_to_dispatch[:] = list(self.jobs_to_dispatch), []
         if pending and self._dispatch is not None:

@@ -10,6 +10,13 @@ Following OWASP's guidance against lock-out abuse, an account is limited per sou
 locked out by it) and, much higher, across all addresses (`per_account_total`: a distributed
 guess stops too); a browser where the account logged in before (a known-device cookie) is not
 held by the account-wide limit, so the owner still logs in while the account is under attack.
+
+On top of the counts, consecutive failures of one account from one source are slowed down
+progressively (OWASP "Authentication Cheat Sheet": increasing delays): after `free_failures`
+failures each new attempt waits 1, 2, 4, 8... seconds (at most `max_delay`) after the last
+failure. No server thread sleeps: an attempt made too early is refused at once with the time
+left (« Réessayez dans N secondes »), and is not counted. A known device has a delay of its own,
+so an attacker's failures from the same address do not slow its owner down.
 """
 
 from __future__ import annotations
@@ -24,6 +31,8 @@ from engine.persistence.uow import UnitOfWork
 __all__ = [
     "ThrottlePolicy",
     "begin_attempt",
+    "delay_after",
+    "record_failed_login",
     "record_failure",
     "record_success",
     "retry_after",
@@ -48,6 +57,34 @@ class ThrottlePolicy:
     """How far back attempts count."""
     slot: timedelta = timedelta(minutes=1)
     """Granularity of the counts (one row per key and slot)."""
+    free_failures: int = 2
+    """Consecutive failures (one account, one source) before attempts are delayed."""
+    max_delay: int = 60
+    """Longest delay between attempts, in seconds; 0 turns progressive delays off."""
+
+
+def delay_after(policy: ThrottlePolicy, failures: int) -> int:
+    """Seconds an attempt waits after `failures` consecutive failures: 0, 0, 1, 2, 4, 8...
+    (with the default two free failures), capped at `max_delay`."""
+    if policy.max_delay <= 0 or failures < policy.free_failures:
+        return 0
+    return min(1 << min(failures - policy.free_failures, 30), policy.max_delay)
+
+
+def _delay_key(username: str, address: str, known_device: bool) -> str:
+    return f"u:{username}|{address}" + ("|appareil" if known_device else "")
+
+
+def _delay_wait(uow: UnitOfWork, policy: ThrottlePolicy, key: str, now: datetime) -> int:
+    """Seconds before the next attempt of `key` is allowed by its progressive delay."""
+    found = uow.login_failures.get(key)
+    if found is None:
+        return 0
+    failures, last = found
+    if now - last > policy.window:  # no longer consecutive: forgotten
+        return 0
+    ready = last + timedelta(seconds=delay_after(policy, failures))
+    return max(0, math.ceil((ready - now).total_seconds()))
 
 
 def _slot(policy: ThrottlePolicy, moment: datetime) -> datetime:
@@ -101,7 +138,8 @@ def retry_after(
     """Seconds to wait before a new attempt is allowed; 0 when it is (nothing is written)."""
     limits = _limits(policy, username, address, known_device=known_device)
     counts = _counts(uow, policy, [key for key, _ in limits], now)
-    return max(_wait(policy, counts[key], limit, now) for key, limit in limits)
+    waits = [_wait(policy, counts[key], limit, now) for key, limit in limits]
+    return max(*waits, _delay_wait(uow, policy, _delay_key(username, address, known_device), now))
 
 
 def begin_attempt(
@@ -115,7 +153,13 @@ def begin_attempt(
 ) -> int:
     """Count an attempt before its password is checked: 0 to go ahead, else the seconds to
     wait (the attempt is refused and not counted). Also forgets the slots that no longer
-    count. The caller commits at once, so that other processes see the attempt."""
+    count. The caller commits at once, so that other processes see the attempt.
+
+    An attempt made before the progressive delay of its account and source ran out is refused
+    the same way (the count limits stay the strict bound under concurrency)."""
+    delayed = _delay_wait(uow, policy, _delay_key(username, address, known_device), now)
+    if delayed:
+        return delayed
     slot = _slot(policy, now)
     limits = _limits(policy, username, address, known_device=known_device)
     for key, _ in limits:  # always in the same order: no deadlock between two attempts
@@ -149,6 +193,7 @@ def record_success(
         policy, username, address, known_device=known_device
     )
     uow.login_attempts.clear(pair[0])
+    uow.login_failures.clear(_delay_key(username, address, known_device))
     uow.login_attempts.add(address_key, _slot(policy, now), -1)
     for key, _ in everywhere:
         uow.login_attempts.add(key, _slot(policy, now), -1)
@@ -161,3 +206,19 @@ def record_failure(
     slot = _slot(policy, now)
     for key, _ in _limits(policy, username, address):
         uow.login_attempts.add(key, slot)
+    record_failed_login(uow, policy, username=username, address=address, now=now)
+
+
+def record_failed_login(
+    uow: UnitOfWork,
+    policy: ThrottlePolicy,
+    *,
+    username: str,
+    address: str,
+    now: datetime,
+    known_device: bool = False,
+) -> None:
+    """A wrong password or code: one more consecutive failure for the account and source
+    (the next attempt is delayed once they pass `free_failures`)."""
+    uow.login_failures.purge(now - policy.window)
+    uow.login_failures.fail(_delay_key(username, address, known_device), now)

@@ -45,6 +45,9 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/connexion"): PUBLIC,
     ("POST", "/connexion"): PUBLIC,
     ("POST", "/deconnexion"): PUBLIC,
+    # The second step of a login with a second factor: without a pending login, back to the form.
+    ("GET", "/connexion/code"): PUBLIC,
+    ("POST", "/connexion/code"): PUBLIC,
     # OpenID Connect login (ProConnect): no provider configured here, so 404 for everyone;
     # tests/web/test_oidc.py runs them against the provider simulator.
     ("GET", "/connexion/proconnect"): NOWHERE,
@@ -77,6 +80,11 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/espaces"): LOGGED_IN,
     ("GET", "/compte/mot-de-passe"): LOGGED_IN,
     ("POST", "/compte/mot-de-passe"): LOGGED_IN,
+    # Second factor: posted empty, the code is refused (422) or there is none to disable (409).
+    ("GET", "/compte/double-authentification"): LOGGED_IN,
+    ("POST", "/compte/double-authentification/activer"): LOGGED_IN,
+    ("POST", "/compte/double-authentification/confirmer"): LOGGED_IN,
+    ("POST", "/compte/double-authentification/desactiver"): LOGGED_IN,
     # Tenant pages.
     ("GET", "/c/{tenant}"): MEMBERS,
     ("GET", "/c/{tenant}/procedures"): {"agent"},
@@ -120,6 +128,11 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/c/{tenant}/admin/utilisateurs/{user_id}/roles"): Missing({"admin"}),
     ("POST", "/c/{tenant}/admin/utilisateurs/{user_id}/activation"): Missing({"admin"}),
     ("POST", "/c/{tenant}/admin/utilisateurs/{user_id}/mot-de-passe"): Missing({"admin"}),
+    ("POST", "/c/{tenant}/admin/utilisateurs/{user_id}/double-authentification"): Missing(
+        {"admin"}
+    ),
+    # Posted empty: no role requires a second factor (as before).
+    ("POST", "/c/{tenant}/admin/double-authentification"): {"admin"},
     ("GET", "/c/{tenant}/admin/procedures"): {"admin"},
     # Posted empty: refused (422) without changing the catalogue.
     ("POST", "/c/{tenant}/admin/procedures/{procedure}"): {"admin"},

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -38,11 +39,18 @@ def _attempt(client: TestClient, username: str, password: str) -> int:
 
 
 def test_two_app_instances_share_the_limit(people: Platform, second_process: Platform) -> None:
+    clock = _Clock()
+    apps = [create_app(platform=p) for p in (people, second_process)]
+    for app in apps:
+        app.state.login_limiter.clock = clock
     with (
-        TestClient(create_app(platform=people), follow_redirects=False) as one,
-        TestClient(create_app(platform=second_process), follow_redirects=False) as two,
+        TestClient(apps[0], follow_redirects=False) as one,
+        TestClient(apps[1], follow_redirects=False) as two,
     ):
-        statuses = [_attempt((one, two)[i % 2], "elu.a", "mauvais") for i in range(5)]
+        statuses = []
+        for i in range(5):  # a minute apart: past the progressive delays, within the window
+            statuses.append(_attempt((one, two)[i % 2], "elu.a", "mauvais"))
+            clock.now += timedelta(minutes=1)
         assert statuses == [401] * 5  # 3 on one process, 2 on the other
         for client in (one, two):
             token = csrf_of(client.get("/connexion").text)
@@ -50,7 +58,7 @@ def test_two_app_instances_share_the_limit(people: Platform, second_process: Pla
             refused = client.post("/connexion", data=form)
             assert refused.status_code == 429
             wait = int(refused.headers["retry-after"])
-            assert 14 * 60 < wait <= 16 * 60
+            assert 10 * 60 < wait <= 16 * 60
             minutes = round(wait / 60)
             assert f"Trop de tentatives : réessayez dans {minutes} minute(s)." in refused.text
         api = two.get("/api/me", auth=("elu.a", PASSWORD))
@@ -179,3 +187,64 @@ def test_a_known_device_gets_in_during_a_distributed_attack(people: Platform) ->
     assert _attempt(owner, "elu.a", PASSWORD) == 303
     # The device cookie names its account: it does not help against another one.
     assert _attempt(owner, "agent.a", "mauvais") == 401
+
+
+def test_failures_in_a_row_delay_the_next_attempt(people: Platform) -> None:
+    """OWASP's progressive delays: 0, 0, 1, 2, 4, 8... seconds after each failure (capped),
+    per account and source; an attempt made too early is refused and not counted."""
+    clock = _Clock()
+    policy = ThrottlePolicy(per_account=100, per_address=100, per_account_total=100, max_delay=8)
+    limiter = _Limiter(people, clock, policy)
+    observed = []
+    for _ in range(7):
+        observed.append(limiter.retry_after("elu.a", "10.0.0.1"))
+        if observed[-1]:
+            assert limiter.begin("elu.a", "10.0.0.1") == observed[-1]  # too early: refused
+            clock.now += timedelta(seconds=observed[-1])
+        assert limiter.begin("elu.a", "10.0.0.1") == 0
+        limiter.failed_login("elu.a", "10.0.0.1")
+    assert observed == [0, 0, 1, 2, 4, 8, 8]
+    # Only this account from this source waits; a success starts again from nothing.
+    assert limiter.retry_after("elu.a", "10.0.0.2") == 0
+    assert limiter.retry_after("agent.a", "10.0.0.1") == 0
+    clock.now += timedelta(seconds=8)
+    assert limiter.begin("elu.a", "10.0.0.1") == 0
+    limiter.succeeded("elu.a", "10.0.0.1")
+    limiter.failed_login("elu.a", "10.0.0.1")
+    assert limiter.retry_after("elu.a", "10.0.0.1") == 0
+    # Failures older than the window are no longer consecutive.
+    for _ in range(3):
+        limiter.failed_login("agent.a", "10.0.0.1")
+    assert limiter.retry_after("agent.a", "10.0.0.1") == 2
+    clock.now += policy.window + timedelta(seconds=1)
+    assert limiter.retry_after("agent.a", "10.0.0.1") == 0
+
+
+def test_a_delayed_attempt_is_refused_at_once_and_the_owners_device_is_not_slowed(
+    people: Platform,
+) -> None:
+    app = create_app(platform=people)
+    clock = _Clock()
+    app.state.login_limiter.clock = clock
+    app.state.login_limiter.policy = ThrottlePolicy(per_account=50, per_address=50)
+    owner = _from(app, "192.0.2.10")
+    assert _attempt(owner, "elu.a", PASSWORD) == 303  # this browser is now known
+    attacker = _from(app, "192.0.2.10")  # the same address (a town hall behind one NAT)
+    for _ in range(8):  # far apart: each one is allowed, and the delay grows to its cap
+        assert _attempt(attacker, "elu.a", "mauvais") == 401
+        clock.now += timedelta(minutes=1)
+    assert _attempt(attacker, "elu.a", "mauvais") == 401
+    token = csrf_of(attacker.get("/connexion").text)
+    started = time.monotonic()
+    refused = attacker.post(
+        "/connexion",
+        data={"identifiant": "elu.a", "mot_de_passe": PASSWORD, "csrf_token": token},
+    )
+    elapsed = time.monotonic() - started
+    assert refused.status_code == 429 and refused.headers["retry-after"] == "60"
+    assert "Trop de tentatives : réessayez dans 60 seconde(s)." in refused.text
+    assert elapsed < 5  # answered at once: no server thread sleeps through the delay
+    # The owner's browser, at the same address, has a delay of its own: not held back.
+    assert _attempt(owner, "elu.a", PASSWORD) == 303
+    clock.now += timedelta(seconds=60)
+    assert _attempt(attacker, "elu.a", PASSWORD) == 303  # the wait over, the right password works

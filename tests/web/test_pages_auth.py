@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from fastapi.testclient import TestClient
 
 from tests.engine.support import SIREN_A
@@ -49,9 +51,15 @@ def test_wrong_password_and_unknown_user_look_the_same(web: TestClient) -> None:
 
 
 def test_login_is_rate_limited(web: TestClient) -> None:
+    moments = iter(datetime(2026, 3, 2, 9, 0, tzinfo=UTC) + timedelta(minutes=i) for i in range(99))
+    now = next(moments)
+    web.app.state.login_limiter.clock = lambda: now
     token = csrf_of(web.get("/connexion").text)
     form = {"identifiant": "elu.a", "mot_de_passe": "mauvais", "csrf_token": token}
-    statuses = [web.post("/connexion", data=form).status_code for _ in range(6)]
+    statuses = []
+    for _ in range(6):  # a minute apart: past the progressive delays, within the window
+        statuses.append(web.post("/connexion", data=form).status_code)
+        now = next(moments)
     assert statuses == [401] * 5 + [429]
     good = web.post("/connexion", data={**form, "mot_de_passe": PASSWORD})
     assert good.status_code == 429 and "Trop de tentatives" in good.text

@@ -134,7 +134,8 @@ def test_the_member_chooses_their_own_password(
     assert done.status_code == 303
     # This session goes on with the new credential version; the temporary password is gone.
     assert web.get(f"/c/{SIREN_A}/parapheur").status_code == 200
-    other = TestClient(web.app, follow_redirects=False)
+    # Another browser, elsewhere (here, two failures in a row would delay the next attempt).
+    other = TestClient(web.app, client=("203.0.113.7", 40000), follow_redirects=False)
     bad = other.post(
         "/connexion",
         data={

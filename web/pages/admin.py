@@ -14,17 +14,19 @@ from engine.domain.model import Actor
 from engine.domain.tenant_records import Member
 from engine.services import admin as admin_services
 from engine.services import cases as case_services
-from engine.services import tenant_settings
+from engine.services import second_factor, tenant_settings
 from engine.services.passwords import notify_reset
 from engine.services.queries import accounts as account_queries
 from engine.services.queries import operator as operator_queries
 from web.auth import Principal, TenantAccess, page_access, page_operator
 from web.deps import PlatformDep, UowDep
+from web.pages import admin_security
 from web.pages.common import FormDep, flash, see_other, tenant_page
 from web.security import check_csrf
 from web.templating import render
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
+router.include_router(admin_security.router)
 
 TenantAdmin = Annotated[TenantAccess, Depends(page_access("admin"))]
 Operator = Annotated[Principal, Depends(page_operator)]
@@ -62,7 +64,7 @@ def create_user(
     try:
         if not roles:
             raise InvalidInput("Choisissez au moins un rôle.")
-        admin_services.create_user(
+        user_id = admin_services.create_user(
             unit,
             username=str(form.get("identifiant", "")),
             display_name=str(form.get("nom", "")).strip() or str(form.get("identifiant", "")),
@@ -79,7 +81,10 @@ def create_user(
             request, access, unit, status=422, values=values, error=str(exc), chosen=roles
         )
     unit.commit()
-    flash(request, f"Utilisateur « {values.get('identifiant', '')} » créé.")
+    member = admin_services.get_member(unit, access.tenant.siren, user_id)
+    warning = admin_security.signing_warning(unit, member)
+    notice = f" Attention : {warning} (sur sa fiche)" if warning else ""
+    flash(request, f"Utilisateur « {member.username} » créé.{notice}")
     return see_other(f"/c/{access.tenant.siren}/admin/utilisateurs")
 
 
@@ -104,6 +109,8 @@ def _member_page(
         "roles": admin_services.ROLES,
         "errors": {form: error} if form else {},
         "is_self": member.username == access.principal.username,
+        "signing_warning": admin_security.signing_warning(unit, member),
+        "factor": second_factor.status(unit, member.user_id),
     }
     return tenant_page(request, access, "admin_member.html", context, status=status)
 
@@ -146,7 +153,14 @@ def member_roles(
             request, access, unit, member, status=status, form="roles", error=str(exc)
         )
     unit.commit()
-    flash(request, f"Rôles de « {member.username} » enregistrés.")
+    warning = admin_security.signing_warning(
+        unit, admin_services.get_member(unit, access.tenant.siren, user_id)
+    )
+    flash(
+        request,
+        f"Rôles de « {member.username} » enregistrés."
+        + (f" Attention : {warning}" if warning else ""),
+    )
     return see_other(_member_base(access, user_id))
 
 
@@ -319,6 +333,7 @@ def _settings_page(
         "retention_values": retention_values or current_retention,
         "retention_errors": retention_errors or {},
         "final_actions": tenant_settings.FINAL_ACTIONS,
+        "second_factor_roles": second_factor.policy(unit, tenant),
     }
     return tenant_page(request, access, "admin_settings.html", context, status=status)
 

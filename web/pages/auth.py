@@ -1,15 +1,18 @@
-"""Login (local account or OpenID Connect), logout and the choice of a collectivité."""
+"""Login (local account or OpenID Connect, then the second factor's code when the account has
+one), logout and the choice of a collectivité."""
 
 from __future__ import annotations
 
 import logging
 import secrets
+import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import Response
 
 from engine.domain.errors import InvalidInput, NotFound
+from engine.services import second_factor
 from engine.services.admin import WrongCurrentPassword, change_own_password
 from engine.services.oidc_accounts import LoginRefused, Provisioning, sign_in_agent
 from engine.services.queries import accounts as account_queries
@@ -24,18 +27,26 @@ from web.auth import (
     client_address,
     device_cookie,
     known_device,
+    open_session,
     page_access,
     page_principal,
     session_principal,
+    wait_message,
 )
 from web.deps import PlatformDep, UowDep
 from web.oidc import CALLBACK_PATH, LOGOUT_RETURN_PATH, OidcClient, OidcError, Transaction
+from web.pages import account
 from web.pages.common import flash, see_other, tenant_page
 from web.security import check_csrf
 from web.templating import render
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
+router.include_router(account.router)
 log = logging.getLogger(__name__)
+
+CODE_PATH = "/connexion/code"
+CODE_TTL = 300
+"""Seconds between the password (or the provider's login) and the code."""
 
 
 def _safe_next(target: str | None) -> str:
@@ -82,16 +93,19 @@ def login(
             known_device=known_device(request, identifiant),
         )
     except TooManyAttempts as exc:
-        minutes = max(1, round(exc.retry_after / 60))
-        error = f"Trop de tentatives : réessayez dans {minutes} minute(s)."
+        error = wait_message(exc.retry_after)
         response = _login_page(request, {**context, "error": error}, status=429)
         response.headers["Retry-After"] = str(exc.retry_after)
         return response
     if principal is None:
         error = "Identifiant ou mot de passe incorrect."
         return _login_page(request, {**context, "error": error}, status=401)
-    unit.commit()  # the account's failed attempts are forgotten
-    _open_session(request, principal.user_id, principal.display_name, principal.credential_version)
+    unit.commit()  # the account's failed attempts are forgotten (with a code: once it is right)
+    if principal.second_factor:
+        known = known_device(request, identifiant)
+        _await_code(request, principal.user_id, principal.credential_version, suivant, known)
+        return see_other(CODE_PATH)
+    open_session(request, principal.user_id, principal.display_name, principal.credential_version)
     # A temporary password (set by an admin) only opens the page to choose a new one.
     target = PASSWORD_CHANGE_PATH if principal.password_temporary else _safe_next(suivant)
     response = see_other(target)
@@ -99,12 +113,91 @@ def login(
     return response
 
 
-def _open_session(request: Request, user_id: object, name: str, version: int, **extra: str) -> None:
-    # A new session on login: nothing chosen before authentication survives it.
+def _await_code(
+    request: Request, user_id: object, version: int, next_url: str, known: bool, **extra: str
+) -> None:
+    """The password (or the provider) was right; the session only waits for the code."""
+    platform = request.app.state.platform
     request.session.clear()
     request.session.update(
-        user=str(user_id), v=version, name=name, csrf=secrets.token_urlsafe(32), **extra
+        csrf=secrets.token_urlsafe(32),
+        code={
+            "u": str(user_id),
+            "v": version,
+            "t": int(platform.clock().timestamp()),
+            "next": _safe_next(next_url),
+            "known": known,
+            "password": not extra,
+            **extra,
+        },
     )
+
+
+def _pending(request: Request) -> dict[str, object] | None:
+    pending = request.session.get("code")
+    now = request.app.state.platform.clock().timestamp()
+    if not isinstance(pending, dict) or not isinstance(pending.get("t"), int):
+        return None
+    return pending if 0 <= now - pending["t"] <= CODE_TTL else None
+
+
+def _code_page(request: Request, error: str | None = None, status: int = 200) -> Response:
+    return render(request, "login_code.html", {"error": error}, status=status)
+
+
+@router.get(CODE_PATH)
+def code_form(request: Request) -> Response:
+    if _pending(request) is None:
+        return see_other("/connexion")
+    return _code_page(request)
+
+
+@router.post(CODE_PATH)
+def code_login(
+    request: Request, unit: UowDep, p: PlatformDep, code: Annotated[str, Form(max_length=40)] = ""
+) -> Response:
+    """The second step: a TOTP code (once per code) or a recovery code (once). Attempts share
+    the login throttle and its progressive delays."""
+    pending = _pending(request)
+    row = account_queries.user_by_id(unit, uuid.UUID(str(pending["u"]))) if pending else None
+    if pending is None or row is None or not row.active or row.credential_version != pending["v"]:
+        request.session.pop("code", None)
+        flash(request, "Votre connexion a expiré : saisissez de nouveau vos identifiants.")
+        return see_other("/connexion")
+    limiter, address, known = (
+        request.app.state.login_limiter,
+        client_address(request),
+        bool(pending["known"]),
+    )
+    wait = limiter.begin(unit, row.username, address, known_device=known)
+    if wait:
+        response = _code_page(request, wait_message(wait), status=429)
+        response.headers["Retry-After"] = str(wait)
+        return response
+    used = second_factor.check_code(
+        unit, row.id, code, secret_key=p.settings.secret_key, now=p.clock()
+    )
+    if used is None:
+        limiter.failed_login(unit, row.username, address, known_device=known)
+        unit.commit()
+        error = "Code incorrect ou déjà utilisé : attendez le code suivant de votre application."
+        return _code_page(request, error, status=401)
+    limiter.succeeded(unit, row.username, address, known_device=known)
+    unit.commit()
+    extra = {"oidc_id_token": str(pending["oidc_id_token"])} if "oidc_id_token" in pending else {}
+    open_session(request, row.id, row.display_name, int(row.credential_version), **extra)
+    if used == "recovery":
+        left = second_factor.status(unit, row.id).codes_left
+        flash(
+            request,
+            f"Code de secours utilisé ; il vous en reste {left}. Si vous avez perdu votre "
+            "téléphone, désactivez puis réactivez la double authentification dans « Mon compte ».",
+        )
+    target = PASSWORD_CHANGE_PATH if row.password_temporary else str(pending["next"])
+    response = see_other(target)
+    if pending.get("password"):
+        response.headers.append("Set-Cookie", device_cookie(request, row.username))
+    return response
 
 
 def _session_user(unit: UowDep, request: Request) -> Principal | None:
@@ -187,7 +280,14 @@ def oidc_callback(request: Request, unit: UowDep, p: PlatformDep) -> Response:
     unit.commit()
     row = account_queries.user_by_id(unit, user_id)
     assert row is not None and transaction is not None  # finish() refuses a missing transaction
-    _open_session(
+    enrolled, _required = second_factor.gate(unit, user_id)
+    if enrolled:  # the provider vouches for the person; the account's own code still applies
+        version = int(row.credential_version)
+        _await_code(
+            request, user_id, version, transaction.next_url, False, oidc_id_token=login.id_token
+        )
+        return see_other(CODE_PATH)
+    open_session(
         request, user_id, row.display_name, row.credential_version, oidc_id_token=login.id_token
     )
     return see_other(transaction.next_url)
@@ -243,9 +343,7 @@ def change_password(
     address = client_address(request)
     wait = limiter.retry_after(unit, principal.username, address)
     if wait:
-        minutes = max(1, round(wait / 60))
-        error = f"Trop de tentatives : réessayez dans {minutes} minute(s)."
-        return _password_page(request, principal, error, status=429)
+        return _password_page(request, principal, wait_message(wait), status=429)
     try:
         change_own_password(
             unit, user_id=principal.user_id, current=actuel, new=nouveau, confirmation=confirmation
@@ -259,7 +357,7 @@ def change_password(
     row = account_queries.user_by_id(unit, principal.user_id)
     assert row is not None
     extra = {k: v for k, v in request.session.items() if k == "oidc_id_token"}
-    _open_session(request, row.id, row.display_name, int(row.credential_version), **extra)
+    open_session(request, row.id, row.display_name, int(row.credential_version), **extra)
     flash(request, "Votre mot de passe a été changé ; vos autres sessions sont fermées.")
     return see_other("/espaces")
 

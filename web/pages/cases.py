@@ -19,13 +19,14 @@ from engine.domain.task_access import CASE_READERS, asks_password, task_access
 from engine.services import cases as case_services
 from engine.services import task_access as task_services
 from engine.services import tenant_settings
-from engine.services.admin import check_password, list_members
+from engine.services.admin import list_members
 from engine.services.documents import add_checked_case_document, check_upload
 from engine.services.queries import accounts as account_queries
 from engine.services.queries import cases as case_queries
 from engine.services.steps import load_process
 from engine.services.unit_of_work import UnitOfWork
-from web.auth import TenantAccess, client_address, page_access
+from web.auth import TenantAccess, page_access
+from web.confirmation import confirm_signature, confirmation_for
 from web.deps import PlatformDep, UowDep
 from web.display import case_rows, datetime_fr
 from web.forms import errors_by_field, fields_of, invalid_fields, read_form
@@ -387,7 +388,7 @@ def _task_page(
         "fields": fields,
         "invalid": invalid_fields(fields),
         "general": general or [],
-        "confirm": asks_password(task.lane),
+        "confirm": confirmation_for(unit, access) if asks_password(task.lane) else None,
         "max_upload_label": size_label(platform.settings.max_upload_bytes),
     }
     return tenant_page(request, access, "task.html", context, status=status)
@@ -406,24 +407,6 @@ def task_form(
     return _task_page(request, access, unit, case_id, task)
 
 
-def confirm_password(
-    request: Request, unit: UnitOfWork, access: TenantAccess, password: str
-) -> bool:
-    """Re-authentication before a visa or signature; failures count as failed logins."""
-    row = account_queries.user_by_id(unit, access.principal.user_id)
-    limiter = request.app.state.login_limiter
-    address = client_address(request)
-    if limiter.retry_after(unit, access.principal.username, address):
-        return False
-    if row is None or row.password_temporary:  # never an admin-set password
-        return False
-    if check_password(row.password_hash, password):
-        return True
-    limiter.failed(unit, access.principal.username, address)
-    unit.commit()  # the failure counts although nothing else of this request is recorded
-    return False
-
-
 @router.post("/c/{tenant}/dossiers/{case_id}/taches/{task_id}")
 def submit_task(
     request: Request,
@@ -436,11 +419,11 @@ def submit_task(
 ) -> Response:
     task = _task(unit, access, p, case_id, task_id)
     if asks_password(task.lane):
-        password = form.get("confirmation")
-        if not isinstance(password, str) or not confirm_password(request, unit, access, password):
-            general = [
-                "Mot de passe de confirmation incorrect : votre décision n'a pas été enregistrée."
-            ]
+        refused = confirm_signature(
+            request, unit, access, form.get("confirmation"), form.get("code_confirmation")
+        )
+        if refused:
+            general = [f"{refused.rstrip('.')} : votre décision n'a pas été enregistrée."]
             show = read_form(task.form, form)
             close_uploads(form)
             return _task_page(

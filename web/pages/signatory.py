@@ -20,8 +20,8 @@ from engine.services.queries import cases as case_queries
 from engine.services.task_access import ListedTask
 from engine.services.unit_of_work import UnitOfWork
 from web.auth import TenantAccess, page_access
+from web.confirmation import confirm_signature, confirmation_for
 from web.deps import PlatformDep, UowDep
-from web.pages.cases import confirm_password
 from web.pages.common import FormDep, Paging, PagingDep, flash, see_other, tenant_page
 from web.pages.task_lists import TaskFilters, TaskFiltersDep, task_list_context
 from web.previews import preview_cache
@@ -56,6 +56,7 @@ def _context(
     cache = preview_cache(request.app.state.platform)
     shown = [d for docs in documents.values() for d in docs[:1]]
     context.update(documents=documents, previews=cache.available(shown, unit), errors=[])
+    context["confirm"] = confirmation_for(unit, access)
     return context
 
 
@@ -90,11 +91,12 @@ def sign_batch(
     """Each selected document is signed in its own transaction; refusals are listed by case."""
     selected = _selected([v for v in form.getlist("taches") if isinstance(v, str)])
     errors: list[str] = []
-    password = form.get("confirmation")
     if not selected:
         errors.append("Cochez au moins un document à signer.")
-    elif not isinstance(password, str) or not confirm_password(request, unit, access, password):
-        errors.append("Mot de passe de confirmation incorrect : rien n'a été signé.")
+    elif refused := confirm_signature(
+        request, unit, access, form.get("confirmation"), form.get("code_confirmation")
+    ):
+        errors.append(f"{refused.rstrip('.')} : rien n'a été signé.")
     else:
         # End the request's transaction first: each signature takes its own (SQLite: one writer).
         unit.commit()
