@@ -12,15 +12,18 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import ipaddress
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 __all__ = [
     "REAL_CLOCK",
     "TRAINING_MARK",
     "TenantClock",
     "current_clock",
+    "goes_outside",
     "in_training",
     "on_tenant_clock",
     "real_time",
@@ -91,3 +94,15 @@ def real_time(clock: Callable[[], datetime]) -> datetime:
     """What `clock` reads outside any tenant's clock: the real time (never shifted twice)."""
     with on_tenant_clock(REAL_CLOCK):
         return clock()
+
+
+def goes_outside(address: str) -> bool:
+    """Whether `address` (a URL or a host) leaves this machine: a training tenant's acts and
+    mails go only to the simulators and the mail drop, which listen on the loopback."""
+    host = urlsplit(address).hostname if "//" in address else address.rsplit(":", 1)[0]
+    if not host or host == "localhost":
+        return not host
+    try:
+        return not ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return True

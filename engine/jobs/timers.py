@@ -11,7 +11,7 @@ import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from engine.domain.errors import Conflict, ModelError
 from engine.domain.model import Actor, CaseStatus
@@ -22,6 +22,10 @@ from engine.services.steps import load_case, save_loaded
 from engine.services.tenant_clock import ClockMove, move_target, tenant_clock
 
 log = logging.getLogger(__name__)
+
+PAST_DUE = timedelta(seconds=1)
+"""How far past a timer's due time the clock stops to fire it (SpiffWorkflow fires a timer
+strictly after its due time)."""
 
 MAX_STEPS = 500
 """Due times one move of a training clock stops at, at most (a runaway cycle of timers)."""
@@ -90,7 +94,7 @@ def advance_tenant_clock(
         if not waiting or waiting[0][2] > target:
             break
         seen.add(waiting[0])  # a timer that stays (its case stopped) is not tried again
-        clock = clock.moved_to(waiting[0][2], real_now)
+        clock = clock.moved_to(waiting[0][2] + PAST_DUE, real_now)
         fired += _fire_at(uow, tenant, clock, real_now)
     clock = clock.moved_to(target, real_now)
     uow.tenants.set_clock(tenant, clock)
