@@ -30,7 +30,7 @@ from engine.persistence.repositories import JournalRepository
 from engine.persistence.uow import UnitOfWork
 from engine.rendering import RenderRequest, render_pdf
 from engine.runtime.clock import frozen_now
-from engine.services import admin
+from engine.services import admin, council
 from engine.services import cases as case_services
 from engine.services.citizen_requests import Upload, submit_request
 from engine.services.documents import add_case_document
@@ -83,7 +83,18 @@ PROJECTS = (
         "Le conseil municipal dénomme « place du Marché » la place située devant la halle.",
     ),
 )
-COUNCILLORS = ["conseiller1@demo.dematflow.fr", "conseiller2@demo.dematflow.fr"]
+COUNCIL = (
+    ("Marie Dupont", "marie.dupont@demo.dematflow.fr", "maire"),
+    ("Jean Martin", "jean.martin@demo.dematflow.fr", "adjoint"),
+    ("Claire Dumas", "claire.dumas@demo.dematflow.fr", "adjoint"),
+    ("Karim Benali", "karim.benali@demo.dematflow.fr", "adjoint"),
+    ("Lucie Moreau", "lucie.moreau@demo.dematflow.fr", "conseiller_delegue"),
+    ("Thomas Girard", "thomas.girard@demo.dematflow.fr", "conseiller"),
+    ("Sarah Lambert", "sarah.lambert@demo.dematflow.fr", "conseiller"),
+)
+"""The council of the demo communes (name, mail, role), elected in March 2026."""
+COUNCILLORS = [email for _name, email, _role in COUNCIL]
+MANDATE = ("2026-03-22", "2032-03-31")
 MAX_ROUNDS = 50
 
 
@@ -125,10 +136,22 @@ class _SeedingUnitOfWork(UnitOfWork):
 class _Seeder:
     """Drives the demo cases with the real services, on a business clock the seeder moves."""
 
+    tenant = DEMO_SIREN
+    issuer = DEMO_NAME
+
     def __init__(self, platform: Platform) -> None:
         self.platform = platform
-        self.now = platform.clock()
+        self._now = platform.clock()
         self.cases: list[uuid.UUID] = []
+
+    @property
+    def now(self) -> datetime:
+        """The business time the seeding stands at."""
+        return self._now
+
+    def job_clock(self) -> datetime:
+        """The clock the job runner reads."""
+        return self.now
 
     def uow(self) -> UnitOfWork:
         """Every unit of work of the seeding: the platform's, with a real-time journal."""
@@ -136,7 +159,7 @@ class _Seeder:
 
     @contextmanager
     def at(self, moment: datetime) -> Iterator[None]:
-        self.now = moment.astimezone(UTC)  # stored as UTC (SQLite keeps no offset)
+        self._now = moment.astimezone(UTC)  # stored as UTC (SQLite keeps no offset)
         with frozen_now(self.now):
             yield
 
@@ -146,7 +169,7 @@ class _Seeder:
         with self.uow() as uow:
             case = case_services.start_case(
                 uow,
-                tenant=DEMO_SIREN,
+                tenant=self.tenant,
                 procedure=procedure,
                 data=data,
                 actor=_actor(login),
@@ -159,11 +182,11 @@ class _Seeder:
 
     def complete(self, case: Case, task: str, data: dict[str, Any], login: str) -> None:
         with self.uow() as uow:
-            ready = uow.cases.human_tasks(DEMO_SIREN, case_id=case.id)
+            ready = uow.cases.human_tasks(self.tenant, case_id=case.id)
             (found,) = [t for t in ready if t.name == task and t.assignee in (None, login)]
             case_services.complete_task(
                 uow,
-                tenant=DEMO_SIREN,
+                tenant=self.tenant,
                 case_id=case.id,
                 task_id=found.id,
                 data=data,
@@ -180,7 +203,7 @@ class _Seeder:
                 pending = [
                     job.id
                     for case_id in self.cases
-                    for job in uow.jobs.for_case(DEMO_SIREN, case_id)
+                    for job in uow.jobs.for_case(self.tenant, case_id)
                     if job.state.value in ("pending", "sent")
                 ]
             if not pending:
@@ -191,7 +214,7 @@ class _Seeder:
                         job_id,
                         uow_factory=self.uow,
                         operations=self.platform.operations,
-                        clock=lambda: self.now,
+                        clock=self.job_clock,
                     )
                 except (OperationRetry, JobNotReady):
                     continue  # e.g. the session's list waits for the acts' numbers
@@ -200,7 +223,7 @@ class _Seeder:
     def document(self, case: Case, modele: str, context: dict[str, Any]) -> dict[str, Any]:
         """A PDF the clerk would upload, rendered from a template and added to the case."""
         rendered = render_pdf(
-            RenderRequest(template=modele, context=context, issuer=DEMO_NAME, issued_at=self.now)
+            RenderRequest(template=modele, context=context, issuer=self.issuer, issued_at=self.now)
         )
         return self.upload(case, rendered.file_name, rendered.pdf)
 
@@ -208,7 +231,7 @@ class _Seeder:
         with self.uow() as uow:
             stored = add_case_document(
                 uow,
-                tenant=DEMO_SIREN,
+                tenant=self.tenant,
                 case_id=case.id,
                 name=name,
                 content=content,
@@ -226,7 +249,7 @@ class _Seeder:
 
     def project_number(self, case: Case) -> str:
         with self.uow() as uow:
-            return str(uow.cases.get(DEMO_SIREN, case.id).data["numero_projet"])
+            return str(uow.cases.get(self.tenant, case.id).data["numero_projet"])
 
 
 def _draft(seeder: _Seeder, project: tuple[str, str, str, str, str]) -> Case:
@@ -407,6 +430,17 @@ def _seed_users(platform: Platform) -> list[str] | None:
     return lines
 
 
+def seed_councillors(platform: Platform, tenant: str) -> None:
+    """The council of a demo commune, as its admin enters it (Conseil municipal)."""
+    start, end = MANDATE
+    with platform.uow() as uow:
+        for name, email, role in COUNCIL:
+            given = council.CouncillorInput(name, email, role, start, end)
+            councillor = council.parse_councillor(tenant, given)
+            council.save_councillor(uow, councillor, actor=_actor("admin"), now=platform.clock())
+        uow.commit()
+
+
 def _seed_arretes(seeder: _Seeder) -> None:
     first = seeder.start("arrete", {}, track=False)
     second = seeder.start("arrete", {}, track=False)
@@ -420,13 +454,19 @@ def seed_demo(platform: Platform, credentials_file: Path) -> bool:
     lines = _seed_users(platform)
     if lines is None:
         return False
+    seed_councillors(platform, DEMO_SIREN)
+    from devstack.demo_training import seed_training  # it builds on this module's seeder
+
+    # First: its acknowledgements are polled before the commune's last act is transmitted,
+    # which the walk-through leaves awaiting the prefecture's acknowledgement.
+    training_guide = seed_training(platform)
     seeder = _Seeder(platform)
     _seed_deliberations(seeder)
     with seeder.at(platform.clock()):
         _seed_procurement(seeder)
         _seed_citizen_request(seeder)
         _seed_arretes(seeder)
-    lines += ["", *DEMO_GUIDE]
+    lines += ["", *DEMO_GUIDE, "", *training_guide]
     credentials_file.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(credentials_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as out:

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine
 
+from engine.domain.training import shifted
 from engine.operations import (
     actes,
     archiving,
@@ -47,7 +48,9 @@ names one of these (`Operation.name`), and its module holds the code."""
 
 
 def utcnow() -> datetime:
-    return datetime.now(UTC)
+    """The platform clock: the real time, or a training tenant's time while a request or job
+    works on its clock (`engine.domain.training.on_tenant_clock`)."""
+    return shifted(datetime.now(UTC))
 
 
 @dataclass

@@ -23,13 +23,14 @@ from web.body_limit import BodyLimitMiddleware, BodyLimits
 from web.internal import internal_only, is_internal
 from web.logging_middleware import AccessLogMiddleware
 from web.oidc import FormActionMiddleware, OidcClient
-from web.pages import admin, archives, citizen, council, public, signatory, task_lists
+from web.pages import admin, archives, citizen, council, public, signatory, task_lists, training
 from web.pages import auth as auth_pages
 from web.pages import cases as case_pages
 from web.pages import delegations as delegation_pages
 from web.security import LoginLimiter, SecurityHeadersMiddleware
 from web.sessions import SessionConfig, SessionMiddleware
 from web.templating import render
+from web.training import TenantClockMiddleware
 
 STATIC = Path(__file__).resolve().parent / "static"
 
@@ -60,6 +61,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     oidc = platform.settings.oidc
     app.state.oidc = OidcClient(oidc) if oidc.enabled else None
     errors.install(app)
+    app.add_middleware(TenantClockMiddleware, uow_factory=platform.uow)  # innermost
     app.add_middleware(BodyLimitMiddleware, limits=_body_limits(platform.settings))  # in session
     app.add_middleware(SessionMiddleware, config=SessionConfig(platform.settings.secret_key))
     if app.state.oidc is not None:  # inside the security headers: its CSP wins
@@ -99,6 +101,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         archives.router,
         admin.router,
         council.router,
+        training.router,
         public.router,
         citizen.router,
     ):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from engine.domain.task_access import task_kind
+from engine.domain.training import in_training, shifted
 from web.display import FINDING_LABELS, JOB_STATE_LABELS, TYPOLOGY_LABELS, label, moment_fr
 from web.history import EVENT_LABELS
 from web.security import CSRF_FIELD, csrf_token
@@ -67,6 +68,8 @@ def render(
         "request": request,
         "csrf_token": csrf_token(request),
         "user_name": request.session.get("name"),
+        "formation": in_training(),
+        "formation_now": shifted(datetime.now(UTC)),
         **(context or {}),
     }
     html = ENV.get_template(template).render(values)

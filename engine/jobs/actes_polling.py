@@ -28,6 +28,7 @@ from engine.domain.connector_records import Transmission
 from engine.domain.errors import Conflict, NotFound
 from engine.domain.french import PARIS
 from engine.domain.model import Actor
+from engine.domain.training import REAL_CLOCK, on_tenant_clock
 from engine.jobs.runner import TransactionRunner
 from engine.persistence.uow import UnitOfWork
 from engine.services.cases import deliver_message
@@ -76,11 +77,14 @@ def poll_transmissions(
     rows = runner.read(lambda uow: uow.actes.to_poll(watch_since=since, limit=batch))
     if not rows:
         return report
+    clocks = runner.read(lambda uow: uow.tenants.training_clocks())
     with client_factory(config) as client:
         for row in rows:
             report.polled += 1
+            clock = clocks.get(row.tenant, REAL_CLOCK)  # a training case hears on its own clock
             try:
-                _poll_one(runner, client, row, now, report)
+                with on_tenant_clock(clock):
+                    _poll_one(runner, client, row, clock.now(now), report)
             except ConnectorError as exc:
                 # A passing fault (timeout, malformed answer): the next run asks again.
                 report.errors += 1

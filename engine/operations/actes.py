@@ -29,6 +29,7 @@ from connectors import (
 )
 from engine.domain.connector_records import Transmission
 from engine.domain.errors import InvalidInput, NotFound
+from engine.domain.training import goes_outside, in_training
 from engine.operations.base import (
     Done,
     Failed,
@@ -187,6 +188,11 @@ def _transmit_result(row: Transmission) -> dict[str, Any]:
 
 def _prepare(uow: UnitOfWork, ctx: OperationContext, params: TransmitParams) -> TransmitPlan | Done:
     config = tdt_config(ctx.settings.actes)
+    if in_training() and goes_outside(config.base_url):
+        raise OperationFailed(
+            "formation",
+            "Espace de formation : les actes ne partent que vers le simulateur de la préfecture.",
+        )
     transmission = build_transmission(uow, ctx.tenant, params, ctx.settings.actes)
     row = _live_row(uow, ctx, transmission.act_unique_id)
     if row is not None and row.transaction_id is not None:

@@ -24,6 +24,7 @@ from connectors import (
     send_notification,
 )
 from engine.domain.errors import InvalidInput, NotFound
+from engine.domain.training import goes_outside, in_training
 from engine.operations.base import (
     Done,
     Operation,
@@ -189,6 +190,11 @@ def _attachments(uow: UnitOfWork, tenant: str, references: list[Any]) -> list[At
 
 def _prepare(uow: UnitOfWork, ctx: OperationContext, params: MailParams) -> Reserve | Send | Done:
     config = smtp_config(ctx.settings.smtp)
+    if in_training() and goes_outside(ctx.settings.smtp.host or ""):
+        raise OperationFailed(
+            "formation",
+            "Espace de formation : les courriels ne partent que vers la boîte de développement.",
+        )
     sending = uow.mails.get(ctx.tenant, ctx.idempotency_key)
     if sending is None:
         return Reserve(params.destinataires, config.sender.rpartition("@")[2] or "dematflow.local")

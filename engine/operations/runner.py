@@ -17,6 +17,7 @@ from typing import Any, TypeVar, cast
 
 from engine.domain.errors import Conflict, DematflowError, ModelError
 from engine.domain.model import CaseStatus, Job, JobState
+from engine.domain.training import on_tenant_clock, real_time
 from engine.operations.base import (
     Done,
     Failed,
@@ -31,6 +32,7 @@ from engine.operations.base import (
 )
 from engine.persistence.uow import UnitOfWork
 from engine.services.steps import load_case, save_loaded
+from engine.services.tenant_clock import tenant_clock
 
 log = logging.getLogger(__name__)
 
@@ -140,11 +142,25 @@ def run_job(
     operations: OperationRegistry,
     clock: Callable[[], datetime],
 ) -> JobOutcome:
-    """Idempotent: running a job twice performs its operation's effect once (by its key)."""
+    """Idempotent: running a job twice performs its operation's effect once (by its key).
+
+    `clock` gives the real time; a training tenant's job runs on the tenant's clock."""
     begun = _begin(uow_factory, job_id, clock())
     if isinstance(begun, JobOutcome):
         return begun
-    job = begun
+    with uow_factory() as uow:
+        tenant = tenant_clock(uow, begun.tenant)
+    with on_tenant_clock(tenant):
+        return _run(begun, uow_factory, operations, lambda: tenant.now(real_time(clock)))
+
+
+def _run(
+    job: Job,
+    uow_factory: Callable[[], UnitOfWork],
+    operations: OperationRegistry,
+    clock: Callable[[], datetime],
+) -> JobOutcome:
+    job_id = job.id
     ctx = OperationContext(
         tenant=job.tenant,
         case_id=job.case_id,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import (
@@ -40,6 +40,7 @@ from engine.domain.model import (
 )
 from engine.domain.task_access import InboxCase
 from engine.domain.times import assume_utc as _aware
+from engine.domain.training import REAL_CLOCK, TenantClock
 from engine.persistence import tables as t
 from engine.persistence import tables_renewals as tr
 from engine.persistence import tables_security as ts
@@ -99,6 +100,15 @@ def _upsert_case_tasks(conn: Connection) -> Any:
     return statement
 
 
+_SELECT_CLOCK = select(t.tenants.c.training, t.tenants.c.clock_offset_seconds).where(
+    t.tenants.c.siren == bindparam("siren")
+)
+
+
+def _clock(training: bool, offset_seconds: int) -> TenantClock:
+    return TenantClock(bool(training), timedelta(seconds=int(offset_seconds)))
+
+
 class TenantRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
@@ -118,6 +128,28 @@ class TenantRepository:
     def all(self) -> list[Tenant]:
         rows = self.conn.execute(select(t.tenants).order_by(t.tenants.c.siren))
         return [Tenant(r.siren, r.name) for r in rows]
+
+    def clock(self, siren: str) -> TenantClock:
+        """The tenant's clock (the real one for an unknown tenant)."""
+        row = self.conn.execute(_SELECT_CLOCK, {"siren": siren}).first()
+        return _clock(row.training, row.clock_offset_seconds) if row else REAL_CLOCK
+
+    def training_clocks(self) -> dict[str, TenantClock]:
+        """Every training tenant's clock, by SIREN."""
+        rows = self.conn.execute(
+            select(t.tenants.c.siren, t.tenants.c.training, t.tenants.c.clock_offset_seconds)
+            .where(t.tenants.c.training.is_(True))
+            .order_by(t.tenants.c.siren)
+        )
+        return {r.siren: _clock(True, r.clock_offset_seconds) for r in rows}
+
+    def set_clock(self, siren: str, clock: TenantClock) -> None:
+        seconds = int(clock.offset.total_seconds())
+        self.conn.execute(
+            update(t.tenants)
+            .where(t.tenants.c.siren == siren)
+            .values(training=clock.training, clock_offset_seconds=seconds)
+        )
 
     def next_counter(self, tenant: str, name: str) -> int:
         stmt = _upsert(self.conn, t.counters).values(tenant=tenant, name=name, value=1)
@@ -693,15 +725,37 @@ class CaseRepository:
         )
         return [_case(r) for r in rows]
 
-    def due_timers(self, now: datetime, limit: int) -> list[tuple[str, uuid.UUID]]:
+    def due_timers(
+        self,
+        now: datetime,
+        limit: int,
+        *,
+        tenant: str | None = None,
+        skip_tenants: Sequence[str] = (),
+    ) -> list[tuple[str, uuid.UUID]]:
+        """Cases with a timer due at `now`, the earliest first: of `tenant` only when given,
+        leaving out `skip_tenants` (those on a clock of their own)."""
+        query = select(t.timers.c.tenant, t.timers.c.case_id).where(t.timers.c.due_at <= now)
+        if tenant is not None:
+            query = query.where(t.timers.c.tenant == tenant)
+        if skip_tenants:
+            query = query.where(t.timers.c.tenant.not_in(list(skip_tenants)))
         rows = self.conn.execute(
-            select(t.timers.c.tenant, t.timers.c.case_id)
-            .where(t.timers.c.due_at <= now)
-            .group_by(t.timers.c.tenant, t.timers.c.case_id)
+            query.group_by(t.timers.c.tenant, t.timers.c.case_id)
             .order_by(func.min(t.timers.c.due_at))
             .limit(limit)
         )
         return [(r.tenant, r.case_id) for r in rows]
+
+    def tenant_timers(self, tenant: str, limit: int) -> list[tuple[uuid.UUID, str, datetime]]:
+        """The tenant's waiting timers as (case, timer name, due time), the earliest first."""
+        rows = self.conn.execute(
+            select(t.timers.c.case_id, t.timers.c.name, t.timers.c.due_at)
+            .where(t.timers.c.tenant == tenant)
+            .order_by(t.timers.c.due_at, t.timers.c.case_id)
+            .limit(limit)
+        )
+        return [(r.case_id, r.name, _aware(r.due_at)) for r in rows]
 
     def waiting_for_message(
         self, tenant: str, message: str, correlation: str | None
@@ -913,6 +967,11 @@ class JournalRepository:
         head = self.conn.execute(_SELECT_HEAD_FOR_UPDATE, {"tenant": tenant}).first()
         if head is None:
             raise NotFound("Collectivité inconnue.")
+        clock = TenantRepository(self.conn).clock(tenant)
+        if clock.training:  # stamped when it is written, on both clocks: the chain keeps order
+            real = datetime.now(UTC)
+            now = clock.now(real)
+            payload = {**payload, "heure_reelle": real.isoformat()}
         seq = head.seq + 1
         body = entry_body(
             tenant=tenant,

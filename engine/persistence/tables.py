@@ -37,7 +37,11 @@ tenants = Table(
     Column("siren", String(9), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("training", Boolean, nullable=False, server_default=false()),
+    Column("clock_offset_seconds", BigInteger, nullable=False, server_default="0"),
 )
+"""`training` flags a training space (espace de formation); its cases run on the real time plus
+`clock_offset_seconds`, which only grows (`engine.domain.training`)."""
 
 users = Table(
     "users",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from engine.domain.training import in_training
 from engine.rendering.errors import (
     FontMissing,
     MissingField,
@@ -61,6 +62,8 @@ class RenderRequest:
     """Bounds on the PDF."""
     fonts: FontFiles = field(default_factory=FontFiles)
     """The DejaVu Sans files."""
+    training: bool | None = None
+    """Mark every page FORMATION; None: when produced for a training tenant (`in_training`)."""
 
 
 @dataclass(frozen=True)
@@ -89,5 +92,6 @@ def render_pdf(request: RenderRequest) -> RenderedPdf:
         issued_at=request.issued_at,
         fonts=request.fonts,
         limits=request.page_limits,
+        training=in_training() if request.training is None else request.training,
     )
     return RenderedPdf(pdf=pdf, file_name=document.file_name, title=document.title, pages=pages)

@@ -50,11 +50,16 @@ class PageLimits:
     """Size of the PDF."""
 
 
+TRAINING_NOTE = "FORMATION — document fictif, sans valeur juridique"
+"""Printed on every page of a training tenant's document, with a large diagonal mark."""
+
+
 @dataclass(frozen=True)
 class _Page:
     issuer: str
     title: str
     issued_on: str
+    training: bool = False
 
 
 class _Writer(FPDF):
@@ -63,11 +68,24 @@ class _Writer(FPDF):
         self.page_info = page
 
     def header(self) -> None:
+        if self.page_info.training:
+            self._training_mark()
         self.set_font(FAMILY, "B", 11)
         self.multi_cell(0, 5, self.page_info.issuer, align="L")
         self.set_draw_color(120, 120, 120)
         self.line(self.l_margin, self.get_y() + 1, self.w - self.r_margin, self.get_y() + 1)
         self.ln(6)
+
+    def _training_mark(self) -> None:
+        """A diagonal FORMATION under the page's text and a red line above the letterhead."""
+        self.set_font(FAMILY, "B", 80)
+        self.set_text_color(236, 214, 214)
+        with self.rotation(45, self.w / 2, self.h / 2):
+            self.text(self.w / 2 - 75, self.h / 2 + 10, "FORMATION")
+        self.set_font(FAMILY, "B", 9)
+        self.set_text_color(180, 0, 0)
+        self.cell(0, 5, TRAINING_NOTE, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.set_text_color(0, 0, 0)
 
     def footer(self) -> None:
         self.set_y(-12)
@@ -217,14 +235,16 @@ def write_pdf(
     issued_at: datetime,
     fonts: FontFiles | None = None,
     limits: PageLimits | None = None,
+    training: bool = False,
 ) -> tuple[bytes, int]:
-    """The PDF of `document` and its page count; `issuer` (the collectivité) is its author."""
+    """The PDF of `document` and its page count; `issuer` (the collectivité) is its author;
+    a `training` tenant's document is marked FORMATION on every page."""
     limits = limits or PageLimits()
     issued_on = french_date(issued_at)
     pdf = _Writer(_Page(issuer=issuer, title=document.title, issued_on=issued_on))
     try:
         layout = _Layout(pdf, _load_fonts(pdf, fonts or FontFiles()))
-        pdf.page_info = _Page(layout.t(issuer), layout.t(document.title), issued_on)
+        pdf.page_info = _Page(layout.t(issuer), layout.t(document.title), issued_on, training)
         _describe(pdf, document, issuer=issuer, issued_at=issued_at)
         pdf.add_page()
         layout.title(document.title)

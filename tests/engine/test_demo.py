@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 
 from devstack.demo import DEMO_SIREN, seed_demo
+from devstack.demo_training import ARCHIVED, TRAINING_SIREN
 from engine.bootstrap import Platform
+from engine.domain.archives import PackageState
 from engine.domain.model import CaseStatus
 from tests.fixtures.embedded import embedded_platform_in
 
@@ -120,6 +122,27 @@ def test_demo_walks_deliberations_through_every_stage(
         cases = [uow.cases.get(DEMO_SIREN, uuid.UUID(case_id)) for case_id in ids]
     assert len(cases) == 9  # 2 arrêtés, 4 délibérations, 1 séance, 1 marché, 1 demande
     assert [(c.procedure, c.error) for c in cases if c.status is CaseStatus.ERROR] == []
+    _training_deliberation_is_archived(platform, text)
+
+
+def _training_deliberation_is_archived(platform: Platform, guide: str) -> None:
+    """Driven on the training clock, not back-dated: the clock stands past the legal delays."""
+    with platform.uow() as uow:
+        clock = uow.tenants.clock(TRAINING_SIREN)
+        rows = uow.cases.summaries(
+            TRAINING_SIREN, "deliberation", since=platform.clock() - timedelta(days=1)
+        )
+        archived = [
+            uow.archives.for_case(TRAINING_SIREN, case_id)
+            for case_id, _reference, data in rows
+            if data.get("objet") == ARCHIVED[0]
+        ]
+        councillors = uow.council.councillors(TRAINING_SIREN)
+    assert clock.training and clock.offset > timedelta(days=60)
+    (package,) = archived
+    assert package is not None and package.state is PackageState.ARCHIVED
+    assert len(councillors) >= 5
+    assert "Espace de formation" in guide and TRAINING_SIREN in guide
 
 
 def test_demo_journal_is_a_valid_chain_stamped_in_real_time(
