@@ -149,6 +149,9 @@ class RequestStatus:
     awaiting_pieces: bool
     has_acknowledgement: bool
     has_decision: bool
+    by_mail: bool = True
+    """The citizen gave an e-mail address (a request registered at the counter may have none:
+    everything then goes by post)."""
 
 
 # -- request types and form -------------------------------------------------------------------
@@ -579,6 +582,7 @@ def request_status(uow: UnitOfWork, tenant: str, token: str) -> RequestStatus:
         awaiting_pieces=awaiting,
         has_acknowledgement=_document_ref(data, "acknowledgement") is not None,
         has_decision=_document_ref(data, "decision") is not None,
+        by_mail=bool((data.get("demandeur") or {}).get("courriel")),
     )
 
 

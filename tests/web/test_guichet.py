@@ -121,6 +121,10 @@ def test_the_deadline_runs_from_the_date_of_receipt(browser_as: Browser, people:
     assert case.data["reference"] in receipt and "reçue par courrier" in receipt
     assert expected.local_date.strftime("%Y") in receipt
     assert "en cours de préparation" in receipt
+    status = agent.get(receipt.split("<code")[1].split(">")[1].split("<")[0]).text
+    assert "il vous sera aussi envoyé par courrier" in status  # no e-mail address given
+    catalogue = agent.get(f"/c/{SIREN_A}/procedures").text
+    assert f'href="/c/{SIREN_A}/guichet"' in catalogue
     # The journal says who registered it, for whom; the history reads it in French.
     with people.uow() as uow:
         entries = uow.journal.for_case(SIREN_A, case.id)
