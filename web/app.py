@@ -23,7 +23,17 @@ from web.body_limit import BodyLimitMiddleware, BodyLimits
 from web.internal import internal_only, is_internal
 from web.logging_middleware import AccessLogMiddleware
 from web.oidc import FormActionMiddleware, OidcClient
-from web.pages import admin, archives, citizen, council, public, signatory, task_lists, training
+from web.pages import (
+    admin,
+    archives,
+    citizen,
+    council,
+    counter,
+    public,
+    signatory,
+    task_lists,
+    training,
+)
 from web.pages import auth as auth_pages
 from web.pages import cases as case_pages
 from web.pages import delegations as delegation_pages
@@ -104,6 +114,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         training.router,
         public.router,
         citizen.router,
+        counter.router,
     ):
         app.include_router(page_router)
     return app

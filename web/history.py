@@ -46,8 +46,24 @@ EVENT_LABELS: dict[str, str] = {
     "archive.timestamp_renewed": "Horodatage des archives renouvelé",
     "delegation.created": "Délégation créée",
     "delegation.revoked": "Délégation révoquée",
+    "citizen.request.registered": "Demande enregistrée au guichet pour le compte de l'usager",
+    "document.active_content_removed": "Contenu actif retiré d'un document déposé",
+    "council.saved": "Conseiller municipal enregistré",
+    "council.removed": "Conseiller municipal retiré",
+    "journal.sealed": "Journal scellé",
+    "tenant.created": "Collectivité créée",
+    "settings.changed": "Paramètres de la collectivité modifiés",
+    "catalogue.changed": "Catalogue des procédures modifié",
+    "user.created": "Compte créé",
+    "user.oidc_linked": "Compte relié à ProConnect",
+    "user.role_granted": "Rôle attribué",
+    "user.role_revoked": "Rôle retiré",
+    "user.deactivated": "Compte désactivé",
+    "user.reactivated": "Compte réactivé",
+    "user.password_reset": "Mot de passe réinitialisé",
 }
-"""Every journal kind a case's history can hold, in French."""
+"""Every journal kind the platform appends, in French: a case's history and the tenant's
+journal (tests/web/test_history.py finds the kinds in the code and checks each has a label)."""
 
 OPERATION_LABELS: dict[str, str] = {
     "engine.next_act_number": "Numéro d'acte attribué",

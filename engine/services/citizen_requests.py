@@ -52,12 +52,15 @@ from engine.services.tenant_settings import spec_to_start
 __all__ = [
     "PROCEDURE",
     "PUBLIC_ACTOR",
+    "Filing",
     "RequestStatus",
     "RequestType",
     "Submitted",
     "Upload",
     "UploadLimits",
+    "check_request",
     "download",
+    "file_request",
     "find_request",
     "follow_up_path",
     "request_form",
@@ -146,6 +149,9 @@ class RequestStatus:
     awaiting_pieces: bool
     has_acknowledgement: bool
     has_decision: bool
+    by_mail: bool = True
+    """The citizen gave an e-mail address (a request registered at the counter may have none:
+    everything then goes by post)."""
 
 
 # -- request types and form -------------------------------------------------------------------
@@ -263,14 +269,110 @@ def _reference(document: Document) -> dict[str, Any]:
 
 
 def _store(
-    uow: UnitOfWork, tenant: str, uploads: list[CheckedUpload], limits: UploadLimits, now: datetime
+    uow: UnitOfWork,
+    tenant: str,
+    uploads: list[CheckedUpload],
+    limits: UploadLimits,
+    now: datetime,
+    actor: Actor = PUBLIC_ACTOR,
 ) -> list[Document]:
     return [
-        receive_upload(
-            uow, u, tenant=tenant, actor=PUBLIC_ACTOR, now=now, max_bytes=limits.max_bytes
-        )
+        receive_upload(uow, u, tenant=tenant, actor=actor, now=now, max_bytes=limits.max_bytes)
         for u in uploads
     ]
+
+
+def check_request(
+    schema: dict[str, Any],
+    data: dict[str, Any],
+    uploads: list[Upload],
+    limits: UploadLimits,
+    problems: list[FieldError],
+) -> list[CheckedUpload]:
+    """The form's data against its schema and each upload through the intake; every problem
+    (with those the caller found) raised at once, nothing written."""
+    checked, upload_problems = _check_uploads(uploads, limits)
+    placeholders = [
+        {"id": "a-verifier", "nom": clean_name(u.name), "sha256": "0" * 64, "taille": 0}
+        for u in uploads
+    ]
+    found = [*upload_problems, *problems]
+    try:
+        validate_form(schema, {**data, "pieces": placeholders})
+    except FormValidationError as exc:
+        found = [*exc.errors, *found]
+    if found:
+        raise FormValidationError(found)
+    return checked
+
+
+@dataclass(frozen=True)
+class Filing:
+    """How a checked request enters the platform: who files it, when it was received, and the
+    journal line that says so."""
+
+    actor: Actor
+    received_at: datetime
+    """Starts the deadlines (`recu_le`): the moment of the online filing, or the day a paper
+    request reached the counter."""
+    kind: str
+    message: str
+    """`{reference}` is replaced by the request's reference."""
+    extra: dict[str, Any]
+    """More case data set by the platform (the channel, who registered it)."""
+
+
+def file_request(
+    uow: UnitOfWork,
+    *,
+    tenant: str,
+    data: dict[str, Any],
+    uploads: list[CheckedUpload],
+    filing: Filing,
+    secret: str,
+    now: datetime,
+    limits: UploadLimits,
+) -> Submitted:
+    """Store the pieces, start the case, add the follow-up link row and the journal line, in
+    this unit of work (the caller commits)."""
+    documents = _store(uow, tenant, uploads, limits, now, filing.actor)
+    number = uow.tenants.next_counter(tenant, f"demande-usager:{now.year}")
+    reference = f"DEM-{now.year}-{number:06d}"
+    case_data = {
+        **data,
+        "pieces": [_reference(d) for d in documents],
+        # Set here, never by the form: the citizen cannot choose them.
+        **filing.extra,
+        "reference": reference,
+        "recu_le": filing.received_at.isoformat(),
+    }
+    case = start_case(
+        uow, tenant=tenant, procedure=PROCEDURE, data=case_data, actor=filing.actor, now=now
+    )
+    for document in documents:
+        uow.documents.attach(tenant, document.id, case.id)
+    request = PublicRequest(
+        id=uuid.uuid4(),
+        tenant=tenant,
+        case_id=case.id,
+        reference=reference,
+        created_at=filing.received_at,
+    )
+    token = _token(secret, request.id)
+    uow.public_requests.add(request, token_sha256=token_hash(token))
+    uow.journal.append(
+        tenant=tenant,
+        kind=filing.kind,
+        case_id=case.id,
+        actor=filing.actor.user_id,
+        payload={
+            "message": filing.message.replace("{reference}", reference),
+            "reference": reference,
+            "pieces": len(documents),
+        },
+        now=now,
+    )
+    return Submitted(request=request, token=token, case=case)
 
 
 def submit_request(
@@ -288,7 +390,7 @@ def submit_request(
     work: documents, case, link row and journal. The caller commits; nothing is written on error."""
     limits = limits or UploadLimits()
     schema = request_form(uow, tenant)
-    checked, problems = _check_uploads(uploads, limits)
+    problems = []
     if not consent:
         problems.append(
             FieldError(
@@ -296,49 +398,24 @@ def submit_request(
                 "cochez la case pour indiquer que vous avez pris connaissance de ces informations",
             )
         )
-    placeholders = [
-        {"id": "a-verifier", "nom": clean_name(u.name), "sha256": "0" * 64, "taille": 0}
-        for u in uploads
-    ]
-    try:
-        validate_form(schema, {**data, "pieces": placeholders})
-    except FormValidationError as exc:
-        problems = [*exc.errors, *problems]
-    if problems:
-        raise FormValidationError(problems)
-    documents = _store(uow, tenant, checked, limits, now)
-    number = uow.tenants.next_counter(tenant, f"demande-usager:{now.year}")
-    reference = f"DEM-{now.year}-{number:06d}"
-    case_data = {
-        **data,
-        "pieces": [_reference(d) for d in documents],
-        # Set here, never by the form: the citizen cannot choose them.
-        "reference": reference,
-        "recu_le": now.isoformat(),
-    }
-    case = start_case(
-        uow, tenant=tenant, procedure=PROCEDURE, data=case_data, actor=PUBLIC_ACTOR, now=now
-    )
-    for document in documents:
-        uow.documents.attach(tenant, document.id, case.id)
-    request = PublicRequest(
-        id=uuid.uuid4(), tenant=tenant, case_id=case.id, reference=reference, created_at=now
-    )
-    token = _token(secret, request.id)
-    uow.public_requests.add(request, token_sha256=token_hash(token))
-    uow.journal.append(
-        tenant=tenant,
+    checked = check_request(schema, data, uploads, limits, problems)
+    filing = Filing(
+        actor=PUBLIC_ACTOR,
+        received_at=now,
         kind="citizen.request.filed",
-        case_id=case.id,
-        actor=PUBLIC_ACTOR.user_id,
-        payload={
-            "message": f"Demande {reference} déposée en ligne par l'usager",
-            "reference": reference,
-            "pieces": len(documents),
-        },
-        now=now,
+        message="Demande {reference} déposée en ligne par l'usager",
+        extra={},
     )
-    return Submitted(request=request, token=token, case=case)
+    return file_request(
+        uow,
+        tenant=tenant,
+        data=data,
+        uploads=checked,
+        filing=filing,
+        secret=secret,
+        now=now,
+        limits=limits,
+    )
 
 
 def _awaiting_pieces(uow: UnitOfWork, request: PublicRequest) -> bool:
@@ -505,6 +582,7 @@ def request_status(uow: UnitOfWork, tenant: str, token: str) -> RequestStatus:
         awaiting_pieces=awaiting,
         has_acknowledgement=_document_ref(data, "acknowledgement") is not None,
         has_decision=_document_ref(data, "decision") is not None,
+        by_mail=bool((data.get("demandeur") or {}).get("courriel")),
     )
 
 

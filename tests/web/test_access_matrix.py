@@ -95,6 +95,11 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/c/{tenant}/dossiers/{case_id}/taches/{task_id}"): {"agent"},
     ("POST", "/c/{tenant}/dossiers/{case_id}/taches/{task_id}"): {"agent"},
     ("GET", "/c/{tenant}/parapheur"): {"elu"},
+    # The counter: posted empty, refused (422); an unknown request is 404 for an agent.
+    ("GET", "/c/{tenant}/guichet"): {"agent"},
+    ("POST", "/c/{tenant}/guichet"): {"agent"},
+    ("GET", "/c/{tenant}/guichet/{case_id}"): Missing({"agent"}),
+    ("GET", "/c/{tenant}/guichet/{case_id}/accuse"): Missing({"agent"}),
     # Case documents (posted without a file: 422), previews and inline PDFs of an unknown
     # document (404), delegations (revoking an unknown one: 404).
     ("POST", "/c/{tenant}/dossiers/{case_id}/documents"): {"agent"},

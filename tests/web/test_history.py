@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from engine.domain.model import JournalEntry
@@ -45,6 +47,43 @@ def test_every_kind_the_engine_journals_for_a_case_has_a_french_label() -> None:
         "archive.sealed", "archive.waiting",
     }  # fmt: skip
     assert kinds <= EVENT_LABELS.keys()
+
+
+ENGINE = Path(__file__).resolve().parents[2] / "engine"
+TEMPLATES = {
+    "document.{plan.kind}": {"document.rendered", "document.signed", "document.sealed"},
+    "archive.{'destroyed' if decision == 'destroy' else 'retention_decided'}": {
+        "archive.destroyed",
+        "archive.retention_decided",
+    },
+}
+"""The kinds built with an f-string, spelled out (a new one fails the test until listed)."""
+_DOTTED = r"[a-z_]+(?:\.[a-z_]+)+"
+
+
+def _journal_kinds(source: str) -> tuple[set[str], set[str]]:
+    """The journal kinds a module appends (literals, its constants, its `_journal(...)` helper
+    calls) and the f-string templates it builds kinds with."""
+    kinds = set(re.findall(rf'\bkind="({_DOTTED})"', source))
+    kinds |= set(re.findall(rf'\b_journal\([^)]*?"({_DOTTED})"', source))
+    for name in re.findall(r"\bkind=([A-Z][A-Z_]+)\b", source):
+        kinds |= set(re.findall(rf'^{name}\s*=\s*"({_DOTTED})"', source, flags=re.M))
+    return kinds, set(re.findall(r'\bkind=f"([^"]+)"', source))
+
+
+def test_every_journal_kind_the_code_appends_has_a_french_label() -> None:
+    kinds: set[str] = set()
+    templates: set[str] = set()
+    for path in ENGINE.rglob("*.py"):
+        found, built = _journal_kinds(path.read_text(encoding="utf-8"))
+        kinds |= found
+        templates |= built
+    assert templates <= TEMPLATES.keys(), f"kinds built by f-string to list: {templates}"
+    for template in templates:
+        kinds |= TEMPLATES[template]
+    assert {"council.saved", "citizen.request.registered", "user.role_granted"} <= kinds
+    missing = sorted(kinds - EVENT_LABELS.keys())
+    assert not missing, f"journal kinds without a French label in web/history.py: {missing}"
 
 
 def test_history_lines_in_french_and_paris_time() -> None:

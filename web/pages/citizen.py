@@ -35,7 +35,15 @@ from web.pdf_responses import pdf_response
 from web.security import LoginLimiter, check_csrf
 from web.templating import render
 
-__all__ = ["SUBMISSION_POLICY", "router"]
+__all__ = [
+    "LIMITS",
+    "SUBMISSION_POLICY",
+    "field_key",
+    "form_fields",
+    "limited_form",
+    "router",
+    "uploads_of",
+]
 
 LIMITS = UploadLimits(max_files=5, max_bytes=10 * 1_000_000)
 SUBMISSION_POLICY = ThrottlePolicy(
@@ -61,7 +69,7 @@ _PRIVATE = {
 }
 
 
-async def _limited_form(request: Request) -> AsyncIterator[None]:
+async def limited_form(request: Request) -> AsyncIterator[None]:
     """Parse the body once, within the public form's limits, before anything reads it; the
     uploaded files' temporary copies are closed after the response."""
     if request.method != "POST":
@@ -87,7 +95,7 @@ async def _limited_form(request: Request) -> AsyncIterator[None]:
 
 
 router = APIRouter(
-    dependencies=[Depends(_limited_form), Depends(check_csrf)], include_in_schema=False
+    dependencies=[Depends(limited_form), Depends(check_csrf)], include_in_schema=False
 )
 
 
@@ -115,7 +123,7 @@ def _throttle(request: Request, unit: UowDep, p: PlatformDep) -> None:
         )
 
 
-def _uploads(form: FormData) -> list[Upload]:
+def uploads_of(form: FormData) -> list[Upload]:
     uploads = []
     for item in form.getlist("pieces"):
         if not isinstance(item, UploadFile) or not item.filename:
@@ -135,14 +143,14 @@ def request_types(request: Request, tenant: str, unit: UowDep) -> Response:
 # -- the form ---------------------------------------------------------------------------------
 
 
-def _field_key(path: str) -> str:
+def field_key(path: str) -> str:
     head, _, rest = path.partition("/")
     if head == "demandeur" and rest:
         return f"demandeur-{rest.split('/', 1)[0]}"
     return head
 
 
-def _fields(
+def form_fields(
     schema: dict[str, Any], values: dict[str, Any], errors: dict[str, str]
 ) -> dict[str, Any]:
     """The generated fields: the request itself, the requester's identity (a nested object,
@@ -183,13 +191,13 @@ def _form_page(
 ) -> Response:
     by_field: dict[str, str] = {}
     for error in errors or []:
-        by_field.setdefault(_field_key(error.path), error.message)
+        by_field.setdefault(field_key(error.path), error.message)
     context = {
         "tenant": tenant,
         "types": types,
         "limits": LIMITS,
         "honeypot": HONEYPOT,
-        **_fields(schema, values, by_field),
+        **form_fields(schema, values, by_field),
     }
     fields: list[FormField] = [*context["request_fields"], *context["identity_fields"]]
     context["all_errors"] = [(f.input_id, f.label, f.error) for f in fields if f.error]
@@ -228,7 +236,7 @@ def file_request(
             unit,
             tenant=found.siren,
             data=data,
-            uploads=_uploads(form),
+            uploads=uploads_of(form),
             consent=consent,
             secret=p.settings.secret_key,
             now=p.clock(),
@@ -299,7 +307,7 @@ def send_pieces(
             unit,
             tenant=found.siren,
             token=jeton,
-            uploads=_uploads(form),
+            uploads=uploads_of(form),
             now=p.clock(),
             limits=LIMITS,
         )
