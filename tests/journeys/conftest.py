@@ -149,11 +149,6 @@ def walk(request: pytest.FixtureRequest, browser: Browser, served: Served) -> It
             out.write(f"{name} : {_durations[name]:.1f} s\n")
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # pytest-xdist registers it when installed; --strict-markers needs it without xdist too.
-    config.addinivalue_line("markers", "xdist_group(name): run the group on one xdist worker")
-
-
 def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     if not _durations:
         return
