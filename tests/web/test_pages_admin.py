@@ -100,6 +100,16 @@ def test_an_admin_changes_roles_and_sees_refusals_beside_the_form(
     assert client.post(f"{USERS_URL}/{other}/roles", data={"csrf_token": csrf}).status_code == 404
 
 
+def test_the_member_page_forms_post_to_the_member(people: Platform, browser_as: Browser) -> None:
+    """The forms are driven by clicks: each must post under the member's own address (they once
+    posted to /c/<siren>/roles, a 404, because the layout's `base` variable shadowed the page's)."""
+    client, _csrf = browser_as("admin.a")
+    url = f"{USERS_URL}/{_user_id(people, 'agent.a')}"
+    actions = re.findall(r'<form method="post" action="([^"]+)"', client.get(url).text)
+    assert {f"{url}/roles", f"{url}/activation", f"{url}/mot-de-passe"} <= set(actions)
+    assert not {f"/c/{SIREN_A}/roles", f"/c/{SIREN_A}/activation"} & set(actions)
+
+
 def test_a_deactivated_member_loses_this_tenant_only_until_reactivated(
     people: Platform, browser_as: Browser
 ) -> None:
