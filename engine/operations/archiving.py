@@ -75,6 +75,7 @@ class FreezePlan:
     typologie: str
     rule: dict[str, Any]
     closed_at: datetime
+    """The real time (never a training tenant's): the package's dates must not follow its seal's."""
     trust_roots: tuple[bytes, ...]
 
 
@@ -135,7 +136,7 @@ def _prepare(
             rule = retention_rule(uow, ctx.tenant, params.typologie)
         except InvalidInput as exc:
             raise OperationFailed("archivage_impossible", str(exc)) from exc
-        return FreezePlan(gathered, params.typologie, asdict(rule), ctx.now, _trust_roots(ctx))
+        return FreezePlan(gathered, params.typologie, asdict(rule), ctx.real_now, _trust_roots(ctx))
     tenant = uow.tenants.get(ctx.tenant)
     return StorePlan(
         package,

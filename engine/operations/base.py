@@ -73,6 +73,9 @@ class OperationContext:
     operation: str
     idempotency_key: str
     now: datetime
+    """The tenant's time: a training tenant's clock may stand ahead of the real one."""
+    real_now: datetime
+    """The platform's real time, for what is compared with outside clocks (a seal's timestamp)."""
     resources: Resources
 
     @property

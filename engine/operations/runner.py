@@ -151,24 +151,27 @@ def run_job(
     with uow_factory() as uow:
         tenant = tenant_clock(uow, begun.tenant)
     with on_tenant_clock(tenant):
-        return _run(begun, uow_factory, operations, lambda: tenant.now(real_time(clock)))
+        real_now = real_time(clock)
+        ctx = OperationContext(
+            tenant=begun.tenant,
+            case_id=begun.case_id,
+            operation=begun.operation,
+            idempotency_key=begun.idempotency_key,
+            now=tenant.now(real_now),
+            real_now=real_now,
+            resources=operations.resources,
+        )
+        return _run(begun, ctx, uow_factory, operations, lambda: tenant.now(real_time(clock)))
 
 
 def _run(
     job: Job,
+    ctx: OperationContext,
     uow_factory: Callable[[], UnitOfWork],
     operations: OperationRegistry,
     clock: Callable[[], datetime],
 ) -> JobOutcome:
     job_id = job.id
-    ctx = OperationContext(
-        tenant=job.tenant,
-        case_id=job.case_id,
-        operation=job.operation,
-        idempotency_key=job.idempotency_key,
-        now=clock(),
-        resources=operations.resources,
-    )
 
     def advance(uow: UnitOfWork, result: dict[str, Any]) -> JobOutcome:
         return _apply(uow, job, clock(), result=result, failure=None)

@@ -146,3 +146,17 @@ def test_audit_and_export_through_the_cli(tmp_path, env, object_store, sealer, d
     )
     assert result.exit_code == 0, result.output
     shutil.rmtree(tmp_path / "all")
+
+
+def test_a_tampered_package_fails_verify_in_text_mode(tmp_path, env, dev_pki) -> None:
+    runner = CliRunner()
+    result = runner.invoke(
+        cli, ["archives", "build", _spec_json(tmp_path), "--out", str(tmp_path / "out")], env=env
+    )
+    assert result.exit_code == 0, result.output
+    bag = tmp_path / "out" / "deliberation-2026-001"
+    (bag / "data/journal/journal.jsonl").write_bytes(b'{"seq": 2}\n')
+    args = ["archives", "verify", str(bag), "--trust-root", str(dev_pki.root_cert_path)]
+    result = runner.invoke(cli, args, env=env)
+    assert "paquet NON intègre" in result.output
+    assert result.exit_code == 1, result.output

@@ -8,6 +8,7 @@ from typing import Any
 
 from engine.bootstrap import Platform
 from engine.domain.model import Actor, Case
+from engine.domain.training import real_time
 from engine.operations.base import OperationContext
 from engine.operations.runner import JobOutcome, run_job, run_operation
 from engine.services import admin
@@ -138,6 +139,7 @@ def call_operation(
         operation=name,
         idempotency_key=key or str(uuid.uuid4()),
         now=now or platform.clock(),
+        real_now=now or real_time(platform.clock),
         resources=platform.operations.resources,
     )
     operation = platform.operations.get(name)

@@ -151,8 +151,9 @@ def _scripted(verdicts: list[Any], prepared: list[int]) -> Operation[_NoParams, 
 
 
 def _run(platform: Platform, operation: Operation[Any, Any, Any], key: str) -> dict[str, Any]:
+    now = platform.clock()
     ctx = OperationContext(
-        SIREN_A, uuid.uuid4(), operation.name, key, platform.clock(), platform.operations.resources
+        SIREN_A, uuid.uuid4(), operation.name, key, now, now, platform.operations.resources
     )
     return run_operation(operation, ctx, {}, platform.uow, lambda _uow, result: result)
 

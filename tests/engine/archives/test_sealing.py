@@ -4,6 +4,7 @@ storage outage leaves the case visibly waiting (never archived without a verifie
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,9 +17,11 @@ from devstack.pki import DevPki
 from engine.cli.archives import group as archives_cli
 from engine.domain.archives import ARCHIVED, WAITING
 from engine.domain.model import CaseStatus, JobState
+from engine.domain.training import TenantClock
 from engine.operations.base import OperationRetry
 from engine.services.archives.exports import export_package_dip
 from engine.services.archives.setup import archive_setup, check_archive_storage
+from engine.services.tenant_clock import make_training
 from tests.engine.archives.conftest import (
     ARCHIVISTE,
     PlatformFactory,
@@ -27,7 +30,7 @@ from tests.engine.archives.conftest import (
     package_of,
     signed_case,
 )
-from tests.engine.support import SIREN_A, call_operation, get, run_pending_jobs
+from tests.engine.support import OPERATOR, SIREN_A, call_operation, get, run_pending_jobs
 
 pytestmark = pytest.mark.integration
 
@@ -89,6 +92,33 @@ def test_a_closed_case_is_sealed_stored_locked_and_verifiable(
     )
     assert result.exit_code == 0, result.output
     assert "paquet intègre" in result.output
+
+
+def test_a_training_tenant_ahead_of_time_seals_a_package_dated_in_real_time(
+    make_platform: PlatformFactory,
+) -> None:
+    """The tenant's clock runs months ahead, the seal's timestamp is real: the package's own
+    dates (message, bagging, closing) are real too, or the verifier would call the seal
+    back-dated."""
+    p = make_platform()
+    with p.uow() as uow:
+        make_training(uow, tenant=SIREN_A, actor=OPERATOR, now=p.clock())
+        uow.tenants.set_clock(SIREN_A, TenantClock(True, timedelta(days=120)))
+        uow.commit()
+    case = archived_case(p)
+    package = package_of(p, case)
+    assert package is not None and package.state == ARCHIVED
+    with p.uow() as uow:
+        sealed = [e for e in uow.journal.for_case(SIREN_A, case.id) if e.kind == "archive.sealed"]
+    assert sealed[0].recorded_at - datetime.now(UTC) > timedelta(days=119), "the tenant's time"
+    setup = archive_setup(p.settings)
+    with setup.store() as store:
+        versions = store.versions(setup.bucket(SIREN_A), package_key(package.package_id))
+        reader = StoredPackageReader(store, setup.bucket(SIREN_A), package.package_id, versions)
+        report = verify_package(reader, seal_verifier=setup.seal_verifier)
+    assert not [f for f in report.findings if "antidaté" in f.message], report.findings
+    assert report.intact, report.findings
+    assert package.closed_at - datetime.now(UTC) < timedelta(hours=1)
 
 
 def test_the_package_is_stored_once_even_if_the_job_runs_again(
