@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from devstack.process import ChildProcess, start_process, stop_all
+from devstack.process import ChildProcess, Supervisor, start_process
 from engine.cli.common import fail, one_line_errors
 from engine.cli.run import WEB_APP, configure_logging, log_config, log_level
 from engine.settings import Settings
@@ -51,7 +51,7 @@ def serve(host: str | None, port: int | None, no_demo: bool) -> None:
     # `finally` below stops the worker, the scheduler and the embedded services.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     services = start_embedded_services(s)
-    children: list[ChildProcess] = []
+    supervisor = Supervisor(max_restarts=5, window=60.0)
     try:
         s = Settings()  # again: the embedded services set DEMATFLOW_* for themselves and children
         _write_descriptor(s, services, host, port)
@@ -60,12 +60,12 @@ def serve(host: str | None, port: int | None, no_demo: bool) -> None:
         credentials = s.data_dir / "identifiants-demo.txt"
         if not no_demo and seed_demo(platform, credentials):
             click.echo(f"Comptes de démonstration : {credentials.resolve()}")
-        children = [
-            _spawn(
-                "worker", "--concurrency", "2", "--log-format", "text", "--quiet", what="worker"
-            ),
-            _spawn("beat", "--log-format", "text", "--quiet", what="planificateur"),
-        ]
+        worker = ("worker", "--concurrency", "2", "--log-format", "text", "--quiet")
+        supervisor.add(lambda: _spawn(*worker, what="worker"))
+        supervisor.add(
+            lambda: _spawn("beat", "--log-format", "text", "--quiet", what="planificateur")
+        )
+        supervisor.start()  # a worker or scheduler that dies is started again
         relay_outbox(platform, everything=True)
         click.echo(f"dematflow : http://{host or s.web_host}:{port or s.web_port}/")
         import uvicorn
@@ -80,7 +80,7 @@ def serve(host: str | None, port: int | None, no_demo: bool) -> None:
             access_log=False,  # the app's own access lines: route templates, no query string
         )
     finally:
-        stop_all(children, timeout=15)
+        supervisor.stop(timeout=15)
         services.stop()
         remove_descriptor(s.data_dir, os.getpid())
 

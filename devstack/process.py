@@ -1,24 +1,30 @@
 """The one lifecycle of every development server run as a child process (PKI, S3, simulators,
 the worker and scheduler of `serve`): start it with its output in a log file, wait until it
 answers (on a port, a URL or a probe of its own) within a timeout, stop it with SIGTERM and then
-SIGKILL."""
+SIGKILL; and, for the children that must keep running, restart them when they stop on their own."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import socket
 import subprocess
+import threading
 import time
+from collections import deque
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 from typing import IO
 
+log = logging.getLogger(__name__)
+
 __all__ = [
     "ChildProcess",
     "ProcessNotReady",
+    "Supervisor",
     "free_port",
     "port_open",
     "start_process",
@@ -162,3 +168,93 @@ def stop_all(children: Sequence[ChildProcess], timeout: float = 15.0) -> None:
     deadline = time.monotonic() + timeout
     for child in children:
         child.wait_stopped(deadline - time.monotonic())
+
+
+@dataclass
+class _Supervised:
+    start: Callable[[], ChildProcess]
+    child: ChildProcess
+    restarts: deque[float] = field(default_factory=deque)
+    given_up: bool = False
+
+
+class Supervisor:
+    """Children restarted when they stop on their own (a crashed worker must not leave the
+    platform silently stalled), at most `max_restarts` times per `window` seconds each."""
+
+    def __init__(
+        self,
+        *,
+        max_restarts: int = 5,
+        window: float = 60.0,
+        period: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.max_restarts = max_restarts
+        self.window = window
+        self.period = period
+        self._clock = clock
+        self._supervised: list[_Supervised] = []
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    @property
+    def children(self) -> list[ChildProcess]:
+        with self._lock:
+            return [entry.child for entry in self._supervised]
+
+    def add(self, start: Callable[[], ChildProcess]) -> ChildProcess:
+        """Start a child with `start` (called again for each restart) and supervise it."""
+        child = start()
+        with self._lock:
+            self._supervised.append(_Supervised(start, child))
+        return child
+
+    def check(self) -> None:
+        """One pass: restart the children that stopped, within the limit."""
+        with self._lock:
+            for entry in self._supervised:
+                if not self._stopping.is_set() and not entry.child.running():
+                    self._restart(entry)
+
+    def _restart(self, entry: _Supervised) -> None:
+        now = self._clock()
+        while entry.restarts and now - entry.restarts[0] > self.window:
+            entry.restarts.popleft()
+        what, code = entry.child.what, entry.child.process.returncode
+        if len(entry.restarts) >= self.max_restarts:
+            if not entry.given_up:
+                log.error(
+                    "%s : arrêté %s fois en %.0f s, redémarrage suspendu (code %s)",
+                    what, len(entry.restarts) + 1, self.window, code,
+                )  # fmt: skip
+                entry.given_up = True
+            return
+        log.warning("%s : arrêté de lui-même (code %s), redémarrage", what, code)
+        entry.child.wait_stopped(0.1)  # reaped already; closes its log
+        entry.restarts.append(now)
+        entry.given_up = False
+        try:
+            entry.child = entry.start()
+        except Exception as exc:  # next pass tries again, within the limit
+            log.error("%s : redémarrage impossible : %s", what, exc)
+
+    def start(self) -> None:
+        """Check the children every `period` seconds in a background thread."""
+        self._thread = threading.Thread(target=self._run, name="supervisor", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stopping.wait(self.period):
+            try:
+                self.check()
+            except Exception:
+                log.exception("surveillance des processus enfants")
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop supervising, then stop every child (SIGTERM, then SIGKILL after `timeout`)."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join()
+        stop_all(self.children, timeout=timeout)

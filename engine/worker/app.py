@@ -31,6 +31,7 @@ from engine.operations.runner import JobNotReady, jobs_to_resend, run_job
 from engine.persistence.uow import JobDispatcher
 from engine.services.archives.setup import ArchiveUnavailable, archive_setup, check_archive_storage
 from engine.settings import Settings
+from engine.worker import broker_files
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +62,7 @@ def broker_options(settings: Settings) -> dict[str, Any]:
         (root / name).mkdir(parents=True, exist_ok=True)
     return {
         "broker_url": "filesystem://",
+        "broker_transport": broker_files.TRANSPORT,  # kombu's, with whole message files
         "broker_transport_options": {
             "data_folder_in": str(root / "in"),
             "data_folder_out": str(root / "in"),
