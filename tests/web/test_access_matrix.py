@@ -146,6 +146,9 @@ MATRIX: dict[tuple[str, str], Rule] = {
     # Posted empty: refused (422), the retention schedule is unchanged.
     ("POST", "/c/{tenant}/admin/conservation"): {"admin"},
     # The council: posted empty, refused (422); an unknown councillor is 404 for an admin.
+    # The training space: a tenant not flagged « formation » has none (404 to its admins).
+    ("GET", "/c/{tenant}/admin/formation"): Missing({"admin"}),
+    ("POST", "/c/{tenant}/admin/formation/horloge"): Missing({"admin"}),
     ("GET", "/c/{tenant}/admin/conseil"): {"admin"},
     ("POST", "/c/{tenant}/admin/conseil"): {"admin"},
     ("POST", "/c/{tenant}/admin/conseil/{councillor_id}/retirer"): Missing({"admin"}),

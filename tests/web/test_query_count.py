@@ -49,6 +49,8 @@ def test_list_pages_run_a_constant_number_of_queries(web: TestClient, people: Pl
             few = _count(web, statements, f"{url}?{small}", **kwargs)
             many = _count(web, statements, f"{url}?{large}", **kwargs)
             assert few == many, f"{url}: {few} statements for 2 rows, {many} for 20"
-            assert many <= 8, f"{url}: {many} statements"
+            # 10: per request, the tenant's clock (web/training.py) and, for a session, whether
+            # the person has or owes a second factor (web/auth.py) are read once each.
+            assert many <= 10, f"{url}: {many} statements"
     finally:
         stop()
