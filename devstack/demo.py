@@ -296,27 +296,32 @@ def _hold_session(seeder: _Seeder, projects: list[Case], session_at: datetime) -
         )
     with seeder.at(session_at + timedelta(minutes=5)):
         fire_due_timers(seeder.uow, now=seeder.now)
+        _attend_and_vote(seeder, session, len(projects))
+    return session
+
+
+def _attend_and_vote(seeder: _Seeder, session: Case, items: int) -> None:
+    """The séance's secretary records who is there, then the vote of each item on the agenda."""
+    seeder.complete(
+        session,
+        "constater_presences",
+        {
+            "membres_en_exercice": 27,
+            "presents": 22,
+            "pouvoirs": 3,
+            "president_seance": "Mme Marie Dupont, maire",
+            "secretaire_seance": "M. Jean Martin",
+        },
+        "agent",
+    )
+    votes = {"presents_au_vote": 22, "pouvoirs_au_vote": 3, "abstentions": 1}
+    for _ in range(items):
         seeder.complete(
             session,
-            "constater_presences",
-            {
-                "membres_en_exercice": 27,
-                "presents": 22,
-                "pouvoirs": 3,
-                "president_seance": "Mme Marie Dupont, maire",
-                "secretaire_seance": "M. Jean Martin",
-            },
+            "enregistrer_vote",
+            {**votes, "pour": 21, "contre": 3, "ne_prend_pas_part": 0},
             "agent",
         )
-        votes = {"presents_au_vote": 22, "pouvoirs_au_vote": 3, "abstentions": 1}
-        for _ in projects:
-            seeder.complete(
-                session,
-                "enregistrer_vote",
-                {**votes, "pour": 21, "contre": 3, "ne_prend_pas_part": 0},
-                "agent",
-            )
-    return session
 
 
 def _acknowledge(seeder: _Seeder) -> None:

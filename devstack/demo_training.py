@@ -16,6 +16,7 @@ from devstack.demo import (
     COUNCIL,
     DEMO_USERS,
     _actor,
+    _attend_and_vote,
     _draft,
     _Seeder,
     _visas,
@@ -134,26 +135,7 @@ def _session(seeder: _TrainingSeeder, projects: list[Case]) -> Case:
         "agent",
     )
     seeder.move_clock(ClockMove(to=session_at + timedelta(minutes=5)))
-    seeder.complete(
-        session,
-        "constater_presences",
-        {
-            "membres_en_exercice": 27,
-            "presents": 22,
-            "pouvoirs": 3,
-            "president_seance": "Mme Marie Dupont, maire",
-            "secretaire_seance": "M. Jean Martin",
-        },
-        "agent",
-    )
-    votes = {"presents_au_vote": 22, "pouvoirs_au_vote": 3, "abstentions": 1}
-    for _ in projects:
-        seeder.complete(
-            session,
-            "enregistrer_vote",
-            {**votes, "pour": 21, "contre": 3, "ne_prend_pas_part": 0},
-            "agent",
-        )
+    _attend_and_vote(seeder, session, len(projects))
     return session
 
 
