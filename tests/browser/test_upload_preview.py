@@ -76,7 +76,11 @@ def test_clerk_uploads_with_progress_and_sees_the_preview(
     expect(page.get_by_role("status").first).to_contain_text("« arrete-voirie.pdf » ajouté")
     preview = page.get_by_role("img", name="Aperçu de la première page de « arrete-voirie.pdf »")
     expect(preview).to_be_visible()
-    assert page.evaluate("(img) => img.naturalWidth", preview.element_handle()) > 100
+    # Visible is not loaded: the preview is rendered on request, which takes a while on a busy
+    # machine. A preview that fails to load never gets a width, and the wait fails.
+    page.wait_for_function(
+        "(img) => img.complete && img.naturalWidth > 100", arg=preview.element_handle()
+    )
     link = page.get_by_role("link", name=re.compile("arrete-voirie.pdf"))
     response = page.request.get(live_url + str(link.get_attribute("href")))
     assert response.headers["content-security-policy"] == "sandbox"

@@ -95,13 +95,13 @@ class Walk:
         self.page.get_by_role("button", name="Se connecter").click()
         expect(self.page.get_by_role("button", name="Se déconnecter")).to_be_visible()
         self.step(f"connexion {login}")
-        if self.page.get_by_role("heading", name="Mes espaces").count():
-            # A person of several collectivités (the demo commune and the training one) picks
-            # the space as they would: the card that shows the commune's SIREN.
-            card = self.page.locator(
-                f"xpath=//*[contains(normalize-space(.), 'SIREN {self.demo.siren}')][.//a]"
-            ).last
-            card.get_by_role("link").first.click()
+        # A person of several collectivités (the demo commune and the training one) picks the
+        # space as they would: the card that shows the commune's SIREN (the operator has none).
+        card = self.page.locator(
+            f"xpath=//*[contains(normalize-space(.), 'SIREN {self.demo.siren}')][.//a]"
+        )
+        if self.page.get_by_role("heading", name="Mes espaces").count() and card.count():
+            card.last.get_by_role("link").first.click()
             self.step("choix de l'espace")
 
     def logout(self) -> None:

@@ -65,7 +65,7 @@ def _scripted(verdicts: list[Any], acted: list[int]) -> Operation[_NoParams, int
 
 
 def _run(db: MemoryDatabase, operation: Operation[Any, Any, Any], key: str) -> Any:
-    ctx = OperationContext(TENANT, CASE, operation.name, key, NOW, Resources(Settings()))
+    ctx = OperationContext(TENANT, CASE, operation.name, key, NOW, NOW, Resources(Settings()))
     return run_operation(operation, ctx, {}, db.uow, lambda _uow, result: result)
 
 
