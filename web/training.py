@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from engine.domain.training import TenantClock, on_tenant_clock
@@ -31,7 +32,11 @@ class TenantClockMiddleware:
         if match is None:
             await self.app(scope, receive, send)
             return
-        with on_tenant_clock(self._clock(match.group(1))):
+        # The read runs in a worker thread: on SQLite a unit of work waits for the writer lock,
+        # and waiting here would stop the event loop, so the request holding the lock could
+        # never send its answer and release it (a 30 s freeze, then « database is locked »).
+        clock = await run_in_threadpool(self._clock, match.group(1))
+        with on_tenant_clock(clock):
             await self.app(scope, receive, send)
 
     def _clock(self, siren: str) -> TenantClock:

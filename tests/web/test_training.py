@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
+import httpx
+import pytest
 from fastapi.testclient import TestClient
 
 from engine.bootstrap import Platform
 from engine.services.tenant_clock import make_training
 from tests.engine.support import OPERATOR, SIREN_A
+from tests.web.live import live_server
+from web.app import create_app
 
 Browser = Callable[[str], tuple[TestClient, str]]
 PAGE = f"/c/{SIREN_A}/admin/formation"
@@ -59,3 +65,28 @@ def test_every_page_of_a_training_tenant_shows_the_banner(
         assert page.status_code == 200, path
         assert "FORMATION" in page.text and "<title>FORMATION" in page.text
     assert client.get(PAGE).status_code == 403, "the trainer is the tenant's admin"
+
+
+def test_a_tenant_request_waiting_for_the_database_does_not_stop_the_server(
+    people: Platform,
+) -> None:
+    """The tenant clock is read before the request runs. On SQLite that read waits while another
+    transaction writes; it must wait in a worker thread, not on the event loop, or the whole
+    server stops answering (and the writer's own answer with it) until the lock times out."""
+    if not people.one_writer:
+        pytest.skip("PostgreSQL readers do not wait for writers")
+    with live_server(create_app(platform=people)) as server:
+        base = f"http://127.0.0.1:{server.port}"
+        waiting: list[int] = []
+        with people.uow():  # holds SQLite's writer lock (BEGIN IMMEDIATE)
+            tenant_request = threading.Thread(
+                target=lambda: waiting.append(
+                    httpx.get(f"{base}/demarches/{SIREN_A}", timeout=60).status_code
+                )
+            )
+            tenant_request.start()
+            time.sleep(0.5)  # the tenant request is now waiting for the lock
+            live = httpx.get(f"{base}/health/live", timeout=5)
+            assert live.status_code == 200
+        tenant_request.join(timeout=60)
+    assert waiting == [200]
