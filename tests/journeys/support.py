@@ -18,29 +18,40 @@ ARTIFACTS = ROOT / "tests" / "journeys" / "artifacts"
 AXE = ROOT / ".tools" / "axe" / "node_modules" / "axe-core" / "axe.min.js"
 BLOCKING_IMPACTS = ("serious", "critical")
 _LOGIN_LINE = re.compile(r"^(?P<login>[\w.-]+)\s+(?P<password>\S+)\s{3}(?P<who>.+)$")
-_SIREN = re.compile(r"\(SIREN (\d{9})\)")
+_COMMUNE = re.compile(r"^Collectivité de démonstration : .*\(SIREN (\d{9})\)", re.M)
+_TRAINING = re.compile(r"^Espace de formation : (?P<name>.+) \(SIREN (?P<siren>\d{9})\)", re.M)
 
 
 @dataclass(frozen=True)
 class Demo:
-    """What `var/identifiants-demo.txt` tells a new user: the commune and a login per role."""
+    """What `var/identifiants-demo.txt` tells a new user: the demo commune, the training space
+    (a second collectivité whose clock the trainer moves) and a login per role."""
 
     siren: str
     passwords: dict[str, str]
     names: dict[str, str]
+    training_siren: str | None = None
+    training_name: str | None = None
 
     @classmethod
     def read(cls, path: Path) -> Demo:
         text = path.read_text(encoding="utf-8")
-        found = _SIREN.search(text)
+        found = _COMMUNE.search(text)
         assert found, f"{path}: pas de SIREN de collectivité"
+        training = _TRAINING.search(text)
         passwords: dict[str, str] = {}
         names: dict[str, str] = {}
         for line in text.splitlines():
             if (match := _LOGIN_LINE.match(line)) is not None:
                 passwords[match["login"]] = match["password"]
                 names[match["login"]] = match["who"].rsplit(" (", 1)[0]
-        return cls(siren=found[1], passwords=passwords, names=names)
+        return cls(
+            siren=found[1],
+            passwords=passwords,
+            names=names,
+            training_siren=training["siren"] if training else None,
+            training_name=training["name"] if training else None,
+        )
 
 
 @dataclass
@@ -53,12 +64,24 @@ class Walk:
     name: str
     data_dir: Path
     """The platform's `var/`: read as output (mail drop) after the clicks, never driven."""
+    siren: str = ""
+    """The collectivité this journey walks: the demo commune unless the journey chooses the
+    training space (`on_training_space`)."""
     steps: int = 0
     started: float = field(default_factory=time.monotonic)
 
+    def __post_init__(self) -> None:
+        self.siren = self.siren or self.demo.siren
+
+    def on_training_space(self) -> None:
+        """Walk the training space that identifiants-demo.txt describes."""
+        if self.demo.training_siren is None:
+            pytest.skip("identifiants-demo.txt ne décrit pas d'espace de formation")
+        self.siren = self.demo.training_siren
+
     @property
     def space(self) -> str:
-        return f"{self.base}/c/{self.demo.siren}"
+        return f"{self.base}/c/{self.siren}"
 
     def step(self, label: str) -> None:
         """Keep what the user sees and fail on serious or critical accessibility violations."""
@@ -96,9 +119,9 @@ class Walk:
         expect(self.page.get_by_role("button", name="Se déconnecter")).to_be_visible()
         self.step(f"connexion {login}")
         # A person of several collectivités (the demo commune and the training one) picks the
-        # space as they would: the card that shows the commune's SIREN (the operator has none).
+        # space as they would: the card that shows the walk's SIREN (the operator has none).
         card = self.page.locator(
-            f"xpath=//*[contains(normalize-space(.), 'SIREN {self.demo.siren}')][.//a]"
+            f"xpath=//*[contains(normalize-space(.), 'SIREN {self.siren}')][.//a]"
         )
         if self.page.get_by_role("heading", name="Mes espaces").count() and card.count():
             card.last.get_by_role("link").first.click()
@@ -150,14 +173,19 @@ class Walk:
         return time.monotonic() - self.started
 
 
-def advance_training_clock(walk: Walk, *, weeks: int) -> None:
-    """The trainer (tenant admin) moves the tenant's clock from « Espace de formation »; the
-    timers due fire in order. Skipped while the platform has no such page."""
-    walk.page.goto(walk.space)
-    link = walk.page.get_by_role("navigation").get_by_role("link", name="Espace de formation")
-    if link.count() == 0:
-        pytest.skip("training clock not available")
-    link.click()
-    walk.step("espace de formation")
-    for _ in range(weeks):
-        walk.press("Avancer de 7 jours")
+def advance_training_clock(walk: Walk, *, past: str, max_months: int = 4) -> None:
+    """The trainer (tenant admin, logged in on the training space) opens « Espace de formation »,
+    waits until the dossier's deadline shows among « Échéances à venir » (the worker arms it
+    after the acknowledgement), then moves the clock a month at a time until it has passed:
+    the timers due fire in order."""
+    page = walk.page
+    page.goto(walk.space)
+    walk.nav("Espace de formation")
+    upcoming = page.get_by_role("table").get_by_role("row").filter(has_text=past)
+    walk.refresh_until(past)
+    for _ in range(max_months):
+        if upcoming.count() == 0:
+            return
+        walk.press("Avancer de 1 mois")
+        expect(page.get_by_text("minuteur(s) déclenché(s)")).to_be_visible()
+    assert upcoming.count() == 0, f"« {past} » attend toujours après {max_months} mois"

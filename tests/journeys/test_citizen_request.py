@@ -29,7 +29,7 @@ def _pdf(tmp_path: Path, name: str, text: str) -> str:
 def _file_request(walk: Walk, tmp_path: Path, objet: str) -> str:
     """The citizen files the request from the public page; returns their status link."""
     page = walk.page
-    walk.open(f"/demarches/{walk.demo.siren}", "démarches en ligne")
+    walk.open(f"/demarches/{walk.siren}", "démarches en ligne")
     walk.follow("Demande d'autorisation ou de décision individuelle", label="formulaire")
     page.get_by_label("Objet de votre demande").fill(objet)
     page.get_by_label("Précisez votre demande").fill("Le 15 janvier, de 8 h à 18 h, 10 mètres.")
@@ -132,14 +132,18 @@ def test_journey_2_citizen_request(walk: Walk, tmp_path: Path) -> None:
 
 
 def test_journey_2_implicit_acceptance(walk: Walk, tmp_path: Path) -> None:
-    """Nobody answers: past the SVA date (two months), the request is accepted implicitly."""
+    """On the training space nobody answers: the trainer moves its clock past the SVA date (two
+    months) and the citizen's status page shows the implicit acceptance and its certificate."""
+    walk.on_training_space()
     status = _file_request(walk, tmp_path, OBJET_SVA)
+    expect(walk.page.get_by_role("heading", name="Décision implicite")).to_be_visible()
     walk.login("admin")
-    advance_training_clock(walk, weeks=9)
+    advance_training_clock(walk, past=OBJET_SVA)
     walk.logout()
     walk.page.goto(status)
-    walk.refresh_until("acceptée")
+    walk.refresh_until("Votre demande a été acceptée implicitement.")
+    walk.refresh_until("Décision (PDF)")  # the sealed certificate, once it has been sent
     walk.step("suivi : acceptation implicite")
     with walk.page.expect_download() as download:
-        walk.page.get_by_role("link", name="Attestation").first.click()
+        walk.page.get_by_role("link", name="Décision (PDF)").click()
     assert download.value.suggested_filename.endswith(".pdf")
