@@ -32,6 +32,8 @@ TRANSPORT = f"{__name__}:Transport"
 """The `broker_transport` setting that selects this transport for a `filesystem://` URL."""
 PARTIAL_SUFFIX = ".part"
 """Suffix of a message file being written: `<id>.<queue>.msg.part` is no queue's message."""
+_ORDER_DIGITS = 16
+_clock: Callable[[], float] = time.monotonic
 UNREADABLE_AFTER_S = 60.0
 """A message file that still does not decode after this long is set aside, not retried."""
 
@@ -43,7 +45,9 @@ class Channel(filesystem.Channel):
         # kombu always passes (queue, payload) positionally; its two base classes name the
         # payload differently (`payload`, `message`), hence *args for a compatible override.
         (payload,) = args
-        name = f"{round(time.monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg"
+        # Zero-padded so that the name order the consumers sort by is the order of writing:
+        # unpadded, "999_…" sorted after "1000_…" and a later message could overtake.
+        name = f"{round(_clock() * 1000):0{_ORDER_DIGITS}d}_{uuid.uuid4()}.{queue}.msg"
         final = os.path.join(self.data_folder_out, name)
         partial = final + PARTIAL_SUFFIX
         try:

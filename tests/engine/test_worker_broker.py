@@ -91,6 +91,20 @@ def test_messages_are_renamed_into_place_whole(options: dict[str, Any], channel:
     assert os.listdir(_in_folder(options)) == []
 
 
+def test_messages_are_read_in_the_order_they_were_written(
+    options: dict[str, Any], channel: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Millisecond prefixes of different lengths: 999 ms was read after 1000 ms when unpadded."""
+    clock = iter([0.999, 1.000])
+    monkeypatch.setattr(broker_files, "_clock", lambda: next(clock))
+    channel._put("engine", {"body": "premier"})
+    channel._put("engine", {"body": "second"})
+    assert [channel._get("engine")["body"], channel._get("engine")["body"]] == [
+        "premier",
+        "second",
+    ]
+
+
 def test_a_partial_file_is_no_message_of_the_queue(options: dict[str, Any], channel: Any) -> None:
     partial = _in_folder(options) / f"1_a.engine.msg{broker_files.PARTIAL_SUFFIX}"
     partial.write_bytes(b"{")
@@ -100,7 +114,7 @@ def test_a_partial_file_is_no_message_of_the_queue(options: dict[str, Any], chan
 
 
 def test_an_old_unreadable_file_is_set_aside(options: dict[str, Any], channel: Any) -> None:
-    message = _in_folder(options) / "1_a.engine.msg"
+    message = _in_folder(options) / f"{0:016d}_a.engine.msg"  # written before any other
     message.write_bytes(b"not json")
     old = message.stat().st_mtime - broker_files.UNREADABLE_AFTER_S - 1
     os.utime(message, (old, old))
@@ -108,7 +122,7 @@ def test_an_old_unreadable_file_is_set_aside(options: dict[str, Any], channel: A
     assert channel._get("engine") == {"body": "suivant"}, "the queue goes on past it"
     assert not message.exists()
     processed = Path(options["broker_transport_options"]["processed_folder"])
-    assert (processed / "1_a.engine.msg.illisible").read_bytes() == b"not json"
+    assert (processed / f"{message.name}.illisible").read_bytes() == b"not json"
 
 
 def test_a_simple_queue_round_trip(options: dict[str, Any]) -> None:
