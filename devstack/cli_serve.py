@@ -13,10 +13,10 @@ import click
 from devstack.process import ChildProcess, Supervisor, start_process
 from engine.cli.common import fail, one_line_errors
 from engine.cli.run import WEB_APP, configure_logging, log_config, log_level
-from engine.settings import Settings
 
 if TYPE_CHECKING:
     from devstack.embedded import EmbeddedServices
+    from engine.settings import Settings
 
 
 def _spawn(*args: str, what: str) -> ChildProcess:
@@ -36,6 +36,7 @@ def serve(host: str | None, port: int | None, no_demo: bool) -> None:
     from devstack.embedded import start_embedded_services
     from engine.bootstrap import prepare_database
     from engine.serve_descriptor import StaleDescriptor, read_descriptor
+    from engine.settings import Settings
     from engine.worker.app import connect_platform, relay_outbox
 
     s = Settings()  # the environment only: never a running platform's descriptor

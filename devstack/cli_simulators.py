@@ -6,10 +6,6 @@ from pathlib import Path
 
 import click
 
-from devstack.simulators.oidc import serve_oidc
-from devstack.simulators.oidc_provider import SimulatorConfig, load_identities
-from devstack.simulators.prefecture_server import ServerTls, serve_prefecture
-
 
 @click.group()
 def group() -> None:
@@ -49,6 +45,8 @@ def prefecture(
     ack_delay: float,
 ) -> None:
     """Simulateur de préfecture derrière un tiers de télétransmission de type S²LOW."""
+    from devstack.simulators.prefecture_server import ServerTls, serve_prefecture
+
     tls_options = (tls_cert, tls_key, client_ca)
     if any(tls_options) and not all(tls_options):
         raise click.UsageError("--tls-cert, --tls-key et --client-ca vont ensemble.")
@@ -87,6 +85,9 @@ def oidc(
     identities: Path | None,
 ) -> None:
     """Fournisseur OpenID Connect simulé, façon ProConnect ; affiche son URL d'émetteur."""
+    from devstack.simulators.oidc import serve_oidc
+    from devstack.simulators.oidc_provider import SimulatorConfig, load_identities
+
     config = SimulatorConfig(
         client_id=client_id, client_secret=client_secret, redirect_uris=list(redirect_uris)
     )

@@ -4,18 +4,15 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from archiving import ArchivingError
-from engine.bootstrap import Platform, build_operations, build_platform, prepare_database
+if TYPE_CHECKING:
+    from engine.bootstrap import Platform
+
 from engine.cli.common import fail, one_line_errors, settings
 from engine.domain.model import Actor
-from engine.persistence.migrate import upgrade
-from engine.runtime.specs import parse_bundle, read_procedure_dir
-from engine.services import admin
-from engine.services.archives.journal_checks import verify_journal, verify_journal_completeness
-from engine.services.archives.setup import ArchiveUnavailable, archive_setup
 
 OPERATOR = Actor.system("cli")
 
@@ -29,6 +26,8 @@ def db() -> None:
 @one_line_errors
 def db_upgrade() -> None:
     """Apply the schema migrations and deploy the procedures of processes_dir."""
+    from engine.bootstrap import build_platform, prepare_database
+
     platform = build_platform(settings())
     deployed = prepare_database(platform)
     for d in deployed:
@@ -48,6 +47,10 @@ def tenants() -> None:
 @click.option("--name", required=True)
 @one_line_errors
 def tenants_create(siren: str, name: str) -> None:
+    from engine.bootstrap import build_platform
+    from engine.persistence.migrate import upgrade
+    from engine.services import admin
+
     platform = build_platform(settings())
     upgrade(platform.db)
     with platform.uow() as uow:
@@ -61,6 +64,8 @@ def tenants_create(siren: str, name: str) -> None:
 @tenants.command("list")
 @one_line_errors
 def tenants_list() -> None:
+    from engine.bootstrap import build_platform
+
     platform = build_platform(settings())
     with platform.uow() as uow:
         for tenant in uow.tenants.all():
@@ -95,6 +100,9 @@ def users_create(
     operator: bool,
     password_env: str,
 ) -> None:
+    from engine.bootstrap import build_platform
+    from engine.services import admin
+
     password = os.environ.get(password_env) or click.prompt(
         "Mot de passe", hide_input=True, confirmation_prompt=True
     )
@@ -124,6 +132,8 @@ def processes() -> None:
 @processes.command("list")
 @one_line_errors
 def processes_list() -> None:
+    from engine.runtime.specs import read_procedure_dir
+
     s = settings()
     for directory in sorted(
         p for p in s.processes_dir.iterdir() if (p / "procedure.yaml").is_file()
@@ -139,6 +149,9 @@ def processes_list() -> None:
 @one_line_errors
 def processes_validate(directories: tuple[Path, ...]) -> None:
     """Validate procedure folders (all of processes_dir by default)."""
+    from engine.bootstrap import build_operations
+    from engine.runtime.specs import parse_bundle, read_procedure_dir
+
     s = settings()
     targets = list(directories) or sorted(
         p for p in s.processes_dir.iterdir() if (p / "procedure.yaml").is_file()
@@ -167,6 +180,8 @@ def audit_verify(tenant: str, chain_only: bool) -> None:
     """Check the tenant's journal: the hash chain, the Merkle seals locked in the archive store
     with their timestamps, the head extending the last seal, and the records against the
     journal. Exit 0 only when everything holds; one French line per finding otherwise."""
+    from engine.bootstrap import build_platform
+
     platform = build_platform(settings())
     try:
         if chain_only:
@@ -178,6 +193,8 @@ def audit_verify(tenant: str, chain_only: bool) -> None:
 
 
 def _verify_chain_only(platform: Platform, tenant: str) -> None:
+    from engine.services.archives.journal_checks import verify_journal
+
     with platform.uow() as uow:
         report = verify_journal(uow, tenant)
     if report.intact:
@@ -192,6 +209,10 @@ def _verify_chain_only(platform: Platform, tenant: str) -> None:
 
 
 def _verify_with_seals(platform: Platform, tenant: str) -> None:
+    from archiving import ArchivingError
+    from engine.services.archives.journal_checks import verify_journal_completeness
+    from engine.services.archives.setup import ArchiveUnavailable, archive_setup
+
     try:
         setup = archive_setup(platform.settings)
         full = verify_journal_completeness(platform.uow, setup, tenant)
@@ -222,6 +243,8 @@ def ops() -> None:
 @one_line_errors
 def ops_stuck(limit: int) -> None:
     """Cases in error (with the reason) and jobs failed or dead-lettered, across tenants."""
+    from engine.bootstrap import build_platform
+
     platform = build_platform(settings())
     with platform.uow() as uow:
         cases = uow.cases.in_error(limit=limit)

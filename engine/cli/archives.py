@@ -7,29 +7,17 @@ import sys
 from dataclasses import asdict
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
 
-from archiving.audit import audit_packages
-from archiving.bag import build_package
-from archiving.dip import export_dip, export_tenant
-from archiving.errors import ArchivingError, InvalidManifestError
-from archiving.model import (
-    AccessRule,
-    Agency,
-    AppraisalRule,
-    FileRole,
-    FinalAction,
-    PackageFile,
-    PackageSpec,
-)
-from archiving.readers import open_package
-from archiving.storage.s3 import ObjectStore, S3Config
-from archiving.store import tenant_bucket
-from archiving.verify import PackageReport, verify_package
+if TYPE_CHECKING:
+    from archiving.model import PackageSpec
+    from archiving.storage.s3 import ObjectStore
+    from archiving.verify import PackageReport
+    from engine.services.archives.seals import SealIdentities
+
+
 from engine.cli.common import (
     echo_json,
     fail,
@@ -37,18 +25,22 @@ from engine.cli.common import (
     settings,
     settings_with_store,
 )
-from engine.services.archives.seals import (
-    SealIdentities,
-    SignaturesSealer,
-    SignaturesSealVerifier,
-    configured_seal_identities,
-)
 
 __all__ = ["group", "spec_from_json"]
 
 
 def spec_from_json(data: dict[str, Any], base: Path) -> PackageSpec:
     """A :class:`PackageSpec` from its JSON description (file sources relative to ``base``)."""
+    from archiving.model import (
+        AccessRule,
+        Agency,
+        AppraisalRule,
+        FileRole,
+        FinalAction,
+        PackageFile,
+        PackageSpec,
+    )
+
     appraisal, access = data["appraisal"], data["access"]
     files = tuple(
         PackageFile(
@@ -84,6 +76,9 @@ def spec_from_json(data: dict[str, Any], base: Path) -> PackageSpec:
 
 
 def _der(path: Path) -> bytes:
+    from cryptography import x509
+    from cryptography.hazmat.primitives.serialization import Encoding
+
     data = path.read_bytes()
     if b"-----BEGIN CERTIFICATE-----" in data:
         return x509.load_pem_x509_certificate(data).public_bytes(Encoding.DER)
@@ -97,6 +92,8 @@ def _trust_roots(paths: tuple[Path, ...]) -> tuple[bytes, ...]:
 
 
 def _store() -> ObjectStore:
+    from archiving.storage.s3 import ObjectStore, S3Config
+
     config = settings_with_store().storage
     assert config.endpoint is not None
     return ObjectStore(
@@ -145,6 +142,7 @@ def _sealer_json(report: PackageReport) -> dict[str, Any] | None:
 def _expected_seals(published: tuple[str, ...]) -> SealIdentities:
     """Who may seal: the fingerprints given by the verifier, else the platform's configuration
     (never the package). Fails (exit 2) when neither names a seal."""
+    from engine.services.archives.seals import configured_seal_identities
     from engine.signing import signing_setup
     from signatures.errors import SignatureError
 
@@ -186,6 +184,9 @@ _trust_option = click.option(
 @click.option("--out", "out_dir", required=True, type=click.Path(file_okay=False, path_type=Path))
 def build(spec_file: Path, out_dir: Path) -> None:
     """Construire et sceller le paquet décrit par SPEC_FILE (JSON)."""
+    from archiving.bag import build_package
+    from archiving.errors import ArchivingError, InvalidManifestError
+    from engine.services.archives.seals import SignaturesSealer
     from engine.signing import signing_setup
 
     setup = signing_setup(settings())
@@ -241,6 +242,11 @@ def verify(
     dans le paquet), valide et non révoqué à sa date. Code de sortie 0 seulement pour un
     paquet intègre.
     """
+    from archiving.errors import ArchivingError
+    from archiving.readers import open_package
+    from archiving.verify import verify_package
+    from engine.services.archives.seals import SignaturesSealVerifier
+
     identities = _expected_seals(seal_fingerprints)
     try:
         verifier = SignaturesSealVerifier(_trust_roots(trust_roots), identities, online=online)
@@ -283,6 +289,11 @@ def audit(
     trust_roots: tuple[Path, ...],
 ) -> None:
     """Audit d'intégrité (un lot) des paquets stockés d'une collectivité."""
+    from archiving.audit import audit_packages
+    from archiving.errors import ArchivingError
+    from archiving.store import tenant_bucket
+    from engine.services.archives.seals import SignaturesSealVerifier
+
     if on_platform:
         from engine.cli.archives_platform import platform_audit
 
@@ -338,6 +349,11 @@ def export(
     trust_roots: tuple[Path, ...],
 ) -> None:
     """Exporter un paquet (DIP zip) ou toutes les archives d'une collectivité (réversibilité)."""
+    from archiving.dip import export_dip, export_tenant
+    from archiving.errors import ArchivingError
+    from archiving.store import tenant_bucket
+    from engine.services.archives.seals import SignaturesSealVerifier
+
     if on_platform:
         from engine.cli.archives_platform import platform_export
 
@@ -422,6 +438,7 @@ def hold(tenant: str, package_id: str, username: str, reason: str, lift: bool) -
 @group.command("storage")
 def storage() -> None:
     """Vérifier les compartiments d'archives : verrouillage, versionnage, rétention par défaut."""
+    from archiving.errors import ArchivingError
     from engine.bootstrap import build_platform
     from engine.domain.errors import DematflowError
     from engine.services.archives.setup import archive_setup, storage_report
@@ -453,6 +470,7 @@ def destruction_verify(
 ) -> None:
     """Vérifier hors ligne un bordereau d'élimination téléchargé (zip scellé)."""
     from archiving.destruction import MAX_RECORD_BYTES, verify_destruction_record
+    from engine.services.archives.seals import SignaturesSealVerifier
 
     with record.open("rb") as stream:
         data = stream.read(MAX_RECORD_BYTES + 1)
@@ -483,6 +501,7 @@ def renew_timestamps(tenant: str | None, horizon_days: int) -> None:
     """Renouveler les horodatages d'archivage (PAdES-LTA) des PDF signés archivés."""
     from datetime import timedelta
 
+    from archiving.errors import ArchivingError
     from engine.bootstrap import build_platform
     from engine.domain.errors import DematflowError
     from engine.jobs.timestamp_renewal import renew_due_timestamps, renewal_config

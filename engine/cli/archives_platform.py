@@ -6,19 +6,23 @@ from __future__ import annotations
 import sys
 from datetime import timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from engine.bootstrap import Platform, build_platform
+if TYPE_CHECKING:
+    from engine.bootstrap import Platform
+    from engine.services.archives.setup import ArchiveSetup
+
 from engine.cli.common import echo_json, fail, settings_with_store
 from engine.domain.errors import DematflowError
 from engine.domain.model import Actor
-from engine.jobs.archive_audits import audit_batch
-from engine.services.archives.exports import export_package_dip, export_tenant_archives
-from engine.services.archives.setup import ArchiveSetup, archive_setup
 
 
 def _platform() -> tuple[Platform, ArchiveSetup]:
+    from engine.bootstrap import build_platform
+    from engine.services.archives.setup import archive_setup
+
     platform = build_platform(settings_with_store())
     try:
         return platform, archive_setup(platform.settings)
@@ -30,6 +34,8 @@ def _platform() -> tuple[Platform, ArchiveSetup]:
 
 def platform_audit(tenant: str, batch_size: int) -> None:
     """Run the tenant's audit to its end (resuming the current one), print its report."""
+    from engine.jobs.archive_audits import audit_batch
+
     platform, setup = _platform()
     try:
         while True:
@@ -63,6 +69,8 @@ def platform_audit(tenant: str, batch_size: int) -> None:
 
 
 def platform_export(tenant: str, package_id: str | None, target: Path) -> None:
+    from engine.services.archives.exports import export_package_dip, export_tenant_archives
+
     platform, setup = _platform()
     actor = Actor.system("cli")
     try:

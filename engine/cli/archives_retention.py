@@ -5,17 +5,18 @@ from __future__ import annotations
 
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from archiving.destruction import MAX_VISA_BYTES, EliminationVisa
-from engine.bootstrap import Platform
+if TYPE_CHECKING:
+    from archiving.destruction import EliminationVisa
+    from engine.bootstrap import Platform
+
 from engine.cli.archives_platform import _platform
 from engine.cli.common import actor_for, echo_json, fail
 from engine.domain.errors import DematflowError
 from engine.domain.model import Actor
-from engine.services.archives.decisions import decide_retention, pending_decisions
-from engine.services.archives.holds import set_legal_hold
 
 
 def _archivist(platform: Platform, username: str | None, tenant: str) -> Actor:
@@ -29,6 +30,8 @@ def _archivist(platform: Platform, username: str | None, tenant: str) -> Actor:
 
 
 def _visa(reference: str | None, issued_on: str | None, pdf: Path | None) -> EliminationVisa:
+    from archiving.destruction import MAX_VISA_BYTES, EliminationVisa
+
     if not reference or not issued_on or pdf is None:
         raise ValueError(
             "élimination refusée : --visa-reference, --visa-date et --visa-file (bordereau "
@@ -54,6 +57,8 @@ def platform_retention(
     comment: str,
     visa: tuple[str | None, str | None, Path | None] = (None, None, None),
 ) -> None:
+    from engine.services.archives.decisions import decide_retention, pending_decisions
+
     platform, setup = _platform()
     try:
         now = platform.clock()
@@ -97,6 +102,8 @@ def platform_retention(
 def platform_hold(
     tenant: str, package_id: str, username: str | None, reason: str, lift: bool
 ) -> None:
+    from engine.services.archives.holds import set_legal_hold
+
     platform, setup = _platform()
     try:
         actor = _archivist(platform, username, tenant)

@@ -8,8 +8,6 @@ import click
 
 from engine.cli.common import actor_for, echo_json, one_line_errors, producer_platform, read_json
 from engine.domain.model import Actor
-from engine.services import cases as case_services
-from engine.services.messages import MessageOrigin
 
 
 @click.group("cases")
@@ -24,6 +22,8 @@ def cases() -> None:
 @click.option("--as", "username", help="Agir en tant que cet utilisateur")
 @one_line_errors
 def start(tenant: str, procedure: str, data: str | None, username: str | None) -> None:
+    from engine.services import cases as case_services
+
     platform = producer_platform()
     actor = actor_for(platform, username, tenant)
     with platform.uow() as uow:
@@ -101,6 +101,8 @@ def show(tenant: str, case_id: uuid.UUID) -> None:
 def complete(
     tenant: str, case_id: uuid.UUID, task_id: uuid.UUID, data: str | None, username: str | None
 ) -> None:
+    from engine.services import cases as case_services
+
     platform = producer_platform()
     actor = actor_for(platform, username, tenant)
     with platform.uow() as uow:
@@ -134,6 +136,9 @@ def message(
     reason: str | None,
 ) -> None:
     """Remettre un message : au nom d'une personne (--as) ou de l'exploitant, avec un motif."""
+    from engine.services import cases as case_services
+    from engine.services.messages import MessageOrigin
+
     platform = producer_platform()
     if username:
         origin = MessageOrigin.person(actor_for(platform, username, tenant))
@@ -164,6 +169,9 @@ def signal(
     tenant: str, case_id: uuid.UUID, signal: str, username: str | None, reason: str | None
 ) -> None:
     """Envoyer un signal déclaré (signals: de procedure.yaml) à un dossier."""
+    from engine.services import cases as case_services
+    from engine.services.messages import MessageOrigin
+
     platform = producer_platform()
     if username:
         origin = MessageOrigin.person(actor_for(platform, username, tenant))
@@ -183,6 +191,8 @@ def signal(
 @click.option("--reason", required=True)
 @one_line_errors
 def cancel(tenant: str, case_id: uuid.UUID, reason: str) -> None:
+    from engine.services import cases as case_services
+
     platform = producer_platform()
     with platform.uow() as uow:
         case = case_services.cancel_case(
@@ -202,6 +212,8 @@ def cancel(tenant: str, case_id: uuid.UUID, reason: str) -> None:
 @click.argument("case_id", type=click.UUID)
 @one_line_errors
 def retry(tenant: str, case_id: uuid.UUID) -> None:
+    from engine.services import cases as case_services
+
     platform = producer_platform()
     with platform.uow() as uow:
         case = case_services.retry_case(

@@ -1,4 +1,9 @@
-"""Shared CLI plumbing: settings, platform, one-line errors, JSON input."""
+"""Shared CLI plumbing: settings, platform, one-line errors, JSON input.
+
+Every `engine.cli` module imports only click and light modules at its top (the domain's errors
+and model): a library the command needs is imported inside the command, so that `--help` of any
+command answers without loading SQLAlchemy, pyHanko or SpiffWorkflow
+(`tests/cli/test_lazy_imports.py`)."""
 
 from __future__ import annotations
 
@@ -7,14 +12,16 @@ import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from engine.bootstrap import Platform
 from engine.domain.errors import DematflowError, FormValidationError
 from engine.domain.model import Actor
-from engine.settings import Settings
+
+if TYPE_CHECKING:
+    from engine.bootstrap import Platform
+    from engine.settings import Settings
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -23,6 +30,7 @@ def settings() -> Settings:
     """The CLI's settings: the environment, completed by a running `dematflow serve` of the same
     data dir (its store and PKI) where the environment says nothing."""
     from engine.serve_descriptor import with_running_platform
+    from engine.settings import Settings
 
     return with_running_platform(Settings())
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import logging.config
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from engine.cli.common import fail, one_line_errors, settings
-from engine.settings import Settings
+
+if TYPE_CHECKING:
+    from engine.settings import Settings
+
 
 WEB_APP = "web.app:create_app"
 """Imported by uvicorn from a string: the engine package does not import `web`."""

@@ -11,33 +11,23 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import BinaryIO, cast
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 import click
 
 from engine.cli.common import fail
-from signatures import (
-    DocumentRefusedError,
-    PadesLevel,
-    Pkcs12Key,
-    SignatureError,
-    SigningOutcome,
-    SignRequest,
-    ValidationOptions,
-    VisibleField,
-    report_to_html,
-    report_to_json,
-    sign_pdf_to,
-    validate_pdf,
-)
-from signatures.renewal import (
-    DEFAULT_RENEWAL_HORIZON,
-    RenewalOutcome,
-    RenewalRequest,
-    latest_document_timestamp,
-    renew_archival_timestamp_to,
-    renewal_due,
-)
+
+if TYPE_CHECKING:
+    from signatures import SigningOutcome, SignRequest
+    from signatures.renewal import RenewalOutcome, RenewalRequest
+
+
+LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
+"""`signatures.PadesLevel`'s values, written out so that `--help` does not import pyHanko
+(`tests/cli/test_lazy_imports.py` checks they stay equal)."""
+
+RENEWAL_HORIZON_DAYS = 365
+"""`signatures.renewal.DEFAULT_RENEWAL_HORIZON` in days (same check)."""
 
 _NOISY_LOGGERS = ("pyhanko", "pyhanko_certvalidator")
 
@@ -69,6 +59,8 @@ def _der_certs(paths: tuple[Path, ...]) -> tuple[bytes, ...]:
 
 def _sign_file(source: Path, target: Path, request: SignRequest) -> SigningOutcome:
     """Sign SOURCE (memory-mapped, never copied) into a temporary file renamed to TARGET."""
+    from signatures import DocumentRefusedError, sign_pdf_to
+
     with source.open("rb") as handle:
         if os.fstat(handle.fileno()).st_size == 0:
             raise DocumentRefusedError("Le fichier est vide : ce n'est pas un document PDF.")
@@ -106,7 +98,7 @@ def group() -> None:
 @click.argument("target", type=click.Path(dir_okay=False, path_type=Path))
 @click.option(
     "--level",
-    type=click.Choice([lvl.value for lvl in PadesLevel]),
+    type=click.Choice(LEVELS),
     default="B-LTA",
     show_default=True,
 )
@@ -169,6 +161,8 @@ def sign(
     no_pdfa: bool,
 ) -> None:
     """Signer SOURCE (PDF) et écrire le résultat dans TARGET."""
+    from signatures import PadesLevel, Pkcs12Key, SignatureError, SignRequest, VisibleField
+
     quiet_library_logs()
     passphrase = os.environ.get(passphrase_env)
     request = SignRequest(
@@ -241,6 +235,13 @@ def verify(
     de révocation, tant que le certificat du signataire n'a pas expiré.
     """
     from engine.cli.common import platform_trust_roots
+    from signatures import (
+        SignatureError,
+        ValidationOptions,
+        report_to_html,
+        report_to_json,
+        validate_pdf,
+    )
 
     quiet_library_logs()
     options = ValidationOptions(
@@ -280,7 +281,7 @@ def verify(
 @click.option(
     "--horizon-days",
     type=click.IntRange(min=0),
-    default=DEFAULT_RENEWAL_HORIZON.days,
+    default=RENEWAL_HORIZON_DAYS,
     show_default=True,
     help="Renouveler si le certificat du dernier horodatage expire dans ce délai.",
 )
@@ -291,6 +292,9 @@ def renew(
 
     TARGET n'est écrit que si un nouvel horodatage de document a été ajouté.
     """
+    from signatures import SignatureError
+    from signatures.renewal import RenewalRequest
+
     quiet_library_logs()
     request = RenewalRequest(
         timestamp_url=tsa_url,
@@ -308,6 +312,14 @@ def renew(
 
 
 def _renew_file(source: Path, target: Path, request: RenewalRequest) -> RenewalOutcome:
+    from signatures import DocumentRefusedError
+    from signatures.renewal import (
+        RenewalOutcome,
+        latest_document_timestamp,
+        renew_archival_timestamp_to,
+        renewal_due,
+    )
+
     with source.open("rb") as handle:
         if os.fstat(handle.fileno()).st_size == 0:
             raise DocumentRefusedError("Le fichier est vide : ce n'est pas un document PDF.")
