@@ -13,7 +13,6 @@ from archiving.digests import FileDigests, copy_and_digest, digest_bytes
 from archiving.errors import InvalidPackageInputError
 from archiving.model import PackageSpec
 from archiving.seals import Sealer, SealerIdentity
-from archiving.seda import build_archive_transfer
 
 __all__ = [
     "BAGIT_TXT",
@@ -126,6 +125,8 @@ def build_package(spec: PackageSpec, directory: Path, *, sealer: Sealer) -> Buil
     and SHA-256 (S3 checksum) are computed. The SEDA manifest is validated before anything
     is sealed; the bag appears under its final name only once complete.
     """
+    from archiving.seda import build_archive_transfer
+
     spec.check()
     final = directory / spec.package_id
     if final.exists():

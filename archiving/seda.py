@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import xmlschema
 from lxml import etree  # type: ignore[import-untyped]
 
 from archiving.digests import FileDigests
@@ -39,6 +38,8 @@ _Q = "{" + SEDA_NS + "}"
 @functools.cache
 def seda_schema() -> Any:
     """The official SEDA 2.3 schema, loaded once, offline (xmlschema carries xml.xsd/xlink.xsd)."""
+    import xmlschema
+
     bundled = Path(xmlschema.__file__).resolve().parent / "schemas"
     local = {
         "http://www.w3.org/2001/xml.xsd": (bundled / "XML" / "xml.xsd").as_uri(),

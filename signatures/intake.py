@@ -5,18 +5,15 @@ from __future__ import annotations
 import io
 import zlib
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import pikepdf
-from pyhanko.pdf_utils.misc import PdfDecodeLimitError, PdfError
-from pyhanko.pdf_utils.reader import PdfFileReader
-from pyhanko.sign.fields import MDPPerm
-from pyhanko.sign.validation.pdf_embedded import read_certification_data
-
-from signatures.active_content import find_active_content, remove_active_content
 from signatures.errors import DocumentRefusedError
 from signatures.overlay import AppendOverlay, Document
-from signatures.pdfa import pdfa_claim
 from signatures.sandbox import DEFAULT_LIMITS, UNSAFE, ChildLimits, run_bounded
+
+if TYPE_CHECKING:
+    import pikepdf
+    from pyhanko.pdf_utils.reader import PdfFileReader
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
@@ -61,6 +58,9 @@ def _check_header(data: Document, max_bytes: int) -> None:
 
 
 def _open_reader(stream: io.RawIOBase | io.BytesIO) -> PdfFileReader:
+    from pyhanko.pdf_utils.misc import PdfError
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
     try:
         reader = PdfFileReader(stream, strict=False)
     except (PdfError, ValueError, KeyError, TypeError, IndexError) as exc:
@@ -73,6 +73,10 @@ def _open_reader(stream: io.RawIOBase | io.BytesIO) -> PdfFileReader:
 
 
 def _check_certification(reader: PdfFileReader) -> None:
+    from pyhanko.pdf_utils.misc import PdfError
+    from pyhanko.sign.fields import MDPPerm
+    from pyhanko.sign.validation.pdf_embedded import read_certification_data
+
     try:
         info = read_certification_data(reader)
     except (PdfError, ValueError, KeyError, TypeError) as exc:
@@ -92,6 +96,8 @@ def _check_metadata_size(pdf: pikepdf.Pdf) -> None:
     """Refuse XMP metadata that inflates beyond :data:`XMP_MAX_BYTES`, before pikepdf decodes
     it whole: plain FlateDecode (the usual case) is inflated here with a cap; other filters
     are left to qpdf under the child's memory limit."""
+    import pikepdf
+
     metadata = pdf.Root.get("/Metadata")
     if not isinstance(metadata, pikepdf.Stream):
         return
@@ -115,6 +121,10 @@ def _check_metadata_size(pdf: pikepdf.Pdf) -> None:
 
 
 def _pdfa_claim_unbounded(data: bytes) -> str | None:
+    import pikepdf
+
+    from signatures.pdfa import pdfa_claim
+
     try:
         with pikepdf.open(io.BytesIO(data)) as pdf:
             _check_metadata_size(pdf)
@@ -139,6 +149,8 @@ def open_for_signing(
     reads through a plain stream, for inspection only). The PDF/A claim (a pikepdf parse of
     the XMP metadata) is read only when ``with_pdfa_claim`` is set.
     """
+    from pyhanko.pdf_utils.misc import PdfError
+
     _check_header(data, max_bytes)
     stream: io.RawIOBase | io.BytesIO = AppendOverlay(data) if for_update else io.BytesIO(data)
     reader = _open_reader(stream)
@@ -171,6 +183,12 @@ class CheckedPdf:
 
 def _check_unbounded(data: bytes, max_bytes: int, remove: bool) -> CheckedPdf:
     """Every parse of the intake; runs in the bounded child (see :func:`check_untrusted_pdf`)."""
+    import pikepdf
+    from pyhanko.pdf_utils.misc import PdfDecodeLimitError
+
+    from signatures.active_content import find_active_content, remove_active_content
+    from signatures.pdfa import pdfa_claim
+
     try:
         facts = open_for_signing(
             data, max_bytes=max_bytes, with_pdfa_claim=False, for_update=False
@@ -220,6 +238,8 @@ def check_untrusted_pdf(
     None). Raises :class:`DocumentRefusedError` with a French message on any failure, limit or
     parser error alike; size and header are checked before any child is started.
     """
+    from signatures.active_content import remove_active_content
+
     _check_header(data, max_bytes)
     return run_bounded(
         _check_unbounded, bytes(data), max_bytes, remove_active_content, limits=limits

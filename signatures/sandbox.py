@@ -60,8 +60,19 @@ class ChildLimits:
 
 DEFAULT_LIMITS = ChildLimits()
 
-_PRELOAD = ["signatures.intake"]
-"""Imported once by the forkserver, so that each child starts with pikepdf and pyHanko loaded."""
+_PRELOAD = [
+    "signatures.intake",
+    "pikepdf",
+    "pyhanko.pdf_utils.reader",
+    "pyhanko.sign.fields",
+    "pyhanko.sign.validation.pdf_embedded",
+    "signatures.active_content",
+    "signatures.pdfa",
+]
+"""Imported once by the forkserver, so that each child starts with pikepdf and pyHanko loaded:
+`signatures.intake` imports them only where it uses them (a process that never parses a PDF
+does not load them), so the modules its children use are named here
+(`tests/signatures/test_sandbox_preload.py` checks the list covers them)."""
 _CONCURRENT = threading.BoundedSemaphore(2)
 """Parses running at once per calling process: each child may use `memory_bytes`."""
 _SLOT_WAIT_SECONDS = 120.0

@@ -19,28 +19,16 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from asn1crypto import cms, ocsp, tsp, x509
-from pyhanko.sign.timestamps import HTTPTimeStamper
-from pyhanko.sign.timestamps.common_utils import TimestampRequestError
-from pyhanko.sign.validation import errors as validation_errors
-from pyhanko.sign.validation.generic_cms import (
-    async_validate_detached_cms,
-    validate_tst_signed_data,
-)
-from pyhanko_certvalidator import CertificateValidator, ValidationContext
-from pyhanko_certvalidator.errors import (
-    PathError,
-    PathValidationError,
-    RevokedError,
-    ValidationError,
-)
 
 from signatures.errors import KeyStoreError, SigningFailedError, TimestampError
 from signatures.keys import KeySource
-from signatures.keystore import open_signer, signer_name
-from signatures.tsa import timestamper_for
+
+if TYPE_CHECKING:
+    from pyhanko.sign.timestamps import HTTPTimeStamper
+    from pyhanko_certvalidator import ValidationContext
 
 __all__ = [
     "SEAL_KEY_USAGES",
@@ -101,6 +89,8 @@ def normalise_fingerprint(text: str) -> str:
 
 def seal_identity(key: KeySource) -> SealIdentity:
     """The identity of the certificate held in the seal's key store."""
+    from signatures.keystore import open_signer
+
     with open_signer(key) as signer:
         cert = signer.signing_cert
     if cert is None:
@@ -138,6 +128,8 @@ class TimestampVerdict:
 
 
 def _timestamper(url: str) -> HTTPTimeStamper:
+    from signatures.tsa import timestamper_for
+
     return timestamper_for(url)
 
 
@@ -148,6 +140,11 @@ def _roots(trust_roots: Sequence[bytes]) -> list[x509.Certificate]:
 async def _gather_revocation(
     data: bytes, signed_data: cms.SignedData, trust_roots: Sequence[bytes]
 ) -> tuple[list[Any], list[Any]]:
+    from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
+    from pyhanko_certvalidator import ValidationContext
+
+    from signatures.keystore import signer_name
+
     context = ValidationContext(
         trust_roots=_roots(trust_roots), allow_fetching=True, revocation_mode="hard-fail"
     )
@@ -214,6 +211,11 @@ def seal_detached(
     (hard-fail: a revoked or unverifiable certificate refuses the seal) and the OCSP responses
     and CRLs obtained are embedded in the seal, for offline verification later.
     """
+    from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+    from pyhanko.sign.validation import errors as validation_errors
+
+    from signatures.keystore import open_signer
+
     timestamper = _timestamper(timestamp_url) if timestamp_url else None
     with open_signer(key) as signer:
         try:
@@ -242,6 +244,8 @@ def seal_detached(
 
 def timestamp_bytes(data: bytes, *, tsa_url: str) -> bytes:
     """An RFC 3161 timestamp token (CMS ContentInfo, DER) over sha256(``data``)."""
+    from pyhanko.sign.timestamps.common_utils import TimestampRequestError
+
     digest = hashlib.sha256(data).digest()
     try:
         token = asyncio.run(_timestamper(tsa_url).async_timestamp(digest, "sha256"))
@@ -254,6 +258,8 @@ def timestamp_bytes(data: bytes, *, tsa_url: str) -> bytes:
 
 
 def _context(trust_roots: Sequence[bytes], moment: datetime | None = None) -> ValidationContext:
+    from pyhanko_certvalidator import ValidationContext
+
     return ValidationContext(
         trust_roots=_roots(trust_roots),
         allow_fetching=False,
@@ -294,6 +300,8 @@ def _trust_problem(status_kwargs: dict[str, Any], who: str) -> list[str]:
 async def _check_token(
     data: bytes, signed_data: cms.SignedData, context: ValidationContext
 ) -> dict[str, Any]:
+    from pyhanko.sign.validation.generic_cms import validate_tst_signed_data
+
     def imprint(algorithm: str) -> bytes:
         return hashlib.new(algorithm, data).digest()
 
@@ -305,6 +313,8 @@ def verify_timestamp(
     data: bytes, token: bytes, *, trust_roots: Sequence[bytes]
 ) -> TimestampVerdict:
     """Check that ``token`` is an RFC 3161 timestamp over ``data`` from a trusted TSA."""
+    from pyhanko.sign.validation import errors as validation_errors
+
     signed_data = _signed_data(token, "Le jeton d'horodatage")
     if isinstance(signed_data, str):
         return TimestampVerdict(valid=False, time=None, problems=(signed_data,))
@@ -376,6 +386,14 @@ async def _revocation_problems(
 ) -> list[str]:
     """Hard revocation check of the sealer's chain: online now, or with the data embedded at
     sealing time, judged at ``moment`` (the seal's time)."""
+    from pyhanko_certvalidator import CertificateValidator, ValidationContext
+    from pyhanko_certvalidator.errors import (
+        PathError,
+        PathValidationError,
+        RevokedError,
+        ValidationError,
+    )
+
     if online:
         context = ValidationContext(
             trust_roots=_roots(trust_roots), allow_fetching=True, revocation_mode="hard-fail"
@@ -425,6 +443,8 @@ async def _check_seal(
     expected: Sequence[SealIdentity],
     online: bool,
 ) -> tuple[Any, list[str]]:
+    from pyhanko.sign.validation.generic_cms import async_validate_detached_cms
+
     status = await async_validate_detached_cms(data, signed_data, _context(trust_roots))
     timestamp_status = status.timestamp_validity
     problems: list[str] = []
@@ -478,6 +498,10 @@ def verify_detached_seal(
     neither expired nor revoked at the seal's time. Revocation comes from the data embedded at
     sealing time (offline, default) or is fetched now (``online``); both are hard-fail.
     """
+    from pyhanko.sign.validation import errors as validation_errors
+
+    from signatures.keystore import signer_name
+
     signed_data = _signed_data(cms_der, "Le sceau")
     if isinstance(signed_data, str):
         return SealVerdict(valid=False, signer="", timestamp=None, problems=(signed_data,))

@@ -8,11 +8,11 @@ from typing import TYPE_CHECKING
 
 import click
 
-if TYPE_CHECKING:
-    from engine.bootstrap import Platform
-
 from engine.cli.common import fail, one_line_errors, settings
 from engine.domain.model import Actor
+
+if TYPE_CHECKING:
+    from engine.bootstrap import Platform
 
 OPERATOR = Actor.system("cli")
 

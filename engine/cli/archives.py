@@ -11,13 +11,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-if TYPE_CHECKING:
-    from archiving.model import PackageSpec
-    from archiving.storage.s3 import ObjectStore
-    from archiving.verify import PackageReport
-    from engine.services.archives.seals import SealIdentities
-
-
 from engine.cli.common import (
     echo_json,
     fail,
@@ -25,6 +18,12 @@ from engine.cli.common import (
     settings,
     settings_with_store,
 )
+
+if TYPE_CHECKING:
+    from archiving.model import PackageSpec
+    from archiving.storage.s3 import ObjectStore
+    from archiving.verify import PackageReport
+    from engine.services.archives.seals import SealIdentities
 
 __all__ = ["group", "spec_from_json"]
 

@@ -10,13 +10,13 @@ from typing import TYPE_CHECKING
 
 import click
 
-if TYPE_CHECKING:
-    from engine.bootstrap import Platform
-    from engine.services.archives.setup import ArchiveSetup
-
 from engine.cli.common import echo_json, fail, settings_with_store
 from engine.domain.errors import DematflowError
 from engine.domain.model import Actor
+
+if TYPE_CHECKING:
+    from engine.bootstrap import Platform
+    from engine.services.archives.setup import ArchiveSetup
 
 
 def _platform() -> tuple[Platform, ArchiveSetup]:

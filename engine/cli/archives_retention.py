@@ -9,14 +9,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-if TYPE_CHECKING:
-    from archiving.destruction import EliminationVisa
-    from engine.bootstrap import Platform
-
 from engine.cli.archives_platform import _platform
 from engine.cli.common import actor_for, echo_json, fail
 from engine.domain.errors import DematflowError
 from engine.domain.model import Actor
+
+if TYPE_CHECKING:
+    from archiving.destruction import EliminationVisa
+    from engine.bootstrap import Platform
 
 
 def _archivist(platform: Platform, username: str | None, tenant: str) -> Actor:

@@ -22,7 +22,7 @@ from engine.rendering.errors import (
     TemplateError,
     UnknownTemplate,
 )
-from engine.rendering.pdf import FontFiles, PageLimits, write_pdf
+from engine.rendering.limits import FontFiles, PageLimits
 from engine.rendering.resolve import ContextLimits, resolve
 from engine.rendering.templates import load_template, template_names
 
@@ -82,6 +82,8 @@ class RenderedPdf:
 
 def render_pdf(request: RenderRequest) -> RenderedPdf:
     """Produce the PDF; raises `MissingFields` listing every field the context lacks."""
+    from engine.rendering.pdf import write_pdf  # fpdf2: imported by the first document only
+
     if not request.issuer.strip():
         raise RenderError("Le nom de la collectivité est nécessaire pour produire un document.")
     template = load_template(request.template)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 
 from fpdf import FPDF, FontFace
 from fpdf.enums import TableBordersLayout, XPos, YPos
@@ -14,6 +13,7 @@ from fpdf.fonts import TTFFont
 
 from engine.rendering.errors import FontMissing, RenderError, RenderLimitExceeded
 from engine.rendering.formatting import french_date
+from engine.rendering.limits import FontFiles, PageLimits
 from engine.rendering.model import Block, ResolvedDocument
 
 __all__ = ["FontFiles", "PageLimits", "write_pdf"]
@@ -28,26 +28,6 @@ GREY = (235, 235, 235)
 NBSP = "\u00a0"
 _FRENCH_SPACES = re.compile(r" [;:!?»]|« ")
 """French typography: no line break before ; : ! ? » or after «."""
-
-
-@dataclass(frozen=True)
-class FontFiles:
-    """The TrueType fonts; DejaVu Sans covers every French character (Debian fonts-dejavu-core)."""
-
-    regular: Path = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
-    """Body text."""
-    bold: Path = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf")
-    """Titles, labels, headings."""
-
-
-@dataclass(frozen=True)
-class PageLimits:
-    """Bounds on the produced PDF."""
-
-    max_pages: int = 60
-    """Pages of one document."""
-    max_bytes: int = 10_000_000
-    """Size of the PDF."""
 
 
 TRAINING_NOTE = "FORMATION — document fictif, sans valeur juridique"

@@ -15,21 +15,8 @@ from celery.signals import worker_process_init, worker_ready
 
 from engine import observability
 from engine.bootstrap import Platform, build_platform
-from engine.jobs.actes_polling import poll_transmissions
-from engine.jobs.archive_audits import audit_all
-from engine.jobs.journal_seals import seal_all_journals
-from engine.jobs.timers import fire_due_timers
-from engine.jobs.timestamp_renewal import (
-    RENEWAL_EVERY_S,
-    renew_due_timestamps,
-    renewal_config,
-)
-from engine.jobs.webhooks import run_webhooks
-from engine.operations.actes import tdt_config
 from engine.operations.base import OperationFailed, OperationRegistry, OperationRetry
-from engine.operations.runner import JobNotReady, jobs_to_resend, run_job
 from engine.persistence.uow import JobDispatcher
-from engine.services.archives.setup import ArchiveUnavailable, archive_setup, check_archive_storage
 from engine.settings import Settings
 from engine.worker import broker_files
 
@@ -40,6 +27,10 @@ TIMER_PERIOD_S = 10.0
 RELAY_PERIOD_S = 15.0
 ARCHIVE_AUDIT_PERIOD_S = 300.0
 """Each beat runs one audit batch per tenant; a full pass is started once a day."""
+RENEWAL_EVERY_S = 86_400.0
+"""`engine.jobs.timestamp_renewal.RENEWAL_EVERY_S` (a test keeps them equal): each task imports
+its job's module when it first runs, so that a worker is ready before pyHanko, the S3 client or
+the @ctes client are loaded, and loads only those its jobs use."""
 
 
 def broker_options(settings: Settings) -> dict[str, Any]:
@@ -153,6 +144,8 @@ def _reset_after_fork(**_kwargs: Any) -> None:
 @worker_ready.connect  # type: ignore[untyped-decorator]
 def _check_archive_storage(**_kwargs: Any) -> None:
     """Start-up: every tenant bucket must have Object Lock; archiving into one without is refused."""
+    from engine.services.archives.setup import archive_setup, check_archive_storage
+
     try:
         p = platform()
         problems = check_archive_storage(p.uow, archive_setup(p.settings))
@@ -181,6 +174,8 @@ def job_log_context(p: Platform, job: str) -> Iterator[None]:
 def _register_tasks(app: Celery) -> None:
     @app.task(name="dematflow.run_job", bind=True, max_retries=None, acks_late=True)  # type: ignore[untyped-decorator]
     def run_job_task(self: Any, job_id: str) -> str:
+        from engine.operations.runner import JobNotReady, run_job
+
         p = platform()
         try:
             with job_log_context(p, job_id):
@@ -196,6 +191,8 @@ def _register_tasks(app: Celery) -> None:
 
     @app.task(name="dematflow.fire_timers")  # type: ignore[untyped-decorator]
     def fire_timers_task() -> int:
+        from engine.jobs.timers import fire_due_timers
+
         p = platform()
         return fire_due_timers(p.uow, now=p.clock())
 
@@ -205,6 +202,9 @@ def _register_tasks(app: Celery) -> None:
 
     @app.task(name="dematflow.poll_actes")  # type: ignore[untyped-decorator]
     def poll_actes_task() -> int:
+        from engine.jobs.actes_polling import poll_transmissions
+        from engine.operations.actes import tdt_config
+
         p = platform()
         if not p.settings.actes.base_url:
             return 0
@@ -218,6 +218,8 @@ def _register_tasks(app: Celery) -> None:
 
     @app.task(name="dematflow.run_webhooks")  # type: ignore[untyped-decorator]
     def run_webhooks_task() -> int:
+        from engine.jobs.webhooks import run_webhooks
+
         p = platform()
         return run_webhooks(p.uow, p.settings.webhooks, now=p.clock()).delivered
 
@@ -235,6 +237,11 @@ def _register_tasks(app: Celery) -> None:
 
 
 def _archive_task(kind: str) -> int:
+    from engine.jobs.archive_audits import audit_all
+    from engine.jobs.journal_seals import seal_all_journals
+    from engine.jobs.timestamp_renewal import renew_due_timestamps, renewal_config
+    from engine.services.archives.setup import ArchiveUnavailable, archive_setup
+
     p = platform()
     try:
         setup = archive_setup(p.settings)
@@ -258,6 +265,8 @@ def relay_outbox(p: Platform, *, everything: bool = False) -> int:
 
     `everything` (start-up of the embedded default, whose brokers lose fetched messages when a
     worker is killed) sends every unfinished job at once; jobs are idempotent."""
+    from engine.operations.runner import jobs_to_resend
+
     now = p.clock()
     with p.uow() as uow:
         if everything:
