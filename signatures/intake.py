@@ -238,8 +238,6 @@ def check_untrusted_pdf(
     None). Raises :class:`DocumentRefusedError` with a French message on any failure, limit or
     parser error alike; size and header are checked before any child is started.
     """
-    from signatures.active_content import remove_active_content
-
     _check_header(data, max_bytes)
     return run_bounded(
         _check_unbounded, bytes(data), max_bytes, remove_active_content, limits=limits
