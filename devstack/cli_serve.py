@@ -3,9 +3,13 @@ scheduler and web), for development and demonstration."""
 
 from __future__ import annotations
 
+import logging
 import os
 import signal
 import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 import click
@@ -17,6 +21,18 @@ from engine.cli.run import WEB_APP, configure_logging, log_config, log_level
 if TYPE_CHECKING:
     from devstack.embedded import EmbeddedServices
     from engine.settings import Settings
+
+
+log = logging.getLogger(__name__)
+
+
+@contextmanager
+def _phase(what: str, timings: list[str]) -> Iterator[None]:
+    """Time a start-up phase: serve logs where its start-up went (issue 17: first `make run`
+    under 30 s, later starts under 10 s)."""
+    started = time.perf_counter()
+    yield
+    timings.append(f"{what} {time.perf_counter() - started:.1f} s")
 
 
 def _spawn(*args: str, what: str) -> ChildProcess:
@@ -51,15 +67,21 @@ def serve(host: str | None, port: int | None, no_demo: bool) -> None:
     # uvicorn re-raises SIGTERM once it has shut down; make that a normal exit so the
     # `finally` below stops the worker, the scheduler and the embedded services.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
-    services = start_embedded_services(s)
+    timings: list[str] = []
+    started = time.perf_counter()
+    with _phase("services embarqués", timings):
+        services = start_embedded_services(s)
     supervisor = Supervisor(max_restarts=5, window=60.0)
     try:
         s = Settings()  # again: the embedded services set DEMATFLOW_* for themselves and children
         _write_descriptor(s, services, host, port)
         _app, platform = connect_platform(s)
-        prepare_database(platform)
+        with _phase("base et procédures", timings):
+            prepare_database(platform)
         credentials = s.data_dir / "identifiants-demo.txt"
-        if not no_demo and seed_demo(platform, credentials):
+        with _phase("démonstration", timings):
+            seeded = not no_demo and seed_demo(platform, credentials)
+        if seeded:
             click.echo(f"Comptes de démonstration : {credentials.resolve()}")
         worker = ("worker", "--concurrency", "2", "--log-format", "text", "--quiet")
         supervisor.add(lambda: _spawn(*worker, what="worker"))
@@ -68,6 +90,7 @@ def serve(host: str | None, port: int | None, no_demo: bool) -> None:
         )
         supervisor.start()  # a worker or scheduler that dies is started again
         relay_outbox(platform, everything=True)
+        log.info("démarrage en %.1f s : %s", time.perf_counter() - started, ", ".join(timings))
         click.echo(f"dematflow : http://{host or s.web_host}:{port or s.web_port}/")
         import uvicorn
 

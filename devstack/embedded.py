@@ -10,6 +10,7 @@ import os
 import secrets
 import sys
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -137,19 +138,29 @@ def _installation_secret_key(settings: Settings, services: EmbeddedServices) -> 
 
 
 def start_embedded_services(settings: Settings) -> EmbeddedServices:
-    """Start what production provides separately, for the services left unconfigured."""
+    """Start what production provides separately, for the services left unconfigured.
+
+    They start side by side (each mostly waits for its own process to listen: the PKI's keys
+    and certomancer, SeaweedFS, the prefecture simulator's interpreter); if one fails, those
+    started are stopped and its error is raised."""
     services = EmbeddedServices()
+    starters: list[Callable[[Settings, EmbeddedServices], None]] = []
+    if not settings.pki.tsa_url:
+        starters.append(_start_pki)
+    if not settings.storage.endpoint:
+        starters.append(_start_object_store)
+    if not settings.actes.base_url:
+        starters.append(_start_prefecture)
+    if not settings.smtp.host:
+        starters.append(_start_mail_drop)
     try:
         if settings.secret_key == DEFAULT_SECRET_KEY:
             _installation_secret_key(settings, services)
-        if not settings.pki.tsa_url:
-            _start_pki(settings, services)
-        if not settings.storage.endpoint:
-            _start_object_store(settings, services)
-        if not settings.actes.base_url:
-            _start_prefecture(settings, services)
-        if not settings.smtp.host:
-            _start_mail_drop(settings, services)
+        with ThreadPoolExecutor(max_workers=max(1, len(starters))) as pool:
+            futures = [pool.submit(start, settings, services) for start in starters]
+            wait(futures)
+        for future in futures:
+            future.result()  # the first failure, raised here
     except BaseException:
         services.stop()
         raise

@@ -1,0 +1,266 @@
+"""Start-up of the processes against the bare interpreter and the bare import of the libraries.
+
+Measured in one run, each as fresh child processes, rounds interleaved so that the load of the
+machine falls on every measure alike (median of the rounds; wall time and the child's CPU time):
+- floors: `python -c pass`, then the bare import of the main libraries: those a web process
+  needs (FastAPI, Starlette, uvicorn, SQLAlchemy, Jinja2, pydantic-settings), those a worker
+  needs (Celery, kombu, SQLAlchemy, pydantic-settings), and all of them with the ones the jobs
+  use (SpiffWorkflow, pyHanko, pikepdf, xmlschema, minio, Alembic, fpdf2);
+- `dematflow --help`, and the `--help` of every command (slowest and median);
+- a web process ready: `dematflow web` started, until `/health/live` answers;
+- a Celery worker ready: `dematflow worker` started, until Celery's `worker_ready` signal;
+- the embedded platform (`dematflow serve`, what `make run` runs): first start in an empty data
+  dir (migrations, demo seeding, PKI, SeaweedFS), then a second start of the same data dir, until
+  the home page answers (skipped with `BENCH_STARTUP_SERVE=0`).
+Targets (issue 17): `--help` under 0.3 s more than `python -c pass`; web ready under 2 s, worker
+under 3 s; first start under 30 s, later starts under 10 s.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform as host
+import resource
+import secrets
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+RESULTS = HERE / "results"
+PYTHON = sys.executable
+DEMATFLOW = str(Path(sys.executable).with_name("dematflow"))
+ROUNDS = 5
+PROCESS_ROUNDS = 3
+
+WEB_LIBS = "fastapi, starlette, uvicorn, sqlalchemy, jinja2, pydantic_settings"
+WORKER_LIBS = "celery, celery.worker, kombu, sqlalchemy, pydantic_settings"
+ALL_LIBS = (
+    f"{WEB_LIBS}, celery, celery.worker, kombu, SpiffWorkflow.bpmn, pyhanko.sign, pikepdf, "
+    "xmlschema, minio, alembic, fpdf"
+)
+COMMANDS = (
+    "archives",
+    "audit",
+    "beat",
+    "cases",
+    "db",
+    "ops",
+    "processes",
+    "serve",
+    "signatures",
+    "simulators",
+    "tenants",
+    "users",
+    "web",
+    "worker",
+)
+
+_WORKER_READY = (
+    "import sys\n"
+    "from celery.signals import worker_ready\n"
+    "worker_ready.connect(lambda **_: print('BENCH-READY', flush=True), weak=False)\n"
+    "from engine.cli.main import main\n"
+    "sys.argv = ['dematflow', *sys.argv[1:]]\n"
+    "main()\n"
+)
+"""The real `dematflow worker`, with one listener on Celery's own readiness signal."""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _env(data_dir: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEMATFLOW_")}
+    env.update(
+        DEMATFLOW_DATA_DIR=str(data_dir),
+        DEMATFLOW_SECRET_KEY=secrets.token_urlsafe(48),
+        DEMATFLOW_LOG_LEVEL="WARNING",
+        **extra,
+    )
+    return env
+
+
+def _child_cpu() -> float:
+    """CPU seconds (user + system) of the children waited for so far."""
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
+def _run(argv: Sequence[str], env: dict[str, str] | None = None) -> tuple[float, float]:
+    """Wall and CPU seconds of a process run to its end."""
+    cpu = _child_cpu()
+    started = time.perf_counter()
+    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, timeout=300)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        raise RuntimeError(f"{argv}: {done.stderr.decode(errors='replace')[-2000:]}")
+    return wall, _child_cpu() - cpu
+
+
+def _answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
+def _until_ready(
+    argv: Sequence[str],
+    env: dict[str, str],
+    ready: Callable[[subprocess.Popen[bytes]], bool],
+    timeout: float,
+) -> float:
+    """Seconds from spawning ``argv`` to ``ready``; the process is stopped afterwards."""
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        argv, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+    )
+    try:
+        while not ready(process):
+            if process.poll() is not None:
+                raise RuntimeError(f"{argv} stopped ({process.returncode}) before it was ready")
+            if time.perf_counter() - started > timeout:
+                raise RuntimeError(f"{argv} not ready after {timeout} s")
+            time.sleep(0.02)
+        return time.perf_counter() - started
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _line_seen(marker: bytes) -> Callable[[subprocess.Popen[bytes]], bool]:
+    def seen(process: subprocess.Popen[bytes]) -> bool:
+        assert process.stdout is not None
+        line = process.stdout.readline()  # blocks until the next line or the end
+        return marker in line
+
+    return seen
+
+
+def _web_ready(data_dir: Path) -> float:
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}/health/live"
+    argv = [DEMATFLOW, "web", "--host", "127.0.0.1", "--port", str(port)]
+    return _until_ready(argv, _env(data_dir), lambda _p: _answers(url), timeout=120)
+
+
+def _worker_ready(data_dir: Path) -> float:
+    argv = [PYTHON, "-c", _WORKER_READY, "worker", "--concurrency", "1", "--quiet"]
+    return _until_ready(argv, _env(data_dir), _line_seen(b"BENCH-READY"), timeout=120)
+
+
+def _serve_ready(data_dir: Path) -> float:
+    port = _free_port()
+    env = _env(data_dir, DEMATFLOW_WEB_PORT=str(port))
+    del env["DEMATFLOW_SECRET_KEY"]  # serve makes its own per-installation key
+    return _until_ready(
+        [DEMATFLOW, "serve"], env, lambda _p: _answers(f"http://127.0.0.1:{port}/"), timeout=600
+    )
+
+
+def _median(values: list[float]) -> float:
+    return round(statistics.median(values), 3)
+
+
+def main() -> None:
+    with_serve = os.environ.get("BENCH_STARTUP_SERVE", "1") != "0"
+    work = Path(tempfile.mkdtemp(prefix="bench-startup-"))
+    data_dir = work / "data"
+    data_dir.mkdir()
+    env = _env(data_dir)
+    quick: dict[str, tuple[list[str], dict[str, str] | None]] = {
+        "python -c pass": ([PYTHON, "-c", "pass"], None),
+        "import web libraries": ([PYTHON, "-c", f"import {WEB_LIBS}"], None),
+        "import worker libraries": ([PYTHON, "-c", f"import {WORKER_LIBS}"], None),
+        "import all main libraries": ([PYTHON, "-c", f"import {ALL_LIBS}"], None),
+        "dematflow --help": ([DEMATFLOW, "--help"], env),
+        **{f"dematflow {c} --help": ([DEMATFLOW, c, "--help"], env) for c in COMMANDS},
+    }
+    walls: dict[str, list[float]] = {name: [] for name in quick}
+    cpus: dict[str, list[float]] = {name: [] for name in quick}
+    web: list[float] = []
+    worker: list[float] = []
+    try:
+        for round_ in range(ROUNDS):
+            for name, (command, child_env) in quick.items():
+                wall, cpu = _run(command, child_env)
+                walls[name].append(wall)
+                cpus[name].append(cpu)
+            if round_ < PROCESS_ROUNDS:
+                web.append(_web_ready(data_dir))
+                worker.append(_worker_ready(data_dir))
+        serve: dict[str, float] = {}
+        if with_serve:
+            serve_dir = work / "serve"
+            serve["first start"] = round(_serve_ready(serve_dir), 2)
+            serve["second start"] = round(_serve_ready(serve_dir), 2)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+    wall = {name: _median(values) for name, values in walls.items()}
+    cpu = {name: _median(values) for name, values in cpus.items()}
+    floor = wall["python -c pass"]
+    helps = [wall[f"dematflow {c} --help"] for c in COMMANDS]
+    slowest = max(COMMANDS, key=lambda c: wall[f"dematflow {c} --help"])
+    web_ready, worker_ready = _median(web), _median(worker)
+    result: dict[str, Any] = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": f"{host.machine()} {host.python_version()} {os.cpu_count()} CPU",
+        "load_average": [round(x, 1) for x in os.getloadavg()],
+        "wall_s": wall,
+        "cpu_s": cpu,
+        "help": {
+            "dematflow --help minus python -c pass (s)": round(wall["dematflow --help"] - floor, 3),
+            "slowest command --help": slowest,
+            "slowest command --help minus python -c pass (s)": round(max(helps) - floor, 3),
+            "median command --help minus python -c pass (s)": round(
+                statistics.median(helps) - floor, 3
+            ),
+            "target (s)": 0.3,
+        },
+        "web": {
+            "ready (s)": web_ready,
+            "ready / import web libraries": round(web_ready / wall["import web libraries"], 2),
+            "target (s)": 2.0,
+        },
+        "worker": {
+            "ready (s)": worker_ready,
+            "ready / import worker libraries": round(
+                worker_ready / wall["import worker libraries"], 2
+            ),
+            "target (s)": 3.0,
+        },
+        "serve": serve or "skipped (BENCH_STARTUP_SERVE=0)",
+        "serve targets (s)": {"first start": 30.0, "second start": 10.0},
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "startup.json").write_text(
+        json.dumps(result, indent=2, ensure_ascii=False) + "\n", encoding="utf-8"
+    )
+    print(json.dumps(result, indent=2, ensure_ascii=False))
+
+
+if __name__ == "__main__":
+    main()
