@@ -19,19 +19,19 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode, urlsplit
 
-import httpx
-from httpx import USE_CLIENT_DEFAULT as USE_DEFAULT
-from joserfc import jwt
-from joserfc.errors import InvalidKeyIdError, JoseError
-from joserfc.jwk import KeySet
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.services.oidc_accounts import AgentIdentity
 from engine.settings import OidcSettings
 from web.security import CSP
+
+if TYPE_CHECKING:
+    import httpx
+    from joserfc import jwt
+    from joserfc.jwk import KeySet
 
 __all__ = [
     "CALLBACK_PATH",
@@ -174,6 +174,8 @@ class OidcClient:
     # Provider documents --------------------------------------------------------------------
 
     def _http(self) -> httpx.Client:
+        import httpx
+
         return httpx.Client(
             timeout=self.settings.timeout_seconds,
             follow_redirects=False,
@@ -181,6 +183,8 @@ class OidcClient:
         )
 
     def _get_json(self, url: str) -> dict[str, Any]:
+        import httpx
+
         try:
             with self._http() as http:
                 response = http.get(url, headers={"Accept": "application/json"})
@@ -224,6 +228,9 @@ class OidcClient:
         return found
 
     def _key_set(self, *, refresh: bool = False) -> KeySet:
+        from joserfc.errors import JoseError
+        from joserfc.jwk import KeySet
+
         with self._lock:
             cached = self._keys
         if cached is not None:
@@ -241,6 +248,9 @@ class OidcClient:
 
     def _decode(self, token: str, what: str) -> jwt.Token:
         """Signature checked with the provider's keys; one JWKS refresh on an unknown key."""
+        from joserfc import jwt
+        from joserfc.errors import InvalidKeyIdError, JoseError
+
         try:
             try:
                 return jwt.decode(token, self._key_set(), algorithms=ALGORITHMS)
@@ -251,6 +261,9 @@ class OidcClient:
 
     def _check_claims(self, claims: dict[str, Any], what: str, *, nonce: str | None = None) -> None:
         """`iss` and `aud` are ours, `sub` is there; `exp`, `iat` and `nonce` for an ID token."""
+        from joserfc import jwt
+        from joserfc.errors import JoseError
+
         iss: jwt.ClaimsOption = {"essential": True, "value": self.metadata().issuer}
         aud: jwt.ClaimsOption = {"essential": True, "value": self.settings.client_id}
         leeway = self.settings.leeway_seconds
@@ -337,6 +350,9 @@ class OidcClient:
             raise self._invalid(f"{what}: several audiences and azp is not ours")
 
     def _exchange(self, code: str, transaction: Transaction) -> dict[str, Any]:
+        import httpx
+        from httpx import USE_CLIENT_DEFAULT as USE_DEFAULT
+
         meta = self.metadata()
         form = {
             "grant_type": "authorization_code",
@@ -368,6 +384,8 @@ class OidcClient:
         return data
 
     def _userinfo(self, access_token: str) -> dict[str, Any]:
+        import httpx
+
         meta = self.metadata()
         try:
             with self._http() as http:

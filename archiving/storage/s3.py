@@ -11,13 +11,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, BinaryIO, ParamSpec, TypeVar, cast
 
-import urllib3
-from minio import Minio
-from minio.commonconfig import COMPLIANCE
-from minio.error import MinioException, S3Error, ServerError
-from minio.objectlockconfig import DAYS, ObjectLockConfig
-from minio.retention import Retention
-
 from archiving.digests import CHUNK_SIZE, FileDigests
 from archiving.errors import (
     ObjectLockMissingError,
@@ -125,6 +118,10 @@ class ObjectInfo:
 def _translate(func: Callable[P, R]) -> Callable[P, R]:
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        # The SDK is imported by the first store call, not by whoever imports archiving.
+        import urllib3
+        from minio.error import MinioException, S3Error, ServerError
+
         try:
             return func(*args, **kwargs)
         except S3Error as exc:
@@ -149,6 +146,9 @@ class ObjectStore:
     """Plain S3 calls used by archiving (nothing MinIO-specific: SeaweedFS answers them too)."""
 
     def __init__(self, config: S3Config) -> None:
+        import urllib3
+        from minio import Minio
+
         self.config = config
         http = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=config.connect_timeout, read=config.read_timeout),
@@ -190,6 +190,9 @@ class ObjectStore:
     @_translate
     def create_bucket(self, bucket: str, *, object_lock: bool = True) -> bool:
         """Create ``bucket`` (versioned + Object Lock by default); False when it already existed."""
+        from minio.commonconfig import COMPLIANCE
+        from minio.objectlockconfig import DAYS, ObjectLockConfig
+
         self.check_bucket_name(bucket)
         if self._client.bucket_exists(bucket):
             return False
@@ -203,6 +206,9 @@ class ObjectStore:
     @_translate
     def default_retention(self, bucket: str) -> DefaultRetention | None:
         """The bucket's default retention rule; None without one (or without Object Lock)."""
+        from minio.error import S3Error
+        from minio.objectlockconfig import DAYS
+
         try:
             found = self._client.get_object_lock_config(bucket)
         except S3Error as exc:
@@ -217,11 +223,16 @@ class ObjectStore:
     @_translate
     def set_default_retention(self, bucket: str, days: int) -> None:
         """Give ``bucket`` a default COMPLIANCE retention of ``days`` days."""
+        from minio.commonconfig import COMPLIANCE
+        from minio.objectlockconfig import DAYS, ObjectLockConfig
+
         self._admin.set_object_lock_config(bucket, ObjectLockConfig(COMPLIANCE, days, DAYS))
 
     @_translate
     def require_object_lock(self, bucket: str) -> None:
         """Raise :class:`ObjectLockMissingError` unless ``bucket`` has Object Lock and versioning."""
+        from minio.error import S3Error
+
         try:
             self._client.get_object_lock_config(bucket)
         except S3Error as exc:
@@ -249,6 +260,9 @@ class ObjectStore:
         content_type: str = "application/octet-stream",
     ) -> str:
         """Upload with the SHA-256 checksum the server verifies; returns the new version id."""
+        from minio.commonconfig import COMPLIANCE
+        from minio.retention import Retention
+
         retention = Retention(COMPLIANCE, retain_until) if retain_until is not None else None
         result = self._client.put_object(
             bucket,
@@ -289,6 +303,8 @@ class ObjectStore:
     @_translate
     def stat(self, bucket: str, key: str, *, version_id: str | None = None) -> ObjectInfo | None:
         """The latest version's size, recorded SHA-512 and lock state; None when absent."""
+        from minio.error import S3Error
+
         try:
             found = self._client.stat_object(bucket, key, version_id=version_id)
         except S3Error as exc:
@@ -345,12 +361,17 @@ class ObjectStore:
         self, bucket: str, key: str, version_id: str, *, retain_until: datetime
     ) -> None:
         """Set a COMPLIANCE retention (the store refuses to shorten an existing one)."""
+        from minio.commonconfig import COMPLIANCE
+        from minio.retention import Retention
+
         self._client.set_object_retention(
             bucket, key, Retention(COMPLIANCE, retain_until), version_id=version_id
         )
 
     def delete_version(self, bucket: str, key: str, version_id: str) -> None:
         """Delete one version for good; :class:`RetentionActiveError` while it is locked."""
+        from minio.error import S3Error
+
         try:
             _translate(self._client.remove_object)(bucket, key, version_id=version_id)
         except StorageError as exc:
@@ -369,6 +390,8 @@ class _Reader:
         self._response = response
 
     def read(self, size: int = -1) -> bytes:
+        import urllib3
+
         try:
             data: bytes = self._response.read(None if size < 0 else size)
         except (urllib3.exceptions.HTTPError, OSError) as exc:
