@@ -23,6 +23,7 @@ import os
 import platform as host
 import resource
 import secrets
+import select
 import shutil
 import signal
 import socket
@@ -69,14 +70,15 @@ COMMANDS = (
 )
 
 _WORKER_READY = (
-    "import sys\n"
+    "import os, sys\n"
     "from celery.signals import worker_ready\n"
-    "worker_ready.connect(lambda **_: print('BENCH-READY', flush=True), weak=False)\n"
+    "worker_ready.connect(lambda **_: os.write(1, b'BENCH-READY\\n'), weak=False)\n"
     "from engine.cli.main import main\n"
     "sys.argv = ['dematflow', *sys.argv[1:]]\n"
     "main()\n"
 )
-"""The real `dematflow worker`, with one listener on Celery's own readiness signal."""
+"""The real `dematflow worker`, with one listener on Celery's own readiness signal (written to
+the standard output's descriptor: Celery redirects `sys.stdout` to its logger)."""
 
 
 def _free_port() -> int:
@@ -153,8 +155,9 @@ def _until_ready(
 def _line_seen(marker: bytes) -> Callable[[subprocess.Popen[bytes]], bool]:
     def seen(process: subprocess.Popen[bytes]) -> bool:
         assert process.stdout is not None
-        line = process.stdout.readline()  # blocks until the next line or the end
-        return marker in line
+        if not select.select([process.stdout], [], [], 0.2)[0]:
+            return False
+        return marker in process.stdout.readline()
 
     return seen
 
