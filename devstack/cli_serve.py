@@ -3,12 +3,15 @@ scheduler and web), for development and demonstration."""
 
 from __future__ import annotations
 
+import contextlib
+import importlib
 import logging
 import os
 import signal
 import sys
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
@@ -50,7 +53,6 @@ def serve(host: str | None, port: int | None, no_demo: bool) -> None:
     from devstack.demo import seed_demo
     from devstack.descriptor import remove_descriptor
     from devstack.embedded import start_embedded_services
-    from engine.bootstrap import prepare_database
     from engine.serve_descriptor import StaleDescriptor, read_descriptor
     from engine.settings import Settings
     from engine.worker.app import connect_platform, relay_outbox
@@ -69,15 +71,22 @@ def serve(host: str | None, port: int | None, no_demo: bool) -> None:
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     timings: list[str] = []
     started = time.perf_counter()
-    with _phase("services embarqués", timings):
-        services = start_embedded_services(s)
+    # While the embedded services start (mostly waiting for their processes to listen), the
+    # schema is migrated, the procedures deployed and the web application imported, in one
+    # thread (one thread importing the product's modules at a time): none needs the services.
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        database = pool.submit(_prepare_database, s, timings)
+        with _phase("services embarqués", timings):
+            services = start_embedded_services(s)
+        failed = database.exception()
+    if failed is not None:
+        services.stop()
+        raise failed
     supervisor = Supervisor(max_restarts=5, window=60.0)
     try:
         s = Settings()  # again: the embedded services set DEMATFLOW_* for themselves and children
         _write_descriptor(s, services, host, port)
         _app, platform = connect_platform(s)
-        with _phase("base et procédures", timings):
-            prepare_database(platform)
         credentials = s.data_dir / "identifiants-demo.txt"
         with _phase("démonstration", timings):
             seeded = not no_demo and seed_demo(platform, credentials)
@@ -107,6 +116,22 @@ def serve(host: str | None, port: int | None, no_demo: bool) -> None:
         supervisor.stop(timeout=15)
         services.stop()
         remove_descriptor(s.data_dir, os.getpid())
+
+
+def _prepare_database(s: Settings, timings: list[str]) -> None:
+    """Migrate the schema and deploy the procedures (`engine.bootstrap.prepare_database`), then
+    import the web application uvicorn serves (an import error shows again when uvicorn
+    imports it, with its traceback)."""
+    from engine.bootstrap import build_platform, prepare_database
+
+    with _phase("base et procédures", timings):
+        platform = build_platform(s)
+        try:
+            prepare_database(platform)
+        finally:
+            platform.db.dispose()
+    with _phase("import de l'application web", timings), contextlib.suppress(Exception):
+        importlib.import_module(WEB_APP.partition(":")[0])
 
 
 def _write_descriptor(
