@@ -55,9 +55,7 @@ def outage_response(store: SimulatorStore, *, deposit: bool) -> Response | None:
     if outage.kind == "indisponible":
         return PlainTextResponse("Service en maintenance (panne simulée)\n", 503)
     if outage.kind == "rejet" and deposit:
-        return PlainTextResponse(
-            f"KO\n{outage.reason}\n", headers={"X-Tdt-Error": "rejected"}
-        )
+        return PlainTextResponse(f"KO\n{outage.reason}\n", headers={"X-Tdt-Error": "rejected"})
     return None
 
 
@@ -73,8 +71,7 @@ def _state(outage: Outage | None) -> str:
         text = f"État actuel : indisponible depuis le {since} (HTTP 503 à toute requête)."
     else:
         text = (
-            f"État actuel : rejet des dépôts depuis le {since}, "
-            f"motif « {escape(outage.reason)} »."
+            f"État actuel : rejet des dépôts depuis le {since}, motif « {escape(outage.reason)} »."
         )
     return f'<p class="state down" role="status">{text}</p>'
 
@@ -101,8 +98,8 @@ def _transmissions(store: SimulatorStore) -> str:
         for t in received
     )
     return (
-        '<table><caption>Les dernières transmissions, de la plus récente à la plus ancienne'
-        "</caption><thead><tr><th scope=\"col\">N°</th><th scope=\"col\">Acte</th>"
+        "<table><caption>Les dernières transmissions, de la plus récente à la plus ancienne"
+        '</caption><thead><tr><th scope="col">N°</th><th scope="col">Acte</th>'
         '<th scope="col">SIREN</th><th scope="col">État</th><th scope="col">Reçue le</th>'
         f"</tr></thead><tbody>{rows}</tbody></table>"
     )

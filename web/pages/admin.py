@@ -425,15 +425,27 @@ def create_tenant(
     return see_other("/exploitation")
 
 
+def _operation_label(p: Any, name: str) -> str:
+    """An operation's French description (« Transmet l'acte à la préfecture… »), else its name."""
+    if name not in p.operations.names():
+        return name
+    return str(p.operations.get(name).description or name)
+
+
 @router.get("/exploitation/sante")
-def health(request: Request, principal: Operator, unit: UowDep) -> Response:
+def health(request: Request, principal: Operator, unit: UowDep, p: PlatformDep) -> Response:
+    stuck = operator_queries.stuck_jobs(unit, limit=100)
     return render(
         request,
         "operator_health.html",
         {
             "health": operator_queries.platform_health(unit),
+            "tenant_names": {t.siren: t.name for t in account_queries.all_tenants(unit)},
             "cases_in_error": operator_queries.cases_in_error(unit, limit=100),
-            "stuck_jobs": operator_queries.stuck_jobs(unit, limit=100),
+            "stuck_jobs": stuck,
+            "operations": {j.operation: _operation_label(p, j.operation) for j in stuck},
+            "tdt_url": p.settings.actes.base_url,
+            "flash": request.session.pop("flash", None),
         },
     )
 
