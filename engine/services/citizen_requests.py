@@ -149,6 +149,9 @@ class RequestStatus:
     awaiting_pieces: bool
     has_acknowledgement: bool
     has_decision: bool
+    decision_label: str = "Décision (PDF)"
+    """What the decision's document is: an express decision, the certificate of an implicit
+    acceptance, or the information on an implicit rejection."""
     by_mail: bool = True
     """The citizen gave an e-mail address (a request registered at the counter may have none:
     everything then goes by post)."""
@@ -582,8 +585,18 @@ def request_status(uow: UnitOfWork, tenant: str, token: str) -> RequestStatus:
         awaiting_pieces=awaiting,
         has_acknowledgement=_document_ref(data, "acknowledgement") is not None,
         has_decision=_document_ref(data, "decision") is not None,
+        decision_label=_decision_label(data),
         by_mail=bool((data.get("demandeur") or {}).get("courriel")),
     )
+
+
+def _decision_label(data: dict[str, Any]) -> str:
+    if "notification" in data:
+        return "Décision (PDF)"
+    return {
+        "acceptée implicitement": "Attestation d'acceptation implicite (PDF)",
+        "rejetée implicitement": "Information sur le rejet implicite (PDF)",
+    }.get(str(data.get("statut")), "Décision (PDF)")
 
 
 def _document_ref(data: dict[str, Any], which: str) -> Any:
