@@ -33,6 +33,7 @@ from engine.domain.errors import (
 from engine.domain.french import format_date_fr
 from engine.domain.model import Actor, Case, CaseStatus, Document
 from engine.domain.tenant_records import PublicRequest
+from engine.domain.training import training_reference
 from engine.persistence.uow import UnitOfWork
 from engine.runtime.facade import decide
 from engine.services.cases import deliver_message, start_case
@@ -340,7 +341,7 @@ def file_request(
     this unit of work (the caller commits)."""
     documents = _store(uow, tenant, uploads, limits, now, filing.actor)
     number = uow.tenants.next_counter(tenant, f"demande-usager:{now.year}")
-    reference = f"DEM-{now.year}-{number:06d}"
+    reference = training_reference(f"DEM-{now.year}-{number:06d}")
     case_data = {
         **data,
         "pieces": [_reference(d) for d in documents],

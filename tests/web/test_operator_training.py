@@ -3,6 +3,7 @@ after a confirmation, with a journal entry; a tenant that sent real acts cannot 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from fastapi.testclient import TestClient
@@ -112,3 +113,20 @@ def test_only_the_operator_flags_and_bad_input_is_french(
     assert operator.get(_page("999999999")).status_code == 404
     odd = operator.post(_page(SIREN_A), data={"csrf_token": token, "etat": "autre"})
     assert odd.status_code == 422 and "Choisissez de passer en formation" in odd.text
+
+
+def test_a_training_space_numbers_its_dossiers_apart(people: Platform, browser_as: Browser) -> None:
+    """The same counters as a real tenant, but every reference says FORM- first."""
+    operator, token = browser_as("exploitant")
+    operator.post(_page(SIREN_A), data={"csrf_token": token, "etat": "formation"})
+    for siren, clerk_login in ((SIREN_A, "agent.a"), (SIREN_B, "agent.b")):
+        clerk, clerk_token = browser_as(clerk_login)
+        started = clerk.post(
+            f"/c/{siren}/procedures/arrete/demarrer", data={"csrf_token": clerk_token}
+        )
+        assert started.status_code == 303, started.text
+    with people.uow() as uow:
+        (training,), _ = uow.cases.search(SIREN_A, limit=5)
+        (real,), _ = uow.cases.search(SIREN_B, limit=5)
+    assert re.fullmatch(r"FORM-\d{4}-000001", training.reference)
+    assert re.fullmatch(r"\d{4}-000001", real.reference)
