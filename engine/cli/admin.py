@@ -62,8 +62,8 @@ def tenants_create(siren: str, name: str, training: bool) -> None:
         if training:
             make_training(uow, tenant=tenant.siren, actor=OPERATOR, now=now)
         uow.commit()
-    kind = "espace de formation" if training else "collectivité"
-    click.echo(f"{kind} créé(e) : {tenant.siren} {tenant.name}")
+    kind = "espace de formation créé" if training else "collectivité créée"
+    click.echo(f"{kind} : {tenant.siren} {tenant.name}")
 
 
 @tenants.command("list")

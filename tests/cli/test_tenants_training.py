@@ -27,7 +27,7 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unt
 def test_flag_unflag_and_create_a_training_space(run) -> None:  # type: ignore[no-untyped-def]
     assert run("tenants", "create", "--siren", SIREN_A, "--name", "Commune A").exit_code == 0
     created = run("tenants", "create", "--siren", SIREN_B, "--name", "Formation", "--training")
-    assert created.exit_code == 0 and "espace de formation créé(e)" in created.output
+    assert created.exit_code == 0 and "espace de formation créé :" in created.output
     listed = run("tenants", "list").output.splitlines()
     assert f"{SIREN_A}\tCommune A" in listed and f"{SIREN_B}\tFormation\tformation" in listed
 

@@ -427,8 +427,8 @@ def create_tenant(
         values = {"siren": siren, "nom": nom, "formation": bool(formation)}
         return _tenants_page(request, unit, status=422, error=str(exc), values=values)
     unit.commit()
-    kind = "espace de formation" if formation else "collectivité"
-    flash(request, f"{kind.capitalize()} {tenant.siren} créé(e) : {tenant.name}.")
+    kind = "Espace de formation {} créé" if formation else "Collectivité {} créée"
+    flash(request, f"{kind.format(tenant.siren)} : {tenant.name}.")
     return see_other("/exploitation")
 
 
