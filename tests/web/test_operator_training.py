@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+import pytest
 from fastapi.testclient import TestClient
 
 from engine.bootstrap import Platform
@@ -130,3 +131,17 @@ def test_a_training_space_numbers_its_dossiers_apart(people: Platform, browser_a
         (real,), _ = uow.cases.search(SIREN_B, limit=5)
     assert re.fullmatch(r"FORM-\d{4}-000001", training.reference)
     assert re.fullmatch(r"\d{4}-000001", real.reference)
+
+
+def test_the_trainer_finds_the_prefecture_simulator_only_on_this_machine(
+    people: Platform, browser_as: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    operator, token = browser_as("exploitant")
+    operator.post(_page(SIREN_A), data={"csrf_token": token, "etat": "formation"})
+    trainer, _ = browser_as("admin.a")
+    monkeypatch.setattr(people.settings.actes, "base_url", "http://127.0.0.1:8470")
+    page = trainer.get(f"/c/{SIREN_A}/admin/formation").text
+    assert '<a href="http://127.0.0.1:8470/">simulateur de la préfecture</a>' in page
+    monkeypatch.setattr(people.settings.actes, "base_url", "https://tdt.example.fr")
+    page = trainer.get(f"/c/{SIREN_A}/admin/formation").text
+    assert "tdt.example.fr" not in page and "Simulateur de la préfecture" not in page
