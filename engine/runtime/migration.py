@@ -241,9 +241,9 @@ def _repredict(workflow: Any) -> None:
             task.task_spec._predict(task, mask=TaskState.NOT_FINISHED_MASK)
         # Predicted tasks whose spec the new version dropped, left under finished tasks.
         for task in _own_tasks(owner, TaskState.PREDICTED_MASK):
-            if owner.spec.task_specs.get(task.task_spec.name) is not task.task_spec:
-                if task.id in owner.tasks:
-                    _remove_branch(owner, task)
+            stale = owner.spec.task_specs.get(task.task_spec.name) is not task.task_spec
+            if stale and task.id in owner.tasks:
+                _remove_branch(owner, task)
 
 
 def _remove_branch(owner: Any, task: Any) -> None:

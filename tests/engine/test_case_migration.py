@@ -111,7 +111,7 @@ def test_removed_task_refuses_cases_at_or_past_it(
 ) -> None:
     v1, _, v2 = versions(procedure)
     removed = REMOVABLE[procedure]
-    for dumped, _now in _pauses(v1, scenario, name):
+    for pause, (dumped, _now) in enumerate(_pauses(v1, scenario, name)):
         runtime = CaseRuntime.restore_dumped(v1, dumped)
         if runtime.completed:
             continue
