@@ -16,7 +16,7 @@ from engine.domain.versions import CaseMigration, KeptState, ProcedureVersion
 from engine.persistence.uow import UnitOfWork
 from engine.runtime.facade import Snapshot
 from engine.runtime.migration import MigrationPreview, migrate_case, restore_previous
-from engine.runtime.specs import OperationCatalog, ProcessBundle, parse_bundle
+from engine.runtime.specs import OperationCatalog, ProcessBundle, bundle_from_files, parse_bundle
 from engine.services.steps import _summary, _update_waits, load_process, save_step
 from engine.services.tenant_settings import spec_to_start
 
@@ -29,7 +29,9 @@ __all__ = [
     "deploy_version",
     "find_version",
     "plan_migration",
+    "recent_migrations",
     "rollback_migration",
+    "stored_bundle",
     "tenant_versions",
 ]
 
@@ -132,6 +134,20 @@ def tenant_versions(uow: UnitOfWork) -> tuple[list[ProcedureVersion], list[Tenan
                 TenantVersion(tenant.siren, tenant.name, procedure, active, pinned, running)
             )
     return versions, rows
+
+
+def stored_bundle(uow: UnitOfWork, spec_hash: str) -> ProcessBundle:
+    """The files of a stored version, as deployed (for deploying it for more tenants)."""
+    if not spec_hash or uow.tenant_admin.spec(spec_hash) is None:
+        raise NotFound("Version inconnue.")
+    bundle = bundle_from_files(uow.specs.files(spec_hash))
+    if bundle.hash != spec_hash:
+        raise Conflict(f"définition {spec_hash[:12]} altérée (empreinte différente)")
+    return bundle
+
+
+def recent_migrations(uow: UnitOfWork, limit: int = 50) -> list[CaseMigration]:
+    return uow.versions.migrations(limit=limit)
 
 
 def find_version(uow: UnitOfWork, procedure: str, wanted: str) -> ProcedureVersion:
