@@ -22,7 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff
 from SpiffWorkflow.util.task import TaskState
 
@@ -160,10 +163,12 @@ def _kind(task: Any) -> str:
         return "opération"
     if spec.manual:
         return "tâche"
-    kind = type(definition).__name__ if definition is not None else ""
-    if "Timer" in kind:
+    if isinstance(spec, SubWorkflowTask):
+        return "sous-processus"
+    inner = getattr(definition, "event_definitions", None) or [definition]
+    if any(isinstance(d, TimerEventDefinition) for d in inner):
         return "minuteur"
-    if "Message" in kind:
+    if any(isinstance(d, MessageEventDefinition) for d in inner):
         return "message"
     return "attente"
 
@@ -337,7 +342,7 @@ def _describe(
         found.effects.append(
             "étapes retirées que le dossier ne rencontrera plus : " + ", ".join(dropped)
         )
-    _missing_data(runtime, new, found)
+    _missing_data(runtime, old, new, found)
 
 
 def _form_changes(
@@ -367,8 +372,11 @@ def _form_changes(
     return changes
 
 
-def _missing_data(runtime: CaseRuntime, new: ParsedProcess, found: _Findings) -> None:
-    """Fields of the new forms of tasks the case already did that its data does not hold."""
+def _missing_data(
+    runtime: CaseRuntime, old: ParsedProcess, new: ParsedProcess, found: _Findings
+) -> None:
+    """Fields the new forms of tasks the case already did add (or now require) that its data
+    does not hold: the case went past them, so nobody will be asked for them."""
     data = runtime.data
     workflow = runtime._workflow
     seen: set[str] = set()
@@ -380,9 +388,13 @@ def _missing_data(runtime: CaseRuntime, new: ParsedProcess, found: _Findings) ->
                 continue
             seen.add(name)
             form = new.forms.get(name)
+            before, before_required = _fields(old.forms.get(name)), _required(old.forms.get(name))
             required = _required(form)
             for field_name, title in _fields(form).items():
                 if field_name in data or field_name in task.data:
+                    continue
+                newly_required = field_name in required and field_name not in before_required
+                if field_name in before and not newly_required:
                     continue
                 mark = "obligatoire" if field_name in required else "facultatif"
                 found.missing.append(
