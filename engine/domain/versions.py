@@ -43,6 +43,8 @@ class CaseMigration:
     migrated_at: datetime
     rolled_back_by: str | None = None
     rolled_back_at: datetime | None = None
+    reference: str = ""
+    """The case's reference (filled when listed for people)."""
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import Iterable
 from datetime import datetime
@@ -190,9 +191,12 @@ class VersionRepository:
     def migrations(self, *, limit: int = 200) -> list[CaseMigration]:
         m = case_migrations.c
         rows = self.conn.execute(
-            select(case_migrations).order_by(m.migrated_at.desc(), m.id).limit(limit)
+            select(case_migrations, t.cases.c.reference)
+            .join(t.cases, t.cases.c.id == m.case_id)
+            .order_by(m.migrated_at.desc(), m.id)
+            .limit(limit)
         )
-        return [_migration(r) for r in rows]
+        return [dataclasses.replace(_migration(r), reference=r.reference) for r in rows]
 
 
 def _migration(row: Any) -> CaseMigration:
