@@ -33,6 +33,7 @@ __all__ = [
     "rollback_migration",
     "stored_bundle",
     "tenant_versions",
+    "version_label",
 ]
 
 
@@ -381,6 +382,11 @@ def rollback_migration(
 
 
 _EMPTY = Snapshot((), (), (), (), ())
+
+
+def version_label(uow: UnitOfWork, spec_hash: str) -> str:
+    """`v3` for a numbered version, else the start of its hash (for a case page)."""
+    return _label(uow, spec_hash)
 
 
 def _label(uow: UnitOfWork, spec_hash: str) -> str:

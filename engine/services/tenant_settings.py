@@ -135,7 +135,8 @@ def set_procedure(
         raise NotFound(f"Procédure inconnue « {procedure} ».")
     if pinned_hash:
         pinned = uow.tenant_admin.spec(pinned_hash)
-        if pinned is None or pinned.procedure != procedure:
+        visible = {v.hash for v in uow.tenant_admin.versions(tenant)}
+        if pinned is None or pinned.procedure != procedure or pinned_hash not in visible:
             raise FormValidationError(
                 [FieldError("version", "Cette version n'est pas déployée pour cette procédure.")]
             )

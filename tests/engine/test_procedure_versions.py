@@ -9,10 +9,11 @@ from pathlib import Path
 import pytest
 
 from engine.bootstrap import Platform
-from engine.domain.errors import Conflict
+from engine.domain.errors import Conflict, FormValidationError
 from engine.domain.model import Case
 from engine.runtime.specs import ProcessBundle, read_procedure_dir
 from engine.services import procedure_versions as pv
+from engine.services import tenant_settings
 from tests.engine.support import (
     ELU,
     OPERATOR,
@@ -81,6 +82,17 @@ def test_versions_per_tenant_migration_and_rollback(p: Platform) -> None:
     assert start(p, "arrete").spec_hash == deployed.hash
     assert start(p, "arrete", tenant=SIREN_B).spec_hash == v1.hash
     assert _state(p, at_rediger)[0] == v1.hash
+    # Tenant B's admin cannot pin a version deployed for A only.
+    with p.uow() as uow, pytest.raises(FormValidationError):
+        tenant_settings.set_procedure(
+            uow,
+            tenant=SIREN_B,
+            procedure="arrete",
+            enabled=True,
+            pinned_hash=deployed.hash,
+            actor=OPERATOR,
+            now=p.clock(),
+        )
 
     with p.uow() as uow:
         plan = pv.plan_migration(uow, procedure="arrete", target="v2")

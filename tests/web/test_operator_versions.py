@@ -82,6 +82,7 @@ def test_operator_plans_applies_and_rolls_back_a_migration(
     clerk, _ = browser_as("agent.a")
     history = clerk.get(f"/c/{SIREN_A}/dossiers/{case.id}")
     assert "Dossier passé à une nouvelle version de la procédure" in history.text
+    assert "Arrêté du maire (circuit simple) (v2)" in history.text
 
     back = operator.post(
         f"/exploitation/versions/dossiers/{SIREN_A}/{case.id}/revenir", data={"csrf_token": token}
