@@ -21,7 +21,7 @@ from engine.runtime.facade import CaseRuntime
 from engine.runtime.migration import migrate_case
 from engine.runtime.specs import ParsedProcess, parse_bundle, read_procedure_dir
 from tests.support import scenarios as harness
-from tests.support.versions import ADDED_FIELD, REMOVABLE, relabelled, without_task
+from tests.support.versions import ADDED_FIELD, REMOVABLE, pauses, relabelled, without_task
 
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"
 PROCEDURES = sorted(REMOVABLE)
@@ -43,20 +43,6 @@ def _cases() -> list[tuple[str, str, dict[str, Any]]]:
         for procedure in PROCEDURES
         for name, scenario in harness.load_scenarios(PROCESSES / procedure)
     ]
-
-
-def _pauses(parsed: ParsedProcess, scenario: dict[str, Any], name: str) -> list[tuple[Any, Any]]:
-    """The stored state and the scenario clock at each pause: before each step, and at the end."""
-    now = harness._parse_start(scenario.get("start_at"))
-    with frozen_now(now):
-        runtime = CaseRuntime.start(parsed, dict(scenario.get("start") or {}))
-    paused = [(runtime.dump(), now)]
-    for index, step in enumerate(scenario.get("steps") or [], start=1):
-        runtime = harness._round_trip(runtime)
-        with frozen_now(now):
-            now = harness._apply_step(runtime, step, now, f"{name}, étape {index}")
-        paused.append((runtime.dump(), now))
-    return paused
 
 
 def _finish(
@@ -81,7 +67,7 @@ def test_every_pause_migrates_to_relabelled_version_and_finishes(
     procedure: str, name: str, scenario: dict[str, Any]
 ) -> None:
     v1, v2, _ = versions(procedure)
-    for pause, (dumped, now) in enumerate(_pauses(v1, scenario, name)):
+    for pause, (dumped, now) in enumerate(pauses(v1, scenario, name)):
         runtime = CaseRuntime.restore_dumped(v1, dumped)
         if runtime.completed:
             continue
@@ -111,7 +97,7 @@ def test_removed_task_refuses_cases_at_or_past_it(
 ) -> None:
     v1, _, v2 = versions(procedure)
     removed = REMOVABLE[procedure]
-    for pause, (dumped, _now) in enumerate(_pauses(v1, scenario, name)):
+    for pause, (dumped, _now) in enumerate(pauses(v1, scenario, name)):
         runtime = CaseRuntime.restore_dumped(v1, dumped)
         if runtime.completed:
             continue

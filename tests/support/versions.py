@@ -5,10 +5,14 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 from lxml import etree  # type: ignore[import-untyped]
 
-from engine.runtime.specs import ProcessBundle, bundle_from_files
+from engine.runtime.clock import frozen_now
+from engine.runtime.facade import CaseRuntime
+from engine.runtime.specs import ParsedProcess, ProcessBundle, bundle_from_files
+from tests.support import scenarios as harness
 
 BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 ADDED_FIELD = "remarque_v2"
@@ -71,6 +75,20 @@ def _cut(content: bytes, element: str) -> bytes:
     ):
         shape.getparent().remove(shape)
     return bytes(etree.tostring(root, xml_declaration=True, encoding="UTF-8"))
+
+
+def pauses(parsed: ParsedProcess, scenario: dict[str, Any], name: str) -> list[tuple[Any, Any]]:
+    """The stored state and the scenario clock at each pause: before each step, and at the end."""
+    now = harness._parse_start(scenario.get("start_at"))
+    with frozen_now(now):
+        runtime = CaseRuntime.start(parsed, dict(scenario.get("start") or {}))
+    paused = [(runtime.dump(), now)]
+    for index, step in enumerate(scenario.get("steps") or [], start=1):
+        runtime = harness._round_trip(runtime)
+        with frozen_now(now):
+            now = harness._apply_step(runtime, step, now, f"{name}, étape {index}")
+        paused.append((runtime.dump(), now))
+    return paused
 
 
 def form_files(bundle: ProcessBundle) -> Mapping[str, bytes]:
