@@ -50,6 +50,7 @@ class DeployedVersion:
     recorded: bool
     """False when it was already deployed for that scope: nothing changed."""
     tenant: str | None
+    title: str = ""
 
 
 def deploy_version(
@@ -93,7 +94,9 @@ def deploy_version(
                 },
                 now=now,
             )
-    return DeployedVersion(bundle.procedure, bundle.hash, number, created, recorded, tenant)
+    return DeployedVersion(
+        bundle.procedure, bundle.hash, number, created, recorded, tenant, parsed.bundle.title
+    )
 
 
 @dataclass(frozen=True)

@@ -49,6 +49,8 @@ def versions(request: Request, principal: Operator, unit: UowDep) -> Response:
             "tenants": account_queries.all_tenants(unit),
             "migrations": pv.recent_migrations(unit),
             "labels": {v.hash: v.label for v in all_versions},
+            # Newest first within a procedure: the first title seen is the current one.
+            "titles": {v.procedure: v.title for v in reversed(all_versions)},
             "flash": request.session.pop("flash", None),
         },
     )
@@ -81,9 +83,9 @@ def deploy(
     unit.commit()
     scope = f"la collectivité {tenant}" if tenant else "toutes les collectivités"
     if deployed.recorded:
-        flash(request, f"{deployed.procedure} v{deployed.number} déployée pour {scope}.")
+        flash(request, f"« {deployed.title} » v{deployed.number} déployée pour {scope}.")
     else:
-        flash(request, f"{deployed.procedure} v{deployed.number} l'était déjà pour {scope}.")
+        flash(request, f"« {deployed.title} » v{deployed.number} l'était déjà pour {scope}.")
     return see_other("/exploitation/versions")
 
 
