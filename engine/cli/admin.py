@@ -10,6 +10,7 @@ import click
 from archiving import ArchivingError
 from engine.bootstrap import Platform, build_operations, build_platform, prepare_database
 from engine.cli.common import fail, one_line_errors, settings
+from engine.cli.procedure_versions import VERSION_COMMANDS
 from engine.domain.model import Actor
 from engine.persistence.migrate import upgrade
 from engine.runtime.specs import parse_bundle, read_procedure_dir
@@ -183,6 +184,10 @@ def processes_validate(directories: tuple[Path, ...]) -> None:
         bundle = read_procedure_dir(directory)
         parse_bundle(bundle, operations=operations)
         click.echo(f"{bundle.procedure}: valide ({bundle.hash[:12]})")
+
+
+for _command in VERSION_COMMANDS:
+    processes.add_command(_command)
 
 
 @click.group("audit")

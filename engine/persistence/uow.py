@@ -36,6 +36,7 @@ from engine.persistence.security_repositories import (
     SecondFactorRepository,
 )
 from engine.persistence.tenant_repositories import TenantAdminRepository
+from engine.persistence.version_repositories import VersionRepository
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,7 @@ class UnitOfWork:
         self.login_failures = LoginFailureRepository(conn)
         self.second_factors = SecondFactorRepository(conn)
         self.public_requests = PublicRequestRepository(conn)
+        self.versions = VersionRepository(conn)
         return self
 
     @property

@@ -57,7 +57,7 @@ class CatalogueEntry:
 def catalogue(uow: UnitOfWork, tenant: str) -> list[CatalogueEntry]:
     """Every deployed procedure with the tenant's choice (two statements in all)."""
     by_procedure: dict[str, list[SpecVersion]] = {}
-    for version in uow.tenant_admin.versions():
+    for version in uow.tenant_admin.versions(tenant):
         by_procedure.setdefault(version.procedure, []).append(version)
     choices = uow.tenant_admin.choices(tenant)
     entries = []
@@ -89,7 +89,7 @@ def enabled_procedures(uow: UnitOfWork, tenant: str) -> list[Any]:
         )
     }
     rows: list[Any] = []
-    for row in uow.specs.catalogue():
+    for row in uow.specs.catalogue(tenant):
         choice = choices.get(row.procedure)
         if choice is not None and not choice.enabled:
             continue
@@ -102,7 +102,7 @@ def spec_to_start(uow: UnitOfWork, tenant: str, procedure: str) -> Any:
 
     NotFound for a procedure never deployed; Conflict when the tenant has disabled it. Cases
     already running are not concerned: they keep the version they started on."""
-    latest = uow.specs.latest(procedure)
+    latest = uow.specs.latest(procedure, tenant)
     if latest is None:
         raise NotFound(f"Procédure inconnue « {procedure} ».")
     choice = uow.tenant_admin.choice(tenant, procedure)
@@ -131,11 +131,12 @@ def set_procedure(
     now: datetime,
 ) -> CatalogueEntry:
     """Enable or disable a procedure for new cases, on the latest version or a pinned one."""
-    if uow.specs.latest(procedure) is None:
+    if uow.specs.latest(procedure, tenant) is None:
         raise NotFound(f"Procédure inconnue « {procedure} ».")
     if pinned_hash:
         pinned = uow.tenant_admin.spec(pinned_hash)
-        if pinned is None or pinned.procedure != procedure:
+        visible = {v.hash for v in uow.tenant_admin.versions(tenant)}
+        if pinned is None or pinned.procedure != procedure or pinned_hash not in visible:
             raise FormValidationError(
                 [FieldError("version", "Cette version n'est pas déployée pour cette procédure.")]
             )

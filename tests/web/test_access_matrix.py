@@ -159,6 +159,11 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/exploitation/collectivites/{tenant}/formation"): OPERATOR,
     ("GET", "/exploitation/sante"): OPERATOR,
     ("POST", "/exploitation/dossiers/{tenant}/{case_id}/relancer"): OPERATOR,
+    ("GET", "/exploitation/versions"): OPERATOR,
+    ("POST", "/exploitation/versions/deployer"): OPERATOR,
+    ("GET", "/exploitation/versions/migration"): OPERATOR,
+    ("POST", "/exploitation/versions/migration"): OPERATOR,
+    ("POST", "/exploitation/versions/dossiers/{tenant}/{case_id}/revenir"): OPERATOR,
     # API.
     ("POST", "/api/auth/token"): LOGGED_IN,
     ("GET", "/api/me"): LOGGED_IN,

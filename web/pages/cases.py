@@ -21,6 +21,7 @@ from engine.services import task_access as task_services
 from engine.services import tenant_settings
 from engine.services.admin import list_members
 from engine.services.documents import add_checked_case_document, check_upload
+from engine.services.procedure_versions import version_label
 from engine.services.queries import accounts as account_queries
 from engine.services.queries import cases as case_queries
 from engine.services.steps import load_process
@@ -242,6 +243,7 @@ def _case_page(
     context = {
         "case": case,
         "procedure_title": process.bundle.title,
+        "procedure_version": version_label(unit, case.spec_hash),
         "tasks": tasks,
         "actionable": task_services.actionable(
             unit, tenant=access.tenant.siren, actor=access.actor, tasks=tasks, now=p.clock()
