@@ -198,7 +198,8 @@ def act_facts(case: Case, typologie: str, acks: list[tuple[str, str, bytes]]) ->
     """The act's facts as JSON: the prefecture's acknowledgement wins over the case's data."""
     data = case.data
     facts: dict[str, Any] = {
-        "type": TYPE_LABELS.get(typologie, typologie.replace("_", " ").capitalize()),
+        "type": TYPE_LABELS.get(typologie),
+        "typologie": typologie,
         "act_date": _day(data.get("date_decision"))
         or _day(data.get("date_acte"))
         or _day(data.get("seance")),
@@ -211,6 +212,27 @@ def act_facts(case: Case, typologie: str, acks: list[tuple[str, str, bytes]]) ->
     if acks:
         facts |= _from_acknowledgement(acks[-1][2])
     return {k: v for k, v in facts.items() if v}
+
+
+_NATURE_TYPES = {
+    Nature.DELIBERATION: "Délibération",
+    Nature.ACTE_REGLEMENTAIRE: "Acte réglementaire",
+    Nature.ACTE_INDIVIDUEL: "Acte individuel",
+    Nature.CONTRAT: "Contrat, convention ou avenant",
+    Nature.BUDGETAIRE: "Document budgétaire et financier",
+    Nature.AUTRE: "Acte",
+}
+"""The document type of an act of each @ctes nature (for a typologie with no type of its own)."""
+
+
+def _document_type(facts: dict[str, Any]) -> str:
+    if facts.get("type"):
+        return str(facts["type"])
+    try:
+        return _NATURE_TYPES[Nature(int(facts["nature_code"]))]
+    except (KeyError, ValueError):
+        typologie = str(facts.get("typologie") or "dossier").replace("_", " ")
+        return typologie[:1].upper() + typologie[1:]
 
 
 def _nature_label(code: str | None) -> str | None:
@@ -233,7 +255,7 @@ def act_description(facts: dict[str, Any]) -> ActDescription:
     ack_date = facts.get("ack_date")
     seance = facts.get("seance")
     return ActDescription(
-        document_type=str(facts.get("type") or "Dossier"),
+        document_type=_document_type(facts),
         act_date=date.fromisoformat(act_date) if act_date else None,
         number=facts.get("number"),
         nature=_nature_label(facts.get("nature_code")),
@@ -246,7 +268,7 @@ def act_description(facts: dict[str, Any]) -> ActDescription:
     )
 
 
-def _keywords(act: ActDescription, typologie: str) -> tuple[Keyword, ...]:
+def _keywords(act: ActDescription) -> tuple[Keyword, ...]:
     """Subject keywords from the @ctes classification (family, then sub-level), the document
     type and the nature; duplicates are dropped when the manifest is written."""
     words: list[Keyword] = []
@@ -261,7 +283,6 @@ def _keywords(act: ActDescription, typologie: str) -> tuple[Keyword, ...]:
         words.append(
             Keyword(act.nature.split(" ", 1)[-1], act.nature.split(" ", 1)[0], "genreform")
         )
-    words.append(Keyword(TYPE_LABELS.get(typologie, typologie), None, "genreform"))
     return tuple(words)
 
 
@@ -471,9 +492,7 @@ def package_spec(
             + ", ".join(unidentified)
             + "."
         )
-    keywords: tuple[str | Keyword, ...] = (
-        _keywords(act, package.typologie) if act else tuple(frozen["keywords"])
-    )
+    keywords: tuple[str | Keyword, ...] = _keywords(act) if act else tuple(frozen["keywords"])
     return PackageSpec(
         package_id=package.package_id,
         tenant=Agency(package.tenant, tenant_name),
