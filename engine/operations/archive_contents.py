@@ -278,11 +278,18 @@ def _keywords(act: ActDescription) -> tuple[Keyword, ...]:
         for code in dict.fromkeys((family, second)):
             if code in MATIERES:
                 words.append(Keyword(MATIERES[code], code, "subject"))
-    words.append(Keyword(act.document_type, None, "genreform"))
-    if act.nature:
-        words.append(
-            Keyword(act.nature.split(" ", 1)[-1], act.nature.split(" ", 1)[0], "genreform")
-        )
+    code, _, label = (act.nature or "").partition(" ")
+    try:
+        nature_type = _NATURE_TYPES[Nature(int(code))]
+    except ValueError:
+        nature_type = None
+    if nature_type is not None and nature_type.casefold() == act.document_type.casefold():
+        # « Délibération » and « Délibérations » are one term: the nature keeps its code.
+        words.append(Keyword(act.document_type, code, "genreform"))
+    else:
+        words.append(Keyword(act.document_type, None, "genreform"))
+        if label:
+            words.append(Keyword(label, code, "genreform"))
     return tuple(words)
 
 

@@ -200,6 +200,8 @@ def test_the_manifest_answers_an_archivists_questions(
     assert ("Finances locales", "7") in keywords and ("Décisions budgétaires", "7.1") in keywords
     contents = [(c or "").casefold() for c, _r in keywords]
     assert len(contents) == len(set(contents)), keywords
+    # The type and the @ctes nature are one term, not « Délibération » and « Délibérations ».
+    assert ("Délibération", "1") in keywords and "délibérations" not in contents
 
     # Every object: human title, format identified by FIDO from its bytes, size and digest.
     objects = {b.get("id"): b for b in root.iter(f"{{{SEDA_NS}}}BinaryDataObject")}
