@@ -235,18 +235,18 @@ def _description(spec: PackageSpec) -> str:
 
 def _signing(content: etree._Element, item: PackageFile, object_id: str) -> None:
     """SEDA 2.3 ``SigningInformation``: the document is signed, by whom and when."""
-    signatures = [s for s in item.signatories if s.signed_at is not None]
+    # SEDA requires the signing time: a signature without one is left to the validation report.
+    signatures = [(s, s.signed_at) for s in item.signatories if s.signed_at is not None]
     if not signatures:
         return
     signing = element(content, "SigningInformation")
     element(signing, "SigningRole", "SignedDocument")
     element(signing, "SignedDocumentReferenceId", object_id)
-    for signatory in signatures:
+    for signatory, signed_at in signatures:
         described = element(signing, "SignatureDescription")
         signer = element(described, "Signer")
         element(signer, "FullName", signatory.name)
-        assert signatory.signed_at is not None
-        element(signer, "SigningTime", _iso(signatory.signed_at))
+        element(signer, "SigningTime", _iso(signed_at))
         if signatory.level:
             element(described, "SigningType", f"PAdES {signatory.level}")
 
