@@ -28,6 +28,7 @@ from engine.persistence import tables as t
 from engine.persistence.db import is_sqlite
 from engine.persistence.tables import metadata
 from engine.services import admin
+from engine.services.archives.journal_checks import verify_journal
 from engine.services.archives.search import SearchFilters, search_archives
 from engine.services.archives.setup import archive_setup
 from tests.engine.archives.conftest import (  # noqa: F401 (fixtures)
@@ -37,6 +38,7 @@ from tests.engine.archives.conftest import (  # noqa: F401 (fixtures)
     package_of,
 )
 from tests.engine.archives.test_audits import _tamper_behind_s3
+from tests.engine.archives.test_journal_completeness import _rewrite_from
 from tests.engine.support import OPERATOR, SIREN_A, SIREN_B, fixed_clock, start
 from tests.web.support import PASSWORD, csrf_of, login
 from web.app import create_app
@@ -234,13 +236,16 @@ def test_the_search_page_runs_a_constant_number_of_queries(
     )  # 13: + the tenant clock
 
 
-def test_journal_verification(people: Platform, client_of: Callable[[str], TestClient]) -> None:
+def test_journal_verification_without_the_store_checks_the_chain_and_says_seals_unchecked(
+    people: Platform, client_of: Callable[[str], TestClient]
+) -> None:
     _add_archivists(people)
     start(people, "arrete")
     archivist = client_of("archiviste.a")
     token = csrf_of(archivist.get(ARCHIVES).text)
     intact = archivist.post(f"{ARCHIVES}/journal/verifier", data={"csrf_token": token})
-    assert intact.status_code == 200 and "Journal intègre" in intact.text
+    assert intact.status_code == 200 and "sceaux non vérifiés" in intact.text
+    assert "Journal intègre" not in intact.text  # the chain alone proves nothing
     with people.uow() as uow:
         uow.connection.execute(
             update(t.journal)
@@ -252,6 +257,32 @@ def test_journal_verification(people: Platform, client_of: Callable[[str], TestC
     assert "Journal altéré" in altered.text and "Entrée n° 2" in altered.text
     refused = archivist.post(f"{ARCHIVES}/journal/verifier", data={})
     assert refused.status_code == 403
+
+
+@pytest.mark.integration
+def test_journal_page_runs_the_full_check_and_finds_a_consistent_rewrite(
+    make_platform: PlatformFactory,  # noqa: F811
+) -> None:
+    """The page checks what `audit verify` checks: a journal rewritten consistently in the
+    database (hashes recomputed, head row moved) passes the chain alone but not the seals."""
+    p = make_platform()
+    _add_archivists(p)
+    archived_case(p)
+    client, token = _archivist(p)
+    try:
+        intact = client.post(f"{ARCHIVES}/journal/verifier", data={"csrf_token": token}).text
+        assert "Journal intègre" in intact and "sceau(x) horodaté(s) vérifié(s)" in intact
+        unsealed = re.search(r"Entrées pas encore scellées : <strong>(\d+)</strong>", intact)
+        assert unsealed is not None and int(unsealed.group(1)) >= 1  # the logins since
+        with p.db.begin() as conn:
+            _rewrite_from(conn, SIREN_A, 2)
+        with p.uow() as uow:
+            assert verify_journal(uow, SIREN_A).intact  # the old chain-only check saw nothing
+        altered = client.post(f"{ARCHIVES}/journal/verifier", data={"csrf_token": token}).text
+        assert "Journal altéré" in altered
+        assert "ne correspondent plus à la racine" in html.unescape(altered), altered
+    finally:
+        client.__exit__(None, None, None)
 
 
 # Packages really sealed into the object store --------------------------------------------------

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 
+from archiving import ArchivingError
 from archiving.destruction import MAX_VISA_BYTES, EliminationVisa
 from engine.domain.errors import Forbidden, InvalidInput, NotFound
 from engine.services.archives.decisions import (
@@ -25,7 +26,7 @@ from engine.services.archives.decisions import (
 )
 from engine.services.archives.exports import export_package_dip, verify_stored_package
 from engine.services.archives.holds import set_legal_hold
-from engine.services.archives.journal_checks import verify_journal
+from engine.services.archives.journal_checks import check_journal_completeness, verify_journal
 from engine.services.archives.search import (
     SEARCH_COUNT_CAP,
     SEARCH_PAGE_SIZE,
@@ -128,10 +129,30 @@ def archives(
 
 
 @router.post("/c/{tenant}/archives/journal/verifier")
-def verify(request: Request, access: Archivist, unit: UowDep) -> Response:
-    report = verify_journal(unit, access.tenant.siren)
-    seq, head = archive_queries.journal_head(unit, access.tenant.siren)
-    context = {"seq": seq, "head": head, "report": report, "packages": None, "query": {}}
+def verify(request: Request, access: Archivist, unit: UowDep, p: PlatformDep) -> Response:
+    """The full check of `dematflow audit verify`: chain, Merkle seals and their timestamps
+    read from the locked store, head extending the last seal, records against the journal.
+    When the store or the seal cannot be reached, the chain alone is checked and the page
+    says the seals were not verified (never « intègre » on the chain alone)."""
+    siren = access.tenant.siren
+    report: object = None
+    chain_only: object = None
+    unavailable = ""
+    try:
+        report = check_journal_completeness(unit, _setup(p), siren)
+    except (ArchiveUnavailable, ArchivingError) as exc:
+        unavailable = str(exc)
+        chain_only = verify_journal(unit, siren)
+    seq, head = archive_queries.journal_head(unit, siren)
+    context = {
+        "seq": seq,
+        "head": head,
+        "report": report,
+        "chain_only": chain_only,
+        "unavailable": unavailable,
+        "packages": None,
+        "query": {},
+    }
     return tenant_page(request, access, "archives.html", context)
 
 
