@@ -257,6 +257,20 @@ def test_journal_verification_without_the_store_checks_the_chain_and_says_seals_
     assert "Journal altéré" in altered.text and "Entrée n° 2" in altered.text
     refused = archivist.post(f"{ARCHIVES}/journal/verifier", data={})
     assert refused.status_code == 403
+    # The API says the same: the chain alone is never « intact ».
+    api = _api_verify(archivist)
+    assert api["complete"] is False and api["intact"] is False and api["unavailable"]
+    assert [f["seq"] for f in api["findings"]] == [2]
+
+
+def _api_verify(client: TestClient) -> dict[str, Any]:
+    token = client.post("/api/auth/token", auth=("archiviste.a", PASSWORD)).json()
+    response = client.post(
+        f"/api/tenants/{SIREN_A}/journal/verify",
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+    )
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
 
 
 @pytest.mark.integration
@@ -272,6 +286,8 @@ def test_journal_page_runs_the_full_check_and_finds_a_consistent_rewrite(
     try:
         intact = client.post(f"{ARCHIVES}/journal/verifier", data={"csrf_token": token}).text
         assert "Journal intègre" in intact and "sceau(x) horodaté(s) vérifié(s)" in intact
+        api = _api_verify(client)
+        assert api["complete"] and api["intact"] and api["seals_verified"] >= 1
         unsealed = re.search(r"Entrées pas encore scellées : <strong>(\d+)</strong>", intact)
         assert unsealed is not None and int(unsealed.group(1)) >= 1  # the logins since
         with p.db.begin() as conn:
@@ -281,6 +297,9 @@ def test_journal_page_runs_the_full_check_and_finds_a_consistent_rewrite(
         altered = client.post(f"{ARCHIVES}/journal/verifier", data={"csrf_token": token}).text
         assert "Journal altéré" in altered
         assert "ne correspondent plus à la racine" in html.unescape(altered), altered
+        api = _api_verify(client)  # the API runs the same full check
+        assert api["complete"] is True and api["intact"] is False
+        assert any("ne correspondent plus à la racine" in f["problem"] for f in api["findings"])
     finally:
         client.__exit__(None, None, None)
 

@@ -33,10 +33,10 @@ from engine.services.archives.search import (
     SearchFilters,
     search_archives,
 )
-from engine.services.archives.setup import ArchiveSetup, ArchiveUnavailable, archive_setup
+from engine.services.archives.setup import ArchiveSetup, ArchiveUnavailable
 from engine.services.queries import archives as archive_queries
 from web.auth import TenantAccess, page_access
-from web.deps import PlatformDep, UowDep
+from web.deps import PlatformDep, UowDep, archive_setup_of
 from web.display import TYPOLOGY_LABELS
 from web.pages.common import flash, see_other, tenant_page
 from web.security import check_csrf
@@ -53,11 +53,7 @@ def _require_package(unit: UowDep, access: TenantAccess, package_id: str) -> Non
 
 
 def _setup(p: PlatformDep) -> ArchiveSetup:
-    cached = p.extras.get("archive_setup")
-    if not isinstance(cached, ArchiveSetup):
-        cached = archive_setup(p.settings)
-        p.extras["archive_setup"] = cached
-    return cached
+    return archive_setup_of(p)
 
 
 def _day(value: str | None) -> date | None:
