@@ -1,0 +1,75 @@
+"""The path a case took through its model: each flow node done or active, in order.
+
+Read from SpiffWorkflow's task tree (the only place that knows which gateways, scripts and
+automatic events ran); what people and jobs did is told by the journal, matched by task id.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.signal import SignalEventDefinition
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.util.task import TaskState
+
+__all__ = ["NodeVisit", "node_visits"]
+
+VisitState = Literal["done", "ready", "running", "waiting"]
+
+
+@dataclass(frozen=True)
+class NodeVisit:
+    """One pass of a case through one BPMN flow node."""
+
+    node: str
+    """The BPMN id of the element (as in the diagram)."""
+    task_id: UUID
+    state: VisitState
+    """`done`; `ready` (a person's turn); `running` (a job at work); `waiting` (an event)."""
+    name: str
+    """The element's name in the model ("" when it has none)."""
+    event: tuple[str, str] | None = None
+    """("timer" | "message" | "signal", name) for an element that catches such an event."""
+
+
+def _event(spec: Any) -> tuple[str, str] | None:
+    definition = getattr(spec, "event_definition", None)
+    if isinstance(definition, TimerEventDefinition):
+        return ("timer", spec.bpmn_name or spec.bpmn_id or "")
+    if isinstance(definition, MessageEventDefinition):
+        return ("message", str(definition.name))
+    if isinstance(definition, SignalEventDefinition):
+        return ("signal", str(definition.name))
+    return None
+
+
+def _state(task: Any) -> VisitState | None:
+    if task.state == TaskState.COMPLETED:
+        return "done"
+    if task.state == TaskState.READY:
+        return "ready" if task.task_spec.manual else "running"
+    if task.state == TaskState.STARTED:
+        return "running"
+    if task.state == TaskState.WAITING:
+        return "waiting"
+    return None
+
+
+def node_visits(workflow: Any) -> list[NodeVisit]:
+    """Every visit of a flow node, the done ones in completion order, then the active ones."""
+    workflows = [workflow, *workflow.subprocesses.values()]
+    found: list[tuple[float, NodeVisit]] = []
+    for each in workflows:
+        for task in each.tasks.values():
+            spec = task.task_spec
+            state = _state(task)
+            if not spec.bpmn_id or state is None:
+                continue
+            visit = NodeVisit(spec.bpmn_id, task.id, state, spec.bpmn_name or "", _event(spec))
+            found.append((task.last_state_change, visit))
+    done = sorted((item for item in found if item[1].state == "done"), key=lambda i: i[0])
+    active = sorted((item for item in found if item[1].state != "done"), key=lambda i: i[0])
+    return [visit for _, visit in (*done, *active)]
