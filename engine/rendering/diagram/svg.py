@@ -68,7 +68,7 @@ MARKER_LABELS = {
 INK = "#3a3a3a"
 COLOURS: dict[str, tuple[str, str, float]] = {  # stroke, fill, stroke width
     "done": ("#18753c", "#e6f4ea", 2.0),
-    "current": ("#000091", "#e3e3fd", 3.5),
+    "current": ("#0b4f71", "#e1eff6", 3.5),
     "waiting": ("#b34000", "#fff0e0", 3.5),
     "none": ("#6a6a6a", "#ffffff", 1.5),
     "pending": ("#929292", "#f6f6f6", 1.3),

@@ -3,6 +3,7 @@ actors, for the case diagram and its text alternative."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import defaultdict, deque
 from collections.abc import Iterable, Sequence
@@ -10,14 +11,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Literal
 
+from engine.domain.errors import NotFound
 from engine.domain.model import Case, CaseStatus, HumanTask, JournalEntry
-from engine.ports import UnitOfWork
+from engine.domain.tenant_records import SpecVersion
 from engine.runtime.specs import ProcessBundle
 from engine.runtime.trail import NodeVisit
-from engine.services.steps import load_case
+from engine.services.steps import load_case, load_process
+from engine.services.unit_of_work import UnitOfWork
 
-__all__ = ["CaseProgress", "StepProgress", "StepVisit", "case_progress", "progress_of"]
+__all__ = [
+    "CaseProgress",
+    "StepProgress",
+    "StepVisit",
+    "case_progress",
+    "procedure_versions",
+    "progress_of",
+    "version_bundle",
+]
 
+_DIGEST = re.compile(r"[0-9a-f]{64}")
 StepState = Literal["done", "current", "waiting"]
 
 
@@ -154,3 +166,15 @@ def case_progress(uow: UnitOfWork, tenant: str, case_id: uuid.UUID) -> CaseProgr
         timers,
     )
     return CaseProgress(case, runtime.parsed.bundle, steps)
+
+
+def procedure_versions(uow: UnitOfWork) -> list[SpecVersion]:
+    """Every deployed version of every procedure, newest first within a procedure."""
+    return uow.tenant_admin.versions()
+
+
+def version_bundle(uow: UnitOfWork, digest: str) -> ProcessBundle:
+    """The files of one deployed version (NotFound for an unknown digest)."""
+    if not _DIGEST.fullmatch(digest):
+        raise NotFound("version de procédure introuvable")
+    return load_process(uow, digest).bundle
