@@ -50,39 +50,92 @@ def _who(visit: StepVisit, people: Mapping[str, str], roles: Mapping[str, str]) 
     return actor_name(visit.actor, people)
 
 
-def _when(visit: StepVisit, step: StepProgress) -> str:
+AUTOMATIC = frozenset({"serviceTask", "scriptTask", "businessRuleTask", "sendTask"})
+
+
+def _when(visit: StepVisit, step: StepProgress, kind: str) -> str:
     if visit.open and visit.due is not None:
         return f"jusqu'au {datetime_fr(visit.due)}"
     if visit.open and visit.at is not None:
         return f"depuis le {datetime_fr(visit.at)}"
     if visit.open:
-        return "traitement en cours" if step.state == "current" else "en attente"
+        return "(traitement automatique)" if kind in AUTOMATIC else ""
     return f"le {datetime_fr(visit.at)}" if visit.at is not None else ""
 
 
-def _rows(
-    steps: Mapping[str, StepProgress],
-    kinds: Mapping[str, str],
+def _step_rows(
+    step: StepProgress,
+    name: str,
+    kind: str,
     people: Mapping[str, str],
     roles: Mapping[str, str],
 ) -> list[StepRow]:
     rows = []
-    for step in steps.values():
-        name = step.name or KIND_LABELS.get(kinds.get(step.element, ""), "étape").capitalize()
-        for visit in step.visits:
-            state = STATE_LABELS["done"] if not visit.open else STATE_LABELS[step.state]
-            rows.append(StepRow(name, state, _when(visit, step), _who(visit, people, roles)))
+    for visit in step.visits:
+        state = STATE_LABELS[step.state] if visit.open else STATE_LABELS["done"]
+        when = _when(visit, step, kind)
+        rows.append(StepRow(name, state, when, _who(visit, people, roles)))
     return rows
 
 
-def _tooltip(name: str, step: StepProgress, rows: Sequence[StepRow]) -> str:
+def _line(row: StepRow) -> str:
+    """`Faite le 7 décembre 2026 à 9 h 56 par Marie Dupont (maire)`, for a tooltip."""
+    fact = f"{row.state} {row.when}".strip()
+    if not row.who:
+        return fact
+    if row.state == STATE_LABELS["done"]:
+        return f"{fact} {row.who}" if row.who == "automatiquement" else f"{fact} par {row.who}"
+    return f"{fact}, à faire par {row.who}"
+
+
+def _tooltip(name: str, own: Sequence[StepRow], nested: Sequence[StepRow]) -> str:
     lines = [name]
-    for row in rows[-6:]:
-        fact = f"{row.state} {row.when}".strip()
-        lines.append(f"{fact} — {row.who}" if row.who else fact)
-    if len(rows) > 6:
-        lines.insert(1, f"({len(rows)} passages, les 6 derniers :)")
+    if len(own) > 6:
+        lines.append(f"{len(own)} passages ; les 6 derniers :")
+    lines += [_line(row) for row in own[-6:]]
+    open_rows = [row for row in nested if row.state != STATE_LABELS["done"]]
+    done = len(nested) - len(open_rows)
+    if done:
+        lines.append(f"{done} étape(s) faite(s) à l'intérieur")
+    lines += [f"{row.name.rsplit(' › ', 1)[-1]} : {_line(row)}" for row in open_rows]
     return "\n".join(lines)
+
+
+def _name(step: StepProgress, kinds: Mapping[str, str], names: Mapping[str, str]) -> str:
+    own = step.name or KIND_LABELS.get(kinds.get(step.element, ""), "étape").capitalize()
+    if step.within is None:
+        return own
+    return f"{names.get(step.within) or step.within} › {own}"
+
+
+def _marks_and_rows(
+    steps: Mapping[str, StepProgress],
+    kinds: Mapping[str, str],
+    names: Mapping[str, str],
+    people: Mapping[str, str],
+    roles: Mapping[str, str],
+) -> tuple[dict[str, Mark], list[StepRow]]:
+    """The same facts twice: a mark per drawn element (steps of a called process told on
+    the element that calls it) and the table's rows, in the order the case reached them."""
+    rows: list[StepRow] = []
+    own: dict[str, list[StepRow]] = {}
+    nested: dict[str, list[StepRow]] = {}
+    for step in steps.values():
+        kind = kinds.get(step.element, "") if step.within is None else ""
+        step_rows = _step_rows(step, _name(step, kinds, names), kind, people, roles)
+        listed = [r for r, v in zip(step_rows, step.visits, strict=True) if not v.bookkeeping]
+        rows.extend(listed)
+        if step.within is None:
+            own.setdefault(step.element, []).extend(listed or step_rows)
+        else:
+            nested.setdefault(step.within, []).extend(listed)
+    marks = {}
+    for step in steps.values():
+        if step.within is None and step.element in kinds:
+            label = _name(step, kinds, names)
+            tooltip = _tooltip(label, own[step.element], nested.get(step.element, []))
+            marks[step.element] = Mark(step.state, tooltip)
+    return marks, rows
 
 
 def case_diagram(
@@ -97,29 +150,24 @@ def case_diagram(
     try:
         diagram = diagram_of(progress.bundle.files, progress.bundle.main_process)
     except DiagramUnavailable as exc:
-        rows = _rows(progress.steps, {}, people, roles)
+        _, rows = _marks_and_rows(progress.steps, {}, {}, people, roles)
         return DiagramView(None, f"{UNAVAILABLE} : {exc}.", tuple(rows), False)
     kinds = {shape.id: shape.kind for shape in diagram.shapes}
-    marks: dict[str, Mark] = {}
-    all_rows: list[StepRow] = []
-    for element, step in progress.steps.items():
-        rows = _rows({element: step}, kinds, people, roles)
-        all_rows.extend(rows)
-        if element in kinds:
-            marks[element] = Mark(step.state, _tooltip(rows[0].name, step, rows))
-    done = sum(1 for step in progress.steps.values() if step.state == "done")
-    current = [rows.name for rows in all_rows if rows.state != STATE_LABELS["done"]]
+    names = {shape.id: shape.name for shape in diagram.shapes}
+    marks, rows = _marks_and_rows(progress.steps, kinds, names, people, roles)
+    done = sum(1 for mark in marks.values() if mark.state == "done")
+    opened = [names.get(k) or k for k, mark in marks.items() if mark.state != "done"]
     description = f"{done} étape(s) faite(s)" + (
-        f" ; en cours ou en attente : {', '.join(current)}" if current else ""
+        f" ; en cours ou en attente : {', '.join(opened)}" if opened else ""
     )
     svg = draw_svg(
         diagram,
         marks,
         title=f"Schéma de la procédure « {progress.bundle.title} » pour ce dossier",
-        description=description + ". Le tableau qui suit donne les mêmes informations.",
+        description=description + ". La liste des étapes qui suit donne les mêmes informations.",
         lane_labels=roles,
     )
-    return DiagramView(Markup(svg), None, tuple(all_rows), not diagram.from_model)
+    return DiagramView(Markup(svg), None, tuple(rows), not diagram.from_model)
 
 
 def version_diagram(bundle: ProcessBundle) -> DiagramView:

@@ -341,7 +341,8 @@ class _Router:
         s, t = self.placed[edge.source], self.placed[edge.target]
         source, target = state.anchor(edge.source), edge.target
         rank_s, rank_t = state.rank[source], state.rank[target]
-        into = self._spread("x", self.column_gap(rank_t) + COLUMN / 2 - t.w / 2 - 14)
+        # Just inside the target's column: left of every shape there, whatever their widths.
+        into = self._spread("x", self.column_gap(rank_t) + 12)
         points: list[tuple[float, float]]
         if edge.source in state.host:  # from a boundary event: down, then along
             if rank_t == rank_s + 1 and t.cy > s.y + s.h:

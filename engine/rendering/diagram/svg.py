@@ -8,6 +8,7 @@ tag on what is open, dashes for what was not reached; each shape's <title> is it
 from __future__ import annotations
 
 import math
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -79,7 +80,12 @@ FONT = "Marianne, Arial, 'Helvetica Neue', sans-serif"
 
 def wrap(text: str, width: int, lines: int) -> list[str]:
     """Cut `text` into at most `lines` lines of about `width` characters (… when cut)."""
-    words = text.split()
+    text = re.sub(r"[ \t\r\n\f\v]+", " ", text).strip()
+    # French punctuation stays with its word (« signée ? » never leaves « ? » alone).
+    for mark in ("?", "!", ":", ";", "»"):
+        text = text.replace(f" {mark}", f"\u00a0{mark}")
+    text = text.replace("« ", "«\u00a0")
+    words = [word for word in text.split(" ") if word]
     out: list[str] = []
     current = ""
     for word in words:
@@ -436,6 +442,9 @@ def _shape(canvas: _Canvas, shape: Shape, state: str, tooltip: str) -> None:
         corner = (cx + hw * 0.55, cy - hh * 0.55)
     if state == "done":
         _tick(g, *corner)
+    elif state in TAGS and shape.kind == "boundaryEvent":  # right of it, clear of its task
+        width = 8 + 6.6 * len(TAGS[state])
+        _tag(g, TAGS[state], box.x + box.w + 2 + width / 2, box.cy + 8, colour)
     elif state in TAGS:
         _tag(g, TAGS[state], box.cx, box.y - 3, colour)
 
@@ -448,7 +457,7 @@ def _label(g: ET.Element, shape: Shape, ink: str) -> None:
         lines = wrap(shape.name, max(8, int(box.w / 5.6) + 2), 4)
         _text(g, lines, box.cx, box.y + 10, size=11, colour=ink)
         return
-    lines = wrap(shape.name, 20, 3)
+    lines = wrap(shape.name, 24 if shape.family == "gateway" else 20, 3)
     box = shape.box
     if shape.family == "gateway":  # above: its branches leave by the right and the bottom
         _text(g, lines, box.cx, box.y - 6 - (len(lines) - 1) * 13.2, size=11, colour=ink)

@@ -47,6 +47,8 @@ class StepVisit:
     """For a timer awaited: when it fires."""
     waits_for: str | None = None
     """Who may act (login of the assignee) or the lane, for a task to do."""
+    bookkeeping: bool = False
+    """The engine's own work (a gateway, a script, a loop's task): drawn, not listed."""
 
 
 @dataclass(frozen=True)
@@ -54,10 +56,13 @@ class StepProgress:
     """What one BPMN element of the case's model went through."""
 
     element: str
+    """The BPMN id of the element (in the called or embedded process when `within` is set)."""
     name: str
     state: StepState
     """`current` (a task to do or a job at work), `waiting` (timer, message), else `done`."""
     visits: tuple[StepVisit, ...] = field(default_factory=tuple)
+    within: str | None = None
+    """The top-level element (call activity, sub-process) a nested step runs under."""
 
 
 @dataclass(frozen=True)
@@ -65,7 +70,8 @@ class CaseProgress:
     case: Case
     bundle: ProcessBundle
     steps: dict[str, StepProgress]
-    """By BPMN element id, in the order the case reached them."""
+    """In the order the case reached them; by BPMN element id for the main process, by
+    `container/element` for the steps of a called or embedded process."""
 
 
 def _job_task(entry: JournalEntry) -> str | None:
@@ -123,15 +129,16 @@ def progress_of(
     open_tasks = {task.id: task for task in tasks}
     grouped: dict[str, list[NodeVisit]] = {}
     for visit in visits:
-        grouped.setdefault(visit.node, []).append(visit)
+        key = visit.node if visit.within is None else f"{visit.within}/{visit.node}"
+        grouped.setdefault(key, []).append(visit)
     steps: dict[str, StepProgress] = {}
-    for node, passes in grouped.items():
+    for key, passes in grouped.items():
         shown: list[StepVisit] = []
         state: StepState = "done"
         for visit in passes:
             if visit.state == "done":
                 at, actor = dated.get(visit.task_id, (None, ""))
-                shown.append(StepVisit(at, actor or None))
+                shown.append(StepVisit(at, actor or None, bookkeeping=visit.bookkeeping))
                 continue
             human = open_tasks.get(visit.task_id)
             if visit.state in ("ready", "running"):
@@ -145,9 +152,14 @@ def progress_of(
                     open=True,
                     due=timers.get(visit.task_id),
                     waits_for=(human.assignee or human.lane) if human else None,
+                    bookkeeping=visit.bookkeeping,
                 )
             )
-        steps[node] = StepProgress(node, passes[0].name, state, tuple(shown))
+        if any(visit.waits_for for visit in shown):
+            # A multi-instance's own task runs beside its instances: the person's turn says it.
+            shown = [v for v in shown if not v.open or v.waits_for or v.due is not None]
+        first = passes[0]
+        steps[key] = StepProgress(first.node, first.name, state, tuple(shown), first.within)
     return steps
 
 
