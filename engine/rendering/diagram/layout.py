@@ -128,9 +128,7 @@ class _Pool:
             for n in self.nodes.values()
             if n.kind == "boundaryEvent" and n.attached_to in self.nodes
         }
-        self.edges = [
-            e for e in pool.edges if e.source in self.nodes and e.target in self.nodes
-        ]
+        self.edges = [e for e in pool.edges if e.source in self.nodes and e.target in self.nodes]
         self.back: set[str] = set()
         self.rank: dict[str, int] = {}
         self.row: dict[str, int] = {}
@@ -156,14 +154,14 @@ class _Pool:
             stack = [(root, iter(outgoing[root]))]
             while stack:
                 node, edges = stack[-1]
-                edge = next(edges, None)
-                if edge is None:
+                following = next(edges, None)
+                if following is None:
                     stack.pop()
                     on_stack.discard(node)
                     continue
-                target = self.anchor(edge.target)
+                target = self.anchor(following.target)
                 if target in on_stack:
-                    self.back.add(edge.id)
+                    self.back.add(following.id)
                 elif target not in seen:
                     seen.add(target)
                     on_stack.add(target)
@@ -226,9 +224,7 @@ class _Pool:
                 source = self.anchor(edge.source)
                 if source not in self.row or self.lane_of.get(source) != lane:
                     continue
-                siblings = [
-                    t for t in successors[edge.source] if self.lane_of.get(t) == lane
-                ]
+                siblings = [t for t in successors[edge.source] if self.lane_of.get(t) == lane]
                 below = 1 if edge.source in self.host else 0
                 wanted = self.row[source] + below + siblings.index(node.id)
                 break
@@ -301,15 +297,15 @@ def _automatic(model: Model) -> Diagram:
 class _Router:
     """Orthogonal routes in the channels between columns and rows, spread when they share one."""
 
-    def __init__(self, state: _Pool, placed: dict[str, Box], left: float, lane_top: dict[str, float]) -> None:
+    def __init__(
+        self, state: _Pool, placed: dict[str, Box], left: float, lane_top: dict[str, float]
+    ) -> None:
         self.state = state
         self.placed = placed
         self.left = left
         self.lane_top = lane_top
         self.used: dict[tuple[str, int], int] = defaultdict(int)
-        self.cells = {
-            (state.lane_of[n.id], state.rank[n.id], state.row[n.id]) for n in state.steps
-        }
+        self.cells = {(state.lane_of[n.id], state.rank[n.id], state.row[n.id]) for n in state.steps}
 
     def _spread(self, kind: str, at: float) -> float:
         count = self.used[kind, round(at)]
@@ -350,7 +346,13 @@ class _Router:
             else:
                 channel = self._spread("y", self.row_gap(source, below=True))
                 gap = self._spread("x", self.column_gap(rank_t))
-                points = [(s.cx, s.y + s.h), (s.cx, channel), (gap, channel), (gap, t.cy), (t.x, t.cy)]
+                points = [
+                    (s.cx, s.y + s.h),
+                    (s.cx, channel),
+                    (gap, channel),
+                    (gap, t.cy),
+                    (t.x, t.cy),
+                ]
         elif edge.id in state.back or rank_t <= rank_s:  # a loop back: under the row, leftwards
             channel = self._spread("y", self.row_gap(source, below=True))
             gap = self._spread("x", self.column_gap(rank_t))

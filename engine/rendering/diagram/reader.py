@@ -188,7 +188,9 @@ def _bounds(element: etree._Element | None) -> Box | None:
     return Box(*values)
 
 
-def _di(root: etree._Element, drawn: set[str]) -> tuple[dict[str, tuple[Box, Box | None, bool]], dict[str, tuple[tuple[float, float], ...]]]:
+def _di(
+    root: etree._Element, drawn: set[str]
+) -> tuple[dict[str, tuple[Box, Box | None, bool]], dict[str, tuple[tuple[float, float], ...]]]:
     """The DI plane that draws `drawn` (a process or collaboration id), if any."""
     shapes: dict[str, tuple[Box, Box | None, bool]] = {}
     waypoints: dict[str, tuple[tuple[float, float], ...]] = {}

@@ -147,8 +147,8 @@ class _Canvas:
             )
             ET.SubElement(marker, "path", {"d": "M0,0 L10,5 L0,10 z", "fill": colour})
 
-    def group(self, parent: ET.Element | None = None, **attrs: str) -> ET.Element:
-        return ET.SubElement(self.root if parent is None else parent, "g", attrs)
+    def group(self, attrs: dict[str, str]) -> ET.Element:
+        return ET.SubElement(self.root, "g", attrs)
 
 
 def _text(
@@ -182,7 +182,7 @@ def _text(
 
 def _lane(canvas: _Canvas, lane: Lane, labels: Mapping[str, str]) -> None:
     box = lane.box
-    g = canvas.group(**{"class": "bpmn-pool" if lane.pool else "bpmn-lane"})
+    g = canvas.group({"class": "bpmn-pool" if lane.pool else "bpmn-lane"})
     ET.SubElement(
         g,
         "rect",
@@ -223,7 +223,9 @@ def _lane(canvas: _Canvas, lane: Lane, labels: Mapping[str, str]) -> None:
         },
     )
     for i, line in enumerate(lines):
-        span = ET.SubElement(text, "tspan", {"x": "0", "y": _n(4 + (i - (len(lines) - 1) / 2) * 14)})
+        span = ET.SubElement(
+            text, "tspan", {"x": "0", "y": _n(4 + (i - (len(lines) - 1) / 2) * 14)}
+        )
         span.text = line
 
 
@@ -234,7 +236,7 @@ def _path(points: tuple[tuple[float, float], ...]) -> str:
 def _flow(canvas: _Canvas, flow: Flow, state: str) -> None:
     colour, _, _ = COLOURS[state]
     width = {"done": "2.6", "none": "1.5"}.get(state, "1.4")
-    g = canvas.group(**{"class": f"bpmn-flow bpmn-{state}"})
+    g = canvas.group({"class": f"bpmn-flow bpmn-{state}"})
     attrs = {
         "d": _path(flow.points),
         "fill": "none",
@@ -288,18 +290,24 @@ def _icon(g: ET.Element, shape: Shape, colour: str) -> None:
         ET.SubElement(g, "rect", {"x": _n(x), "y": _n(y), "width": "12", "height": "14", **line})
         for k in (4, 7, 10):
             ET.SubElement(
-                g, "line", {"x1": _n(x + 3), "y1": _n(y + k), "x2": _n(x + 9), "y2": _n(y + k), **line}
+                g,
+                "line",
+                {"x1": _n(x + 3), "y1": _n(y + k), "x2": _n(x + 9), "y2": _n(y + k), **line},
             )
     elif shape.kind == "businessRuleTask":
         ET.SubElement(g, "rect", {"x": _n(x), "y": _n(y), "width": "15", "height": "11", **line})
-        ET.SubElement(g, "path", {"d": f"M{_n(x)},{_n(y + 4)} h15 M{_n(x + 5)},{_n(y + 4)} v7", **line})
+        ET.SubElement(
+            g, "path", {"d": f"M{_n(x)},{_n(y + 4)} h15 M{_n(x + 5)},{_n(y + 4)} v7", **line}
+        )
     elif shape.kind in ("sendTask", "receiveTask"):
         _envelope(g, x + 8, y + 6, colour, filled=shape.kind == "sendTask")
 
 
 def _envelope(g: ET.Element, cx: float, cy: float, colour: str, *, filled: bool) -> None:
     attrs = {"fill": colour if filled else "none", "stroke": colour, "stroke-width": "1.2"}
-    ET.SubElement(g, "rect", {"x": _n(cx - 7), "y": _n(cy - 5), "width": "14", "height": "10", **attrs})
+    ET.SubElement(
+        g, "rect", {"x": _n(cx - 7), "y": _n(cy - 5), "width": "14", "height": "10", **attrs}
+    )
     back = "#ffffff" if filled else colour
     ET.SubElement(
         g,
@@ -314,7 +322,9 @@ def _event_marker(g: ET.Element, shape: Shape, colour: str) -> None:
     thrown = shape.kind in ("endEvent", "intermediateThrowEvent")
     line = {"fill": "none", "stroke": colour, "stroke-width": "1.4"}
     if shape.marker == "timer":
-        ET.SubElement(g, "circle", {"cx": _n(cx), "cy": _n(cy), "r": "9", **line, "fill": "#ffffff"})
+        ET.SubElement(
+            g, "circle", {"cx": _n(cx), "cy": _n(cy), "r": "9", **line, "fill": "#ffffff"}
+        )
         for k in range(12):
             a = k * math.pi / 6
             ET.SubElement(
@@ -323,11 +333,23 @@ def _event_marker(g: ET.Element, shape: Shape, colour: str) -> None:
                  "x2": _n(cx + 9 * math.cos(a)), "y2": _n(cy + 9 * math.sin(a)), **line,
                  "stroke-width": "0.8"},
             )  # fmt: skip
-        ET.SubElement(g, "path", {"d": f"M{_n(cx)},{_n(cy - 6)} L{_n(cx)},{_n(cy)} L{_n(cx + 4)},{_n(cy + 2)}", **line})
+        ET.SubElement(
+            g,
+            "path",
+            {"d": f"M{_n(cx)},{_n(cy - 6)} L{_n(cx)},{_n(cy)} L{_n(cx + 4)},{_n(cy + 2)}", **line},
+        )
     elif shape.marker == "message":
         _envelope(g, cx, cy, colour, filled=thrown)
     elif shape.marker == "signal":
-        ET.SubElement(g, "path", {"d": f"M{_n(cx)},{_n(cy - 8)} l7,12 h-14 z", **line, "fill": colour if thrown else "none"})
+        ET.SubElement(
+            g,
+            "path",
+            {
+                "d": f"M{_n(cx)},{_n(cy - 8)} l7,12 h-14 z",
+                **line,
+                "fill": colour if thrown else "none",
+            },
+        )
     elif shape.marker == "error":
         ET.SubElement(
             g, "path",
@@ -344,21 +366,53 @@ def _gateway_marker(g: ET.Element, shape: Shape, colour: str) -> None:
     cx, cy = shape.box.cx, shape.box.cy
     line = {"fill": "none", "stroke": colour, "stroke-width": "3", "stroke-linecap": "round"}
     if shape.kind == "exclusiveGateway":
-        ET.SubElement(g, "path", {"d": f"M{_n(cx - 7)},{_n(cy - 7)} l14,14 M{_n(cx + 7)},{_n(cy - 7)} l-14,14", **line})
+        ET.SubElement(
+            g,
+            "path",
+            {"d": f"M{_n(cx - 7)},{_n(cy - 7)} l14,14 M{_n(cx + 7)},{_n(cy - 7)} l-14,14", **line},
+        )
     elif shape.kind == "parallelGateway":
-        ET.SubElement(g, "path", {"d": f"M{_n(cx)},{_n(cy - 10)} v20 M{_n(cx - 10)},{_n(cy)} h20", **line})
+        ET.SubElement(
+            g, "path", {"d": f"M{_n(cx)},{_n(cy - 10)} v20 M{_n(cx - 10)},{_n(cy)} h20", **line}
+        )
     elif shape.kind == "inclusiveGateway":
-        ET.SubElement(g, "circle", {"cx": _n(cx), "cy": _n(cy), "r": "9", **line, "stroke-width": "2.5"})
+        ET.SubElement(
+            g, "circle", {"cx": _n(cx), "cy": _n(cy), "r": "9", **line, "stroke-width": "2.5"}
+        )
     elif shape.kind == "eventBasedGateway":
-        ET.SubElement(g, "circle", {"cx": _n(cx), "cy": _n(cy), "r": "10", **line, "stroke-width": "1.2"})
-        ET.SubElement(g, "path", {"d": f"M{_n(cx)},{_n(cy - 6)} l6,4 l-2,7 h-8 l-2,-7 z", **line, "stroke-width": "1.2"})
+        ET.SubElement(
+            g, "circle", {"cx": _n(cx), "cy": _n(cy), "r": "10", **line, "stroke-width": "1.2"}
+        )
+        ET.SubElement(
+            g,
+            "path",
+            {"d": f"M{_n(cx)},{_n(cy - 6)} l6,4 l-2,7 h-8 l-2,-7 z", **line, "stroke-width": "1.2"},
+        )
     elif shape.kind == "complexGateway":
-        ET.SubElement(g, "path", {"d": f"M{_n(cx)},{_n(cy - 10)} v20 M{_n(cx - 10)},{_n(cy)} h20 M{_n(cx - 7)},{_n(cy - 7)} l14,14 M{_n(cx + 7)},{_n(cy - 7)} l-14,14", **line})
+        ET.SubElement(
+            g,
+            "path",
+            {
+                "d": f"M{_n(cx)},{_n(cy - 10)} v20 M{_n(cx - 10)},{_n(cy)} h20 M{_n(cx - 7)},{_n(cy - 7)} l14,14 M{_n(cx + 7)},{_n(cy - 7)} l-14,14",
+                **line,
+            },
+        )
 
 
 def _tick(g: ET.Element, x: float, y: float) -> None:
     """A done mark: a white tick in a green disc (shape's top right corner)."""
-    ET.SubElement(g, "circle", {"cx": _n(x), "cy": _n(y), "r": "8", "fill": "#18753c", "stroke": "#ffffff", "stroke-width": "1.5"})
+    ET.SubElement(
+        g,
+        "circle",
+        {
+            "cx": _n(x),
+            "cy": _n(y),
+            "r": "8",
+            "fill": "#18753c",
+            "stroke": "#ffffff",
+            "stroke-width": "1.5",
+        },
+    )
     ET.SubElement(
         g, "path",
         {"d": f"M{_n(x - 4)},{_n(y)} l3,3 l5,-6", "fill": "none", "stroke": "#ffffff", "stroke-width": "2",
@@ -382,7 +436,7 @@ def _tag(g: ET.Element, text: str, cx: float, bottom: float, colour: str) -> Non
 
 def _shape(canvas: _Canvas, shape: Shape, state: str, tooltip: str) -> None:
     colour, fill, width = COLOURS[state]
-    g = canvas.group(**{"class": f"bpmn-shape bpmn-{state}", "data-element": shape.id})
+    g = canvas.group({"class": f"bpmn-shape bpmn-{state}", "data-element": shape.id})
     ET.SubElement(g, "title").text = tooltip
     box = shape.box
     dash = {"stroke-dasharray": "5 3"} if state == "pending" else {}
@@ -398,8 +452,23 @@ def _shape(canvas: _Canvas, shape: Shape, state: str, tooltip: str) -> None:
         _icon(g, shape, colour)
         if shape.kind in ("subProcess", "callActivity", "transaction") and not shape.expanded:
             x, y = box.cx - 6, box.y + box.h - 15
-            ET.SubElement(g, "rect", {"x": _n(x), "y": _n(y), "width": "12", "height": "12", "fill": "none", "stroke": colour})
-            ET.SubElement(g, "path", {"d": f"M{_n(x + 3)},{_n(y + 6)} h6 M{_n(x + 6)},{_n(y + 3)} v6", "stroke": colour})
+            ET.SubElement(
+                g,
+                "rect",
+                {
+                    "x": _n(x),
+                    "y": _n(y),
+                    "width": "12",
+                    "height": "12",
+                    "fill": "none",
+                    "stroke": colour,
+                },
+            )
+            ET.SubElement(
+                g,
+                "path",
+                {"d": f"M{_n(x + 3)},{_n(y + 6)} h6 M{_n(x + 6)},{_n(y + 3)} v6", "stroke": colour},
+            )
         if shape.loop:
             x, y = box.cx - 6, box.y + box.h - 15
             if shape.loop == "parallel":
@@ -408,9 +477,19 @@ def _shape(canvas: _Canvas, shape: Shape, state: str, tooltip: str) -> None:
                 path = " ".join(f"M{_n(x)},{_n(y + k)} h12" for k in (1, 6, 11))
             else:
                 path = f"M{_n(x + 9)},{_n(y + 2)} a5,5 0 1,1 -6,0 m0,0 l-3,-1 m3,1 l1,-3"
-            ET.SubElement(g, "path", {"d": path, "stroke": colour, "stroke-width": "2", "fill": "none"})
+            ET.SubElement(
+                g, "path", {"d": path, "stroke": colour, "stroke-width": "2", "fill": "none"}
+            )
         if shape.expanded:
-            _text(g, wrap(shape.name, max(8, int(box.w / 7)), 1), box.cx, box.y + 16, size=12, colour=ink, weight="bold")
+            _text(
+                g,
+                wrap(shape.name, max(8, int(box.w / 7)), 1),
+                box.cx,
+                box.y + 16,
+                size=12,
+                colour=ink,
+                weight="bold",
+            )
         else:
             lines = wrap(shape.name, max(6, int((box.w - 12) / 6.4)), 4)
             top = box.cy - (len(lines) - 1) * 7.2 + 4
@@ -426,7 +505,18 @@ def _shape(canvas: _Canvas, shape: Shape, state: str, tooltip: str) -> None:
             attrs["stroke-dasharray"] = "4 2"
         ET.SubElement(g, "circle", attrs)
         if shape.kind in ("intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent"):
-            ET.SubElement(g, "circle", {"cx": _n(box.cx), "cy": _n(box.cy), "r": _n(r - 3.5), "fill": "none", "stroke": colour, "stroke-width": "1.2"})
+            ET.SubElement(
+                g,
+                "circle",
+                {
+                    "cx": _n(box.cx),
+                    "cy": _n(box.cy),
+                    "r": _n(r - 3.5),
+                    "fill": "none",
+                    "stroke": colour,
+                    "stroke-width": "1.2",
+                },
+            )
         _event_marker(g, shape, colour)
         _label(g, shape, ink)
         corner = (box.cx + r * 0.75, box.cy - r * 0.75)
@@ -467,7 +557,9 @@ def _label(g: ET.Element, shape: Shape, ink: str) -> None:
             {"x": _n(box.x + box.w + 3), "y": _n(box.y + box.h + 10), "font-size": "11", "fill": ink},
         )  # fmt: skip
         for i, line in enumerate(lines[:2]):
-            ET.SubElement(text, "tspan", {"x": _n(box.x + box.w + 3), "dy": "0" if i == 0 else "13.2"}).text = line
+            ET.SubElement(
+                text, "tspan", {"x": _n(box.x + box.w + 3), "dy": "0" if i == 0 else "13.2"}
+            ).text = line
     else:
         _text(g, lines, box.cx, box.y + box.h + 14, size=11, colour=ink)
 
@@ -516,4 +608,3 @@ def _tooltip(shape: Shape, marks: Mapping[str, Mark] | None) -> str:
     if marks is None:
         return _default_tooltip(shape)
     return f"{_default_tooltip(shape)} — pas atteinte par ce dossier"
-
