@@ -366,6 +366,11 @@ class _Router:
                 points = [(s.cx, s.y), (s.cx, t.cy), (t.x, t.cy)]
             else:
                 points = [(s.x + s.w, s.cy), (into, s.cy), (into, t.cy), (t.x, t.cy)]
+        elif s.h < 60 and abs(t.cy - s.cy) >= 0.5:  # a gateway's branch: leave by its tip
+            below = t.cy > s.cy
+            tip = s.y + s.h if below else s.y
+            channel = self._spread("y", self.row_gap(target, below=not below))
+            points = [(s.cx, tip), (s.cx, channel), (into, channel), (into, t.cy), (t.x, t.cy)]
         else:
             out = self._spread("x", self.column_gap(rank_s + 1))
             channel = self._spread("y", self.row_gap(target, below=t.cy < s.cy))

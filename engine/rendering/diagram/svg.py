@@ -551,15 +551,13 @@ def _label(g: ET.Element, shape: Shape, ink: str) -> None:
     box = shape.box
     if shape.family == "gateway":  # above: its branches leave by the right and the bottom
         _text(g, lines, box.cx, box.y - 6 - (len(lines) - 1) * 13.2, size=11, colour=ink)
-    elif shape.kind == "boundaryEvent":  # beside: its flow leaves downwards
-        text = ET.SubElement(
-            g, "text",
-            {"x": _n(box.x + box.w + 3), "y": _n(box.y + box.h + 10), "font-size": "11", "fill": ink},
-        )  # fmt: skip
+    elif shape.kind == "boundaryEvent":  # below left: its flow leaves downwards, then right
+        x = box.x - 2
+        attrs = {"x": _n(x), "y": _n(box.y + box.h + 10), "font-size": "11", "fill": ink}
+        text = ET.SubElement(g, "text", {**attrs, "text-anchor": "end"})
         for i, line in enumerate(lines[:2]):
-            ET.SubElement(
-                text, "tspan", {"x": _n(box.x + box.w + 3), "dy": "0" if i == 0 else "13.2"}
-            ).text = line
+            span = ET.SubElement(text, "tspan", {"x": _n(x), "dy": "0" if i == 0 else "13.2"})
+            span.text = line
     else:
         _text(g, lines, box.cx, box.y + box.h + 14, size=11, colour=ink)
 
