@@ -8,7 +8,14 @@ from dataclasses import dataclass
 
 from markupsafe import Markup
 
-from engine.rendering.diagram import KIND_LABELS, DiagramUnavailable, Mark, diagram_of, draw_svg
+from engine.rendering.diagram import (
+    KIND_LABELS,
+    Diagram,
+    DiagramUnavailable,
+    Mark,
+    diagram_of,
+    draw_svg,
+)
 from engine.runtime.specs import ProcessBundle
 from engine.services.queries.case_progress import StepProgress, StepVisit, case_progress
 from engine.services.unit_of_work import UnitOfWork
@@ -18,6 +25,21 @@ from web.history import actor_name
 __all__ = ["DiagramView", "StepRow", "case_diagram", "version_diagram"]
 
 UNAVAILABLE = "Schéma non disponible"
+_PLACED: dict[str, Diagram] = {}
+"""Placed diagrams by spec digest: a deployed version never changes, its layout neither."""
+_PLACED_MAX = 64
+
+
+def _placed(bundle: ProcessBundle) -> Diagram:
+    found = _PLACED.get(bundle.hash)
+    if found is None:
+        found = diagram_of(bundle.files, bundle.main_process)
+        if len(_PLACED) >= _PLACED_MAX:
+            _PLACED.pop(next(iter(_PLACED)), None)
+        _PLACED[bundle.hash] = found
+    return found
+
+
 STATE_LABELS = {"done": "Faite", "current": "En cours", "waiting": "En attente"}
 
 
@@ -148,7 +170,7 @@ def case_diagram(
     progress = case_progress(unit, tenant, case_id)
     roles = dict(progress.bundle.roles)
     try:
-        diagram = diagram_of(progress.bundle.files, progress.bundle.main_process)
+        diagram = _placed(progress.bundle)
     except DiagramUnavailable as exc:
         _, rows = _marks_and_rows(progress.steps, {}, {}, people, roles)
         return DiagramView(None, f"{UNAVAILABLE} : {exc}.", tuple(rows), False)
@@ -174,7 +196,7 @@ def case_diagram(
 def version_diagram(bundle: ProcessBundle) -> DiagramView:
     """A procedure version's diagram alone (no case on it)."""
     try:
-        diagram = diagram_of(bundle.files, bundle.main_process)
+        diagram = _placed(bundle)
     except DiagramUnavailable as exc:
         return DiagramView(None, f"{UNAVAILABLE} : {exc}.", (), False)
     svg = draw_svg(
