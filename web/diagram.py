@@ -20,7 +20,7 @@ from engine.runtime.specs import ProcessBundle
 from engine.services.queries.case_progress import StepProgress, StepVisit, case_progress
 from engine.services.unit_of_work import UnitOfWork
 from web.display import datetime_fr, person
-from web.history import actor_name
+from web.history import MESSAGE_LABELS, actor_name
 
 __all__ = ["DiagramView", "StepRow", "case_diagram", "version_diagram"]
 
@@ -80,6 +80,8 @@ def _when(visit: StepVisit, step: StepProgress, kind: str) -> str:
         return f"jusqu'au {datetime_fr(visit.due)}"
     if visit.open and visit.at is not None:
         return f"depuis le {datetime_fr(visit.at)}"
+    if visit.open and visit.message:
+        return f"du message : {MESSAGE_LABELS.get(visit.message, visit.message)}"
     if visit.open:
         return "(traitement automatique)" if kind in AUTOMATIC else ""
     return f"le {datetime_fr(visit.at)}" if visit.at is not None else ""

@@ -49,6 +49,8 @@ class StepVisit:
     """Who may act (login of the assignee) or the lane, for a task to do."""
     bookkeeping: bool = False
     """The engine's own work (a gateway, a script, a loop's task): drawn, not listed."""
+    message: str | None = None
+    """For a message awaited: its name (as the procedure declares it)."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,7 @@ def progress_of(
                     due=timers.get(visit.task_id),
                     waits_for=(human.assignee or human.lane) if human else None,
                     bookkeeping=visit.bookkeeping,
+                    message=visit.event[1] if visit.event and visit.event[0] == "message" else None,
                 )
             )
         if any(visit.waits_for for visit in shown):
