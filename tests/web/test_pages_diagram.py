@@ -9,7 +9,10 @@ from collections.abc import Callable
 from fastapi.testclient import TestClient
 
 from engine.bootstrap import Platform
+from engine.runtime.specs import ProcessBundle
 from tests.engine.support import SIREN_A, SIREN_B
+from web.diagram import DiagramView, StepRow, version_diagram
+from web.templating import ENV
 
 Login = Callable[[str], tuple[TestClient, str]]
 DRAFT = {"objet": "Arrêté de voirie", "nature": "3", "texte": "Le maire arrête la fermeture."}
@@ -82,3 +85,24 @@ def test_the_operator_sees_the_case_and_any_version(browser_as: Login, people: P
     assert link in listed
     assert _shape(admin.get(link).text, "rediger") == "none"
     assert admin.get(f"/c/{SIREN_A}/admin/procedures/versions/{'0' * 64}").status_code == 404
+
+
+def test_a_model_that_cannot_be_drawn_says_so_in_french() -> None:
+    hostile = b'<?xml version="1.0"?><!DOCTYPE d [<!ENTITY a "a">]><d id="p">&a;</d>'
+    bundle = ProcessBundle("essai", "Essai", "p", {"essai.bpmn": hostile}, "f" * 64)
+    view = version_diagram(bundle)
+    assert view.svg is None and view.unavailable is not None
+    assert view.unavailable.startswith("Schéma non disponible : le modèle BPMN déclare")
+
+
+def test_without_a_drawing_the_case_still_lists_its_steps() -> None:
+    view = DiagramView(
+        None,
+        "Schéma non disponible : essai.",
+        (StepRow("Rédiger", "Faite", "le 2 mars", "X"),),
+        False,
+    )
+    section = ENV.get_template("_diagram.html").module.diagram_section(view)  # type: ignore[attr-defined]
+    text = _text(str(section))
+    assert "Schéma non disponible : essai." in text and "<svg" not in str(section)
+    assert "Rédiger Faite le 2 mars X" in text and '<details class="diagram-steps" open>' in section
