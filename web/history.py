@@ -51,6 +51,7 @@ EVENT_LABELS: dict[str, str] = {
     "council.saved": "Conseiller municipal enregistré",
     "settings.second_factor": "Double authentification exigée (paramètres)",
     "tenant.training": "Collectivité passée en espace de formation",
+    "tenant.training_ended": "Collectivité sortie du mode formation",
     "training.clock_moved": "Horloge de formation avancée",
     "user.second_factor_demanded": "Double authentification exigée du membre",
     "user.second_factor_disabled": "Double authentification désactivée",

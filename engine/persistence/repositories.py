@@ -901,6 +901,16 @@ class JobRepository:
         rows = self.conn.execute(select(t.jobs.c.state, func.count()).group_by(t.jobs.c.state))
         return {r[0]: int(r[1]) for r in rows}
 
+    def waiting_by_operation(self) -> dict[str, int]:
+        """Jobs not yet finished (in the outbox, queued or running), by operation."""
+        waiting = [JobState.PENDING.value, JobState.SENT.value, JobState.RUNNING.value]
+        rows = self.conn.execute(
+            select(t.jobs.c.operation, func.count())
+            .where(t.jobs.c.state.in_(waiting))
+            .group_by(t.jobs.c.operation)
+        )
+        return {r[0]: int(r[1]) for r in rows}
+
     def recall_effect(self, idempotency_key: str) -> dict[str, Any] | None:
         row = self.conn.execute(
             select(t.operation_effects.c.result).where(

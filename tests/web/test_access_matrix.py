@@ -157,6 +157,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
     # Operator pages.
     ("GET", "/exploitation"): OPERATOR,
     ("POST", "/exploitation/collectivites"): OPERATOR,
+    ("GET", "/exploitation/collectivites/{tenant}/formation"): OPERATOR,
+    ("POST", "/exploitation/collectivites/{tenant}/formation"): OPERATOR,
     ("GET", "/exploitation/sante"): OPERATOR,
     ("POST", "/exploitation/dossiers/{tenant}/{case_id}/relancer"): OPERATOR,
     # Deployed versions and their diagrams; a case seen by the operator (any tenant's).

@@ -132,6 +132,13 @@ def test_search_filters(people: Platform, client_of: Callable[[str], TestClient]
     page = archivist.get(ARCHIVES).text
     assert _ids(page) == every and "12 paquet(s) correspondant(s)" in page
     assert "Archivés : 12" in page
+    # Each package is reached by its title, not by its identifier.
+    assert f'{ARCHIVES}/paquets/paquet-03">Acte n° 3</a>' in page
+    assert ">paquet-03</a>" not in page
+    # Every search field sits in the same grid cell shape: a label above its control.
+    begin = page.index('class="filters-grid"')
+    form = page[begin : page.index("</form>", begin)]
+    assert form.count('<div class="field">') == 6 and 'type="search" id="q"' in form
 
     def found(**params: str) -> set[str]:
         response = archivist.get(ARCHIVES, params=params)
@@ -273,11 +280,14 @@ def test_package_page_verify_now_dip_and_audit_report(
             assert item["key"] in page and item["sha512"] in page
         assert "(manifeste)" in page
         assert package.seal_sha512 and package.seal_sha512 in page
-        assert package.retain_until.strftime("%d/%m/%Y") in page and "mode conformité" in page
+        # The lock's end in French long form, as every other date (« 31 décembre 2036 »).
+        assert f"avant le {date_fr(package.retain_until)}" in page and "mode conformité" in page
+        assert package.retain_until.strftime("%d/%m/%Y") not in page
         assert "Rapports de validation des signatures" in page and ": valide (" in page
         assert date_fr(package.dua_end) in page  # « 31 décembre 2036 »
         verified = client.post(f"{url}/verifier", data={"csrf_token": token})
         assert verified.status_code == 200 and "Paquet intègre" in verified.text
+        assert re.search(r"horodaté le \d{1,2} \w+ \d{4} à \d{1,2} h \d{2}", verified.text)
         dip = client.get(f"{url}/dip")
         assert dip.status_code == 200 and dip.headers["content-type"] == "application/zip"
         with zipfile.ZipFile(io.BytesIO(dip.content)) as archive:
