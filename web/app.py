@@ -29,6 +29,7 @@ from web.pages import (
     citizen,
     council,
     counter,
+    diagrams,
     public,
     signatory,
     task_lists,
@@ -115,6 +116,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         public.router,
         citizen.router,
         counter.router,
+        diagrams.router,
     ):
         app.include_router(page_router)
     return app

@@ -41,6 +41,7 @@ from engine.runtime.script_engine import make_script_engine
 from engine.runtime.serializer import dump_state, load_state
 from engine.runtime.service_task import PARAMS_KEY, AsyncServiceTask
 from engine.runtime.specs import ParsedProcess, element_name, form_name, task_properties
+from engine.runtime.trail import NodeVisit, node_visits
 
 _SCRIPT_ENGINE = make_script_engine()
 
@@ -169,6 +170,10 @@ class CaseRuntime:
         ]
         done.sort(key=lambda task: task.last_state_change)
         return [task.task_spec.bpmn_id for task in done]
+
+    def trail(self) -> list[NodeVisit]:
+        """Each pass through a flow node, done (in order) or active: the case's drawn path."""
+        return node_visits(self._workflow)
 
     # -- what the case waits for --------------------------------------------------------------
 

@@ -29,6 +29,7 @@ from engine.services.unit_of_work import UnitOfWork
 from web.auth import TenantAccess, page_access
 from web.confirmation import confirm_signature, confirmation_for
 from web.deps import PlatformDep, UowDep
+from web.diagram import case_diagram
 from web.display import case_rows, datetime_fr
 from web.forms import errors_by_field, fields_of, invalid_fields, read_form
 from web.history import history
@@ -259,6 +260,7 @@ def _case_page(
         "max_upload_label": size_label(p.settings.max_upload_bytes),
         "max_upload": p.settings.max_upload_bytes,
         "upload_error": upload_error,
+        "progress_diagram": case_diagram(unit, access.tenant.siren, case_id, people),
     }
     return tenant_page(request, access, "case.html", context, status=status)
 
