@@ -161,18 +161,15 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", "/exploitation/collectivites/{tenant}/formation"): OPERATOR,
     ("GET", "/exploitation/sante"): OPERATOR,
     ("POST", "/exploitation/dossiers/{tenant}/{case_id}/relancer"): OPERATOR,
-<<<<<<< HEAD
     ("GET", "/exploitation/versions"): OPERATOR,
     ("POST", "/exploitation/versions/deployer"): OPERATOR,
     ("GET", "/exploitation/versions/migration"): OPERATOR,
     ("POST", "/exploitation/versions/migration"): OPERATOR,
     ("POST", "/exploitation/versions/dossiers/{tenant}/{case_id}/revenir"): OPERATOR,
-=======
     # Deployed versions and their diagrams; a case seen by the operator (any tenant's).
     ("GET", "/exploitation/procedures"): OPERATOR,
     ("GET", "/exploitation/procedures/{digest}"): OPERATOR,
     ("GET", "/exploitation/dossiers/{tenant}/{case_id}"): OPERATOR,
->>>>>>> diagram
     # API.
     ("POST", "/api/auth/token"): LOGGED_IN,
     ("GET", "/api/me"): LOGGED_IN,
