@@ -105,3 +105,27 @@ def test_case_rows_use_form_labels_and_hide_internal_keys() -> None:
         ("Numéro de l'acte", "2026_DEL0001"),
     ]
     assert clean_label("Date limite (avec fuseau)") == "Date limite"
+
+
+def test_picked_values_read_as_what_was_picked() -> None:
+    """A @ctes matière shows its label, a councillor picked for a convocation their name, and
+    the act's publication its date and public address (journey 1 saw « 3.1 » and mails)."""
+    matiere = {"title": "Matière", "x-dematflow-source": {"kind": "actes_matieres"}}
+    assert show("3.1", matiere).text == "3.1 Domaine et patrimoine › Acquisitions"
+    council = {
+        "type": "array",
+        "title": "Conseillers convoqués",
+        "items": {"type": "string", "format": "email"},
+        "x-dematflow-source": {"kind": "councillors", "value": "email"},
+    }
+    names = {"marie.dupont@demo.fr": "Marie Dupont"}
+    shown = show(["marie.dupont@demo.fr", "inconnu@demo.fr"], council, people=names)
+    assert [item.text for item in shown.items] == ["Marie Dupont", "inconnu@demo.fr"]
+    url = "http://127.0.0.1:8000/registre/213400997/actes/6c1f4a5b"
+    published = {"url": url, "publie_le": "2027-02-25T08:05:00Z", "publication": "6c1f4a5b"}
+    (row,) = case_rows({"publication": published}, {})
+    assert row.label == "Publication sur le registre des actes"
+    assert [(r.label, r.value.text) for r in row.value.rows] == [
+        ("Adresse", url),
+        ("Mis en ligne le", "25 février 2027 à 9 h 05"),
+    ]
