@@ -206,9 +206,13 @@ def _transmitted_published_then_past_delays(walk: Walk, reference: str) -> None:
     walk.refresh_until("Accusé de réception de la préfecture")  # polled by the worker
     walk.refresh_until("Publication sur le registre des actes")
     walk.step("accusé de réception et publication")
-    data = page.get_by_role("region", name="Données du dossier").inner_text()
+    region = page.get_by_role("region", name="Données du dossier")
+    data = region.inner_text()
     found = re.search(r"Numéro de l'acte\s+(\d{4}_DEL\d+)", data)
     assert found, data
+    # the act's public address opens on the platform as served (its own port)
+    public = region.get_by_role("link", name=re.compile(f"/registre/{walk.siren}/actes/"))
+    expect(public.first).to_have_attribute("href", re.compile("^" + re.escape(walk.base)))
     walk.open(f"/registre/{walk.siren}", "registre des actes")
     row = page.get_by_role("row").filter(has_text=OBJET)
     expect(row).to_contain_text(found[1])
