@@ -87,6 +87,8 @@ COMPUTED_LABELS: dict[str, str] = {
     "decision_pdf": "Décision (PDF)",
     "signature": "Signature",
     "publication": "Publication sur le registre des actes",
+    "ordre_du_jour": "Ordre du jour",
+    "votes": "Votes du conseil",
     "publication_liste": "Publication de la liste sur le registre des actes",
 }
 """Labels of computed case data, by key."""
@@ -109,6 +111,19 @@ NESTED_LABELS: dict[str, str] = {
     "url": "Adresse",
     "qualite": "Qualité",
     "publie_le": "Mis en ligne le",
+    # A point of a séance's agenda and its vote.
+    "numero": "Point",
+    "numero_point": "Point",
+    "objet": "Objet",
+    "rapporteur": "Rapporteur",
+    "resultat": "Résultat",
+    "presents": "Présents",
+    "pouvoirs": "Pouvoirs",
+    "pour": "Pour",
+    "contre": "Contre",
+    "abstentions": "Abstentions",
+    "ne_prend_pas_part": "Ne prennent pas part au vote",
+    "motif": "Motif",
 }
 
 VALUE_LABELS: dict[str, str] = {

@@ -129,3 +129,34 @@ def test_picked_values_read_as_what_was_picked() -> None:
         ("Adresse", url),
         ("Mis en ligne le", "25 février 2027 à 9 h 05"),
     ]
+
+
+def test_a_seance_shows_its_agenda_and_votes() -> None:
+    """The séance's page shows each point of the agenda and the vote recorded for it (journey 1
+    recorded a vote that the page did not show)."""
+    data = {
+        "ordre_du_jour": [{"numero": 1, "numero_projet": "2027_PDEL0001", "objet": "Terrain"}],
+        "votes": [
+            {
+                "numero_point": 1,
+                "numero_projet": "2027_PDEL0001",
+                "objet": "Terrain",
+                "resultat": "adoptee",
+                "membres_en_exercice": 7,
+                "presents": 6,
+                "pouvoirs": 1,
+                "pour": 6,
+                "contre": 0,
+                "abstentions": 1,
+                "ne_prend_pas_part": 0,
+                "motif": "",
+            },
+        ],
+    }
+    agenda, votes = case_rows(data, {})
+    assert agenda.label == "Ordre du jour" and votes.label == "Votes du conseil"
+    (point,) = agenda.value.items
+    assert [(r.label, r.value.text) for r in point.rows] == [("Point", "1"), ("Objet", "Terrain")]
+    (vote,) = votes.value.items
+    shown = {r.label: r.value.text for r in vote.rows}
+    assert shown["Résultat"] == "adoptée" and shown["Pour"] == "6" and shown["Abstentions"] == "1"
