@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from engine.services.publication import signature_summary
 from web.display import (
     amount_fr,
     case_rows,
@@ -160,3 +161,11 @@ def test_a_seance_shows_its_agenda_and_votes() -> None:
     (vote,) = votes.value.items
     shown = {r.label: r.value.text for r in vote.rows}
     assert shown["Résultat"] == "adoptée" and shown["Pour"] == "6" and shown["Abstentions"] == "1"
+
+
+def test_a_published_document_without_a_checked_signature_says_so_plainly() -> None:
+    """The register said « Validation de la signature non communiquée » beside the séance's list
+    of deliberations, which is published unsigned: as if something had been withheld."""
+    assert signature_summary({}) == "Pas de signature électronique vérifiée."
+    valid = {"valide": True, "niveau": "B-LTA"}
+    assert signature_summary(valid) == "Signature électronique valide (PAdES B-LTA)."
