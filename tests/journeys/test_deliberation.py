@@ -79,7 +79,7 @@ def _visas(walk: Walk, reference: str) -> None:
     page = walk.page
     for login in ("chef_service", "dgs"):
         walk.login(login)
-        _task(walk, "Viser le document", reference)
+        _task(walk, "Viser le document : projet-terrain.pdf", reference)
         page.get_by_label("Je vise le document").check()
         page.get_by_label("Confirmez avec votre mot de passe").fill(walk.demo.passwords[login])
         walk.press("Enregistrer", label=f"visa de {login}")
@@ -184,7 +184,13 @@ def _sign(walk: Walk, reference: str) -> None:
     page = walk.page
     walk.login("maire")
     walk.nav("Parapheur")
-    opened = page.get_by_role("link", name=f"Ouvrir « Signer le document », dossier {reference}")
+    # the task names the document to sign: the act produced with the vote, not the draft
+    opened = page.get_by_role(
+        "link",
+        name=re.compile(
+            rf"^Ouvrir « Signer le document : \d{{4}}_DEL\d+\.pdf », dossier {reference}$"
+        ),
+    )
     walk.refresh_until(f"dossier {reference}")  # the worker produces the act after the vote
     opened.click()
     walk.step("délibération à signer")
