@@ -228,7 +228,7 @@ class CaseRuntime:
         return ReadyTask(
             id=task.id,
             name=spec.bpmn_id or spec.name,
-            title=spec.bpmn_name or spec.name,
+            title=_title(task),
             lane=spec.lane,
             form_name=name,
             form=self.parsed.forms.get(name) if name else None,
@@ -379,6 +379,30 @@ def _message_wait(task: Any, definition: Any) -> MessageWait:
         value = _SCRIPT_ENGINE.environment.evaluate(expression, task.data)
         correlation = None if value is None else str(value)
     return MessageWait(task.id, definition.name, correlation)
+
+
+TITLE_MAX = 300
+"""A task's title as stored with it (`human_tasks.title`)."""
+
+
+def _title(task: Any) -> str:
+    """The task's name, followed by what its `subject` expression gives, if any: the item a
+    multi-instance task is about (« Enregistrer le vote du point : 2. Tarifs… »), so that
+    several instances of one task can be told apart in inboxes and on the task page."""
+    spec = task.task_spec
+    title = str(spec.bpmn_name or spec.name)
+    expression = task_properties(spec).get("subject")
+    if not expression:
+        return title
+    try:
+        value = _SCRIPT_ENGINE.environment.evaluate(expression, task.data)
+    except EvaluationError as exc:
+        raise ModelError(f"sujet de la tâche illisible : {exc}") from exc
+    subject = " ".join(str(value or "").split())
+    if not subject:
+        return title
+    full = f"{title} : {subject}"
+    return full if len(full) <= TITLE_MAX else full[: TITLE_MAX - 1].rstrip() + "…"
 
 
 def _assignee(task: Any) -> str | None:

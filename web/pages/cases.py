@@ -17,8 +17,8 @@ from engine.domain.french import PARIS, format_date_fr
 from engine.domain.model import CaseStatus, HumanTask, JournalEntry
 from engine.domain.task_access import CASE_READERS, asks_password, task_access
 from engine.services import cases as case_services
+from engine.services import council, tenant_settings
 from engine.services import task_access as task_services
-from engine.services import tenant_settings
 from engine.services.admin import list_members
 from engine.services.documents import add_checked_case_document, check_upload
 from engine.services.procedure_versions import version_label
@@ -224,6 +224,11 @@ def members_by_login(unit: UnitOfWork, tenant: str) -> dict[str, str]:
     return {m.username: m.display_name for m in list_members(unit, tenant)}
 
 
+def council_names(unit: UnitOfWork, tenant: str) -> dict[str, str]:
+    """Councillor's mail -> name, for the fields picked among the council (convocations)."""
+    return {c.email: c.name for c in council.councillors(unit, tenant)}
+
+
 def _case_page(
     request: Request,
     access: TenantAccess,
@@ -251,7 +256,12 @@ def _case_page(
         ),
         "people": people,
         "history": history(events, people, {str(d.id): d.name for d in documents}),
-        "data_rows": case_rows(case.data, process.forms, people=people, hide=shown_above),
+        "data_rows": case_rows(
+            case.data,
+            process.forms,
+            people=people | council_names(unit, access.tenant.siren),
+            hide=shown_above,
+        ),
         "documents": documents,
         "previews": {str(k): v for k, v in preview_cache(p).available(documents, unit).items()},
         "deadlines": deadlines,
