@@ -273,6 +273,14 @@ def _fields(
     ]
 
 
+def prefilled(schema: Mapping[str, Any] | None, case_data: Mapping[str, Any]) -> dict[str, Any]:
+    """The values a form opens with: what the case already holds under its fields' names (a
+    séance's number of members proposed from its convocation, a form taken up again after a
+    correction), for the person to check or change."""
+    properties = (schema or {}).get("properties") or {}
+    return {name: case_data[name] for name in properties if case_data.get(name) is not None}
+
+
 def fields_of(
     schema: Mapping[str, Any] | None,
     values: Mapping[str, Any] | None = None,

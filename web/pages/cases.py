@@ -31,7 +31,7 @@ from web.confirmation import confirm_signature, confirmation_for
 from web.deps import PlatformDep, UowDep
 from web.diagram import case_diagram
 from web.display import case_rows, datetime_fr
-from web.forms import errors_by_field, fields_of, invalid_fields, read_form
+from web.forms import errors_by_field, fields_of, invalid_fields, prefilled, read_form
 from web.history import history
 from web.pages.common import FormDep, PagingDep, flash, see_other, tenant_page
 from web.previews import PreviewsDep, preview_cache
@@ -381,6 +381,8 @@ def _task_page(
     if task.assignee and task.assignee != access.principal.username:
         row = account_queries.user_by_username(unit, task.assignee)
         on_behalf = str(row.display_name) if row is not None else task.assignee
+    if values is None:
+        values = prefilled(task.form, case.data)
     choices = choices_for(
         unit,
         access,
