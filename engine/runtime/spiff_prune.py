@@ -100,6 +100,21 @@ def _join_anchors(join: Any, tasks: dict[UUID, Any]) -> Iterator[Any]:
             yield other
 
 
+def _input_ancestors(join: Any) -> list[Any]:
+    """For each input of a join element, the join's nearest ancestor of that element: a
+    parallel join looks its inputs up among the ancestors of its future passes (a gateway
+    entered from the start and from a loop counts the start as arrived)."""
+    inputs = set(join.task_spec.inputs)
+    found = []
+    for ancestor in _ancestors(join):
+        if ancestor.task_spec in inputs:
+            inputs.discard(ancestor.task_spec)
+            found.append(ancestor)
+            if not inputs:
+                break
+    return found
+
+
 def _needed(workflow: Any) -> tuple[set[UUID], set[UUID]]:
     """Tasks that must stay, and every task on a path from the root to one of them."""
     tasks: dict[UUID, Any] = workflow.tasks
@@ -121,6 +136,7 @@ def _needed(workflow: Any) -> tuple[set[UUID], set[UUID]]:
                 pinned.append(anchor)
                 if anchor._parent in tasks:
                     pinned.append(tasks[anchor._parent])
+            pinned.extend(_input_ancestors(task))
     last = workflow.last_task
     if last is not None and tasks.get(last.id) is last:
         pinned.append(last)
