@@ -6,7 +6,7 @@ so the instance JSON holds tasks, data and subprocess state only. The serializer
 stored beside the state; `migrate_state` upgrades older formats on load.
 
 Tasks pruned from the tree (`engine.runtime.spiff_prune`) leave their completed flow nodes in
-the case's history: rows of the same table under the scope `~history`, 256 visits a row, so
+the case's history: rows of the same table under the scope `~history`, 64 visits a row, so
 that a step rewrites only the last one.
 """
 
@@ -36,7 +36,7 @@ STATE_FORMAT = f"df3/{SPIFF_FORMAT}"
 
 HISTORY_SCOPE = "~history"
 """Scope of the history rows (a task's scope is "" or a subprocess id: never this)."""
-HISTORY_ROW_VISITS = 256
+HISTORY_ROW_VISITS = 64
 
 
 class History:
