@@ -15,7 +15,9 @@ the case does next. `prune` removes it, after a step and before the case is save
 - the split task of a structured join that is still to run (a boundary event join looks its
   split up among its ancestors), and the workflow's `last_task` (the case data);
 - for a parallel or inclusive join still to run, the join tasks of the same element already
-  finished in the same pass (those that arrived first), with their parents;
+  finished in the same pass (those that arrived first), with their parents, and its nearest
+  ancestor of each of its input elements (a parallel gateway entered from the start and from
+  a loop finds the start among the ancestors of its later passes);
 - of a loop or multi-instance task, its unfinished instances and the last one merged (the
   completion condition reads it); the finished ones were merged into its data already.
 
@@ -26,10 +28,11 @@ BPMN id): the serializer keeps them as the case's history, so `completed_nodes` 
 was done already" still answer for them.
 
 What changes: a join element inside a loop no longer sees the join tasks of earlier passes.
-Stock SpiffWorkflow counts them (a parallel join in the second pass could fire before its
-branches arrived, an inclusive join stopped looking below the first pass's join), and walks
-ancestors recursively (a boundary event or parallel join ~1,000 tasks deep raised
-RecursionError): both only happened in long cases, which this module keeps short.
+Stock SpiffWorkflow counts them (a parallel join in a later pass could fire before its
+branches arrived when they came in another order; an inclusive join fired once more for its
+first branch), and merges their old data before the current pass's (a name deleted since
+could come back); it also walks ancestors recursively (a boundary event or parallel join
+~1,000 tasks deep raised RecursionError). All of these only happened in long cases.
 """
 
 from __future__ import annotations

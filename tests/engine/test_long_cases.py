@@ -215,3 +215,11 @@ def test_an_inclusive_join_in_a_loop_ends_as_unpruned() -> None:
     assert [n for n in whole.completed_nodes() if n != "j"] == [
         n for n in pruned.completed_nodes() if n != "j"
     ]
+
+
+def test_a_loop_through_a_parallel_gateway_runs_past_pass_139() -> None:
+    """Unpruned, SpiffWorkflow's recursive ancestor walk (the parallel gateway's join check)
+    raised RecursionError at pass 139 of this model (a tree ~1,000 tasks deep)."""
+    steps = [("complete", name, {}) for _ in range(200) for name in ("a", "b", "u")]
+    runtime = _play(PASSES, {"n": 0, "limite": 200, "relances": 0}, steps, saved=True)
+    assert runtime.completed and runtime.data["n"] == 200
