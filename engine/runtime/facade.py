@@ -42,6 +42,7 @@ from engine.runtime.serializer import dump_state, history_of, load_state
 from engine.runtime.service_task import PARAMS_KEY, AsyncServiceTask
 from engine.runtime.specs import ParsedProcess, element_name, form_name, task_properties
 from engine.runtime.spiff_prune import prune
+from engine.runtime.trail import NodeVisit, done_visit, node_visits
 
 _SCRIPT_ENGINE = make_script_engine()
 
@@ -170,7 +171,7 @@ class CaseRuntime:
     def completed_visits(self) -> list[tuple[float, str, str]]:
         """(time, task id hex, BPMN id) of every completed flow node, in completion order."""
         workflows = [self._workflow, *self._workflow.subprocesses.values()]
-        done = list(history_of(self._workflow).visits())
+        done = [visit[:3] for visit in history_of(self._workflow).visits()]
         done.extend(
             (task.last_state_change, task.id.hex, task.task_spec.bpmn_id)
             for workflow in workflows
@@ -185,6 +186,24 @@ class CaseRuntime:
         return (
             self._task(task_id) is not None or task_id.hex in history_of(self._workflow).task_ids()
         )
+
+    def trail(self) -> list[NodeVisit]:
+        """Each pass through a flow node, done (in order) or active: the case's drawn path,
+        the passes pruned from the task tree included."""
+        return node_visits(self._workflow, self._pruned_visits())
+
+    def _pruned_visits(self) -> list[tuple[float, NodeVisit]]:
+        specs: dict[tuple[str | None, str], Any] = {}
+        for process, spec in [(None, self.parsed.spec), *self.parsed.subprocess_specs.items()]:
+            for task_spec in spec.task_specs.values():
+                if getattr(task_spec, "bpmn_id", None):
+                    specs.setdefault((process, task_spec.bpmn_id), task_spec)
+        found = []
+        for at, task_id, node, within, process in history_of(self._workflow).visits():
+            task_spec = specs.get((process, node))
+            if task_spec is not None:
+                found.append((at, done_visit(task_spec, UUID(hex=task_id), within)))
+        return found
 
     # -- what the case waits for --------------------------------------------------------------
 

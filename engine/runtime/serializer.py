@@ -56,11 +56,13 @@ class History:
     def visits(self) -> list[Visit]:
         found: list[Visit] = []
         for body in self._rows.values():
-            found.extend((float(at), task_id, node) for at, task_id, node in json.loads(body))
+            for entry in json.loads(body):  # [at, task id, node] or [..., within, process]
+                at, task_id, node, within, process = [*entry, None, None][:5]
+                found.append((float(at), task_id, node, within, process))
         return found + self._pending
 
     def task_ids(self) -> set[str]:
-        return {task_id for _at, task_id, _node in self.visits()}
+        return {visit[1] for visit in self.visits()}
 
     def rows(self) -> dict[str, str]:
         if self._pending:
@@ -71,7 +73,7 @@ class History:
                 if len(last) < HISTORY_ROW_VISITS:
                     visits = last
                     keys.pop()
-            visits.extend([at, task_id, node] for at, task_id, node in self._pending)
+            visits.extend(list(v[:3]) if v[3] is None else list(v) for v in self._pending)
             for start in range(0, len(visits), HISTORY_ROW_VISITS):
                 key = f"~h{len(keys):06d}"
                 keys.append(key)

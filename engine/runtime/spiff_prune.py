@@ -45,8 +45,10 @@ from SpiffWorkflow.bpmn.specs.mixins.multiinstance_task import LoopTask
 from SpiffWorkflow.bpmn.specs.mixins.unstructured_join import UnstructuredJoin
 from SpiffWorkflow.util.task import TaskState
 
-Visit = tuple[float, str, str]
-"""A completed flow node dropped from the tree: (last state change, task id hex, BPMN id)."""
+Visit = tuple[float, str, str, str | None, str | None]
+"""A completed flow node dropped from the tree: (last state change, task id hex, BPMN id,
+the main process's element it ran under and its own process's name; both None for a task of
+the main process)."""
 
 _LIVE = TaskState.NOT_FINISHED_MASK | TaskState.ERROR
 _KEEP, _SPLICE, _WHOLE, _DROP = range(4)
@@ -174,6 +176,7 @@ def _stale_instance(parent: Any, child: Any) -> bool:
 def _prune_tree(workflow: Any, top: Any, dropped: list[Visit]) -> None:
     tasks: dict[UUID, Any] = workflow.tasks
     keep, skeleton = _needed(workflow)
+    within = _container(workflow, top)
     root = workflow.task_tree
     new_children: dict[UUID, list[UUID]] = {root.id: []}
     new_parent: dict[UUID, UUID] = {}
@@ -213,15 +216,35 @@ def _prune_tree(workflow: Any, top: Any, dropped: list[Visit]) -> None:
     for task_id, parent_id in new_parent.items():
         tasks[task_id]._parent = parent_id
     for task in removed:
-        _record(task, dropped)
+        _record(task, within, dropped)
         if task.id in top.subprocesses:  # before the task goes: SpiffWorkflow looks it up
             for inner in top.delete_subprocess(task):
-                _record(inner, dropped)
+                _record(inner, within or task.task_spec.bpmn_id, dropped)
     for task in removed:
         del tasks[task.id]
 
 
-def _record(task: Any, dropped: list[Visit]) -> None:
+def _container(workflow: Any, top: Any) -> str | None:
+    """The BPMN id of the main process's element a subprocess runs under (None for the top)."""
+    current = workflow
+    for _ in range(50):  # nesting depth bound
+        if current is top:
+            return None
+        parent_id = current.parent_task_id
+        parent = top.tasks.get(parent_id) or next(
+            (sp.tasks[parent_id] for sp in top.subprocesses.values() if parent_id in sp.tasks),
+            None,
+        )
+        if parent is None:
+            return None
+        if parent.workflow is top:
+            return str(parent.task_spec.bpmn_id) if parent.task_spec.bpmn_id else None
+        current = parent.workflow
+    return None
+
+
+def _record(task: Any, within: str | None, dropped: list[Visit]) -> None:
     bpmn_id = getattr(task.task_spec, "bpmn_id", None)
     if task._state == TaskState.COMPLETED and bpmn_id:
-        dropped.append((task.last_state_change, task.id.hex, bpmn_id))
+        process = None if within is None else str(task.workflow.spec.name)
+        dropped.append((task.last_state_change, task.id.hex, bpmn_id, within, process))

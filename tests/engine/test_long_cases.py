@@ -17,7 +17,7 @@ from engine.domain.model import DumpedState
 from engine.runtime.facade import CaseRuntime
 from engine.runtime.serializer import HISTORY_ROW_VISITS, HISTORY_SCOPE
 from engine.runtime.specs import ParsedProcess, bundle_from_files, parse_bundle, read_procedure_dir
-from tests.engine.conformance.models import Model, model, script
+from tests.engine.conformance.models import Model, model, process, script
 from tests.engine.conformance.runner import Step
 from tests.engine.conformance.runner import _step as play_step
 
@@ -223,3 +223,42 @@ def test_a_loop_through_a_parallel_gateway_runs_past_pass_139() -> None:
     steps = [("complete", name, {}) for _ in range(200) for name in ("a", "b", "u")]
     runtime = _play(PASSES, {"n": 0, "limite": 200, "relances": 0}, steps, saved=True)
     assert runtime.completed and runtime.data["n"] == 200
+
+
+def _drawn(runtime: CaseRuntime) -> list[tuple[Any, ...]]:
+    """The trail without task ids (two runs of the same steps make different ids)."""
+    return [(v.node, v.state, v.name, v.event, v.bookkeeping, v.within) for v in runtime.trail()]
+
+
+def test_the_drawn_path_of_a_pruned_case_is_the_unpruned_one() -> None:
+    """The diagram's trail lists the pruned passes too (from the history rows), in order."""
+    steps = [step for index in range(6) for step in _pass(index)]
+    start = {"n": 0, "limite": 6, "relances": 0}
+    pruned = _play(PASSES, start, steps, saved=True)
+    whole = _play(PASSES, start, steps, saved=False)
+    assert _drawn(pruned) == _drawn(whole)
+    assert len(pruned.trail()) > 6 * 5
+    assert len({v.task_id for v in pruned.trail()}) == len(pruned.trail())
+
+
+def test_a_pruned_call_activity_leaves_its_steps_in_the_drawn_path() -> None:
+    called = model(
+        '<startEvent id="s"/><callActivity id="appel" calledElement="sous"/>'
+        '<userTask id="apres"/><endEvent id="e"/>',
+        "s>appel",
+        "appel>apres",
+        "apres>e",
+        extra=process(
+            "sous",
+            '<startEvent id="ss"/><userTask id="dedans"/><endEvent id="se"/>',
+            "ss>dedans",
+            "dedans>se",
+        ),
+    )
+    steps: list[Step] = [("complete", "dedans", {"x": 1}), ("complete", "apres", {"y": 2})]
+    pruned = _play(called, {}, steps, saved=True)
+    pruned = CaseRuntime.restore_dumped(pruned.parsed, pruned.dump())
+    whole = _play(called, {}, steps, saved=False)
+    assert not pruned._workflow.subprocesses and whole._workflow.subprocesses  # pruned...
+    assert _drawn(pruned) == _drawn(whole)  # ...and still drawn
+    assert any(v.node == "dedans" and v.within == "appel" for v in pruned.trail())

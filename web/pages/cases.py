@@ -21,6 +21,7 @@ from engine.services import task_access as task_services
 from engine.services import tenant_settings
 from engine.services.admin import list_members
 from engine.services.documents import add_checked_case_document, check_upload
+from engine.services.procedure_versions import version_label
 from engine.services.queries import accounts as account_queries
 from engine.services.queries import cases as case_queries
 from engine.services.steps import load_process
@@ -28,6 +29,7 @@ from engine.services.unit_of_work import UnitOfWork
 from web.auth import TenantAccess, page_access
 from web.confirmation import confirm_signature, confirmation_for
 from web.deps import PlatformDep, UowDep
+from web.diagram import case_diagram
 from web.display import case_rows, datetime_fr
 from web.forms import errors_by_field, fields_of, invalid_fields, read_form
 from web.history import history
@@ -242,6 +244,7 @@ def _case_page(
     context = {
         "case": case,
         "procedure_title": process.bundle.title,
+        "procedure_version": version_label(unit, case.spec_hash),
         "tasks": tasks,
         "actionable": task_services.actionable(
             unit, tenant=access.tenant.siren, actor=access.actor, tasks=tasks, now=p.clock()
@@ -257,6 +260,7 @@ def _case_page(
         "max_upload_label": size_label(p.settings.max_upload_bytes),
         "max_upload": p.settings.max_upload_bytes,
         "upload_error": upload_error,
+        "progress_diagram": case_diagram(unit, access.tenant.siren, case_id, people),
     }
     return tenant_page(request, access, "case.html", context, status=status)
 
