@@ -6,6 +6,7 @@ automatic events ran); what people and jobs did is told by the journal, matched 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 from uuid import UUID
@@ -21,7 +22,7 @@ from SpiffWorkflow.exceptions import TaskNotFoundException
 from SpiffWorkflow.specs.base import TaskSpec
 from SpiffWorkflow.util.task import TaskState
 
-__all__ = ["NodeVisit", "node_visits"]
+__all__ = ["NodeVisit", "done_visit", "node_visits"]
 
 VisitState = Literal["done", "ready", "running", "waiting"]
 
@@ -98,12 +99,19 @@ def _containers(workflow: Any) -> dict[UUID, str]:
     return top
 
 
-def node_visits(workflow: Any) -> list[NodeVisit]:
-    """Every visit of a flow node, the done ones in completion order, then the active ones."""
+def done_visit(spec: Any, task_id: UUID, within: str | None) -> NodeVisit:
+    """The done visit of a task no longer in the tree (pruned: `engine.runtime.spiff_prune`)."""
+    name = spec.bpmn_name or ""
+    return NodeVisit(spec.bpmn_id, task_id, "done", name, _event(spec), _bookkeeping(spec), within)
+
+
+def node_visits(workflow: Any, earlier: Iterable[tuple[float, NodeVisit]] = ()) -> list[NodeVisit]:
+    """Every visit of a flow node, the done ones in completion order, then the active ones;
+    `earlier` adds done visits (with their time) of tasks pruned from the tree."""
     containers = _containers(workflow)
     subs = workflow.subprocesses.items()
     workflows = [(workflow, None), *((sub, containers.get(key)) for key, sub in subs)]
-    found: list[tuple[float, NodeVisit]] = []
+    found: list[tuple[float, NodeVisit]] = list(earlier)
     for each, within in workflows:
         for task in each.tasks.values():
             spec = task.task_spec

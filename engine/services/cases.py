@@ -121,7 +121,7 @@ def complete_task(
     except NotFound:
         if stale:  # done meanwhile (a second submission): say the case moved on
             raise Conflict(STALE) from None
-        if str(task_id) in loaded.tasks:  # it exists: a concurrent request completed it first
+        if runtime.knows_task(task_id):  # it exists: a concurrent request completed it first
             raise Conflict(
                 "Cette tâche vient d'être faite par quelqu'un d'autre ; rechargez la page."
             ) from None
