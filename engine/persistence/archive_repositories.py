@@ -289,6 +289,14 @@ class ArchiveRepository:
         )
         return {r.package_id: dict(r.copies) for r in rows if r.copies}
 
+    def retain_untils(self, tenant: str, states: Sequence[str]) -> dict[str, datetime | None]:
+        """The COMPLIANCE lock end of each package in ``states`` (package → date)."""
+        p = a.archive_packages.c
+        rows = self.conn.execute(
+            select(p.package_id, p.retain_until).where(p.tenant == tenant, p.state.in_(states))
+        )
+        return {r.package_id: _aware(r.retain_until) for r in rows}
+
     def ids(self, tenant: str, states: Sequence[str]) -> list[str]:
         rows = self.conn.execute(
             select(a.archive_packages.c.package_id).where(
