@@ -251,6 +251,11 @@ def lock_findings(
     return findings
 
 
+def _absent(findings: list[Finding]) -> bool:
+    """True when the copy holds nothing of the package (the "package not found" finding)."""
+    return any(f.kind == FindingKind.MISSING and not f.path for f in findings)
+
+
 def _label(name: str, findings: list[Finding]) -> list[Finding]:
     return [replace(f, message=f"{_COPY_LABEL[name].capitalize()} : {f.message}") for f in findings]
 
@@ -261,7 +266,7 @@ def _check_copy(
     found, checked, read = _audit_one(
         copy.store, copy.bucket, package_id, seal_verifier, copy.repaired.get(package_id)
     )
-    if retain is not None and not any(f.kind == FindingKind.MISSING and not f.path for f in found):
+    if retain is not None and not _absent(found):
         found += lock_findings(copy.store, copy.bucket, package_id, retain)
     return _label(copy.name, found), checked, read
 
@@ -306,10 +311,22 @@ def audit_two_copies(
             continue
         second, checked, read = _check_copy(secondary, package_id, seal_verifier, retain)
         objects, size = objects + checked, size + read
+        if retain is None and _absent(first) and not _absent(second):
+            # Not archived here (destroyed, or never archived) yet kept by the second site.
+            first = [
+                Finding(
+                    FindingKind.UNLISTED,
+                    "",
+                    "Paquet absent de la copie primaire et non archivé (détruit ?) mais gardé "
+                    "par la copie secondaire : à traiter par l'archiviste sur le second site.",
+                    package_id,
+                )
+            ]
+            second = []
         findings += first + second
-        if not (first or second):
-            continue
-        if (first and second) or retain is None or not repair:
+        if not (first or second) or retain is None:
+            continue  # a package not (or no longer) archived: reported, never rewritten
+        if (first and second) or not repair:
             unrepaired.append(package_id)
             continue
         good, damaged = (secondary, primary) if first else (primary, secondary)

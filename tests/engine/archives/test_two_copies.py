@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from minio import Minio
 
+from archiving.audit import PRIMARY, SECONDARY, StoreCopy, audit_two_copies
 from archiving.bag import SEAL
 from archiving.digests import digest_bytes
 from archiving.storage.s3 import ObjectStore
@@ -243,6 +244,22 @@ def test_a_package_damaged_in_both_copies_is_reported_not_repaired(
     assert _journal(p, "archive.copy_repaired") == []
     damaged = _journal(p, "archive.copies_damaged")
     assert [d["package"] for d in damaged] == [package.package_id] and damaged[0]["findings"]
+
+    # A package the platform no longer archives (destroyed on the primary) that the second site
+    # still keeps: reported for the archivist, neither "repaired" back nor journaled as damaged.
+    empty = f"empty-{secrets.token_hex(4)}"
+    with setup.store() as one, setup.secondary_store() as two:
+        one.create_bucket(empty, object_lock=True)
+        result = audit_two_copies(
+            StoreCopy(PRIMARY, one, empty),
+            StoreCopy(SECONDARY, two, setup.secondary_bucket(SIREN_A)),
+            seal_verifier=setup.seal_verifier,
+            retain_until={},
+        )
+        assert one.versions(empty, "") == []
+    assert result.repairs == () and result.unrepaired == ()
+    [leftover] = [f for f in result.report.findings if f.package_id == package.package_id]
+    assert leftover.kind == "unlisted" and "gardé par la copie secondaire" in leftover.message
 
 
 def test_losing_the_secondary_store_loses_nothing(two_stores: Any, tmp_path: Path) -> None:
