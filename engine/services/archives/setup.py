@@ -130,10 +130,16 @@ def holds_s3_config(storage: StorageSettings, endpoint: str) -> S3Config | None:
 
 
 def secondary_s3_config(storage: StorageSettings) -> S3Config | None:
-    """The second store's writing identity; None when no second store is configured."""
+    """The second store's writing identity; None when no second store is configured;
+    ArchiveUnavailable when its endpoint is set without credentials (never one copy silently)."""
     second = storage.secondary
-    if not second.configured:
+    if not second.endpoint:
         return None
+    if not second.configured:
+        raise ArchiveUnavailable(
+            "stockage secondaire incomplet : DEMATFLOW_STORAGE__SECONDARY__ACCESS_KEY et "
+            "__SECRET_KEY sont requis avec __ENDPOINT"
+        )
     admin = second.bucket_admin
     return S3Config(
         endpoint=second.endpoint or "",

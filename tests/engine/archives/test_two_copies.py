@@ -25,8 +25,19 @@ from engine.domain.archives import ARCHIVED, WAITING
 from engine.domain.model import JobState
 from engine.jobs.archive_audits import audit_batch
 from engine.operations.base import OperationRetry
-from engine.services.archives.setup import ArchiveSetup, archive_setup
-from engine.settings import PKISettings, S3Identity, SecondaryStorageSettings, Settings
+from engine.services.archives.setup import (
+    ArchiveSetup,
+    ArchiveUnavailable,
+    archive_setup,
+    secondary_s3_config,
+)
+from engine.settings import (
+    PKISettings,
+    S3Identity,
+    SecondaryStorageSettings,
+    Settings,
+    StorageSettings,
+)
 from tests.engine.archives.conftest import _prepare, archived_case, package_of, signed_case
 from tests.engine.archives.conftest import storage_for as primary_storage
 from tests.engine.archives.test_audits import _tamper_behind_s3
@@ -323,3 +334,10 @@ def test_losing_the_secondary_store_loses_nothing(two_stores: Any, tmp_path: Pat
         assert findings == [] and run.packages_checked == 2
     finally:
         site2.stop()
+
+
+def test_a_secondary_endpoint_without_credentials_is_refused_not_ignored() -> None:
+    storage = StorageSettings(secondary=SecondaryStorageSettings(endpoint="127.0.0.1:9"))
+    with pytest.raises(ArchiveUnavailable, match="stockage secondaire incomplet"):
+        secondary_s3_config(storage)
+    assert secondary_s3_config(StorageSettings()) is None
