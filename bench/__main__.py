@@ -13,6 +13,7 @@ BENCHES = (
     "bench_archive_search",
     "bench_seal_verification",
     "bench_journal_seal",
+    "bench_two_copies",
 )
 
 

@@ -26,6 +26,26 @@ class S3Identity(BaseModel):
         return bool(self.access_key and self.secret_key)
 
 
+class SecondaryStorageSettings(BaseModel):
+    """The second, independent S3 store holding a copy of every package (another MinIO site in
+    production). Unset endpoint: one copy only, as before."""
+
+    endpoint: str | None = None
+    """host:port of the second S3 endpoint; None: no second copy."""
+    access_key: str = ""
+    secret_key: str = Field(default="", repr=False)
+    secure: bool = False
+    region: str = "us-east-1"
+    bucket_prefix: str = "dematflow"
+    """Prefix of the tenant buckets on that store (same naming as the primary's)."""
+    bucket_admin: S3Identity = S3Identity()
+    """Bucket administrator on that store, when its writer may not create buckets."""
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.endpoint and self.access_key and self.secret_key)
+
+
 class StorageSettings(BaseModel):
     """S3 object storage (MinIO in production, an embedded SeaweedFS by default)."""
 
@@ -49,6 +69,8 @@ class StorageSettings(BaseModel):
     bucket_admin: S3Identity = S3Identity()
     """Identity creating buckets and setting their Object Lock configuration, only for stores
     where the writing identity may not (the embedded SeaweedFS); empty with MinIO."""
+    secondary: SecondaryStorageSettings = SecondaryStorageSettings()
+    """The second copy's store (DEMATFLOW_STORAGE__SECONDARY__ENDPOINT, …); unset: one copy."""
 
 
 class BrokerSettings(BaseModel):

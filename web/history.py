@@ -39,6 +39,8 @@ EVENT_LABELS: dict[str, str] = {
     "citizen.request.filed": "Demande déposée par l'usager",
     "archive.waiting": "Archivage en attente",
     "archive.sealed": "Dossier archivé (paquet scellé)",
+    "archive.copy_repaired": "Copie d'archive endommagée réparée depuis l'autre copie",
+    "archive.copies_damaged": "Paquet endommagé dans les deux copies (non réparable)",
     "archive.communicated": "Archives communiquées",
     "archive.exported": "Archives exportées",
     "archive.legal_hold": "Gel juridique des archives",
