@@ -101,7 +101,6 @@ class PlatformCollector(Collector):
         yield stored
         yield from _duration_families(durations)
 
-
     def _queue_depth(self, waiting: dict[str, int]) -> GaugeMetricFamily:
         """Jobs waiting per worker queue: what a horizontal autoscaler of the workers of one
         queue follows (docker/k8s/, docs/deployment.md)."""

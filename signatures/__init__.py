@@ -49,8 +49,8 @@ from signatures.validation import ValidationOptions, validate_pdf, validate_pdf_
 from signatures.verdicts import CertificateInfo, SignatureReport, TimestampInfo, ValidationReport
 
 __all__ = [
-    "DEFAULT_MAX_BYTES",
     "DEFAULT_ALGORITHM_SUNSETS",
+    "DEFAULT_MAX_BYTES",
     "DEFAULT_RENEWAL_HORIZON",
     "ArchivalTimestamp",
     "CertificateInfo",
