@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         StorageUnavailable,
         VerificationFailedError,
     )
+    from archiving.formats import FormatLimits, IdentifiedFormat, identify_formats, pronom_version
     from archiving.journal_seal import (
         EntryProof,
         JournalEntryRef,
@@ -38,12 +39,15 @@ if TYPE_CHECKING:
     from archiving.merkle import InclusionProof, inclusion_proof, merkle_root, verify_inclusion
     from archiving.model import (
         AccessRule,
+        ActDescription,
         Agency,
         AppraisalRule,
         FileRole,
         FinalAction,
+        Keyword,
         PackageFile,
         PackageSpec,
+        Signatory,
     )
     from archiving.readers import open_package
     from archiving.seals import (
@@ -71,6 +75,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "AccessRule",
+    "ActDescription",
     "Agency",
     "AppraisalRule",
     "ArchivingError",
@@ -83,12 +88,15 @@ __all__ = [
     "FinalAction",
     "Finding",
     "FindingKind",
+    "FormatLimits",
+    "IdentifiedFormat",
     "InclusionProof",
     "InvalidManifestError",
     "InvalidPackageInputError",
     "JournalEntryRef",
     "JournalSeal",
     "JournalSealError",
+    "Keyword",
     "ObjectLockMissingError",
     "ObjectStore",
     "PackageFile",
@@ -101,6 +109,7 @@ __all__ = [
     "SealVerifier",
     "Sealer",
     "SealerIdentity",
+    "Signatory",
     "StorageError",
     "StorageUnavailable",
     "StoredObject",
@@ -116,11 +125,13 @@ __all__ = [
     "destroy_package",
     "export_dip",
     "export_tenant",
+    "identify_formats",
     "inclusion_proof",
     "load_journal_seals",
     "merkle_root",
     "open_package",
     "prepare_tenant_bucket",
+    "pronom_version",
     "prove_entry",
     "require_default_retention",
     "seal_journal",
@@ -193,6 +204,13 @@ _EXPORTS: dict[str, str] = {
     "store_journal_seal": "archiving.store",
     "store_package": "archiving.store",
     "tenant_bucket": "archiving.store",
+    "FormatLimits": "archiving.formats",
+    "IdentifiedFormat": "archiving.formats",
+    "identify_formats": "archiving.formats",
+    "pronom_version": "archiving.formats",
+    "ActDescription": "archiving.model",
+    "Keyword": "archiving.model",
+    "Signatory": "archiving.model",
     "Finding": "archiving.verify",
     "FindingKind": "archiving.verify",
     "PackageReport": "archiving.verify",

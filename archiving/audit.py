@@ -8,19 +8,38 @@ problem is a finding of the report, including tampering done directly in the obj
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 from typing import BinaryIO
 
-from archiving.errors import JournalSealError
+from archiving.errors import ArchivingError, JournalSealError, StorageUnavailable
 from archiving.journal_seal import verify_seal_chain
 from archiving.seals import SealVerifier, TimestampVerifier
 from archiving.storage.s3 import ObjectStore, ObjectVersion
-from archiving.store import PACKAGES_PREFIX, load_journal_seals, package_key
+from archiving.store import (
+    PACKAGES_PREFIX,
+    CopiedPackage,
+    copy_package,
+    load_journal_seals,
+    lock_holds,
+    package_key,
+)
 from archiving.verify import Finding, FindingKind, verify_package
 
-__all__ = ["AuditReport", "StoredPackageReader", "audit_journal_seals", "audit_packages"]
+__all__ = [
+    "PRIMARY",
+    "SECONDARY",
+    "AuditReport",
+    "CopyRepair",
+    "StoreCopy",
+    "StoredPackageReader",
+    "TwoCopiesReport",
+    "audit_journal_seals",
+    "audit_packages",
+    "audit_two_copies",
+]
 
 
 class StoredPackageReader:
@@ -70,7 +89,9 @@ class AuditReport:
         return not self.findings
 
 
-def _version_findings(package_id: str, versions: Sequence[ObjectVersion]) -> list[Finding]:
+def _version_findings(
+    package_id: str, versions: Sequence[ObjectVersion], repaired: Mapping[str, str]
+) -> list[Finding]:
     by_key: dict[str, list[ObjectVersion]] = defaultdict(list)
     for version in versions:
         by_key[version.key].append(version)
@@ -78,6 +99,14 @@ def _version_findings(package_id: str, versions: Sequence[ObjectVersion]) -> lis
     for key, found in sorted(by_key.items()):
         path = key[len(package_key(package_id)) :]
         markers = [v for v in found if v.is_delete_marker]
+        latest = next((v for v in found if v.is_latest), None)
+        if (
+            key in repaired
+            and latest is not None
+            and not latest.is_delete_marker
+            and latest.version_id == repaired[key]
+        ):
+            continue  # the journaled repair's version is current: older ones are its history
         if len(found) > 1 or markers:
             what = "marqueur de suppression" if markers else "version supplémentaire"
             findings.append(
@@ -92,7 +121,11 @@ def _version_findings(package_id: str, versions: Sequence[ObjectVersion]) -> lis
 
 
 def _audit_one(
-    store: ObjectStore, bucket: str, package_id: str, seal_verifier: SealVerifier
+    store: ObjectStore,
+    bucket: str,
+    package_id: str,
+    seal_verifier: SealVerifier,
+    repaired: Mapping[str, str] | None = None,
 ) -> tuple[list[Finding], int, int]:
     versions = store.versions(bucket, package_key(package_id))
     if not versions:
@@ -114,7 +147,7 @@ def _audit_one(
             )
         )
     return (
-        _version_findings(package_id, versions) + findings,
+        _version_findings(package_id, versions, repaired or {}) + findings,
         report.files_checked,
         report.bytes_read,
     )
@@ -148,6 +181,180 @@ def audit_packages(
         bytes_read=size,
         next_cursor=None if done else batch[-1],
     )
+
+
+PRIMARY = "primary"
+SECONDARY = "secondary"
+_COPY_LABEL = {PRIMARY: "copie primaire", SECONDARY: "copie secondaire"}
+
+
+@dataclass(frozen=True)
+class StoreCopy:
+    """One of the two stores holding the tenant's packages."""
+
+    name: str
+    """:data:`PRIMARY` or :data:`SECONDARY`."""
+    store: ObjectStore
+    bucket: str
+    repaired: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    """Per package, the object versions written by earlier journaled repairs (key → version)."""
+
+
+@dataclass(frozen=True)
+class CopyRepair:
+    """A damaged copy rewritten from the intact one."""
+
+    package_id: str
+    damaged: str
+    """The store repaired (:data:`PRIMARY` or :data:`SECONDARY`)."""
+    findings: tuple[Finding, ...]
+    """What the audit found in the damaged copy."""
+    copied: CopiedPackage
+    """The damaged store's objects after the repair (``written``: the new locked versions)."""
+
+
+@dataclass(frozen=True)
+class TwoCopiesReport:
+    """One audit batch over both stores."""
+
+    report: AuditReport
+    """Every finding (each message names its copy), counts summed over both stores."""
+    repairs: tuple[CopyRepair, ...]
+    """Copies repaired in this batch from the intact one."""
+    unrepaired: tuple[str, ...]
+    """Packages damaged in both copies (nothing to repair from): their findings stand."""
+
+
+def lock_findings(
+    store: ObjectStore, bucket: str, package_id: str, retain_until: datetime
+) -> list[Finding]:
+    """Objects of the package whose current version is not under a COMPLIANCE lock lasting
+    until ``retain_until``."""
+    now = datetime.now(UTC)
+    if retain_until <= now:
+        return []
+    findings = []
+    prefix = package_key(package_id)
+    for version in store.versions(bucket, prefix):
+        if not version.is_latest or version.is_delete_marker:
+            continue
+        info = store.stat(bucket, version.key, version_id=version.version_id or None)
+        if info is not None and not lock_holds(info, retain_until, now):
+            findings.append(
+                Finding(
+                    FindingKind.ALTERED,
+                    version.key[len(prefix) :],
+                    "Objet non verrouillé (COMPLIANCE) jusqu'à la fin de sa DUA.",
+                    package_id,
+                )
+            )
+    return findings
+
+
+def _absent(findings: list[Finding]) -> bool:
+    """True when the copy holds nothing of the package (the "package not found" finding)."""
+    return any(f.kind == FindingKind.MISSING and not f.path for f in findings)
+
+
+def _label(name: str, findings: list[Finding]) -> list[Finding]:
+    return [replace(f, message=f"{_COPY_LABEL[name].capitalize()} : {f.message}") for f in findings]
+
+
+def _check_copy(
+    copy: StoreCopy, package_id: str, seal_verifier: SealVerifier, retain: datetime | None
+) -> tuple[list[Finding], int, int]:
+    found, checked, read = _audit_one(
+        copy.store, copy.bucket, package_id, seal_verifier, copy.repaired.get(package_id)
+    )
+    if retain is not None and not _absent(found):
+        found += lock_findings(copy.store, copy.bucket, package_id, retain)
+    return _label(copy.name, found), checked, read
+
+
+def audit_two_copies(
+    primary: StoreCopy,
+    secondary: StoreCopy,
+    *,
+    seal_verifier: SealVerifier,
+    retain_until: Mapping[str, datetime],
+    cursor: str | None = None,
+    batch_size: int = 50,
+    repair: bool = True,
+) -> TwoCopiesReport:
+    """Audit the next ``batch_size`` packages in both stores (the packages of ``retain_until``,
+    the platform's archived ones, and whatever either store holds), each copy on its own:
+    digests, seal, versions and locks. A package damaged (altered, missing, unlocked) in one
+    copy and intact in the other is repaired from the intact one when ``repair``; a package
+    damaged in both stays reported. An unreachable secondary store is a finding for every
+    package of the batch, the primary copy is audited anyway (and the reverse is not possible:
+    an unreachable primary raises :class:`StorageUnavailable`, the batch is retried)."""
+    candidates = set(primary.store.child_prefixes(primary.bucket, PACKAGES_PREFIX))
+    candidates |= set(retain_until)
+    secondary_down: str | None = None
+    try:
+        candidates |= set(secondary.store.child_prefixes(secondary.bucket, PACKAGES_PREFIX))
+    except StorageUnavailable as exc:
+        secondary_down = str(exc)
+    ordered = sorted(candidates)
+    batch = [p for p in ordered if cursor is None or p > cursor][:batch_size]
+    findings: list[Finding] = []
+    repairs: list[CopyRepair] = []
+    unrepaired: list[str] = []
+    objects = size = 0
+    for package_id in batch:
+        retain = retain_until.get(package_id)
+        first, checked, read = _check_copy(primary, package_id, seal_verifier, retain)
+        objects, size = objects + checked, size + read
+        if secondary_down is not None:
+            message = f"Copie secondaire injoignable, non auditée : {secondary_down}"
+            findings += [*first, Finding(FindingKind.MISSING, "", message, package_id)]
+            continue
+        second, checked, read = _check_copy(secondary, package_id, seal_verifier, retain)
+        objects, size = objects + checked, size + read
+        if retain is None and _absent(first) and not _absent(second):
+            # Not archived here (destroyed, or never archived) yet kept by the second site.
+            first = [
+                Finding(
+                    FindingKind.UNLISTED,
+                    "",
+                    "Paquet absent de la copie primaire et non archivé (détruit ?) mais gardé "
+                    "par la copie secondaire : à traiter par l'archiviste sur le second site.",
+                    package_id,
+                )
+            ]
+            second = []
+        findings += first + second
+        if not (first or second) or retain is None:
+            continue  # a package not (or no longer) archived: reported, never rewritten
+        if (first and second) or not repair:
+            unrepaired.append(package_id)
+            continue
+        good, damaged = (secondary, primary) if first else (primary, secondary)
+        try:
+            copied = copy_package(
+                good.store, good.bucket, damaged.store, damaged.bucket, package_id, retain
+            )
+        except ArchivingError as exc:
+            findings.append(
+                Finding(
+                    FindingKind.MISSING,
+                    "",
+                    f"Réparation de la {_COPY_LABEL[damaged.name]} impossible : {exc}",
+                    package_id,
+                )
+            )
+            unrepaired.append(package_id)
+            continue
+        repairs.append(CopyRepair(package_id, damaged.name, tuple(first or second), copied))
+    done = not batch or batch[-1] == ordered[-1]
+    report = AuditReport(
+        findings=tuple(findings),
+        packages_checked=tuple(batch),
+        objects_checked=objects,
+        bytes_read=size,
+        next_cursor=None if done else batch[-1],
+    )
+    return TwoCopiesReport(report, tuple(repairs), tuple(unrepaired))
 
 
 def audit_journal_seals(

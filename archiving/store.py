@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import io
+import tempfile
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 from archiving.bag import SEAL, BuiltPackage
-from archiving.digests import FileDigests, digest_bytes
+from archiving.digests import FileDigests, digest_bytes, digest_stream
 from archiving.errors import (
     ObjectLockMissingError,
     PackageNotFoundError,
@@ -16,16 +17,19 @@ from archiving.errors import (
 )
 from archiving.journal_seal import JournalSeal
 from archiving.model import check_package_id
-from archiving.storage.s3 import DefaultRetention, ObjectStore
+from archiving.storage.s3 import DefaultRetention, ObjectInfo, ObjectStore, ObjectVersion
 
 __all__ = [
     "JOURNAL_SEALS_PREFIX",
     "PACKAGES_PREFIX",
+    "CopiedPackage",
     "StoredObject",
     "StoredPackage",
+    "copy_package",
     "journal_seal_key",
     "load_journal_seals",
     "lock_end",
+    "lock_holds",
     "package_key",
     "prepare_tenant_bucket",
     "require_default_retention",
@@ -82,6 +86,31 @@ def tenant_bucket(prefix: str, tenant_id: str) -> str:
 def package_key(package_id: str, path: str = "") -> str:
     """Key of a bag file of a package (or the package's prefix when ``path`` is empty)."""
     return f"{PACKAGES_PREFIX}{check_package_id(package_id)}/{path}"
+
+
+RENEWALS_PREFIX = "timestamp-renewals/"
+"""Renewed copies of a package's signed PDFs (a new archival timestamp each), stored beside the
+package so that the package itself still verifies: ``timestamp-renewals/<package>/<nnnn>-<name>``.
+They are part of the package's life: its DIP, its legal holds and its destruction."""
+
+
+def renewals_prefix(package_id: str) -> str:
+    """Prefix of the renewed copies of a package's signed PDFs."""
+    return f"{RENEWALS_PREFIX}{check_package_id(package_id)}/"
+
+
+def renewal_key(package_id: str, source_key: str, sequence: int) -> str:
+    """Key of the `sequence`-th renewed copy of the package object `source_key`."""
+    name = source_key.rsplit("/", 1)[-1]
+    return f"{renewals_prefix(package_id)}{sequence:04d}-{name}"
+
+
+def package_copies(store: ObjectStore, bucket: str, package_id: str) -> list[ObjectVersion]:
+    """Every stored version of a package: its bag files, then its renewed copies."""
+    return [
+        *store.versions(bucket, package_key(package_id)),
+        *store.versions(bucket, renewals_prefix(package_id)),
+    ]
 
 
 def lock_end(last_day: date) -> datetime:
@@ -175,12 +204,98 @@ def store_package(store: ObjectStore, bucket: str, built: BuiltPackage) -> Store
     )
 
 
+@dataclass(frozen=True)
+class CopiedPackage:
+    """Receipt of :func:`copy_package`: the package's objects as now held by the target store."""
+
+    bucket: str
+    """Target bucket."""
+    package_id: str
+    """Package identifier."""
+    objects: tuple[StoredObject, ...]
+    """Every object of the package in the target store, read back and verified."""
+    written: tuple[str, ...]
+    """Keys written by this call (a new locked version each); the others were already there,
+    identical and locked."""
+
+
+def lock_holds(info: ObjectInfo, retain_until: datetime, now: datetime | None = None) -> bool:
+    """True when ``info`` is under a COMPLIANCE lock lasting at least to ``retain_until`` (or
+    when that date is already past: nothing needs a lock then)."""
+    if retain_until <= (now or datetime.now(UTC)):
+        return True
+    return (
+        info.lock_mode == COMPLIANCE_MODE
+        and info.retain_until is not None
+        and info.retain_until >= retain_until
+    )
+
+
+def _latest_versions(store: ObjectStore, bucket: str, package_id: str) -> dict[str, str]:
+    return {
+        v.key: v.version_id
+        for v in store.versions(bucket, package_key(package_id))
+        if v.is_latest and not v.is_delete_marker
+    }
+
+
+def copy_package(
+    source: ObjectStore,
+    source_bucket: str,
+    target: ObjectStore,
+    target_bucket: str,
+    package_id: str,
+    retain_until: datetime,
+) -> CopiedPackage:
+    """Make ``target`` hold the same package as ``source`` (its latest versions), byte for byte,
+    each object under a COMPLIANCE lock until ``retain_until``.
+
+    The second copy at sealing and the audit's repairs both go through here. An object already
+    in the target with the same bytes and a lock lasting long enough is kept; any other (absent,
+    deleted, altered, unlocked or locked too briefly) gets a new locked version, read back and
+    compared. The seal goes last, as in :func:`store_package`. The caller chooses the source:
+    one just verified (sealing) or found intact by the audit (repair).
+    """
+    target.require_object_lock(target_bucket)
+    latest = _latest_versions(source, source_bucket, package_id)
+    if not latest:
+        raise PackageNotFoundError(f"Aucun paquet {package_id} dans {source_bucket}.")
+    seal_key = package_key(package_id, SEAL)
+    keys = sorted(latest, key=lambda key: (key == seal_key, key))
+    now = datetime.now(UTC)
+    retain = retain_until if retain_until > now else None
+    objects: list[StoredObject] = []
+    written: list[str] = []
+    for key in keys:
+        with tempfile.TemporaryFile(prefix="dematflow-copy-") as spool:
+            with source.open(source_bucket, key, version_id=latest[key] or None) as stream:
+                digests = digest_stream(stream, sink=spool)
+            found = target.stat(target_bucket, key)
+            if found is not None and lock_holds(found, retain_until, now):
+                size, sha512 = target.read_digest(
+                    target_bucket, key, version_id=found.version_id or None
+                )
+                if (size, sha512) == (digests.size, digests.sha512):
+                    objects.append(StoredObject(key, found.version_id, size, sha512))
+                    continue
+            spool.seek(0)
+            version = target.put(target_bucket, key, spool, digests, retain_until=retain)
+        size, sha512 = target.read_digest(target_bucket, key, version_id=version or None)
+        if (size, sha512) != (digests.size, digests.sha512):
+            raise VerificationFailedError(
+                f"La relecture de la copie de {key} dans {target_bucket} ne correspond pas : "
+                "copie non confirmée."
+            )
+        objects.append(StoredObject(key, version, size, sha512))
+        written.append(key)
+    return CopiedPackage(target_bucket, package_id, tuple(objects), tuple(written))
+
+
 def set_package_legal_hold(store: ObjectStore, bucket: str, package_id: str, *, on: bool) -> int:
-    """Put (litigation) or lift a legal hold on every version of a package; returns the count."""
-    versions = [
-        v for v in store.versions(bucket, package_key(package_id)) if not v.is_delete_marker
-    ]
-    if not versions:
+    """Put (litigation) or lift a legal hold on every version of a package and of its renewed
+    copies; returns the count."""
+    versions = [v for v in package_copies(store, bucket, package_id) if not v.is_delete_marker]
+    if not any(v.key.startswith(PACKAGES_PREFIX) for v in versions):
         raise PackageNotFoundError(f"Aucun paquet {package_id} dans {bucket}.")
     for version in versions:
         store.set_legal_hold(bucket, version.key, version.version_id, on=on)

@@ -14,6 +14,7 @@ BENCHES = (
     "bench_seal_verification",
     "bench_journal_seal",
     "bench_startup",
+    "bench_two_copies",
 )
 
 

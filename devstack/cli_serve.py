@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import ipaddress
 import logging
 import os
 import signal
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
@@ -41,6 +42,20 @@ def _phase(what: str, timings: list[str]) -> Iterator[None]:
 def _spawn(*args: str, what: str) -> ChildProcess:
     """A `dematflow` command as a child whose output joins serve's."""
     return start_process([sys.executable, "-m", "engine.cli.main", *args], what=what)
+
+
+def public_urls(environ: Mapping[str, str], host: str, port: int) -> dict[str, str]:
+    """The address the published acts are linked from (public register), when not set by hand:
+    the one this platform serves, so a port chosen with DEMATFLOW_WEB_PORT or --port gives
+    links that open (the default assumed port 8000)."""
+    if "DEMATFLOW_PUBLICATION__BASE_URL" in environ:
+        return {}
+    try:
+        anywhere = ipaddress.ip_address(host).is_unspecified  # bound to every interface
+    except ValueError:
+        anywhere = not host
+    shown = "127.0.0.1" if anywhere else host
+    return {"DEMATFLOW_PUBLICATION__BASE_URL": f"http://{shown}:{port}"}
 
 
 @click.command("serve")
@@ -82,6 +97,7 @@ def serve(host: str | None, port: int | None, no_demo: bool) -> None:
     if failed is not None:
         services.stop()
         raise failed
+    os.environ.update(public_urls(os.environ, host or s.web_host, port or s.web_port))
     supervisor = Supervisor(max_restarts=5, window=60.0)
     try:
         s = Settings()  # again: the embedded services set DEMATFLOW_* for themselves and children

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -23,6 +24,26 @@ class S3Identity(BaseModel):
     @property
     def configured(self) -> bool:
         return bool(self.access_key and self.secret_key)
+
+
+class SecondaryStorageSettings(BaseModel):
+    """The second, independent S3 store holding a copy of every package (another MinIO site in
+    production). Unset endpoint: one copy only, as before."""
+
+    endpoint: str | None = None
+    """host:port of the second S3 endpoint; None: no second copy."""
+    access_key: str = ""
+    secret_key: str = Field(default="", repr=False)
+    secure: bool = False
+    region: str = "us-east-1"
+    bucket_prefix: str = "dematflow"
+    """Prefix of the tenant buckets on that store (same naming as the primary's)."""
+    bucket_admin: S3Identity = S3Identity()
+    """Bucket administrator on that store, when its writer may not create buckets."""
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.endpoint and self.access_key and self.secret_key)
 
 
 class StorageSettings(BaseModel):
@@ -48,6 +69,8 @@ class StorageSettings(BaseModel):
     bucket_admin: S3Identity = S3Identity()
     """Identity creating buckets and setting their Object Lock configuration, only for stores
     where the writing identity may not (the embedded SeaweedFS); empty with MinIO."""
+    secondary: SecondaryStorageSettings = SecondaryStorageSettings()
+    """The second copy's store (DEMATFLOW_STORAGE__SECONDARY__ENDPOINT, …); unset: one copy."""
 
 
 class BrokerSettings(BaseModel):
@@ -85,6 +108,11 @@ class PKISettings(BaseModel):
     """SHA-256 fingerprints of the designated archive seal certificates (the current one and
     those it replaced: packages keep the seal they were made with); `archives verify` accepts
     no other. Empty: that of the configured seal key's certificate."""
+    algorithm_sunsets: dict[str, date] = {}
+    """Algorithm (`sha1`, `rsa-2048`…) → the date after which it no longer protects an
+    archival timestamp chain: the renewal job renews a chain resting on one before that date
+    (within its horizon), not only before the TSA certificate expires. Empty: the library's
+    list (`signatures.renewal.DEFAULT_ALGORITHM_SUNSETS`, after the ANSSI's guide)."""
     tenant_seal_fingerprints: dict[str, list[str]] = {}
     """Tenants with a seal of their own: SIREN → SHA-256 fingerprints of their seal
     certificates (their packages accept only those)."""

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
         sign_pdf_to,
     )
     from signatures.renewal import (
+        DEFAULT_ALGORITHM_SUNSETS,
         DEFAULT_RENEWAL_HORIZON,
         ArchivalTimestamp,
         RenewalOutcome,
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
     )
 
 __all__ = [
+    "DEFAULT_ALGORITHM_SUNSETS",
     "DEFAULT_MAX_BYTES",
     "DEFAULT_RENEWAL_HORIZON",
     "ArchivalTimestamp",
@@ -128,6 +130,7 @@ _EXPORTS: dict[str, str] = {
     "sign_pdf": "signatures.pades",
     "sign_pdf_to": "signatures.pades",
     "ArchivalTimestamp": "signatures.renewal",
+    "DEFAULT_ALGORITHM_SUNSETS": "signatures.renewal",
     "DEFAULT_RENEWAL_HORIZON": "signatures.renewal",
     "RenewalOutcome": "signatures.renewal",
     "RenewalRequest": "signatures.renewal",

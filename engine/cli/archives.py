@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -244,13 +244,17 @@ def verify(
     from archiving.errors import ArchivingError
     from archiving.readers import open_package
     from archiving.verify import verify_package
+    from engine.services.archives.exports import dip_renewal_findings
     from engine.services.archives.seals import SignaturesSealVerifier
 
     identities = _expected_seals(seal_fingerprints)
     try:
-        verifier = SignaturesSealVerifier(_trust_roots(trust_roots), identities, online=online)
+        trust = _trust_roots(trust_roots)
+        verifier = SignaturesSealVerifier(trust, identities, online=online)
         with open_package(package, package_id=package_id) as reader:
             report = verify_package(reader, seal_verifier=verifier)
+        renewals = dip_renewal_findings(package, trust)  # a DIP's renewed copies
+        report = replace(report, findings=(*report.findings, *renewals))
     except ArchivingError as exc:
         fail(str(exc), code=2)
     except Exception as exc:

@@ -6,10 +6,12 @@ batches, so an audit interrupted (storage outage, worker restart) resumes where 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from archiving import (
     ArchivingError,
@@ -21,8 +23,10 @@ from archiving import (
     StorageUnavailable,
     audit_journal_seals,
     audit_packages,
+    prepare_tenant_bucket,
     verify_seal_chain,
 )
+from archiving.audit import PRIMARY, SECONDARY, CopyRepair, StoreCopy, audit_two_copies
 from engine.domain.archives import (
     ARCHIVED,
     TRANSFERRED,
@@ -111,6 +115,69 @@ class _Batch:
 
     report: AuditReport | None
     findings: list[Finding]
+    repairs: tuple[CopyRepair, ...] = ()
+    """Copies rewritten from the intact one (two stores only): journaled with the batch."""
+    unrepaired: tuple[str, ...] = ()
+    """Packages damaged in both copies."""
+
+
+_STORE_LABEL = {PRIMARY: "primaire", SECONDARY: "secondaire"}
+
+
+def _journal_copies(
+    uow: UnitOfWork, tenant: str, batch: _Batch, findings: list[Finding], now: datetime
+) -> None:
+    """Journal each repair (what was found, what was rewritten) and record the repaired
+    versions, so that later audits take them as the current copy; journal the packages
+    damaged in both copies."""
+    copies = uow.archives.copies(tenant) if batch.repairs else {}
+    for repair in batch.repairs:
+        package = uow.archives.get(tenant, repair.package_id)
+        record: dict[str, Any] = copies.get(repair.package_id, {})
+        versions = {o.key: o.version_id for o in repair.copied.objects}
+        repaired = dict(record.get("repairs", {}).get(repair.damaged, {}))
+        repaired.update({key: versions[key] for key in repair.copied.written})
+        record = {**record, "repairs": {**record.get("repairs", {}), repair.damaged: repaired}}
+        if repair.damaged == SECONDARY:
+            record["secondary"] = {
+                "bucket": repair.copied.bucket,
+                "objects": [
+                    {"key": o.key, "version_id": o.version_id, "size": o.size, "sha512": o.sha512}
+                    for o in repair.copied.objects
+                ],
+            }
+        uow.archives.update(tenant, repair.package_id, now, copies=record)
+        uow.journal.append(
+            tenant=tenant,
+            kind="archive.copy_repaired",
+            case_id=package.case_id if package else None,
+            actor="system:archives",
+            payload={
+                "package": repair.package_id,
+                "store": _STORE_LABEL[repair.damaged],
+                "bucket": repair.copied.bucket,
+                "findings": [f"{f.path} : {f.message}" for f in repair.findings][:50],
+                "rewritten": [
+                    {"key": key, "version_id": versions[key]} for key in repair.copied.written
+                ],
+            },
+            now=now,
+        )
+    for package_id in batch.unrepaired:
+        package = uow.archives.get(tenant, package_id)
+        uow.journal.append(
+            tenant=tenant,
+            kind="archive.copies_damaged",
+            case_id=package.case_id if package else None,
+            actor="system:archives",
+            payload={
+                "package": package_id,
+                "findings": [
+                    f"{f.path} : {f.message}" for f in findings if f.package_id == package_id
+                ][:50],
+            },
+            now=now,
+        )
 
 
 def _advance(
@@ -128,6 +195,8 @@ def _advance(
         now=now,
         tenant=tenant,
     )
+    if batch.repairs or batch.unrepaired:
+        _journal_copies(uow, tenant, batch, batch.findings, now)
 
 
 def _check_batch(
@@ -139,6 +208,8 @@ def _check_batch(
     batch_size: int,
 ) -> _Batch:
     """Read and check the next packages (and the journal with the last batch); no transaction."""
+    if setup.secondary_s3 is not None:
+        return _check_two_copies(runner, setup, tenant, run, batch_size)
     bucket = setup.bucket(tenant)
     try:
         with setup.store() as store:
@@ -159,6 +230,53 @@ def _check_batch(
     except ArchivingError as exc:
         return _Batch(None, [Finding(FindingKind.MISSING, "", f"Stockage refusé : {exc}")])
     return _Batch(report, findings)
+
+
+def _check_two_copies(
+    runner: TransactionRunner, setup: ArchiveSetup, tenant: str, run: AuditRun, batch_size: int
+) -> _Batch:
+    """Both stores: each copy audited on its own, a copy damaged in one store repaired from
+    the intact one (S3 writes here; journaled by `_advance`)."""
+    retain, copies = runner.read(
+        lambda uow: (
+            uow.archives.retain_untils(tenant, [ARCHIVED, TRANSFERRED]),
+            uow.archives.copies(tenant),
+        )
+    )
+    locks = {package: until for package, until in retain.items() if until is not None}
+    bucket = setup.bucket(tenant)
+    try:
+        with setup.store() as store, setup.secondary_store() as second:
+            store.require_object_lock(bucket)
+            target = setup.secondary_bucket(tenant)
+            # A store replaced by an empty one gets its bucket back, then its copies; one
+            # unreachable is audited as such (the primary copy is audited anyway).
+            with contextlib.suppress(StorageUnavailable):
+                prepare_tenant_bucket(second, target)
+            result = audit_two_copies(
+                StoreCopy(PRIMARY, store, bucket, _repaired(copies, PRIMARY)),
+                StoreCopy(SECONDARY, second, target, _repaired(copies, SECONDARY)),
+                seal_verifier=setup.seal_verifier,
+                retain_until=locks,
+                cursor=run.cursor,
+                batch_size=batch_size,
+            )
+            findings = list(result.report.findings)
+            if result.report.next_cursor is None:
+                findings += _journal_findings(runner, setup, store, tenant)
+    except StorageUnavailable:
+        raise
+    except ArchivingError as exc:
+        return _Batch(None, [Finding(FindingKind.MISSING, "", f"Stockage refusé : {exc}")])
+    return _Batch(result.report, findings, result.repairs, result.unrepaired)
+
+
+def _repaired(copies: dict[str, dict[str, Any]], store: str) -> dict[str, dict[str, str]]:
+    return {
+        package: dict(record.get("repairs", {}).get(store, {}))
+        for package, record in copies.items()
+        if record.get("repairs", {}).get(store)
+    }
 
 
 def audit_batch(

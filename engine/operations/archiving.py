@@ -19,18 +19,23 @@ from archiving import (
     ArchivingError,
     InvalidManifestError,
     InvalidPackageInputError,
+    ObjectStore,
+    StorageError,
+    StorageUnavailable,
     StoredPackage,
     build_package,
     prepare_tenant_bucket,
     store_package,
 )
 from archiving.model import add_years
+from archiving.store import CopiedPackage, copy_package
 from engine.domain.archives import ARCHIVED, TRANSFERRED, WAITING, ArchivedPackage
 from engine.domain.errors import InvalidInput
 from engine.domain.journal import utc_iso
 from engine.operations.archive_contents import (
     Gathered,
     act_number,
+    dua_start,
     freeze,
     gather,
     package_id_for,
@@ -50,6 +55,7 @@ from engine.operations.base import (
 from engine.persistence.uow import UnitOfWork
 from engine.services.archives.retention import retention_rule
 from engine.services.archives.setup import ArchiveSetup, ArchiveUnavailable, archive_setup
+from engine.services.tenant_settings import ArchiveService, read_settings
 from engine.signing import signing_setup
 from signatures import SignatureError
 
@@ -77,6 +83,8 @@ class FreezePlan:
     closed_at: datetime
     """The real time (never a training tenant's): the package's dates must not follow its seal's."""
     trust_roots: tuple[bytes, ...]
+    archive_service: ArchiveService | None
+    """The archives service the tenant named (its settings), frozen with the package."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +95,8 @@ class StorePlan:
     gathered: Gathered
     tenant_name: str
     setup: Callable[[], ArchiveSetup]
+    archive_service: ArchiveService | None
+    """The tenant's archives service now (for a package frozen before it was kept)."""
 
 
 @dataclass(frozen=True)
@@ -105,6 +115,8 @@ class Waiting:
 class Stored:
     package: ArchivedPackage
     stored: StoredPackage
+    secondary: CopiedPackage | None = None
+    """The second copy, when a secondary store is configured."""
 
 
 def _result(package: ArchivedPackage) -> dict[str, Any]:
@@ -136,44 +148,81 @@ def _prepare(
             rule = retention_rule(uow, ctx.tenant, params.typologie)
         except InvalidInput as exc:
             raise OperationFailed("archivage_impossible", str(exc)) from exc
-        return FreezePlan(gathered, params.typologie, asdict(rule), ctx.real_now, _trust_roots(ctx))
+        return FreezePlan(
+            gathered,
+            params.typologie,
+            asdict(rule),
+            ctx.real_now,
+            _trust_roots(ctx),
+            read_settings(uow, ctx.tenant).archives,
+        )
     tenant = uow.tenants.get(ctx.tenant)
     return StorePlan(
         package,
         gathered,
         tenant.name if tenant else ctx.tenant,
         lambda: ctx.resources.get(archive_setup),
+        read_settings(uow, ctx.tenant).archives,
     )
 
 
 def _act(plan: FreezePlan | StorePlan) -> Frozen | Waiting | Stored:
     if isinstance(plan, FreezePlan):
-        frozen = freeze(plan.gathered, plan.typologie, plan.closed_at, plan.trust_roots)
+        frozen = freeze(
+            plan.gathered, plan.typologie, plan.closed_at, plan.trust_roots, plan.archive_service
+        )
         return Frozen(plan, {**frozen, "rule": plan.rule})
     try:
         config = plan.setup()
     except ArchiveUnavailable as exc:
         return Waiting(plan.package, str(exc))
     try:
-        return Stored(plan.package, _store(plan, config))
+        return Stored(plan.package, *_store(plan, config))
     except (InvalidManifestError, InvalidPackageInputError) as exc:
         raise OperationFailed("archivage_impossible", str(exc)) from exc
     except (ArchivingError, SignatureError) as exc:
         return Waiting(plan.package, f"Archivage en attente : {exc}")
 
 
-def _store(plan: StorePlan, config: ArchiveSetup) -> StoredPackage:
+def _store(plan: StorePlan, config: ArchiveSetup) -> tuple[StoredPackage, CopiedPackage | None]:
     with tempfile.TemporaryDirectory(prefix="dematflow-sip-") as tmp:
         work = Path(tmp)
         (work / "sources").mkdir()
         spec = package_spec(
-            plan.package, plan.gathered, work / "sources", plan.tenant_name, config.archival_agency
+            plan.package,
+            plan.gathered,
+            work / "sources",
+            plan.tenant_name,
+            config.archival_agency,
+            plan.archive_service,
         )
         built = build_package(spec, work, sealer=config.sealer)
         with config.store() as store:
             bucket = config.bucket(plan.package.tenant)
             prepare_tenant_bucket(store, bucket)
-            return store_package(store, bucket, built)
+            stored = store_package(store, bucket, built)
+            if config.secondary_s3 is None:
+                return stored, None
+            return stored, _second_copy(config, store, stored, plan.package.tenant)
+
+
+def _second_copy(
+    config: ArchiveSetup, store: ObjectStore, stored: StoredPackage, tenant: str
+) -> CopiedPackage:
+    """Copy the package just stored and verified to the second store, from the primary's bytes
+    (so both copies hold the same seal even when a retry sealed anew). Any failure keeps the
+    package waiting: it is never "archivé" with one copy."""
+    try:
+        with config.secondary_store() as second:
+            target = config.secondary_bucket(tenant)
+            prepare_tenant_bucket(second, target)
+            return copy_package(
+                store, stored.bucket, second, target, stored.package_id, stored.retain_until
+            )
+    except StorageUnavailable as exc:
+        raise StorageUnavailable(f"copie secondaire non faite : {exc}") from exc
+    except StorageError as exc:
+        raise StorageError(f"copie secondaire non faite : {exc}") from exc
 
 
 def _record(uow: UnitOfWork, ctx: OperationContext, outcome: Frozen | Waiting | Stored) -> Verdict:
@@ -184,7 +233,7 @@ def _record(uow: UnitOfWork, ctx: OperationContext, outcome: Frozen | Waiting | 
     if isinstance(outcome, Waiting):
         uow.archives.note_failure(ctx.tenant, outcome.package.package_id, outcome.message, ctx.now)
         return RetryLater(outcome.message)
-    return _archived(uow, ctx, outcome.package, outcome.stored)
+    return _archived(uow, ctx, outcome.package, outcome.stored, outcome.secondary)
 
 
 def _new_package(uow: UnitOfWork, ctx: OperationContext, outcome: Frozen) -> None:
@@ -193,6 +242,7 @@ def _new_package(uow: UnitOfWork, ctx: OperationContext, outcome: Frozen) -> Non
     closed = datetime.fromisoformat(frozen["closed_at"])
     case = gathered.case
     number = act_number(case, gathered.acks)
+    start, _event = dua_start(closed, frozen)
     package = ArchivedPackage(
         tenant=ctx.tenant,
         package_id=package_id_for(case),
@@ -205,7 +255,7 @@ def _new_package(uow: UnitOfWork, ctx: OperationContext, outcome: Frozen) -> Non
         closed_at=closed,
         state=WAITING,
         dua_rule=rule["rule_id"],
-        dua_end=add_years(closed.date(), rule["years"]),
+        dua_end=add_years(start, rule["years"]),
         final_action=rule["final_action"],
         frozen=frozen,
     )
@@ -223,9 +273,17 @@ def _new_package(uow: UnitOfWork, ctx: OperationContext, outcome: Frozen) -> Non
 
 
 def _archived(
-    uow: UnitOfWork, ctx: OperationContext, package: ArchivedPackage, stored: StoredPackage
+    uow: UnitOfWork,
+    ctx: OperationContext,
+    package: ArchivedPackage,
+    stored: StoredPackage,
+    secondary: CopiedPackage | None,
 ) -> dict[str, Any]:
     objects = [asdict(o) for o in stored.objects]
+    second: dict[str, Any] = {}
+    if secondary is not None:
+        record = {"bucket": secondary.bucket, "objects": [asdict(o) for o in secondary.objects]}
+        second = {"copies": {"secondary": record}}
     uow.archives.update(
         ctx.tenant,
         package.package_id,
@@ -238,6 +296,7 @@ def _archived(
         total_bytes=sum(o.size for o in stored.objects),
         retain_until=stored.retain_until,
         archived_at=ctx.now,
+        **second,
     )
     uow.journal.append(
         tenant=ctx.tenant,
@@ -251,6 +310,7 @@ def _archived(
             "objects": len(objects),
             "retain_until": utc_iso(stored.retain_until),
             "already_stored": stored.already_stored,
+            **({"secondary_bucket": secondary.bucket} if secondary is not None else {}),
         },
         now=ctx.now,
     )

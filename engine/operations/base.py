@@ -237,6 +237,13 @@ class OperationRegistry:
     def names(self) -> list[str]:
         return sorted({*self._operations, *self._modules})
 
+    def queues(self) -> list[str]:
+        """The worker queues the operations run on (loads every operation module: for the
+        metrics and the operator, not on a request's path)."""
+        for name in list(self._modules):
+            self._find(name)
+        return sorted({operation.queue for operation in self._operations.values()})
+
     def check_service_task(self, operation: str, params: Mapping[str, str]) -> None:
         """Deploy-time check of a service task: a known operation, given the parameters it
         takes (name → expression source), literal values it accepts."""

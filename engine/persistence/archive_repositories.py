@@ -80,7 +80,7 @@ def _search_filters(
 _SUMMARY_COLUMNS = [
     column
     for column in a.archive_packages.c
-    if column.name not in ("frozen", "objects", "search_text")
+    if column.name not in ("frozen", "objects", "search_text", "copies")
 ]
 
 
@@ -279,6 +279,23 @@ class ArchiveRepository:
         )
         capped = select(literal(1)).select_from(a.archive_packages).where(*filters).limit(cap + 1)
         return int(self.conn.execute(select(func.count()).select_from(capped.subquery())).one()[0])
+
+    def copies(self, tenant: str) -> dict[str, dict[str, Any]]:
+        """Where the second copy of each package is and the audit's repairs (package → record),
+        for the packages that have such a record (only with a secondary store)."""
+        p = a.archive_packages.c
+        rows = self.conn.execute(
+            select(p.package_id, p.copies).where(p.tenant == tenant, p.copies.is_not(None))
+        )
+        return {r.package_id: dict(r.copies) for r in rows if r.copies}
+
+    def retain_untils(self, tenant: str, states: Sequence[str]) -> dict[str, datetime | None]:
+        """The COMPLIANCE lock end of each package in ``states`` (package → date)."""
+        p = a.archive_packages.c
+        rows = self.conn.execute(
+            select(p.package_id, p.retain_until).where(p.tenant == tenant, p.state.in_(states))
+        )
+        return {r.package_id: _aware(r.retain_until) for r in rows}
 
     def ids(self, tenant: str, states: Sequence[str]) -> list[str]:
         rows = self.conn.execute(

@@ -46,6 +46,8 @@ archive_packages = Table(
     Column("bucket", String(63), nullable=True),
     Column("seal_sha512", String(128), nullable=True),
     Column("objects", JSON, nullable=True),
+    # {"secondary": {"bucket", "objects"}, "repairs": {"primary"|"secondary": {key: version}}}
+    Column("copies", JSON, nullable=True),
     Column("total_bytes", BigInteger, nullable=True),
     Column("dua_rule", String(100), nullable=False),
     Column("dua_end", Date, nullable=False),

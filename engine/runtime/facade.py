@@ -38,9 +38,11 @@ from engine.runtime import spiff_limits  # noqa: F401  (lifts the task depth lim
 from engine.runtime.clock import frozen_now
 from engine.runtime.evaluator import EvaluationError
 from engine.runtime.script_engine import make_script_engine
-from engine.runtime.serializer import dump_state, load_state
+from engine.runtime.serializer import dump_state, history_of, load_state
 from engine.runtime.service_task import PARAMS_KEY, AsyncServiceTask
 from engine.runtime.specs import ParsedProcess, element_name, form_name, task_properties
+from engine.runtime.spiff_prune import prune
+from engine.runtime.trail import NodeVisit, done_visit, node_visits
 
 _SCRIPT_ENGINE = make_script_engine()
 
@@ -123,6 +125,9 @@ class CaseRuntime:
         return cls.restore(parsed, dumped.header, dumped.format, dumped.tasks)
 
     def dump(self) -> DumpedState:
+        """The case's state to store; the finished past that no longer matters is pruned from
+        the workflow first (its completed flow nodes stay in the history)."""
+        history_of(self._workflow).add(prune(self._workflow))
         return dump_state(self._workflow)
 
     # -- running -----------------------------------------------------------------------------
@@ -159,16 +164,46 @@ class CaseRuntime:
         self._workflow.cancel()
 
     def completed_nodes(self) -> list[str]:
-        """BPMN ids of the completed flow nodes, in completion order (for scenario checks)."""
+        """BPMN ids of the completed flow nodes, in completion order (for scenario checks),
+        those pruned from the task tree included."""
+        return [node for _at, _task_id, node in self.completed_visits()]
+
+    def completed_visits(self) -> list[tuple[float, str, str]]:
+        """(time, task id hex, BPMN id) of every completed flow node, in completion order."""
         workflows = [self._workflow, *self._workflow.subprocesses.values()]
-        done = [
-            task
+        done = [visit[:3] for visit in history_of(self._workflow).visits()]
+        done.extend(
+            (task.last_state_change, task.id.hex, task.task_spec.bpmn_id)
             for workflow in workflows
             for task in workflow.tasks.values()
             if task.state == TaskState.COMPLETED and task.task_spec.bpmn_id
-        ]
-        done.sort(key=lambda task: task.last_state_change)
-        return [task.task_spec.bpmn_id for task in done]
+        )
+        done.sort(key=lambda visit: visit[0])
+        return done
+
+    def knows_task(self, task_id: UUID) -> bool:
+        """Whether the case has or had this task (pruned completed tasks included)."""
+        return (
+            self._task(task_id) is not None or task_id.hex in history_of(self._workflow).task_ids()
+        )
+
+    def trail(self) -> list[NodeVisit]:
+        """Each pass through a flow node, done (in order) or active: the case's drawn path,
+        the passes pruned from the task tree included."""
+        return node_visits(self._workflow, self._pruned_visits())
+
+    def _pruned_visits(self) -> list[tuple[float, NodeVisit]]:
+        specs: dict[tuple[str | None, str], Any] = {}
+        for process, spec in [(None, self.parsed.spec), *self.parsed.subprocess_specs.items()]:
+            for task_spec in spec.task_specs.values():
+                if getattr(task_spec, "bpmn_id", None):
+                    specs.setdefault((process, task_spec.bpmn_id), task_spec)
+        found = []
+        for at, task_id, node, within, process in history_of(self._workflow).visits():
+            task_spec = specs.get((process, node))
+            if task_spec is not None:
+                found.append((at, done_visit(task_spec, UUID(hex=task_id), within)))
+        return found
 
     # -- what the case waits for --------------------------------------------------------------
 
@@ -223,7 +258,7 @@ class CaseRuntime:
         return ReadyTask(
             id=task.id,
             name=spec.bpmn_id or spec.name,
-            title=spec.bpmn_name or spec.name,
+            title=_title(task),
             lane=spec.lane,
             form_name=name,
             form=self.parsed.forms.get(name) if name else None,
@@ -374,6 +409,30 @@ def _message_wait(task: Any, definition: Any) -> MessageWait:
         value = _SCRIPT_ENGINE.environment.evaluate(expression, task.data)
         correlation = None if value is None else str(value)
     return MessageWait(task.id, definition.name, correlation)
+
+
+TITLE_MAX = 300
+"""A task's title as stored with it (`human_tasks.title`)."""
+
+
+def _title(task: Any) -> str:
+    """The task's name, followed by what its `subject` expression gives, if any: the item a
+    multi-instance task is about (« Enregistrer le vote du point : 2. Tarifs… »), so that
+    several instances of one task can be told apart in inboxes and on the task page."""
+    spec = task.task_spec
+    title = str(spec.bpmn_name or spec.name)
+    expression = task_properties(spec).get("subject")
+    if not expression:
+        return title
+    try:
+        value = _SCRIPT_ENGINE.environment.evaluate(expression, task.data)
+    except EvaluationError as exc:
+        raise ModelError(f"sujet de la tâche illisible : {exc}") from exc
+    subject = " ".join(str(value or "").split())
+    if not subject:
+        return title
+    full = f"{title} : {subject}"
+    return full if len(full) <= TITLE_MAX else full[: TITLE_MAX - 1].rstrip() + "…"
 
 
 def _assignee(task: Any) -> str | None:

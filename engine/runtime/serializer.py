@@ -4,12 +4,16 @@ SpiffWorkflow's serializer embeds the whole spec in every workflow (~45 KiB for 
 process). Specs are stored once, content-addressed, and the parsed spec objects are shared,
 so the instance JSON holds tasks, data and subprocess state only. The serializer version is
 stored beside the state; `migrate_state` upgrades older formats on load.
+
+Tasks pruned from the tree (`engine.runtime.spiff_prune`) leave their completed flow nodes in
+the case's history: rows of the same table under the scope `~history`, 64 visits a row, so
+that a step rewrites only the last one.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 from uuid import UUID
 
@@ -22,11 +26,70 @@ from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from engine.domain.model import DumpedState, TaskRows
 from engine.runtime.service_task import SERIALIZER_CONFIG
 from engine.runtime.specs import ParsedProcess
+from engine.runtime.spiff_prune import Visit
 
 SPIFF_FORMAT: str = SPIFF_VERSION
 # Our own envelope version: "<ours>/<spiff>". df1: tasks inline in the header; df2: tasks in
-# their own rows (the header has none). Both load; every save writes df2.
-STATE_FORMAT = f"df2/{SPIFF_FORMAT}"
+# their own rows (the header has none); df3: df2 whose finished past may be pruned from the
+# tree, with history rows. All load; every save writes df3.
+STATE_FORMAT = f"df3/{SPIFF_FORMAT}"
+
+HISTORY_SCOPE = "~history"
+"""Scope of the history rows (a task's scope is "" or a subprocess id: never this)."""
+HISTORY_ROW_VISITS = 64
+
+
+class History:
+    """Completed flow nodes pruned from a case's task tree, oldest first, as stored rows.
+
+    Rows are decoded only when asked (`visits`, `task_ids`) or when the last, partly filled
+    one receives new visits: a step that prunes nothing leaves them as they were read.
+    """
+
+    def __init__(self, rows: Mapping[str, str] | None = None) -> None:
+        self._rows: dict[str, str] = dict(sorted((rows or {}).items()))
+        self._pending: list[Visit] = []
+
+    def add(self, visits: list[Visit]) -> None:
+        self._pending.extend(visits)
+
+    def visits(self) -> list[Visit]:
+        found: list[Visit] = []
+        for body in self._rows.values():
+            for entry in json.loads(body):  # [at, task id, node] or [..., within, process]
+                at, task_id, node, within, process = [*entry, None, None][:5]
+                found.append((float(at), task_id, node, within, process))
+        return found + self._pending
+
+    def task_ids(self) -> set[str]:
+        return {visit[1] for visit in self.visits()}
+
+    def rows(self) -> dict[str, str]:
+        if self._pending:
+            keys = list(self._rows)
+            visits: list[Any] = []
+            if keys:
+                last = json.loads(self._rows[keys[-1]])
+                if len(last) < HISTORY_ROW_VISITS:
+                    visits = last
+                    keys.pop()
+            visits.extend(list(v[:3]) if v[3] is None else list(v) for v in self._pending)
+            for start in range(0, len(visits), HISTORY_ROW_VISITS):
+                key = f"~h{len(keys):06d}"
+                keys.append(key)
+                chunk = visits[start : start + HISTORY_ROW_VISITS]
+                self._rows[key] = json.dumps(chunk, separators=(",", ":"))
+            self._pending = []
+        return self._rows
+
+
+def history_of(workflow: Any) -> History:
+    """The history attached to a restored (or new) top workflow."""
+    history: History | None = getattr(workflow, "df_history", None)
+    if history is None:
+        history = History()
+        workflow.df_history = history
+    return history
 
 
 class _InstanceConverter(BpmnWorkflowConverter):  # type: ignore[misc]
@@ -71,6 +134,9 @@ def dump_state(workflow: Any) -> DumpedState:
         tasks: TaskRows = {tid: ("", _encode(t)) for tid, t in dct.pop("tasks").items()}
         for scope, subprocess in dct["subprocesses"].items():
             tasks.update({tid: (scope, _encode(t)) for tid, t in subprocess.pop("tasks").items()})
+        tasks.update(
+            (key, (HISTORY_SCOPE, body)) for key, body in history_of(workflow).rows().items()
+        )
         return DumpedState(_encode(dct), tasks, STATE_FORMAT)
     finally:
         _SERIALIZER.registry._encoder_mode = False
@@ -81,15 +147,21 @@ def load_state(
 ) -> Any:
     decoder = _SERIALIZER.json_decoder_cls
     dct = json.loads(header, cls=decoder)
+    history: dict[str, str] = {}
     if tasks:
         scoped: dict[str, dict[str, Any]] = {}
         for task_id, (scope, body) in tasks.items():
+            if scope == HISTORY_SCOPE:
+                history[task_id] = body
+                continue
             scoped.setdefault(scope, {})[task_id] = json.loads(body, cls=decoder)
         dct["tasks"] = _tree_order(scoped.get("", {}), dct["root"])
         for scope, subprocess in dct.get("subprocesses", {}).items():
             subprocess["tasks"] = _tree_order(scoped.get(scope, {}), subprocess["root"])
     dct = migrate_state(dct, state_format)
-    return _CONVERTER.restore_with_spec(dct, parsed)
+    workflow = _CONVERTER.restore_with_spec(dct, parsed)
+    workflow.df_history = History(history)
+    return workflow
 
 
 def _tree_order(tasks: dict[str, Any], root: str) -> dict[str, Any]:
@@ -140,7 +212,7 @@ def migrate_state(dct: dict[str, Any], state_format: str) -> dict[str, Any]:
     envelope, _, spiff_version = state_format.partition("/")
     if envelope == "spiff":
         dct = _from_stock_spiff(dct)
-    elif envelope not in ("df1", "df2"):
+    elif envelope not in ("df1", "df2", "df3"):
         raise ValueError(f"format d'état inconnu : {state_format}")
     if spiff_version and spiff_version != SPIFF_FORMAT:
         dct = _migrate_spiff(dct, spiff_version)

@@ -12,6 +12,7 @@ from typing import Any
 from engine.domain.errors import Conflict, InvalidInput, ModelError, NotFound
 from engine.domain.journal import canonical_json
 from engine.domain.model import Actor, Case, CaseStatus, JobState, JournalEntry
+from engine.domain.training import training_reference
 from engine.persistence.uow import UnitOfWork as SqlUnitOfWork
 from engine.ports import UnitOfWork
 from engine.runtime.facade import CaseRuntime
@@ -64,7 +65,7 @@ def start_case(
         tenant=tenant,
         procedure=procedure,
         spec_hash=spec_row.hash,
-        reference=f"{now.year}-{number:06d}",
+        reference=training_reference(f"{now.year}-{number:06d}"),
         title=title,
         status=CaseStatus.RUNNING,
         version=0,
@@ -120,7 +121,7 @@ def complete_task(
     except NotFound:
         if stale:  # done meanwhile (a second submission): say the case moved on
             raise Conflict(STALE) from None
-        if str(task_id) in loaded.tasks:  # it exists: a concurrent request completed it first
+        if runtime.knows_task(task_id):  # it exists: a concurrent request completed it first
             raise Conflict(
                 "Cette tâche vient d'être faite par quelqu'un d'autre ; rechargez la page."
             ) from None

@@ -54,6 +54,25 @@ class ArchiveSetup:
     archival_agency: Agency = ARCHIVAL_AGENCY
     holds_s3: S3Config | None = None
     """The legal-hold identity; None when not configured (holds are then refused)."""
+    secondary_s3: S3Config | None = None
+    """The second store holding a copy of every package; None: one copy only."""
+    secondary_bucket_prefix: str = ""
+    """Prefix of the tenant buckets on the second store."""
+
+    def secondary_bucket(self, tenant: str) -> str:
+        """The tenant's bucket on the second store (only meaningful with one)."""
+        return tenant_bucket(self.secondary_bucket_prefix or self.bucket_prefix, tenant)
+
+    @contextmanager
+    def secondary_store(self) -> Iterator[ObjectStore]:
+        """The second store under its writing identity; ArchiveUnavailable without one."""
+        if self.secondary_s3 is None:
+            raise ArchiveUnavailable("aucun stockage secondaire configuré")
+        store = ObjectStore(self.secondary_s3)
+        try:
+            yield store
+        finally:
+            store.close()
 
     def bucket(self, tenant: str) -> str:
         return tenant_bucket(self.bucket_prefix, tenant)
@@ -110,6 +129,30 @@ def holds_s3_config(storage: StorageSettings, endpoint: str) -> S3Config | None:
     )
 
 
+def secondary_s3_config(storage: StorageSettings) -> S3Config | None:
+    """The second store's writing identity; None when no second store is configured;
+    ArchiveUnavailable when its endpoint is set without credentials (never one copy silently)."""
+    second = storage.secondary
+    if not second.endpoint:
+        return None
+    if not second.configured:
+        raise ArchiveUnavailable(
+            "stockage secondaire incomplet : DEMATFLOW_STORAGE__SECONDARY__ACCESS_KEY et "
+            "__SECRET_KEY sont requis avec __ENDPOINT"
+        )
+    admin = second.bucket_admin
+    return S3Config(
+        endpoint=second.endpoint or "",
+        access_key=second.access_key,
+        secret_key=second.secret_key,
+        secure=second.secure,
+        region=second.region,
+        default_retention_days=storage.default_retention_days or None,
+        admin_access_key=admin.access_key if admin.configured else None,
+        admin_secret_key=admin.secret_key if admin.configured else None,
+    )
+
+
 def archive_setup(settings: Settings) -> ArchiveSetup:
     """The archive's storage and seals; :class:`ArchiveUnavailable` when not configured."""
     storage = settings.storage
@@ -126,6 +169,8 @@ def archive_setup(settings: Settings) -> ArchiveSetup:
         s3=writer_s3_config(storage, storage.endpoint),
         holds_s3=holds_s3_config(storage, storage.endpoint),
         bucket_prefix=storage.bucket_prefix,
+        secondary_s3=secondary_s3_config(storage),
+        secondary_bucket_prefix=storage.secondary.bucket_prefix,
         sealer=SignaturesSealer(signing.seal_key, signing.timestamp_url, signing.trust_roots),
         seal_verifier=SignaturesSealVerifier(signing.trust_roots, identities),
         timestamper=SignaturesTimestamper(signing.timestamp_url),
