@@ -31,12 +31,13 @@ from engine.services.archives.setup import (
     ArchiveSetup,
     ArchiveUnavailable,
 )
-from signatures import SignatureError, ValidationOptions, validate_pdf_for_archive
 
 
 def renewed_pdf_check(trust_roots: tuple[bytes, ...]) -> PdfCheck:
     """The check of a DIP's renewed copies: archive-mode validation (AdES-LTA, at the time of
     the embedded validation data) of their signatures and timestamp chain."""
+
+    from signatures import SignatureError, ValidationOptions, validate_pdf_for_archive
 
     def check(data: bytes) -> str | None:
         try:
