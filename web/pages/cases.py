@@ -16,6 +16,7 @@ from engine.domain.errors import Conflict, FormValidationError, InvalidInput
 from engine.domain.french import PARIS, format_date_fr
 from engine.domain.model import CaseStatus, HumanTask, JournalEntry
 from engine.domain.task_access import CASE_READERS, asks_password, task_access
+from engine.services import case_messages
 from engine.services import cases as case_services
 from engine.services import task_access as task_services
 from engine.services import tenant_settings
@@ -257,6 +258,11 @@ def _case_page(
         "max_upload_label": size_label(p.settings.max_upload_bytes),
         "max_upload": p.settings.max_upload_bytes,
         "upload_error": upload_error,
+        "message_actions": case_messages.sendable_messages(
+            unit, tenant=access.tenant.siren, case_id=case_id, actor=access.actor
+        )
+        if open_case
+        else [],
     }
     return tenant_page(request, access, "case.html", context, status=status)
 
