@@ -58,13 +58,13 @@ def sendable_messages(
     bundle = load_process(uow, loaded.case.spec_hash).bundle
     found: dict[str, SendableMessage] = {}
     for wait in loaded.before.messages:
-        rule = bundle.messages.get(wait.name)
-        if wait.name in found or rule is None or not _may_send(rule, actor):
+        rule = bundle.messages.get(wait.message)
+        if wait.message in found or rule is None or not _may_send(rule, actor):
             continue
         schema = rule.schema or {}
-        title = str(schema.get("title") or wait.name)
+        title = str(schema.get("title") or wait.message)
         action = str(schema.get(ACTION_KEYWORD) or title)
-        found[wait.name] = SendableMessage(wait.name, action, title, wait.correlation, rule.schema)
+        found[wait.message] = SendableMessage(wait.message, action, title, wait.correlation, rule.schema)
     return list(found.values())
 
 
@@ -75,7 +75,7 @@ def sendable_message(
     does not wait for it (or no longer), Forbidden when the person's roles may not send it."""
     loaded = load_case(uow, tenant, case_id)
     waits = (
-        [w for w in loaded.before.messages if w.name == message]
+        [w for w in loaded.before.messages if w.message == message]
         if loaded.case.status is CaseStatus.RUNNING
         else []
     )

@@ -21,10 +21,21 @@ pytestmark = [pytest.mark.journeys, pytest.mark.xdist_group("journeys")]
 RUN = time.strftime("%H%M%S")  # this run's consultation, told apart from earlier runs' ones
 OBJET = f"Extension du groupe scolaire Jules-Ferry (parcours {RUN})"
 CONSULTATION = f"AO-PARCOURS-{RUN}"
-MONTHS = (
-    "janvier février mars avril mai juin juillet août septembre octobre novembre décembre".split()
-)
-_TRAINING_NOW = re.compile(r"(\d{1,2})(?:er)? (\w+) (\d{4}) à (\d{2}) h (\d{2})")
+MONTHS = [
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+]
+_TRAINING_NOW = re.compile(r"(\d{1,2})(?:er)? (\w+) (\d{4}) à (\d{1,2}) h (\d{2})")
 BIDDERS = {
     "Bâtiments du Midi SA": "offres@batiments-midi.example",
     "Constructions Occitanes SARL": "marches@constructions-occitanes.example",
