@@ -120,9 +120,12 @@ def _publish(walk: Walk, reference: str, tmp_path: Path, deadline: datetime) -> 
     page.get_by_role("checkbox", name="Profil d'acheteur").check()
     page.get_by_role("checkbox", name="BOAMP").check()
     page.get_by_role("checkbox", name="JOUE").check()
-    walk.press("Enregistrer", label="délai trop court refusé")
+    page.get_by_role("button", name="Enregistrer").click()  # the page's script sends the PDF
     expect(page.get_by_role("alert").first).to_contain_text("au moins 35 jours")
     expect(page.get_by_role("alert").first).to_contain_text("R2161-2")
+    walk.step("délai trop court refusé")
+    # The PDF sent with the refused form stays in the dossier, picked in its field.
+    expect(dce.get_by_role("radio", name=re.compile("reglement-consultation"))).to_be_checked()
     limit = page.get_by_label("Date et heure limites de remise des offres")
     limit.fill(deadline.strftime("%Y-%m-%dT%H:%M"))
     walk.press("Enregistrer", label="consultation publiée")

@@ -320,6 +320,7 @@ def test_another_tenants_objects_answer_404(people: Platform, visitors: dict[str
         "run_id": "00000000-0000-4000-8000-000000000001",
         "user_id": "00000000-0000-4000-8000-000000000003",
         "signal": "annulation",
+        "message": "offre_deposee",
     }
     wrong = []
     for method, template in MATRIX:

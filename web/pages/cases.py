@@ -479,6 +479,8 @@ def submit_task(
             else None,
         )
     except FormValidationError as exc:
+        if submission.uploaded:
+            unit.commit()  # refused before the case moved: the PDFs stay, picked as above
         errors, general = errors_by_field(task.form, exc.errors)
         return _task_page(
             request,
