@@ -35,8 +35,8 @@ from web.pages import (
     training,
 )
 from web.pages import auth as auth_pages
-from web.pages import cases as case_pages
 from web.pages import case_messages as case_message_pages
+from web.pages import cases as case_pages
 from web.pages import delegations as delegation_pages
 from web.security import LoginLimiter, SecurityHeadersMiddleware
 from web.sessions import SessionConfig, SessionMiddleware

@@ -64,7 +64,9 @@ def sendable_messages(
         schema = rule.schema or {}
         title = str(schema.get("title") or wait.message)
         action = str(schema.get(ACTION_KEYWORD) or title)
-        found[wait.message] = SendableMessage(wait.message, action, title, wait.correlation, rule.schema)
+        found[wait.message] = SendableMessage(
+            wait.message, action, title, wait.correlation, rule.schema
+        )
     return list(found.values())
 
 

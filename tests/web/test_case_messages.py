@@ -166,8 +166,6 @@ def test_without_a_csrf_token_nothing_is_delivered(
     people: Platform, waiting: Case, client: TestClient
 ) -> None:
     login(client, "agent.a")
-    sent = client.post(
-        _url(waiting), data={"candidat": "X", "deposee_le": "2026-12-10T09:30"}
-    )
+    sent = client.post(_url(waiting), data={"candidat": "X", "deposee_le": "2026-12-10T09:30"})
     assert sent.status_code in (400, 403)
     assert get(people, waiting).version == waiting.version

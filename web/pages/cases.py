@@ -16,10 +16,9 @@ from engine.domain.errors import Conflict, FormValidationError, InvalidInput
 from engine.domain.french import PARIS, format_date_fr
 from engine.domain.model import CaseStatus, HumanTask, JournalEntry
 from engine.domain.task_access import CASE_READERS, asks_password, task_access
-from engine.services import case_messages
+from engine.services import case_messages, tenant_settings
 from engine.services import cases as case_services
 from engine.services import task_access as task_services
-from engine.services import tenant_settings
 from engine.services.admin import list_members
 from engine.services.documents import add_checked_case_document, check_upload
 from engine.services.queries import accounts as account_queries
