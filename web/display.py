@@ -72,6 +72,9 @@ COMPUTED_LABELS: dict[str, str] = {
     "liste_publiee_le": "Liste publiée le",
     "valeur_besoin": "Valeur du besoin retenue (€ HT)",
     "procedure_libelle": "Procédure de passation",
+    "offres": "Offres reçues dans les délais",
+    "nombre_offres": "Nombre d'offres reçues dans les délais",
+    "offres_hors_delai": "Offres reçues hors délai (éliminées, art. R2151-5 CCP)",
     "seuil_bas": "Seuil appliqué (€ HT)",
     "publicite": "Publicité",
     "base_legale": "Base légale",
@@ -105,6 +108,10 @@ NESTED_LABELS: dict[str, str] = {
     "document": "Document",
     "url": "Adresse",
     "qualite": "Qualité",
+    "candidat": "Candidat",
+    "deposee_le": "Reçue le",
+    "pli": "Référence du pli",
+    "offre": "Offre (PDF)",
 }
 
 VALUE_LABELS: dict[str, str] = {

@@ -146,9 +146,9 @@ def _record_bid(walk: Walk, tmp_path: Path, name: str, mail: str, at: datetime) 
         _pdf(tmp_path, f"offre-{slug}.pdf", f"Offre de {name}")
     )
     walk.press("Enregistrer", label=f"offre de {name} enregistrée")
-    expect(page.get_by_role("status").first.or_(page.locator("main"))).to_contain_text(
-        "Enregistrer une offre reçue"
-    )
+    expect(
+        page.get_by_role("status").filter(has_text="Enregistrer une offre reçue")
+    ).to_contain_text("enregistré")
 
 
 def _analyse(walk: Walk, reference: str, tmp_path: Path) -> None:
