@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from engine.domain.errors import Conflict, Forbidden, NotFound
+from engine.domain.errors import Conflict, Forbidden, FormValidationError, NotFound
 from engine.domain.model import Actor, Case, CaseStatus
 from engine.ports import UnitOfWork
 from engine.runtime.specs import CONNECTOR, OPERATOR, MessageRule
 from engine.services import cases as case_services
+from engine.services.form_checks import timed_checks
 from engine.services.messages import MessageOrigin
 from engine.services.steps import load_case, load_process
 
@@ -103,8 +104,12 @@ def deliver_from_page(
     now: datetime,
 ) -> Case:
     """Deliver `message` to this case, as the person, through the API's service: the payload is
-    checked against the message's schema there; the caller commits."""
+    checked against the message's schema there, its dates against the clock here (a bid
+    received tomorrow is refused); the caller commits."""
     sendable = sendable_message(uow, tenant=tenant, case_id=case_id, message=message, actor=actor)
+    problems = timed_checks(sendable.schema, payload, uow.cases.get(tenant, case_id).data, now)
+    if problems:
+        raise FormValidationError(problems)
     updated = case_services.deliver_message(
         uow,
         tenant=tenant,

@@ -8,7 +8,8 @@ skipped: the schema's own messages already name them.
 `x-dematflow-min-delays` lists legal minimum delays between the moment a task is done and a
 date-time field: `{"field": "date_limite_offres", "days": 35, "when": {"procedure": "formalisee"},
 "message": "… {jours} … {au_plus_tot} …"}`; `when` is matched against the case data and the
-form's (the procedure the thresholds chose). They need the clock, so the engine checks them when
+form's (the procedure the thresholds chose). `{"field": "deposee_le", "past": true, "message":
+"… {maintenant} …"}` refuses a reported date later than now. They need the clock, so the engine checks them when
 the task is completed (`timed_checks`)."""
 
 from __future__ import annotations
@@ -82,6 +83,11 @@ def timed_checks(
         days = check.get("days")
         where = str(check.get("field") or "")
         moment = _moment(data.get(where))
+        if check.get("past") is True:  # a date a person reports: not later than now
+            if moment is not None and moment > now:
+                message = str(check.get("message", "date postérieure à maintenant ({maintenant})"))
+                errors.append(FieldError(where, message.format(maintenant=format_datetime_fr(now))))
+            continue
         if not isinstance(days, int) or not 0 < days <= MAX_DELAY_DAYS or moment is None:
             continue  # a missing or unreadable date has the schema's own message
         earliest = now + timedelta(days=days)

@@ -243,7 +243,7 @@ def test_journey_3_procurement(walk: Walk, tmp_path: Path) -> None:
 
     # Bids come in over the weeks: the trainer moves the clock, the buyer records them.
     _as(walk, "admin")
-    _go_to(walk, deadline - timedelta(days=2))
+    _go_to(walk, deadline - timedelta(days=1))
     _as(walk, "agent")
     _case(walk, reference)
     for offset, (name, mail) in zip((3, 2), BIDDERS.items(), strict=True):

@@ -77,6 +77,8 @@ def test_the_buyer_sees_the_action_and_records_a_bid(
     people: Platform, waiting: Case, client: TestClient
 ) -> None:
     token = login(client, "agent.a")
+    received = (people.clock() - timedelta(hours=1)).astimezone(PARIS)
+    received = received.replace(second=0, microsecond=0)
     page = client.get(f"/c/{SIREN_A}/dossiers/{waiting.id}")
     assert "Enregistrer une offre reçue" in page.text
     form = client.get(_url(waiting))
@@ -88,7 +90,7 @@ def test_the_buyer_sees_the_action_and_records_a_bid(
             "csrf_token": token,
             "candidat": "Nettoyage Occitan SARL",
             "courriel": "offres@nettoyage-occitan.example",
-            "deposee_le": "2026-12-10T09:30",
+            "deposee_le": received.strftime("%Y-%m-%dT%H:%M"),
         },
         files={"offre.fichier": ("offre.pdf", make_pdf(text="Offre"), "application/pdf")},
     )
@@ -97,7 +99,7 @@ def test_the_buyer_sees_the_action_and_records_a_bid(
     assert after.data["nombre_offres"] == 1
     bid = after.data["offres"][0]
     assert bid["candidat"] == "Nettoyage Occitan SARL"
-    assert bid["deposee_le"] == "2026-12-10T09:30:00+01:00"  # typed in Paris, kept with its offset
+    assert bid["deposee_le"] == received.isoformat()  # typed in Paris, kept with its offset
     assert bid["offre"]["nom"] == "offre.pdf"
     assert "message.received" in _journal(people, waiting)
 
@@ -169,3 +171,22 @@ def test_without_a_csrf_token_nothing_is_delivered(
     sent = client.post(_url(waiting), data={"candidat": "X", "deposee_le": "2026-12-10T09:30"})
     assert sent.status_code in (400, 403)
     assert get(people, waiting).version == waiting.version
+
+
+def test_a_bid_received_after_now_is_refused_in_french(
+    people: Platform, waiting: Case, client: TestClient
+) -> None:
+    token = login(client, "agent.a")
+    tomorrow = (people.clock() + timedelta(days=1)).astimezone(PARIS)
+    sent = client.post(
+        _url(waiting),
+        data={
+            "csrf_token": token,
+            "candidat": "Nettoyage Occitan SARL",
+            "deposee_le": tomorrow.strftime("%Y-%m-%dT%H:%M"),
+        },
+    )
+    assert sent.status_code == 422
+    assert "ne peut pas avoir été reçue après maintenant" in sent.text.replace("&#39;", "'")
+    assert get(people, waiting).version == waiting.version
+    assert "message.received" not in _journal(people, waiting)
