@@ -227,6 +227,7 @@ def _wait_for_mails(walk: Walk, address: str, *, timeout: float = 120.0) -> list
     return found
 
 
+@pytest.mark.timeout(900)  # the serve's start-up, then about twenty pages and the worker's steps
 def test_journey_3_procurement(walk: Walk, tmp_path: Path) -> None:
     walk.on_training_space()
     page = walk.page
