@@ -213,7 +213,7 @@ def _mails_to(walk: Walk, address: str) -> list[str]:
     found = []
     for path in sorted((walk.data_dir / "courriels").glob("*.eml")):
         message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
-        recipients = ", ".join(str(message.get(h, "")) for h in ("To", "Cc"))
+        recipients = ", ".join(str(message[h]) for h in ("To", "Cc", "Bcc") if message[h])
         if address in recipients and OBJET[:30] in path.read_text(errors="replace"):
             found.append(recipients)
     return found
