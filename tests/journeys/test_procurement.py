@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.journeys.support import Walk, advance_training_clock
+from tests.journeys.support import Walk
 from tests.signatures.pdfs import make_pdf
 
 pytestmark = [pytest.mark.journeys, pytest.mark.xdist_group("journeys")]
@@ -271,13 +271,19 @@ def test_journey_3_procurement(walk: Walk, tmp_path: Path) -> None:
         for recipients in _wait_for_mails(walk, mail):
             assert recipients.strip() == mail, f"{name} voit d'autres adresses : {recipients}"
 
-    # The standstill (11 days) runs on the training clock.
+    # The standstill (11 days from the letters) runs on the training clock.
+    _as(walk, "agent")
+    _case(walk, reference)
+    walk.refresh_until("Fin du délai de suspension avant signature du marché")
+    expect(page.locator("main")).to_contain_text("délai de suspension en cours")
+    walk.step("délai de suspension en cours")
     _as(walk, "admin")
-    advance_training_clock(walk, past=OBJET, max_months=2)
+    _go_to(walk, deadline + timedelta(days=13))
     _as(walk, "agent")
     _case(walk, reference)
     walk.refresh_until("Préparer le marché à signer")
     expect(page.locator("main")).to_contain_text("délai écoulé")
+    walk.step("délai de suspension écoulé")
     _prepare_contract(walk, reference, tmp_path)
 
     _as(walk, "maire")
