@@ -219,7 +219,7 @@ def _mails_to(walk: Walk, address: str) -> list[str]:
     return found
 
 
-def _wait_for_mails(walk: Walk, address: str, *, timeout: float = 120.0) -> list[str]:
+def _wait_for_mails(walk: Walk, address: str, *, timeout: float = 300.0) -> list[str]:
     deadline = time.monotonic() + timeout
     while not (found := _mails_to(walk, address)):
         assert time.monotonic() < deadline, f"aucun courriel pour {address}"
