@@ -295,7 +295,7 @@ def test_journey_3_procurement(walk: Walk, tmp_path: Path) -> None:
     # Prefecture (simulator), then notification to the holder.
     _as(walk, "agent")
     _case(walk, reference)
-    walk.refresh_until("notifié", timeout=180)
+    walk.refresh_until("notifié", timeout=300)
     walk.step("marché notifié")
     notices = _wait_for_mails(walk, BIDDERS[WINNER])
     assert all(r.strip() == BIDDERS[WINNER] for r in notices), notices
