@@ -113,7 +113,12 @@ DEADLINE_LABELS = {
     "ccp.reception_offres": "Date limite de réception des offres",
 }
 PERIODS = frozenset(
-    {"cgct.controle_legalite.defere", "cgct.publication.duree_minimale", "ccp.standstill"}
+    {
+        "cgct.controle_legalite.defere",
+        "cgct.publication.duree_minimale",
+        "ccp.standstill",
+        "ccp.reception_offres",  # bids are received until then: passed, the reception is closed
+    }
 )
 """Deadlines that are periods to wait out: once over they are « écoulés », not missed."""
 MET_BY: dict[str, tuple[str, str, frozenset[str]]] = {
