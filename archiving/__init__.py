@@ -20,6 +20,7 @@ from archiving.errors import (
     StorageUnavailable,
     VerificationFailedError,
 )
+from archiving.formats import FormatLimits, IdentifiedFormat, identify_formats, pronom_version
 from archiving.journal_seal import (
     EntryProof,
     JournalEntryRef,
@@ -32,12 +33,15 @@ from archiving.journal_seal import (
 from archiving.merkle import InclusionProof, inclusion_proof, merkle_root, verify_inclusion
 from archiving.model import (
     AccessRule,
+    ActDescription,
     Agency,
     AppraisalRule,
     FileRole,
     FinalAction,
+    Keyword,
     PackageFile,
     PackageSpec,
+    Signatory,
 )
 from archiving.readers import open_package
 from archiving.seals import (
@@ -65,6 +69,7 @@ from archiving.verify import Finding, FindingKind, PackageReport, verify_package
 
 __all__ = [
     "AccessRule",
+    "ActDescription",
     "Agency",
     "AppraisalRule",
     "ArchivingError",
@@ -77,12 +82,15 @@ __all__ = [
     "FinalAction",
     "Finding",
     "FindingKind",
+    "FormatLimits",
+    "IdentifiedFormat",
     "InclusionProof",
     "InvalidManifestError",
     "InvalidPackageInputError",
     "JournalEntryRef",
     "JournalSeal",
     "JournalSealError",
+    "Keyword",
     "ObjectLockMissingError",
     "ObjectStore",
     "PackageFile",
@@ -95,6 +103,7 @@ __all__ = [
     "SealVerifier",
     "Sealer",
     "SealerIdentity",
+    "Signatory",
     "StorageError",
     "StorageUnavailable",
     "StoredObject",
@@ -110,11 +119,13 @@ __all__ = [
     "destroy_package",
     "export_dip",
     "export_tenant",
+    "identify_formats",
     "inclusion_proof",
     "load_journal_seals",
     "merkle_root",
     "open_package",
     "prepare_tenant_bucket",
+    "pronom_version",
     "prove_entry",
     "require_default_retention",
     "seal_journal",

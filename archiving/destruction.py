@@ -26,7 +26,7 @@ from archiving.seda import (
     validate_manifest,
 )
 from archiving.storage.s3 import ObjectStore
-from archiving.store import package_key
+from archiving.store import package_copies, package_key
 
 __all__ = [
     "DESTRUCTION_PREFIX",
@@ -169,7 +169,8 @@ def destroy_package(
     record_retain_until: datetime,
     now: datetime | None = None,
 ) -> DestructionRecord:
-    """Delete every version of a package whose retention has expired and that has no legal hold.
+    """Delete every version of a package and of its renewed copies (timestamp renewals) whose
+    retention has expired and that has no legal hold.
 
     ``visa`` is the Archives départementales' visa d'élimination. Nothing is deleted unless
     every version is free: otherwise :class:`RetentionActiveError`. Each version is read back
@@ -179,8 +180,8 @@ def destroy_package(
     check_package_id(package_id)
     now = now or datetime.now(UTC)
     visa.check(now.date())
-    versions = store.versions(bucket, package_key(package_id))
-    if not versions:
+    versions = package_copies(store, bucket, package_id)  # renewed copies go with the package
+    if not any(v.key.startswith(package_key(package_id)) for v in versions):
         raise PackageNotFoundError(f"Aucun paquet {package_id} dans {bucket}.")
     for version in versions:
         if version.is_delete_marker:

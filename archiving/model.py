@@ -12,12 +12,15 @@ from archiving.errors import InvalidPackageInputError
 
 __all__ = [
     "AccessRule",
+    "ActDescription",
     "Agency",
     "AppraisalRule",
     "FileRole",
     "FinalAction",
+    "Keyword",
     "PackageFile",
     "PackageSpec",
+    "Signatory",
     "add_years",
     "check_package_id",
 ]
@@ -82,6 +85,56 @@ class AccessRule:
 
 
 @dataclass(frozen=True)
+class Signatory:
+    """Who signed a document, and when (as its signature validation report says)."""
+
+    name: str
+    """The signer's name (certificate subject common name)."""
+    signed_at: datetime | None
+    """The signature's time: its RFC 3161 timestamp when there is one, else the claimed time."""
+    level: str | None = None
+    """PAdES level reached (``B-LTA``...)."""
+
+
+@dataclass(frozen=True)
+class Keyword:
+    """An indexing term; ``reference`` is its code in ``scheme`` (the @ctes classification)."""
+
+    content: str
+    reference: str | None = None
+    kind: str = "subject"
+    """SEDA ``KeywordType``: subject, corpname, geogname, genreform..."""
+
+
+@dataclass(frozen=True)
+class ActDescription:
+    """What an archivist asks about the act the package holds (all optional but the type)."""
+
+    document_type: str
+    """Its type in words (``Délibération``, ``Marché public``, ``Décision``...)."""
+    act_date: date | None = None
+    """The act's own date (date of the decision)."""
+    number: str | None = None
+    """The act number (``2026-001``)."""
+    nature: str | None = None
+    """@ctes nature with its code (``1 Délibérations``)."""
+    matiere_code: str | None = None
+    """@ctes matière code (``7.1``)."""
+    matiere_label: str | None = None
+    """@ctes matière in words (``Finances locales › Décisions budgétaires``)."""
+    subject: str | None = None
+    """The act's objet."""
+    ack_id: str | None = None
+    """The prefecture's acknowledgement identifier (``DDD-SIREN-YYYYMMDD-NUMERO-NN``)."""
+    ack_date: date | None = None
+    """Date the prefecture received the act (it starts the legality control)."""
+    seance: date | None = None
+    """Date of the council session that adopted it."""
+    start_event: str = "date de l'acte"
+    """The event the DUA and the communicability delay run from, in words."""
+
+
+@dataclass(frozen=True)
 class PackageFile:
     """One file of the case to put in the package."""
 
@@ -96,7 +149,12 @@ class PackageFile:
     mime_type: str = "application/octet-stream"
     """MIME type of the file."""
     pronom_id: str | None = None
-    """PRONOM format identifier when known (``fmt/354`` for PDF/A-1b, ``fmt/476`` PDF/A-2b...)."""
+    """PRONOM identifier found by the identification tool (``fmt/354`` PDF/A-1b, ``fmt/477``
+    PDF/A-2b, ``fmt/276`` PDF 1.7...); None when it recognised nothing."""
+    format_name: str = ""
+    """The format in words, or why it was not identified (SEDA ``FormatLitteral``)."""
+    signatories: tuple[Signatory, ...] = ()
+    """The document's signatures (SEDA ``SigningInformation``)."""
 
     @property
     def bag_path(self) -> str:
@@ -130,8 +188,16 @@ class PackageSpec:
     """Free text description of the case."""
     actes_identifier: str | None = None
     """@ctes acknowledgement identifier (``DDD-SIREN-YYYYMMDD-NUMERO-NN``) when transmitted."""
-    keywords: tuple[str, ...] = ()
-    """Keywords (matière, nature, procedure...)."""
+    keywords: tuple[str | Keyword, ...] = ()
+    """Keywords (matière, nature, procedure...); duplicates are written once."""
+    act: ActDescription | None = None
+    """The act the package holds, when it holds one."""
+    archival_agreement: str | None = None
+    """Identifier of the convention de versement with the archives service."""
+    comments: tuple[str, ...] = ()
+    """Notes for the archivist (defaults used, what was not known) (SEDA ``Comment``)."""
+    code_lists: tuple[tuple[str, str], ...] = ()
+    """SEDA code-list versions declared (element name, version), in schema order."""
     extra_info: tuple[tuple[str, str], ...] = field(default=())
     """Extra ``bag-info.txt`` lines (label, value), e.g. the case number."""
 

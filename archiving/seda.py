@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +13,7 @@ from lxml import etree  # type: ignore[import-untyped]
 
 from archiving.digests import FileDigests
 from archiving.errors import InvalidManifestError
-from archiving.model import Agency, PackageSpec
+from archiving.model import ActDescription, Agency, FileRole, Keyword, PackageFile, PackageSpec
 
 __all__ = [
     "DIGEST_ALGORITHM",
@@ -21,6 +21,7 @@ __all__ = [
     "build_archive_transfer",
     "check_manifest",
     "element",
+    "message_identifier",
     "organisation",
     "parse_manifest",
     "read_manifest_digests",
@@ -93,10 +94,72 @@ def _data_objects(
         element(bdo, "MessageDigest", found.sha512, algorithm=DIGEST_ALGORITHM)
         element(bdo, "Size", str(found.size))
         formats = element(bdo, "FormatIdentification")
+        if item.format_name:
+            element(formats, "FormatLitteral", item.format_name)
         element(formats, "MimeType", item.mime_type)
         if item.pronom_id:
             element(formats, "FormatId", item.pronom_id)
         element(element(bdo, "FileInfo"), "Filename", item.name)
+
+
+def _keywords(spec: PackageSpec) -> list[Keyword]:
+    """The keywords once each (same words, any case: the first one wins)."""
+    seen: set[str] = set()
+    unique = []
+    for raw in spec.keywords:
+        keyword = raw if isinstance(raw, Keyword) else Keyword(raw)
+        key = " ".join(keyword.content.split()).casefold()
+        if not key or key in seen:
+            continue
+        seen.add(key)
+        unique.append(keyword)
+    return unique
+
+
+def _dt(day: date) -> str:
+    return day.isoformat()
+
+
+def _event(
+    content: etree._Element,
+    kind: str,
+    when: str,
+    *,
+    identifier: str | None = None,
+    code: str | None = None,
+    detail: str | None = None,
+) -> None:
+    event = element(content, "Event")
+    if identifier:
+        element(event, "EventIdentifier", identifier)
+    if code:
+        element(event, "EventTypeCode", code)
+    element(event, "EventType", kind)
+    element(event, "EventDateTime", when)
+    if detail:
+        element(event, "EventDetail", detail)
+
+
+def _act_events(content: etree._Element, act: ActDescription | None) -> None:
+    if act is None:
+        return
+    if act.seance is not None:
+        _event(
+            content,
+            "Séance du conseil",
+            _dt(act.seance),
+            code="seance",
+            detail="Séance au cours de laquelle l'acte a été adopté.",
+        )
+    if act.ack_id and act.ack_date is not None:
+        _event(
+            content,
+            "Accusé de réception de la préfecture (@ctes)",
+            _dt(act.ack_date),
+            identifier=act.ack_id,
+            code="actes-ar",
+            detail="Réception par la préfecture : point de départ du contrôle de légalité.",
+        )
 
 
 def _root_unit(parent: etree._Element, spec: PackageSpec) -> etree._Element:
@@ -109,20 +172,107 @@ def _root_unit(parent: etree._Element, spec: PackageSpec) -> etree._Element:
     access = element(management, "AccessRule")
     element(access, "Rule", spec.access.rule_id)
     element(access, "StartDate", spec.access.start_date.isoformat())
+    act = spec.act
     content = element(unit, "Content")
     element(content, "DescriptionLevel", "File")
     element(content, "Title", spec.title)
+    if act is not None and act.matiere_code:
+        element(content, "FilePlanPosition", act.matiere_code)
     if spec.actes_identifier:
         element(content, "OriginatingSystemId", spec.actes_identifier)
     element(content, "OriginatingAgencyArchiveUnitIdentifier", spec.package_id)
-    if spec.description:
-        element(content, "Description", spec.description)
-    for keyword in spec.keywords:
-        element(element(content, "Keyword"), "KeywordContent", keyword)
+    description = _description(spec)
+    if description:
+        element(content, "Description", description)
+    if act is not None:
+        element(content, "DocumentType", act.document_type)
+    for keyword in _keywords(spec):
+        node = element(content, "Keyword")
+        element(node, "KeywordContent", keyword.content)
+        if keyword.reference:
+            element(node, "KeywordReference", keyword.reference)
+        element(node, "KeywordType", keyword.kind)
+    originating = element(content, "OriginatingAgency")
+    element(originating, "Identifier", spec.tenant.identifier)
+    if act is not None and act.act_date is not None:
+        element(content, "TransactedDate", _dt(act.act_date))
+    if act is not None and act.ack_date is not None:
+        element(content, "ReceivedDate", _dt(act.ack_date))
     start = spec.start_date or spec.closed_at.date()
     element(content, "StartDate", start.isoformat())
     element(content, "EndDate", spec.closed_at.date().isoformat())
+    _act_events(content, act)
     return unit
+
+
+def _description(spec: PackageSpec) -> str:
+    """The act in one paragraph: nature, number, date, matière, AR, séance."""
+    act = spec.act
+    parts = [spec.description] if spec.description else []
+    if act is None:
+        return " ".join(parts)
+    facts = [act.document_type]
+    if act.number:
+        facts.append(f"n° {act.number}")
+    if act.act_date is not None:
+        facts.append(f"du {act.act_date:%d/%m/%Y}")
+    sentence = " ".join(facts)
+    if act.subject:
+        sentence += f" : {act.subject}"
+    parts.append(sentence + ".")
+    if act.nature:
+        parts.append(f"Nature @ctes : {act.nature}.")
+    if act.matiere_code:
+        label = f" {act.matiere_label}" if act.matiere_label else ""
+        parts.append(f"Matière @ctes : {act.matiere_code}{label}.")
+    if act.seance is not None:
+        parts.append(f"Adopté en séance du {act.seance:%d/%m/%Y}.")
+    if act.ack_id:
+        when = f" reçu le {act.ack_date:%d/%m/%Y}" if act.ack_date else ""
+        parts.append(f"Accusé de réception de la préfecture {act.ack_id}{when}.")
+    return " ".join(parts)
+
+
+def _signing(content: etree._Element, item: PackageFile, object_id: str) -> None:
+    """SEDA 2.3 ``SigningInformation``: the document is signed, by whom and when."""
+    # SEDA requires the signing time: a signature without one is left to the validation report.
+    signatures = [(s, s.signed_at) for s in item.signatories if s.signed_at is not None]
+    if not signatures:
+        return
+    signing = element(content, "SigningInformation")
+    element(signing, "SigningRole", "SignedDocument")
+    element(signing, "SignedDocumentReferenceId", object_id)
+    for signatory, signed_at in signatures:
+        described = element(signing, "SignatureDescription")
+        signer = element(described, "Signer")
+        element(signer, "FullName", signatory.name)
+        element(signer, "SigningTime", _iso(signed_at))
+        if signatory.level:
+            element(described, "SigningType", f"PAdES {signatory.level}")
+
+
+def _item_unit(parent: etree._Element, item: PackageFile, index: int) -> None:
+    unit = element(parent, "ArchiveUnit", id=f"AU-{index}")
+    content = element(unit, "Content")
+    element(content, "DescriptionLevel", "Item")
+    element(content, "Title", item.title)
+    element(content, "DocumentType", _DOCUMENT_TYPES[item.role])
+    _signing(content, item, f"BDO-{index}")
+    reference = element(unit, "DataObjectReference")
+    element(reference, "DataObjectReferenceId", f"BDO-{index}")
+
+
+_DOCUMENT_TYPES = {
+    FileRole.DOCUMENT: "Document du dossier",
+    FileRole.VALIDATION_REPORT: "Rapport de validation des signatures",
+    FileRole.ACKNOWLEDGEMENT: "Accusé de réception de la préfecture",
+    FileRole.JOURNAL: "Extrait du journal d'événements",
+}
+
+
+def message_identifier(spec: PackageSpec) -> str:
+    """``SIP-<SIREN>-<package id>``: unique across tenants, whose case references may collide."""
+    return f"SIP-{spec.tenant.identifier}-{spec.package_id}"
 
 
 def build_archive_transfer(spec: PackageSpec, digests: Mapping[str, FileDigests]) -> bytes:
@@ -132,23 +282,24 @@ def build_archive_transfer(spec: PackageSpec, digests: Mapping[str, FileDigests]
     validate against the official XSDs: an invalid manifest never leaves this function.
     """
     root = element(None, "ArchiveTransfer")
+    for comment in spec.comments:
+        element(root, "Comment", comment)
     element(root, "Date", _iso(spec.closed_at))
-    element(root, "MessageIdentifier", f"SIP-{spec.package_id}")
-    element(root, "CodeListVersions")
+    element(root, "MessageIdentifier", message_identifier(spec))
+    if spec.archival_agreement:
+        element(root, "ArchivalAgreement", spec.archival_agreement)
+    code_lists = element(root, "CodeListVersions")
+    for name, version in spec.code_lists:
+        element(code_lists, name, version)
     package = element(root, "DataObjectPackage")
     _data_objects(package, spec, digests)
     descriptive = element(package, "DescriptiveMetadata")
     case_unit = _root_unit(descriptive, spec)
     for index, item in enumerate(spec.files, start=1):
-        unit = element(case_unit, "ArchiveUnit", id=f"AU-{index}")
-        content = element(unit, "Content")
-        element(content, "DescriptionLevel", "Item")
-        element(content, "Title", item.title)
-        element(content, "DocumentType", item.role.value)
-        reference = element(unit, "DataObjectReference")
-        element(reference, "DataObjectReferenceId", f"BDO-{index}")
+        _item_unit(case_unit, item, index)
     management = element(package, "ManagementMetadata")
     element(management, "OriginatingAgencyIdentifier", spec.tenant.identifier)
+    element(management, "SubmissionAgencyIdentifier", spec.tenant.identifier)
     organisation(root, "ArchivalAgency", spec.archival_agency)
     organisation(root, "TransferringAgency", spec.tenant)
     data: bytes = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)

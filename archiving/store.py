@@ -16,7 +16,7 @@ from archiving.errors import (
 )
 from archiving.journal_seal import JournalSeal
 from archiving.model import check_package_id
-from archiving.storage.s3 import DefaultRetention, ObjectStore
+from archiving.storage.s3 import DefaultRetention, ObjectStore, ObjectVersion
 
 __all__ = [
     "JOURNAL_SEALS_PREFIX",
@@ -82,6 +82,31 @@ def tenant_bucket(prefix: str, tenant_id: str) -> str:
 def package_key(package_id: str, path: str = "") -> str:
     """Key of a bag file of a package (or the package's prefix when ``path`` is empty)."""
     return f"{PACKAGES_PREFIX}{check_package_id(package_id)}/{path}"
+
+
+RENEWALS_PREFIX = "timestamp-renewals/"
+"""Renewed copies of a package's signed PDFs (a new archival timestamp each), stored beside the
+package so that the package itself still verifies: ``timestamp-renewals/<package>/<nnnn>-<name>``.
+They are part of the package's life: its DIP, its legal holds and its destruction."""
+
+
+def renewals_prefix(package_id: str) -> str:
+    """Prefix of the renewed copies of a package's signed PDFs."""
+    return f"{RENEWALS_PREFIX}{check_package_id(package_id)}/"
+
+
+def renewal_key(package_id: str, source_key: str, sequence: int) -> str:
+    """Key of the `sequence`-th renewed copy of the package object `source_key`."""
+    name = source_key.rsplit("/", 1)[-1]
+    return f"{renewals_prefix(package_id)}{sequence:04d}-{name}"
+
+
+def package_copies(store: ObjectStore, bucket: str, package_id: str) -> list[ObjectVersion]:
+    """Every stored version of a package: its bag files, then its renewed copies."""
+    return [
+        *store.versions(bucket, package_key(package_id)),
+        *store.versions(bucket, renewals_prefix(package_id)),
+    ]
 
 
 def lock_end(last_day: date) -> datetime:
@@ -176,11 +201,10 @@ def store_package(store: ObjectStore, bucket: str, built: BuiltPackage) -> Store
 
 
 def set_package_legal_hold(store: ObjectStore, bucket: str, package_id: str, *, on: bool) -> int:
-    """Put (litigation) or lift a legal hold on every version of a package; returns the count."""
-    versions = [
-        v for v in store.versions(bucket, package_key(package_id)) if not v.is_delete_marker
-    ]
-    if not versions:
+    """Put (litigation) or lift a legal hold on every version of a package and of its renewed
+    copies; returns the count."""
+    versions = [v for v in package_copies(store, bucket, package_id) if not v.is_delete_marker]
+    if not any(v.key.startswith(PACKAGES_PREFIX) for v in versions):
         raise PackageNotFoundError(f"Aucun paquet {package_id} dans {bucket}.")
     for version in versions:
         store.set_legal_hold(bucket, version.key, version.version_id, on=on)

@@ -3,9 +3,11 @@ scheduler and web), for development and demonstration."""
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import signal
 import sys
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import click
@@ -22,6 +24,20 @@ if TYPE_CHECKING:
 def _spawn(*args: str, what: str) -> ChildProcess:
     """A `dematflow` command as a child whose output joins serve's."""
     return start_process([sys.executable, "-m", "engine.cli.main", *args], what=what)
+
+
+def public_urls(environ: Mapping[str, str], host: str, port: int) -> dict[str, str]:
+    """The address the published acts are linked from (public register), when not set by hand:
+    the one this platform serves, so a port chosen with DEMATFLOW_WEB_PORT or --port gives
+    links that open (the default assumed port 8000)."""
+    if "DEMATFLOW_PUBLICATION__BASE_URL" in environ:
+        return {}
+    try:
+        anywhere = ipaddress.ip_address(host).is_unspecified  # bound to every interface
+    except ValueError:
+        anywhere = not host
+    shown = "127.0.0.1" if anywhere else host
+    return {"DEMATFLOW_PUBLICATION__BASE_URL": f"http://{shown}:{port}"}
 
 
 @click.command("serve")
@@ -51,6 +67,7 @@ def serve(host: str | None, port: int | None, no_demo: bool) -> None:
     # `finally` below stops the worker, the scheduler and the embedded services.
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     services = start_embedded_services(s)
+    os.environ.update(public_urls(os.environ, host or s.web_host, port or s.web_port))
     supervisor = Supervisor(max_restarts=5, window=60.0)
     try:
         s = Settings()  # again: the embedded services set DEMATFLOW_* for themselves and children

@@ -9,7 +9,7 @@ import logging
 import os
 import secrets
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -65,6 +65,20 @@ def _start_pki(settings: Settings, services: EmbeddedServices) -> None:
     log.info("PKI de développement : horodatage %s", pki.tsa_url)
 
 
+SIMULATOR_POLL_SECONDS = 5
+"""How often the embedded prefecture simulator is asked for its answers. It answers at once and
+costs nothing to ask: its acknowledgements reach the dossiers within seconds, as someone trying
+the platform expects, instead of within the production period (a minute)."""
+
+
+def prefecture_env(port: int, environ: Mapping[str, str]) -> dict[str, str]:
+    """The settings pointing at the embedded simulator; a polling period set by hand stays."""
+    env = {"DEMATFLOW_ACTES__BASE_URL": f"http://127.0.0.1:{port}"}
+    if "DEMATFLOW_ACTES__POLL_PERIOD_SECONDS" not in environ:
+        env["DEMATFLOW_ACTES__POLL_PERIOD_SECONDS"] = str(SIMULATOR_POLL_SECONDS)
+    return env
+
+
 def _start_prefecture(settings: Settings, services: EmbeddedServices) -> None:
     port = free_port()
     data = (settings.data_dir / "prefecture").resolve()
@@ -78,7 +92,7 @@ def _start_prefecture(settings: Settings, services: EmbeddedServices) -> None:
         timeout=60.0,
     )
     services._stops.append(child.stop)
-    services.env["DEMATFLOW_ACTES__BASE_URL"] = f"http://127.0.0.1:{port}"
+    services.env.update(prefecture_env(port, os.environ))
     log.info("simulateur de préfecture : http://127.0.0.1:%s", port)
 
 

@@ -46,6 +46,10 @@ _ARCH = "dematflow-dev"
 _MANIFEST = "devpki.json"
 _TIME_FORMAT = "%Y-%m-%dT%H:%M:%S+0000"
 _SHORT_LIVED_NAME = "Signataire Éphémère"
+SEAL_NAME = "Cachet serveur de la plateforme dematflow (développement)"
+"""The seal is the platform's: it seals every tenant's documents and packages (the demo
+commune's and the training space's alike), so it bears no collectivité's name."""
+SEAL_ORGANISATION = "Plateforme dematflow (développement)"
 
 SHORT_LIVED_VALIDITY = timedelta(hours=2)
 """How long after the build the short-lived signer's certificate stays valid."""
@@ -185,7 +189,7 @@ def _config(
         "interm": {"common-name": "AC intermédiaire dematflow (développement)"},
         "tsa": {"common-name": "Horodatage dematflow (développement)"},
         "ocsp": {"common-name": "Répondeur OCSP dematflow (développement)"},
-        "seal": {"common-name": f"Cachet serveur {organisation}"},
+        "seal": {"common-name": SEAL_NAME, "organization-name": SEAL_ORGANISATION},
         **{label: {"common-name": name} for label, name in people.items()},
     }
     certs: dict[str, Any] = {
@@ -346,6 +350,7 @@ def build_dev_pki(
         "port": port,
         "passphrase": passphrase.decode(),
         "organisation": organisation,
+        "seal_name": SEAL_NAME,
         "signers": [[label, name] for label, name in people.items() if label.startswith("signer-")],
         "revoked": people["revoked"],
         "expired": people["expired"],
@@ -407,7 +412,10 @@ def load_dev_pki(directory: Path) -> DevPki:
         intermediate_cert_path=certs / "interm.cer",
         tsa_cert_path=certs / "tsa.cer",
         signers=tuple(identity(label, name) for label, name in manifest["signers"]),
-        seal=identity("seal", f"Cachet serveur {manifest['organisation']}"),
+        # A PKI built before the seal was the platform's named it after the organisation.
+        seal=identity(
+            "seal", manifest.get("seal_name", f"Cachet serveur {manifest['organisation']}")
+        ),
         revoked_signer=identity("revoked", manifest["revoked"]),
         expired_signer=identity("expired", manifest["expired"]),
         short_lived_signer=identity("short-lived", manifest.get("short_lived", _SHORT_LIVED_NAME)),

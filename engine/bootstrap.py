@@ -67,6 +67,10 @@ class Platform:
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self.db, self.dispatch, self.seal_journal)
 
+    def reader(self) -> UnitOfWork:
+        """A unit of work that only reads (no writer lock on SQLite, cannot commit)."""
+        return UnitOfWork(self.db, read_only=True)
+
     def seal_journal(self, tenant: str) -> None:
         """Seal the tenant's journal now (tenant created, package archived); never raises: when
         the archive store is down or not configured, the periodic seal catches up."""

@@ -18,6 +18,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.registry import Collector, CollectorRegistry
 
 from engine.bootstrap import Platform
+from engine.operations.base import OperationFailed
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 case_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("case_id", default=None)
@@ -65,6 +66,7 @@ class PlatformCollector(Collector):
         with self.platform.uow() as uow:
             cases = uow.cases.count_by_status()
             jobs = uow.jobs.count_by_state()
+            waiting = uow.jobs.waiting_by_operation()
             timers_due = uow.cases.count_due_timers(now)
             durations = uow.jobs.durations(now - WINDOW)
             findings = uow.archives.recent_findings_by_kind(now - timedelta(days=1))
@@ -79,6 +81,7 @@ class PlatformCollector(Collector):
         for state, count in sorted(jobs.items()):
             job_gauge.add_metric([state], count)
         yield job_gauge
+        yield self._queue_depth(waiting)
         yield GaugeMetricFamily(
             "dematflow_timers_due", "Minuteurs échus non encore traités", value=timers_due
         )
@@ -97,6 +100,26 @@ class PlatformCollector(Collector):
             stored.add_metric([state], count)
         yield stored
         yield from _duration_families(durations)
+
+
+    def _queue_depth(self, waiting: dict[str, int]) -> GaugeMetricFamily:
+        """Jobs waiting per worker queue: what a horizontal autoscaler of the workers of one
+        queue follows (docker/k8s/, docs/deployment.md)."""
+        depth: dict[str, int] = dict.fromkeys(self.platform.operations.queues(), 0)
+        for operation, count in waiting.items():
+            try:
+                queue = self.platform.queue_of(operation)
+            except OperationFailed:
+                continue  # an operation of an older release, no longer registered
+            depth[queue] = depth.get(queue, 0) + count
+        gauge = GaugeMetricFamily(
+            "dematflow_queue_depth",
+            "Traitements en attente ou en cours, par file des travailleurs",
+            labels=["queue"],
+        )
+        for queue, count in sorted(depth.items()):
+            gauge.add_metric([queue], count)
+        return gauge
 
 
 def _duration_families(durations: list[tuple[str, str, float]]) -> Iterator[Any]:

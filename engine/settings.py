@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Literal
 
@@ -85,6 +86,11 @@ class PKISettings(BaseModel):
     """SHA-256 fingerprints of the designated archive seal certificates (the current one and
     those it replaced: packages keep the seal they were made with); `archives verify` accepts
     no other. Empty: that of the configured seal key's certificate."""
+    algorithm_sunsets: dict[str, date] = {}
+    """Algorithm (`sha1`, `rsa-2048`…) → the date after which it no longer protects an
+    archival timestamp chain: the renewal job renews a chain resting on one before that date
+    (within its horizon), not only before the TSA certificate expires. Empty: the library's
+    list (`signatures.renewal.DEFAULT_ALGORITHM_SUNSETS`, after the ANSSI's guide)."""
     tenant_seal_fingerprints: dict[str, list[str]] = {}
     """Tenants with a seal of their own: SIREN → SHA-256 fingerprints of their seal
     certificates (their packages accept only those)."""

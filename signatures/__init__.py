@@ -25,6 +25,7 @@ from signatures.pades import (
     sign_pdf_to,
 )
 from signatures.renewal import (
+    DEFAULT_ALGORITHM_SUNSETS,
     DEFAULT_RENEWAL_HORIZON,
     ArchivalTimestamp,
     RenewalOutcome,
@@ -49,6 +50,7 @@ from signatures.verdicts import CertificateInfo, SignatureReport, TimestampInfo,
 
 __all__ = [
     "DEFAULT_MAX_BYTES",
+    "DEFAULT_ALGORITHM_SUNSETS",
     "DEFAULT_RENEWAL_HORIZON",
     "ArchivalTimestamp",
     "CertificateInfo",

@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import asyncio
 import io
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import BinaryIO, cast
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, BinaryIO, cast
 
 from asn1crypto import x509
 from pyhanko.pdf_utils.misc import PdfError
@@ -35,6 +36,7 @@ from signatures.tsa import timestamper_for
 from signatures.validation import ValidationOptions, validate_pdf_for_archive
 
 __all__ = [
+    "DEFAULT_ALGORITHM_SUNSETS",
     "DEFAULT_RENEWAL_HORIZON",
     "ArchivalTimestamp",
     "RenewalOutcome",
@@ -48,6 +50,19 @@ __all__ = [
 
 DEFAULT_RENEWAL_HORIZON = timedelta(days=365)
 """Renew when the last timestamp's TSA certificate expires within a year."""
+
+DEFAULT_ALGORITHM_SUNSETS: Mapping[str, date] = {
+    "md5": date(2005, 1, 1),
+    "sha1": date(2010, 12, 31),
+    "rsa-1024": date(2010, 12, 31),
+    "rsa-2048": date(2030, 12, 31),
+}
+"""Dates after which an algorithm no longer protects a timestamp chain. A hash is named as
+asn1crypto names it (`sha1`, `sha256`…); a key as `<kind>-<bits>`, which covers every key of
+that kind of at most that many bits (`rsa-2048`: RSA keys up to 2048 bits). Defaults after the
+ANSSI's guide to cryptographic mechanisms (RGS annex B1): MD5, SHA-1 and RSA keys under 2048
+bits are already ruled out; RSA 2048 serves until the end of 2030, 3072 bits after. Operators
+set their own list (`pki.algorithm_sunsets`)."""
 
 
 @dataclass(frozen=True)
@@ -64,6 +79,37 @@ class ArchivalTimestamp:
     """End of validity of the TSA certificate: the chain must be renewed before."""
     count: int
     """Number of document timestamps in the file."""
+    algorithms: tuple[str, ...] = ()
+    """What the timestamp's proof rests on: its message imprint and signer digest algorithms
+    and the TSA's key (`rsa-2048`, `ec-256`), named as in `DEFAULT_ALGORITHM_SUNSETS`."""
+
+    def weakened(self, sunsets: Mapping[str, date], on: date) -> tuple[str, ...]:
+        """The algorithms of this timestamp whose sunset in `sunsets` falls on or before
+        `on`, each as « name (date) »."""
+        found = []
+        for algorithm in self.algorithms:
+            sunset = _sunset_of(algorithm, sunsets)
+            if sunset is not None and sunset <= on:
+                found.append(f"{algorithm} ({sunset:%d/%m/%Y})")
+        return tuple(found)
+
+
+def _sunset_of(algorithm: str, sunsets: Mapping[str, date]) -> date | None:
+    """The sunset of `algorithm`: its own entry, or for a key the earliest entry of its kind
+    sized at least as large (`rsa-1536` falls under `rsa-2048`)."""
+    if algorithm in sunsets:
+        return sunsets[algorithm]
+    kind, _, bits = algorithm.rpartition("-")
+    if not kind or not bits.isdigit():
+        return None
+    covering = [
+        when
+        for name, when in sunsets.items()
+        if name.rpartition("-")[0] == kind
+        and name.rpartition("-")[2].isdigit()
+        and int(bits) <= int(name.rpartition("-")[2])
+    ]
+    return min(covering, default=None)
 
 
 @dataclass(frozen=True)
@@ -77,7 +123,10 @@ class RenewalRequest:
     extra_certs: tuple[bytes, ...] = ()
     """DER intermediate certificates that the document may lack."""
     horizon: timedelta = DEFAULT_RENEWAL_HORIZON
-    """Renew when the last TSA certificate expires before ``now + horizon``."""
+    """Renew when the last TSA certificate expires, or one of its algorithms reaches its
+    sunset, before ``now + horizon``."""
+    sunsets: Mapping[str, date] = field(default_factory=lambda: dict(DEFAULT_ALGORITHM_SUNSETS))
+    """Algorithm sunsets (see `DEFAULT_ALGORITHM_SUNSETS`)."""
     now: datetime | None = None
     """Reference time (aware); the current time when None."""
     max_bytes: int = DEFAULT_MAX_BYTES
@@ -99,8 +148,11 @@ class RenewalOutcome:
 
     @property
     def extends_protection(self) -> bool:
-        """True when the new timestamp's TSA certificate expires later than the previous one."""
-        return self.current.tsa_not_after > self.previous.tsa_not_after
+        """True when the new timestamp's TSA certificate expires later than the previous one,
+        or when the new timestamp rests on other algorithms (a weakened one replaced)."""
+        return self.current.tsa_not_after > self.previous.tsa_not_after or set(
+            self.current.algorithms
+        ) != set(self.previous.algorithms)
 
     @property
     def summary(self) -> str:
@@ -134,7 +186,17 @@ def _describe(sig: EmbeddedPdfSignature, count: int) -> ArchivalTimestamp:
         tsa_name=signer_name(cert),
         tsa_not_after=not_after.astimezone(UTC),
         count=count,
+        algorithms=_algorithms(sig, content, cert),
     )
+
+
+def _algorithms(sig: EmbeddedPdfSignature, content: Any, cert: x509.Certificate) -> tuple[str, ...]:
+    digests = {
+        str(content["message_imprint"]["hash_algorithm"]["algorithm"].native),
+        str(sig.signer_info["digest_algorithm"]["algorithm"].native),
+    }
+    key = cert.public_key
+    return (*sorted(digests), f"{key.algorithm}-{key.bit_size}")
 
 
 def _latest(reader: PdfFileReader) -> ArchivalTimestamp:
@@ -208,9 +270,10 @@ def _renew_in_overlay(reader: PdfFileReader, request: RenewalRequest) -> None:
 
 
 def renewal_due(latest: ArchivalTimestamp, request: RenewalRequest) -> bool:
-    """True when ``latest``'s TSA certificate expires before ``request.now + request.horizon``."""
-    now = request.now or datetime.now(UTC)
-    return latest.tsa_not_after <= now + request.horizon
+    """True when ``latest``'s TSA certificate expires, or one of its algorithms reaches its
+    sunset, before ``request.now + request.horizon``."""
+    end = (request.now or datetime.now(UTC)) + request.horizon
+    return latest.tsa_not_after <= end or bool(latest.weakened(request.sunsets, end.date()))
 
 
 def _renewed_overlay(

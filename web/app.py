@@ -29,6 +29,7 @@ from web.pages import (
     citizen,
     council,
     counter,
+    diagrams,
     public,
     signatory,
     task_lists,
@@ -72,7 +73,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     oidc = platform.settings.oidc
     app.state.oidc = OidcClient(oidc) if oidc.enabled else None
     errors.install(app)
-    app.add_middleware(TenantClockMiddleware, uow_factory=platform.uow)  # innermost
+    app.add_middleware(TenantClockMiddleware, uow_factory=platform.reader)  # innermost
     app.add_middleware(BodyLimitMiddleware, limits=_body_limits(platform.settings))  # in session
     app.add_middleware(SessionMiddleware, config=SessionConfig(platform.settings.secret_key))
     if app.state.oidc is not None:  # inside the security headers: its CSP wins
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         public.router,
         citizen.router,
         counter.router,
+        diagrams.router,
     ):
         app.include_router(page_router)
     return app

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from engine.bootstrap import Platform
+from engine.services.archives.setup import ArchiveSetup, archive_setup
 from engine.services.unit_of_work import UnitOfWork
 
 
@@ -24,3 +25,12 @@ def uow(p: Annotated[Platform, Depends(platform)]) -> Iterator[UnitOfWork]:
 
 PlatformDep = Annotated[Platform, Depends(platform)]
 UowDep = Annotated[UnitOfWork, Depends(uow)]
+
+
+def archive_setup_of(p: Platform) -> ArchiveSetup:
+    """The platform's archive set-up (store, seal), built once per process."""
+    cached = p.extras.get("archive_setup")
+    if not isinstance(cached, ArchiveSetup):
+        cached = archive_setup(p.settings)
+        p.extras["archive_setup"] = cached
+    return cached

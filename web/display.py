@@ -24,6 +24,7 @@ from engine.domain.french import (
     format_number_fr,
 )
 from engine.domain.times import assume_utc
+from engine.services.actes_nomenclature import matiere_label
 
 __all__ = [
     "COMPUTED_LABELS",
@@ -88,6 +89,10 @@ COMPUTED_LABELS: dict[str, str] = {
     "accuse_scelle": "Accusé de réception scellé",
     "decision_pdf": "Décision (PDF)",
     "signature": "Signature",
+    "publication": "Publication sur le registre des actes",
+    "ordre_du_jour": "Ordre du jour",
+    "votes": "Votes du conseil",
+    "publication_liste": "Publication de la liste sur le registre des actes",
 }
 """Labels of computed case data, by key."""
 
@@ -112,6 +117,20 @@ NESTED_LABELS: dict[str, str] = {
     "deposee_le": "Reçue le",
     "pli": "Référence du pli",
     "offre": "Offre (PDF)",
+    "publie_le": "Mis en ligne le",
+    # A point of a séance's agenda and its vote.
+    "numero": "Point",
+    "numero_point": "Point",
+    "objet": "Objet",
+    "rapporteur": "Rapporteur",
+    "resultat": "Résultat",
+    "presents": "Présents",
+    "pouvoirs": "Pouvoirs",
+    "pour": "Pour",
+    "contre": "Contre",
+    "abstentions": "Abstentions",
+    "ne_prend_pas_part": "Ne prennent pas part au vote",
+    "motif": "Motif",
 }
 
 VALUE_LABELS: dict[str, str] = {
@@ -292,10 +311,15 @@ def _by(value: Mapping[str, Any]) -> str | None:
     return f"{value['nom']}, le {when}"
 
 
+SOURCE = "x-dematflow-source"
+"""Where a form field's choices come from (engine.services.form_sources)."""
+
+
 @dataclass(frozen=True)
 class _Context:
     people: Mapping[str, str]
-    """Login -> display name of the tenant's members."""
+    """Login -> display name of the tenant's members; also a councillor's mail -> their name,
+    for the fields picked among the council."""
 
 
 def person(login: str, people: Mapping[str, str]) -> str:
@@ -330,6 +354,8 @@ def _show(value: Any, schema: Mapping[str, Any], key: str, ctx: _Context) -> Sho
     if isinstance(value, list):
         items = schema.get("items")
         item_schema = items if isinstance(items, Mapping) else {}
+        if SOURCE in schema and SOURCE not in item_schema:  # a list picked among choices
+            item_schema = {**item_schema, SOURCE: schema[SOURCE]}
         return Shown(items=tuple(_show(v, item_schema, key, ctx) for v in value))
     if isinstance(value, Mapping):
         return _show_object(value, schema, ctx)
@@ -340,6 +366,12 @@ def _show_text(value: str, schema: Mapping[str, Any], ctx: _Context) -> Shown:
     labels = schema.get("x-labels")
     if isinstance(labels, Mapping) and value in labels:
         return Shown(str(labels[value]))
+    source = schema.get(SOURCE)
+    kind = source.get("kind") if isinstance(source, Mapping) else None
+    if kind == "actes_matieres":
+        return Shown(matiere_label(value))
+    if kind == "councillors" and value in ctx.people:
+        return Shown(ctx.people[value])
     if value.startswith(("http://", "https://")):
         return Shown(value, link=value)
     if value.startswith("user:"):

@@ -199,6 +199,12 @@ def _options(
     return pairs, ()
 
 
+def _may_be_empty(prop: Mapping[str, Any]) -> bool:
+    """A list the schema requires as a key but allows empty (« Annexes ») is not « obligatoire »
+    for the person filling the form: they may give none."""
+    return prop.get("type") == "array" and int(prop.get("minItems", 0)) == 0
+
+
 def _field(
     name: str,
     prop: Mapping[str, Any],
@@ -230,7 +236,7 @@ def _field(
         name=name,
         label=str(prop.get("title") or name.rsplit(".", 1)[-1]),
         widget=widget,
-        required=required and widget != "checkbox",
+        required=required and widget != "checkbox" and not _may_be_empty(prop),
         description=str(prop.get("description", "")),
         options=options,
         groups=groups if any(groups) else (),
@@ -357,8 +363,11 @@ class _Reader:
 
     def read(self, schema: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
         data: dict[str, Any] = {}
+        required = set(schema.get("required", ()))
         for key, prop in dict(schema.get("properties", {})).items():
             value = self.value(prefix + key, prop)
+            if value is None and not prefix and key in required and _may_be_empty(prop):
+                value = []  # none picked: the empty list the schema allows (no annex)
             if value is not None:
                 data[key] = value
         return data

@@ -32,9 +32,9 @@ class TenantClockMiddleware:
         if match is None:
             await self.app(scope, receive, send)
             return
-        # The read runs in a worker thread: on SQLite a unit of work waits for the writer lock,
-        # and waiting here would stop the event loop, so the request holding the lock could
-        # never send its answer and release it (a 30 s freeze, then « database is locked »).
+        # A reading unit (the platform's `reader`) takes no writer lock, so this read does not
+        # queue behind a long write; it runs in a worker thread all the same, as the event loop
+        # must never wait on the database (it froze when a locked read ran on it).
         clock = await run_in_threadpool(self._clock, match.group(1))
         with on_tenant_clock(clock):
             await self.app(scope, receive, send)

@@ -3,6 +3,8 @@
 It serves the S²LOW paths with their plain-text ``OK``/``KO`` answers, keeps its state in
 SQLite in its data directory, and adds what tests need: an ``Idempotency-Key`` on submission,
 and ``/admin`` endpoints to reject a transmission, send later exchanges or arm faults.
+Its page (``/``) lets a tester or a trainer make it unavailable or reject every deposit until
+they restore normal service (``prefecture_page``).
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from connectors.actes.acknowledgement import (
 )
 from connectors.actes.reading import inspect_archive
 from connectors.actes.status import TransactionStatus
+from devstack.simulators.prefecture_page import outage_response, page, set_outage
 from devstack.simulators.prefecture_store import SimulatorStore, StoredTransaction
 
 __all__ = ["ERROR_HEADER", "REPLAY_HEADER", "create_app"]
@@ -57,6 +60,8 @@ def create_app(data_dir: Path, *, ack_delay: float = 0.0) -> Starlette:
     store = SimulatorStore(data_dir)
 
     async def fault(endpoint: str) -> Response | None:
+        if (down := outage_response(store, deposit=endpoint == "submit")) is not None:
+            return down
         kind = store.take_fault(endpoint)
         if kind == "timeout":
             await asyncio.sleep(FAULT_SLEEP_SECONDS)
@@ -127,6 +132,8 @@ def create_app(data_dir: Path, *, ack_delay: float = 0.0) -> Starlette:
         return JSONResponse(store.exchanges(transaction_id))
 
     async def get_document(request: Request) -> Response:
+        if (down := outage_response(store, deposit=False)) is not None:
+            return down
         raw = request.query_params.get("id", "")
         xml = store.exchange_xml(int(raw)) if raw.isdigit() else None
         if xml is None:
@@ -136,8 +143,13 @@ def create_app(data_dir: Path, *, ack_delay: float = 0.0) -> Starlette:
     async def admin(request: Request) -> Response:
         return await _admin(store, request)
 
+    async def outage(request: Request) -> Response:
+        return await set_outage(store, request)
+
     routes = [
         Route("/health", lambda _request: PlainTextResponse("OK\n")),
+        Route("/", lambda _request: page(store), methods=["GET"]),
+        Route("/pannes", outage, methods=["POST"]),
         Route("/modules/actes/actes_transac_submit.php", submit, methods=["POST"]),
         Route("/modules/actes/actes_transac_get_status.php", status, methods=["GET"]),
         Route("/modules/actes/actes_transac_cancel.php", cancel, methods=["POST"]),

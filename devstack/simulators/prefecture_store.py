@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["SimulatorStore", "StoredTransaction"]
+__all__ = ["Outage", "SimulatorStore", "StoredTransaction"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS transactions (
@@ -43,6 +43,12 @@ CREATE TABLE IF NOT EXISTS faults (
     kind TEXT NOT NULL,
     remaining INTEGER NOT NULL
 );
+CREATE TABLE IF NOT EXISTS outage (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    kind TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    since TEXT NOT NULL
+);
 """
 
 
@@ -61,6 +67,17 @@ class StoredTransaction:
     status_message: str
     submitted_at: dt.datetime
     ar_xml: bytes | None
+
+
+@dataclass(frozen=True)
+class Outage:
+    """A fault set from the simulator's page, in force until it is lifted there."""
+
+    kind: str
+    """``indisponible`` (every call answers HTTP 503) or ``rejet`` (every deposit gets a KO)."""
+    reason: str
+    """The prefecture's words for a rejected deposit."""
+    since: dt.datetime
 
 
 class SimulatorStore:
@@ -171,6 +188,24 @@ class SimulatorStore:
     def clear_faults(self) -> None:
         with self._connect() as db:
             db.execute("DELETE FROM faults")
+
+    def outage(self) -> Outage | None:
+        with self._connect() as db:
+            row = db.execute("SELECT kind, reason, since FROM outage WHERE id = 1").fetchone()
+        if row is None:
+            return None
+        return Outage(row["kind"], row["reason"], dt.datetime.fromisoformat(row["since"]))
+
+    def set_outage(self, kind: str, reason: str) -> None:
+        with self._connect() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO outage (id, kind, reason, since) VALUES (1, ?, ?, ?)",
+                (kind, reason, dt.datetime.now(dt.UTC).isoformat()),
+            )
+
+    def lift_outage(self) -> None:
+        with self._connect() as db:
+            db.execute("DELETE FROM outage")
 
     def take_fault(self, endpoint: str) -> str | None:
         """The next fault armed for an endpoint, consuming one use of it."""

@@ -10,12 +10,14 @@ import click
 from archiving import ArchivingError
 from engine.bootstrap import Platform, build_operations, build_platform, prepare_database
 from engine.cli.common import fail, one_line_errors, settings
+from engine.cli.procedure_versions import VERSION_COMMANDS
 from engine.domain.model import Actor
 from engine.persistence.migrate import upgrade
 from engine.runtime.specs import parse_bundle, read_procedure_dir
 from engine.services import admin
 from engine.services.archives.journal_checks import verify_journal, verify_journal_completeness
 from engine.services.archives.setup import ArchiveUnavailable, archive_setup
+from engine.services.tenant_clock import end_training, make_training, training_tenants
 
 OPERATOR = Actor.system("cli")
 
@@ -46,16 +48,23 @@ def tenants() -> None:
 @tenants.command("create")
 @click.option("--siren", required=True)
 @click.option("--name", required=True)
+@click.option(
+    "--training",
+    is_flag=True,
+    help="Espace de formation : dossiers et actes fictifs, horloge avancée par le formateur",
+)
 @one_line_errors
-def tenants_create(siren: str, name: str) -> None:
+def tenants_create(siren: str, name: str, training: bool) -> None:
     platform = build_platform(settings())
     upgrade(platform.db)
     with platform.uow() as uow:
-        tenant = admin.create_tenant(
-            uow, siren=siren, name=name, actor=OPERATOR, now=platform.clock()
-        )
+        now = platform.clock()
+        tenant = admin.create_tenant(uow, siren=siren, name=name, actor=OPERATOR, now=now)
+        if training:
+            make_training(uow, tenant=tenant.siren, actor=OPERATOR, now=now)
         uow.commit()
-    click.echo(f"collectivité créée : {tenant.siren} {tenant.name}")
+    kind = "espace de formation créé" if training else "collectivité créée"
+    click.echo(f"{kind} : {tenant.siren} {tenant.name}")
 
 
 @tenants.command("list")
@@ -63,8 +72,35 @@ def tenants_create(siren: str, name: str) -> None:
 def tenants_list() -> None:
     platform = build_platform(settings())
     with platform.uow() as uow:
+        training = training_tenants(uow)
         for tenant in uow.tenants.all():
-            click.echo(f"{tenant.siren}\t{tenant.name}")
+            mark = "\tformation" if tenant.siren in training else ""
+            click.echo(f"{tenant.siren}\t{tenant.name}{mark}")
+
+
+@tenants.command("training")
+@click.argument("siren")
+@click.option("--off", is_flag=True, help="Retirer le mode formation (collectivité sans dossier)")
+@click.option("--yes", is_flag=True, help="Ne pas demander de confirmation")
+@one_line_errors
+def tenants_training(siren: str, off: bool, yes: bool) -> None:
+    """Flag a tenant as a training space (espace de formation), or take the flag off (--off)."""
+    what = "retirer le mode formation de" if off else "passer en espace de formation"
+    if not yes:
+        answer = click.prompt(
+            f"Confirmer : {what} la collectivité {siren} ? [o/N]",
+            default="n",
+            show_default=False,
+        )
+        if str(answer).strip().lower() not in {"o", "oui"}:
+            fail("abandon : rien n'a changé")
+    platform = build_platform(settings())
+    with platform.uow() as uow:
+        change = end_training if off else make_training
+        change(uow, tenant=siren, actor=OPERATOR, now=platform.clock())
+        uow.commit()
+    state = "n'est plus un espace de formation" if off else "est un espace de formation"
+    click.echo(f"la collectivité {siren} {state}")
 
 
 @click.group("users")
@@ -148,6 +184,10 @@ def processes_validate(directories: tuple[Path, ...]) -> None:
         bundle = read_procedure_dir(directory)
         parse_bundle(bundle, operations=operations)
         click.echo(f"{bundle.procedure}: valide ({bundle.hash[:12]})")
+
+
+for _command in VERSION_COMMANDS:
+    processes.add_command(_command)
 
 
 @click.group("audit")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -37,6 +37,7 @@ from engine.cli.common import (
     settings,
     settings_with_store,
 )
+from engine.services.archives.exports import dip_renewal_findings
 from engine.services.archives.seals import (
     SealIdentities,
     SignaturesSealer,
@@ -243,9 +244,12 @@ def verify(
     """
     identities = _expected_seals(seal_fingerprints)
     try:
-        verifier = SignaturesSealVerifier(_trust_roots(trust_roots), identities, online=online)
+        trust = _trust_roots(trust_roots)
+        verifier = SignaturesSealVerifier(trust, identities, online=online)
         with open_package(package, package_id=package_id) as reader:
             report = verify_package(reader, seal_verifier=verifier)
+        renewals = dip_renewal_findings(package, trust)  # a DIP's renewed copies
+        report = replace(report, findings=(*report.findings, *renewals))
     except ArchivingError as exc:
         fail(str(exc), code=2)
     except Exception as exc:

@@ -69,6 +69,7 @@ def show(tenant: str, case_id: uuid.UUID) -> None:
             "id": case.id,
             "reference": case.reference,
             "procedure": case.procedure,
+            "spec_hash": case.spec_hash,
             "status": case.status.value,
             "version": case.version,
             "steps": case.current_steps,

@@ -28,6 +28,7 @@ __all__ = [
     "on_tenant_clock",
     "real_time",
     "shifted",
+    "training_reference",
 ]
 
 TRAINING_MARK = "FORMATION"
@@ -72,6 +73,16 @@ def current_clock() -> TenantClock:
 def in_training() -> bool:
     """Whether the current request or job works for a training tenant."""
     return _CURRENT.get().training
+
+
+TRAINING_PREFIX = "FORM-"
+"""Before every reference of a training tenant's dossiers: its numbers run like a real
+tenant's, and a trainee must never take a training dossier for a real one."""
+
+
+def training_reference(reference: str) -> str:
+    """`reference` as the current tenant shows it: prefixed ``FORM-`` in a training space."""
+    return f"{TRAINING_PREFIX}{reference}" if in_training() else reference
 
 
 def shifted(real_now: datetime) -> datetime:

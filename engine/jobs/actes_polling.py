@@ -8,6 +8,7 @@ recorded: the first one stays and the anomaly is journaled once.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -28,7 +29,7 @@ from engine.domain.connector_records import Transmission
 from engine.domain.errors import Conflict, NotFound
 from engine.domain.french import PARIS
 from engine.domain.model import Actor
-from engine.domain.training import REAL_CLOCK, on_tenant_clock
+from engine.domain.training import REAL_CLOCK, TenantClock, on_tenant_clock
 from engine.jobs.runner import TransactionRunner
 from engine.persistence.uow import UnitOfWork
 from engine.services.cases import deliver_message
@@ -84,12 +85,20 @@ def poll_transmissions(
             clock = clocks.get(row.tenant, REAL_CLOCK)  # a training case hears on its own clock
             try:
                 with on_tenant_clock(clock):
-                    _poll_one(runner, client, row, clock.now(now), report)
+                    _poll_one(runner, client, row, clock.now(now), report, _days_ahead(clock, now))
             except ConnectorError as exc:
                 # A passing fault (timeout, malformed answer): the next run asks again.
                 report.errors += 1
                 log.warning("polling @ctes %s: %s", row.act_unique_id, exc)
     return report
+
+
+def _days_ahead(clock: TenantClock, real_now: datetime) -> timedelta:
+    """How many days a training tenant's calendar stands ahead of the real one (zero for a real
+    tenant): the prefecture simulator dates its acknowledgements by the real calendar, while the
+    training commune receives them on its own day, from which the legality control counts."""
+    real_day = real_now.astimezone(PARIS).date()
+    return clock.now(real_now).astimezone(PARIS).date() - real_day
 
 
 def _poll_one(
@@ -98,12 +107,16 @@ def _poll_one(
     row: Transmission,
     now: datetime,
     report: PollReport,
+    days_ahead: timedelta = timedelta(0),
 ) -> None:
     assert row.transaction_id is not None
     if row.state == "transmitted":
         state = client.status(row.transaction_id)
         if state.acknowledgement is not None:
-            _record_ack(runner, row, state.acknowledgement, now, report)
+            ack = state.acknowledgement
+            if days_ahead:
+                ack = dataclasses.replace(ack, received_on=ack.received_on + days_ahead)
+            _record_ack(runner, row, ack, now, report)
         elif state.rejected:
             delivered = runner.write(_record_rejection, row, state, now)
             report.rejected += 1

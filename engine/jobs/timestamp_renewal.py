@@ -16,13 +16,14 @@ import hashlib
 import io
 import logging
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from archiving import ArchivingError, ObjectStore
 from archiving.digests import digest_bytes
-from archiving.model import check_package_id
+from archiving.store import renewal_key
 from engine.domain.archives import ARCHIVED, ArchivedPackage, TimestampRenewal
 from engine.domain.journal import utc_iso
 from engine.jobs.runner import TransactionRunner
@@ -31,6 +32,7 @@ from engine.services.archives.setup import ArchiveSetup, ArchiveUnavailable
 from engine.settings import Settings
 from engine.signing import signing_setup
 from signatures import (
+    DEFAULT_ALGORITHM_SUNSETS,
     DEFAULT_RENEWAL_HORIZON,
     ArchivalTimestamp,
     DocumentRefusedError,
@@ -45,7 +47,6 @@ from signatures import (
 
 log = logging.getLogger(__name__)
 
-RENEWALS_PREFIX = "timestamp-renewals/"
 RENEWAL_EVERY_S = 86_400.0
 """Period of the beat job: once a day is plenty for expiries counted in months."""
 DEFAULT_HORIZON = DEFAULT_RENEWAL_HORIZON
@@ -58,6 +59,9 @@ class RenewalConfig:
 
     timestamp_url: str
     trust_roots: tuple[bytes, ...]
+    sunsets: Mapping[str, date] = field(default_factory=lambda: dict(DEFAULT_ALGORITHM_SUNSETS))
+    """Algorithm sunsets: a chain resting on an algorithm that reaches its sunset within the
+    horizon is renewed (see `signatures.renewal.DEFAULT_ALGORITHM_SUNSETS`)."""
 
 
 def renewal_config(settings: Settings) -> RenewalConfig:
@@ -68,7 +72,11 @@ def renewal_config(settings: Settings) -> RenewalConfig:
         raise ArchiveUnavailable(f"PKI indisponible : {exc}") from exc
     if not signing.timestamp_url:
         raise ArchiveUnavailable("aucune autorité d'horodatage configurée")
-    return RenewalConfig(timestamp_url=signing.timestamp_url, trust_roots=signing.trust_roots)
+    return RenewalConfig(
+        timestamp_url=signing.timestamp_url,
+        trust_roots=signing.trust_roots,
+        sunsets=settings.pki.algorithm_sunsets or dict(DEFAULT_ALGORITHM_SUNSETS),
+    )
 
 
 @dataclass(frozen=True)
@@ -83,12 +91,6 @@ class RenewalRun:
     """Renewed copies stored during this pass."""
     problems: tuple[str, ...]
     """Documents that were due but could not be renewed, each with the reason (French)."""
-
-
-def renewal_key(package_id: str, source_key: str, sequence: int) -> str:
-    """Key of a renewed copy: beside the package, never under its prefix."""
-    name = source_key.rsplit("/", 1)[-1]
-    return f"{RENEWALS_PREFIX}{check_package_id(package_id)}/{sequence:04d}-{name}"
 
 
 def _read_checked(store: ObjectStore, bucket: str, key: str, version_id: str) -> bytes:
@@ -165,6 +167,7 @@ def _renewed_pdf(
         horizon=run.horizon,
         now=run.now,
         max_bytes=_MAX_PDF_BYTES,
+        sunsets=run.config.sunsets,
     )
     try:
         latest = latest_document_timestamp(data, max_bytes=_MAX_PDF_BYTES)
@@ -183,8 +186,9 @@ def _renewed_pdf(
     if source.previous is not None and not outcome.extends_protection:
         return (
             "renouvellement sans effet : le certificat de l'autorité d'horodatage expire le "
-            f"{outcome.current.tsa_not_after.date().isoformat()}, comme le précédent ; "
-            "il faut d'abord renouveler ce certificat."
+            f"{outcome.current.tsa_not_after.date().isoformat()}, comme le précédent"
+            + "".join(f", {w}" for w in _still_weak(outcome.current, run))
+            + " ; il faut d'abord renouveler ce certificat."
         )
     report = validate_pdf_for_archive(
         renewed.pdf, ValidationOptions(trust_roots=run.config.trust_roots, max_bytes=_MAX_PDF_BYTES)
@@ -276,6 +280,20 @@ def _renew_document(
     )
     runner.write(_record, package, renewal)
     run.renewed.append(renewal)
+    weak = _still_weak(current, run)
+    if weak:
+        run.problem(
+            package,
+            source,
+            "copie renouvelée, mais le nouvel horodatage repose encore sur "
+            + ", ".join(weak)
+            + " : il faut un horodateur aux algorithmes plus robustes.",
+        )
+
+
+def _still_weak(latest: ArchivalTimestamp, run: _Pass) -> tuple[str, ...]:
+    """The algorithms of `latest` that reach their sunset within the pass's horizon."""
+    return latest.weakened(run.config.sunsets, (run.now + run.horizon).date())
 
 
 def renew_package_timestamps(

@@ -31,6 +31,7 @@ from engine.domain.journal import utc_iso
 from engine.operations.archive_contents import (
     Gathered,
     act_number,
+    dua_start,
     freeze,
     gather,
     package_id_for,
@@ -50,6 +51,7 @@ from engine.operations.base import (
 from engine.persistence.uow import UnitOfWork
 from engine.services.archives.retention import retention_rule
 from engine.services.archives.setup import ArchiveSetup, ArchiveUnavailable, archive_setup
+from engine.services.tenant_settings import ArchiveService, read_settings
 from engine.signing import signing_setup
 from signatures import SignatureError
 
@@ -77,6 +79,8 @@ class FreezePlan:
     closed_at: datetime
     """The real time (never a training tenant's): the package's dates must not follow its seal's."""
     trust_roots: tuple[bytes, ...]
+    archive_service: ArchiveService | None
+    """The archives service the tenant named (its settings), frozen with the package."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,8 @@ class StorePlan:
     gathered: Gathered
     tenant_name: str
     setup: Callable[[], ArchiveSetup]
+    archive_service: ArchiveService | None
+    """The tenant's archives service now (for a package frozen before it was kept)."""
 
 
 @dataclass(frozen=True)
@@ -136,19 +142,29 @@ def _prepare(
             rule = retention_rule(uow, ctx.tenant, params.typologie)
         except InvalidInput as exc:
             raise OperationFailed("archivage_impossible", str(exc)) from exc
-        return FreezePlan(gathered, params.typologie, asdict(rule), ctx.real_now, _trust_roots(ctx))
+        return FreezePlan(
+            gathered,
+            params.typologie,
+            asdict(rule),
+            ctx.real_now,
+            _trust_roots(ctx),
+            read_settings(uow, ctx.tenant).archives,
+        )
     tenant = uow.tenants.get(ctx.tenant)
     return StorePlan(
         package,
         gathered,
         tenant.name if tenant else ctx.tenant,
         lambda: ctx.resources.get(archive_setup),
+        read_settings(uow, ctx.tenant).archives,
     )
 
 
 def _act(plan: FreezePlan | StorePlan) -> Frozen | Waiting | Stored:
     if isinstance(plan, FreezePlan):
-        frozen = freeze(plan.gathered, plan.typologie, plan.closed_at, plan.trust_roots)
+        frozen = freeze(
+            plan.gathered, plan.typologie, plan.closed_at, plan.trust_roots, plan.archive_service
+        )
         return Frozen(plan, {**frozen, "rule": plan.rule})
     try:
         config = plan.setup()
@@ -167,7 +183,12 @@ def _store(plan: StorePlan, config: ArchiveSetup) -> StoredPackage:
         work = Path(tmp)
         (work / "sources").mkdir()
         spec = package_spec(
-            plan.package, plan.gathered, work / "sources", plan.tenant_name, config.archival_agency
+            plan.package,
+            plan.gathered,
+            work / "sources",
+            plan.tenant_name,
+            config.archival_agency,
+            plan.archive_service,
         )
         built = build_package(spec, work, sealer=config.sealer)
         with config.store() as store:
@@ -193,6 +214,7 @@ def _new_package(uow: UnitOfWork, ctx: OperationContext, outcome: Frozen) -> Non
     closed = datetime.fromisoformat(frozen["closed_at"])
     case = gathered.case
     number = act_number(case, gathered.acks)
+    start, _event = dua_start(closed, frozen)
     package = ArchivedPackage(
         tenant=ctx.tenant,
         package_id=package_id_for(case),
@@ -205,7 +227,7 @@ def _new_package(uow: UnitOfWork, ctx: OperationContext, outcome: Frozen) -> Non
         closed_at=closed,
         state=WAITING,
         dua_rule=rule["rule_id"],
-        dua_end=add_years(closed.date(), rule["years"]),
+        dua_end=add_years(start, rule["years"]),
         final_action=rule["final_action"],
         frozen=frozen,
     )

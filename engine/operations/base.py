@@ -202,6 +202,10 @@ class OperationRegistry:
     def names(self) -> list[str]:
         return sorted(self._operations)
 
+    def queues(self) -> list[str]:
+        """The worker queues the operations run on."""
+        return sorted({operation.queue for operation in self._operations.values()})
+
     def check_service_task(self, operation: str, params: Mapping[str, str]) -> None:
         """Deploy-time check of a service task: a known operation, given the parameters it
         takes (name → expression source), literal values it accepts."""

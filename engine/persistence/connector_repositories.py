@@ -6,7 +6,7 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, and_, insert, or_, select, update
+from sqlalchemy import Connection, Row, and_, func, insert, or_, select, update
 
 from engine.domain.connector_records import (
     Delivery,
@@ -56,6 +56,14 @@ class ActesRepository:
             .order_by(c.actes_transmissions.c.created_at)
         )
         return [_transmission(r) for r in rows]
+
+    def count_sent(self, tenant: str) -> int:
+        """The tenant's transmissions that reached the tiers de télétransmission."""
+        query = select(func.count()).where(
+            c.actes_transmissions.c.tenant == tenant,
+            c.actes_transmissions.c.transaction_id.is_not(None),
+        )
+        return int(self.conn.execute(query).scalar_one())
 
     def get(self, tenant: str, transmission_id: uuid.UUID) -> Transmission | None:
         row = self.conn.execute(

@@ -35,7 +35,14 @@ def _tune_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Any) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        # A reader (READ_ONLY) takes no lock: in WAL mode it reads the last committed state
+        # beside the writer instead of queueing behind it.
+        read_only = connection.get_execution_options().get(READ_ONLY, False)
+        connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
+
+
+READ_ONLY = "dematflow_read_only"
+"""Execution option of a connection that only reads (see `UnitOfWork(read_only=True)`)."""
 
 
 def is_sqlite(engine: Engine) -> bool:

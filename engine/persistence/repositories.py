@@ -45,6 +45,7 @@ from engine.persistence import tables as t
 from engine.persistence import tables_renewals as tr
 from engine.persistence import tables_security as ts
 from engine.persistence import tables_tenant as tt
+from engine.persistence.version_repositories import visible_to
 
 
 def _upsert(conn: Connection, table: Any) -> Any:
@@ -362,17 +363,20 @@ class SpecRepository:
             raise NotFound(f"définition de procédure {digest[:12]} introuvable")
         return files
 
-    def latest(self, procedure: str) -> Row[Any] | None:
+    def latest(self, procedure: str, tenant: str | None = None) -> Row[Any] | None:
+        """The newest definition deployed for every tenant, or for `tenant` alone."""
         return self.conn.execute(
             select(t.process_specs)
-            .where(t.process_specs.c.procedure == procedure)
+            .where(t.process_specs.c.procedure == procedure, visible_to(tenant))
             .order_by(t.process_specs.c.deployed_at.desc(), t.process_specs.c.hash)
             .limit(1)
         ).first()
 
-    def catalogue(self) -> list[Row[Any]]:
+    def catalogue(self, tenant: str | None = None) -> list[Row[Any]]:
+        """The newest definition of each procedure (deployed for all, or for `tenant`)."""
         latest = (
             select(t.process_specs.c.procedure, func.max(t.process_specs.c.deployed_at).label("at"))
+            .where(visible_to(tenant))
             .group_by(t.process_specs.c.procedure)
             .subquery()
         )
@@ -899,6 +903,16 @@ class JobRepository:
 
     def count_by_state(self) -> dict[str, int]:
         rows = self.conn.execute(select(t.jobs.c.state, func.count()).group_by(t.jobs.c.state))
+        return {r[0]: int(r[1]) for r in rows}
+
+    def waiting_by_operation(self) -> dict[str, int]:
+        """Jobs not yet finished (in the outbox, queued or running), by operation."""
+        waiting = [JobState.PENDING.value, JobState.SENT.value, JobState.RUNNING.value]
+        rows = self.conn.execute(
+            select(t.jobs.c.operation, func.count())
+            .where(t.jobs.c.state.in_(waiting))
+            .group_by(t.jobs.c.operation)
+        )
         return {r[0]: int(r[1]) for r in rows}
 
     def recall_effect(self, idempotency_key: str) -> dict[str, Any] | None:

@@ -288,3 +288,6 @@ from engine.persistence import tables_security as tables_security  # noqa: E402
 
 # A tenant's own administration (catalogue, suspended members, settings) shares `metadata` too.
 from engine.persistence import tables_tenant as tables_tenant  # noqa: E402
+
+# Procedure versions, their deployments and case migrations share `metadata` too.
+from engine.persistence import tables_versions as tables_versions  # noqa: E402

@@ -13,6 +13,7 @@ from engine.domain.tenant_records import Member, ProcedureChoice, SpecVersion
 from engine.domain.times import assume_utc as _aware
 from engine.persistence import tables as t
 from engine.persistence.tables_tenant import tenant_procedures, tenant_settings, tenant_suspensions
+from engine.persistence.version_repositories import visible_to
 
 
 def _members(rows: list[Row[Any]]) -> list[Member]:
@@ -120,13 +121,14 @@ class TenantAdminRepository:
 
     # Procedure catalogue ---------------------------------------------------------------
 
-    def versions(self) -> list[SpecVersion]:
-        """Every deployed version of every procedure, newest first within a procedure."""
+    def versions(self, tenant: str | None = None) -> list[SpecVersion]:
+        """Every version of every procedure deployed for all tenants (or for `tenant`),
+        newest first within a procedure."""
         p = t.process_specs.c
         rows = self.conn.execute(
-            select(p.procedure, p.hash, p.title, p.deployed_at).order_by(
-                p.procedure, p.deployed_at.desc(), p.hash
-            )
+            select(p.procedure, p.hash, p.title, p.deployed_at)
+            .where(visible_to(tenant))
+            .order_by(p.procedure, p.deployed_at.desc(), p.hash)
         )
         return [SpecVersion(r.procedure, r.hash, r.title, _aware(r.deployed_at)) for r in rows]
 

@@ -17,6 +17,7 @@ from engine.persistence.connector_repositories import (
     WebhookRepository,
 )
 from engine.persistence.council_repositories import CouncilRepository
+from engine.persistence.db import READ_ONLY
 from engine.persistence.delegation_repositories import DelegationRepository
 from engine.persistence.public_repositories import PublicRequestRepository
 from engine.persistence.repositories import (
@@ -35,6 +36,7 @@ from engine.persistence.security_repositories import (
     SecondFactorRepository,
 )
 from engine.persistence.tenant_repositories import TenantAdminRepository
+from engine.persistence.version_repositories import VersionRepository
 
 log = logging.getLogger(__name__)
 
@@ -51,8 +53,13 @@ class UnitOfWork:
         engine: Engine,
         dispatch: JobDispatcher | None = None,
         sealer: JournalSealer | None = None,
+        *,
+        read_only: bool = False,
     ) -> None:
+        """`read_only`: a unit that only reads and may not commit; on SQLite it does not take
+        the writer lock (a per-request read must not queue behind a long write)."""
         self._engine = engine
+        self._read_only = read_only
         self._dispatch = dispatch
         self._sealer = sealer
         self.journals_to_seal: set[str] = set()
@@ -62,6 +69,8 @@ class UnitOfWork:
 
     def __enter__(self) -> UnitOfWork:
         self._connection = self._engine.connect()
+        if self._read_only:
+            self._connection.execution_options(**{READ_ONLY: True})
         self._transaction = self._connection.begin()
         conn = self._connection
         self.tenants = TenantRepository(conn)
@@ -84,6 +93,7 @@ class UnitOfWork:
         self.login_failures = LoginFailureRepository(conn)
         self.second_factors = SecondFactorRepository(conn)
         self.public_requests = PublicRequestRepository(conn)
+        self.versions = VersionRepository(conn)
         return self
 
     @property
@@ -92,6 +102,8 @@ class UnitOfWork:
         return self._connection
 
     def commit(self) -> None:
+        if self._read_only:
+            raise RuntimeError("a read-only unit of work cannot commit")
         if self._transaction.is_active:
             self._transaction.commit()
         elif self.connection.in_transaction():

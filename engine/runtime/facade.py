@@ -41,6 +41,7 @@ from engine.runtime.script_engine import make_script_engine
 from engine.runtime.serializer import dump_state, load_state
 from engine.runtime.service_task import PARAMS_KEY, AsyncServiceTask
 from engine.runtime.specs import ParsedProcess, element_name, form_name, task_properties
+from engine.runtime.trail import NodeVisit, node_visits
 
 _SCRIPT_ENGINE = make_script_engine()
 
@@ -170,6 +171,10 @@ class CaseRuntime:
         done.sort(key=lambda task: task.last_state_change)
         return [task.task_spec.bpmn_id for task in done]
 
+    def trail(self) -> list[NodeVisit]:
+        """Each pass through a flow node, done (in order) or active: the case's drawn path."""
+        return node_visits(self._workflow)
+
     # -- what the case waits for --------------------------------------------------------------
 
     def snapshot(self) -> Snapshot:
@@ -223,7 +228,7 @@ class CaseRuntime:
         return ReadyTask(
             id=task.id,
             name=spec.bpmn_id or spec.name,
-            title=spec.bpmn_name or spec.name,
+            title=_title(task),
             lane=spec.lane,
             form_name=name,
             form=self.parsed.forms.get(name) if name else None,
@@ -374,6 +379,30 @@ def _message_wait(task: Any, definition: Any) -> MessageWait:
         value = _SCRIPT_ENGINE.environment.evaluate(expression, task.data)
         correlation = None if value is None else str(value)
     return MessageWait(task.id, definition.name, correlation)
+
+
+TITLE_MAX = 300
+"""A task's title as stored with it (`human_tasks.title`)."""
+
+
+def _title(task: Any) -> str:
+    """The task's name, followed by what its `subject` expression gives, if any: the item a
+    multi-instance task is about (« Enregistrer le vote du point : 2. Tarifs… »), so that
+    several instances of one task can be told apart in inboxes and on the task page."""
+    spec = task.task_spec
+    title = str(spec.bpmn_name or spec.name)
+    expression = task_properties(spec).get("subject")
+    if not expression:
+        return title
+    try:
+        value = _SCRIPT_ENGINE.environment.evaluate(expression, task.data)
+    except EvaluationError as exc:
+        raise ModelError(f"sujet de la tâche illisible : {exc}") from exc
+    subject = " ".join(str(value or "").split())
+    if not subject:
+        return title
+    full = f"{title} : {subject}"
+    return full if len(full) <= TITLE_MAX else full[: TITLE_MAX - 1].rstrip() + "…"
 
 
 def _assignee(task: Any) -> str | None:

@@ -452,6 +452,9 @@ def expression_sites(task_spec: Any) -> Iterator[tuple[str, str, str]]:
     assignee = task_properties(task_spec).get("assignee")
     if assignee:
         yield "expression du destinataire (assignee)", "eval", assignee
+    subject = task_properties(task_spec).get("subject")
+    if subject:
+        yield "expression du sujet de la tâche (subject)", "eval", subject
     correlation = task_properties(task_spec).get("correlation")
     if correlation and isinstance(task_spec, CatchingEvent):
         yield "expression de corrélation", "eval", correlation

@@ -320,7 +320,7 @@ def deploy_bundle(
 
     Each service task must name one of `operations` with the parameters it takes."""
     parsed = parse_bundle(bundle, operations=operations)
-    return uow.specs.save(
+    created = uow.specs.save(
         digest=bundle.hash,
         procedure=bundle.procedure,
         process_id=bundle.main_process,
@@ -328,6 +328,12 @@ def deploy_bundle(
         files=dict(bundle.files),
         now=now,
     )
+    # Numbered and deployed for every tenant (one deployed for a single tenant is widened
+    # when its files are deployed again from a folder: `processes/` is for everyone).
+    uow.versions.record_deployment(
+        spec_hash=bundle.hash, procedure=bundle.procedure, tenant=None, by="system:deploy", now=now
+    )
+    return created
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from engine.domain.errors import (
 )
 from engine.domain.journal import canonical_json
 from engine.domain.model import Actor, Case, CaseStatus, JobState, JournalEntry
+from engine.domain.training import training_reference
 from engine.persistence.uow import UnitOfWork as SqlUnitOfWork
 from engine.ports import UnitOfWork
 from engine.runtime.facade import CaseRuntime
@@ -71,7 +72,7 @@ def start_case(
         tenant=tenant,
         procedure=procedure,
         spec_hash=spec_row.hash,
-        reference=f"{now.year}-{number:06d}",
+        reference=training_reference(f"{now.year}-{number:06d}"),
         title=title,
         status=CaseStatus.RUNNING,
         version=0,

@@ -33,6 +33,7 @@ from engine.domain.errors import (
 from engine.domain.french import format_date_fr
 from engine.domain.model import Actor, Case, CaseStatus, Document
 from engine.domain.tenant_records import PublicRequest
+from engine.domain.training import training_reference
 from engine.persistence.uow import UnitOfWork
 from engine.runtime.facade import decide
 from engine.services.cases import deliver_message, start_case
@@ -149,6 +150,9 @@ class RequestStatus:
     awaiting_pieces: bool
     has_acknowledgement: bool
     has_decision: bool
+    decision_label: str = "Décision (PDF)"
+    """What the decision's document is: an express decision, the certificate of an implicit
+    acceptance, or the information on an implicit rejection."""
     by_mail: bool = True
     """The citizen gave an e-mail address (a request registered at the counter may have none:
     everything then goes by post)."""
@@ -337,7 +341,7 @@ def file_request(
     this unit of work (the caller commits)."""
     documents = _store(uow, tenant, uploads, limits, now, filing.actor)
     number = uow.tenants.next_counter(tenant, f"demande-usager:{now.year}")
-    reference = f"DEM-{now.year}-{number:06d}"
+    reference = training_reference(f"DEM-{now.year}-{number:06d}")
     case_data = {
         **data,
         "pieces": [_reference(d) for d in documents],
@@ -582,8 +586,18 @@ def request_status(uow: UnitOfWork, tenant: str, token: str) -> RequestStatus:
         awaiting_pieces=awaiting,
         has_acknowledgement=_document_ref(data, "acknowledgement") is not None,
         has_decision=_document_ref(data, "decision") is not None,
+        decision_label=_decision_label(data),
         by_mail=bool((data.get("demandeur") or {}).get("courriel")),
     )
+
+
+def _decision_label(data: dict[str, Any]) -> str:
+    if "notification" in data:
+        return "Décision (PDF)"
+    return {
+        "acceptée implicitement": "Attestation d'acceptation implicite (PDF)",
+        "rejetée implicitement": "Information sur le rejet implicite (PDF)",
+    }.get(str(data.get("statut")), "Décision (PDF)")
 
 
 def _document_ref(data: dict[str, Any], which: str) -> Any:

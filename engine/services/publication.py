@@ -84,7 +84,7 @@ def entry_of(settings: PublicationSettings, publication: Publication) -> Registe
 
 def signature_summary(validation: dict[str, Any]) -> str:
     if not validation or "valide" not in validation:
-        return "Validation de la signature non communiquée."
+        return "Pas de signature électronique vérifiée."  # e.g. a list of deliberations
     level = f" (PAdES {validation['niveau']})" if validation.get("niveau") else ""
     if validation["valide"]:
         return f"Signature électronique valide{level}."

@@ -11,7 +11,7 @@ import calendar
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from engine.domain.errors import InvalidInput, NotFound
+from engine.domain.errors import Conflict, InvalidInput, NotFound
 from engine.domain.french import PARIS
 from engine.domain.model import Actor
 from engine.domain.training import TenantClock
@@ -21,10 +21,12 @@ __all__ = [
     "ClockMove",
     "TimerDue",
     "add_months",
+    "end_training",
     "make_training",
     "move_target",
     "tenant_clock",
     "tenant_now",
+    "training_tenants",
     "upcoming_timers",
 ]
 
@@ -55,21 +57,69 @@ def tenant_clock(uow: UnitOfWork, tenant: str) -> TenantClock:
     return uow.tenants.clock(tenant)
 
 
+def training_tenants(uow: UnitOfWork) -> set[str]:
+    """The SIRENs of the training spaces."""
+    return set(uow.tenants.training_clocks())
+
+
 def tenant_now(uow: UnitOfWork, tenant: str, real_now: datetime) -> datetime:
     """The tenant's time at the real instant `real_now`."""
     return tenant_clock(uow, tenant).now(real_now)
 
 
 def make_training(uow: UnitOfWork, *, tenant: str, actor: Actor, now: datetime) -> None:
-    """Flag the tenant as a training space (espace de formation), its clock at the real time."""
+    """Flag the tenant as a training space (espace de formation), its clock at the real time.
+
+    Refused for a tenant that already sent acts to the prefecture: they are real acts, and a
+    training space's acts, pages and PDFs are fictitious (marked FORMATION)."""
     if uow.tenants.get(tenant) is None:
         raise NotFound("Collectivité inconnue.")
     if uow.tenants.clock(tenant).training:
         return
+    sent = uow.actes.count_sent(tenant)
+    if sent:
+        raise Conflict(
+            f"Cette collectivité a déjà transmis {sent} acte(s) réel(s) à la préfecture : "
+            "elle ne peut pas devenir un espace de formation, dont les actes sont fictifs. "
+            "Créez plutôt une collectivité dédiée à la formation."
+        )
     uow.tenants.set_clock(tenant, TenantClock(training=True))
     uow.journal.append(
         tenant=tenant,
         kind="tenant.training",
+        case_id=None,
+        actor=actor.user_id,
+        payload={},
+        now=now,
+    )
+
+
+def end_training(uow: UnitOfWork, *, tenant: str, actor: Actor, now: datetime) -> None:
+    """Take the training flag off a tenant flagged by mistake, before it was used.
+
+    Refused once it holds cases (fictitious ones would mix with real ones) or once its clock
+    was moved (its dates would go back to the real time)."""
+    if uow.tenants.get(tenant) is None:
+        raise NotFound("Collectivité inconnue.")
+    clock = uow.tenants.clock(tenant)
+    if not clock.training:
+        return
+    _first, cases = uow.cases.search(tenant, limit=1)
+    if cases:
+        raise Conflict(
+            f"Cet espace de formation contient {cases} dossier(s) fictif(s) : il ne peut pas "
+            "redevenir une collectivité réelle, ses dossiers se mêleraient aux vrais. "
+            "Créez une autre collectivité pour le service réel."
+        )
+    if clock.offset:
+        raise Conflict(
+            "L'horloge de cet espace de formation a été avancée : le quitter ferait reculer ses "
+            "dates. Créez une autre collectivité pour le service réel."
+        )
+    uow.tenants.set_clock(tenant, TenantClock())
+    uow.journal.append(
+        tenant=tenant,
+        kind="tenant.training_ended",
         case_id=None,
         actor=actor.user_id,
         payload={},

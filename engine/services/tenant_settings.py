@@ -18,6 +18,7 @@ from engine.persistence.uow import UnitOfWork
 from engine.services.archives.retention import default_schedule, retention_rule, set_retention_rule
 
 __all__ = [
+    "ArchiveService",
     "CatalogueEntry",
     "PublicationPage",
     "RetentionLine",
@@ -57,7 +58,7 @@ class CatalogueEntry:
 def catalogue(uow: UnitOfWork, tenant: str) -> list[CatalogueEntry]:
     """Every deployed procedure with the tenant's choice (two statements in all)."""
     by_procedure: dict[str, list[SpecVersion]] = {}
-    for version in uow.tenant_admin.versions():
+    for version in uow.tenant_admin.versions(tenant):
         by_procedure.setdefault(version.procedure, []).append(version)
     choices = uow.tenant_admin.choices(tenant)
     entries = []
@@ -89,7 +90,7 @@ def enabled_procedures(uow: UnitOfWork, tenant: str) -> list[Any]:
         )
     }
     rows: list[Any] = []
-    for row in uow.specs.catalogue():
+    for row in uow.specs.catalogue(tenant):
         choice = choices.get(row.procedure)
         if choice is not None and not choice.enabled:
             continue
@@ -102,7 +103,7 @@ def spec_to_start(uow: UnitOfWork, tenant: str, procedure: str) -> Any:
 
     NotFound for a procedure never deployed; Conflict when the tenant has disabled it. Cases
     already running are not concerned: they keep the version they started on."""
-    latest = uow.specs.latest(procedure)
+    latest = uow.specs.latest(procedure, tenant)
     if latest is None:
         raise NotFound(f"Procédure inconnue « {procedure} ».")
     choice = uow.tenant_admin.choice(tenant, procedure)
@@ -131,11 +132,12 @@ def set_procedure(
     now: datetime,
 ) -> CatalogueEntry:
     """Enable or disable a procedure for new cases, on the latest version or a pinned one."""
-    if uow.specs.latest(procedure) is None:
+    if uow.specs.latest(procedure, tenant) is None:
         raise NotFound(f"Procédure inconnue « {procedure} ».")
     if pinned_hash:
         pinned = uow.tenant_admin.spec(pinned_hash)
-        if pinned is None or pinned.procedure != procedure:
+        visible = {v.hash for v in uow.tenant_admin.versions(tenant)}
+        if pinned is None or pinned.procedure != procedure or pinned_hash not in visible:
             raise FormValidationError(
                 [FieldError("version", "Cette version n'est pas déployée pour cette procédure.")]
             )
@@ -177,15 +179,32 @@ class ServiceContact:
 
 
 @dataclass(frozen=True)
+class ArchiveService:
+    """The archives service responsible for the tenant's records (usually the Archives
+    départementales), named in every package as SEDA ``ArchivalAgency``, and the convention
+    de versement agreed with it (SEDA ``ArchivalAgreement``)."""
+
+    nom: str
+    identifiant: str
+    """Its identifier as the archives service gives it (e.g. its ISIL code ``FR-AD034``)."""
+    convention: str = ""
+    """Identifier of the convention de versement; empty when none is agreed yet."""
+
+
+@dataclass(frozen=True)
 class TenantSettings:
     publication: PublicationPage
     service_usagers: ServiceContact | None
     """When set, replaces the example contacts of the procedure's decision table."""
+    archives: ArchiveService | None = None
+    """When unset, packages name the platform's archive service and say so."""
 
     def as_form(self) -> dict[str, str]:
         values = {f"publication_{k}": v for k, v in asdict(self.publication).items()}
         if self.service_usagers is not None:
             values |= {f"service_{k}": v for k, v in asdict(self.service_usagers).items()}
+        if self.archives is not None:
+            values |= {f"archives_{k}": v for k, v in asdict(self.archives).items()}
         return values
 
 
@@ -197,9 +216,17 @@ LIMITS = {
     "service_adresse": 300,
     "service_telephone": 30,
     "service_courriel": 254,
+    "archives_nom": 200,
+    "archives_identifiant": 64,
+    "archives_convention": 64,
 }
 """Longest accepted value of each field, in characters."""
 
+_ARCHIVES_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")
+_ARCHIVES_REQUIRED = {
+    "archives_nom": "Indiquez le nom du service d'archives (ex. Archives départementales).",
+    "archives_identifiant": "Indiquez l'identifiant du service d'archives (ex. FR-AD034).",
+}
 _PHONE = re.compile(r"^\+?[0-9][0-9 .()-]{3,28}[0-9]$")
 _SERVICE_REQUIRED = {
     "service_nom": "Indiquez la désignation du service.",
@@ -243,6 +270,18 @@ def parse_settings(form: dict[str, str]) -> TenantSettings:
             errors.append(
                 FieldError("service_telephone", "Numéro invalide (exemple : 04 67 00 00 00).")
             )
+    archives_given = any(values[name] for name in LIMITS if name.startswith("archives_"))
+    if archives_given:
+        errors += [FieldError(n, m) for n, m in _ARCHIVES_REQUIRED.items() if not values[n]]
+        for name in ("archives_identifiant", "archives_convention"):
+            if values[name] and not _ARCHIVES_ID.match(values[name]):
+                errors.append(
+                    FieldError(
+                        name,
+                        "Identifiant sans espace : lettres, chiffres et . _ : / - "
+                        "(64 caractères au plus).",
+                    )
+                )
     if errors:
         raise FormValidationError(errors)
     return TenantSettings(
@@ -259,15 +298,24 @@ def parse_settings(form: dict[str, str]) -> TenantSettings:
         )
         if service_given
         else None,
+        archives=ArchiveService(
+            nom=values["archives_nom"],
+            identifiant=values["archives_identifiant"],
+            convention=values["archives_convention"],
+        )
+        if archives_given
+        else None,
     )
 
 
 def read_settings(uow: UnitOfWork, tenant: str) -> TenantSettings:
     stored = uow.tenant_admin.settings(tenant)
     service = stored.get("service_usagers")
+    archives = stored.get("archives")
     return TenantSettings(
         publication=PublicationPage(**stored.get("publication", {})),
         service_usagers=ServiceContact(**service) if service else None,
+        archives=ArchiveService(**archives) if archives else None,
     )
 
 

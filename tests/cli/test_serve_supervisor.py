@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from devstack.cli_serve import public_urls
 from devstack.process import ChildProcess, Supervisor, start_process
 
 
@@ -75,3 +76,17 @@ def test_restarts_are_limited_per_minute(tmp_path: Path, caplog: pytest.LogCaptu
         assert supervisor.children[0] is not dead and supervisor.children[0].running()
     finally:
         supervisor.stop(timeout=5)
+
+
+def test_published_acts_link_to_the_port_served() -> None:
+    """Served on another port than 8000 (DEMATFLOW_WEB_PORT, --port), the public register's
+    links to the published acts open on that port (journey 1 saw 127.0.0.1:8000 links on a
+    platform served elsewhere); an address set by hand is kept."""
+    assert public_urls({}, "127.0.0.1", 8147) == {
+        "DEMATFLOW_PUBLICATION__BASE_URL": "http://127.0.0.1:8147"
+    }
+    assert public_urls({}, "0.0.0.0", 8000)["DEMATFLOW_PUBLICATION__BASE_URL"] == (
+        "http://127.0.0.1:8000"
+    )
+    chosen = {"DEMATFLOW_PUBLICATION__BASE_URL": "https://www.mairie.fr"}
+    assert public_urls(chosen, "127.0.0.1", 8147) == {}

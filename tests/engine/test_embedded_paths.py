@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from devstack.embedded import start_embedded_services
+from devstack.embedded import prefecture_env, start_embedded_services
 from engine.settings import Settings
 
 pytestmark = pytest.mark.integration
@@ -54,3 +54,14 @@ def test_relative_data_dir_starts_every_embedded_piece(
         assert actes.status_code < 500
     finally:
         services.stop()
+
+
+def test_the_embedded_simulators_answers_are_fetched_within_seconds() -> None:
+    """With the embedded prefecture simulator, its acknowledgements reach the dossiers within
+    seconds (journey 1 waited up to a minute for the AR); a period set by hand is kept."""
+    env = prefecture_env(4242, {})
+    assert env["DEMATFLOW_ACTES__BASE_URL"] == "http://127.0.0.1:4242"
+    period = float(env["DEMATFLOW_ACTES__POLL_PERIOD_SECONDS"])
+    assert period <= 5 < Settings().actes.poll_period_seconds
+    chosen = prefecture_env(4242, {"DEMATFLOW_ACTES__POLL_PERIOD_SECONDS": "30"})
+    assert "DEMATFLOW_ACTES__POLL_PERIOD_SECONDS" not in chosen

@@ -2,23 +2,20 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from engine.cli.main import cli
 from tests.engine.support import SIREN_A
 from tests.engine.test_message_model_errors import BPMN, MANIFEST
+from tests.support.cli import Invoke, embedded_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    processes = tmp_path / "processes"
-    shutil.copytree(ROOT / "processes" / "arrete", processes / "arrete")
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
+    invoke, processes = embedded_cli(tmp_path, monkeypatch)
     folder = processes / "signal-test"
     (folder / "messages").mkdir(parents=True)
     (folder / "procedure.yaml").write_text(MANIFEST, encoding="utf-8")
@@ -27,23 +24,6 @@ def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-unt
         '{"type": "object", "required": ["champ"], "properties": {"champ": {"type": "integer"}}}',
         encoding="utf-8",
     )
-    monkeypatch.setenv("DEMATFLOW_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("DEMATFLOW_PROCESSES_DIR", str(processes))
-    monkeypatch.delenv("DEMATFLOW_DATABASE_URL", raising=False)
-    monkeypatch.setenv("DEMATFLOW_NEW_PASSWORD", "un-mot-de-passe-solide")
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(cli, list(args), catch_exceptions=False)
-
-    assert invoke("db", "upgrade").exit_code == 0
-    assert invoke("tenants", "create", "--siren", SIREN_A, "--name", "Commune").exit_code == 0
-    for login, role in (("agent", "agent"), ("elu", "elu")):
-        made = invoke(
-            "users", "create", "--username", login, "--name", login, "--tenant", SIREN_A,
-            "--role", role,
-        )  # fmt: skip
-        assert made.exit_code == 0, made.output
     return invoke
 
 

@@ -36,6 +36,20 @@ def test_metrics_report_cases_jobs_and_durations(p: Platform) -> None:
     assert SIREN_A not in text  # no tenant data in platform metrics
 
 
+def test_metrics_report_the_depth_of_each_worker_queue(p: Platform) -> None:
+    """What an autoscaler of one queue's workers follows (docker/k8s/hpa-workers.yaml)."""
+    case = start(p, "service_test")
+    complete(p, case, "saisir", {"mode": "compter", "attente": 0})
+    queue = p.queue_of("test.slow_counter")
+    text = generate_latest(metrics_registry(p)).decode()
+    assert f'dematflow_queue_depth{{queue="{queue}"}} 1.0' in text
+    for other in set(p.operations.queues()) - {queue}:
+        assert f'dematflow_queue_depth{{queue="{other}"}} 0.0' in text, "every queue, even idle"
+    run_pending_jobs(p, case)
+    text = generate_latest(metrics_registry(p)).decode()
+    assert f'dematflow_queue_depth{{queue="{queue}"}} 0.0' in text
+
+
 def test_crash_looping_job_is_dead_lettered_and_listed(p: Platform) -> None:
     case = start(p, "service_test")
     complete(p, case, "saisir", {"mode": "compter", "attente": 0})

@@ -3,15 +3,12 @@ caught by intermediate, boundary and event sub-process start events."""
 
 from __future__ import annotations
 
-import shutil
 import uuid
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
 from engine.bootstrap import Platform
-from engine.cli.main import cli
 from engine.domain.errors import (
     Conflict,
     DematflowError,
@@ -26,6 +23,7 @@ from engine.services import cases as case_services
 from engine.services.admin import deploy_directory
 from engine.services.messages import MessageOrigin
 from tests.engine.support import SIREN_A, get, make_tenants, start
+from tests.support.cli import Invoke, embedded_cli
 from web.errors import status_of
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,9 +57,7 @@ def _write(folder: Path) -> None:
 def p(platform: Platform, tmp_path: Path) -> Platform:
     _write(tmp_path / "signaux")
     with platform.uow() as uow:
-        deploy_directory(
-            uow, tmp_path, operations=platform.operations.names(), now=platform.clock()
-        )
+        deploy_directory(uow, tmp_path, operations=platform.operations, now=platform.clock())
         uow.commit()
     make_tenants(platform)
     return platform
@@ -175,27 +171,9 @@ def test_declarations_are_checked_at_deployment() -> None:
 
 
 @pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    processes = tmp_path / "processes"
-    shutil.copytree(ROOT / "processes" / "arrete", processes / "arrete")
+def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Invoke:
+    invoke, processes = embedded_cli(tmp_path, monkeypatch)
     _write(processes / "signaux")
-    monkeypatch.setenv("DEMATFLOW_DATA_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("DEMATFLOW_PROCESSES_DIR", str(processes))
-    monkeypatch.delenv("DEMATFLOW_DATABASE_URL", raising=False)
-    monkeypatch.setenv("DEMATFLOW_NEW_PASSWORD", "un-mot-de-passe-solide")
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(cli, list(args), catch_exceptions=False)
-
-    assert invoke("db", "upgrade").exit_code == 0
-    assert invoke("tenants", "create", "--siren", SIREN_A, "--name", "Commune").exit_code == 0
-    for login, role in (("agent", "agent"), ("elu", "elu")):
-        made = invoke(
-            "users", "create", "--username", login, "--name", login, "--tenant", SIREN_A,
-            "--role", role,
-        )  # fmt: skip
-        assert made.exit_code == 0, made.output
     return invoke
 
 

@@ -165,7 +165,7 @@ class Walk:
     def reference(self) -> str:
         """The dossier's reference, from its page's heading (« Dossier 2026-000011 »)."""
         heading = self.page.get_by_role("heading", level=1).first.inner_text()
-        found = re.search(r"\d{4}-\d{6}", heading)
+        found = re.search(r"(?:FORM-)?\d{4}-\d{6}", heading)
         assert found, f"pas de référence de dossier dans « {heading} »"
         return found[0]
 

@@ -3,6 +3,9 @@ sets the councillors and the citizen-request contacts; the operator retries a ca
 
 from __future__ import annotations
 
+import re
+import time
+
 import pytest
 from playwright.sync_api import expect
 
@@ -10,6 +13,9 @@ from tests.journeys.support import Walk
 
 pytestmark = [pytest.mark.journeys, pytest.mark.xdist_group("journeys")]
 
+GYMNASE = "Convention de mise à disposition du gymnase au collège Jean-Moulin"
+"""The demo's deliberation awaiting the mayor's signature (identifiants-demo.txt)."""
+REJECTION = "Préfecture fermée pour inventaire (formation)"
 NEW_AGENT = "nina.nouvelle"
 NEW_PASSWORD = "Parcours-admin-2026!"
 COUNCIL = (
@@ -99,20 +105,73 @@ def _new_agent_sees_catalogue(walk: Walk) -> None:
     walk.logout()
 
 
+def _prefecture(walk: Walk, state: str, *, reason: str = "") -> None:
+    """From « État de la plateforme », the tiers de télétransmission's page: on the platform
+    `make run` starts, the prefecture simulator's, where a tester or a trainer sets its state;
+    then back to « État de la plateforme »."""
+    page = walk.page
+    page.locator(
+        "xpath=//dt[contains(., 'Tiers de télétransmission')]/following-sibling::dd//a"
+    ).click()
+    walk.step("simulateur de la préfecture")
+    page.get_by_role("radio", name=state).check()
+    if reason:
+        page.get_by_label("Motif du rejet").fill(reason)
+    walk.press("Appliquer", label=f"préfecture : {state}")
+    page.goto(f"{walk.base}/")  # back to the platform, at the address the README gives
+    walk.follow("État de la plateforme")
+
+
+def _sign(walk: Walk, objet: str) -> None:
+    """The mayor signs the deliberation the demo leaves in the parapheur."""
+    page = walk.page
+    walk.login("maire")
+    walk.nav("Parapheur")
+    page.get_by_role("listitem").filter(has_text=objet).get_by_role("checkbox").check()
+    page.get_by_label("Confirmez avec votre mot de passe").fill(walk.demo.passwords["maire"])
+    walk.press("Signer la sélection", label="délibération signée")
+    walk.logout()
+
+
 def _operator(walk: Walk) -> None:
+    """A prefecture that rejects deposits puts the signed act's case in error; the operator
+    sees it (collectivité, reference, French reason), waits for the prefecture to work again
+    and retries it; the case goes on to the prefecture's acknowledgement."""
     page = walk.page
     walk.login("operateur")
     walk.follow("État de la plateforme")
-    errors = page.locator("main").get_by_role("button", name="Relancer")
-    if errors.count() == 0:
-        # Nothing the demo offers puts a case in error by clicks alone: the prefecture
-        # simulator's faults are armed through its /admin JSON endpoints, the mail drop takes
-        # every message, and the platform's own numbers never collide.
-        pytest.skip(
-            "aucun dossier en erreur à relancer : rien ne met un dossier en erreur par clics"
-        )
-    errors.first.click()
-    walk.step("dossier relancé")
+    _prefecture(walk, "Rejet des dépôts", reason=REJECTION)
+    _sign(walk, GYMNASE)
+    walk.login("operateur")
+    walk.follow("État de la plateforme")
+    walk.refresh_until(GYMNASE)
+    row = page.get_by_role("row").filter(has_text=GYMNASE)
+    expect(row).to_contain_text("Commune de Démonstration")
+    expect(row).to_contain_text(f"SIREN {walk.demo.siren}")
+    expect(row).to_contain_text("Le tiers de télétransmission a refusé l'envoi de l'acte")
+    expect(row).to_contain_text(REJECTION)
+    found = re.search(r"\d{4}-\d{6}", row.inner_text())
+    assert found, row.inner_text()
+    reference = found[0]
+    walk.step("dossier en erreur")
+    _prefecture(walk, "Fonctionnement normal")
+    walk.press(f"Relancer le dossier {reference}", label="dossier relancé")
+    expect(page.get_by_role("status")).to_contain_text(f"Dossier {reference} relancé.")
+    expect(page.get_by_role("row").filter(has_text=GYMNASE)).to_have_count(0)
+    walk.logout()
+    # The case goes on: the worker transmits the act again, now accepted; in the commune's
+    # list the case runs past the transmission (awaiting or holding the acknowledgement).
+    walk.login("maire")
+    walk.nav("Dossiers")
+    case_row = page.get_by_role("row").filter(has_text=reference)
+    deadline = time.monotonic() + 90
+    while "Transmettre à la préfecture" in case_row.inner_text():
+        assert time.monotonic() < deadline, case_row.inner_text()
+        page.wait_for_timeout(500)  # between two reloads, not a fixed wait
+        page.reload()
+    expect(case_row).to_contain_text("En cours")
+    expect(case_row).to_contain_text("préfecture")  # its acknowledgement, awaited or watched
+    walk.step("dossier poursuivi")
 
 
 def test_journey_4_tenant_admin(walk: Walk) -> None:

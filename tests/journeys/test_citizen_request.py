@@ -142,8 +142,10 @@ def test_journey_2_implicit_acceptance(walk: Walk, tmp_path: Path) -> None:
     walk.logout()
     walk.page.goto(status)
     walk.refresh_until("Votre demande a été acceptée implicitement.")
-    walk.refresh_until("Décision (PDF)")  # the sealed certificate, once it has been sent
+    # The sealed attestation (art. L232-3 CRPA), once it has been sent: named so, not « Décision ».
+    walk.refresh_until("Attestation d'acceptation implicite (PDF)")
     walk.step("suivi : acceptation implicite")
+    expect(walk.page.get_by_role("link", name="Décision (PDF)")).to_have_count(0)
     with walk.page.expect_download() as download:
-        walk.page.get_by_role("link", name="Décision (PDF)").click()
+        walk.page.get_by_role("link", name="Attestation d'acceptation implicite (PDF)").click()
     assert download.value.suggested_filename.endswith(".pdf")

@@ -6,9 +6,10 @@ The dev TSA certificate is valid for 20 years: a horizon longer than that makes 
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import subprocess
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from engine.cli.signatures import group
 from signatures.errors import DocumentRefusedError
 from signatures.pades import PadesLevel
 from signatures.renewal import (
+    ArchivalTimestamp,
     RenewalRequest,
     latest_document_timestamp,
     renew_archival_timestamp,
@@ -198,3 +200,42 @@ def test_cli_renews_only_when_due(dev_pki: DevPki, lta: bytes, tmp_path: Path) -
         "acte.pdf",
         "b-lt.pdf",
     ]
+
+
+# -- algorithm sunsets: a chain resting on a weakened algorithm is renewed in time ------------
+
+
+def test_the_latest_timestamp_names_its_algorithms(lta: bytes) -> None:
+    """The dev TSA signs with an RSA 2048 key over SHA-256 digests."""
+    assert latest_document_timestamp(lta).algorithms == ("sha256", "rsa-2048")
+
+
+def test_sunsets_cover_smaller_keys_of_their_kind() -> None:
+    stamp = ArchivalTimestamp("ts", datetime.now(UTC), "TSA", datetime.now(UTC), 1, ())
+    sunsets = {"sha1": date(2010, 12, 31), "rsa-2048": date(2030, 12, 31)}
+    for algorithms, on, weakened in (
+        (("sha256", "rsa-1536"), date(2031, 1, 1), ("rsa-1536 (31/12/2030)",)),
+        (("sha256", "rsa-2048"), date(2030, 12, 30), ()),
+        (("sha256", "rsa-3072"), date(2040, 1, 1), ()),
+        (("sha1", "ec-256"), date(2026, 1, 1), ("sha1 (31/12/2010)",)),
+    ):
+        weak = dataclasses.replace(stamp, algorithms=algorithms).weakened(sunsets, on)
+        assert weak == weakened, algorithms
+
+
+def test_a_chain_on_a_weakened_algorithm_is_renewed_before_its_tsa_expires(
+    dev_pki: DevPki, lta: bytes
+) -> None:
+    """Far from the TSA certificate's expiry, the chain is renewed all the same when one of
+    its algorithms reaches its sunset within the horizon; not when the sunset is further."""
+    soon = date.today() + timedelta(days=10)
+    later = date.today() + timedelta(days=400)
+    left = renew_archival_timestamp(
+        lta, _renewal(dev_pki, FAR_FROM_EXPIRY, sunsets={"sha256": later})
+    )
+    assert not left.outcome.renewed
+    for sunsets in ({"sha256": soon}, {"rsa-4096": soon}):
+        renewed = renew_archival_timestamp(lta, _renewal(dev_pki, FAR_FROM_EXPIRY, sunsets=sunsets))
+        assert renewed.outcome.renewed and renewed.pdf is not None, sunsets
+        assert renewed.outcome.current.count == 2
+        _archive_valid(dev_pki, renewed.pdf)

@@ -186,6 +186,10 @@ def _apply_step(runtime: CaseRuntime, step: dict[str, Any], now: datetime, where
             raise ScenarioFailure(
                 f"{where}: tâches pour {assignees}, attendues {sorted(step['expect_assignees'])}"
             )
+    if "expect_titles" in step:
+        titles = sorted(t.title for t in runtime.ready_tasks())
+        if titles != sorted(step["expect_titles"]):
+            raise ScenarioFailure(f"{where}: titres {titles}, attendus {step['expect_titles']}")
     if "expect_ready" in step:
         ready_names = sorted(t.name for t in runtime.ready_tasks())
         if ready_names != sorted(step["expect_ready"]):

@@ -145,6 +145,8 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/c/{tenant}/admin/procedures"): {"admin"},
     # Posted empty: refused (422) without changing the catalogue.
     ("POST", "/c/{tenant}/admin/procedures/{procedure}"): {"admin"},
+    # A version's diagram: one the tenant's catalogue offers (the case's own version here).
+    ("GET", "/c/{tenant}/admin/procedures/versions/{digest}"): {"admin"},
     ("GET", "/c/{tenant}/admin/parametres"): {"admin"},
     ("POST", "/c/{tenant}/admin/parametres"): {"admin"},
     # Posted empty: refused (422), the retention schedule is unchanged.
@@ -159,8 +161,19 @@ MATRIX: dict[tuple[str, str], Rule] = {
     # Operator pages.
     ("GET", "/exploitation"): OPERATOR,
     ("POST", "/exploitation/collectivites"): OPERATOR,
+    ("GET", "/exploitation/collectivites/{tenant}/formation"): OPERATOR,
+    ("POST", "/exploitation/collectivites/{tenant}/formation"): OPERATOR,
     ("GET", "/exploitation/sante"): OPERATOR,
     ("POST", "/exploitation/dossiers/{tenant}/{case_id}/relancer"): OPERATOR,
+    ("GET", "/exploitation/versions"): OPERATOR,
+    ("POST", "/exploitation/versions/deployer"): OPERATOR,
+    ("GET", "/exploitation/versions/migration"): OPERATOR,
+    ("POST", "/exploitation/versions/migration"): OPERATOR,
+    ("POST", "/exploitation/versions/dossiers/{tenant}/{case_id}/revenir"): OPERATOR,
+    # Deployed versions and their diagrams; a case seen by the operator (any tenant's).
+    ("GET", "/exploitation/procedures"): OPERATOR,
+    ("GET", "/exploitation/procedures/{digest}"): OPERATOR,
+    ("GET", "/exploitation/dossiers/{tenant}/{case_id}"): OPERATOR,
     # API.
     ("POST", "/api/auth/token"): LOGGED_IN,
     ("GET", "/api/me"): LOGGED_IN,
@@ -293,6 +306,7 @@ def test_every_route_role_and_tenant(people: Platform, visitors: dict[str, Visit
         "message": "offre_deposee",
         "councillor_id": "00000000-0000-4000-8000-000000000004",
         "jeton": "0" * 64,
+        "digest": case.spec_hash,
     }
     wrong: list[str] = []
     # Logging out last: it ends the sessions the other routes need.
@@ -321,6 +335,7 @@ def test_another_tenants_objects_answer_404(people: Platform, visitors: dict[str
         "user_id": "00000000-0000-4000-8000-000000000003",
         "signal": "annulation",
         "message": "offre_deposee",
+        "digest": case.spec_hash,
     }
     wrong = []
     for method, template in MATRIX:

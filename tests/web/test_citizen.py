@@ -18,19 +18,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from devstack.pki import DevPki
-from engine.bootstrap import Platform, build_platform
+from engine.bootstrap import Platform
 from engine.domain.deadlines import implicit_decision
 from engine.domain.french import format_date_fr
 from engine.domain.model import Actor, Case
 from engine.operations.runner import run_job
 from engine.services import cases as case_services
-from engine.services.admin import deploy_directory
 from engine.services.citizen_requests import follow_up_path
 from engine.services.documents import document_from_reference
-from engine.settings import PKISettings, Settings, SmtpSettings
-from tests.engine.support import SIREN_A, SIREN_B, make_tenants
-from tests.fixtures.services import TEST_PROCEDURES
+from tests.engine.support import SIREN_A, SIREN_B
 from tests.fixtures.smtp import SmtpServer
 from tests.signatures.pdfs import make_pdf
 from tests.web.support import csrf_of
@@ -285,28 +281,6 @@ def test_the_public_requests_table_matches_its_migration(people: Platform) -> No
 # -- through the real worker operations -----------------------------------------------------
 
 
-@pytest.fixture
-def live(settings: Settings, dev_pki: DevPki, smtp_server: SmtpServer) -> Iterator[Platform]:
-    """The platform with the dev PKI (seal, TSA) and a real SMTP server configured."""
-    platform = build_platform(
-        settings.model_copy(
-            update={
-                "pki": PKISettings(dev_dir=dev_pki.directory),
-                "smtp": SmtpSettings(
-                    host=smtp_server.host, port=smtp_server.port, sender="mairie@commune-test.fr"
-                ),
-            }
-        )
-    )
-    with platform.uow() as uow:
-        deploy_directory(uow, TEST_PROCEDURES, operations=platform.operations, now=platform.clock())
-        uow.commit()
-    make_tenants(platform)
-    smtp_server.clear()
-    yield platform
-    platform.db.dispose()
-
-
 def _acknowledged(platform: Platform, client: TestClient) -> tuple[str, Case, list[str]]:
     """File a request and run its acknowledgement chain in the worker's operations."""
     url = _submit(client, _valid(), _pdf_files("plan.pdf")).headers["location"]
@@ -321,15 +295,15 @@ def _sealed_acknowledgement(platform: Platform, case: Case) -> bytes:
 
 
 @pytest.mark.integration
-def test_the_acknowledgement_is_rendered_sealed_and_downloadable(live: Platform) -> None:
-    with _client(live) as client:
-        url, case, outcomes = _acknowledged(live, client)
+def test_the_acknowledgement_is_rendered_sealed_and_downloadable(live_platform: Platform) -> None:
+    with _client(live_platform) as client:
+        url, case, outcomes = _acknowledged(live_platform, client)
         assert outcomes[:3] == [
             "engine.compute_deadline:done",
             "documents.render:done",
             "signatures.seal:done",
         ]
-        sealed = _sealed_acknowledgement(live, case)
+        sealed = _sealed_acknowledgement(live_platform, case)
         assert b"/ByteRange" in sealed
         page = client.get(url).text
         assert f'href="{url}/accuse"' in page
@@ -341,35 +315,35 @@ def test_the_acknowledgement_is_rendered_sealed_and_downloadable(live: Platform)
 
 @pytest.mark.integration
 def test_the_acknowledgement_mail_goes_out_with_the_sealed_pdf(
-    live: Platform, smtp_server: SmtpServer
+    live_platform: Platform, smtp_server: SmtpServer
 ) -> None:
-    with _client(live) as client:
-        _, case, outcomes = _acknowledged(live, client)
+    with _client(live_platform) as client:
+        _, case, outcomes = _acknowledged(live_platform, client)
     assert outcomes[-1] == "connectors.send_mail:done"
     mails = [m for m in smtp_server.received if "lucie.moreau@exemple.fr" in m.recipients]
     assert len(mails) == 1
     message = email.message_from_bytes(mails[0].data)
     pdfs = [p.get_payload(decode=True) for p in message.walk() if p.get_content_type() == PDF]
-    assert pdfs == [_sealed_acknowledgement(live, case)]
+    assert pdfs == [_sealed_acknowledgement(live_platform, case)]
 
 
 @pytest.mark.integration
 def test_pieces_sent_from_the_status_page_resume_the_case(
-    live: Platform, smtp_server: SmtpServer
+    live_platform: Platform, smtp_server: SmtpServer
 ) -> None:
-    with _client(live) as client:
-        url, case, outcomes = _acknowledged(live, client)
+    with _client(live_platform) as client:
+        url, case, outcomes = _acknowledged(live_platform, client)
         assert outcomes[-1] == "connectors.send_mail:done", outcomes
         page = client.get(url).text
         assert "En cours d&#39;instruction" in page
         # No piece asked for yet: the upload is refused, nothing is stored.
         token = csrf_of(client.get(FORM).text)
-        documents = _counts(live)["documents"]
+        documents = _counts(live_platform)["documents"]
         early = client.post(f"{url}/pieces", data={"csrf_token": token}, files=_pdf_files("x.pdf"))
         assert early.status_code == 409
-        assert _counts(live)["documents"] == documents
-        _ask_for_pieces(live, case)
-        assert _run_jobs(live, case) == ["connectors.send_mail:done"]
+        assert _counts(live_platform)["documents"] == documents
+        _ask_for_pieces(live_platform, case)
+        assert _run_jobs(live_platform, case) == ["connectors.send_mail:done"]
         page = client.get(url).text
         assert "Pièces demandées le" in page
         assert "Plan d&#39;emprise de l&#39;échafaudage" in page
@@ -381,10 +355,10 @@ def test_pieces_sent_from_the_status_page_resume_the_case(
         )
         assert sent.status_code == 303, sent.text
         assert "Vos pièces ont bien été reçues" in client.get(url).text
-        resumed = _only_case(live)
+        resumed = _only_case(live_platform)
         assert [p["nom"] for p in resumed.data["pieces"]] == ["plan.pdf", "plan_emprise.pdf"]
         assert resumed.data["statut"] == "complétée"
-        with live.uow() as uow:
+        with live_platform.uow() as uow:
             waiting = uow.cases.waiting_for_message(
                 SIREN_A, "pieces_complementaires", resumed.data["reference"]
             )
@@ -395,8 +369,8 @@ def test_pieces_sent_from_the_status_page_resume_the_case(
             ]
         assert waiting == []
         assert pending == ["engine.compute_deadline"]  # the date is computed again (L114-5)
-        assert _run_jobs(live, case) == ["engine.compute_deadline:done"]
-        restarted = _only_case(live).data["echeance_implicite"]
+        assert _run_jobs(live_platform, case) == ["engine.compute_deadline:done"]
+        restarted = _only_case(live_platform).data["echeance_implicite"]
         received = datetime.fromisoformat(resumed.data["suspensions"][0]["recues_le"])
         expected = implicit_decision(received, acceptance=True, months=2)
         assert expected is not None  # acceptance: the whole delay runs again from receipt

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
+from engine.services.publication import signature_summary
 from web.display import (
     amount_fr,
     case_rows,
@@ -105,3 +106,66 @@ def test_case_rows_use_form_labels_and_hide_internal_keys() -> None:
         ("Numéro de l'acte", "2026_DEL0001"),
     ]
     assert clean_label("Date limite (avec fuseau)") == "Date limite"
+
+
+def test_picked_values_read_as_what_was_picked() -> None:
+    """A @ctes matière shows its label, a councillor picked for a convocation their name, and
+    the act's publication its date and public address (journey 1 saw « 3.1 » and mails)."""
+    matiere = {"title": "Matière", "x-dematflow-source": {"kind": "actes_matieres"}}
+    assert show("3.1", matiere).text == "3.1 Domaine et patrimoine › Acquisitions"
+    council = {
+        "type": "array",
+        "title": "Conseillers convoqués",
+        "items": {"type": "string", "format": "email"},
+        "x-dematflow-source": {"kind": "councillors", "value": "email"},
+    }
+    names = {"marie.dupont@demo.fr": "Marie Dupont"}
+    shown = show(["marie.dupont@demo.fr", "inconnu@demo.fr"], council, people=names)
+    assert [item.text for item in shown.items] == ["Marie Dupont", "inconnu@demo.fr"]
+    url = "http://127.0.0.1:8000/registre/213400997/actes/6c1f4a5b"
+    published = {"url": url, "publie_le": "2027-02-25T08:05:00Z", "publication": "6c1f4a5b"}
+    (row,) = case_rows({"publication": published}, {})
+    assert row.label == "Publication sur le registre des actes"
+    assert [(r.label, r.value.text) for r in row.value.rows] == [
+        ("Adresse", url),
+        ("Mis en ligne le", "25 février 2027 à 9 h 05"),
+    ]
+
+
+def test_a_seance_shows_its_agenda_and_votes() -> None:
+    """The séance's page shows each point of the agenda and the vote recorded for it (journey 1
+    recorded a vote that the page did not show)."""
+    data = {
+        "ordre_du_jour": [{"numero": 1, "numero_projet": "2027_PDEL0001", "objet": "Terrain"}],
+        "votes": [
+            {
+                "numero_point": 1,
+                "numero_projet": "2027_PDEL0001",
+                "objet": "Terrain",
+                "resultat": "adoptee",
+                "membres_en_exercice": 7,
+                "presents": 6,
+                "pouvoirs": 1,
+                "pour": 6,
+                "contre": 0,
+                "abstentions": 1,
+                "ne_prend_pas_part": 0,
+                "motif": "",
+            },
+        ],
+    }
+    agenda, votes = case_rows(data, {})
+    assert agenda.label == "Ordre du jour" and votes.label == "Votes du conseil"
+    (point,) = agenda.value.items
+    assert [(r.label, r.value.text) for r in point.rows] == [("Point", "1"), ("Objet", "Terrain")]
+    (vote,) = votes.value.items
+    shown = {r.label: r.value.text for r in vote.rows}
+    assert shown["Résultat"] == "adoptée" and shown["Pour"] == "6" and shown["Abstentions"] == "1"
+
+
+def test_a_published_document_without_a_checked_signature_says_so_plainly() -> None:
+    """The register said « Validation de la signature non communiquée » beside the séance's list
+    of deliberations, which is published unsigned: as if something had been withheld."""
+    assert signature_summary({}) == "Pas de signature électronique vérifiée."
+    valid = {"valide": True, "niveau": "B-LTA"}
+    assert signature_summary(valid) == "Signature électronique valide (PAdES B-LTA)."

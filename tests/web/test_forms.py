@@ -292,3 +292,25 @@ def test_a_row_asked_for_is_added_blank_and_numbered_after_the_others() -> None:
     ]
     html = MACRO.render(fields=[classement], tenant={"siren": "000000000"}, preview_ids=set())
     assert 'name="_ajouter" value="classement"' in html and "<template>" in html
+
+
+def test_a_list_that_may_be_empty_is_not_marked_obligatoire() -> None:
+    """« Annexes (PDF) (obligatoire) » on the draft of a deliberation, though a project may have
+    no annex (the key is required, the list may be empty): journey 1 read it as mandatory."""
+    root = Path(__file__).resolve().parents[2]
+    schema = json.loads(
+        (root / "processes" / "deliberation" / "forms" / "rediger_projet.json").read_text()
+    )
+    fields = {f.name: f for f in fields_of(schema)}
+    assert "annexes" in schema["required"] and not fields["annexes"].required
+    # and a project sent without any annex is read as having none (it was refused: « annexes »
+    # missing, since an empty pick sends nothing)
+    assert read_values(schema, FormData([("objet", "Un objet")])).data["annexes"] == []
+    assert fields["projet"].required and fields["objet"].required
+    at_least_one = {
+        "type": "object",
+        "required": ["points"],
+        "properties": {"points": {"type": "array", "minItems": 1, "items": {"type": "string"}}},
+    }
+    (points,) = fields_of(at_least_one)
+    assert points.required

@@ -8,7 +8,7 @@ the tenant's agents reach the page; the sealed acknowledgement is the agent's to
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -16,19 +16,15 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 
-from devstack.pki import DevPki
-from engine.bootstrap import Platform, build_platform
+from engine.bootstrap import Platform
 from engine.domain.calendar_fr import local_date
 from engine.domain.deadlines import implicit_decision
 from engine.domain.model import Case
 from engine.operations.runner import run_job
-from engine.services.admin import deploy_directory
-from engine.settings import PKISettings, Settings, SmtpSettings
 from tests.engine.support import SIREN_A, SIREN_B
-from tests.fixtures.services import TEST_PROCEDURES
 from tests.fixtures.smtp import SmtpServer
 from tests.signatures.pdfs import make_pdf
-from tests.web.support import login, make_users
+from tests.web.support import login
 from web.app import create_app
 from web.history import history
 
@@ -205,37 +201,16 @@ def test_only_the_tenants_agents_use_the_counter(
 # -- with the real seal: the acknowledgement to print --------------------------------------------
 
 
-@pytest.fixture
-def live(settings: Settings, dev_pki: DevPki, smtp_server: SmtpServer) -> Iterator[Platform]:
-    platform = build_platform(
-        settings.model_copy(
-            update={
-                "pki": PKISettings(dev_dir=dev_pki.directory),
-                "smtp": SmtpSettings(
-                    host=smtp_server.host, port=smtp_server.port, sender="mairie@commune-test.fr"
-                ),
-            }
-        )
-    )
-    with platform.uow() as uow:
-        deploy_directory(uow, TEST_PROCEDURES, operations=platform.operations, now=platform.clock())
-        uow.commit()
-    make_users(platform)
-    smtp_server.clear()
-    yield platform
-    platform.db.dispose()
-
-
 @pytest.mark.integration
 def test_the_agent_prints_the_sealed_acknowledgement_and_no_mail_leaves(
-    live: Platform, smtp_server: SmtpServer
+    live_platform: Platform, smtp_server: SmtpServer
 ) -> None:
-    with TestClient(create_app(platform=live), follow_redirects=False) as agent:
+    with TestClient(create_app(platform=live_platform), follow_redirects=False) as agent:
         csrf = login(agent, "agent.a")
-        response = _post(agent, csrf, _values(date_reception=_today(live).isoformat()))
+        response = _post(agent, csrf, _values(date_reception=_today(live_platform).isoformat()))
         url = response.headers["location"]
-        (case,) = _cases(live)
-        outcomes = _run_jobs(live, case)
+        (case,) = _cases(live_platform)
+        outcomes = _run_jobs(live_platform, case)
         assert outcomes[:3] == [
             "engine.compute_deadline:done",
             "documents.render:done",
@@ -249,8 +224,8 @@ def test_the_agent_prints_the_sealed_acknowledgement_and_no_mail_leaves(
         assert download.status_code == 200
         assert download.headers["content-type"] == "application/pdf"
         assert download.content.startswith(b"%PDF") and b"/ByteRange" in download.content
-        (case,) = _cases(live)
-        assert "verifier_completude" in {t.name for t in _tasks(live, case)}
+        (case,) = _cases(live_platform)
+        assert "verifier_completude" in {t.name for t in _tasks(live_platform, case)}
 
 
 def _tasks(platform: Platform, case: Case) -> list[Any]:

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import event
 
 from engine.bootstrap import Platform
-from engine.services import admin
+from engine.services import admin, tenant_settings
 from tests.engine.support import OPERATOR, SIREN_A, SIREN_B
 from tests.web.support import PASSWORD, login
 
@@ -239,6 +239,49 @@ def test_settings_show_french_errors_beside_fields_and_reach_the_public_register
     assert "Les actes sont en ligne le jour de leur publication." in register
     assert 'href="mailto:actes@mairie-test.fr"' in register
     assert "Actes de Montpellier-le-Test" not in web.get(f"/registre/{SIREN_B}").text
+
+
+def test_the_admin_names_the_archives_service_and_its_convention(
+    people: Platform, browser_as: Browser
+) -> None:
+    """SEDA ArchivalAgency and ArchivalAgreement of the tenant's packages, set in the browser."""
+    client, csrf = browser_as("admin.a")
+    url = f"/c/{SIREN_A}/admin/parametres"
+    page = client.get(url).text
+    assert "<legend>Service d'archives compétent</legend>" in page
+    bad = client.post(
+        url,
+        data={
+            "csrf_token": csrf,
+            "archives_nom": "Archives départementales de l'Hérault",
+            "archives_convention": "CV 2026 012",
+        },
+    )
+    assert bad.status_code == 422
+    assert 'id="archives_identifiant-erreur">Erreur : Indiquez l&#39;identifiant' in bad.text
+    assert 'id="archives_convention-erreur">Erreur : Identifiant sans espace' in bad.text
+    good = client.post(
+        url,
+        data={
+            "csrf_token": csrf,
+            "archives_nom": "Archives départementales de l'Hérault",
+            "archives_identifiant": "FR-AD034",
+            "archives_convention": "CV-2026-012",
+        },
+    )
+    assert good.status_code == 303
+    with people.uow() as uow:
+        service = tenant_settings.read_settings(uow, SIREN_A).archives
+        other = tenant_settings.read_settings(uow, SIREN_B).archives
+    assert service == tenant_settings.ArchiveService(
+        "Archives départementales de l'Hérault", "FR-AD034", "CV-2026-012"
+    )
+    assert other is None
+    assert 'value="FR-AD034"' in client.get(url).text
+    # Emptied: back to the platform's archive service (the packages say so).
+    client.post(url, data={"csrf_token": csrf})
+    with people.uow() as uow:
+        assert tenant_settings.read_settings(uow, SIREN_A).archives is None
 
 
 def test_retention_overrides_from_the_settings_page(people: Platform, browser_as: Browser) -> None:

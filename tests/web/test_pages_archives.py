@@ -28,6 +28,7 @@ from engine.persistence import tables as t
 from engine.persistence.db import is_sqlite
 from engine.persistence.tables import metadata
 from engine.services import admin
+from engine.services.archives.journal_checks import verify_journal
 from engine.services.archives.search import SearchFilters, search_archives
 from engine.services.archives.setup import archive_setup
 from tests.engine.archives.conftest import (  # noqa: F401 (fixtures)
@@ -37,6 +38,7 @@ from tests.engine.archives.conftest import (  # noqa: F401 (fixtures)
     package_of,
 )
 from tests.engine.archives.test_audits import _tamper_behind_s3
+from tests.engine.archives.test_journal_completeness import _rewrite_from
 from tests.engine.support import OPERATOR, SIREN_A, SIREN_B, fixed_clock, start
 from tests.web.support import PASSWORD, csrf_of, login
 from web.app import create_app
@@ -132,6 +134,13 @@ def test_search_filters(people: Platform, client_of: Callable[[str], TestClient]
     page = archivist.get(ARCHIVES).text
     assert _ids(page) == every and "12 paquet(s) correspondant(s)" in page
     assert "Archivés : 12" in page
+    # Each package is reached by its title, not by its identifier.
+    assert f'{ARCHIVES}/paquets/paquet-03">Acte n° 3</a>' in page
+    assert ">paquet-03</a>" not in page
+    # Every search field sits in the same grid cell shape: a label above its control.
+    begin = page.index('class="filters-grid"')
+    form = page[begin : page.index("</form>", begin)]
+    assert form.count('<div class="field">') == 6 and 'type="search" id="q"' in form
 
     def found(**params: str) -> set[str]:
         response = archivist.get(ARCHIVES, params=params)
@@ -227,13 +236,16 @@ def test_the_search_page_runs_a_constant_number_of_queries(
     )  # 13: + the tenant clock
 
 
-def test_journal_verification(people: Platform, client_of: Callable[[str], TestClient]) -> None:
+def test_journal_verification_without_the_store_checks_the_chain_and_says_seals_unchecked(
+    people: Platform, client_of: Callable[[str], TestClient]
+) -> None:
     _add_archivists(people)
     start(people, "arrete")
     archivist = client_of("archiviste.a")
     token = csrf_of(archivist.get(ARCHIVES).text)
     intact = archivist.post(f"{ARCHIVES}/journal/verifier", data={"csrf_token": token})
-    assert intact.status_code == 200 and "Journal intègre" in intact.text
+    assert intact.status_code == 200 and "sceaux non vérifiés" in intact.text
+    assert "Journal intègre" not in intact.text  # the chain alone proves nothing
     with people.uow() as uow:
         uow.connection.execute(
             update(t.journal)
@@ -245,6 +257,51 @@ def test_journal_verification(people: Platform, client_of: Callable[[str], TestC
     assert "Journal altéré" in altered.text and "Entrée n° 2" in altered.text
     refused = archivist.post(f"{ARCHIVES}/journal/verifier", data={})
     assert refused.status_code == 403
+    # The API says the same: the chain alone is never « intact ».
+    api = _api_verify(archivist)
+    assert api["complete"] is False and api["intact"] is False and api["unavailable"]
+    assert [f["seq"] for f in api["findings"]] == [2]
+
+
+def _api_verify(client: TestClient) -> dict[str, Any]:
+    token = client.post("/api/auth/token", auth=("archiviste.a", PASSWORD)).json()
+    response = client.post(
+        f"/api/tenants/{SIREN_A}/journal/verify",
+        headers={"Authorization": f"Bearer {token['access_token']}"},
+    )
+    assert response.status_code == 200, response.text
+    return response.json()  # type: ignore[no-any-return]
+
+
+@pytest.mark.integration
+def test_journal_page_runs_the_full_check_and_finds_a_consistent_rewrite(
+    make_platform: PlatformFactory,  # noqa: F811
+) -> None:
+    """The page checks what `audit verify` checks: a journal rewritten consistently in the
+    database (hashes recomputed, head row moved) passes the chain alone but not the seals."""
+    p = make_platform()
+    _add_archivists(p)
+    archived_case(p)
+    client, token = _archivist(p)
+    try:
+        intact = client.post(f"{ARCHIVES}/journal/verifier", data={"csrf_token": token}).text
+        assert "Journal intègre" in intact and "sceau(x) horodaté(s) vérifié(s)" in intact
+        api = _api_verify(client)
+        assert api["complete"] and api["intact"] and api["seals_verified"] >= 1
+        unsealed = re.search(r"Entrées pas encore scellées : <strong>(\d+)</strong>", intact)
+        assert unsealed is not None and int(unsealed.group(1)) >= 1  # the logins since
+        with p.db.begin() as conn:
+            _rewrite_from(conn, SIREN_A, 2)
+        with p.uow() as uow:
+            assert verify_journal(uow, SIREN_A).intact  # the old chain-only check saw nothing
+        altered = client.post(f"{ARCHIVES}/journal/verifier", data={"csrf_token": token}).text
+        assert "Journal altéré" in altered
+        assert "ne correspondent plus à la racine" in html.unescape(altered), altered
+        api = _api_verify(client)  # the API runs the same full check
+        assert api["complete"] is True and api["intact"] is False
+        assert any("ne correspondent plus à la racine" in f["problem"] for f in api["findings"])
+    finally:
+        client.__exit__(None, None, None)
 
 
 # Packages really sealed into the object store --------------------------------------------------
@@ -273,11 +330,14 @@ def test_package_page_verify_now_dip_and_audit_report(
             assert item["key"] in page and item["sha512"] in page
         assert "(manifeste)" in page
         assert package.seal_sha512 and package.seal_sha512 in page
-        assert package.retain_until.strftime("%d/%m/%Y") in page and "mode conformité" in page
+        # The lock's end in French long form, as every other date (« 31 décembre 2036 »).
+        assert f"avant le {date_fr(package.retain_until)}" in page and "mode conformité" in page
+        assert package.retain_until.strftime("%d/%m/%Y") not in page
         assert "Rapports de validation des signatures" in page and ": valide (" in page
         assert date_fr(package.dua_end) in page  # « 31 décembre 2036 »
         verified = client.post(f"{url}/verifier", data={"csrf_token": token})
         assert verified.status_code == 200 and "Paquet intègre" in verified.text
+        assert re.search(r"horodaté le \d{1,2} \w+ \d{4} à \d{1,2} h \d{2}", verified.text)
         dip = client.get(f"{url}/dip")
         assert dip.status_code == 200 and dip.headers["content-type"] == "application/zip"
         with zipfile.ZipFile(io.BytesIO(dip.content)) as archive:

@@ -14,19 +14,20 @@ from engine.domain.model import Actor
 from engine.domain.tenant_records import Member
 from engine.services import admin as admin_services
 from engine.services import cases as case_services
-from engine.services import second_factor, tenant_settings
+from engine.services import second_factor, tenant_clock, tenant_settings
 from engine.services.passwords import notify_reset
 from engine.services.queries import accounts as account_queries
 from engine.services.queries import operator as operator_queries
 from web.auth import Principal, TenantAccess, page_access, page_operator
 from web.deps import PlatformDep, UowDep
-from web.pages import admin_security
+from web.pages import admin_security, operator_versions
 from web.pages.common import FormDep, flash, see_other, tenant_page
 from web.security import check_csrf
 from web.templating import render
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
 router.include_router(admin_security.router)
+router.include_router(operator_versions.router)
 
 TenantAdmin = Annotated[TenantAccess, Depends(page_access("admin"))]
 Operator = Annotated[Principal, Depends(page_operator)]
@@ -389,15 +390,21 @@ def save_retention(
     return see_other(f"/c/{access.tenant.siren}/admin/parametres#conservation")
 
 
-@router.get("/exploitation")
-def tenants(request: Request, principal: Operator, unit: UowDep) -> Response:
-    context = {
+def _tenants_page(request: Request, unit: UowDep, *, status: int = 200, **context: Any) -> Response:
+    values = {
         "tenants": account_queries.all_tenants(unit),
+        "training": tenant_clock.training_tenants(unit),
         "error": None,
         "values": {},
         "flash": request.session.pop("flash", None),
+        **context,
     }
-    return render(request, "operator_tenants.html", context)
+    return render(request, "operator_tenants.html", values, status=status)
+
+
+@router.get("/exploitation")
+def tenants(request: Request, principal: Operator, unit: UowDep) -> Response:
+    return _tenants_page(request, unit)
 
 
 @router.post("/exploitation/collectivites")
@@ -408,32 +415,94 @@ def create_tenant(
     p: PlatformDep,
     siren: Annotated[str, Form(max_length=20)] = "",
     nom: Annotated[str, Form(max_length=200)] = "",
+    formation: Annotated[str, Form(max_length=10)] = "",
 ) -> Response:
+    actor, now = _operator_actor(principal), p.clock()
     try:
-        admin_services.create_tenant(
-            unit, siren=siren.strip(), name=nom, actor=_operator_actor(principal), now=p.clock()
+        tenant = admin_services.create_tenant(
+            unit, siren=siren.strip(), name=nom, actor=actor, now=now
         )
+        if formation:
+            tenant_clock.make_training(unit, tenant=tenant.siren, actor=actor, now=now)
     except (InvalidInput, Conflict) as exc:
-        context = {
-            "tenants": account_queries.all_tenants(unit),
-            "error": str(exc),
-            "values": {"siren": siren, "nom": nom},
-        }
-        return render(request, "operator_tenants.html", context, status=422)
+        values = {"siren": siren, "nom": nom, "formation": bool(formation)}
+        return _tenants_page(request, unit, status=422, error=str(exc), values=values)
     unit.commit()
-    flash(request, f"Collectivité {siren.strip()} créée.")
+    kind = "Espace de formation {} créé" if formation else "Collectivité {} créée"
+    flash(request, f"{kind.format(tenant.siren)} : {tenant.name}.")
     return see_other("/exploitation")
 
 
+def _training_page(
+    request: Request, unit: UowDep, siren: str, *, status: int = 200, error: str | None = None
+) -> Response:
+    tenant = next((t for t in account_queries.all_tenants(unit) if t.siren == siren), None)
+    if tenant is None:
+        raise NotFound("Collectivité inconnue.")
+    context = {
+        "subject": tenant,
+        "is_training": siren in tenant_clock.training_tenants(unit),
+        "error": error,
+    }
+    return render(request, "operator_training.html", context, status=status)
+
+
+@router.get("/exploitation/collectivites/{tenant}/formation")
+def training_confirm(request: Request, principal: Operator, unit: UowDep, tenant: str) -> Response:
+    """What flagging (or unflagging) a tenant as a training space means, before it is done."""
+    return _training_page(request, unit, tenant)
+
+
+@router.post("/exploitation/collectivites/{tenant}/formation")
+def training_set(
+    request: Request,
+    principal: Operator,
+    unit: UowDep,
+    p: PlatformDep,
+    tenant: str,
+    etat: Annotated[str, Form(max_length=10)] = "",
+) -> Response:
+    siren, actor, now = tenant, _operator_actor(principal), p.clock()
+    try:
+        if etat == "formation":
+            tenant_clock.make_training(unit, tenant=siren, actor=actor, now=now)
+        elif etat == "reel":
+            tenant_clock.end_training(unit, tenant=siren, actor=actor, now=now)
+        else:
+            raise InvalidInput("Choisissez de passer en formation ou d'en sortir.")
+    except (InvalidInput, Conflict) as exc:
+        return _training_page(request, unit, siren, status=422, error=str(exc))
+    unit.commit()
+    done = (
+        "est désormais un espace de formation"
+        if etat == "formation"
+        else ("n'est plus un espace de formation")
+    )
+    flash(request, f"La collectivité {siren} {done}.")
+    return see_other("/exploitation")
+
+
+def _operation_label(p: Any, name: str) -> str:
+    """An operation's French description (« Transmet l'acte à la préfecture… »), else its name."""
+    if name not in p.operations.names():
+        return name
+    return str(p.operations.get(name).description or name)
+
+
 @router.get("/exploitation/sante")
-def health(request: Request, principal: Operator, unit: UowDep) -> Response:
+def health(request: Request, principal: Operator, unit: UowDep, p: PlatformDep) -> Response:
+    stuck = operator_queries.stuck_jobs(unit, limit=100)
     return render(
         request,
         "operator_health.html",
         {
             "health": operator_queries.platform_health(unit),
+            "tenant_names": {t.siren: t.name for t in account_queries.all_tenants(unit)},
             "cases_in_error": operator_queries.cases_in_error(unit, limit=100),
-            "stuck_jobs": operator_queries.stuck_jobs(unit, limit=100),
+            "stuck_jobs": stuck,
+            "operations": {j.operation: _operation_label(p, j.operation) for j in stuck},
+            "tdt_url": p.settings.actes.base_url,
+            "flash": request.session.pop("flash", None),
         },
     )
 

@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 
+from archiving import ArchivingError
 from archiving.destruction import MAX_VISA_BYTES, EliminationVisa
 from engine.domain.errors import Forbidden, InvalidInput, NotFound
 from engine.services.archives.decisions import (
@@ -25,17 +26,17 @@ from engine.services.archives.decisions import (
 )
 from engine.services.archives.exports import export_package_dip, verify_stored_package
 from engine.services.archives.holds import set_legal_hold
-from engine.services.archives.journal_checks import verify_journal
+from engine.services.archives.journal_checks import check_journal_completeness, verify_journal
 from engine.services.archives.search import (
     SEARCH_COUNT_CAP,
     SEARCH_PAGE_SIZE,
     SearchFilters,
     search_archives,
 )
-from engine.services.archives.setup import ArchiveSetup, ArchiveUnavailable, archive_setup
+from engine.services.archives.setup import ArchiveSetup, ArchiveUnavailable
 from engine.services.queries import archives as archive_queries
 from web.auth import TenantAccess, page_access
-from web.deps import PlatformDep, UowDep
+from web.deps import PlatformDep, UowDep, archive_setup_of
 from web.display import TYPOLOGY_LABELS
 from web.pages.common import flash, see_other, tenant_page
 from web.security import check_csrf
@@ -52,11 +53,7 @@ def _require_package(unit: UowDep, access: TenantAccess, package_id: str) -> Non
 
 
 def _setup(p: PlatformDep) -> ArchiveSetup:
-    cached = p.extras.get("archive_setup")
-    if not isinstance(cached, ArchiveSetup):
-        cached = archive_setup(p.settings)
-        p.extras["archive_setup"] = cached
-    return cached
+    return archive_setup_of(p)
 
 
 def _day(value: str | None) -> date | None:
@@ -128,10 +125,30 @@ def archives(
 
 
 @router.post("/c/{tenant}/archives/journal/verifier")
-def verify(request: Request, access: Archivist, unit: UowDep) -> Response:
-    report = verify_journal(unit, access.tenant.siren)
-    seq, head = archive_queries.journal_head(unit, access.tenant.siren)
-    context = {"seq": seq, "head": head, "report": report, "packages": None, "query": {}}
+def verify(request: Request, access: Archivist, unit: UowDep, p: PlatformDep) -> Response:
+    """The full check of `dematflow audit verify`: chain, Merkle seals and their timestamps
+    read from the locked store, head extending the last seal, records against the journal.
+    When the store or the seal cannot be reached, the chain alone is checked and the page
+    says the seals were not verified (never « intègre » on the chain alone)."""
+    siren = access.tenant.siren
+    report: object = None
+    chain_only: object = None
+    unavailable = ""
+    try:
+        report = check_journal_completeness(unit, _setup(p), siren)
+    except (ArchiveUnavailable, ArchivingError) as exc:
+        unavailable = str(exc)
+        chain_only = verify_journal(unit, siren)
+    seq, head = archive_queries.journal_head(unit, siren)
+    context = {
+        "seq": seq,
+        "head": head,
+        "report": report,
+        "chain_only": chain_only,
+        "unavailable": unavailable,
+        "packages": None,
+        "query": {},
+    }
     return tenant_page(request, access, "archives.html", context)
 
 

@@ -16,11 +16,12 @@ from engine.domain.errors import Conflict, FormValidationError, InvalidInput
 from engine.domain.french import PARIS, format_date_fr
 from engine.domain.model import CaseStatus, HumanTask, JournalEntry
 from engine.domain.task_access import CASE_READERS, asks_password, task_access
-from engine.services import case_messages, tenant_settings
+from engine.services import case_messages, council, tenant_settings
 from engine.services import cases as case_services
 from engine.services import task_access as task_services
 from engine.services.admin import list_members
 from engine.services.documents import add_checked_case_document, check_upload
+from engine.services.procedure_versions import version_label
 from engine.services.queries import accounts as account_queries
 from engine.services.queries import cases as case_queries
 from engine.services.steps import load_process
@@ -28,6 +29,7 @@ from engine.services.unit_of_work import UnitOfWork
 from web.auth import TenantAccess, page_access
 from web.confirmation import confirm_signature, confirmation_for
 from web.deps import PlatformDep, UowDep
+from web.diagram import case_diagram
 from web.display import case_rows, datetime_fr
 from web.forms import errors_by_field, fields_of, invalid_fields, read_form
 from web.history import history
@@ -227,6 +229,11 @@ def members_by_login(unit: UnitOfWork, tenant: str) -> dict[str, str]:
     return {m.username: m.display_name for m in list_members(unit, tenant)}
 
 
+def council_names(unit: UnitOfWork, tenant: str) -> dict[str, str]:
+    """Councillor's mail -> name, for the fields picked among the council (convocations)."""
+    return {c.email: c.name for c in council.councillors(unit, tenant)}
+
+
 def _case_page(
     request: Request,
     access: TenantAccess,
@@ -247,13 +254,19 @@ def _case_page(
     context = {
         "case": case,
         "procedure_title": process.bundle.title,
+        "procedure_version": version_label(unit, case.spec_hash),
         "tasks": tasks,
         "actionable": task_services.actionable(
             unit, tenant=access.tenant.siren, actor=access.actor, tasks=tasks, now=p.clock()
         ),
         "people": people,
         "history": history(events, people, {str(d.id): d.name for d in documents}),
-        "data_rows": case_rows(case.data, process.forms, people=people, hide=shown_above),
+        "data_rows": case_rows(
+            case.data,
+            process.forms,
+            people=people | council_names(unit, access.tenant.siren),
+            hide=shown_above,
+        ),
         "documents": documents,
         "previews": {str(k): v for k, v in preview_cache(p).available(documents, unit).items()},
         "deadlines": deadlines,
@@ -267,6 +280,7 @@ def _case_page(
         )
         if open_case
         else [],
+        "progress_diagram": case_diagram(unit, access.tenant.siren, case_id, people),
     }
     return tenant_page(request, access, "case.html", context, status=status)
 

@@ -10,7 +10,7 @@ from fastapi.responses import Response
 
 from engine.domain.errors import InvalidInput, NotFound
 from engine.domain.french import PARIS
-from engine.domain.training import real_time
+from engine.domain.training import goes_outside, real_time
 from engine.jobs.timers import advance_tenant_clock
 from engine.services.tenant_clock import ClockMove, tenant_clock, upcoming_timers
 from web.auth import TenantAccess, page_access
@@ -52,6 +52,8 @@ def _page(
         "min_date": now.astimezone(PARIS).date().isoformat(),
         "default_time": DEFAULT_TIME,
         "error": error,
+        # Where its acts go: the prefecture simulator, on this machine (never outside).
+        "simulator_url": "" if goes_outside(actes_url := p.settings.actes.base_url) else actes_url,
     }
     return tenant_page(request, access, "training.html", context, status=status)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import asdict
 from datetime import datetime
 from pathlib import Path
@@ -10,12 +11,14 @@ from typing import Any
 
 from archiving import (
     ArchivingError,
+    Finding,
     PackageReport,
     export_dip,
     export_tenant,
     verify_package,
 )
 from archiving.audit import StoredPackageReader
+from archiving.dip import PdfCheck, check_dip_renewals
 from archiving.store import package_key
 from engine.domain.archives import (
     ArchivedPackage,
@@ -28,6 +31,29 @@ from engine.services.archives.setup import (
     ArchiveSetup,
     ArchiveUnavailable,
 )
+from signatures import SignatureError, ValidationOptions, validate_pdf_for_archive
+
+
+def renewed_pdf_check(trust_roots: tuple[bytes, ...]) -> PdfCheck:
+    """The check of a DIP's renewed copies: archive-mode validation (AdES-LTA, at the time of
+    the embedded validation data) of their signatures and timestamp chain."""
+
+    def check(data: bytes) -> str | None:
+        try:
+            report = validate_pdf_for_archive(data, ValidationOptions(trust_roots=trust_roots))
+        except SignatureError as exc:
+            return str(exc)
+        return None if report.valid else report.summary
+
+    return check
+
+
+def dip_renewal_findings(path: Path, trust_roots: tuple[bytes, ...]) -> tuple[Finding, ...]:
+    """The findings on the renewed copies of the DIP zip at `path` (none for a bag folder)."""
+    if path.is_dir() or not zipfile.is_zipfile(path):
+        return ()
+    with zipfile.ZipFile(path) as archive:
+        return check_dip_renewals(archive, check_pdf=renewed_pdf_check(trust_roots))
 
 
 def verify_stored_package(
@@ -87,8 +113,9 @@ def export_tenant_archives(
     actor: Actor,
     now: datetime,
 ) -> dict[str, int]:
-    """Reversibility: every stored object, plus the platform's records in open formats
-    (packages, retention decisions, journal seals as JSON, the whole journal as JSON Lines)."""
+    """Reversibility: every stored object (packages, their renewed copies, journal seals,
+    destruction records), plus the platform's records in open formats (packages, timestamp
+    renewals, retention decisions, journal seals as JSON, the whole journal as JSON Lines)."""
     with setup.store() as store:
         result = export_tenant(store, setup.bucket(tenant), directory / "stockage")
     platform = directory / "plateforme"
@@ -100,6 +127,14 @@ def export_tenant_archives(
     decisions = [asdict(d) for d in uow.archives.decisions(tenant)]
     (platform / "decisions-de-sort-final.json").write_text(
         json.dumps(decisions, ensure_ascii=False, indent=1, default=str), "utf-8"
+    )
+    renewals = [
+        json.loads(json.dumps(asdict(r), default=str))
+        for package in packages
+        for r in uow.timestamp_renewals.for_package(tenant, package.package_id)
+    ]
+    (platform / "renouvellements-horodatage.json").write_text(
+        json.dumps(renewals, ensure_ascii=False, indent=1), "utf-8"
     )
     seals = [json.loads(s.to_json()) for s in uow.archives.seals(tenant)]
     (platform / "sceaux-journal.json").write_text(json.dumps(seals, indent=1), "utf-8")

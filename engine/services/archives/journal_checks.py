@@ -204,10 +204,18 @@ def verify_journal_completeness(
     """The chain, the locked seals (tokens, roots, head extending the last one), the database's
     seal rows against the locked copies, and the records against the journal."""
     with uow_factory() as uow:
-        head_seq, head_hash = uow.journal.head(tenant)
-        entries = list(uow.journal.iter_entries(tenant))
-        recorded = uow.archives.seals(tenant)
-        records = read_journal_records(uow.connection, tenant, (ARCHIVED, TRANSFERRED))
+        return check_journal_completeness(uow, setup, tenant)
+
+
+def check_journal_completeness(
+    uow: UnitOfWork, setup: ArchiveSetup, tenant: str
+) -> JournalVerification:
+    """:func:`verify_journal_completeness` inside a unit of work already open (a web request's,
+    which on SQLite holds the only writer transaction)."""
+    head_seq, head_hash = uow.journal.head(tenant)
+    entries = list(uow.journal.iter_entries(tenant))
+    recorded = uow.archives.seals(tenant)
+    records = read_journal_records(uow.connection, tenant, (ARCHIVED, TRANSFERRED))
     chain = verify_chain(tenant, entries, expected_head=head_hash)
     findings = [f"Entrée {item.seq} : {item.problem}." for item in chain.findings]
     refs = [JournalEntryRef(e.seq, e.hash) for e in entries]

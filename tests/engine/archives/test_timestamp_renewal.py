@@ -7,6 +7,7 @@ a 30-day horizon does not.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import subprocess
@@ -21,12 +22,11 @@ from sqlalchemy import inspect
 
 from archiving import RetentionActiveError, audit_packages, verify_package
 from archiving.audit import StoredPackageReader
-from archiving.store import package_key
+from archiving.store import RENEWALS_PREFIX, package_key
 from engine.bootstrap import Platform
 from engine.cli.archives import group as archives_cli
 from engine.domain.archives import ArchivedPackage
 from engine.jobs.timestamp_renewal import (
-    RENEWALS_PREFIX,
     RenewalConfig,
     RenewalRun,
     renew_due_timestamps,
@@ -68,9 +68,10 @@ def _signed_pdf_key(package: ArchivedPackage) -> str:
 def _renew(
     p: Platform, setup: ArchiveSetup, horizon: timedelta, tenant: str | None = None
 ) -> RenewalRun:
-    return renew_due_timestamps(
-        p.uow, setup, renewal_config(p.settings), tenant=tenant, horizon=horizon, now=p.clock()
-    )
+    # The TSA certificate's expiry alone: no algorithm sunset (tests/engine/archives/
+    # test_renewed_copies.py has those).
+    config = dataclasses.replace(renewal_config(p.settings), sunsets={})
+    return renew_due_timestamps(p.uow, setup, config, tenant=tenant, horizon=horizon, now=p.clock())
 
 
 def _trust_roots(p: Platform) -> tuple[bytes, ...]:
@@ -184,6 +185,9 @@ def test_cli_renews_timestamps_through_the_platform(
     p = make_platform()
     package = package_of(p, archived_case(p))
     use_platform_env(p, monkeypatch)
+    # The TSA certificate's expiry alone: RSA 2048 (the dev TSA's key) reaches its default
+    # sunset within the 25-year horizon, which would be reported.
+    monkeypatch.setenv("DEMATFLOW_PKI__ALGORITHM_SUNSETS", '{"sha1": "2010-12-31"}')
     runner = CliRunner()
     result = runner.invoke(
         archives_cli, ["renew-timestamps", "--tenant", SIREN_A, "--horizon-days", "30"]

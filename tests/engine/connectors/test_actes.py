@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from engine.bootstrap import Platform
+from engine.domain.french import PARIS
 from engine.domain.model import CaseStatus, JobState
+from engine.domain.training import TenantClock
 from engine.operations.base import OperationRetry
 from tests.engine.connectors.conftest import start_actes_case
 from tests.engine.connectors.helpers import (
@@ -185,3 +188,26 @@ def test_same_number_in_another_case_is_refused(cplatform: Platform, prefecture:
     assert outcome.state == JobState.FAILED
     assert "déjà été transmis" in (current(cplatform, second).error or "")
     assert len(tiers_transactions(prefecture, _act_id(numero))) == 1
+
+
+def test_training_commune_receives_the_acknowledgement_on_its_own_day(
+    cplatform: Platform, prefecture: Simulator
+) -> None:
+    """The simulator dates its AR by the real calendar; a training commune whose clock stands
+    70 days ahead receives it on its training day, so the legality control counts from there
+    (not two months before the training date, already over when the AR arrives)."""
+    case = start_actes_case(cplatform)
+    (outcome,) = run_open_jobs(cplatform, case)
+    assert outcome.state == JobState.DONE
+    with cplatform.uow() as uow:
+        uow.tenants.set_clock(SIREN_A, TenantClock(training=True, offset=timedelta(days=70)))
+        uow.commit()
+    real_now = datetime.now(UTC)
+    assert poll(cplatform).acknowledged >= 1
+    training_day = (real_now + timedelta(days=70)).astimezone(PARIS).date()
+    data = case_data(cplatform, case)
+    assert data["accuse_reception"]["date_reception"][:10] == training_day.isoformat()
+    (acknowledged,) = journal(cplatform, case, "actes.acknowledged")
+    assert acknowledged.payload["date_reception"] == training_day.isoformat()
+    poll(cplatform)  # the same AR again: no anomaly for the shifted date
+    assert not journal(cplatform, case, "actes.anomaly")
