@@ -219,6 +219,17 @@ def _mails_to(walk: Walk, address: str) -> list[str]:
     return found
 
 
+def _refresh_until_progress(walk: Walk, value: str, *, timeout: float) -> None:
+    """Reload the case page until its « Avancement » reads `value` (the worker transmits to
+    the prefecture, whose acknowledgement is polled, then notifies)."""
+    progress = walk.page.get_by_text(value, exact=True)
+    deadline = time.monotonic() + timeout
+    while progress.count() == 0:
+        assert time.monotonic() < deadline, f"{walk.page.url} : avancement « {value} » absent"
+        walk.page.wait_for_timeout(500)  # between two reloads, not a fixed wait
+        walk.page.reload()
+
+
 def _wait_for_mails(walk: Walk, address: str, *, timeout: float = 300.0) -> list[str]:
     deadline = time.monotonic() + timeout
     while not (found := _mails_to(walk, address)):
@@ -295,7 +306,7 @@ def test_journey_3_procurement(walk: Walk, tmp_path: Path) -> None:
     # Prefecture (simulator), then notification to the holder.
     _as(walk, "agent")
     _case(walk, reference)
-    walk.refresh_until("notifié", timeout=300)
+    _refresh_until_progress(walk, "notifié", timeout=300)
     walk.step("marché notifié")
     notices = _wait_for_mails(walk, BIDDERS[WINNER])
     assert all(r.strip() == BIDDERS[WINNER] for r in notices), notices
