@@ -36,6 +36,7 @@ from web.pages import (
     training,
 )
 from web.pages import auth as auth_pages
+from web.pages import case_messages as case_message_pages
 from web.pages import cases as case_pages
 from web.pages import delegations as delegation_pages
 from web.security import LoginLimiter, SecurityHeadersMiddleware
@@ -105,6 +106,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     for page_router in (
         auth_pages.router,
         case_pages.router,
+        case_message_pages.router,
         task_lists.router,
         delegation_pages.router,
         previews.router,

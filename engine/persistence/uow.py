@@ -130,6 +130,18 @@ class UnitOfWork:
             for tenant in to_seal:
                 self._sealer(tenant)
 
+    def rollback(self) -> None:
+        """Undo what this unit wrote since it began (or last committed), jobs and seals asked
+        for included, and go on in a new transaction: a refused form is shown again from what
+        is stored, with nothing of the refused attempt."""
+        if self._transaction.is_active:
+            self._transaction.rollback()
+        elif self.connection.in_transaction():
+            self.connection.rollback()
+        self.jobs_to_dispatch.clear()
+        self.journals_to_seal.clear()
+        self._transaction = self.connection.begin()
+
     def seal_journal_after_commit(self, tenant: str) -> None:
         """Ask for a seal of the tenant's journal once this unit commits (when a sealer is set)."""
         self.journals_to_seal.add(tenant)

@@ -9,7 +9,13 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from engine.domain.errors import Conflict, InvalidInput, ModelError, NotFound
+from engine.domain.errors import (
+    Conflict,
+    FormValidationError,
+    InvalidInput,
+    ModelError,
+    NotFound,
+)
 from engine.domain.journal import canonical_json
 from engine.domain.model import Actor, Case, CaseStatus, JobState, JournalEntry
 from engine.domain.training import training_reference
@@ -17,6 +23,7 @@ from engine.persistence.uow import UnitOfWork as SqlUnitOfWork
 from engine.ports import UnitOfWork
 from engine.runtime.facade import CaseRuntime
 from engine.services.delegations import check_task_actor
+from engine.services.form_checks import timed_checks
 from engine.services.forms import validate_form
 from engine.services.messages import MessageOrigin, check_delivery, check_signal
 from engine.services.steps import (
@@ -134,6 +141,11 @@ def complete_task(
     if stale:
         raise Conflict(STALE)
     validate_form(task.form, data)
+    # Legal minimum delays counted from now (e.g. a bid deadline at least 35 days after the
+    # contract notice): only the engine knows the clock and the case data.
+    late = timed_checks(task.form, data, runtime.data, now)
+    if late:
+        raise FormValidationError(late)
     digest = _data_digest(data)
     # Who completed the task, written by the engine after validation so a form cannot forge it:
     # a signing operation signs for this user and nobody else (a deputy signs as themselves,

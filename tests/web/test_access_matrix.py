@@ -103,6 +103,10 @@ MATRIX: dict[tuple[str, str], Rule] = {
     # Case documents (posted without a file: 422), previews and inline PDFs of an unknown
     # document (404), delegations (revoking an unknown one: 404).
     ("POST", "/c/{tenant}/dossiers/{case_id}/documents"): {"agent"},
+    # A message form of the case page: the case (an arrêté) waits for no such message, 404 to
+    # those who read cases (tests/web/test_case_messages.py covers the roles a procedure allows).
+    ("GET", "/c/{tenant}/dossiers/{case_id}/messages/{message}"): Missing(READERS),
+    ("POST", "/c/{tenant}/dossiers/{case_id}/messages/{message}"): Missing(READERS),
     ("GET", "/c/{tenant}/documents/{document_id}/apercu.png"): Missing(READERS),
     ("GET", "/c/{tenant}/documents/{document_id}/pdf"): Missing(READERS),
     ("GET", "/c/{tenant}/delegations"): MEMBERS,
@@ -299,6 +303,7 @@ def test_every_route_role_and_tenant(people: Platform, visitors: dict[str, Visit
         "run_id": "00000000-0000-4000-8000-000000000001",
         "user_id": "00000000-0000-4000-8000-000000000003",
         "signal": "annulation",
+        "message": "offre_deposee",
         "councillor_id": "00000000-0000-4000-8000-000000000004",
         "jeton": "0" * 64,
         "digest": case.spec_hash,
@@ -329,6 +334,7 @@ def test_another_tenants_objects_answer_404(people: Platform, visitors: dict[str
         "run_id": "00000000-0000-4000-8000-000000000001",
         "user_id": "00000000-0000-4000-8000-000000000003",
         "signal": "annulation",
+        "message": "offre_deposee",
         "digest": case.spec_hash,
     }
     wrong = []

@@ -16,8 +16,8 @@ from engine.domain.errors import Conflict, FormValidationError, InvalidInput
 from engine.domain.french import PARIS, format_date_fr
 from engine.domain.model import CaseStatus, HumanTask, JournalEntry
 from engine.domain.task_access import CASE_READERS, asks_password, task_access
+from engine.services import case_messages, council, tenant_settings
 from engine.services import cases as case_services
-from engine.services import council, tenant_settings
 from engine.services import task_access as task_services
 from engine.services.admin import list_members
 from engine.services.documents import add_checked_case_document, check_upload
@@ -115,7 +115,12 @@ DEADLINE_LABELS = {
     "ccp.reception_offres": "Date limite de réception des offres",
 }
 PERIODS = frozenset(
-    {"cgct.controle_legalite.defere", "cgct.publication.duree_minimale", "ccp.standstill"}
+    {
+        "cgct.controle_legalite.defere",
+        "cgct.publication.duree_minimale",
+        "ccp.standstill",
+        "ccp.reception_offres",  # bids are received until then: passed, the reception is closed
+    }
 )
 """Deadlines that are periods to wait out: once over they are « écoulés », not missed."""
 MET_BY: dict[str, tuple[str, str, frozenset[str]]] = {
@@ -270,6 +275,11 @@ def _case_page(
         "max_upload_label": size_label(p.settings.max_upload_bytes),
         "max_upload": p.settings.max_upload_bytes,
         "upload_error": upload_error,
+        "message_actions": case_messages.sendable_messages(
+            unit, tenant=access.tenant.siren, case_id=case_id, actor=access.actor
+        )
+        if open_case
+        else [],
         "progress_diagram": case_diagram(unit, access.tenant.siren, case_id, people),
     }
     return tenant_page(request, access, "case.html", context, status=status)
@@ -489,6 +499,8 @@ def submit_task(
             else None,
         )
     except FormValidationError as exc:
+        if submission.uploaded:
+            unit.commit()  # refused before the case moved: the PDFs stay, picked as above
         errors, general = errors_by_field(task.form, exc.errors)
         return _task_page(
             request,
