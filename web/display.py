@@ -49,6 +49,8 @@ _ISO_MOMENT = re.compile(
     r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
 )
 _AMOUNT_NAME = re.compile(r"(^|_)(montant|prix|budget|seuil|valeur)(_|$)")
+_NOT_AN_AMOUNT = re.compile(r"^(note|ponderation|taux|pourcentage|nombre|nb|rang)(_|$)")
+"""A mark, a weight or a rate about a price (`note_prix`, `ponderation_prix`) is no amount."""
 _TECHNICAL_NOTE = re.compile(r"\s*\((identifiant[^)]*|avec fuseau)\)")
 _LOGIN = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 
@@ -346,7 +348,8 @@ def _show(value: Any, schema: Mapping[str, Any], key: str, ctx: _Context) -> Sho
         return Shown(yes_no(value))
     if isinstance(value, int | float | Decimal):
         title = str(schema.get("title", ""))
-        if "€" in title or _AMOUNT_NAME.search(key):
+        measure = "%" in title or _NOT_AN_AMOUNT.search(key)
+        if "€" in title or (_AMOUNT_NAME.search(key) and not measure):
             return Shown(amount_fr(value))
         return Shown(number_fr(value))
     if isinstance(value, str):

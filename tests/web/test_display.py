@@ -169,3 +169,10 @@ def test_a_published_document_without_a_checked_signature_says_so_plainly() -> N
     assert signature_summary({}) == "Pas de signature électronique vérifiée."
     valid = {"valide": True, "niveau": "B-LTA"}
     assert signature_summary(valid) == "Signature électronique valide (PAdES B-LTA)."
+
+
+def test_a_mark_or_weight_about_a_price_is_no_amount() -> None:
+    weight = {"title": "Pondération du critère prix (%)"}
+    assert show(60, weight, key="ponderation_prix").text == "60"
+    assert show(18, {"title": "Note prix"}, key="note_prix").text == "18"
+    assert show(1500, {"title": "Prix HT"}, key="prix_ht").text == amount_fr(1500)
