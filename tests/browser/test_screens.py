@@ -92,7 +92,10 @@ def test_archivist_verifies_the_journal(page: Page, live_url: str, check_page: C
     login_as(page, live_url, "archiviste.a", PASSWORD)
     page.get_by_role("link", name="Archives").first.click()
     page.get_by_role("button", name="Vérifier le journal maintenant").click()
-    expect(page.locator("#rapport")).to_contain_text("Journal intègre")
+    # No archive store on this platform: the chain holds, the seals cannot be checked, and the
+    # page says so rather than « intègre » (the full check: tests/web/test_pages_archives.py).
+    expect(page.locator("#rapport")).to_contain_text("sceaux non vérifiés")
+    expect(page.locator("#rapport")).to_contain_text("La chaîne seule est cohérente")
     check_page(page, "08-archives-journal")
 
 

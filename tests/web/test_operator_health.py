@@ -25,7 +25,7 @@ def test_a_case_in_error_is_shown_for_a_person_and_retried(
     monkeypatch.setattr(people.settings.actes, "base_url", "http://127.0.0.1:8470")
     operator, token = browser_as("exploitant")
     page = operator.get("/exploitation/sante").text
-    row = page[page.index(f"<td>{case.reference}") - 300 : page.index("Relancer<span")]
+    row = page[page.index(f">{case.reference}<") - 300 : page.index("Relancer<span")]
     assert "Commune de Montpellier-le-Test" in row and f"SIREN {SIREN_A}" in row
     assert "Le service distant a refusé la demande." in row
     assert " à " in row and " h " in row  # since when, in Paris time (« 7 décembre 2026 à 9 h 59 »)

@@ -31,13 +31,12 @@ from tests.signatures.hostile_pdfs import (
 )
 from tests.signatures.pdfs import make_pdf
 from tests.web.support import PASSWORD, csrf_of
-from tests.web.test_citizen import (  # noqa: F401 - `live` is a fixture
+from tests.web.test_citizen import (
     FORM,
     _acknowledged,
     _ask_for_pieces,
     _run_jobs,
     _valid,
-    live,
 )
 from web.app import create_app
 
@@ -200,18 +199,18 @@ def test_the_citizen_form_refuses_hostile_pdfs_and_files_nothing(
 
 @pytest.mark.integration
 def test_pieces_from_the_status_link_go_through_the_intake_and_downloads_are_attachments(
-    live: Platform,  # noqa: F811 - the fixture imported above
+    live_platform: Platform,
 ) -> None:
-    with TestClient(create_app(platform=live), follow_redirects=False) as client:
-        url, case, outcomes = _acknowledged(live, client)
+    with TestClient(create_app(platform=live_platform), follow_redirects=False) as client:
+        url, case, outcomes = _acknowledged(live_platform, client)
         assert outcomes[-1] == "connectors.send_mail:done", outcomes
         accuse = client.get(f"{url}/accuse")
         assert accuse.status_code == 200
         _assert_sandboxed(accuse, inline=False)
-        _ask_for_pieces(live, case)
-        assert _run_jobs(live, case) == ["connectors.send_mail:done"]
+        _ask_for_pieces(live_platform, case)
+        assert _run_jobs(live_platform, case) == ["connectors.send_mail:done"]
         token = csrf_of(client.get(FORM).text)
-        documents = _count(live, "documents")
+        documents = _count(live_platform, "documents")
         for pdf, message in ((with_active_content(), ACTIVE), (deeply_nested(), NESTED)):
             refused = client.post(
                 f"{url}/pieces",
@@ -220,5 +219,5 @@ def test_pieces_from_the_status_link_go_through_the_intake_and_downloads_are_att
             )
             assert refused.status_code == 422
             assert re.search(re.escape(message.replace("'", "&#39;")), refused.text)
-        assert _count(live, "documents") == documents
+        assert _count(live_platform, "documents") == documents
         assert "Pièces demandées le" in client.get(url).text  # still waiting for them
