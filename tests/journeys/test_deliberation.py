@@ -45,8 +45,8 @@ def _draft(walk: Walk, tmp_path: Path) -> str:
     walk.login("agent")
     walk.nav("Nouveau dossier")
     walk.press("Démarrer : Délibération du conseil municipal", label="projet à rédiger")
-    created = page.get_by_role("status").first.inner_text()  # « Dossier 2027-000002 créé. »
-    found = re.search(r"\d{4}-\d{6}", created)
+    created = page.get_by_role("status").first.inner_text()  # « Dossier FORM-2027-000002 créé. »
+    found = re.search(r"(?:FORM-)?\d{4}-\d{6}", created)
     assert found, created
     reference = found[0]
     page.get_by_label("Objet de la délibération").fill(OBJET)
