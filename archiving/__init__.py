@@ -6,8 +6,9 @@ Protocols of :mod:`archiving.seals`; S3 is reached only through :mod:`archiving.
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+import lazy_loader
 
 if TYPE_CHECKING:
     from archiving.audit import AuditReport, audit_journal_seals, audit_packages
@@ -145,89 +146,72 @@ __all__ = [
     "verify_seal_chain",
 ]
 
-_EXPORTS: dict[str, str] = {
-    "AuditReport": "archiving.audit",
-    "audit_journal_seals": "archiving.audit",
-    "audit_packages": "archiving.audit",
-    "BuiltPackage": "archiving.bag",
-    "build_package": "archiving.bag",
-    "DestructionRecord": "archiving.destruction",
-    "destroy_package": "archiving.destruction",
-    "TenantExport": "archiving.dip",
-    "export_dip": "archiving.dip",
-    "export_tenant": "archiving.dip",
-    "ArchivingError": "archiving.errors",
-    "InvalidManifestError": "archiving.errors",
-    "InvalidPackageInputError": "archiving.errors",
-    "JournalSealError": "archiving.errors",
-    "ObjectLockMissingError": "archiving.errors",
-    "PackageNotFoundError": "archiving.errors",
-    "RetentionActiveError": "archiving.errors",
-    "StorageError": "archiving.errors",
-    "StorageUnavailable": "archiving.errors",
-    "VerificationFailedError": "archiving.errors",
-    "EntryProof": "archiving.journal_seal",
-    "JournalEntryRef": "archiving.journal_seal",
-    "JournalSeal": "archiving.journal_seal",
-    "prove_entry": "archiving.journal_seal",
-    "seal_journal": "archiving.journal_seal",
-    "verify_entry_proof": "archiving.journal_seal",
-    "verify_seal_chain": "archiving.journal_seal",
-    "InclusionProof": "archiving.merkle",
-    "inclusion_proof": "archiving.merkle",
-    "merkle_root": "archiving.merkle",
-    "verify_inclusion": "archiving.merkle",
-    "AccessRule": "archiving.model",
-    "Agency": "archiving.model",
-    "AppraisalRule": "archiving.model",
-    "FileRole": "archiving.model",
-    "FinalAction": "archiving.model",
-    "PackageFile": "archiving.model",
-    "PackageSpec": "archiving.model",
-    "open_package": "archiving.readers",
-    "SealCheck": "archiving.seals",
-    "SealVerifier": "archiving.seals",
-    "Sealer": "archiving.seals",
-    "SealerIdentity": "archiving.seals",
-    "TimestampCheck": "archiving.seals",
-    "TimestampVerifier": "archiving.seals",
-    "Timestamper": "archiving.seals",
-    "DefaultRetention": "archiving.storage",
-    "ObjectStore": "archiving.storage",
-    "S3Config": "archiving.storage",
-    "StoredObject": "archiving.store",
-    "StoredPackage": "archiving.store",
-    "load_journal_seals": "archiving.store",
-    "prepare_tenant_bucket": "archiving.store",
-    "require_default_retention": "archiving.store",
-    "set_package_legal_hold": "archiving.store",
-    "store_journal_seal": "archiving.store",
-    "store_package": "archiving.store",
-    "tenant_bucket": "archiving.store",
-    "FormatLimits": "archiving.formats",
-    "IdentifiedFormat": "archiving.formats",
-    "identify_formats": "archiving.formats",
-    "pronom_version": "archiving.formats",
-    "ActDescription": "archiving.model",
-    "Keyword": "archiving.model",
-    "Signatory": "archiving.model",
-    "Finding": "archiving.verify",
-    "FindingKind": "archiving.verify",
-    "PackageReport": "archiving.verify",
-    "verify_package": "archiving.verify",
-}
-"""Where each public name lives: imported from there on first use (PEP 562), so that importing
+__getattr__, __dir__, _LAZY_NAMES = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "audit": ["AuditReport", "audit_journal_seals", "audit_packages"],
+        "bag": ["BuiltPackage", "build_package"],
+        "destruction": ["DestructionRecord", "destroy_package"],
+        "dip": ["TenantExport", "export_dip", "export_tenant"],
+        "errors": [
+            "ArchivingError",
+            "InvalidManifestError",
+            "InvalidPackageInputError",
+            "JournalSealError",
+            "ObjectLockMissingError",
+            "PackageNotFoundError",
+            "RetentionActiveError",
+            "StorageError",
+            "StorageUnavailable",
+            "VerificationFailedError",
+        ],
+        "formats": ["FormatLimits", "IdentifiedFormat", "identify_formats", "pronom_version"],
+        "journal_seal": [
+            "EntryProof",
+            "JournalEntryRef",
+            "JournalSeal",
+            "prove_entry",
+            "seal_journal",
+            "verify_entry_proof",
+            "verify_seal_chain",
+        ],
+        "merkle": ["InclusionProof", "inclusion_proof", "merkle_root", "verify_inclusion"],
+        "model": [
+            "AccessRule",
+            "ActDescription",
+            "Agency",
+            "AppraisalRule",
+            "FileRole",
+            "FinalAction",
+            "Keyword",
+            "PackageFile",
+            "PackageSpec",
+            "Signatory",
+        ],
+        "readers": ["open_package"],
+        "seals": [
+            "SealCheck",
+            "SealVerifier",
+            "Sealer",
+            "SealerIdentity",
+            "TimestampCheck",
+            "TimestampVerifier",
+            "Timestamper",
+        ],
+        "storage": ["DefaultRetention", "ObjectStore", "S3Config"],
+        "store": [
+            "StoredObject",
+            "StoredPackage",
+            "load_journal_seals",
+            "prepare_tenant_bucket",
+            "require_default_retention",
+            "set_package_legal_hold",
+            "store_journal_seal",
+            "store_package",
+            "tenant_bucket",
+        ],
+        "verify": ["Finding", "FindingKind", "PackageReport", "verify_package"],
+    },
+)
+"""Where each public name lives: imported from there on first use (PEP 562, by lazy_loader), so that importing
 one light module of the package (`archiving.errors`…) does not load every library behind the others."""
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+import lazy_loader
 
 if TYPE_CHECKING:
     from connectors.actes.acknowledgement import (
@@ -104,64 +105,60 @@ __all__ = [
     "verify_webhook",
 ]
 
-_EXPORTS: dict[str, str] = {
-    "Acknowledgement": "connectors.actes.acknowledgement",
-    "ExchangeKind": "connectors.actes.acknowledgement",
-    "parse_acknowledgement": "connectors.actes.acknowledgement",
-    "reconcile_acknowledgement": "connectors.actes.acknowledgement",
-    "ClientTls": "connectors.actes.client",
-    "PrefectureExchange": "connectors.actes.client",
-    "Submission": "connectors.actes.client",
-    "TdtClient": "connectors.actes.client",
-    "TdtConfig": "connectors.actes.client",
-    "TransmissionState": "connectors.actes.client",
-    "ActesArchive": "connectors.actes.envelope",
-    "build_archive": "connectors.actes.envelope",
-    "ActesFile": "connectors.actes.model",
-    "ActesTransmission": "connectors.actes.model",
-    "Finding": "connectors.actes.model",
-    "Nature": "connectors.actes.model",
-    "ValidationReport": "connectors.actes.model",
-    "validate_transmission": "connectors.actes.model",
-    "TransactionStatus": "connectors.actes.status",
-    "AcknowledgementConflictError": "connectors.errors",
-    "ConnectorError": "connectors.errors",
-    "DuplicateActError": "connectors.errors",
-    "IdempotencyConflictError": "connectors.errors",
-    "PermanentError": "connectors.errors",
-    "RetryableError": "connectors.errors",
-    "UnsafeTargetError": "connectors.errors",
-    "Attachment": "connectors.mail.mailer",
-    "Notification": "connectors.mail.mailer",
-    "SentMessage": "connectors.mail.mailer",
-    "SmtpConfig": "connectors.mail.mailer",
-    "send_notification": "connectors.mail.mailer",
-    "NotificationKind": "connectors.mail.rendering",
-    "RenderedMail": "connectors.mail.rendering",
-    "render_notification": "connectors.mail.rendering",
-    "RetryPolicy": "connectors.retry",
-    "next_delay": "connectors.retry",
-    "DeliveryRecord": "connectors.webhooks.delivery",
-    "WebhookEndpoint": "connectors.webhooks.delivery",
-    "WebhookEvent": "connectors.webhooks.delivery",
-    "deliver_webhook": "connectors.webhooks.delivery",
-    "sign_webhook": "connectors.webhooks.signing",
-    "verify_webhook": "connectors.webhooks.signing",
-    "TargetPolicy": "connectors.webhooks.targets",
-    "check_target_url": "connectors.webhooks.targets",
-}
-"""Where each public name lives: imported from there on first use (PEP 562), so that importing
+__getattr__, __dir__, _LAZY_NAMES = lazy_loader.attach(
+    __name__,
+    submod_attrs={
+        "actes.acknowledgement": [
+            "Acknowledgement",
+            "ExchangeKind",
+            "parse_acknowledgement",
+            "reconcile_acknowledgement",
+        ],
+        "actes.client": [
+            "ClientTls",
+            "PrefectureExchange",
+            "Submission",
+            "TdtClient",
+            "TdtConfig",
+            "TransmissionState",
+        ],
+        "actes.envelope": ["ActesArchive", "build_archive"],
+        "actes.model": [
+            "ActesFile",
+            "ActesTransmission",
+            "Finding",
+            "Nature",
+            "ValidationReport",
+            "validate_transmission",
+        ],
+        "actes.status": ["TransactionStatus"],
+        "errors": [
+            "AcknowledgementConflictError",
+            "ConnectorError",
+            "DuplicateActError",
+            "IdempotencyConflictError",
+            "PermanentError",
+            "RetryableError",
+            "UnsafeTargetError",
+        ],
+        "mail.mailer": [
+            "Attachment",
+            "Notification",
+            "SentMessage",
+            "SmtpConfig",
+            "send_notification",
+        ],
+        "mail.rendering": ["NotificationKind", "RenderedMail", "render_notification"],
+        "retry": ["RetryPolicy", "next_delay"],
+        "webhooks.delivery": [
+            "DeliveryRecord",
+            "WebhookEndpoint",
+            "WebhookEvent",
+            "deliver_webhook",
+        ],
+        "webhooks.signing": ["sign_webhook", "verify_webhook"],
+        "webhooks.targets": ["TargetPolicy", "check_target_url"],
+    },
+)
+"""Where each public name lives: imported from there on first use (PEP 562, by lazy_loader), so that importing
 one light module of the package (`connectors.errors`…) does not load every library behind the others."""
-
-
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted({*globals(), *__all__})

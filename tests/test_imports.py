@@ -100,4 +100,4 @@ def test_lazy_facade_exports_resolve(package: str) -> None:
     module = importlib.import_module(package)
     missing = [name for name in module.__all__ if getattr(module, name, None) is None]
     assert not missing, f"{package} : {missing}"
-    assert set(module.__all__) == set(module._EXPORTS), "__all__ et _EXPORTS diffèrent"
+    assert set(module.__all__) == set(module._LAZY_NAMES), "__all__ et les noms différés diffèrent"
