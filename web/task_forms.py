@@ -19,7 +19,7 @@ from engine.services.forms import validate_form
 from engine.services.queries import cases as case_queries
 from engine.services.unit_of_work import UnitOfWork
 from web.auth import TenantAccess
-from web.forms import document_inputs, errors_by_field, read_values
+from web.forms import FormField, document_inputs, errors_by_field, fields_of, read_values
 
 __all__ = ["Submission", "choices_for", "close_uploads", "read_submission"]
 
@@ -38,6 +38,25 @@ def choices_for(
 ) -> dict[str, list[Choice]]:
     ctx = FormContext(access.tenant.siren, now, case_data, values or {}, documents)
     return resolve_choices(unit, schema, ctx)
+
+
+def form_fields(
+    unit: UnitOfWork,
+    access: TenantAccess,
+    schema: Mapping[str, Any] | None,
+    *,
+    case_data: Mapping[str, Any],
+    documents: Sequence[Document],
+    values: Mapping[str, Any] | None,
+    errors: Mapping[str, str] | None,
+    now: datetime,
+) -> list[FormField]:
+    """The fields of a form on a case (a task's, a message's): values, errors, and the choices
+    of sourced fields resolved against the case."""
+    choices = choices_for(
+        unit, access, schema, case_data=case_data, documents=documents, values=values, now=now
+    )
+    return fields_of(schema, values, errors, choices)
 
 
 @dataclass

@@ -16,11 +16,11 @@ from engine.services.queries import cases as case_queries
 from engine.services.unit_of_work import UnitOfWork
 from web.auth import TenantAccess
 from web.deps import PlatformDep, UowDep
-from web.forms import errors_by_field, fields_of, invalid_fields
+from web.forms import errors_by_field, invalid_fields
 from web.pages.cases import Reader, size_label
 from web.pages.common import FormDep, flash, see_other, tenant_page
 from web.security import check_csrf
-from web.task_forms import choices_for, read_submission
+from web.task_forms import form_fields, read_submission
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
 
@@ -40,16 +40,16 @@ def _message_page(
     case = case_queries.find_case(unit, access.tenant.siren, case_id)
     documents = case_queries.case_documents(unit, access.tenant.siren, case_id)
     platform = request.app.state.platform
-    choices = choices_for(
+    fields = form_fields(
         unit,
         access,
         sendable.schema,
         case_data=case.data,
         documents=documents,
         values=values,
+        errors=errors,
         now=platform.clock(),
     )
-    fields = fields_of(sendable.schema, values, errors, choices)
     context = {
         "case": case,
         "message": sendable,

@@ -31,12 +31,12 @@ from web.confirmation import confirm_signature, confirmation_for
 from web.deps import PlatformDep, UowDep
 from web.diagram import case_diagram
 from web.display import case_rows, datetime_fr
-from web.forms import errors_by_field, fields_of, invalid_fields, prefilled, read_form
+from web.forms import errors_by_field, invalid_fields, prefilled, read_form
 from web.history import history
 from web.pages.common import FormDep, PagingDep, flash, see_other, tenant_page
 from web.previews import PreviewsDep, preview_cache
 from web.security import check_csrf
-from web.task_forms import choices_for, close_uploads, read_submission
+from web.task_forms import close_uploads, form_fields, read_submission
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
 
@@ -393,16 +393,16 @@ def _task_page(
         on_behalf = str(row.display_name) if row is not None else task.assignee
     if values is None:
         values = prefilled(task.form, case.data)
-    choices = choices_for(
+    fields = form_fields(
         unit,
         access,
         task.form,
         case_data=case.data,
         documents=documents,
         values=values,
+        errors=errors,
         now=platform.clock(),
     )
-    fields = fields_of(task.form, values, errors, choices)
     previews = cache.available(documents, unit)
     context = {
         "on_behalf": on_behalf,
