@@ -452,3 +452,16 @@ def case_rows(
             continue
         rows.append(Row(key, label, _show(value, prop, key, ctx)))
     return rows
+
+
+_DUA_YEARS = re.compile(r"P(\d+)Y$")
+
+
+def dua_fr(rule_id: str) -> str:
+    """A retention rule as an archivist reads it: « 10 ans (règle DUA-DELIBERATION-P10Y) »;
+    the rule's code alone when it does not say its duration (ISO 8601 `P<n>Y`)."""
+    found = _DUA_YEARS.search(rule_id or "")
+    if found is None:
+        return f"règle {rule_id}"
+    years = int(found.group(1))
+    return f"{years} an{'s' if years > 1 else ''} (règle {rule_id})"

@@ -12,7 +12,14 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from engine.domain.task_access import task_kind
 from engine.domain.training import in_training, shifted
-from web.display import FINDING_LABELS, JOB_STATE_LABELS, TYPOLOGY_LABELS, label, moment_fr
+from web.display import (
+    FINDING_LABELS,
+    JOB_STATE_LABELS,
+    TYPOLOGY_LABELS,
+    dua_fr,
+    label,
+    moment_fr,
+)
 from web.history import EVENT_LABELS
 from web.security import CSRF_FIELD, csrf_token
 
@@ -45,6 +52,7 @@ def _environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["date_fr"] = date_fr
+    env.filters["dua"] = dua_fr
     env.filters["role"] = lambda r: ROLE_LABELS.get(r, r)
     env.filters["task_kind"] = lambda t: (
         task_kind(t.name, t.lane, t.assignee) or ROLE_LABELS.get(t.lane or "", t.lane or "")

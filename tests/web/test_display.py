@@ -12,6 +12,7 @@ from web.display import (
     clean_label,
     date_fr,
     datetime_fr,
+    dua_fr,
     number_fr,
     show,
 )
@@ -176,3 +177,9 @@ def test_a_mark_or_weight_about_a_price_is_no_amount() -> None:
     assert show(60, weight, key="ponderation_prix").text == "60"
     assert show(18, {"title": "Note prix"}, key="note_prix").text == "18"
     assert show(1500, {"title": "Prix HT"}, key="prix_ht").text == amount_fr(1500)
+
+
+def test_a_retention_rule_reads_with_its_duration() -> None:
+    assert dua_fr("DUA-DELIBERATION-P10Y") == "10 ans (règle DUA-DELIBERATION-P10Y)"
+    assert dua_fr("DUA-X-P1Y") == "1 an (règle DUA-X-P1Y)"
+    assert dua_fr("REGLE-LOCALE") == "règle REGLE-LOCALE"
