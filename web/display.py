@@ -373,7 +373,7 @@ def _show_text(value: str, schema: Mapping[str, Any], ctx: _Context) -> Shown:
     kind = source.get("kind") if isinstance(source, Mapping) else None
     if kind == "actes_matieres":
         return Shown(matiere_label(value))
-    if kind == "councillors" and value in ctx.people:
+    if kind in ("councillors", "seance_projects") and value in ctx.people:
         return Shown(ctx.people[value])
     if value.startswith(("http://", "https://")):
         return Shown(value, link=value)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -234,6 +234,19 @@ def council_names(unit: UnitOfWork, tenant: str) -> dict[str, str]:
     return {c.email: c.name for c in council.councillors(unit, tenant)}
 
 
+def agenda_subjects(data: Mapping[str, Any]) -> dict[str, str]:
+    """A séance's project number -> « 2. Objet (projet 2027_PDEL0001) », from its checked
+    agenda, for the projects picked at the convocation."""
+    agenda = data.get("agenda")
+    points = agenda.get("ordre_du_jour") if isinstance(agenda, Mapping) else None
+    subjects: dict[str, str] = {}
+    for point in points if isinstance(points, list) else []:
+        if isinstance(point, Mapping) and point.get("numero_projet") and point.get("objet"):
+            number = point["numero_projet"]
+            subjects[str(number)] = f"{point.get('numero')}. {point['objet']} (projet {number})"
+    return subjects
+
+
 def _case_page(
     request: Request,
     access: TenantAccess,
@@ -264,7 +277,7 @@ def _case_page(
         "data_rows": case_rows(
             case.data,
             process.forms,
-            people=people | council_names(unit, access.tenant.siren),
+            people=people | council_names(unit, access.tenant.siren) | agenda_subjects(case.data),
             hide=shown_above,
         ),
         "documents": documents,
