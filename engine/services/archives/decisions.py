@@ -37,6 +37,7 @@ from engine.services.archives.setup import (
     ArchiveSetup,
     ArchiveUnavailable,
 )
+from engine.services.tenant_settings import read_settings
 
 
 def pending_decisions(
@@ -120,6 +121,7 @@ def decide_retention(
                 actor=actor,
                 now=now,
                 tenant_name=_name(uow, tenant),
+                archival_agency=_archives_service(uow, tenant, setup),
                 visa=visa,
                 motif=comment,
             )
@@ -156,6 +158,15 @@ def decide_retention(
     return result
 
 
+def _archives_service(uow: UnitOfWork, tenant: str, setup: ArchiveSetup) -> Agency:
+    """The archives service responsible for the tenant (its settings), as its packages name
+    it; the platform's when the tenant has not set one."""
+    service = read_settings(uow, tenant).archives
+    if service is None or not service.identifiant:
+        return setup.archival_agency
+    return Agency(service.identifiant, service.nom)
+
+
 def _name(uow: UnitOfWork, tenant: str) -> str:
     found = uow.tenants.get(tenant)
     return found.name if found is not None else tenant
@@ -168,6 +179,7 @@ def _destroy(
     actor: Actor,
     now: datetime,
     tenant_name: str,
+    archival_agency: Agency,
     visa: EliminationVisa,
     motif: str,
 ) -> dict[str, Any]:
@@ -187,7 +199,7 @@ def _destroy(
             visa=visa,
             description=description,
             sealer=setup.sealer,
-            archival_agency=setup.archival_agency,
+            archival_agency=archival_agency,
             originating_agency=Agency(package.tenant, tenant_name),
             record_retain_until=lock_end(add_years(now.date(), RECORD_RETENTION_YEARS)),
             now=now,

@@ -21,6 +21,12 @@ from engine.services.archives.exports import export_tenant_archives
 from engine.services.archives.holds import set_legal_hold
 from engine.services.archives.search import search_packages
 from engine.services.archives.setup import ArchiveSetup
+from engine.services.tenant_settings import (
+    ArchiveService,
+    TenantSettings,
+    read_settings,
+    save_settings,
+)
 from tests.engine.archives.conftest import (
     ARCHIVISTE,
     MAIRE,
@@ -29,7 +35,7 @@ from tests.engine.archives.conftest import (
     package_of,
     use_platform_env,
 )
-from tests.engine.support import SIREN_A, SIREN_B, fixed_clock
+from tests.engine.support import OPERATOR, SIREN_A, SIREN_B, fixed_clock
 
 pytestmark = pytest.mark.integration
 VISA = EliminationVisa("AD-2026-ELIM-042", date(2026, 1, 5), b"%PDF-1.7\n% visa AD\n")
@@ -117,6 +123,11 @@ def test_end_of_dua_destroy_keep_and_legal_hold(
     later = make_platform()
     now = later.clock()
     with later.uow() as uow:
+        # The tenant's archives service signs off the destruction record, as it keeps the package.
+        current = read_settings(uow, SIREN_A)
+        service = ArchiveService("Archives départementales de l'Hérault", "FR-AD034", "CV-2026-012")
+        settings = TenantSettings(current.publication, current.service_usagers, service)
+        save_settings(uow, tenant=SIREN_A, settings=settings, actor=OPERATOR, now=now)
         due = {x.package_id for x in pending_decisions(uow, SIREN_A, today=now.date())}
         assert due == {doomed.package_id, kept.package_id, held.package_id}
         set_legal_hold(
@@ -180,6 +191,10 @@ def test_end_of_dua_destroy_keep_and_legal_hold(
         kept_info = store.stat(bucket, kept_versions[0].key)
         held_info = store.stat(bucket, store.versions(bucket, package_key(held.package_id))[0].key)
     assert record is not None and record.lock_mode == "COMPLIANCE"
+    record_key = f"destruction-records/{doomed.package_id}.xml"
+    with setup.store() as store, store.open(bucket, record_key) as stream:
+        notification = stream.read()
+    assert b"<Identifier>FR-AD034</Identifier>" in notification
     assert (
         kept_info is not None
         and kept_info.retain_until
