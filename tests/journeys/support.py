@@ -148,7 +148,8 @@ class Walk:
 
     def refresh_until(self, text: str, *, timeout: float = 90.0) -> None:
         """What a user does while the worker runs an automatic step: reload until it shows."""
-        target = self.page.get_by_text(text).first
+        # Shown to the user: not a diagram's hover text (an SVG <title>) coming first.
+        target = self.page.get_by_text(text).filter(visible=True).first
         deadline = time.monotonic() + timeout
         while not target.is_visible():
             assert time.monotonic() < deadline, f"{self.page.url} : « {text} » n'apparaît pas"
