@@ -80,6 +80,10 @@ def parse_manifest_text(data: bytes) -> tuple[dict[str, str], list[str]]:
     return entries, bad
 
 
+TRAINING_CLOCK_OFFSET = "Training-Clock-Offset-Seconds"
+"""bag-info.txt label: how far a training space's clock stood ahead of the real time."""
+
+
 def _bag_info(spec: PackageSpec, payload: Mapping[str, FileDigests], seal: SealerIdentity) -> bytes:
     octets = sum(item.size for item in payload.values())
     fields = [
@@ -98,6 +102,11 @@ def _bag_info(spec: PackageSpec, payload: Mapping[str, FileDigests], seal: Seale
         ("Seal-Certificate-SHA256", seal.fingerprint),
         ("Seal-Subject", seal.subject),
         ("Seal-Key-Usage", " ".join(seal.key_usage)),
+        *(
+            [(TRAINING_CLOCK_OFFSET, str(int(spec.clock_offset.total_seconds())))]
+            if spec.clock_offset
+            else []
+        ),
         *spec.extra_info,
     ]
     text = "".join(f"{label}: {' '.join(str(value).split())}\n" for label, value in fields)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
@@ -200,6 +200,10 @@ class PackageSpec:
     """SEDA code-list versions declared (element name, version), in schema order."""
     extra_info: tuple[tuple[str, str], ...] = field(default=())
     """Extra ``bag-info.txt`` lines (label, value), e.g. the case number."""
+    clock_offset: timedelta = timedelta(0)
+    """A training space's clock advance over the real time: its acts are dated on that clock
+    while the seal is timestamped in real time. Written in ``bag-info.txt`` (sealed with it) so
+    that verification compares the content's dates with the seal on the same clock."""
 
     def check(self) -> None:
         """Raise :class:`InvalidPackageInputError` when the spec cannot make a package."""

@@ -14,6 +14,7 @@ from archiving.bag import (
     SEAL,
     SEDA_MANIFEST,
     TAG_MANIFEST,
+    TRAINING_CLOCK_OFFSET,
     parse_manifest_text,
 )
 from archiving.digests import CHUNK_SIZE
@@ -89,6 +90,8 @@ class PackageReport:
     """Files whose digests were recomputed."""
     bytes_read: int
     """Bytes read and hashed."""
+    notes: tuple[str, ...] = ()
+    """What a reader must know and is no anomaly (French), e.g. a training space's dates."""
 
     @property
     def intact(self) -> bool:
@@ -207,10 +210,11 @@ def _check_seal_date(
 ) -> None:
     if seal is None or seal.timestamp is None:
         return
+    offset = _training_offset(bag_info)  # dates on a training clock, told in the sealed bag-info
     later = [
         (what, moment)
         for what, moment in _content_dates(bag_info, seda)
-        if moment > seal.timestamp + CLOCK_TOLERANCE
+        if moment - offset > seal.timestamp + CLOCK_TOLERANCE
     ]
     if later:
         what, moment = max(later, key=lambda item: item[1])
@@ -267,6 +271,19 @@ def _bag_field(bag_info: bytes | None, name: str) -> str:
     return ""
 
 
+MAX_TRAINING_OFFSET = timedelta(days=366 * 10)
+
+
+def _training_offset(bag_info: bytes | None) -> timedelta:
+    """A training space's clock advance declared in the (sealed) bag-info; none otherwise, or
+    when unreadable, negative or beyond ten years."""
+    value = _bag_field(bag_info, TRAINING_CLOCK_OFFSET)
+    if not value.isdigit():
+        return timedelta(0)
+    offset = timedelta(seconds=int(value))
+    return offset if offset <= MAX_TRAINING_OFFSET else timedelta(0)
+
+
 def _package_id(bag_info: bytes | None) -> str:
     return _bag_field(bag_info, "External-Identifier")
 
@@ -307,4 +324,16 @@ def verify_package(reader: PackageReader, *, seal_verifier: SealVerifier) -> Pac
         seal=seal,
         files_checked=len(check.computed),
         bytes_read=check.bytes_read,
+        notes=_notes(bag_info),
+    )
+
+
+def _notes(bag_info: bytes | None) -> tuple[str, ...]:
+    offset = _training_offset(bag_info)
+    if not offset:
+        return ()
+    return (
+        "Paquet d'un espace de formation : ses dates suivent l'horloge de formation, en avance "
+        f"de {offset.days} jour(s) sur le temps réel du sceau (déclaré dans bag-info.txt, scellé) ; "
+        "la date du sceau est comparée à ses dates ramenées au temps réel.",
     )

@@ -116,6 +116,8 @@ def _print_report(report: PackageReport) -> None:
             f"horodaté le {when}{verdict}"
         )
     click.echo(f"fichiers vérifiés : {report.files_checked} ({report.bytes_read} octets)")
+    for note in report.notes:
+        click.echo(f"  note : {note}")
     for finding in report.findings:
         click.echo(f"  [{finding.kind.value}] {finding.path or '(paquet)'} : {finding.message}")
     click.echo(

@@ -11,7 +11,7 @@ import unicodedata
 import uuid
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -101,6 +101,7 @@ def freeze(
     closed_at: datetime,
     trust_roots: tuple[bytes, ...],
     archive_service: ArchiveService | None = None,
+    clock_offset: timedelta = timedelta(0),
 ) -> dict[str, Any]:
     """What the package is built from, fixed once (validation reports carry their own time,
     format identification runs once, the archive service is the one set when the case closed)."""
@@ -129,6 +130,8 @@ def freeze(
         "act": act_facts(case, typologie, gathered.acks),
         "archive_service": asdict(archive_service) if archive_service else None,
     }
+    if clock_offset:  # a training space: its dates stand on its own clock
+        frozen["clock_offset_seconds"] = int(clock_offset.total_seconds())
     frozen["formats"] = identified_formats(_contents(frozen, gathered))
     return frozen
 
@@ -504,6 +507,7 @@ def package_spec(
         package_id=package.package_id,
         tenant=Agency(package.tenant, tenant_name),
         archival_agency=archival,
+        clock_offset=timedelta(seconds=int(frozen.get("clock_offset_seconds") or 0)),
         title=act_title(act, package.title) if act else package.title,
         closed_at=closed,
         files=tuple(files),

@@ -11,7 +11,7 @@ from __future__ import annotations
 import tempfile
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -55,6 +55,7 @@ from engine.operations.base import (
 from engine.persistence.uow import UnitOfWork
 from engine.services.archives.retention import retention_rule
 from engine.services.archives.setup import ArchiveSetup, ArchiveUnavailable, archive_setup
+from engine.services.tenant_clock import tenant_clock
 from engine.services.tenant_settings import ArchiveService, read_settings
 from engine.signing import signing_setup
 from signatures import SignatureError
@@ -85,6 +86,8 @@ class FreezePlan:
     trust_roots: tuple[bytes, ...]
     archive_service: ArchiveService | None
     """The archives service the tenant named (its settings), frozen with the package."""
+    clock_offset: timedelta
+    """A training space's clock advance (zero for a real tenant), frozen with the package."""
 
 
 @dataclass(frozen=True)
@@ -155,6 +158,7 @@ def _prepare(
             ctx.real_now,
             _trust_roots(ctx),
             read_settings(uow, ctx.tenant).archives,
+            tenant_clock(uow, ctx.tenant).offset,
         )
     tenant = uow.tenants.get(ctx.tenant)
     return StorePlan(
@@ -169,7 +173,12 @@ def _prepare(
 def _act(plan: FreezePlan | StorePlan) -> Frozen | Waiting | Stored:
     if isinstance(plan, FreezePlan):
         frozen = freeze(
-            plan.gathered, plan.typologie, plan.closed_at, plan.trust_roots, plan.archive_service
+            plan.gathered,
+            plan.typologie,
+            plan.closed_at,
+            plan.trust_roots,
+            plan.archive_service,
+            plan.clock_offset,
         )
         return Frozen(plan, {**frozen, "rule": plan.rule})
     try:

@@ -10,6 +10,7 @@ back-dated one were reported « paquet intègre » with exit code 0.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 from datetime import UTC, datetime, timedelta
@@ -212,3 +213,30 @@ def test_the_configuration_names_the_seal_not_the_package(
     other_tenant = json.dumps({"200000000": [mayor]})
     code, report = verify(forged, DEMATFLOW_PKI__TENANT_SEAL_FINGERPRINTS=other_tenant)
     assert code == 1
+
+
+def test_a_training_package_dated_on_its_clock_verifies_and_says_so(
+    tmp_path: Path, sealer, seal_verifier
+) -> None:
+    """A training space's act is dated on its clock, ahead of the real time of the seal: the
+    sealed bag-info declares the advance, verification compares on the same clock and tells
+    the reader. Without the declaration, the same dates are a back-dated seal."""
+    from archiving.model import ActDescription
+    from archiving.readers import open_package
+    from archiving.verify import verify_package
+
+    ahead = timedelta(days=80)
+    act_date = (datetime.now(UTC) + ahead).date()
+    base = sample_spec(tmp_path / "in", "formation-2027-001")
+    act = ActDescription("Délibération", act_date=act_date, number="2027_DEL0001")
+    reports = {}
+    for offset in (ahead, timedelta(0)):
+        spec = dataclasses.replace(base, act=act, clock_offset=offset)
+        built = build_package(spec, tmp_path / f"bag-{offset.days}", sealer=sealer)
+        with open_package(built.path) as reader:
+            reports[offset] = verify_package(reader, seal_verifier=seal_verifier)
+    training, undeclared = reports[ahead], reports[timedelta(0)]
+    assert training.intact, training.findings
+    assert "espace de formation" in training.notes[0] and "80 jour(s)" in training.notes[0]
+    assert [f.kind.value for f in undeclared.findings] == ["backdated-seal"]
+    assert undeclared.notes == ()

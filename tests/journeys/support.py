@@ -148,8 +148,12 @@ class Walk:
 
     def refresh_until(self, text: str, *, timeout: float = 90.0) -> None:
         """What a user does while the worker runs an automatic step: reload until it shows."""
-        # Shown to the user: not a diagram's hover text (an SVG <title>) coming first.
-        target = self.page.get_by_text(text).filter(visible=True).first
+        # Shown in the page's text: not in the case's diagram, which names every step (reached
+        # or not) and gives hover texts (an SVG <title>) before the page's own words.
+        outside_diagrams = self.page.locator(
+            "xpath=//*[not(ancestor-or-self::*[local-name()='svg'])]"
+        )
+        target = self.page.get_by_text(text).and_(outside_diagrams).filter(visible=True).first
         deadline = time.monotonic() + timeout
         while not target.is_visible():
             assert time.monotonic() < deadline, f"{self.page.url} : « {text} » n'apparaît pas"
