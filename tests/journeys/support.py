@@ -7,6 +7,7 @@ import json
 import re
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -146,14 +147,16 @@ class Walk:
         self.page.get_by_role("link", name=link).first.click()
         self.step(label or link)
 
-    def refresh_until(self, text: str, *, timeout: float = 90.0) -> None:
-        """What a user does while the worker runs an automatic step: reload until it shows."""
+    def refresh_until(self, text: str, *, timeout: float = 90.0, row: str | None = None) -> None:
+        """What a user does while the worker runs an automatic step: reload until it shows
+        (in the table row holding `row`, when given)."""
         # Shown in the page's text: not in the case's diagram, which names every step (reached
         # or not) and gives hover texts (an SVG <title>) before the page's own words.
         outside_diagrams = self.page.locator(
             "xpath=//*[not(ancestor-or-self::*[local-name()='svg'])]"
         )
-        target = self.page.get_by_text(text).and_(outside_diagrams).filter(visible=True).first
+        scope = self.page.get_by_role("row").filter(has_text=row) if row else self.page
+        target = scope.get_by_text(text).and_(outside_diagrams).filter(visible=True).first
         deadline = time.monotonic() + timeout
         while not target.is_visible():
             assert time.monotonic() < deadline, f"{self.page.url} : « {text} » n'apparaît pas"
@@ -194,3 +197,29 @@ def advance_training_clock(walk: Walk, *, past: str, max_months: int = 4) -> Non
         walk.press("Avancer de 1 mois")
         expect(page.get_by_text("minuteur(s) déclenché(s)")).to_be_visible()
     assert upcoming.count() == 0, f"« {past} » attend toujours après {max_months} mois"
+
+
+MONTHS = (
+    "janvier",
+    "février",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+)
+_FRENCH_MOMENT = re.compile(r"(\d{1,2})(?:er)? (\w+) (\d{4}) à (\d{1,2}) h (\d{2})")
+
+
+def french_moment(text: str) -> datetime:
+    """The first date and time written in French in `text` (« 1er mars 2027 à 9 h 05 »), as the
+    pages show them (engine.domain.french)."""
+    found = _FRENCH_MOMENT.search(text)
+    assert found, f"date illisible : {text}"
+    day, month, year, hour, minute = found.groups()
+    return datetime(int(year), MONTHS.index(month) + 1, int(day), int(hour), int(minute))

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.journeys.support import Walk, advance_training_clock
+from tests.journeys.support import Walk, advance_training_clock, french_moment
 from tests.signatures.pdfs import make_pdf
 
 pytestmark = [pytest.mark.journeys, pytest.mark.xdist_group("journeys")]
@@ -87,29 +87,11 @@ def _visas(walk: Walk, reference: str) -> None:
         walk.logout()
 
 
-MONTHS = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
-
-
 def _training_day(walk: Walk) -> date:
     """The training date the FORMATION banner shows (« Date du jour de formation : 16 février
     2027 à 0 h 02 »)."""
     banner = walk.page.get_by_text("Date du jour de formation").first.inner_text()
-    found = re.search(r"(\d{1,2}) (\w+) (\d{4})", banner.split("Date du jour de formation")[1])
-    assert found, banner
-    return date(int(found[3]), MONTHS.index(found[2]) + 1, int(found[1]))
+    return french_moment(banner.split("Date du jour de formation")[1]).date()
 
 
 def _convene(walk: Walk, reference: str) -> date:
@@ -236,7 +218,7 @@ def _archivist(walk: Walk) -> None:
     page.get_by_label("Mots-clés").fill(RUN)
     walk.press("Rechercher", label="recherche du paquet")
     row = page.get_by_role("row").filter(has_text=OBJET)
-    walk.refresh_until(OBJET)
+    walk.refresh_until("Archivé", row=OBJET)  # sealing runs in the worker after the delays
     expect(row).to_contain_text("Archivé")
     row.get_by_role("link").first.click()
     walk.step("paquet scellé")

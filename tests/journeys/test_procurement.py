@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
-from tests.journeys.support import Walk
+from tests.journeys.support import Walk, french_moment
 from tests.signatures.pdfs import make_pdf
 
 pytestmark = [pytest.mark.journeys, pytest.mark.xdist_group("journeys")]
@@ -21,21 +21,6 @@ pytestmark = [pytest.mark.journeys, pytest.mark.xdist_group("journeys")]
 RUN = time.strftime("%H%M%S")  # this run's consultation, told apart from earlier runs' ones
 OBJET = f"Extension du groupe scolaire Jules-Ferry (parcours {RUN})"
 CONSULTATION = f"AO-PARCOURS-{RUN}"
-MONTHS = [
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-]
-_TRAINING_NOW = re.compile(r"(\d{1,2})(?:er)? (\w+) (\d{4}) à (\d{1,2}) h (\d{2})")
 BIDDERS = {
     "Bâtiments du Midi SA": "offres@batiments-midi.example",
     "Constructions Occitanes SARL": "marches@constructions-occitanes.example",
@@ -54,11 +39,7 @@ def _training_now(walk: Walk) -> datetime:
     """The training day and hour (Paris) the trainer's page shows."""
     walk.page.goto(walk.space)
     walk.nav("Espace de formation")
-    text = walk.page.locator(".training-now").inner_text()
-    found = _TRAINING_NOW.search(text)
-    assert found, f"date de formation illisible : {text}"
-    day, month, year, hour, minute = found.groups()
-    return datetime(int(year), MONTHS.index(month) + 1, int(day), int(hour), int(minute))
+    return french_moment(walk.page.locator(".training-now").inner_text())
 
 
 def _go_to(walk: Walk, moment: datetime) -> None:
