@@ -45,6 +45,7 @@ from engine.persistence import tables as t
 from engine.persistence import tables_renewals as tr
 from engine.persistence import tables_security as ts
 from engine.persistence import tables_tenant as tt
+from engine.persistence.journal_records import JournalRecords, read_journal_records
 from engine.persistence.version_repositories import visible_to
 
 
@@ -960,6 +961,11 @@ def _entry(row: Row[Any]) -> JournalEntry:
 class JournalRepository:
     def __init__(self, conn: Connection) -> None:
         self.conn = conn
+
+    def records_of(self, tenant: str, archived_states: tuple[str, ...]) -> JournalRecords:
+        """The rows the journal speaks of (cases, documents, archived packages), to check it
+        against them."""
+        return read_journal_records(self.conn, tenant, archived_states)
 
     def append(
         self,

@@ -37,7 +37,7 @@ from engine.domain.archives import ARCHIVED, TRANSFERRED
 from engine.domain.errors import NotFound
 from engine.domain.journal import ChainReport, hash_of, verify_chain
 from engine.domain.model import JournalEntry
-from engine.persistence.journal_records import JournalRecords, read_journal_records
+from engine.persistence.journal_records import JournalRecords
 from engine.persistence.uow import UnitOfWork, UnitOfWorkFactory
 from engine.services.archives.setup import ArchiveSetup
 
@@ -215,7 +215,7 @@ def check_journal_completeness(
     head_seq, head_hash = uow.journal.head(tenant)
     entries = list(uow.journal.iter_entries(tenant))
     recorded = uow.archives.seals(tenant)
-    records = read_journal_records(uow.connection, tenant, (ARCHIVED, TRANSFERRED))
+    records = uow.journal.records_of(tenant, (ARCHIVED, TRANSFERRED))
     chain = verify_chain(tenant, entries, expected_head=head_hash)
     findings = [f"Entrée {item.seq} : {item.problem}." for item in chain.findings]
     refs = [JournalEntryRef(e.seq, e.hash) for e in entries]
