@@ -37,7 +37,23 @@ from engine.services.tenant_clock import tenant_clock
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
-"""A job started this many times without finishing (its worker crashed each time) goes dead."""
+"""A job whose operation ran this many times without an outcome (each run asked to be tried
+again later) goes dead. Runs cut short by their worker's death are not attempts."""
+MAX_INTERRUPTIONS = 20
+INTERRUPTION_PATIENCE = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class InterruptionLimit:
+    """When a job interrupted again and again (its worker died while it ran) goes dead: after
+    both `count` interruptions and `patience` since the first. A job that kills its worker every
+    time (poison) ends for an operator, while a host that crash-loops for a while (ten kills in
+    five minutes) does not dead-letter the healthy jobs it happened to be running."""
+
+    count: int = MAX_INTERRUPTIONS
+    patience: timedelta = INTERRUPTION_PATIENCE
+
+
 CONFLICT_RETRIES = 5
 MAX_ROUNDS = 3
 """Rounds of the three phases in one run: a reservation (`RunAgain`) then the work itself."""
@@ -141,11 +157,15 @@ def run_job(
     uow_factory: Callable[[], UnitOfWork],
     operations: OperationRegistry,
     clock: Callable[[], datetime],
+    interruptions: InterruptionLimit = InterruptionLimit(),
+    resumed: bool = False,
 ) -> JobOutcome:
     """Idempotent: running a job twice performs its operation's effect once (by its key).
 
-    `clock` gives the real time; a training tenant's job runs on the tenant's clock."""
-    begun = _begin(uow_factory, job_id, clock())
+    `clock` gives the real time; a training tenant's job runs on the tenant's clock.
+    `resumed`: this delivery follows a run of the job that stopped on an unavailable database
+    (the worker lived on and retries it): the job left RUNNING is not an interruption."""
+    begun = _begin(uow_factory, job_id, clock(), interruptions, resumed=resumed)
     if isinstance(begun, JobOutcome):
         return begun
     with uow_factory() as uow:
@@ -191,7 +211,12 @@ def _run(
 
 
 def _begin(
-    uow_factory: Callable[[], UnitOfWork], job_id: uuid.UUID, now: datetime
+    uow_factory: Callable[[], UnitOfWork],
+    job_id: uuid.UUID,
+    now: datetime,
+    limit: InterruptionLimit,
+    *,
+    resumed: bool,
 ) -> Job | JobOutcome:
     with uow_factory() as uow:
         job = uow.jobs.get(job_id)
@@ -199,25 +224,53 @@ def _begin(
             raise JobNotReady(f"job {job_id} inconnu")
         if job.state in (JobState.DONE, JobState.FAILED, JobState.DEAD):
             return JobOutcome(job_id, job.state, "déjà traité")
-        if job.attempts >= MAX_ATTEMPTS:
+        left_running = job.state == JobState.RUNNING
+        interrupted = left_running and not resumed
+        dead = _dead_letter(job, interrupted, now, limit)
+        if dead is not None:
+            error, message = dead
             uow.jobs.set_state(
-                job_id,
-                JobState.DEAD,
-                now,
-                error=f"abandonné après {job.attempts} tentatives interrompues",
+                job_id, JobState.DEAD, now, error=error, count_interruption=interrupted
             )
-            _put_case_in_error(
-                uow,
-                job,
-                f"Le traitement « {job.operation} » a échoué "
-                f"{job.attempts} fois ; intervention d'un opérateur requise.",
-                now,
-            )
+            _put_case_in_error(uow, job, message, now)
             uow.commit()
-            return JobOutcome(job_id, JobState.DEAD, "trop de tentatives")
-        uow.jobs.set_state(job_id, JobState.RUNNING, now, count_attempt=True)
+            return JobOutcome(job_id, JobState.DEAD, error)
+        # A job still RUNNING when a run begins was cut short by its worker's death (killed,
+        # out of memory, host restarted; the broker delivered it again): that run is counted
+        # as an interruption, not as an attempt of the operation.
+        uow.jobs.set_state(
+            job_id,
+            JobState.RUNNING,
+            now,
+            count_attempt=not left_running,
+            count_interruption=interrupted,
+        )
         uow.commit()
         return job
+
+
+def _dead_letter(
+    job: Job, interrupted: bool, now: datetime, limit: InterruptionLimit
+) -> tuple[str, str] | None:
+    """(job error, case error) when the job must stop for an operator, else None."""
+    if interrupted:
+        count = job.interruptions + 1
+        since = job.first_interrupted_at or now
+        if count < limit.count or now - since < limit.patience:
+            return None
+        minutes = round((now - since).total_seconds() / 60)
+        return (
+            f"abandonné : interrompu {count} fois en {minutes} min (son processus s'arrête)",
+            f"Le traitement « {job.operation} » a interrompu son processus de travail "
+            f"{count} fois en {minutes} minutes ; intervention d'un opérateur requise.",
+        )
+    if job.attempts < MAX_ATTEMPTS:
+        return None
+    return (
+        f"abandonné après {job.attempts} essais sans aboutir",
+        f"Le traitement « {job.operation} » a échoué "
+        f"{job.attempts} fois ; intervention d'un opérateur requise.",
+    )
 
 
 def _put_case_in_error(uow: UnitOfWork, job: Job, message: str, now: datetime) -> None:

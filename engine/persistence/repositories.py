@@ -790,6 +790,8 @@ def _job(row: Row[Any]) -> Job:
         attempts=row.attempts,
         result=row.result,
         error=row.error,
+        interruptions=row.interruptions,
+        first_interrupted_at=_aware(row.first_interrupted_at) if row.first_interrupted_at else None,
     )
 
 
@@ -855,7 +857,10 @@ class JobRepository:
         result: dict[str, Any] | None = None,
         error: str | None = None,
         count_attempt: bool = False,
+        count_interruption: bool = False,
     ) -> None:
+        """`count_attempt`: a run starts; `count_interruption`: a run starts in place of one
+        its worker's death cut short (the interrupted run is not an attempt)."""
         values: dict[str, Any] = {"state": state.value, "updated_at": now}
         if result is not None:
             values["result"] = result
@@ -863,6 +868,10 @@ class JobRepository:
             values["error"] = error
         if count_attempt:
             values["attempts"] = t.jobs.c.attempts + 1
+            values["started_at"] = now
+        if count_interruption:
+            values["interruptions"] = t.jobs.c.interruptions + 1
+            values["first_interrupted_at"] = func.coalesce(t.jobs.c.first_interrupted_at, now)
             values["started_at"] = now
         if state in (JobState.DONE, JobState.FAILED, JobState.DEAD):
             values["finished_at"] = now
