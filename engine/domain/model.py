@@ -153,6 +153,8 @@ class Job:
     restarted) while the operation ran. Counted apart so a crash-looping host does not
     dead-letter healthy jobs (engine.operations.runner.MAX_INTERRUPTIONS)."""
     first_interrupted_at: datetime | None = None
+    started_at: datetime | None = None
+    """When its current (or last) run began."""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar, cast
 
-from engine.domain.errors import Conflict, DematflowError, ModelError
+from engine.domain.errors import Conflict, DematflowError, ModelError, Unavailable
 from engine.domain.model import CaseStatus, Job, JobState
 from engine.domain.training import on_tenant_clock, real_time
 from engine.operations.base import (
@@ -158,16 +158,38 @@ def run_job(
     operations: OperationRegistry,
     clock: Callable[[], datetime],
     interruptions: InterruptionLimit = InterruptionLimit(),
-    resumed: bool = False,
+    resumed: str | None = None,
 ) -> JobOutcome:
     """Idempotent: running a job twice performs its operation's effect once (by its key).
 
     `clock` gives the real time; a training tenant's job runs on the tenant's clock.
-    `resumed`: this delivery follows a run of the job that stopped on an unavailable database
-    (the worker lived on and retries it): the job left RUNNING is not an interruption."""
-    begun = _begin(uow_factory, job_id, clock(), interruptions, resumed=resumed)
+    `resumed`: the `RunUnavailable.run` of the run this delivery retries (it stopped on an
+    unavailable database, its worker lived on): if that run is the one the job was left
+    RUNNING by, it is not an interruption. Raises RunUnavailable when the database goes."""
+    now = clock()
+    begun = _begin(uow_factory, job_id, now, interruptions, resumed=resumed)
     if isinstance(begun, JobOutcome):
         return begun
+    try:
+        return _run_begun(begun, uow_factory, operations, clock)
+    except Unavailable as exc:
+        raise RunUnavailable(str(exc), run=now.isoformat()) from exc
+
+
+class RunUnavailable(Unavailable):
+    """The database went away during a run that had begun; `run` names that run (its start)."""
+
+    def __init__(self, message: str, *, run: str) -> None:
+        super().__init__(message)
+        self.run = run
+
+
+def _run_begun(
+    begun: Job,
+    uow_factory: Callable[[], UnitOfWork],
+    operations: OperationRegistry,
+    clock: Callable[[], datetime],
+) -> JobOutcome:
     with uow_factory() as uow:
         tenant = tenant_clock(uow, begun.tenant)
     with on_tenant_clock(tenant):
@@ -216,7 +238,7 @@ def _begin(
     now: datetime,
     limit: InterruptionLimit,
     *,
-    resumed: bool,
+    resumed: str | None,
 ) -> Job | JobOutcome:
     with uow_factory() as uow:
         job = uow.jobs.get(job_id)
@@ -225,7 +247,7 @@ def _begin(
         if job.state in (JobState.DONE, JobState.FAILED, JobState.DEAD):
             return JobOutcome(job_id, job.state, "déjà traité")
         left_running = job.state == JobState.RUNNING
-        interrupted = left_running and not resumed
+        interrupted = left_running and not _same_run(job.started_at, resumed)
         dead = _dead_letter(job, interrupted, now, limit)
         if dead is not None:
             error, message = dead
@@ -247,6 +269,10 @@ def _begin(
         )
         uow.commit()
         return job
+
+
+def _same_run(started_at: datetime | None, run: str | None) -> bool:
+    return started_at is not None and run is not None and started_at == datetime.fromisoformat(run)
 
 
 def _dead_letter(

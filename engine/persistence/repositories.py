@@ -792,6 +792,7 @@ def _job(row: Row[Any]) -> Job:
         error=row.error,
         interruptions=row.interruptions,
         first_interrupted_at=_aware(row.first_interrupted_at) if row.first_interrupted_at else None,
+        started_at=_aware(row.started_at) if row.started_at else None,
     )
 
 
@@ -873,6 +874,8 @@ class JobRepository:
             values["interruptions"] = t.jobs.c.interruptions + 1
             values["first_interrupted_at"] = func.coalesce(t.jobs.c.first_interrupted_at, now)
             values["started_at"] = now
+        if state == JobState.RUNNING:
+            values["started_at"] = now  # names the run (see runner.RunUnavailable)
         if state in (JobState.DONE, JobState.FAILED, JobState.DEAD):
             values["finished_at"] = now
         self.conn.execute(update(t.jobs).where(t.jobs.c.id == job_id).values(**values))

@@ -174,8 +174,13 @@ def job_log_context(p: Platform, job: str) -> Iterator[None]:
 
 def _register_tasks(app: Celery) -> None:
     @app.task(name="dematflow.run_job", bind=True, max_retries=None, acks_late=True)  # type: ignore[untyped-decorator]
-    def run_job_task(self: Any, job_id: str, resumed: bool = False) -> str:
-        from engine.operations.runner import InterruptionLimit, JobNotReady, run_job
+    def run_job_task(self: Any, job_id: str, resumed: str | None = None) -> str:
+        from engine.operations.runner import (
+            InterruptionLimit,
+            JobNotReady,
+            RunUnavailable,
+            run_job,
+        )
 
         p = platform()
         limit = InterruptionLimit(
@@ -193,11 +198,13 @@ def _register_tasks(app: Celery) -> None:
                     resumed=resumed,
                 )
         except Unavailable as exc:
-            # The database went away mid-run: nothing half-written (one transaction per phase);
-            # try again, the job left RUNNING is known not to be an interruption.
+            # The database went away: nothing half-written (one transaction per phase). Try
+            # again; the run it cut (if one had begun) is named so as not to count it as an
+            # interruption, which a later kill of the worker still is.
             log.warning("job %s : %s ; nouvel essai", job_id, exc)
+            run = exc.run if isinstance(exc, RunUnavailable) else resumed
             delay = min(30, 2 ** min(self.request.retries, 5))
-            raise self.retry(args=[job_id, True], countdown=delay, exc=exc) from exc
+            raise self.retry(args=[job_id, run], countdown=delay, exc=exc) from exc
         except JobNotReady as exc:
             raise self.retry(exc=exc, countdown=1, max_retries=10) from exc
         except OperationRetry as exc:

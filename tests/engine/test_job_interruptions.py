@@ -39,8 +39,19 @@ def _job_as(p: Platform, **values: Any) -> Job:
     return job
 
 
-def _run(p: Platform, job: Job, limit: InterruptionLimit = InterruptionLimit()) -> Job:
-    run_job(job.id, uow_factory=p.uow, operations=p.operations, clock=p.clock, interruptions=limit)
+def _run(
+    p: Platform,
+    job: Job,
+    resumed: str | None = None,
+) -> Job:
+    run_job(
+        job.id,
+        uow_factory=p.uow,
+        operations=p.operations,
+        clock=p.clock,
+        interruptions=InterruptionLimit(),
+        resumed=resumed,
+    )
     with p.uow() as uow:
         found = uow.jobs.get(job.id)
     assert found is not None
@@ -112,3 +123,21 @@ def test_an_operation_that_keeps_asking_to_retry_still_ends_after_its_attempts(
 def _case(p: Platform, job: Job) -> Any:
     with p.uow() as uow:
         return uow.cases.get(SIREN_A, job.case_id)
+
+
+def test_a_run_cut_by_the_database_is_resumed_without_counting_it(p: Platform) -> None:
+    # The worker lived on and retries the run it named (RunUnavailable.run): no interruption.
+    started = p.clock() - timedelta(seconds=5)
+    job = _job_as(p, state="running", attempts=1, started_at=started)
+    done = _run(p, job, resumed=started.isoformat())
+    assert done.state == JobState.DONE
+    assert (done.attempts, done.interruptions) == (1, 0)
+
+
+def test_a_kill_after_a_database_outage_still_counts(p: Platform) -> None:
+    # The retried run began (a new start) and its worker was killed: the broker delivers the
+    # same retry again, naming the older run, which is not the one left RUNNING.
+    started = p.clock() - timedelta(seconds=5)
+    job = _job_as(p, state="running", attempts=1, started_at=p.clock() - timedelta(seconds=1))
+    done = _run(p, job, resumed=started.isoformat())
+    assert (done.attempts, done.interruptions) == (1, 1)

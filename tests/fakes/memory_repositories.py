@@ -371,6 +371,7 @@ class MemoryJobs:
             first_interrupted_at=(
                 job.first_interrupted_at or now if count_interruption else job.first_interrupted_at
             ),
+            started_at=now if state == JobState.RUNNING else job.started_at,
         )
 
     def recall_effect(self, idempotency_key: str) -> dict[str, Any] | None:
