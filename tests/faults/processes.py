@@ -44,13 +44,13 @@ def fault_settings(
 
 
 @contextmanager
-def producer(settings: Settings) -> Iterator[Platform]:
+def producer(settings: Settings, procedures: Path = TEST_PROCEDURES) -> Iterator[Platform]:
     """A platform whose committed jobs go to the broker, the test procedures deployed, the two
     test tenants created."""
     setup = build_platform(settings)
     with setup.uow() as uow:
         deploy_directory(
-            uow, TEST_PROCEDURES, operations=build_operations(settings), now=datetime.now(UTC)
+            uow, procedures, operations=build_operations(settings), now=datetime.now(UTC)
         )
         uow.commit()
     setup.db.dispose()
@@ -60,6 +60,23 @@ def producer(settings: Settings) -> Iterator[Platform]:
         yield platform
     finally:
         platform.db.dispose()
+
+
+def connector_environment(settings: Settings) -> dict[str, str]:
+    """The SMTP relay and the @ctes tiers of `settings`, as a worker reads them."""
+    env = {
+        "DEMATFLOW_SMTP__HOST": settings.smtp.host,
+        "DEMATFLOW_SMTP__PORT": str(settings.smtp.port),
+        "DEMATFLOW_SMTP__SENDER": settings.smtp.sender,
+        "DEMATFLOW_SMTP__TIMEOUT_SECONDS": str(settings.smtp.timeout_seconds),
+        "DEMATFLOW_ACTES__BASE_URL": settings.actes.base_url,
+        "DEMATFLOW_ACTES__TIMEOUT_SECONDS": str(settings.actes.timeout_seconds),
+    }
+    for name in ("client_cert", "client_key", "ca_bundle"):
+        value = getattr(settings.actes, name)
+        if value is not None:
+            env[f"DEMATFLOW_ACTES__{name.upper()}"] = str(value)
+    return env
 
 
 def environment(settings: Settings, extra: Mapping[str, str] | None = None) -> dict[str, str]:
@@ -72,6 +89,7 @@ def environment(settings: Settings, extra: Mapping[str, str] | None = None) -> d
         "DEMATFLOW_DATA_DIR": str(settings.data_dir),
         "DEMATFLOW_SECRET_KEY": SECRET_KEY,
         "PYTHONPATH": str(ROOT),
+        **connector_environment(settings),
         **(extra or {}),
     }
 
