@@ -174,6 +174,27 @@ def run_job(
         return _run_begun(begun, uow_factory, operations, clock)
     except Unavailable as exc:
         raise RunUnavailable(str(exc), run=now.isoformat()) from exc
+    except OperationRetry:
+        raise
+    except Exception as exc:
+        # A failure of the run itself (a bug, a conflict without end), not a dead worker: the
+        # job is no longer RUNNING, so its next run counts as an attempt, not an interruption.
+        _ended_unexpectedly(uow_factory, job_id, clock(), exc)
+        raise
+
+
+def _ended_unexpectedly(
+    uow_factory: Callable[[], UnitOfWork], job_id: uuid.UUID, now: datetime, exc: Exception
+) -> None:
+    try:
+        with uow_factory() as uow:
+            current = uow.jobs.get(job_id)
+            if current is not None and current.state == JobState.RUNNING:
+                error = f"erreur inattendue ({type(exc).__name__}) ; nouvel essai prévu"
+                uow.jobs.set_state(job_id, JobState.SENT, now, error=error)
+                uow.commit()
+    except Exception:
+        log.exception("job %s : état non enregistré après une erreur inattendue", job_id)
 
 
 class RunUnavailable(Unavailable):

@@ -141,3 +141,19 @@ def test_a_kill_after_a_database_outage_still_counts(p: Platform) -> None:
     job = _job_as(p, state="running", attempts=1, started_at=p.clock() - timedelta(seconds=1))
     done = _run(p, job, resumed=started.isoformat())
     assert (done.attempts, done.interruptions) == (1, 1)
+
+
+def test_a_run_that_raises_is_an_attempt_not_an_interruption(p: Platform) -> None:
+    # Parameters the operation cannot read: a failure of the run itself, its worker alive.
+    job = _job_as(p, params={"linger": "pas un nombre"})
+    with pytest.raises(ValueError):
+        _run(p, job)
+    with p.uow() as uow:
+        failed = uow.jobs.get(job.id)
+    assert failed is not None and failed.state == JobState.SENT
+    assert "erreur inattendue (ValueError)" in (failed.error or "")
+    with pytest.raises(ValueError):
+        _run(p, job)
+    with p.uow() as uow:
+        again = uow.jobs.get(job.id)
+    assert again is not None and (again.attempts, again.interruptions) == (2, 0)
