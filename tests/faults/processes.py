@@ -165,7 +165,11 @@ class Web(Process):
             settings,
             log,
         )
-        wait_for(lambda: port_open(self.port), 60, "the web to listen", self)
+        try:
+            wait_for(lambda: port_open(self.port), 60, "the web to listen", self)
+        except BaseException:
+            Process.stop(self)
+            raise
         self.client = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=30)
 
     def stop(self) -> None:

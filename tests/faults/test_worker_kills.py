@@ -59,19 +59,23 @@ def _kill_each_run(
     out-of-memory killer). Answers the worker left running."""
     current = worker(settings, tmp_path / "worker-0.log")
     seen = 0  # runs begun so far: attempts + interruptions
-    for kill in range(kills):
-        job = _next_run(p, case_id, seen, current)
-        assert job.state == JobState.RUNNING, job
-        seen = job.attempts + job.interruptions
-        if kill >= kills - whole:
-            current.kill_hard()
-            current.stop()
-            current = worker(settings, tmp_path / f"worker-{kill + 1}.log")
-        else:
-            pool = current.children()
-            assert pool, "no pool process to kill"
-            for pid in pool:
-                os.kill(pid, signal.SIGKILL)
+    try:
+        for kill in range(kills):
+            job = _next_run(p, case_id, seen, current)
+            assert job.state == JobState.RUNNING, job
+            seen = job.attempts + job.interruptions
+            if kill >= kills - whole:
+                current.kill_hard()
+                current.stop()
+                current = worker(settings, tmp_path / f"worker-{kill + 1}.log")
+            else:
+                pool = current.children()
+                assert pool, "no pool process to kill"
+                for pid in pool:
+                    os.kill(pid, signal.SIGKILL)
+    except BaseException:
+        current.stop()
+        raise
     return current
 
 
