@@ -144,6 +144,7 @@ class Jobs(Protocol):
         result: dict[str, Any] | None = None,
         error: str | None = None,
         count_attempt: bool = False,
+        count_interruption: bool = False,
     ) -> None: ...
     def recall_effect(self, idempotency_key: str) -> dict[str, Any] | None: ...
     def remember_effect(

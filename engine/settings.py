@@ -246,6 +246,12 @@ class Settings(BaseSettings):
     (engine.bootstrap): the extension point a worker process is given by environment."""
     worker_stale_after: int = 120
     """Seconds after which a job handed to the broker and not finished is sent again."""
+    worker_max_interruptions: int = 20
+    worker_interruption_patience: int = 900
+    """A job whose worker died while running it (killed, out of memory) goes dead only after
+    `worker_max_interruptions` such deaths and this many seconds since the first: a crash-
+    looping host does not dead-letter healthy jobs, a job that kills its worker every time ends
+    for an operator. Failures of the operation itself are counted apart (runner.MAX_ATTEMPTS)."""
     internal_networks: list[str] = [
         "127.0.0.0/8",
         "::1/128",

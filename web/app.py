@@ -75,6 +75,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     errors.install(app)
     app.add_middleware(TenantClockMiddleware, uow_factory=platform.reader)  # innermost
     app.add_middleware(BodyLimitMiddleware, limits=_body_limits(platform.settings))  # in session
+    app.add_middleware(errors.UnavailableMiddleware)  # in session: its page shows who is in
     app.add_middleware(SessionMiddleware, config=SessionConfig(platform.settings.secret_key))
     if app.state.oidc is not None:  # inside the security headers: its CSP wins
         app.add_middleware(FormActionMiddleware, origin=app.state.oidc.origin)

@@ -9,6 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from engine.domain.errors import (
     Conflict,
@@ -19,6 +20,7 @@ from engine.domain.errors import (
     ModelError,
     NotFound,
     ProcessDefinitionError,
+    Unavailable,
 )
 from web.auth import LoginRequired, PasswordChangeRequired
 
@@ -30,6 +32,7 @@ STATUS: list[tuple[type[Exception], int, str]] = [
     (ProcessDefinitionError, 422, "Définition de procédure invalide"),
     (InvalidInput, 422, "Requête invalide"),
     (ModelError, 409, "Erreur dans le modèle de procédure"),
+    (Unavailable, 503, "Service momentanément indisponible"),
     (DematflowError, 500, "Erreur"),
 ]
 
@@ -74,14 +77,49 @@ def _page(request: Request, status: int, title: str, detail: str) -> Response:
 def _engine_error(request: Request, exc: Exception) -> Response:
     status, title = status_of(exc)
     detail = str(exc) if status < 500 else "Erreur interne."
-    if isinstance(exc, ModelError):
+    if isinstance(exc, ModelError | Unavailable):
         detail = str(exc)
     if wants_html(request):
-        return _page(request, status, title, detail)
-    extra: dict[str, Any] = {}
-    if isinstance(exc, FormValidationError):
-        extra["errors"] = [{"field": e.path, "message": e.message} for e in exc.errors]
-    return problem(status, title, detail, **extra)
+        response = _page(request, status, title, detail)
+    else:
+        extra: dict[str, Any] = {}
+        if isinstance(exc, FormValidationError):
+            extra["errors"] = [{"field": e.path, "message": e.message} for e in exc.errors]
+        response = problem(status, title, detail, **extra)
+    if isinstance(exc, Unavailable):
+        response.headers["Retry-After"] = str(RETRY_AFTER_S)
+    return response
+
+
+RETRY_AFTER_S = 10
+"""What a 503 asks the client to wait (the database is usually back within seconds)."""
+
+
+class UnavailableMiddleware:
+    """`Unavailable` raised by a middleware inside this one (the tenant clock reads the
+    database before any route) gets the same 503 page or problem+json as from a route, not a
+    bare 500; once a response has started, the error goes on up."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Unavailable as exc:
+            if started:
+                raise
+            await _engine_error(Request(scope, receive), exc)(scope, receive, send)
 
 
 def _validation_error(request: Request, exc: Exception) -> Response:

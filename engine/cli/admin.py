@@ -300,7 +300,7 @@ def ops_stuck(limit: int) -> None:
     for job in jobs:
         click.echo(
             f"  {job.tenant}\t{job.case_id}\t{job.operation}\t{job.state.value}"
-            f"\t{job.attempts} tentative(s)\t{job.error}"
+            f"\t{job.attempts} tentative(s), {job.interruptions} interrompue(s)\t{job.error}"
         )
     if cases:
         click.echo("Relancer un dossier : dematflow cases retry --tenant SIREN ID_DOSSIER")

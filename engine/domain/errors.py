@@ -17,6 +17,11 @@ class Conflict(DematflowError):
     """A concurrent change won; reload and try again."""
 
 
+class Unavailable(DematflowError):
+    """A service the platform cannot work without (the database) does not answer now; nothing
+    was written. Try again shortly: the web answers 503, the worker retries the job."""
+
+
 class InvalidInput(DematflowError):
     """The request is malformed or breaks a rule; the message says which."""
 

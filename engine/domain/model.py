@@ -144,8 +144,17 @@ class Job:
     idempotency_key: str
     state: JobState
     attempts: int
+    """Runs of the operation that were not cut short by their worker's death (the current one
+    included): a run ended by `RetryLater` counts, an interrupted run is in `interruptions`."""
     result: dict[str, Any] | None = None
     error: str | None = None
+    interruptions: int = 0
+    """Runs found unfinished by the next run: their worker died (killed, out of memory, host
+    restarted) while the operation ran. Counted apart so a crash-looping host does not
+    dead-letter healthy jobs (engine.operations.runner.MAX_INTERRUPTIONS)."""
+    first_interrupted_at: datetime | None = None
+    started_at: datetime | None = None
+    """When its current (or last) run began."""
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, TypeVar, cast
 
-from engine.domain.errors import Conflict, DematflowError, ModelError
+from engine.domain.errors import Conflict, DematflowError, ModelError, Unavailable
 from engine.domain.model import CaseStatus, Job, JobState
 from engine.domain.training import on_tenant_clock, real_time
 from engine.operations.base import (
@@ -37,7 +37,23 @@ from engine.services.tenant_clock import tenant_clock
 log = logging.getLogger(__name__)
 
 MAX_ATTEMPTS = 5
-"""A job started this many times without finishing (its worker crashed each time) goes dead."""
+"""A job whose operation ran this many times without an outcome (each run asked to be tried
+again later) goes dead. Runs cut short by their worker's death are not attempts."""
+MAX_INTERRUPTIONS = 20
+INTERRUPTION_PATIENCE = timedelta(minutes=15)
+
+
+@dataclass(frozen=True)
+class InterruptionLimit:
+    """When a job interrupted again and again (its worker died while it ran) goes dead: after
+    both `count` interruptions and `patience` since the first. A job that kills its worker every
+    time (poison) ends for an operator, while a host that crash-loops for a while (ten kills in
+    five minutes) does not dead-letter the healthy jobs it happened to be running."""
+
+    count: int = MAX_INTERRUPTIONS
+    patience: timedelta = INTERRUPTION_PATIENCE
+
+
 CONFLICT_RETRIES = 5
 MAX_ROUNDS = 3
 """Rounds of the three phases in one run: a reservation (`RunAgain`) then the work itself."""
@@ -141,13 +157,60 @@ def run_job(
     uow_factory: Callable[[], UnitOfWork],
     operations: OperationRegistry,
     clock: Callable[[], datetime],
+    interruptions: InterruptionLimit = InterruptionLimit(),
+    resumed: str | None = None,
 ) -> JobOutcome:
     """Idempotent: running a job twice performs its operation's effect once (by its key).
 
-    `clock` gives the real time; a training tenant's job runs on the tenant's clock."""
-    begun = _begin(uow_factory, job_id, clock())
+    `clock` gives the real time; a training tenant's job runs on the tenant's clock.
+    `resumed`: the `RunUnavailable.run` of the run this delivery retries (it stopped on an
+    unavailable database, its worker lived on): if that run is the one the job was left
+    RUNNING by, it is not an interruption. Raises RunUnavailable when the database goes."""
+    now = clock()
+    begun = _begin(uow_factory, job_id, now, interruptions, resumed=resumed)
     if isinstance(begun, JobOutcome):
         return begun
+    try:
+        return _run_begun(begun, uow_factory, operations, clock)
+    except Unavailable as exc:
+        raise RunUnavailable(str(exc), run=now.isoformat()) from exc
+    except OperationRetry:
+        raise
+    except Exception as exc:
+        # A failure of the run itself (a bug, a conflict without end), not a dead worker: the
+        # job is no longer RUNNING, so its next run counts as an attempt, not an interruption.
+        _ended_unexpectedly(uow_factory, job_id, clock(), exc)
+        raise
+
+
+def _ended_unexpectedly(
+    uow_factory: Callable[[], UnitOfWork], job_id: uuid.UUID, now: datetime, exc: Exception
+) -> None:
+    try:
+        with uow_factory() as uow:
+            current = uow.jobs.get(job_id)
+            if current is not None and current.state == JobState.RUNNING:
+                error = f"erreur inattendue ({type(exc).__name__}) ; nouvel essai prévu"
+                uow.jobs.set_state(job_id, JobState.SENT, now, error=error)
+                uow.commit()
+    except Exception:
+        log.exception("job %s : état non enregistré après une erreur inattendue", job_id)
+
+
+class RunUnavailable(Unavailable):
+    """The database went away during a run that had begun; `run` names that run (its start)."""
+
+    def __init__(self, message: str, *, run: str) -> None:
+        super().__init__(message)
+        self.run = run
+
+
+def _run_begun(
+    begun: Job,
+    uow_factory: Callable[[], UnitOfWork],
+    operations: OperationRegistry,
+    clock: Callable[[], datetime],
+) -> JobOutcome:
     with uow_factory() as uow:
         tenant = tenant_clock(uow, begun.tenant)
     with on_tenant_clock(tenant):
@@ -191,7 +254,12 @@ def _run(
 
 
 def _begin(
-    uow_factory: Callable[[], UnitOfWork], job_id: uuid.UUID, now: datetime
+    uow_factory: Callable[[], UnitOfWork],
+    job_id: uuid.UUID,
+    now: datetime,
+    limit: InterruptionLimit,
+    *,
+    resumed: str | None,
 ) -> Job | JobOutcome:
     with uow_factory() as uow:
         job = uow.jobs.get(job_id)
@@ -199,25 +267,57 @@ def _begin(
             raise JobNotReady(f"job {job_id} inconnu")
         if job.state in (JobState.DONE, JobState.FAILED, JobState.DEAD):
             return JobOutcome(job_id, job.state, "déjà traité")
-        if job.attempts >= MAX_ATTEMPTS:
+        left_running = job.state == JobState.RUNNING
+        interrupted = left_running and not _same_run(job.started_at, resumed)
+        dead = _dead_letter(job, interrupted, now, limit)
+        if dead is not None:
+            error, message = dead
             uow.jobs.set_state(
-                job_id,
-                JobState.DEAD,
-                now,
-                error=f"abandonné après {job.attempts} tentatives interrompues",
+                job_id, JobState.DEAD, now, error=error, count_interruption=interrupted
             )
-            _put_case_in_error(
-                uow,
-                job,
-                f"Le traitement « {job.operation} » a échoué "
-                f"{job.attempts} fois ; intervention d'un opérateur requise.",
-                now,
-            )
+            _put_case_in_error(uow, job, message, now)
             uow.commit()
-            return JobOutcome(job_id, JobState.DEAD, "trop de tentatives")
-        uow.jobs.set_state(job_id, JobState.RUNNING, now, count_attempt=True)
+            return JobOutcome(job_id, JobState.DEAD, error)
+        # A job still RUNNING when a run begins was cut short by its worker's death (killed,
+        # out of memory, host restarted; the broker delivered it again): that run is counted
+        # as an interruption, not as an attempt of the operation.
+        uow.jobs.set_state(
+            job_id,
+            JobState.RUNNING,
+            now,
+            count_attempt=not left_running,
+            count_interruption=interrupted,
+        )
         uow.commit()
         return job
+
+
+def _same_run(started_at: datetime | None, run: str | None) -> bool:
+    return started_at is not None and run is not None and started_at == datetime.fromisoformat(run)
+
+
+def _dead_letter(
+    job: Job, interrupted: bool, now: datetime, limit: InterruptionLimit
+) -> tuple[str, str] | None:
+    """(job error, case error) when the job must stop for an operator, else None."""
+    if interrupted:
+        count = job.interruptions + 1
+        since = job.first_interrupted_at or now
+        if count < limit.count or now - since < limit.patience:
+            return None
+        minutes = round((now - since).total_seconds() / 60)
+        return (
+            f"abandonné : interrompu {count} fois en {minutes} min (son processus s'arrête)",
+            f"Le traitement « {job.operation} » a interrompu son processus de travail "
+            f"{count} fois en {minutes} minutes ; intervention d'un opérateur requise.",
+        )
+    if job.attempts < MAX_ATTEMPTS:
+        return None
+    return (
+        f"abandonné après {job.attempts} essais sans aboutir",
+        f"Le traitement « {job.operation} » a échoué "
+        f"{job.attempts} fois ; intervention d'un opérateur requise.",
+    )
 
 
 def _put_case_in_error(uow: UnitOfWork, job: Job, message: str, now: datetime) -> None:

@@ -5,6 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import ExceptionContext
+
+from engine.domain.errors import Unavailable
 
 
 def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
@@ -14,9 +17,28 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
         )
         _tune_sqlite(engine)
         return engine
-    return create_engine(
-        url, echo=echo, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    engine = create_engine(
+        url,
+        echo=echo,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        pool_pre_ping=True,
+        connect_args={"connect_timeout": 5},
     )
+    event.listen(engine, "handle_error", _unavailable)
+    return engine
+
+
+def _unavailable(context: ExceptionContext) -> None:
+    """A lost or refused connection becomes the engine's `Unavailable` (the web answers 503,
+    the worker retries); other database errors keep their type. The transaction in progress
+    is rolled back by the server: nothing of it is written."""
+    if context.is_disconnect or context.connection is None:
+        if context.is_pre_ping:
+            return  # the pool opens a fresh connection, which raises here if it fails too
+        raise Unavailable(
+            "la base de données ne répond pas ; réessayez dans quelques instants"
+        ) from context.original_exception
 
 
 def _tune_sqlite(engine: Engine) -> None:

@@ -791,6 +791,9 @@ def _job(row: Row[Any]) -> Job:
         attempts=row.attempts,
         result=row.result,
         error=row.error,
+        interruptions=row.interruptions,
+        first_interrupted_at=_aware(row.first_interrupted_at) if row.first_interrupted_at else None,
+        started_at=_aware(row.started_at) if row.started_at else None,
     )
 
 
@@ -856,7 +859,10 @@ class JobRepository:
         result: dict[str, Any] | None = None,
         error: str | None = None,
         count_attempt: bool = False,
+        count_interruption: bool = False,
     ) -> None:
+        """`count_attempt`: a run starts; `count_interruption`: a run starts in place of one
+        its worker's death cut short (the interrupted run is not an attempt)."""
         values: dict[str, Any] = {"state": state.value, "updated_at": now}
         if result is not None:
             values["result"] = result
@@ -865,6 +871,12 @@ class JobRepository:
         if count_attempt:
             values["attempts"] = t.jobs.c.attempts + 1
             values["started_at"] = now
+        if count_interruption:
+            values["interruptions"] = t.jobs.c.interruptions + 1
+            values["first_interrupted_at"] = func.coalesce(t.jobs.c.first_interrupted_at, now)
+            values["started_at"] = now
+        if state == JobState.RUNNING:
+            values["started_at"] = now  # names the run (see runner.RunUnavailable)
         if state in (JobState.DONE, JobState.FAILED, JobState.DEAD):
             values["finished_at"] = now
         self.conn.execute(update(t.jobs).where(t.jobs.c.id == job_id).values(**values))

@@ -168,6 +168,8 @@ jobs = Table(
     Column("state", String(20), nullable=False),
     Column("attempts", Integer, nullable=False, default=0),
     Column("deliveries", Integer, nullable=False, default=0),
+    Column("interruptions", Integer, nullable=False, default=0, server_default="0"),
+    Column("first_interrupted_at", DateTime(timezone=True), nullable=True),
     Column("result", JSON, nullable=True),
     Column("error", Text, nullable=True),
     Column("created_at", DateTime(timezone=True), nullable=False),

@@ -15,6 +15,7 @@ from celery.signals import worker_process_init, worker_ready
 
 from engine import observability
 from engine.bootstrap import Platform, build_platform
+from engine.domain.errors import Unavailable
 from engine.operations.base import OperationFailed, OperationRegistry, OperationRetry
 from engine.persistence.uow import JobDispatcher
 from engine.settings import Settings
@@ -173,15 +174,37 @@ def job_log_context(p: Platform, job: str) -> Iterator[None]:
 
 def _register_tasks(app: Celery) -> None:
     @app.task(name="dematflow.run_job", bind=True, max_retries=None, acks_late=True)  # type: ignore[untyped-decorator]
-    def run_job_task(self: Any, job_id: str) -> str:
-        from engine.operations.runner import JobNotReady, run_job
+    def run_job_task(self: Any, job_id: str, resumed: str | None = None) -> str:
+        from engine.operations.runner import (
+            InterruptionLimit,
+            JobNotReady,
+            RunUnavailable,
+            run_job,
+        )
 
         p = platform()
+        limit = InterruptionLimit(
+            p.settings.worker_max_interruptions,
+            timedelta(seconds=p.settings.worker_interruption_patience),
+        )
         try:
             with job_log_context(p, job_id):
                 outcome = run_job(
-                    uuid.UUID(job_id), uow_factory=p.uow, operations=p.operations, clock=p.clock
+                    uuid.UUID(job_id),
+                    uow_factory=p.uow,
+                    operations=p.operations,
+                    clock=p.clock,
+                    interruptions=limit,
+                    resumed=resumed,
                 )
+        except Unavailable as exc:
+            # The database went away: nothing half-written (one transaction per phase). Try
+            # again; the run it cut (if one had begun) is named so as not to count it as an
+            # interruption, which a later kill of the worker still is.
+            log.warning("job %s : %s ; nouvel essai", job_id, exc)
+            run = exc.run if isinstance(exc, RunUnavailable) else resumed
+            delay = min(30, 2 ** min(self.request.retries, 5))
+            raise self.retry(args=[job_id, run], countdown=delay, exc=exc) from exc
         except JobNotReady as exc:
             raise self.retry(exc=exc, countdown=1, max_retries=10) from exc
         except OperationRetry as exc:

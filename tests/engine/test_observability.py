@@ -12,7 +12,7 @@ from sqlalchemy import update
 from engine.bootstrap import Platform
 from engine.domain.model import CaseStatus, JobState
 from engine.observability import JsonFormatter, case_id, metrics_registry
-from engine.operations.runner import MAX_ATTEMPTS, run_job
+from engine.operations.runner import INTERRUPTION_PATIENCE, MAX_INTERRUPTIONS, run_job
 from engine.persistence import tables as t
 from tests.engine.support import SIREN_A, complete, get, make_tenants, run_pending_jobs, start
 
@@ -55,12 +55,17 @@ def test_crash_looping_job_is_dead_lettered_and_listed(p: Platform) -> None:
     complete(p, case, "saisir", {"mode": "compter", "attente": 0})
     with p.uow() as uow:
         job = uow.jobs.for_case(SIREN_A, case.id)[0]
-    # As if its worker had been killed MAX_ATTEMPTS times while running it.
+    # As if its worker had been killed while running it, MAX_INTERRUPTIONS times long enough.
     with p.db.begin() as conn:
         conn.execute(
             update(t.jobs)
             .where(t.jobs.c.id == job.id)
-            .values(attempts=MAX_ATTEMPTS, state="running")
+            .values(
+                attempts=1,
+                interruptions=MAX_INTERRUPTIONS - 1,
+                first_interrupted_at=p.clock() - INTERRUPTION_PATIENCE,
+                state="running",
+            )
         )
     outcome = run_job(job.id, uow_factory=p.uow, operations=p.operations, clock=p.clock)
     assert outcome.state == JobState.DEAD

@@ -358,6 +358,7 @@ class MemoryJobs:
         result: dict[str, Any] | None = None,
         error: str | None = None,
         count_attempt: bool = False,
+        count_interruption: bool = False,
     ) -> None:
         job = self.state.jobs[job_id]
         self.state.jobs[job_id] = dataclasses.replace(
@@ -366,6 +367,11 @@ class MemoryJobs:
             result=result if result is not None else job.result,
             error=error if error is not None else job.error,
             attempts=job.attempts + 1 if count_attempt else job.attempts,
+            interruptions=job.interruptions + 1 if count_interruption else job.interruptions,
+            first_interrupted_at=(
+                job.first_interrupted_at or now if count_interruption else job.first_interrupted_at
+            ),
+            started_at=now if state == JobState.RUNNING else job.started_at,
         )
 
     def recall_effect(self, idempotency_key: str) -> dict[str, Any] | None:
