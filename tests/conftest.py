@@ -11,6 +11,7 @@ pytest_plugins = [
     "tests.fixtures.s3",
     "tests.fixtures.smtp",
     "tests.fixtures.prefecture",
+    "tests.fixtures.sae",
 ]
 
 

@@ -21,6 +21,7 @@ __all__ = [
 
 SEDA_NS = "fr:gouv:culture:archivesdefrance:seda:v2.3"
 _Q = "{" + SEDA_NS + "}"
+NAME_NS = "urn:dematflow:archiving:1"
 ACCEPTED_CODES = frozenset({"OK", "WARNING", "000"})
 """Vitam accepts with ``OK`` or ``WARNING``; As@lae with ``000``. Anything else is a refusal."""
 MAX_REASONS = 50
@@ -97,9 +98,11 @@ def _reasons(root: etree._Element) -> tuple[str, ...]:
         detail = _text(event.find(_Q + "OutcomeDetailMessage")) or _text(
             event.find(_Q + "EventDetail")
         )
+        if not detail:
+            continue
         label = _text(event.find(_Q + "EventType")) or _text(event.find(_Q + "EventTypeCode"))
-        text = f"{label} : {detail}" if label and detail else detail or label
-        if text and text not in found:
+        text = f"{label} : {detail}" if label else detail
+        if text not in found:
             found.append(text[:MAX_REASON_CHARS])
     for comment in root.findall(_Q + "Comment"):
         if (text := _text(comment)) and text not in found:
@@ -176,7 +179,10 @@ def _organisation(parent: etree._Element, tag: str, identifier: str, name: str =
     org = _el(parent, tag)
     _el(org, "Identifier", identifier)
     if name:
-        _el(_el(org, "OrganizationDescriptiveMetadata"), "Name", name)
+        # OrganizationDescriptiveMetadata is open content from another namespace.
+        metadata = _el(org, "OrganizationDescriptiveMetadata")
+        node = etree.SubElement(metadata, "{" + NAME_NS + "}Name", nsmap={"dm": NAME_NS})
+        node.text = name
 
 
 def build_elimination_request(request: EliminationRequest) -> bytes:
