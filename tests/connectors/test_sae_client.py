@@ -18,7 +18,8 @@ from connectors.sae import (
     TransferPackage,
     open_sae_client,
 )
-from tests.fixtures.sae import SaeSimulatorProcess, free_port, sample_transfer
+from devstack.process import free_port
+from tests.fixtures.sae import SaeSimulatorProcess, sample_transfer
 
 KINDS = [SaeKind.VITAM, SaeKind.ASALAE]
 
