@@ -3,16 +3,20 @@ simulator process (Vitam and As@lae), the package is « transféré » only when
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 import pytest
+from click.testing import CliRunner
 
 from devstack.process import free_port
 from engine.bootstrap import Platform
+from engine.cli.archives import group as archives_cli
 from engine.domain.archives import ARCHIVED, TRANSFERRED
 from engine.domain.errors import Conflict, InvalidInput
 from engine.domain.sae_transfers import TransferState
 from engine.jobs.sae_polling import run_sae_exchanges
+from engine.services import admin
 from engine.services.archives.setup import ArchiveSetup
 from engine.services.archives.transfer import (
     NOT_CONFIGURED,
@@ -22,7 +26,12 @@ from engine.services.archives.transfer import (
     save_endpoint,
     transfers_for,
 )
-from tests.engine.archives.conftest import ARCHIVISTE, archived_case, package_of
+from tests.engine.archives.conftest import (
+    ARCHIVISTE,
+    archived_case,
+    package_of,
+    use_platform_env,
+)
 from tests.engine.support import OPERATOR, SIREN_A
 from tests.fixtures.sae import SAE_PASSWORD, SAE_USER, SaeSimulatorProcess
 
@@ -82,7 +91,9 @@ def test_accepted_transfer_marks_the_package_transferred_with_the_sae_ids(
     with p.uow() as uow:
         assert uow.archives.get(SIREN_A, package_id).state == TRANSFERRED  # type: ignore[union-attr]
         [transfer] = transfers_for(uow, SIREN_A, package_id)
-        transferred = [e for e in uow.journal.iter_entries(SIREN_A) if e.kind == "archive.transferred"]
+        transferred = [
+            e for e in uow.journal.iter_entries(SIREN_A) if e.kind == "archive.transferred"
+        ]
     assert transfer.state == TransferState.ACCEPTED and transfer.sae_ids
     assert transferred[0].payload["sae_ids"] == list(transfer.sae_ids)
     assert {"archive.transfer_requested", "archive.transfer_sent"} <= set(journal_kinds(p))
@@ -144,9 +155,7 @@ def test_unconfigured_tenant_gets_a_clear_message(p: Platform) -> None:
     assert str(raised.value) == NOT_CONFIGURED
 
 
-def test_one_open_transfer_per_package(
-    p: Platform, sae_simulator: SaeSimulatorProcess
-) -> None:
+def test_one_open_transfer_per_package(p: Platform, sae_simulator: SaeSimulatorProcess) -> None:
     configure(p, "vitam", sae_simulator.base_url)
     package_id = archived_package_id(p)
     ask(p, package_id)
@@ -176,3 +185,38 @@ def test_elimination_request_goes_to_the_sae_holding_the_package(
     assert elimination.state == TransferState.ACCEPTED
     assert set(elimination.sae_ids) == set(transfer.sae_ids)
     assert "archive.sae_eliminated" in journal_kinds(p)
+
+
+def test_operator_cli_configures_requests_runs_and_reports(
+    p: Platform, sae_simulator: SaeSimulatorProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    use_platform_env(p, monkeypatch)
+    monkeypatch.setenv("DEMATFLOW_SAE_TEST", SAE_PASSWORD)
+    package_id = archived_package_id(p)
+    with p.uow() as uow:
+        admin.create_user(
+            uow, username="archiviste", display_name="Anne Archiviste", password=None,
+            tenant=SIREN_A, roles=("archiviste",), actor=OPERATOR, now=p.clock(),
+        )  # fmt: skip
+        uow.commit()
+    cli = CliRunner()
+    base = ["transfer"]
+    unconfigured = cli.invoke(archives_cli, [*base, "status", "--tenant", SIREN_A])
+    assert unconfigured.exit_code == 1 and "aucun SAE" in unconfigured.output
+    configure_args = [*base, "configure", "--tenant", SIREN_A, "--kind", "asalae"]
+    configure_args += ["--url", sae_simulator.base_url, "--username", SAE_USER]
+    configure_args += ["--secret-ref", "DEMATFLOW_SAE_TEST"]
+    refused = cli.invoke(archives_cli, configure_args)
+    assert refused.exit_code == 1 and "https://" in refused.output  # http needs --allow-http
+    assert cli.invoke(archives_cli, [*configure_args, "--allow-http"]).exit_code == 0
+    asked = cli.invoke(
+        archives_cli,
+        [*base, "request", "--tenant", SIREN_A, "--package", package_id, "--user", "archiviste"],
+    )
+    assert asked.exit_code == 0, asked.output
+    for _ in range(2):
+        ran = cli.invoke(archives_cli, [*base, "run"])
+        assert ran.exit_code == 0, ran.output
+    shown = cli.invoke(archives_cli, [*base, "status", "--tenant", SIREN_A])
+    [row] = json.loads(shown.output)
+    assert row["state"] == "accepte" and row["sae_ids"]
