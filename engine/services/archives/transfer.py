@@ -13,11 +13,15 @@ import uuid
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from connectors.errors import UnsafeTargetError
+from connectors.webhooks.targets import check_target_url
 from engine.domain.archives import ARCHIVED, TRANSFERRED
 from engine.domain.errors import FieldError, Forbidden, FormValidationError, InvalidInput, NotFound
 from engine.domain.model import Actor
 from engine.domain.sae_transfers import SaeEndpoint, SaeTransfer, TransferKind, TransferState
 from engine.persistence.uow import UnitOfWork
+from engine.services.webhooks import target_policy
+from engine.settings import WebhookSettings
 
 __all__ = [
     "NOT_CONFIGURED",
@@ -25,9 +29,12 @@ __all__ = [
     "accepted_transfer",
     "parse_endpoint",
     "read_endpoint",
+    "recent_transfers",
+    "rejected_transfers",
     "request_elimination",
     "request_transfer",
     "save_endpoint",
+    "save_endpoint_as_admin",
     "transfers_for",
 ]
 
@@ -166,6 +173,23 @@ def transfers_for(uow: UnitOfWork, tenant: str, package_id: str) -> list[SaeTran
     return uow.sae.for_package(tenant, package_id)
 
 
+def recent_transfers(uow: UnitOfWork, tenant: str, *, limit: int = 50) -> list[SaeTransfer]:
+    """The tenant's latest exchanges with its SAE."""
+    return uow.sae.recent(tenant, limit=limit)
+
+
+def rejected_transfers(uow: UnitOfWork, tenant: str, *, limit: int = 20) -> list[SaeTransfer]:
+    """Versements the SAE refused (or that could not be sent) and that nobody has asked
+    again since: the archivist's to-do list, with the SAE's reasons."""
+    found = uow.sae.recent(
+        tenant, states=(TransferState.REJECTED, TransferState.FAILED), limit=limit * 4
+    )
+    latest: dict[tuple[str, TransferKind], SaeTransfer] = {}
+    for transfer in uow.sae.recent(tenant, limit=limit * 8):
+        latest.setdefault((transfer.package_id, transfer.kind), transfer)
+    return [t for t in found if latest.get((t.package_id, t.kind)) == t][:limit]
+
+
 def accepted_transfer(uow: UnitOfWork, tenant: str, package_id: str) -> SaeTransfer | None:
     for transfer in uow.sae.for_package(tenant, package_id):
         if transfer.kind == TransferKind.TRANSFER and transfer.state == TransferState.ACCEPTED:
@@ -297,3 +321,31 @@ def request_elimination(
         now=now,
     )
     return transfer
+
+
+def save_endpoint_as_admin(
+    uow: UnitOfWork,
+    form: dict[str, str],
+    *,
+    tenant: str,
+    actor: Actor,
+    now: datetime,
+    webhooks: WebhookSettings,
+) -> SaeEndpoint:
+    """The tenant's admin sets its SAE: no certificate paths, and the URL must lead to an
+    address outgoing calls may reach (the webhook target policy: public addresses only,
+    unless the operator allowed a network), so that the worker cannot be sent elsewhere."""
+    allow_http = "http" in webhooks.allowed_schemes
+    endpoint = parse_endpoint(form, tenant=tenant, operator=False, allow_http=allow_http)
+    try:
+        check_target_url(endpoint.url, policy=target_policy(webhooks))
+    except UnsafeTargetError as exc:
+        raise FormValidationError(
+            [
+                FieldError(
+                    "url", f"Adresse refusée : {exc.message} Indiquez l'adresse publique du SAE."
+                )
+            ]
+        ) from exc
+    save_endpoint(uow, endpoint, actor=actor, now=now, operator=False)
+    return endpoint
