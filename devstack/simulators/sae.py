@@ -317,6 +317,11 @@ def create_app(sim: SaeSimulator) -> Starlette:
     async def admin(request: Request) -> Response:
         return await _admin(sim, request)
 
+    async def sink(request: Request) -> Response:
+        """Read a body and answer 204: the floor a benchmark compares transfers with."""
+        body = await _bounded_body(request, MAX_UPLOAD)
+        return Response(status_code=204 if body is not None else 413)
+
     routes = [
         Route("/health", lambda _request: PlainTextResponse("OK\n")),
         Route("/ingest-external/v1/ingests", vitam_ingest, methods=["POST"]),
@@ -326,6 +331,7 @@ def create_app(sim: SaeSimulator) -> Starlette:
         Route("/admin-external/v1/operations/{op}", vitam_operation, methods=["GET"]),
         Route("/restservices/sedaMessages", asalae_post, methods=["POST"]),
         Route("/restservices/sedaMessages/{rest:path}", asalae_get, methods=["GET"]),
+        Route("/admin/sink", sink, methods=["POST"]),
         Route("/admin/{action:path}", admin, methods=["GET", "POST", "DELETE"]),
     ]
     return Starlette(routes=routes)
