@@ -220,3 +220,15 @@ def test_operator_cli_configures_requests_runs_and_reports(
     shown = cli.invoke(archives_cli, [*base, "status", "--tenant", SIREN_A])
     [row] = json.loads(shown.output)
     assert row["state"] == "accepte" and row["sae_ids"]
+
+
+def test_the_sae_tables_are_migrated_as_declared(p: Platform) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from engine.persistence.tables import metadata
+
+    with p.db.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        differences = [repr(d) for d in compare_metadata(context, metadata) if "sae_" in repr(d)]
+    assert differences == []
