@@ -232,3 +232,12 @@ def test_the_sae_tables_are_migrated_as_declared(p: Platform) -> None:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         differences = [repr(d) for d in compare_metadata(context, metadata) if "sae_" in repr(d)]
     assert differences == []
+
+
+def test_the_beat_sends_and_follows_exchanges_every_minute(p: Platform) -> None:
+    from engine.jobs import sae_polling
+    from engine.worker import app as worker_app
+
+    entry = worker_app.make_celery(p.settings).conf.beat_schedule["sae-exchanges"]
+    assert entry["task"] == "dematflow.sae_exchanges"
+    assert entry["schedule"] == worker_app.SAE_PERIOD_S == sae_polling.SAE_PERIOD_S
