@@ -541,4 +541,5 @@ def renew_timestamps(tenant: str | None, horizon_days: int) -> None:
     )
     sys.exit(1 if run.problems else 0)
 
+
 group.add_command(transfer_group)

@@ -110,4 +110,3 @@ class SaeTransfer:
         if self.state == TransferState.ACCEPTED:
             return f"{what} accepté par le SAE (identifiants : {', '.join(self.sae_ids[:5])})."
         return f"{what} : {self.state.label.lower()} — " + " ; ".join(self.reasons[:5])
-
