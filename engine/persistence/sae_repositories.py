@@ -129,6 +129,33 @@ class SaeRepository:
         rows = self.conn.execute(query.order_by(c.updated_at.desc()).limit(limit))
         return [_transfer(r) for r in rows]
 
+    def unresolved(self, tenant: str, *, limit: int = 20) -> list[SaeTransfer]:
+        """Refused or failed exchanges that no later exchange about the same package and kind
+        has replaced (one statement: the archives page counts its queries)."""
+        c = sae_transfers.c
+        later = sae_transfers.alias("later")
+        replaced = (
+            select(later.c.id)
+            .where(
+                later.c.tenant == c.tenant,
+                later.c.package_id == c.package_id,
+                later.c.kind == c.kind,
+                later.c.requested_at > c.requested_at,
+            )
+            .exists()
+        )
+        rows = self.conn.execute(
+            select(sae_transfers)
+            .where(
+                c.tenant == tenant,
+                c.state.in_([TransferState.REJECTED.value, TransferState.FAILED.value]),
+                ~replaced,
+            )
+            .order_by(c.updated_at.desc())
+            .limit(limit)
+        )
+        return [_transfer(r) for r in rows]
+
     def due(self, now: datetime, *, limit: int = 200) -> list[SaeTransfer]:
         """Exchanges to send (due now) or whose reply is awaited, the oldest first."""
         c = sae_transfers.c

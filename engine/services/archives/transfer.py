@@ -181,13 +181,7 @@ def recent_transfers(uow: UnitOfWork, tenant: str, *, limit: int = 50) -> list[S
 def rejected_transfers(uow: UnitOfWork, tenant: str, *, limit: int = 20) -> list[SaeTransfer]:
     """Versements the SAE refused (or that could not be sent) and that nobody has asked
     again since: the archivist's to-do list, with the SAE's reasons."""
-    found = uow.sae.recent(
-        tenant, states=(TransferState.REJECTED, TransferState.FAILED), limit=limit * 4
-    )
-    latest: dict[tuple[str, TransferKind], SaeTransfer] = {}
-    for transfer in uow.sae.recent(tenant, limit=limit * 8):
-        latest.setdefault((transfer.package_id, transfer.kind), transfer)
-    return [t for t in found if latest.get((t.package_id, t.kind)) == t][:limit]
+    return uow.sae.unresolved(tenant, limit=limit)
 
 
 def accepted_transfer(uow: UnitOfWork, tenant: str, package_id: str) -> SaeTransfer | None:
