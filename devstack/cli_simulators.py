@@ -100,3 +100,35 @@ def oidc(
         serve_oidc(config, host=host, port=port)
     except (ValueError, OSError) as exc:
         raise click.UsageError(str(exc)) from exc
+
+
+@group.command("sae")
+@click.option("--port", type=int, default=8471, show_default=True, help="Port TCP d'écoute.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Adresse de boucle locale.")
+@click.option(
+    "--reply-delay", type=float, default=0.0, show_default=True, help="Délai avant réponse (s)."
+)
+@click.option(
+    "--decision",
+    type=click.Choice(["accept", "reject"]),
+    default="accept",
+    show_default=True,
+    help="Réponse aux versements valides.",
+)
+@click.option("--user", default="", help="Compte exigé (As@lae, HTTP Basic) ; vide : aucun.")
+@click.option("--password", default="", help="Mot de passe de ce compte.")
+def sae(port: int, host: str, reply_delay: float, decision: str, user: str, password: str) -> None:
+    """Système d'archivage électronique simulé (protocoles Vitam et As@lae, SEDA 2.3)."""
+    from devstack.simulators.sae_server import serve_sae
+
+    try:
+        serve_sae(
+            host=host,
+            port=port,
+            reply_delay=reply_delay,
+            decision=decision,
+            username=user,
+            password=password,
+        )
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from exc

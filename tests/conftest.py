@@ -12,6 +12,7 @@ pytest_plugins = [
     "tests.fixtures.smtp",
     "tests.fixtures.prefecture",
     "tests.fixtures.private_services",
+    "tests.fixtures.sae",
 ]
 
 

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from engine.cli.archives_transfer import group as transfer_group
 from engine.cli.common import (
     echo_json,
     fail,
@@ -539,3 +540,6 @@ def renew_timestamps(tenant: str | None, horizon_days: int) -> None:
         }
     )
     sys.exit(1 if run.problems else 0)
+
+
+group.add_command(transfer_group)

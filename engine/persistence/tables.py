@@ -285,6 +285,9 @@ from engine.persistence import tables_public as tables_public  # noqa: E402
 # Renewed archival timestamps (copies beside locked packages) share `metadata` too.
 from engine.persistence import tables_renewals as tables_renewals  # noqa: E402
 
+# Transfers to the tenants' SAE (versements, elimination requests) share `metadata` too.
+from engine.persistence import tables_sae as tables_sae  # noqa: E402
+
 # Failed-login counts shared by every web process share `metadata` too.
 from engine.persistence import tables_security as tables_security  # noqa: E402
 

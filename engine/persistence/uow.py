@@ -31,6 +31,7 @@ from engine.persistence.repositories import (
     TimestampRenewalRepository,
     UserRepository,
 )
+from engine.persistence.sae_repositories import SaeRepository
 from engine.persistence.security_repositories import (
     LoginFailureRepository,
     SecondFactorRepository,
@@ -94,6 +95,7 @@ class UnitOfWork:
         self.second_factors = SecondFactorRepository(conn)
         self.public_requests = PublicRequestRepository(conn)
         self.versions = VersionRepository(conn)
+        self.sae = SaeRepository(conn)
         return self
 
     @property

@@ -29,6 +29,8 @@ RELAY_PERIOD_S = 15.0
 ARCHIVE_AUDIT_PERIOD_S = 300.0
 """Each beat runs one audit batch per tenant; a full pass is started once a day."""
 RENEWAL_EVERY_S = 86_400.0
+SAE_PERIOD_S = 60.0
+"""`engine.jobs.sae_polling.SAE_PERIOD_S`: transfers to the SAE are sent and followed each minute."""
 """`engine.jobs.timestamp_renewal.RENEWAL_EVERY_S` (a test keeps them equal): each task imports
 its job's module when it first runs, so that a worker is ready before pyHanko, the S3 client or
 the @ctes client are loaded, and loads only those its jobs use."""
@@ -115,6 +117,11 @@ def make_celery(settings: Settings) -> Celery:
                 "task": "dematflow.renew_archive_timestamps",
                 "schedule": RENEWAL_EVERY_S,
                 "options": {"queue": "sealing", "expires": RENEWAL_EVERY_S},
+            },
+            "sae-exchanges": {
+                "task": "dematflow.sae_exchanges",
+                "schedule": SAE_PERIOD_S,
+                "options": {"queue": "connectors", "expires": SAE_PERIOD_S},
             },
         },
         beat_schedule_filename=str((settings.data_dir / "celerybeat-schedule").resolve()),
@@ -258,6 +265,10 @@ def _register_tasks(app: Celery) -> None:
     def renew_archive_timestamps_task() -> int:
         return _archive_task("renew")
 
+    @app.task(name="dematflow.sae_exchanges")  # type: ignore[untyped-decorator]
+    def sae_exchanges_task() -> int:
+        return _archive_task("sae")
+
 
 def _archive_task(kind: str) -> int:
     from engine.jobs.archive_audits import audit_all
@@ -273,6 +284,11 @@ def _archive_task(kind: str) -> int:
         return 0
     if kind == "seal":
         return seal_all_journals(p.uow, setup, now=p.clock())
+    if kind == "sae":
+        from engine.jobs.sae_polling import run_sae_exchanges
+
+        report = run_sae_exchanges(p.uow, setup, now=p.clock())
+        return report.sent + report.accepted + report.rejected
     if kind == "renew":
         try:
             config = renewal_config(p.settings)

@@ -126,6 +126,9 @@ MATRIX: dict[tuple[str, str], Rule] = {
     # Posted empty here: the form is refused (422) before the package is looked up.
     ("POST", "/c/{tenant}/archives/paquets/{package_id}/sort-final"): {"archiviste"},
     ("POST", "/c/{tenant}/archives/paquets/{package_id}/gel"): {"archiviste"},
+    # Versement to the SAE and elimination by the SAE: the package is looked up first (404).
+    ("POST", "/c/{tenant}/archives/paquets/{package_id}/versement"): Missing({"archiviste"}),
+    ("POST", "/c/{tenant}/archives/paquets/{package_id}/elimination-sae"): Missing({"archiviste"}),
     ("GET", "/c/{tenant}/archives/paquets/{package_id}/bordereau-elimination"): Missing(
         {"archiviste"}
     ),
@@ -148,6 +151,9 @@ MATRIX: dict[tuple[str, str], Rule] = {
     # A version's diagram: one the tenant's catalogue offers (the case's own version here).
     ("GET", "/c/{tenant}/admin/procedures/versions/{digest}"): {"admin"},
     ("GET", "/c/{tenant}/admin/parametres"): {"admin"},
+    # The tenant's SAE (posted empty: the form comes back with its errors, 422).
+    ("GET", "/c/{tenant}/admin/sae"): {"admin"},
+    ("POST", "/c/{tenant}/admin/sae"): {"admin"},
     ("POST", "/c/{tenant}/admin/parametres"): {"admin"},
     # Posted empty: refused (422), the retention schedule is unchanged.
     ("POST", "/c/{tenant}/admin/conservation"): {"admin"},

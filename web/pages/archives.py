@@ -34,14 +34,17 @@ from engine.services.archives.search import (
     search_archives,
 )
 from engine.services.archives.setup import ArchiveSetup, ArchiveUnavailable
+from engine.services.archives.transfer import read_endpoint, rejected_transfers, transfers_for
 from engine.services.queries import archives as archive_queries
 from web.auth import TenantAccess, page_access
 from web.deps import PlatformDep, UowDep, archive_setup_of
 from web.display import TYPOLOGY_LABELS
+from web.pages import archives_transfer
 from web.pages.common import flash, see_other, tenant_page
 from web.security import check_csrf
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
+router.include_router(archives_transfer.router)
 
 Archivist = Annotated[TenantAccess, Depends(page_access("archiviste"))]
 
@@ -120,6 +123,7 @@ def archives(
         "due": pending_decisions(unit, siren, today=p.clock().date(), limit=DUE_SHOWN + 1),
         "due_shown": DUE_SHOWN,
         "runs": archive_queries.recent_audits(unit, siren, limit=10),
+        "sae_rejected": rejected_transfers(unit, siren),
     }
     return tenant_page(request, access, "archives.html", context)
 
@@ -163,6 +167,8 @@ def _package_page(
         "reports": _validation_reports(package.frozen),
         "decisions": archive_queries.package_decisions(unit, access.tenant.siren, package_id),
         "verification": report,
+        "transfers": transfers_for(unit, access.tenant.siren, package_id),
+        "sae_endpoint": read_endpoint(unit, access.tenant.siren),
     }
     return tenant_page(request, access, "archives_package.html", context)
 

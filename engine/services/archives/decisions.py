@@ -24,7 +24,6 @@ from archiving.store import lock_end, package_key
 from engine.domain.archives import (
     ARCHIVED,
     DESTROYED,
-    TRANSFERRED,
     ArchivedPackage,
     RetentionDecision,
 )
@@ -37,6 +36,7 @@ from engine.services.archives.setup import (
     ArchiveSetup,
     ArchiveUnavailable,
 )
+from engine.services.archives.transfer import request_transfer
 from engine.services.tenant_settings import read_settings
 
 
@@ -105,8 +105,8 @@ def decide_retention(
         if decision == "extend":
             new_end, until, outcome = _extend(setup, package, years or 0, now.date())
             values = {"dua_end": new_end, "retain_until": until}
-        elif decision == "transfer":
-            values, outcome = {"state": TRANSFERRED}, "Versé aux archives définitives."
+        elif decision == "transfer":  # the state changes when the SAE accepts (sae_polling)
+            outcome = request_transfer(uow, tenant, package_id, actor=actor, now=now).outcome
         elif decision == "destroy":
             if package.legal_hold:
                 raise InvalidInput("Élimination refusée : le paquet est gelé pour litige.")

@@ -14,13 +14,15 @@ from archiving.destruction import EliminationVisa
 from archiving.store import package_key
 from devstack.pki import DevPki
 from engine.cli.archives import group as archives_cli
-from engine.domain.archives import DESTROYED, TRANSFERRED
+from engine.domain.archives import ARCHIVED, DESTROYED
 from engine.domain.errors import Forbidden, InvalidInput
+from engine.domain.sae_transfers import TransferState
 from engine.services.archives.decisions import decide_retention, pending_decisions
 from engine.services.archives.exports import export_tenant_archives
 from engine.services.archives.holds import set_legal_hold
 from engine.services.archives.search import search_packages
 from engine.services.archives.setup import ArchiveSetup
+from engine.services.archives.transfer import parse_endpoint, save_endpoint, transfers_for
 from engine.services.tenant_settings import (
     ArchiveService,
     TenantSettings,
@@ -210,9 +212,16 @@ def test_end_of_dua_destroy_keep_and_legal_hold(
         set_legal_hold(
             uow, setup, SIREN_A, held.package_id, on=False, actor=ARCHIVISTE, now=now, reason="Clos"
         )
+        # « Verser » asks the tenant's SAE; the package changes state on its acceptance only
+        # (tests/engine/archives/test_sae_transfer.py follows the exchange to the end).
+        sae = {"kind": "vitam", "url": "https://sae.archives.example.fr", "vitam_tenant": "1"}
+        endpoint = parse_endpoint(sae, tenant=SIREN_A, operator=True)
+        save_endpoint(uow, endpoint, actor=OPERATOR, now=now, operator=True)
         decide_retention(
             uow, setup, SIREN_A, held.package_id, decision="transfer", actor=ARCHIVISTE, now=now
         )
         uow.commit()
     with later.uow() as uow:
-        assert uow.archives.get(SIREN_A, held.package_id).state == TRANSFERRED  # type: ignore[union-attr]
+        assert uow.archives.get(SIREN_A, held.package_id).state == ARCHIVED  # type: ignore[union-attr]
+        [transfer] = transfers_for(uow, SIREN_A, held.package_id)
+        assert transfer.state == TransferState.QUEUED
