@@ -1,0 +1,359 @@
+"""Reads and writes of the RGPD purge and the right of access: closed cases still holding
+personal data, what was anonymised, erased document bytes, and where a person appears."""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, String, and_, cast, delete, exists, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+from engine.persistence import tables as t
+from engine.persistence import tables_archives as a
+from engine.persistence import tables_council as c
+from engine.persistence import tables_personal_data as p
+
+__all__ = ["ALL_DONE", "CaseCandidate", "PersonalDataRepository"]
+
+ALL_DONE = "*"
+CLOSED = ("completed", "cancelled")
+WAITING_PACKAGE = "en_attente"
+EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
+
+
+@dataclass(frozen=True)
+class CaseCandidate:
+    """A closed case that may still hold personal data, as its row says (no state loaded)."""
+
+    id: uuid.UUID
+    tenant: str
+    procedure: str
+    spec_hash: str
+    reference: str
+    status: str
+    summary: dict[str, Any]
+    closed_at: datetime
+    purged: frozenset[str]
+
+
+class PersonalDataRepository:
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    # -- purge ------------------------------------------------------------------------------
+
+    def closed_cases(
+        self, tenant: str, *, after: uuid.UUID | None, limit: int
+    ) -> list[CaseCandidate]:
+        """Closed cases of the tenant not fully purged, whose package (if any) is sealed: a
+        package still waiting to be sealed needs the case's documents as they are."""
+        cases = t.cases.c
+        done = exists().where(
+            p.personal_data_purges.c.case_id == cases.id,
+            p.personal_data_purges.c.path == ALL_DONE,
+        )
+        waiting = exists().where(
+            a.archive_packages.c.case_id == cases.id,
+            a.archive_packages.c.state == WAITING_PACKAGE,
+        )
+        query = (
+            select(
+                cases.id,
+                cases.procedure,
+                cases.spec_hash,
+                cases.reference,
+                cases.status,
+                cases.summary,
+                cases.updated_at,
+            )
+            .where(cases.tenant == tenant, cases.status.in_(CLOSED), ~done, ~waiting)
+            .order_by(cases.id)
+            .limit(limit)
+        )
+        if after is not None:
+            query = query.where(cases.id > after)
+        rows = list(self.conn.execute(query))
+        purged = self._purged([row.id for row in rows])
+        found = []
+        for row in rows:
+            paths = purged.get(row.id, {})
+            closed_at = min(paths.values()) if paths else row.updated_at
+            found.append(
+                CaseCandidate(
+                    id=row.id,
+                    tenant=tenant,
+                    procedure=row.procedure,
+                    spec_hash=row.spec_hash,
+                    reference=row.reference,
+                    status=row.status,
+                    summary=row.summary if isinstance(row.summary, dict) else {},
+                    closed_at=closed_at,
+                    purged=frozenset(paths),
+                )
+            )
+        return found
+
+    def _purged(self, case_ids: list[uuid.UUID]) -> dict[uuid.UUID, dict[str, datetime]]:
+        found: dict[uuid.UUID, dict[str, datetime]] = {}
+        if not case_ids:
+            return found
+        table = p.personal_data_purges.c
+        for row in self.conn.execute(
+            select(table.case_id, table.path, table.closed_at).where(table.case_id.in_(case_ids))
+        ):
+            found.setdefault(row.case_id, {})[row.path] = row.closed_at
+        return found
+
+    def record_purged(
+        self,
+        tenant: str,
+        case_id: uuid.UUID,
+        paths: Iterable[str],
+        *,
+        closed_at: datetime,
+        now: datetime,
+    ) -> None:
+        for path in paths:
+            values = dict(
+                case_id=case_id, path=path, tenant=tenant, closed_at=closed_at, purged_at=now
+            )
+            if self.conn.dialect.name == "postgresql":
+                self.conn.execute(
+                    pg_insert(p.personal_data_purges).values(**values).on_conflict_do_nothing()
+                )
+            elif not self.conn.execute(
+                select(p.personal_data_purges.c.path).where(
+                    p.personal_data_purges.c.case_id == case_id,
+                    p.personal_data_purges.c.path == path,
+                )
+            ).first():
+                self.conn.execute(p.personal_data_purges.insert().values(**values))
+
+    def erase_document(
+        self,
+        tenant: str,
+        document_id: uuid.UUID,
+        *,
+        case_id: uuid.UUID,
+        now: datetime,
+        name: str,
+    ) -> bool:
+        """Erase a working document's bytes: its row names the empty blob from now on and the
+        old blob goes when no document refers to it any more. False when already erased or
+        not the case's (a document uploaded for the case but never attached to one counts as
+        the case's: only this case's data refers to it)."""
+        docs = t.documents.c
+        row = self.conn.execute(
+            select(docs.id, docs.case_id, docs.sha256, docs.size).where(
+                docs.tenant == tenant,
+                docs.id == document_id,
+                or_(docs.case_id == case_id, docs.case_id.is_(None)),
+            )
+        ).first()
+        if row is None or row.sha256 == EMPTY_SHA256:
+            return False
+        if not self.conn.execute(
+            select(t.blobs.c.sha256).where(t.blobs.c.sha256 == EMPTY_SHA256)
+        ).first():
+            self.conn.execute(t.blobs.insert().values(sha256=EMPTY_SHA256, size=0, content=b""))
+        self.conn.execute(
+            update(t.documents)
+            .where(docs.id == document_id)
+            .values(sha256=EMPTY_SHA256, size=0, name=name)
+        )
+        self.conn.execute(
+            p.purged_documents.insert().values(
+                document_id=document_id,
+                tenant=tenant,
+                case_id=row.case_id,
+                sha256=row.sha256,
+                size=row.size,
+                purged_at=now,
+            )
+        )
+        still_used = self.conn.execute(
+            select(docs.id).where(docs.sha256 == row.sha256).limit(1)
+        ).first()
+        if still_used is None:
+            self.conn.execute(delete(t.blobs).where(t.blobs.c.sha256 == row.sha256))
+        return True
+
+    def scrub_case_records(
+        self, tenant: str, case_id: uuid.UUID, scrub: Callable[[Any], Any]
+    ) -> int:
+        """Apply `scrub` to what the case's jobs and their remembered effects hold (mail
+        recipients, rendering contexts); the number of rows changed."""
+        changed = 0
+        jobs = t.jobs.c
+        for row in self.conn.execute(
+            select(jobs.id, jobs.params, jobs.result, jobs.error).where(
+                jobs.tenant == tenant, jobs.case_id == case_id
+            )
+        ):
+            values = {
+                "params": scrub(row.params),
+                "result": scrub(row.result),
+                "error": scrub(row.error),
+            }
+            if values != {"params": row.params, "result": row.result, "error": row.error}:
+                self.conn.execute(update(t.jobs).where(jobs.id == row.id).values(**values))
+                changed += 1
+        effects = t.operation_effects.c
+        for row in self.conn.execute(
+            select(effects.idempotency_key, effects.result).where(
+                effects.tenant == tenant, effects.idempotency_key.like(f"{case_id}:%")
+            )
+        ):
+            result = scrub(row.result)
+            if result != row.result:
+                self.conn.execute(
+                    update(t.operation_effects)
+                    .where(effects.idempotency_key == row.idempotency_key)
+                    .values(result=result)
+                )
+                changed += 1
+        cases = t.cases.c
+        row = self.conn.execute(
+            select(cases.error, cases.cancel_reason).where(cases.id == case_id)
+        ).first()
+        if row is not None:
+            values = {"error": scrub(row.error), "cancel_reason": scrub(row.cancel_reason)}
+            if values != {"error": row.error, "cancel_reason": row.cancel_reason}:
+                self.conn.execute(update(t.cases).where(cases.id == case_id).values(**values))
+                changed += 1
+        return changed
+
+    # -- right of access --------------------------------------------------------------------
+
+    def cases_mentioning(
+        self, tenant: str, needles: list[str], *, limit: int
+    ) -> list[tuple[uuid.UUID, str, str, str, str, dict[str, Any]]]:
+        """(id, reference, procedure, title, status, summary) of the tenant's cases whose data
+        contains one of the texts (case-insensitive), newest first."""
+        cases = t.cases.c
+        text = func.lower(cast(cases.summary, String))
+        matches = or_(*(text.contains(needle.lower(), autoescape=True) for needle in needles))
+        rows = self.conn.execute(
+            select(
+                cases.id, cases.reference, cases.procedure, cases.title, cases.status, cases.summary
+            )
+            .where(cases.tenant == tenant, matches)
+            .order_by(cases.created_at.desc())
+            .limit(limit)
+        )
+        return [
+            (r.id, r.reference, r.procedure, r.title, r.status, dict(r.summary or {}))
+            for r in rows
+        ]
+
+    def members_matching(self, tenant: str, needles: list[str]) -> list[dict[str, Any]]:
+        """Accounts of the tenant's members whose login, name or e-mail matches."""
+        users, members = t.users.c, t.memberships.c
+        conditions = [
+            or_(
+                func.lower(users.username) == needle.lower(),
+                func.lower(users.email) == needle.lower(),
+                func.lower(users.display_name).contains(needle.lower(), autoescape=True),
+            )
+            for needle in needles
+        ]
+        rows = self.conn.execute(
+            select(
+                users.id,
+                users.username,
+                users.display_name,
+                users.email,
+                users.created_at,
+                users.active,
+            )
+            .where(
+                or_(*conditions),
+                exists().where(and_(members.user_id == users.id, members.tenant == tenant)),
+            )
+            .limit(20)
+        )
+        found = []
+        for row in rows:
+            roles = sorted(
+                r.role
+                for r in self.conn.execute(
+                    select(members.role).where(
+                        members.user_id == row.id, members.tenant == tenant
+                    )
+                )
+            )
+            found.append(
+                {
+                    "identifiant": row.username,
+                    "nom": row.display_name,
+                    "courriel": row.email,
+                    "cree_le": row.created_at.isoformat(),
+                    "actif": bool(row.active),
+                    "roles": roles,
+                    "user_id": str(row.id),
+                }
+            )
+        return found
+
+    def councillors_matching(self, tenant: str, needles: list[str]) -> list[dict[str, Any]]:
+        council = c.councillors.c
+        conditions = [
+            or_(
+                func.lower(council.email) == needle.lower(),
+                func.lower(council.name).contains(needle.lower(), autoescape=True),
+            )
+            for needle in needles
+        ]
+        rows = self.conn.execute(
+            select(council.name, council.email, council.role, council.mandate_start)
+            .where(council.tenant == tenant, or_(*conditions))
+            .limit(20)
+        )
+        return [
+            {
+                "nom": r.name,
+                "courriel": r.email,
+                "fonction": r.role,
+                "mandat_depuis": r.mandate_start.isoformat(),
+            }
+            for r in rows
+        ]
+
+    def documents_of(self, tenant: str, case_id: uuid.UUID) -> list[dict[str, Any]]:
+        docs = t.documents.c
+        erased = p.purged_documents.c
+        rows = self.conn.execute(
+            select(
+                docs.id, docs.name, docs.size, docs.sha256, docs.created_at, erased.purged_at
+            )
+            .select_from(
+                t.documents.outerjoin(p.purged_documents, erased.document_id == docs.id)
+            )
+            .where(docs.tenant == tenant, docs.case_id == case_id)
+            .order_by(docs.created_at)
+        )
+        return [
+            {
+                "id": str(r.id),
+                "nom": r.name,
+                "taille": int(r.size),
+                "sha256": r.sha256,
+                "depose_le": r.created_at.isoformat(),
+                "efface_le": r.purged_at.isoformat() if r.purged_at else None,
+            }
+            for r in rows
+        ]
+
+    def purged_paths_of(self, case_id: uuid.UUID) -> dict[str, datetime]:
+        table = p.personal_data_purges.c
+        return {
+            row.path: row.purged_at
+            for row in self.conn.execute(
+                select(table.path, table.purged_at).where(table.case_id == case_id)
+            )
+        }
