@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import Connection, String, and_, cast, delete, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 
+from engine.domain.model import JournalEntry
 from engine.persistence import tables as t
 from engine.persistence import tables_archives as a
 from engine.persistence import tables_council as c
@@ -232,22 +233,36 @@ class PersonalDataRepository:
 
     def cases_mentioning(
         self, tenant: str, needles: list[str], *, limit: int
-    ) -> list[tuple[uuid.UUID, str, str, str, str, dict[str, Any]]]:
-        """(id, reference, procedure, title, status, summary) of the tenant's cases whose data
+    ) -> list[tuple[uuid.UUID, str, str, str, str, str, dict[str, Any]]]:
+        """(id, reference, procedure, spec, title, status, summary) of the tenant's cases whose data
         contains one of the texts (case-insensitive), newest first."""
         cases = t.cases.c
         text = func.lower(cast(cases.summary, String))
         matches = or_(*(text.contains(needle.lower(), autoescape=True) for needle in needles))
         rows = self.conn.execute(
             select(
-                cases.id, cases.reference, cases.procedure, cases.title, cases.status, cases.summary
+                cases.id,
+                cases.reference,
+                cases.procedure,
+                cases.spec_hash,
+                cases.title,
+                cases.status,
+                cases.summary,
             )
             .where(cases.tenant == tenant, matches)
             .order_by(cases.created_at.desc())
             .limit(limit)
         )
         return [
-            (r.id, r.reference, r.procedure, r.title, r.status, dict(r.summary or {}))
+            (
+                r.id,
+                r.reference,
+                r.procedure,
+                r.spec_hash,
+                r.title,
+                r.status,
+                dict(r.summary or {}),
+            )
             for r in rows
         ]
 
@@ -282,9 +297,7 @@ class PersonalDataRepository:
             roles = sorted(
                 r.role
                 for r in self.conn.execute(
-                    select(members.role).where(
-                        members.user_id == row.id, members.tenant == tenant
-                    )
+                    select(members.role).where(members.user_id == row.id, members.tenant == tenant)
                 )
             )
             found.append(
@@ -328,12 +341,8 @@ class PersonalDataRepository:
         docs = t.documents.c
         erased = p.purged_documents.c
         rows = self.conn.execute(
-            select(
-                docs.id, docs.name, docs.size, docs.sha256, docs.created_at, erased.purged_at
-            )
-            .select_from(
-                t.documents.outerjoin(p.purged_documents, erased.document_id == docs.id)
-            )
+            select(docs.id, docs.name, docs.size, docs.sha256, docs.created_at, erased.purged_at)
+            .select_from(t.documents.outerjoin(p.purged_documents, erased.document_id == docs.id))
             .where(docs.tenant == tenant, docs.case_id == case_id)
             .order_by(docs.created_at)
         )
@@ -346,6 +355,29 @@ class PersonalDataRepository:
                 "depose_le": r.created_at.isoformat(),
                 "efface_le": r.purged_at.isoformat() if r.purged_at else None,
             }
+            for r in rows
+        ]
+
+    def journal_by_actor(self, tenant: str, actor: str, *, limit: int) -> list[JournalEntry]:
+        """The newest journal entries an account wrote in the tenant (for its own export)."""
+        rows = self.conn.execute(
+            select(t.journal)
+            .where(t.journal.c.tenant == tenant, t.journal.c.actor == actor)
+            .order_by(t.journal.c.seq.desc())
+            .limit(limit)
+        )
+        return [
+            JournalEntry(
+                tenant=r.tenant,
+                seq=int(r.seq),
+                kind=r.kind,
+                case_id=r.case_id,
+                actor=r.actor,
+                payload=r.payload,
+                recorded_at=r.recorded_at,
+                prev_hash=r.prev_hash,
+                hash=r.hash,
+            )
             for r in rows
         ]
 
