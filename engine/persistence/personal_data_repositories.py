@@ -337,13 +337,19 @@ class PersonalDataRepository:
             for r in rows
         ]
 
-    def documents_of(self, tenant: str, case_id: uuid.UUID) -> list[dict[str, Any]]:
+    def documents_of(
+        self, tenant: str, case_id: uuid.UUID, referenced: Iterable[uuid.UUID] = ()
+    ) -> list[dict[str, Any]]:
+        """The case's documents, and those its data refers to (uploads never attached)."""
         docs = t.documents.c
         erased = p.purged_documents.c
         rows = self.conn.execute(
             select(docs.id, docs.name, docs.size, docs.sha256, docs.created_at, erased.purged_at)
             .select_from(t.documents.outerjoin(p.purged_documents, erased.document_id == docs.id))
-            .where(docs.tenant == tenant, docs.case_id == case_id)
+            .where(
+                docs.tenant == tenant,
+                or_(docs.case_id == case_id, docs.id.in_(list(referenced)[:200])),
+            )
             .order_by(docs.created_at)
         )
         return [

@@ -7,9 +7,11 @@ by whom, and how many records it held) and travel in a POST body, never in a URL
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import re
+import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -223,6 +225,7 @@ def _case_export(
                     "conservation": field.retention.describe(),
                 }
     purged = uow.personal_data.purged_paths_of(case_id)
+    referenced = _document_ids([mentioned, personal])
     return {
         "dossier": reference,
         "procedure": procedure,
@@ -230,9 +233,24 @@ def _case_export(
         "etat": status,
         "donnees_personnelles_declarees": personal,
         "donnees_qui_la_mentionnent": mentioned,
-        "documents": uow.personal_data.documents_of(tenant, case_id),
+        "documents": uow.personal_data.documents_of(tenant, case_id, referenced),
         "deja_anonymise": sorted(p for p in purged if p != "*"),
     }
+
+
+def _document_ids(value: Any) -> set[uuid.UUID]:
+    """Ids of the document references (`{"id", "sha256", ...}`) inside a value."""
+    found: set[uuid.UUID] = set()
+    if isinstance(value, dict):
+        if isinstance(value.get("id"), str) and isinstance(value.get("sha256"), str):
+            with contextlib.suppress(ValueError):
+                found.add(uuid.UUID(value["id"]))
+        for inner in value.values():
+            found |= _document_ids(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            found |= _document_ids(inner)
+    return found
 
 
 def person_export(
