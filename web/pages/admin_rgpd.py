@@ -48,8 +48,9 @@ def access_export(
         query = personal_access.person_query(values["nom"], values["courriel"], values["telephone"])
     except InvalidInput as exc:
         return _register_page(request, access, unit, status=422, values=values, error=str(exc))
+    now = p.clock()
     export = personal_access.person_export(
-        unit, access.tenant.siren, query, actor=access.actor, now=p.clock()
+        unit, access.tenant.siren, query, actor=access.actor, now=now
     )
     unit.commit()
     if form.get("format") == "json":
@@ -63,7 +64,7 @@ def access_export(
             },
         )
     response = tenant_page(
-        request, access, "admin_rgpd_export.html", {"export": export, "values": values}
+        request, access, "admin_rgpd_export.html", {"export": export, "values": values, "generated": now}
     )
     response.headers["Cache-Control"] = "no-store"
     return response
