@@ -205,27 +205,27 @@ class PersonalDataRepository:
                 self.conn.execute(update(t.jobs).where(jobs.id == row.id).values(**values))
                 changed += 1
         effects = t.operation_effects.c
-        for row in self.conn.execute(
+        for effect in self.conn.execute(
             select(effects.idempotency_key, effects.result).where(
                 effects.tenant == tenant, effects.idempotency_key.like(f"{case_id}:%")
             )
         ):
-            result = scrub(row.result)
-            if result != row.result:
+            result = scrub(effect.result)
+            if result != effect.result:
                 self.conn.execute(
                     update(t.operation_effects)
-                    .where(effects.idempotency_key == row.idempotency_key)
+                    .where(effects.idempotency_key == effect.idempotency_key)
                     .values(result=result)
                 )
                 changed += 1
         cases = t.cases.c
-        row = self.conn.execute(
+        case = self.conn.execute(
             select(cases.error, cases.cancel_reason).where(cases.id == case_id)
         ).first()
-        if row is not None:
-            values = {"error": scrub(row.error), "cancel_reason": scrub(row.cancel_reason)}
-            if values != {"error": row.error, "cancel_reason": row.cancel_reason}:
-                self.conn.execute(update(t.cases).where(cases.id == case_id).values(**values))
+        if case is not None:
+            texts = {"error": scrub(case.error), "cancel_reason": scrub(case.cancel_reason)}
+            if texts != {"error": case.error, "cancel_reason": case.cancel_reason}:
+                self.conn.execute(update(t.cases).where(cases.id == case_id).values(**texts))
                 changed += 1
         return changed
 
