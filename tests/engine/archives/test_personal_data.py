@@ -28,8 +28,18 @@ from tests.signatures.pdfs import make_pdf
 
 pytestmark = pytest.mark.integration
 
-PERSON = {"nom": "Moreau", "prenom": "Lucie", "courriel": "lucie.moreau@exemple.fr", "telephone": "06 12 34 56 78"}
-OTHER = {"nom": "Bernard", "prenom": "Paul", "courriel": "paul.bernard@exemple.fr", "telephone": "07 11 22 33 44"}
+PERSON = {
+    "nom": "Moreau",
+    "prenom": "Lucie",
+    "courriel": "lucie.moreau@exemple.fr",
+    "telephone": "06 12 34 56 78",
+}
+OTHER = {
+    "nom": "Bernard",
+    "prenom": "Paul",
+    "courriel": "paul.bernard@exemple.fr",
+    "telephone": "07 11 22 33 44",
+}
 
 
 def _document(p: Platform, name: str, text: str, tenant: str = SIREN_A) -> dict[str, Any]:
@@ -64,7 +74,11 @@ def closed_request(
     }
     case = start(p, "rgpd_test", data, tenant=tenant)
     complete(
-        p, case, "decider", {"decision": "accorder", "notifie_le": notified.isoformat()}, tenant=tenant
+        p,
+        case,
+        "decider",
+        {"decision": "accorder", "notifie_le": notified.isoformat()},
+        tenant=tenant,
     )
     outcomes = run_pending_jobs(p, case)
     assert [o.state.value for o in outcomes] == ["done"], outcomes
