@@ -64,7 +64,10 @@ def access_export(
             },
         )
     response = tenant_page(
-        request, access, "admin_rgpd_export.html", {"export": export, "values": values, "generated": now}
+        request,
+        access,
+        "admin_rgpd_export.html",
+        {"export": export, "values": values, "generated": now},
     )
     response.headers["Cache-Control"] = "no-store"
     return response
