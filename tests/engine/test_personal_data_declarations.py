@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from engine.bootstrap import Platform
 from engine.cli.main import cli
 from engine.domain.errors import ProcessDefinitionError
 from engine.domain.personal_data import CATEGORIES, Retention, parse_personal_data
@@ -125,3 +126,14 @@ def test_a_delay_ends_at_the_end_of_its_paris_day() -> None:
 
 def test_no_declaration_is_accepted_but_reads_as_none() -> None:
     assert parse_personal_data(None) is None
+
+
+def test_the_purge_tables_match_their_migration(platform: Platform) -> None:
+    from alembic.autogenerate import compare_metadata
+    from alembic.runtime.migration import MigrationContext
+
+    from engine.persistence.tables import metadata
+
+    with platform.db.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    assert [d for d in diff if "personal_data" in str(d) or "purged_documents" in str(d)] == []
