@@ -5,6 +5,7 @@ locked seals, records) still verifies afterwards."""
 from __future__ import annotations
 
 import json
+import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from engine.bootstrap import Platform
+from engine.domain.errors import NotFound
 from engine.domain.model import Case, CaseStatus
 from engine.domain.personal_data import ANONYMISED
 from engine.jobs.personal_data import purge_personal_data
@@ -20,9 +22,9 @@ from engine.persistence import tables_archives as a
 from engine.services.archives.exports import verify_stored_package
 from engine.services.archives.journal_checks import verify_journal, verify_journal_completeness
 from engine.services.archives.setup import ArchiveSetup
-from engine.services.documents import store_document
+from engine.services.documents import document_from_reference, store_document
 from engine.services.personal_data import PURGE_KIND
-from tests.engine.archives.conftest import TYPOLOGIE, set_rule
+from tests.engine.archives.conftest import TYPOLOGIE, set_rule, use_platform_env
 from tests.engine.support import AGENT, SIREN_A, SIREN_B, complete, run_pending_jobs, start
 from tests.signatures.pdfs import make_pdf
 
@@ -185,8 +187,10 @@ def test_purge_removes_exactly_the_due_data_and_the_journal_still_verifies(
     assert data["pieces"] == [{"id": piece["id"], "nom": ANONYMISED, "sha256": piece["sha256"]}]
     assert not _blob_exists(p, piece["sha256"])
     with p.uow() as uow:
-        erased = uow.documents.get(SIREN_A, __import__("uuid").UUID(piece["id"]))
+        erased = uow.documents.get(SIREN_A, uuid.UUID(piece["id"]))
     assert erased.size == 0 and "Moreau" not in erased.name
+    with p.uow() as uow, pytest.raises(NotFound, match="effacé au terme de sa durée"):
+        document_from_reference(uow, SIREN_A, data["pieces"][0])
 
     # The other person's case, notified later, is untouched.
     assert OTHER["courriel"] in _state(p, other)
@@ -229,3 +233,32 @@ def test_a_training_tenant_purges_on_its_own_clock(p: Platform) -> None:
         uow.commit()
     report = purge_personal_data(p.uow, now=notified + timedelta(days=1))
     assert [(tenant, r.case_id) for tenant, r in report.purged] == [(SIREN_B, case.id)]
+
+
+def test_the_operator_lists_then_purges_from_the_cli(
+    p: Platform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from click.testing import CliRunner
+
+    from engine.cli.main import cli
+
+    notified = p.clock()
+    case = closed_request(p, PERSON, notified=notified)
+    use_platform_env(p, monkeypatch)
+    at = (notified + timedelta(days=64)).isoformat()
+    runner = CliRunner()
+    dry = runner.invoke(cli, ["rgpd", "purge", "--dry-run", "--at", at])
+    assert dry.exit_code == 0, dry.output
+    listed = json.loads(dry.output)
+    assert listed["a_blanc"] is True and listed["anonymises"] == []
+    assert [d["dossier"] for d in listed["dus"]] == [case.reference]
+    assert PERSON["courriel"] in _state(p, case)
+    done = runner.invoke(cli, ["rgpd", "purge", "--tenant", SIREN_A, "--at", at])
+    assert done.exit_code == 0, done.output
+    (purged,) = json.loads(done.output)["anonymises"]
+    assert purged["dossier"] == case.reference and purged["documents_effaces"] == 1
+    assert PERSON["courriel"] not in _state(p, case)
+    naive = runner.invoke(cli, ["rgpd", "purge", "--at", "2027-01-01T00:00:00"])
+    assert naive.exit_code == 1 and "fuseau" in naive.output
+    register = runner.invoke(cli, ["rgpd", "register", "--tenant", SIREN_A])
+    assert register.exit_code == 0 and "Procédure de test du RGPD" in register.output
