@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -14,8 +15,11 @@ from click.testing import CliRunner
 from engine.bootstrap import Platform
 from engine.cli.main import cli
 from engine.domain.errors import ProcessDefinitionError
-from engine.domain.personal_data import CATEGORIES, Retention, parse_personal_data
+from engine.domain.personal_data import CATEGORIES, Retention, parse_personal_data, read_path
+from engine.runtime.clock import frozen_now
+from engine.runtime.facade import CaseRuntime
 from engine.runtime.specs import parse_bundle, read_procedure_dir
+from tests.support import scenarios
 
 PROCESSES = Path(__file__).resolve().parents[2] / "processes"
 SHIPPED = ("arrete", "commande-publique", "deliberation", "demande-usager", "seance-conseil")
@@ -137,3 +141,58 @@ def test_the_purge_tables_match_their_migration(platform: Platform) -> None:
     with platform.db.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), metadata)
     assert [d for d in diff if "personal_data" in str(d) or "purged_documents" in str(d)] == []
+
+
+def _final_runtime(parsed: Any, name: str, scenario: dict[str, Any]) -> CaseRuntime:
+    """The scenario run as `run_scenario` does, keeping the runtime (saved and restored)."""
+    now = scenarios._parse_start(scenario.get("start_at"))
+    with frozen_now(now):
+        runtime = CaseRuntime.start(parsed, dict(scenario.get("start") or {}))
+    for index, step in enumerate(scenario.get("steps") or [], start=1):
+        runtime = scenarios._round_trip(runtime)
+        with frozen_now(now):
+            now = scenarios._apply_step(runtime, step, now, f"{name}, étape {index}")
+    return scenarios._round_trip(runtime)
+
+
+def _texts(value: Any) -> set[str]:
+    if isinstance(value, dict):
+        if isinstance(value.get("id"), str) and isinstance(value.get("sha256"), str):
+            return {value["nom"]} if isinstance(value.get("nom"), str) else set()
+        return {t for v in value.values() for t in _texts(v)}
+    if isinstance(value, list):
+        return {t for v in value for t in _texts(v)}
+    return {value} if isinstance(value, str) and len(value) >= 3 else set()
+
+
+CASES = [
+    (name, scenario_name, scenario)
+    for name in ("demande-usager", "commande-publique", "seance-conseil")
+    for scenario_name, scenario in scenarios.load_scenarios(PROCESSES / name)
+]
+
+
+@pytest.mark.parametrize(("name", "scenario_name", "scenario"), CASES, ids=lambda v: str(v)[:40])
+def test_the_declared_keys_leave_no_copy_in_the_case_state(
+    name: str, scenario_name: str, scenario: dict[str, Any]
+) -> None:
+    """On each scenario of a procedure that purges, the declared values are gone from the whole
+    saved state (every task's data, the events) once anonymised, and the event keys are real."""
+    parsed = parse_bundle(read_procedure_dir(PROCESSES / name))
+    declaration = parsed.bundle.personal_data
+    assert declaration is not None
+    runtime = _final_runtime(parsed, scenario_name, scenario)
+    data = runtime.data
+    personal = set().union(*(_texts(read_path(data, f.path)) for f in declaration.fields))
+    if runtime.completed and declaration.retention is not None:
+        events = [p for p in declaration.retention.after if p != "cloture"]
+        if events and "cloture" not in declaration.retention.after:
+            found = [p for p in events if read_path(data, p) is not None]
+            assert found or data.get("statut") in (None, "sans suite", "infructueuse"), (
+                f"{scenario_name}: aucune date de {declaration.retention.event} ({events})"
+            )
+    runtime.anonymise(list(declaration.paths()))
+    dumped = runtime.dump()
+    state = dumped.header + "".join(body for _scope, body in dumped.tasks.values())
+    left = sorted(t for t in personal if t in state)
+    assert not left, f"{scenario_name}: encore présent après anonymisation : {left}"
