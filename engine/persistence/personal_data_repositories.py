@@ -4,6 +4,7 @@ personal data, what was anonymised, erased document bytes, and where a person ap
 from __future__ import annotations
 
 import hashlib
+import json
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -40,6 +41,15 @@ class CaseCandidate:
     summary: dict[str, Any]
     closed_at: datetime
     purged: frozenset[str]
+
+
+def _stored_forms(needle: str) -> set[str]:
+    """How a text may read inside the stored JSON, lowercased: as is, and with its non-ASCII
+    letters escaped (`\\u00e9`) as the JSON columns store them, in any case of the letters."""
+    forms = {needle.lower()}
+    for variant in (needle, needle.lower(), needle.upper(), needle.title()):
+        forms.add(json.dumps(variant)[1:-1].lower())
+    return forms
 
 
 class PersonalDataRepository:
@@ -238,7 +248,8 @@ class PersonalDataRepository:
         contains one of the texts (case-insensitive), newest first."""
         cases = t.cases.c
         text = func.lower(cast(cases.summary, String))
-        matches = or_(*(text.contains(needle.lower(), autoescape=True) for needle in needles))
+        forms = {form for needle in needles for form in _stored_forms(needle)}
+        matches = or_(*(text.contains(form, autoescape=True) for form in sorted(forms)))
         rows = self.conn.execute(
             select(
                 cases.id,

@@ -156,3 +156,16 @@ def test_a_bad_search_is_refused_in_french(browser_as: Browser) -> None:
     assert bad.status_code == 422 and "Adresse électronique invalide." in html.unescape(bad.text)
     huge = client.post(f"{URL}/acces", data={"csrf_token": csrf, "nom": "x" * 5000})
     assert huge.status_code == 422
+
+
+def test_a_name_with_accents_is_found_whatever_its_case(
+    people: Platform, browser_as: Browser
+) -> None:
+    dupre = {"nom": "DUPRÉ", "prenom": "Hélène", "courriel": "helene.dupre@exemple.fr"}
+    _request(people, dupre, SIREN_A, "Occupation du domaine public")
+    client, csrf = browser_as("admin.a")
+    export = _export(client, csrf, nom="Dupré").json()
+    assert [c["titre"] for c in export["dossiers"]] == ["Occupation du domaine public"]
+    assert _export(client, csrf, nom="hélène").json()["dossiers"][0]["titre"] == (
+        "Occupation du domaine public"
+    )
