@@ -61,8 +61,9 @@ class PersonalDataRepository:
     def closed_cases(
         self, tenant: str, *, after: uuid.UUID | None, limit: int
     ) -> list[CaseCandidate]:
-        """Closed cases of the tenant not fully purged, whose package (if any) is sealed: a
-        package still waiting to be sealed needs the case's documents as they are."""
+        """Closed cases of the tenant not fully purged, whose package (if any) is sealed and not
+        under a legal hold: a package still waiting to be sealed needs the case's documents as
+        they are, and a hold (a dispute) keeps the whole case as it is until it is lifted."""
         cases = t.cases.c
         done = exists().where(
             p.personal_data_purges.c.case_id == cases.id,
@@ -70,7 +71,10 @@ class PersonalDataRepository:
         )
         waiting = exists().where(
             a.archive_packages.c.case_id == cases.id,
-            a.archive_packages.c.state == WAITING_PACKAGE,
+            or_(
+                a.archive_packages.c.state == WAITING_PACKAGE,
+                a.archive_packages.c.legal_hold.is_(True),
+            ),
         )
         query = (
             select(

@@ -24,7 +24,7 @@ from engine.services.archives.journal_checks import verify_journal, verify_journ
 from engine.services.archives.setup import ArchiveSetup
 from engine.services.documents import document_from_reference, store_document
 from engine.services.personal_data import PURGE_KIND
-from tests.engine.archives.conftest import TYPOLOGIE, set_rule, use_platform_env
+from tests.engine.archives.conftest import ARCHIVISTE, TYPOLOGIE, set_rule, use_platform_env
 from tests.engine.support import AGENT, SIREN_A, SIREN_B, complete, run_pending_jobs, start
 from tests.signatures.pdfs import make_pdf
 
@@ -262,3 +262,34 @@ def test_the_operator_lists_then_purges_from_the_cli(
     assert naive.exit_code == 1 and "fuseau" in naive.output
     register = runner.invoke(cli, ["rgpd", "register", "--tenant", SIREN_A])
     assert register.exit_code == 0 and "Procédure de test du RGPD" in register.output
+
+
+def test_a_case_whose_package_is_held_for_a_dispute_keeps_its_data(
+    p: Platform, setup: ArchiveSetup
+) -> None:
+    from engine.services.archives.holds import set_legal_hold
+
+    notified = p.clock()
+    case = closed_request(p, PERSON, notified=notified)
+    package_id = str(_data(p, case)["archivage"]["paquet"])
+
+    def hold(on: bool) -> None:
+        with p.uow() as uow:
+            set_legal_hold(
+                uow,
+                setup,
+                SIREN_A,
+                package_id,
+                on=on,
+                actor=ARCHIVISTE,
+                now=p.clock(),
+                reason="Recours contentieux de l'usager",
+            )
+            uow.commit()
+
+    hold(True)
+    later = notified + timedelta(days=64)
+    assert purge_personal_data(p.uow, now=later).due == []
+    assert PERSON["courriel"] in _state(p, case)
+    hold(False)
+    assert [r.case_id for _t, r in purge_personal_data(p.uow, now=later).purged] == [case.id]
