@@ -17,6 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from engine.domain.model import JournalEntry
 from engine.persistence import tables as t
 from engine.persistence import tables_archives as a
+from engine.persistence import tables_connectors as tc
 from engine.persistence import tables_council as c
 from engine.persistence import tables_personal_data as p
 
@@ -201,8 +202,9 @@ class PersonalDataRepository:
     def scrub_case_records(
         self, tenant: str, case_id: uuid.UUID, scrub: Callable[[Any], Any]
     ) -> int:
-        """Apply `scrub` to what the case's jobs and their remembered effects hold (mail
-        recipients, rendering contexts); the number of rows changed."""
+        """Apply `scrub` to what the case's jobs, their remembered effects and its mail sendings
+        hold (recipients, rendering contexts), and to its error and cancellation texts; the
+        number of rows changed."""
         changed = 0
         jobs = t.jobs.c
         for row in self.conn.execute(
@@ -230,6 +232,20 @@ class PersonalDataRepository:
                     update(t.operation_effects)
                     .where(effects.idempotency_key == effect.idempotency_key)
                     .values(result=result)
+                )
+                changed += 1
+        mails = tc.mail_sendings.c
+        for mail in self.conn.execute(
+            select(mails.idempotency_key, mails.pending, mails.result).where(
+                mails.tenant == tenant, mails.case_id == case_id
+            )
+        ):
+            sent = {"pending": scrub(mail.pending), "result": scrub(mail.result)}
+            if sent != {"pending": mail.pending, "result": mail.result}:
+                self.conn.execute(
+                    update(tc.mail_sendings)
+                    .where(mails.tenant == tenant, mails.idempotency_key == mail.idempotency_key)
+                    .values(**sent)
                 )
                 changed += 1
         cases = t.cases.c

@@ -19,6 +19,7 @@ from engine.domain.personal_data import ANONYMISED
 from engine.jobs.personal_data import purge_personal_data
 from engine.persistence import tables as t
 from engine.persistence import tables_archives as a
+from engine.persistence import tables_connectors as tc
 from engine.services.archives.exports import verify_stored_package
 from engine.services.archives.journal_checks import verify_journal, verify_journal_completeness
 from engine.services.archives.setup import ArchiveSetup
@@ -98,6 +99,7 @@ def _state(p: Platform, case: Case) -> str:
             *conn.execute(select(t.cases).where(t.cases.c.id == case.id)),
             *conn.execute(select(t.case_tasks).where(t.case_tasks.c.case_id == case.id)),
             *conn.execute(select(t.jobs).where(t.jobs.c.case_id == case.id)),
+            *conn.execute(select(tc.mail_sendings).where(tc.mail_sendings.c.case_id == case.id)),
             *conn.execute(
                 select(t.operation_effects).where(
                     t.operation_effects.c.idempotency_key.like(f"{case.id}:%")
@@ -149,6 +151,21 @@ def test_purge_removes_exactly_the_due_data_and_the_journal_still_verifies(
     package_before = _package_row(p, case)
     package_id = str(data["archivage"]["paquet"])
     assert _package_valid(p, setup, package_id)
+    with p.uow() as uow:  # a mail the case sent (the connector's record of it)
+        uow.connection.execute(
+            tc.mail_sendings.insert().values(
+                tenant=SIREN_A,
+                idempotency_key=f"{case.id}:mail:1",
+                case_id=case.id,
+                message_id="<ar-1@mairie.fr>",
+                pending={"to": [PERSON["courriel"]], "subject": "Votre demande"},
+                state="sent",
+                result={"envoye_le": "2026-12-07T10:00:00Z"},
+                created_at=p.clock(),
+                updated_at=p.clock(),
+            )
+        )
+        uow.commit()
     before = _state(p, case)
     assert PERSON["courriel"] in before and PERSON["telephone"] in before
 
