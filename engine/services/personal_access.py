@@ -224,7 +224,7 @@ def _case_export(
                     "valeur": value,
                     "conservation": field.retention.describe(),
                 }
-    purged = uow.personal_data.purged_paths_of(case_id)
+    purged = uow.person_search.purged_paths_of(case_id)
     referenced = _document_ids([mentioned, personal])
     return {
         "dossier": reference,
@@ -233,7 +233,7 @@ def _case_export(
         "etat": status,
         "donnees_personnelles_declarees": personal,
         "donnees_qui_la_mentionnent": mentioned,
-        "documents": uow.personal_data.documents_of(tenant, case_id, referenced),
+        "documents": uow.person_search.documents_of(tenant, case_id, referenced),
         "deja_anonymise": sorted(p for p in purged if p != "*"),
     }
 
@@ -259,7 +259,7 @@ def person_export(
     """Everything the platform holds about the person in this tenant (cases, documents, account,
     councillor record, the journal entries of their account); journaled without the terms."""
     needles = query.needles()
-    rows = uow.personal_data.cases_mentioning(tenant, needles, limit=MAX_CASES + 1)
+    rows = uow.person_search.cases_mentioning(tenant, needles, limit=MAX_CASES + 1)
     truncated = len(rows) > MAX_CASES
     cache: dict[str, PersonalDataDeclaration | None] = {}
     cases = [
@@ -267,14 +267,14 @@ def person_export(
         for row in rows[:MAX_CASES]
         if (found := _case_export(uow, tenant, row, needles, cache)) is not None
     ]
-    accounts = uow.personal_data.members_matching(tenant, needles)
+    accounts = uow.person_search.members_matching(tenant, needles)
     for account in accounts:
         actor_id = f"user:{account['identifiant']}"
         account["actions_au_journal"] = [
             {"n": e.seq, "type": e.kind, "le": e.recorded_at.isoformat()}
-            for e in uow.personal_data.journal_by_actor(tenant, actor_id, limit=MAX_JOURNAL)
+            for e in uow.person_search.journal_by_actor(tenant, actor_id, limit=MAX_JOURNAL)
         ]
-    councillors = uow.personal_data.councillors_matching(tenant, needles)
+    councillors = uow.person_search.councillors_matching(tenant, needles)
     export = {
         "collectivite": tenant,
         "genere_le": now.isoformat(),
