@@ -3,7 +3,8 @@ retention event and delay have passed, on the tenant's clock (a training tenant'
 purges its fictitious cases sooner), each case in its own transaction.
 
 Idempotent: a key anonymised is recorded and never read again; a case fully purged (or whose
-procedure declares nothing) leaves the job's scan. A dry run lists what is due and writes nothing.
+procedure declares nothing) leaves the job's scan, and a case with nothing due yet is read again
+only when its next key falls due. A dry run lists what is due and writes nothing.
 """
 
 from __future__ import annotations
@@ -20,9 +21,10 @@ from engine.persistence.uow import UnitOfWork, UnitOfWorkFactory
 from engine.services.personal_data import (
     DuePurge,
     PurgedCase,
+    PurgePage,
     due_purges,
-    mark_nothing_to_purge,
     purge_case,
+    record_page,
 )
 
 __all__ = ["PurgeReport", "purge_personal_data"]
@@ -71,10 +73,10 @@ def _purge_tenant(
 ) -> None:
     after: uuid.UUID | None = None
     while len(report.due) < limit:
-        due, nothing, after = runner.read(_page, tenant, at, after)
-        if nothing and not report.dry_run:
-            runner.write(_mark, tenant, nothing, at)
-        for item in due:
+        page = runner.read(_page, tenant, at, after)
+        if (page.nothing or page.later) and not report.dry_run:
+            runner.write(record_page, tenant, page, now=at)
+        for item in page.due:
             report.due.append((tenant, item))
             if report.dry_run:
                 continue
@@ -83,15 +85,10 @@ def _purge_tenant(
             except (Conflict, NotFound, ModelError) as exc:
                 log.warning("RGPD : dossier %s non purgé (%s)", item.case_id, exc)
                 report.failed.append((tenant, item.case_id, str(exc)))
+        after = page.last
         if after is None:
             return
 
 
-def _page(
-    uow: UnitOfWork, tenant: str, at: datetime, after: uuid.UUID | None
-) -> tuple[list[DuePurge], list[uuid.UUID], uuid.UUID | None]:
+def _page(uow: UnitOfWork, tenant: str, at: datetime, after: uuid.UUID | None) -> PurgePage:
     return due_purges(uow, tenant, now=at, after=after, limit=PAGE)
-
-
-def _mark(uow: UnitOfWork, tenant: str, case_ids: list[uuid.UUID], at: datetime) -> None:
-    mark_nothing_to_purge(uow, tenant, case_ids, now=at)

@@ -49,11 +49,12 @@ class PersonalDataRepository:
     # -- purge ------------------------------------------------------------------------------
 
     def closed_cases(
-        self, tenant: str, *, after: uuid.UUID | None, limit: int
+        self, tenant: str, *, now: datetime, after: uuid.UUID | None, limit: int
     ) -> list[CaseCandidate]:
         """Closed cases of the tenant not fully purged, whose package (if any) is sealed and not
         under a legal hold: a package still waiting to be sealed needs the case's documents as
-        they are, and a hold (a dispute) keeps the whole case as it is until it is lifted."""
+        they are, and a hold (a dispute) keeps the whole case as it is until it is lifted.
+        A case whose next key falls due after `now` is not read."""
         cases = t.cases.c
         done = exists().where(
             p.personal_data_purges.c.case_id == cases.id,
@@ -66,6 +67,9 @@ class PersonalDataRepository:
                 a.archive_packages.c.legal_hold.is_(True),
             ),
         )
+        later = exists().where(
+            p.personal_data_due.c.case_id == cases.id, p.personal_data_due.c.due_at > now
+        )
         query = (
             select(
                 cases.id,
@@ -76,7 +80,7 @@ class PersonalDataRepository:
                 cases.summary,
                 cases.updated_at,
             )
-            .where(cases.tenant == tenant, cases.status.in_(CLOSED), ~done, ~waiting)
+            .where(cases.tenant == tenant, cases.status.in_(CLOSED), ~done, ~waiting, ~later)
             .order_by(cases.id)
             .limit(limit)
         )
@@ -138,6 +142,16 @@ class PersonalDataRepository:
                 )
             ).first():
                 self.conn.execute(p.personal_data_purges.insert().values(**values))
+
+    def set_next_due(self, tenant: str, due: dict[uuid.UUID, datetime | None]) -> None:
+        """Record when each case's next declared key falls due (None: nothing left)."""
+        table = p.personal_data_due
+        for case_id, due_at in due.items():
+            self.conn.execute(delete(table).where(table.c.case_id == case_id))
+            if due_at is not None:
+                self.conn.execute(
+                    table.insert().values(case_id=case_id, tenant=tenant, due_at=due_at)
+                )
 
     def erase_document(
         self,

@@ -33,3 +33,14 @@ purged_documents = Table(
 )
 """A working document whose bytes were erased: the row stays (its journal entries point at it)
 and now names the empty blob; `sha256` and `size` are those of the erased content."""
+
+personal_data_due = Table(
+    "personal_data_due",
+    metadata,
+    Column("case_id", Uuid, ForeignKey("cases.id"), primary_key=True),
+    Column("tenant", String(9), ForeignKey("tenants.siren"), nullable=False),
+    Column("due_at", DateTime(timezone=True), nullable=False),
+    Index("ix_personal_data_due_tenant_due", "tenant", "due_at"),
+)
+"""When a closed case's next declared key falls due (on its tenant's clock): the purge reads a
+case again only from then, instead of every closed case at every run."""

@@ -12,13 +12,13 @@ so the hash chain and its seals still verify.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from engine.domain.errors import Conflict
 from engine.domain.model import Actor, CaseStatus
 from engine.domain.personal_data import PersonalDataDeclaration, PersonalField
-from engine.persistence.personal_data_repositories import ALL_DONE, CaseCandidate
+from engine.persistence.personal_data_repositories import ALL_DONE
 from engine.persistence.uow import UnitOfWork
 from engine.runtime.anonymise import scrub
 from engine.services.steps import load_case, load_process, save_loaded
@@ -27,9 +27,11 @@ __all__ = [
     "PURGE_ACTOR",
     "PURGE_KIND",
     "DuePurge",
+    "PurgePage",
     "PurgedCase",
     "due_purges",
     "purge_case",
+    "record_page",
 ]
 
 PURGE_KIND = "case.personal_data_purged"
@@ -46,8 +48,12 @@ class DuePurge:
     procedure: str
     closed_at: datetime
     fields: tuple[PersonalField, ...]
-    complete: bool
-    """Whether these are the last declared fields the case still holds."""
+    next_due: datetime | None
+    """When the case's other declared keys fall due; None when these are the last ones."""
+
+    @property
+    def complete(self) -> bool:
+        return self.next_due is None
 
 
 @dataclass(frozen=True)
@@ -58,58 +64,66 @@ class PurgedCase:
     documents: int
 
 
+@dataclass
+class PurgePage:
+    """One page of a tenant's closed cases, as the purge sees them."""
+
+    due: list[DuePurge] = field(default_factory=list)
+    nothing: list[uuid.UUID] = field(default_factory=list)
+    """Cases whose procedure declares no personal data key: never to be read again."""
+    later: dict[uuid.UUID, datetime] = field(default_factory=dict)
+    """Cases with nothing due yet: when their next key falls due."""
+    last: uuid.UUID | None = None
+    """The last case id read, to read the next page after it (None at the end)."""
+
+
 def declaration_of(uow: UnitOfWork, spec_hash: str) -> PersonalDataDeclaration | None:
     return load_process(uow, spec_hash).bundle.personal_data
 
 
 def due_purges(
     uow: UnitOfWork, tenant: str, *, now: datetime, after: uuid.UUID | None, limit: int
-) -> tuple[list[DuePurge], list[uuid.UUID], uuid.UUID | None]:
-    """One page of the tenant's closed cases: those due now, those with nothing to purge
-    (no declaration, or nothing declared) and the last case id read (None at the end)."""
-    candidates = uow.personal_data.closed_cases(tenant, after=after, limit=limit)
-    due: list[DuePurge] = []
-    nothing: list[uuid.UUID] = []
+) -> PurgePage:
+    """One page of the tenant's closed cases still to be read (`now`: the tenant's time)."""
+    candidates = uow.personal_data.closed_cases(tenant, now=now, after=after, limit=limit)
+    page = PurgePage(last=candidates[-1].id if len(candidates) == limit else None)
     for candidate in candidates:
         declaration = declaration_of(uow, candidate.spec_hash)
         if declaration is None or not declaration.fields:
-            nothing.append(candidate.id)
+            page.nothing.append(candidate.id)
             continue
-        found = _due_fields(declaration, candidate, now)
+        remaining = [
+            (f, f.retention.due(candidate.summary, candidate.closed_at))
+            for f in declaration.fields
+            if f.path not in candidate.purged
+        ]
+        found = tuple(f for f, due_at in remaining if due_at <= now)
+        later = [due_at for _f, due_at in remaining if due_at > now]
+        next_due = min(later) if later else None
         if found:
-            remaining = {f.path for f in declaration.fields} - candidate.purged
-            complete = remaining <= {f.path for f in found}
-            due.append(
+            page.due.append(
                 DuePurge(
                     candidate.id,
                     candidate.reference,
                     candidate.procedure,
                     candidate.closed_at,
                     found,
-                    complete,
+                    next_due,
                 )
             )
-    last = candidates[-1].id if len(candidates) == limit else None
-    return due, nothing, last
+        elif next_due is not None:
+            page.later[candidate.id] = next_due
+        else:
+            page.nothing.append(candidate.id)  # every key already done
+    return page
 
 
-def _due_fields(
-    declaration: PersonalDataDeclaration, candidate: CaseCandidate, now: datetime
-) -> tuple[PersonalField, ...]:
-    return tuple(
-        f
-        for f in declaration.fields
-        if f.path not in candidate.purged
-        and f.retention.due(candidate.summary, candidate.closed_at) <= now
-    )
-
-
-def mark_nothing_to_purge(
-    uow: UnitOfWork, tenant: str, case_ids: list[uuid.UUID], *, now: datetime
-) -> None:
-    """Closed cases whose procedure declares no personal data key: never read again."""
-    for case_id in case_ids:
+def record_page(uow: UnitOfWork, tenant: str, page: PurgePage, *, now: datetime) -> None:
+    """Remember what reading the page found: cases never to read again, and when to read the
+    others again (their next key's due time)."""
+    for case_id in page.nothing:
         uow.personal_data.record_purged(tenant, case_id, [ALL_DONE], closed_at=now, now=now)
+    uow.personal_data.set_next_due(tenant, dict(page.later))
 
 
 def purge_case(uow: UnitOfWork, tenant: str, due: DuePurge, *, now: datetime) -> PurgedCase:
@@ -137,6 +151,7 @@ def purge_case(uow: UnitOfWork, tenant: str, due: DuePurge, *, now: datetime) ->
         uow.personal_data.scrub_case_records(tenant, case.id, lambda v: scrub(v, texts))
     done = [*paths, ALL_DONE] if due.complete else paths
     uow.personal_data.record_purged(tenant, case.id, done, closed_at=due.closed_at, now=now)
+    uow.personal_data.set_next_due(tenant, {case.id: due.next_due})
     uow.journal.append(
         tenant=tenant,
         kind=PURGE_KIND,

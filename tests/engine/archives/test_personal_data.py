@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -20,6 +20,7 @@ from engine.jobs.personal_data import purge_personal_data
 from engine.persistence import tables as t
 from engine.persistence import tables_archives as a
 from engine.persistence import tables_connectors as tc
+from engine.persistence import tables_personal_data as pd
 from engine.services.archives.exports import verify_stored_package
 from engine.services.archives.journal_checks import verify_journal, verify_journal_completeness
 from engine.services.archives.setup import ArchiveSetup
@@ -109,6 +110,10 @@ def _state(p: Platform, case: Case) -> str:
     return json.dumps([list(r) for r in rows], default=str, ensure_ascii=False)
 
 
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _blob_exists(p: Platform, sha256: str) -> bool:
     with p.uow() as uow:
         found = uow.connection.execute(
@@ -173,6 +178,12 @@ def test_purge_removes_exactly_the_due_data_and_the_journal_still_verifies(
     month = purge_personal_data(p.uow, now=notified + timedelta(days=31))
     assert month.due == [] and month.purged == []
     assert _state(p, case) == before
+    # ... and the case is read again only once its first key falls due.
+    with p.uow() as uow:
+        next_due = uow.connection.execute(
+            select(pd.personal_data_due.c.due_at).where(pd.personal_data_due.c.case_id == case.id)
+        ).scalar_one()
+    assert notified + timedelta(days=59) < _aware(next_due) <= notified + timedelta(days=63)
 
     # The dry run lists what is due, writes nothing.
     later = notified + timedelta(days=64)

@@ -1,4 +1,5 @@
-"""personal data: what the RGPD purge anonymised in each case, and the documents it erased
+"""personal data: what the RGPD purge anonymised in each case, the documents it erased, and
+when each closed case's next key falls due
 
 Revision ID: 0023_personal_data
 Revises: 0022_merge
@@ -34,7 +35,20 @@ def upgrade() -> None:
     )
 
 
+    op.create_table(
+        "personal_data_due",
+        sa.Column("case_id", sa.Uuid(), sa.ForeignKey("cases.id"), primary_key=True),
+        sa.Column("tenant", sa.String(9), sa.ForeignKey("tenants.siren"), nullable=False),
+        sa.Column("due_at", sa.DateTime(timezone=True), nullable=False),
+    )
+    op.create_index(
+        "ix_personal_data_due_tenant_due", "personal_data_due", ["tenant", "due_at"]
+    )
+
+
 def downgrade() -> None:
+    op.drop_index("ix_personal_data_due_tenant_due", table_name="personal_data_due")
+    op.drop_table("personal_data_due")
     op.drop_table("purged_documents")
     op.drop_index("ix_personal_data_purges_tenant", table_name="personal_data_purges")
     op.drop_table("personal_data_purges")
