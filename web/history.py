@@ -16,6 +16,8 @@ EVENT_LABELS: dict[str, str] = {
     "case.cancelled": "Dossier annulé",
     "case.retried": "Dossier relancé",
     "case.error": "Dossier bloqué par une erreur",
+    "case.personal_data_purged": "Données personnelles anonymisées (fin de leur durée de conservation)",
+    "personal_data.exported": "Données d'une personne exportées (droit d'accès)",
     "case.migrated": "Dossier passé à une nouvelle version de la procédure",
     "case.migration_rolled_back": "Dossier revenu à la version précédente de la procédure",
     "task.completed": "Étape terminée",
@@ -117,6 +119,7 @@ SYSTEM_NAMES: dict[str, str] = {
     "archives": "le service d'archives électroniques",
     "cli": "l'exploitant de la plateforme",
     "oidc": "le système",
+    "rgpd": "la purge des données personnelles",
 }
 PREFECTURE_KINDS = frozenset(
     {"actes.acknowledged", "actes.rejected", "actes.letter_received", "actes.anomaly"}

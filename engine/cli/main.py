@@ -25,6 +25,11 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
     "db": ("engine.cli.admin", "db", "Base de données."),
     "ops": ("engine.cli.admin", "ops", "Exploitation : travail bloqué, relances."),
     "processes": ("engine.cli.admin", "processes", "Procédures (BPMN)."),
+    "rgpd": (
+        "engine.cli.rgpd",
+        "rgpd",
+        "Données personnelles (RGPD) : purge des dossiers clos, registre des traitements.",
+    ),
     "serve": (
         "devstack.cli_serve",
         "serve",

@@ -279,6 +279,9 @@ from engine.persistence import tables_connectors as tables_connectors  # noqa: E
 # A tenant's councillors (the council as data) share `metadata` too.
 from engine.persistence import tables_council as tables_council  # noqa: E402
 
+# What the RGPD purge anonymised shares `metadata` too.
+from engine.persistence import tables_personal_data as tables_personal_data  # noqa: E402
+
 # Requests citizens file on the public form share `metadata` too.
 from engine.persistence import tables_public as tables_public  # noqa: E402
 

@@ -19,6 +19,8 @@ from engine.persistence.connector_repositories import (
 from engine.persistence.council_repositories import CouncilRepository
 from engine.persistence.db import READ_ONLY
 from engine.persistence.delegation_repositories import DelegationRepository
+from engine.persistence.person_search_repositories import PersonSearchRepository
+from engine.persistence.personal_data_repositories import PersonalDataRepository
 from engine.persistence.public_repositories import PublicRequestRepository
 from engine.persistence.repositories import (
     CaseRepository,
@@ -96,6 +98,8 @@ class UnitOfWork:
         self.public_requests = PublicRequestRepository(conn)
         self.versions = VersionRepository(conn)
         self.sae = SaeRepository(conn)
+        self.personal_data = PersonalDataRepository(conn)
+        self.person_search = PersonSearchRepository(conn)
         return self
 
     @property

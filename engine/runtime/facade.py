@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
@@ -35,6 +35,7 @@ from SpiffWorkflow.util.task import TaskState
 from engine.domain.errors import InvalidInput, ModelError, NotFound
 from engine.domain.model import DumpedState, TaskRows
 from engine.runtime import spiff_limits  # noqa: F401  (lifts the task depth limit)
+from engine.runtime.anonymise import Erased, anonymise_workflow
 from engine.runtime.clock import frozen_now
 from engine.runtime.evaluator import EvaluationError
 from engine.runtime.script_engine import make_script_engine
@@ -162,6 +163,10 @@ class CaseRuntime:
 
     def cancel(self) -> None:
         self._workflow.cancel()
+
+    def anonymise(self, paths: Iterable[str]) -> Erased:
+        """Anonymise personal data keys of a closed case (RGPD purge), and their copies."""
+        return anonymise_workflow(self._workflow, paths)
 
     def completed_nodes(self) -> list[str]:
         """BPMN ids of the completed flow nodes, in completion order (for scenario checks),

@@ -30,8 +30,10 @@ from SpiffWorkflow.dmn.specs.business_rule_task_mixin import BusinessRuleTaskMix
 from SpiffWorkflow.specs.MultiChoice import MultiChoice
 
 from engine.domain.errors import ProcessDefinitionError
+from engine.domain.personal_data import PersonalDataDeclaration, parse_personal_data
 from engine.runtime.collaborations import main_specs
 from engine.runtime.evaluator import EvaluationError, check_expression, check_script
+from engine.runtime.personal_data_check import check_personal_data
 from engine.runtime.service_task import AsyncServiceTask, DematflowBpmnParser
 from engine.runtime.signal_rules import SignalRule, caught_signals, signal_rules
 from engine.runtime.spiff_events import (
@@ -70,6 +72,8 @@ class ProcessBundle:
     """Messages people may deliver (`messages:` of procedure.yaml); the others: connector only."""
     signals: Mapping[str, SignalRule] = field(default_factory=dict)
     """Signals that may be sent to a case from outside (`signals:`); no other can."""
+    personal_data: PersonalDataDeclaration | None = None
+    """Personal data the cases hold, why, and how long outside the archive (`personal_data:`)."""
 
 
 CONNECTOR = "connector"
@@ -198,6 +202,7 @@ def bundle_from_files(files: Mapping[str, bytes]) -> ProcessBundle:
         roles=roles,
         messages=_message_rules(manifest.get("messages"), roles, files),
         signals=signal_rules(manifest.get("signals"), {CONNECTOR, OPERATOR, *roles}),
+        personal_data=parse_personal_data(manifest.get("personal_data")),
         files=dict(files),
         hash=bundle_hash(files),
     )
@@ -279,6 +284,8 @@ def parse_bundle(
     except ValidationException as exc:
         raise ProcessDefinitionError(_describe_validation(exc, bundle.files)) from exc
     forms = _load_forms(bundle)
+    if bundle.personal_data is not None:
+        check_personal_data(bundle.personal_data, bundle.files, forms)
     interrupting = interrupting_event_subprocesses(
         [
             etree.fromstring(c, SAFE_XML)

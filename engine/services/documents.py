@@ -8,7 +8,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from engine.domain.errors import Conflict, InvalidInput
+from engine.domain.errors import Conflict, InvalidInput, NotFound
 from engine.domain.model import Actor, CaseStatus, Document
 from engine.persistence.uow import UnitOfWork
 from signatures import DocumentRefusedError
@@ -226,6 +226,10 @@ def add_checked_case_document(
     return document
 
 
+ERASED_SHA256 = hashlib.sha256(b"").hexdigest()
+"""What an erased document's row names once the RGPD purge removed its bytes."""
+
+
 def document_from_reference(uow: UnitOfWork, tenant: str, reference: object) -> Document:
     """The document a case datum refers to, checked against its recorded digest."""
     if not isinstance(reference, dict) or "id" not in reference:
@@ -236,6 +240,8 @@ def document_from_reference(uow: UnitOfWork, tenant: str, reference: object) -> 
         raise InvalidInput("Référence de document invalide.") from exc
     document = uow.documents.get(tenant, document_id)
     expected = reference.get("sha256")
+    if expected and document.size == 0 and document.sha256 == ERASED_SHA256:
+        raise NotFound("Ce document a été effacé au terme de sa durée de conservation (RGPD).")
     if expected and expected != document.sha256:
         raise InvalidInput("Le document ne correspond pas à son empreinte enregistrée.")
     return document

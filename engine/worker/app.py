@@ -34,6 +34,8 @@ SAE_PERIOD_S = 60.0
 """`engine.jobs.timestamp_renewal.RENEWAL_EVERY_S` (a test keeps them equal): each task imports
 its job's module when it first runs, so that a worker is ready before pyHanko, the S3 client or
 the @ctes client are loaded, and loads only those its jobs use."""
+PERSONAL_DATA_PURGE_EVERY_S = 6 * 3600.0
+"""The RGPD purge (`engine.jobs.personal_data`) runs four times a day: a delay ends at a day's end."""
 
 
 def broker_options(settings: Settings) -> dict[str, Any]:
@@ -112,6 +114,11 @@ def make_celery(settings: Settings) -> Celery:
                 "task": "dematflow.audit_archives",
                 "schedule": ARCHIVE_AUDIT_PERIOD_S,
                 "options": {"queue": "audits", "expires": ARCHIVE_AUDIT_PERIOD_S},
+            },
+            "purge-personal-data": {
+                "task": "dematflow.purge_personal_data",
+                "schedule": PERSONAL_DATA_PURGE_EVERY_S,
+                "options": {"queue": "engine", "expires": PERSONAL_DATA_PURGE_EVERY_S},
             },
             "renew-archive-timestamps": {
                 "task": "dematflow.renew_archive_timestamps",
@@ -260,6 +267,13 @@ def _register_tasks(app: Celery) -> None:
     @app.task(name="dematflow.audit_archives")  # type: ignore[untyped-decorator]
     def audit_archives_task() -> int:
         return _archive_task("audit")
+
+    @app.task(name="dematflow.purge_personal_data")  # type: ignore[untyped-decorator]
+    def purge_personal_data_task() -> int:
+        from engine.jobs.personal_data import purge_personal_data
+
+        p = platform()
+        return len(purge_personal_data(p.uow, now=p.clock()).purged)
 
     @app.task(name="dematflow.renew_archive_timestamps")  # type: ignore[untyped-decorator]
     def renew_archive_timestamps_task() -> int:

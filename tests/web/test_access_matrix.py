@@ -164,6 +164,9 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", "/c/{tenant}/admin/conseil"): {"admin"},
     ("POST", "/c/{tenant}/admin/conseil"): {"admin"},
     ("POST", "/c/{tenant}/admin/conseil/{councillor_id}/retirer"): Missing({"admin"}),
+    # RGPD: the register; the right of access posted empty is refused (422), nothing exported.
+    ("GET", "/c/{tenant}/admin/rgpd"): {"admin"},
+    ("POST", "/c/{tenant}/admin/rgpd/acces"): {"admin"},
     # Operator pages.
     ("GET", "/exploitation"): OPERATOR,
     ("POST", "/exploitation/collectivites"): OPERATOR,

@@ -20,13 +20,14 @@ from engine.services.queries import accounts as account_queries
 from engine.services.queries import operator as operator_queries
 from web.auth import Principal, TenantAccess, page_access, page_operator
 from web.deps import PlatformDep, UowDep
-from web.pages import admin_security, operator_versions
+from web.pages import admin_rgpd, admin_security, operator_versions
 from web.pages.common import FormDep, flash, see_other, tenant_page
 from web.security import check_csrf
 from web.templating import render
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
 router.include_router(admin_security.router)
+router.include_router(admin_rgpd.router)
 router.include_router(operator_versions.router)
 
 TenantAdmin = Annotated[TenantAccess, Depends(page_access("admin"))]

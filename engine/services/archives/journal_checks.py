@@ -53,6 +53,7 @@ CASE_VERSION_KINDS = frozenset(
         "case.cancelled",
         "case.retried",
         "case.error",
+        "case.personal_data_purged",
     }
 )
 """Entries written with a step of the case (each such step saves a new version)."""
