@@ -296,7 +296,12 @@ def test_losing_the_secondary_store_loses_nothing(two_stores: Any, tmp_path: Pat
         run, findings = _full_audit(p, setup)
         # The waiting package's primary copy is stored already: audited too.
         assert run.packages_checked == 2
-        assert {f.package_id for f in findings} == {before.package_id, waiting.package_id}
+        # (and the objects beside the packages are not compared: "journal" finding)
+        assert {f.package_id for f in findings} == {
+            before.package_id,
+            waiting.package_id,
+            "journal",
+        }
         assert all("Copie secondaire injoignable" in f.message for f in findings), findings
 
         # It comes back: the waiting package is archived with both copies.
@@ -311,6 +316,13 @@ def test_losing_the_secondary_store_loses_nothing(two_stores: Any, tmp_path: Pat
                 )
         later = factory(clock=lambda: p.clock() + timedelta(days=2))
         run, findings = _full_audit(later, setup)
+        # The journal seals made while it was out are copied to it, journaled; then all is well.
+        assert all(f.message.startswith("Copie secondaire : ") for f in findings), findings
+        assert {f.path.split("/")[0] for f in findings} <= {"journal-seals"}, findings
+        assert {r.get("object", "")[:14] for r in _journal(later, "archive.copy_repaired")} <= {
+            "journal-seals/"
+        }
+        run, findings = _full_audit(factory(clock=lambda: p.clock() + timedelta(days=3)), setup)
         assert findings == [] and run.packages_checked == 2
 
         # The site is lost for good and replaced by an empty one (here: fresh buckets): the
@@ -319,9 +331,14 @@ def test_losing_the_secondary_store_loses_nothing(two_stores: Any, tmp_path: Pat
         rebuilt = fresh(clock=lambda: p.clock() + timedelta(days=4))
         setup2 = archive_setup(rebuilt.settings)
         run, findings = _full_audit(rebuilt, setup2)
-        assert {f.package_id for f in findings} == {before.package_id, during.package_id}
+        # Its packages and every journal seal ("journal") are copied back.
+        assert {f.package_id for f in findings} == {
+            before.package_id,
+            during.package_id,
+            "journal",
+        }
         assert all(f.message.startswith("Copie secondaire") for f in findings), findings
-        repaired = _journal(rebuilt, "archive.copy_repaired")
+        repaired = [r for r in _journal(rebuilt, "archive.copy_repaired") if "object" not in r]
         assert {r["package"] for r in repaired} == {before.package_id, during.package_id}
         assert {r["store"] for r in repaired} == {"secondaire"}
         with setup2.store() as one, setup2.secondary_store() as two:
