@@ -326,6 +326,8 @@ def audit_two_copies(
         objects, size = objects + checked, size + read
         second, checked, read = _check_copy(secondary, package_id, seal_verifier, retain)
         objects, size = objects + checked, size + read
+        if retain is None and _absent(first) and _absent(second):
+            continue  # destroyed: an empty prefix the store still lists, nothing to audit
         if retain is None and _absent(first) and not _absent(second):
             # Not archived here (destroyed, or never archived) yet kept by the second site.
             first = [
@@ -419,7 +421,19 @@ def _check_object(
 ) -> tuple[list[Finding], str, int]:
     """Findings on one copy of one object, the version read, bytes read."""
     label = _COPY_LABEL[copy.name].capitalize()
-    info = copy.store.stat(copy.bucket, item.key)
+    latest = next(
+        (
+            v
+            for v in copy.store.versions(copy.bucket, item.key)
+            if v.key == item.key and v.is_latest
+        ),
+        None,
+    )
+    info = (
+        None
+        if latest is None or latest.is_delete_marker
+        else copy.store.stat(copy.bucket, item.key, version_id=latest.version_id or None)
+    )
     if info is None:
         message = f"{label} : objet enregistré introuvable."
         return [Finding(FindingKind.MISSING, item.key, message, item.package_id)], "", 0

@@ -340,14 +340,23 @@ def _check_two_copies(
             findings = list(result.report.findings)
             objects: ObjectCopiesReport | None = None
             if result.report.next_cursor is None:
-                read_store, read_bucket = (store, bucket) if up[PRIMARY] else (second, target)
-                findings += _journal_findings(runner, setup, read_store, tenant, read_bucket)
+                # The objects beside the packages first, so that a seal damaged in one store
+                # is repaired before the seal chain is read from it.
                 if all(up.values()):
                     expected = runner.read(lambda uow: _expected_objects(uow, tenant))
                     objects = audit_object_copies(primary, secondary, expected)
                     findings += objects.findings
                 else:
                     findings.append(_objects_not_audited(up))
+                read_store, read_bucket = (store, bucket) if up[PRIMARY] else (second, target)
+                try:
+                    findings += _journal_findings(runner, setup, read_store, tenant, read_bucket)
+                except ArchivingError as exc:  # the repairs above are journaled all the same
+                    findings.append(
+                        Finding(
+                            FindingKind.BROKEN_SEAL, "journal-seals/", f"Sceaux illisibles : {exc}"
+                        )
+                    )
     except StorageUnavailable:
         raise
     except ArchivingError as exc:

@@ -79,6 +79,9 @@ def secondary_for(server: SeaweedServer, prefix: str) -> SecondaryStorageSetting
             access_key=server.config.admin_access_key or "",
             secret_key=server.config.admin_secret_key or "",
         ),
+        holds=S3Identity(
+            access_key=server.holds_config.access_key, secret_key=server.holds_config.secret_key
+        ),
     )
 
 
