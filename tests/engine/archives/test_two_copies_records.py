@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import secrets
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -61,7 +60,9 @@ def _holds(store: ObjectStore, bucket: str, package_id: str) -> set[bool]:
 
 
 def test_seals_renewals_holds_and_destruction_go_to_both_copies(
-    two_stores: Any, second_server: SeaweedServer, s3_server: SeaweedServer, tmp_path: Path
+    two_stores: Any,  # noqa: F811
+    second_server: SeaweedServer,  # noqa: F811
+    s3_server: SeaweedServer,
 ) -> None:
     factory = two_stores(second_server, f"s{secrets.token_hex(4)}")
     old = factory(clock=fixed_clock(PAST))  # closed in 2020, one-year DUA: destroyable now
