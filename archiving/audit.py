@@ -46,6 +46,7 @@ __all__ = [
     "audit_object_copies",
     "audit_packages",
     "audit_two_copies",
+    "check_object",
 ]
 
 
@@ -416,10 +417,11 @@ class ObjectCopiesReport:
     bytes_read: int
 
 
-def _check_object(
+def check_object(
     copy: StoreCopy, item: ExpectedObject, now: datetime
 ) -> tuple[list[Finding], str, int]:
-    """Findings on one copy of one object, the version read, bytes read."""
+    """Findings on one copy (one store) of one recorded object: present, its recorded digest,
+    locked; with the version read and the bytes read."""
     label = _COPY_LABEL[copy.name].capitalize()
     latest = next(
         (
@@ -483,9 +485,9 @@ def audit_object_copies(
     unrepaired: list[ExpectedObject] = []
     objects = size = 0
     for item in expected:
-        first, first_version, read = _check_object(primary, item, now)
+        first, first_version, read = check_object(primary, item, now)
         objects, size = objects + 1, size + read
-        second, second_version, read = _check_object(secondary, item, now)
+        second, second_version, read = check_object(secondary, item, now)
         objects, size = objects + 1, size + read
         findings += first + second
         if not (first or second):
