@@ -4,8 +4,9 @@ second SeaweedFS), and the fixity audit over one store vs over both, in the same
 Same package shape as bench_archiving (random "PDF" bytes, sealed with the development PKI), on
 two SeaweedFS servers on 127.0.0.1. The one-copy baseline is `store_package` alone (write and
 read back every object); two copies add `copy_package` (read the verified primary, write the
-second store under the same COMPLIANCE lock, read back). Results go to
-bench/results/two_copies.json and the "Two copies" section of bench/README.md.
+second store under the same COMPLIANCE lock, read back). Then the objects beside the packages
+(journal seals, renewed copies): one copy vs two, and their audit in one store vs both. Results
+go to bench/results/two_copies.json and the "Two copies" section of bench/README.md.
 """
 
 from __future__ import annotations
