@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import uuid
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,6 +24,7 @@ from archiving import (
     audit_journal_seals,
     audit_packages,
     prepare_tenant_bucket,
+    set_package_legal_hold,
     verify_seal_chain,
 )
 from archiving.audit import (
@@ -51,7 +52,11 @@ from engine.domain.journal import verify_chain
 from engine.jobs.journal_seals import stored_seal
 from engine.jobs.runner import TransactionRunner
 from engine.persistence.uow import UnitOfWork, UnitOfWorkFactory
-from engine.services.archives.setup import RECORD_RETENTION_YEARS, ArchiveSetup
+from engine.services.archives.setup import (
+    RECORD_RETENTION_YEARS,
+    ArchiveSetup,
+    ArchiveUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -140,6 +145,8 @@ class _Batch:
     """Objects beside the packages rewritten from the intact copy."""
     objects_unrepaired: tuple[ExpectedObject, ...] = ()
     """Objects beside the packages damaged in both copies."""
+    reheld: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(package, store) → versions put back under the package's legal hold after a repair."""
 
 
 _STORE_LABEL = {PRIMARY: "primaire", SECONDARY: "secondaire"}
@@ -181,6 +188,7 @@ def _journal_copies(
                 "rewritten": [
                     {"key": key, "version_id": versions[key]} for key in repair.copied.written
                 ],
+                **_rehold_payload(batch, repair.package_id, repair.damaged),
             },
             now=now,
         )
@@ -222,6 +230,11 @@ def _advance(
         _journal_objects(uow, tenant, batch, now)
 
 
+def _rehold_payload(batch: _Batch, package_id: str, store: str) -> dict[str, int]:
+    count = batch.reheld.get((package_id, store))
+    return {} if count is None else {"legal_hold_restored": count}
+
+
 def _journal_objects(uow: UnitOfWork, tenant: str, batch: _Batch, now: datetime) -> None:
     """Journal each object beside the packages repaired from the other copy (what was found,
     the new version), and those damaged in both copies."""
@@ -247,6 +260,7 @@ def _journal_objects(uow: UnitOfWork, tenant: str, batch: _Batch, now: datetime)
                 "bucket": repair.bucket,
                 "findings": [f"{f.path} : {f.message}" for f in repair.findings][:50],
                 "rewritten": [{"key": item.key, "version_id": repair.written.version_id}],
+                **_rehold_payload(batch, item.package_id, repair.damaged),
             },
             now=now,
         )
@@ -361,6 +375,10 @@ def _check_two_copies(
         raise
     except ArchivingError as exc:
         return _Batch(None, [Finding(FindingKind.MISSING, "", f"Stockage refusé : {exc}")])
+    touched = {(r.package_id, r.damaged) for r in result.repairs}
+    if objects is not None:
+        touched |= {(r.expected.package_id, r.damaged) for r in objects.repairs}
+    reheld = _restore_holds(runner, setup, tenant, touched, findings)
     report = result.report
     if objects is not None:  # the objects beside the packages count in the run's totals
         report = replace(
@@ -375,7 +393,46 @@ def _check_two_copies(
         result.unrepaired,
         objects.repairs if objects else (),
         objects.unrepaired if objects else (),
+        reheld,
     )
+
+
+def _restore_holds(
+    runner: TransactionRunner,
+    setup: ArchiveSetup,
+    tenant: str,
+    touched: set[tuple[str, str]],
+    findings: list[Finding],
+) -> dict[tuple[str, str], int]:
+    """A repair writes new versions without the package's legal hold (the writing identity may
+    not place one): put it back on every version of the repaired copy, through that store's
+    legal-hold identity. (package, store) → versions held; a failure is a finding."""
+    packages = {package for package, _store in touched if package}
+    if not packages:
+        return {}
+    held = runner.read(
+        lambda uow: {
+            package
+            for package in packages
+            if (found := uow.archives.get(tenant, package)) is not None and found.legal_hold
+        }
+    )
+    done: dict[tuple[str, str], int] = {}
+    for package, name in sorted(touched):
+        if package not in held:
+            continue
+        holds = setup.holds_store if name == PRIMARY else setup.secondary_holds_store
+        bucket = setup.bucket(tenant) if name == PRIMARY else setup.secondary_bucket(tenant)
+        try:
+            with holds() as store:
+                done[(package, name)] = set_package_legal_hold(store, bucket, package, on=True)
+        except (ArchivingError, ArchiveUnavailable) as exc:
+            message = (
+                f"{_STORE_LABEL[name].capitalize()} : conservation pour litige non replacée "
+                f"après réparation, à replacer par l'archiviste : {exc}"
+            )
+            findings.append(Finding(FindingKind.ALTERED, "", message, package))
+    return done
 
 
 def _objects_not_audited(up: dict[str, bool]) -> Finding:

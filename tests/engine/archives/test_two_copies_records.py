@@ -108,27 +108,11 @@ def test_seals_renewals_holds_and_destruction_go_to_both_copies(
         assert _holds(two, secondary, package.package_id) == {True}
     [held] = _journal(p, "archive.legal_hold")
     assert held["versions"] == held["secondary_versions"] == count
-    with p.uow() as uow:
-        set_legal_hold(
-            uow,
-            setup,
-            SIREN_A,
-            package.package_id,
-            on=False,
-            actor=ARCHIVISTE,
-            now=p.clock(),
-            reason="Clos",
-        )
-        uow.commit()
-    with setup.store() as one, setup.secondary_store() as two:
-        assert _holds(one, primary, package.package_id) == {False}
-        assert _holds(two, secondary, package.package_id) == {False}
-
     _run, findings = _full_audit(p, setup)
     assert findings == [], findings
 
-    # Damage: the secondary's renewed copy overwritten unlocked, its first seal deleted (a
-    # delete marker); the primary's last seal altered behind S3's back.
+    # Damage, the package still held: the secondary's renewed copy overwritten unlocked, its
+    # first seal deleted (a delete marker); the primary's last seal altered behind S3's back.
     first_seal = journal_seal_key(SIREN_A, seals[0].number)
     last_seal = journal_seal_key(SIREN_A, seals[-1].number)
     with setup.secondary_store() as two:
@@ -161,8 +145,28 @@ def test_seals_renewals_holds_and_destruction_go_to_both_copies(
     assert all(r["findings"] and r["rewritten"] for r in repaired.values())
     for key in (renewal.object_key, first_seal, last_seal):
         _same_in_both(setup, key)
+    # The package is under legal hold: its repaired copy is held again (legal-hold identity).
+    # (every version of that copy: the ten held, the forged one and the repair)
+    assert repaired[renewal.object_key]["legal_hold_restored"] == count + 2
+    with setup.secondary_store() as two:
+        assert _holds(two, secondary, package.package_id) == {True}
     _run, findings = _full_audit(factory(clock=lambda: p.clock() + timedelta(days=4)), setup)
     assert findings == [], findings
+    with p.uow() as uow:
+        set_legal_hold(
+            uow,
+            setup,
+            SIREN_A,
+            package.package_id,
+            on=False,
+            actor=ARCHIVISTE,
+            now=p.clock(),
+            reason="Clos",
+        )
+        uow.commit()
+    with setup.store() as one, setup.secondary_store() as two:
+        assert _holds(one, primary, package.package_id) == {False}
+        assert _holds(two, secondary, package.package_id) == {False}
 
     # Destruction deletes both copies and keeps its sealed record in both.
     now = p.clock()
