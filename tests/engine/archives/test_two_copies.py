@@ -30,6 +30,7 @@ from engine.services.archives.exports import (
     export_tenant_archives,
     verify_stored_package,
 )
+from engine.services.archives.journal_checks import check_journal_completeness
 from engine.services.archives.setup import (
     ArchiveSetup,
     ArchiveUnavailable,
@@ -446,6 +447,10 @@ def test_losing_the_primary_store_loses_nothing(
                 uow, setup, SIREN_A, tmp_path / "export", actor=ARCHIVISTE, now=p.clock()
             )
             uow.commit()
+        with p.uow() as uow:  # `audit verify` reads the journal seals from the second copy
+            verification = check_journal_completeness(uow, setup, SIREN_A)
+        with p.uow() as uow:
+            assert verification.seals == len(uow.archives.seals(SIREN_A)) > 0
         assert manifest["files"] and counts["packages"] >= 1
         exported = tmp_path / "export" / "stockage"
         assert any(before.package_id in str(path) for path in exported.rglob("*"))
