@@ -192,7 +192,8 @@ def test_seals_renewals_holds_and_destruction_go_to_both_copies(
     assert any(o.startswith(SECONDARY_COPY_TAG) for o in deleted)
     assert len([o for o in deleted if o.startswith(SECONDARY_COPY_TAG)]) * 2 == len(deleted)
     with p.uow() as uow:
-        assert uow.archives.get(SIREN_A, doomed.package_id).state == DESTROYED  # type: ignore[union-attr]
+        gone = uow.archives.get(SIREN_A, doomed.package_id)
+        assert gone is not None and gone.state == DESTROYED
         record = destruction_record(uow, setup, SIREN_A, doomed.package_id)
     assert verify_destruction_record(record, setup.seal_verifier).valid
 
