@@ -7,6 +7,7 @@ problem is a finding of the report, including tampering done directly in the obj
 
 from __future__ import annotations
 
+import hashlib
 from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -21,6 +22,8 @@ from archiving.storage.s3 import ObjectStore, ObjectVersion
 from archiving.store import (
     PACKAGES_PREFIX,
     CopiedPackage,
+    StoredObject,
+    copy_object,
     copy_package,
     load_journal_seals,
     lock_holds,
@@ -33,12 +36,17 @@ __all__ = [
     "SECONDARY",
     "AuditReport",
     "CopyRepair",
+    "ExpectedObject",
+    "ObjectCopiesReport",
+    "ObjectRepair",
     "StoreCopy",
     "StoredPackageReader",
     "TwoCopiesReport",
     "audit_journal_seals",
+    "audit_object_copies",
     "audit_packages",
     "audit_two_copies",
+    "check_object",
 ]
 
 
@@ -285,16 +293,18 @@ def audit_two_copies(
     the platform's archived ones, and whatever either store holds), each copy on its own:
     digests, seal, versions and locks. A package damaged (altered, missing, unlocked) in one
     copy and intact in the other is repaired from the intact one when ``repair``; a package
-    damaged in both stays reported. An unreachable secondary store is a finding for every
-    package of the batch, the primary copy is audited anyway (and the reverse is not possible:
-    an unreachable primary raises :class:`StorageUnavailable`, the batch is retried)."""
-    candidates = set(primary.store.child_prefixes(primary.bucket, PACKAGES_PREFIX))
-    candidates |= set(retain_until)
-    secondary_down: str | None = None
-    try:
-        candidates |= set(secondary.store.child_prefixes(secondary.bucket, PACKAGES_PREFIX))
-    except StorageUnavailable as exc:
-        secondary_down = str(exc)
+    damaged in both stays reported. An unreachable store (either) is a finding for every
+    package of the batch, the other copy is audited anyway; both unreachable raise
+    :class:`StorageUnavailable` (the batch is retried)."""
+    candidates = set(retain_until)
+    down: dict[str, str] = {}
+    for copy in (primary, secondary):
+        try:
+            candidates |= set(copy.store.child_prefixes(copy.bucket, PACKAGES_PREFIX))
+        except StorageUnavailable as exc:
+            down[copy.name] = str(exc)
+    if len(down) == 2:
+        raise StorageUnavailable(f"aucune des deux copies n'est joignable : {down[PRIMARY]}")
     ordered = sorted(candidates)
     batch = [p for p in ordered if cursor is None or p > cursor][:batch_size]
     findings: list[Finding] = []
@@ -303,14 +313,22 @@ def audit_two_copies(
     objects = size = 0
     for package_id in batch:
         retain = retain_until.get(package_id)
+        if down:
+            # One store is out: the other copy is audited, the missing one reported; nothing
+            # is repaired until both can be compared again.
+            [(name, reason)] = down.items()
+            up = secondary if name == PRIMARY else primary
+            found, checked, read = _check_copy(up, package_id, seal_verifier, retain)
+            objects, size = objects + checked, size + read
+            message = f"{_COPY_LABEL[name].capitalize()} injoignable, non auditée : {reason}"
+            findings += [*found, Finding(FindingKind.MISSING, "", message, package_id)]
+            continue
         first, checked, read = _check_copy(primary, package_id, seal_verifier, retain)
         objects, size = objects + checked, size + read
-        if secondary_down is not None:
-            message = f"Copie secondaire injoignable, non auditée : {secondary_down}"
-            findings += [*first, Finding(FindingKind.MISSING, "", message, package_id)]
-            continue
         second, checked, read = _check_copy(secondary, package_id, seal_verifier, retain)
         objects, size = objects + checked, size + read
+        if retain is None and _absent(first) and _absent(second):
+            continue  # destroyed: an empty prefix the store still lists, nothing to audit
         if retain is None and _absent(first) and not _absent(second):
             # Not archived here (destroyed, or never archived) yet kept by the second site.
             first = [
@@ -355,6 +373,156 @@ def audit_two_copies(
         next_cursor=None if done else batch[-1],
     )
     return TwoCopiesReport(report, tuple(repairs), tuple(unrepaired))
+
+
+@dataclass(frozen=True)
+class ExpectedObject:
+    """An object kept beside the packages (a renewed copy, a journal seal, a destruction
+    record) as the platform recorded it: both copies must hold these bytes, locked."""
+
+    key: str
+    sha256: str | None = None
+    """Recorded SHA-256 (hex), when that is what the platform kept."""
+    sha512: str | None = None
+    """Recorded SHA-512 (hex)."""
+    retain_until: datetime | None = None
+    """COMPLIANCE lock end it was written with (None or past: no lock to check)."""
+    package_id: str = ""
+    """The package it belongs to ("" for journal seals)."""
+
+
+@dataclass(frozen=True)
+class ObjectRepair:
+    """A damaged copy of an :class:`ExpectedObject` rewritten from the intact one."""
+
+    expected: ExpectedObject
+    damaged: str
+    """:data:`PRIMARY` or :data:`SECONDARY`."""
+    findings: tuple[Finding, ...]
+    bucket: str
+    """The repaired store's bucket."""
+    written: StoredObject
+    """The new locked version."""
+
+
+@dataclass(frozen=True)
+class ObjectCopiesReport:
+    """The objects beside the packages, audited in both stores."""
+
+    findings: tuple[Finding, ...]
+    repairs: tuple[ObjectRepair, ...]
+    unrepaired: tuple[ExpectedObject, ...]
+    """Damaged in both copies: their findings stand."""
+    objects_checked: int
+    bytes_read: int
+
+
+def check_object(
+    copy: StoreCopy, item: ExpectedObject, now: datetime
+) -> tuple[list[Finding], str, int]:
+    """Findings on one copy (one store) of one recorded object: present, its recorded digest,
+    locked; with the version read and the bytes read."""
+    label = _COPY_LABEL[copy.name].capitalize()
+    latest = next(
+        (
+            v
+            for v in copy.store.versions(copy.bucket, item.key)
+            if v.key == item.key and v.is_latest
+        ),
+        None,
+    )
+    info = (
+        None
+        if latest is None or latest.is_delete_marker
+        else copy.store.stat(copy.bucket, item.key, version_id=latest.version_id or None)
+    )
+    if info is None:
+        message = f"{label} : objet enregistré introuvable."
+        return [Finding(FindingKind.MISSING, item.key, message, item.package_id)], "", 0
+    sha256, sha512, size = hashlib.sha256(), hashlib.sha512(), 0
+    with copy.store.open(copy.bucket, item.key, version_id=info.version_id or None) as stream:
+        while chunk := stream.read(1024 * 1024):
+            sha256.update(chunk)
+            sha512.update(chunk)
+            size += len(chunk)
+    findings = []
+    if (item.sha256 is not None and sha256.hexdigest() != item.sha256) or (
+        item.sha512 is not None and sha512.hexdigest() != item.sha512
+    ):
+        findings.append(
+            Finding(
+                FindingKind.ALTERED,
+                item.key,
+                f"{label} : contenu différent de l'empreinte enregistrée.",
+                item.package_id,
+            )
+        )
+    if item.retain_until is not None and not lock_holds(info, item.retain_until, now):
+        findings.append(
+            Finding(
+                FindingKind.ALTERED,
+                item.key,
+                f"{label} : objet non verrouillé (COMPLIANCE) jusqu'à la date prévue.",
+                item.package_id,
+            )
+        )
+    return findings, info.version_id, size
+
+
+def audit_object_copies(
+    primary: StoreCopy,
+    secondary: StoreCopy,
+    expected: Sequence[ExpectedObject],
+    *,
+    repair: bool = True,
+) -> ObjectCopiesReport:
+    """Each recorded object beside the packages in both stores: present, the recorded digest,
+    locked to its date. One damaged copy is repaired from the intact one (a new locked
+    version, read back) when ``repair``; damaged in both, it is reported."""
+    now = datetime.now(UTC)
+    findings: list[Finding] = []
+    repairs: list[ObjectRepair] = []
+    unrepaired: list[ExpectedObject] = []
+    objects = size = 0
+    for item in expected:
+        first, first_version, read = check_object(primary, item, now)
+        objects, size = objects + 1, size + read
+        second, second_version, read = check_object(secondary, item, now)
+        objects, size = objects + 1, size + read
+        findings += first + second
+        if not (first or second):
+            continue
+        if (first and second) or not repair:
+            unrepaired.append(item)
+            continue
+        good, damaged, version = (
+            (secondary, primary, second_version) if first else (primary, secondary, first_version)
+        )
+        try:
+            written, _wrote = copy_object(
+                good.store,
+                good.bucket,
+                damaged.store,
+                damaged.bucket,
+                item.key,
+                item.retain_until,
+                source_version=version,
+            )
+        except ArchivingError as exc:
+            findings.append(
+                Finding(
+                    FindingKind.MISSING,
+                    item.key,
+                    f"Réparation de la {_COPY_LABEL[damaged.name]} impossible : {exc}",
+                    item.package_id,
+                )
+            )
+            unrepaired.append(item)
+            continue
+        repairs.append(
+            ObjectRepair(item, damaged.name, tuple(first or second), damaged.bucket, written)
+        )
+    return ObjectCopiesReport(tuple(findings), tuple(repairs), tuple(unrepaired), objects, size)
 
 
 def audit_journal_seals(

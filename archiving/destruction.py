@@ -14,7 +14,12 @@ from datetime import UTC, date, datetime
 from lxml import etree  # type: ignore[import-untyped]
 
 from archiving.digests import digest_bytes
-from archiving.errors import ArchivingError, PackageNotFoundError, RetentionActiveError
+from archiving.errors import (
+    ArchivingError,
+    PackageNotFoundError,
+    RetentionActiveError,
+    StorageError,
+)
 from archiving.model import Agency, check_package_id
 from archiving.seals import Sealer, SealVerifier
 from archiving.seda import (
@@ -25,7 +30,7 @@ from archiving.seda import (
     parse_manifest,
     validate_manifest,
 )
-from archiving.storage.s3 import ObjectStore
+from archiving.storage.s3 import ObjectStore, ObjectVersion
 from archiving.store import package_copies, package_key
 
 __all__ = [
@@ -168,14 +173,19 @@ def destroy_package(
     originating_agency: Agency,
     record_retain_until: datetime,
     now: datetime | None = None,
+    secondary: tuple[ObjectStore, str] | None = None,
 ) -> DestructionRecord:
     """Delete every version of a package and of its renewed copies (timestamp renewals) whose
-    retention has expired and that has no legal hold.
+    retention has expired and that has no legal hold, in ``store`` and in the ``secondary``
+    (store, bucket) holding its second copy, if any.
 
     ``visa`` is the Archives départementales' visa d'élimination. Nothing is deleted unless
-    every version is free: otherwise :class:`RetentionActiveError`. Each version is read back
-    and its SHA-512 listed in the record; the record, its seal (detached CMS + RFC 3161) and
-    the visa PDF are stored (COMPLIANCE until ``record_retain_until``) before the deletion.
+    every version of both copies is free: otherwise :class:`RetentionActiveError`; a second
+    store that cannot be reached stops the destruction before anything is written (no copy is
+    left behind). Each version is read back and its SHA-512 listed in the record (the second
+    copy's as ``copie-secondaire:<key>@<version>``); the record, its seal (detached CMS +
+    RFC 3161) and the visa PDF are stored in both stores (COMPLIANCE until
+    ``record_retain_until``, read back) before the deletion.
     """
     check_package_id(package_id)
     now = now or datetime.now(UTC)
@@ -183,6 +193,69 @@ def destroy_package(
     versions = package_copies(store, bucket, package_id)  # renewed copies go with the package
     if not any(v.key.startswith(package_key(package_id)) for v in versions):
         raise PackageNotFoundError(f"Aucun paquet {package_id} dans {bucket}.")
+    copies = [(store, bucket, versions, "")]
+    if secondary is not None:
+        second, second_bucket = secondary
+        second.require_object_lock(second_bucket)
+        copies.append(
+            (
+                second,
+                second_bucket,
+                package_copies(second, second_bucket, package_id),
+                SECONDARY_COPY_TAG,
+            )
+        )
+    for where, where_bucket, found, _tag in copies:
+        _require_free(where, where_bucket, found, now)
+    objects = [
+        (
+            f"{tag}{v.key}@{v.version_id}",
+            "0" * 128
+            if v.is_delete_marker
+            else where.read_digest(where_bucket, v.key, version_id=v.version_id)[1],
+        )
+        for where, where_bucket, found, tag in copies
+        for v in found
+    ]
+    notification = _notification(
+        package_id,
+        visa=visa,
+        description=description,
+        archival_agency=archival_agency,
+        originating_agency=originating_agency,
+        objects=objects,
+        now=now,
+    )
+    seal = sealer.seal(notification)
+    record_key, seal_key, visa_key = record_keys(package_id)
+    for where, where_bucket, _found, _tag in copies:
+        where.require_object_lock(where_bucket)
+        for key, body, kind in (
+            (visa_key, visa.bordereau_pdf, "application/pdf"),
+            (seal_key, seal, "application/pkcs7-signature"),
+            (record_key, notification, "application/xml"),
+        ):
+            _put_verified(where, where_bucket, key, body, kind, record_retain_until)
+    for where, where_bucket, found, _tag in copies:
+        for version in found:
+            where.delete_version(where_bucket, version.key, version.version_id)
+    return DestructionRecord(
+        package_id=package_id,
+        destroyed_at=now,
+        objects=tuple(objects),
+        notification=notification,
+        seal=seal,
+        record_key=record_key,
+    )
+
+
+SECONDARY_COPY_TAG = "copie-secondaire:"
+"""Prefix, in a destruction record, of the object versions deleted from the second store."""
+
+
+def _require_free(
+    store: ObjectStore, bucket: str, versions: list[ObjectVersion], now: datetime
+) -> None:
     for version in versions:
         if version.is_delete_marker:
             continue
@@ -198,50 +271,20 @@ def destroy_package(
                     else f"jusqu'au {info.retain_until:%d/%m/%Y}."
                 )
             )
-    objects = [
-        (
-            f"{v.key}@{v.version_id}",
-            "0" * 128
-            if v.is_delete_marker
-            else store.read_digest(bucket, v.key, version_id=v.version_id)[1],
-        )
-        for v in versions
-    ]
-    notification = _notification(
-        package_id,
-        visa=visa,
-        description=description,
-        archival_agency=archival_agency,
-        originating_agency=originating_agency,
-        objects=objects,
-        now=now,
+
+
+def _put_verified(
+    store: ObjectStore, bucket: str, key: str, body: bytes, kind: str, retain_until: datetime
+) -> None:
+    digests = digest_bytes(body)
+    version = store.put(
+        bucket, key, io.BytesIO(body), digests, retain_until=retain_until, content_type=kind
     )
-    seal = sealer.seal(notification)
-    record_key, seal_key, visa_key = record_keys(package_id)
-    store.require_object_lock(bucket)
-    for key, body, kind in (
-        (visa_key, visa.bordereau_pdf, "application/pdf"),
-        (seal_key, seal, "application/pkcs7-signature"),
-        (record_key, notification, "application/xml"),
+    if store.read_digest(bucket, key, version_id=version or None) != (
+        digests.size,
+        digests.sha512,
     ):
-        store.put(
-            bucket,
-            key,
-            io.BytesIO(body),
-            digest_bytes(body),
-            retain_until=record_retain_until,
-            content_type=kind,
-        )
-    for version in versions:
-        store.delete_version(bucket, version.key, version.version_id)
-    return DestructionRecord(
-        package_id=package_id,
-        destroyed_at=now,
-        objects=tuple(objects),
-        notification=notification,
-        seal=seal,
-        record_key=record_key,
-    )
+        raise StorageError(f"La relecture de {key} dans {bucket} a échoué : élimination arrêtée.")
 
 
 def _read_small(store: ObjectStore, bucket: str, key: str, limit: int) -> bytes:

@@ -25,6 +25,7 @@ __all__ = [
     "CopiedPackage",
     "StoredObject",
     "StoredPackage",
+    "copy_object",
     "copy_package",
     "journal_seal_key",
     "load_journal_seals",
@@ -263,32 +264,77 @@ def copy_package(
     seal_key = package_key(package_id, SEAL)
     keys = sorted(latest, key=lambda key: (key == seal_key, key))
     now = datetime.now(UTC)
-    retain = retain_until if retain_until > now else None
     objects: list[StoredObject] = []
     written: list[str] = []
     for key in keys:
-        with tempfile.TemporaryFile(prefix="dematflow-copy-") as spool:
-            with source.open(source_bucket, key, version_id=latest[key] or None) as stream:
-                digests = digest_stream(stream, sink=spool)
-            found = target.stat(target_bucket, key)
-            if found is not None and lock_holds(found, retain_until, now):
-                size, sha512 = target.read_digest(
-                    target_bucket, key, version_id=found.version_id or None
-                )
-                if (size, sha512) == (digests.size, digests.sha512):
-                    objects.append(StoredObject(key, found.version_id, size, sha512))
-                    continue
-            spool.seek(0)
-            version = target.put(target_bucket, key, spool, digests, retain_until=retain)
-        size, sha512 = target.read_digest(target_bucket, key, version_id=version or None)
-        if (size, sha512) != (digests.size, digests.sha512):
-            raise VerificationFailedError(
-                f"La relecture de la copie de {key} dans {target_bucket} ne correspond pas : "
-                "copie non confirmée."
-            )
-        objects.append(StoredObject(key, version, size, sha512))
-        written.append(key)
+        stored, wrote = _copy_key(
+            source, source_bucket, latest[key], target, target_bucket, key, retain_until, now
+        )
+        objects.append(stored)
+        if wrote:
+            written.append(key)
     return CopiedPackage(target_bucket, package_id, tuple(objects), tuple(written))
+
+
+def _copy_key(
+    source: ObjectStore,
+    source_bucket: str,
+    source_version: str,
+    target: ObjectStore,
+    target_bucket: str,
+    key: str,
+    retain_until: datetime | None,
+    now: datetime,
+) -> tuple[StoredObject, bool]:
+    retain = retain_until if retain_until is not None and retain_until > now else None
+    with tempfile.TemporaryFile(prefix="dematflow-copy-") as spool:
+        with source.open(source_bucket, key, version_id=source_version or None) as stream:
+            digests = digest_stream(stream, sink=spool)
+        found = target.stat(target_bucket, key)
+        if found is not None and (retain_until is None or lock_holds(found, retain_until, now)):
+            size, sha512 = target.read_digest(
+                target_bucket, key, version_id=found.version_id or None
+            )
+            if (size, sha512) == (digests.size, digests.sha512):
+                return StoredObject(key, found.version_id, size, sha512), False
+        spool.seek(0)
+        version = target.put(target_bucket, key, spool, digests, retain_until=retain)
+    size, sha512 = target.read_digest(target_bucket, key, version_id=version or None)
+    if (size, sha512) != (digests.size, digests.sha512):
+        raise VerificationFailedError(
+            f"La relecture de la copie de {key} dans {target_bucket} ne correspond pas : "
+            "copie non confirmée."
+        )
+    return StoredObject(key, version, size, sha512), True
+
+
+def copy_object(
+    source: ObjectStore,
+    source_bucket: str,
+    target: ObjectStore,
+    target_bucket: str,
+    key: str,
+    retain_until: datetime | None,
+    *,
+    source_version: str = "",
+) -> tuple[StoredObject, bool]:
+    """Make ``target`` hold one object of ``source`` (``source_version``, else its latest) byte
+    for byte under a COMPLIANCE lock until ``retain_until`` (None: the bucket's default lock).
+
+    For the objects beside the packages (renewed copies, journal seals, destruction records):
+    kept when already there, identical and locked; else a new locked version, read back and
+    compared. Returns the target's object and whether it was written."""
+    target.require_object_lock(target_bucket)
+    return _copy_key(
+        source,
+        source_bucket,
+        source_version,
+        target,
+        target_bucket,
+        key,
+        retain_until,
+        datetime.now(UTC),
+    )
 
 
 def set_package_legal_hold(store: ObjectStore, bucket: str, package_id: str, *, on: bool) -> int:

@@ -4,12 +4,15 @@ second SeaweedFS), and the fixity audit over one store vs over both, in the same
 Same package shape as bench_archiving (random "PDF" bytes, sealed with the development PKI), on
 two SeaweedFS servers on 127.0.0.1. The one-copy baseline is `store_package` alone (write and
 read back every object); two copies add `copy_package` (read the verified primary, write the
-second store under the same COMPLIANCE lock, read back). Results go to
-bench/results/two_copies.json and the "Two copies" section of bench/README.md.
+second store under the same COMPLIANCE lock, read back). Then the objects beside the packages
+(journal seals, renewed copies): one copy vs two, and their audit in one store vs both. Results
+go to bench/results/two_copies.json and the "Two copies" section of bench/README.md.
 """
 
 from __future__ import annotations
 
+import hashlib
+import io
 import json
 import os
 import platform as host
@@ -19,8 +22,18 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from archiving.audit import PRIMARY, SECONDARY, StoreCopy, audit_packages, audit_two_copies
+from archiving.audit import (
+    PRIMARY,
+    SECONDARY,
+    ExpectedObject,
+    StoreCopy,
+    audit_object_copies,
+    audit_packages,
+    audit_two_copies,
+    check_object,
+)
 from archiving.bag import BuiltPackage, build_package
+from archiving.digests import digest_bytes
 from archiving.storage.s3 import ObjectStore
 from archiving.store import copy_package, lock_end, prepare_tenant_bucket, store_package
 from bench.bench_archiving import MB, RESULTS, _spec, append_readme_run
@@ -146,6 +159,76 @@ def audit_costs(
     }
 
 
+SEALS = 60
+SEAL_BYTES = 4 * 1024
+RENEWALS = 12
+RENEWAL_BYTES = 1024 * 1024
+
+
+def _put_read_back(store: ObjectStore, bucket: str, key: str, data: bytes, until: datetime) -> None:
+    digests = digest_bytes(data)
+    version = store.put(bucket, key, io.BytesIO(data), digests, retain_until=until)
+    assert store.read_digest(bucket, key, version_id=version) == (digests.size, digests.sha512)
+
+
+def beside_costs(one: ObjectStore, two: ObjectStore, until: datetime) -> dict[str, object]:
+    """The objects written beside the packages (journal seals ~4 KB, renewed PDFs ~1 MB): one
+    copy (write, read back) vs two (the same in the second store), then their audit in one
+    store vs in both (`audit_object_copies`: listing, HEAD, read and hash, each store)."""
+    objects = [(f"journal-seals/bench/{n:010d}.json", os.urandom(SEAL_BYTES)) for n in range(SEALS)]
+    objects += [
+        (f"timestamp-renewals/bench-{n:03d}/0001-acte.pdf", os.urandom(RENEWAL_BYTES))
+        for n in range(RENEWALS)
+    ]
+    timings: dict[str, dict[str, float]] = {}
+    for kind, prefix in (("seal", "journal-seals/"), ("renewal", "timestamp-renewals/")):
+        group = [item for item in objects if item[0].startswith(prefix)]
+        start = time.perf_counter()
+        for key, data in group:
+            _put_read_back(one, "beside-one", key, data, until)
+        one_s = (time.perf_counter() - start) / len(group)
+        start = time.perf_counter()
+        for key, data in group:
+            _put_read_back(one, "beside-two", key, data, until)
+            _put_read_back(two, "beside-two", key, data, until)
+        two_s = (time.perf_counter() - start) / len(group)
+        timings[kind] = {
+            "kb": len(group[0][1]) / 1024,
+            "one_copy_ms": one_s * 1000,
+            "two_copies_ms": two_s * 1000,
+            "ratio_time_two_vs_one": two_s / one_s,
+        }
+    expected = [
+        ExpectedObject(key, sha512=hashlib.sha512(data).hexdigest(), retain_until=until)
+        for key, data in objects
+    ]
+    size = sum(len(data) for _key, data in objects)
+    primary = StoreCopy(PRIMARY, one, "beside-two")
+    start = time.perf_counter()
+    now = datetime.now(UTC)
+    for item in expected:
+        found, _version, _read = check_object(primary, item, now)
+        assert not found, found
+    one_s = time.perf_counter() - start
+    start = time.perf_counter()
+    both = audit_object_copies(primary, StoreCopy(SECONDARY, two, "beside-two"), expected)
+    two_s = time.perf_counter() - start
+    assert not both.findings and not both.repairs, both.findings
+    return {
+        "store": timings,
+        "audit": {
+            "objects": len(expected),
+            "mb": size / MB,
+            "one_store": {"objects_per_s": len(expected) / one_s, "mb_per_s": size / MB / one_s},
+            "two_stores": {
+                "objects_per_s": both.objects_checked / two_s,
+                "mb_per_s": both.bytes_read / MB / two_s,
+            },
+            "ratio_time_two_vs_one": two_s / one_s,
+        },
+    }
+
+
 def _rounded(value: object) -> object:
     if isinstance(value, float):
         return round(value, 3)
@@ -180,13 +263,14 @@ def main() -> None:
                 )
                 packages, build_s = _built(workdir, sealer)
                 for site in (one, two):
-                    for bucket in ("one-0", "one-1", "two-0", "two-1"):
+                    for bucket in ("one-0", "one-1", "two-0", "two-1", "beside-one", "beside-two"):
                         prepare_tenant_bucket(site, bucket)
                 store = store_costs(one, two, packages)
                 identity = SealIdentity.of_certificate(pki.seal.cert_path.read_bytes())
                 verifier = SignaturesSealVerifier(pki.trust_roots, SealIdentities((identity,)))
                 retain = lock_end(packages[0].retain_until)
                 audit = audit_costs(one, two, verifier, retain)
+                beside = beside_costs(one, two, retain)
             finally:
                 one.close()
                 two.close()
@@ -200,6 +284,7 @@ def main() -> None:
         "sealing_step_ratio_two_vs_one_small": (build_s + small["two_copies_s"])
         / (build_s + small["one_copy_s"]),
         "audit": audit,
+        "beside_packages": beside,
     }
     result = _rounded(result)  # type: ignore[assignment]
     (RESULTS / "two_copies.json").write_text(

@@ -40,6 +40,8 @@ class SecondaryStorageSettings(BaseModel):
     """Prefix of the tenant buckets on that store (same naming as the primary's)."""
     bucket_admin: S3Identity = S3Identity()
     """Bucket administrator on that store, when its writer may not create buckets."""
+    holds: S3Identity = S3Identity(access_key="dematflow-holds")
+    """That store's legal-hold identity: a hold is placed (and lifted) on both copies."""
 
     @property
     def configured(self) -> bool:

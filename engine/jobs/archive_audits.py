@@ -6,10 +6,10 @@ batches, so an audit interrupted (storage outage, worker restart) resumes where 
 
 from __future__ import annotations
 
-import contextlib
+import hashlib
 import logging
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -24,9 +24,23 @@ from archiving import (
     audit_journal_seals,
     audit_packages,
     prepare_tenant_bucket,
+    set_package_legal_hold,
     verify_seal_chain,
 )
-from archiving.audit import PRIMARY, SECONDARY, CopyRepair, StoreCopy, audit_two_copies
+from archiving.audit import (
+    PRIMARY,
+    SECONDARY,
+    CopyRepair,
+    ExpectedObject,
+    ObjectCopiesReport,
+    ObjectRepair,
+    StoreCopy,
+    audit_object_copies,
+    audit_two_copies,
+)
+from archiving.destruction import record_keys
+from archiving.model import add_years
+from archiving.store import journal_seal_key, lock_end
 from engine.domain.archives import (
     ARCHIVED,
     TRANSFERRED,
@@ -38,7 +52,11 @@ from engine.domain.journal import verify_chain
 from engine.jobs.journal_seals import stored_seal
 from engine.jobs.runner import TransactionRunner
 from engine.persistence.uow import UnitOfWork, UnitOfWorkFactory
-from engine.services.archives.setup import ArchiveSetup
+from engine.services.archives.setup import (
+    RECORD_RETENTION_YEARS,
+    ArchiveSetup,
+    ArchiveUnavailable,
+)
 
 log = logging.getLogger(__name__)
 
@@ -59,11 +77,15 @@ def _stored_findings(
 
 
 def _journal_findings(
-    runner: TransactionRunner, setup: ArchiveSetup, store: ObjectStore, tenant: str
+    runner: TransactionRunner,
+    setup: ArchiveSetup,
+    store: ObjectStore,
+    tenant: str,
+    bucket: str | None = None,
 ) -> list[Finding]:
     """The stored seal chain, the recorded seals against the stored ones, and the journal's
     current entries against the sealed Merkle roots and its own hash chain."""
-    bucket = setup.bucket(tenant)
+    bucket = bucket or setup.bucket(tenant)
     scope = f"journal-seals/{tenant}/"
     findings = list(
         audit_journal_seals(store, bucket, tenant, timestamp_verifier=setup.timestamp_verifier)
@@ -119,6 +141,12 @@ class _Batch:
     """Copies rewritten from the intact one (two stores only): journaled with the batch."""
     unrepaired: tuple[str, ...] = ()
     """Packages damaged in both copies."""
+    object_repairs: tuple[ObjectRepair, ...] = ()
+    """Objects beside the packages rewritten from the intact copy."""
+    objects_unrepaired: tuple[ExpectedObject, ...] = ()
+    """Objects beside the packages damaged in both copies."""
+    reheld: dict[tuple[str, str], int] = field(default_factory=dict)
+    """(package, store) → versions put back under the package's legal hold after a repair."""
 
 
 _STORE_LABEL = {PRIMARY: "primaire", SECONDARY: "secondaire"}
@@ -160,6 +188,7 @@ def _journal_copies(
                 "rewritten": [
                     {"key": key, "version_id": versions[key]} for key in repair.copied.written
                 ],
+                **_rehold_payload(batch, repair.package_id, repair.damaged),
             },
             now=now,
         )
@@ -197,6 +226,59 @@ def _advance(
     )
     if batch.repairs or batch.unrepaired:
         _journal_copies(uow, tenant, batch, batch.findings, now)
+    if batch.object_repairs or batch.objects_unrepaired:
+        _journal_objects(uow, tenant, batch, now)
+
+
+def _rehold_payload(batch: _Batch, package_id: str, store: str) -> dict[str, int]:
+    count = batch.reheld.get((package_id, store))
+    return {} if count is None else {"legal_hold_restored": count}
+
+
+def _journal_objects(uow: UnitOfWork, tenant: str, batch: _Batch, now: datetime) -> None:
+    """Journal each object beside the packages repaired from the other copy (what was found,
+    the new version), and those damaged in both copies."""
+    cases: dict[str, uuid.UUID | None] = {}
+
+    def case_of(package_id: str) -> uuid.UUID | None:
+        if package_id and package_id not in cases:
+            package = uow.archives.get(tenant, package_id)
+            cases[package_id] = package.case_id if package else None
+        return cases.get(package_id)
+
+    for repair in batch.object_repairs:
+        item = repair.expected
+        uow.journal.append(
+            tenant=tenant,
+            kind="archive.copy_repaired",
+            case_id=case_of(item.package_id),
+            actor="system:archives",
+            payload={
+                "package": item.package_id or None,
+                "object": item.key,
+                "store": _STORE_LABEL[repair.damaged],
+                "bucket": repair.bucket,
+                "findings": [f"{f.path} : {f.message}" for f in repair.findings][:50],
+                "rewritten": [{"key": item.key, "version_id": repair.written.version_id}],
+                **_rehold_payload(batch, item.package_id, repair.damaged),
+            },
+            now=now,
+        )
+    for item in batch.objects_unrepaired:
+        uow.journal.append(
+            tenant=tenant,
+            kind="archive.copies_damaged",
+            case_id=case_of(item.package_id),
+            actor="system:archives",
+            payload={
+                "package": item.package_id or None,
+                "object": item.key,
+                "findings": [
+                    f"{f.path} : {f.message}" for f in batch.findings if f.path == item.key
+                ][:50],
+            },
+            now=now,
+        )
 
 
 def _check_batch(
@@ -247,28 +329,169 @@ def _check_two_copies(
     bucket = setup.bucket(tenant)
     try:
         with setup.store() as store, setup.secondary_store() as second:
-            store.require_object_lock(bucket)
             target = setup.secondary_bucket(tenant)
             # A store replaced by an empty one gets its bucket back, then its copies; one
-            # unreachable is audited as such (the primary copy is audited anyway).
-            with contextlib.suppress(StorageUnavailable):
-                prepare_tenant_bucket(second, target)
+            # unreachable is audited as such (the other copy is audited anyway).
+            up = {PRIMARY: True, SECONDARY: True}
+            for name, where, where_bucket in (
+                (PRIMARY, store, bucket),
+                (SECONDARY, second, target),
+            ):
+                try:
+                    prepare_tenant_bucket(where, where_bucket)
+                except StorageUnavailable:
+                    up[name] = False
+            primary = StoreCopy(PRIMARY, store, bucket, _repaired(copies, PRIMARY))
+            secondary = StoreCopy(SECONDARY, second, target, _repaired(copies, SECONDARY))
             result = audit_two_copies(
-                StoreCopy(PRIMARY, store, bucket, _repaired(copies, PRIMARY)),
-                StoreCopy(SECONDARY, second, target, _repaired(copies, SECONDARY)),
+                primary,
+                secondary,
                 seal_verifier=setup.seal_verifier,
                 retain_until=locks,
                 cursor=run.cursor,
                 batch_size=batch_size,
             )
             findings = list(result.report.findings)
+            objects: ObjectCopiesReport | None = None
             if result.report.next_cursor is None:
-                findings += _journal_findings(runner, setup, store, tenant)
+                # The objects beside the packages first, so that a seal damaged in one store
+                # is repaired before the seal chain is read from it.
+                if all(up.values()):
+                    expected = runner.read(lambda uow: _expected_objects(uow, tenant))
+                    objects = audit_object_copies(primary, secondary, expected)
+                    findings += objects.findings
+                else:
+                    findings.append(_objects_not_audited(up))
+                read_store, read_bucket = (store, bucket) if up[PRIMARY] else (second, target)
+                try:
+                    findings += _journal_findings(runner, setup, read_store, tenant, read_bucket)
+                except ArchivingError as exc:  # the repairs above are journaled all the same
+                    findings.append(
+                        Finding(
+                            FindingKind.BROKEN_SEAL, "journal-seals/", f"Sceaux illisibles : {exc}"
+                        )
+                    )
     except StorageUnavailable:
         raise
     except ArchivingError as exc:
         return _Batch(None, [Finding(FindingKind.MISSING, "", f"Stockage refusé : {exc}")])
-    return _Batch(result.report, findings, result.repairs, result.unrepaired)
+    touched = {(r.package_id, r.damaged) for r in result.repairs}
+    if objects is not None:
+        touched |= {(r.expected.package_id, r.damaged) for r in objects.repairs}
+    reheld = _restore_holds(runner, setup, tenant, touched, findings)
+    report = result.report
+    if objects is not None:  # the objects beside the packages count in the run's totals
+        report = replace(
+            report,
+            objects_checked=report.objects_checked + objects.objects_checked,
+            bytes_read=report.bytes_read + objects.bytes_read,
+        )
+    return _Batch(
+        report,
+        findings,
+        result.repairs,
+        result.unrepaired,
+        objects.repairs if objects else (),
+        objects.unrepaired if objects else (),
+        reheld,
+    )
+
+
+def _restore_holds(
+    runner: TransactionRunner,
+    setup: ArchiveSetup,
+    tenant: str,
+    touched: set[tuple[str, str]],
+    findings: list[Finding],
+) -> dict[tuple[str, str], int]:
+    """A repair writes new versions without the package's legal hold (the writing identity may
+    not place one): put it back on every version of the repaired copy, through that store's
+    legal-hold identity. (package, store) → versions held; a failure is a finding."""
+    packages = {package for package, _store in touched if package}
+    if not packages:
+        return {}
+    held = runner.read(
+        lambda uow: {
+            package
+            for package in packages
+            if (found := uow.archives.get(tenant, package)) is not None and found.legal_hold
+        }
+    )
+    done: dict[tuple[str, str], int] = {}
+    for package, name in sorted(touched):
+        if package not in held:
+            continue
+        holds = setup.holds_store if name == PRIMARY else setup.secondary_holds_store
+        bucket = setup.bucket(tenant) if name == PRIMARY else setup.secondary_bucket(tenant)
+        try:
+            with holds() as store:
+                done[(package, name)] = set_package_legal_hold(store, bucket, package, on=True)
+        except (ArchivingError, ArchiveUnavailable) as exc:
+            message = (
+                f"{_STORE_LABEL[name].capitalize()} : conservation pour litige non replacée "
+                f"après réparation, à replacer par l'archiviste : {exc}"
+            )
+            findings.append(Finding(FindingKind.ALTERED, "", message, package))
+    return done
+
+
+def _objects_not_audited(up: dict[str, bool]) -> Finding:
+    down = "copie primaire" if not up[PRIMARY] else "copie secondaire"
+    return Finding(
+        FindingKind.MISSING,
+        "",
+        f"{down.capitalize()} injoignable : copies renouvelées, sceaux de journal et bordereaux "
+        "d'élimination non comparés entre les deux copies.",
+    )
+
+
+def _expected_objects(uow: UnitOfWork, tenant: str) -> list[ExpectedObject]:
+    """Everything the platform recorded having written beside the packages: the renewed
+    copies of the packages still kept, the journal seals, the destruction records."""
+    expected: list[ExpectedObject] = []
+    for package in uow.archives.packages_in_states(tenant, [ARCHIVED, TRANSFERRED]):
+        for renewal in uow.timestamp_renewals.for_package(tenant, package.package_id):
+            expected.append(
+                ExpectedObject(
+                    renewal.object_key,
+                    sha256=renewal.sha256,
+                    retain_until=renewal.retain_until,
+                    package_id=package.package_id,
+                )
+            )
+    for seal in uow.archives.seals(tenant):
+        until = lock_end(add_years(seal.sealed_at.date(), RECORD_RETENTION_YEARS))
+        expected.append(
+            ExpectedObject(
+                journal_seal_key(tenant, seal.number),
+                sha512=hashlib.sha512(seal.to_json()).hexdigest(),
+                retain_until=until,
+            )
+        )
+    for entry in uow.journal.iter_entries(tenant):
+        if entry.kind != "archive.destroyed":
+            continue
+        payload = entry.payload
+        package_id = str(payload.get("package", ""))
+        until = lock_end(add_years(entry.recorded_at.date(), RECORD_RETENTION_YEARS))
+        record_key, seal_key, visa_key = record_keys(package_id)
+        for key, name, algorithm in (
+            (record_key, "notification_sha256", "sha256"),
+            (seal_key, "seal_sha512", "sha512"),
+            (visa_key, "visa_sha512", "sha512"),
+        ):
+            digest = payload.get(name)
+            if isinstance(digest, str):
+                expected.append(
+                    ExpectedObject(
+                        key,
+                        sha256=digest if algorithm == "sha256" else None,
+                        sha512=digest if algorithm == "sha512" else None,
+                        retain_until=until,
+                        package_id=package_id,
+                    )
+                )
+    return expected
 
 
 def _repaired(copies: dict[str, dict[str, Any]], store: str) -> dict[str, dict[str, str]]:

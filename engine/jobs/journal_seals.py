@@ -62,7 +62,12 @@ def _unsealed(uow: UnitOfWork, tenant: str) -> tuple[JournalSeal | None, list[Jo
 
 
 def _record_seal(
-    uow: UnitOfWork, tenant: str, seal: JournalSeal, stored: StoredObject, now: datetime
+    uow: UnitOfWork,
+    tenant: str,
+    seal: JournalSeal,
+    stored: StoredObject,
+    now: datetime,
+    second: StoredObject | str | None = None,
 ) -> None:
     uow.archives.add_seal(seal, object_key=stored.key, version_id=stored.version_id)
     uow.journal.append(
@@ -76,9 +81,18 @@ def _record_seal(
             "last_seq": seal.last_seq,
             "merkle_root": seal.merkle_root,
             "digest": seal.digest,
+            **_second_payload(second),
         },
         now=now,
     )
+
+
+def _second_payload(second: StoredObject | str | None) -> dict[str, str]:
+    if second is None:
+        return {}
+    if isinstance(second, str):
+        return {"secondary": second}
+    return {"secondary_version_id": second.version_id}
 
 
 def seal_tenant_journal(
@@ -100,8 +114,27 @@ def seal_tenant_journal(
             )
         until = lock_end(add_years(now.date(), RECORD_RETENTION_YEARS))
         stored = store_journal_seal(store, bucket, seal, retain_until=until)
-    runner.write(_record_seal, tenant, seal, stored, now)
+    second = _second_copy(setup, tenant, seal, until)
+    runner.write(_record_seal, tenant, seal, stored, now, second)
     return seal
+
+
+def _second_copy(
+    setup: ArchiveSetup, tenant: str, seal: JournalSeal, until: datetime
+) -> StoredObject | str | None:
+    """The seal's copy on the second store, under the same lock, read back; the reason (French)
+    when that store refuses or cannot be reached: the seal counts once in the primary (the
+    journal's protection does not wait), the audit makes the missing copy from it, journaled."""
+    if setup.secondary_s3 is None:
+        return None
+    try:
+        with setup.secondary_store() as second:
+            target = setup.secondary_bucket(tenant)
+            prepare_tenant_bucket(second, target)
+            return store_journal_seal(second, target, seal, retain_until=until)
+    except ArchivingError as exc:
+        log.warning("copie secondaire du sceau de journal de %s reportée : %s", tenant, exc)
+        return f"copie secondaire non faite, l'audit la fera : {exc}"
 
 
 def seal_all_journals(uow_factory: UnitOfWorkFactory, setup: ArchiveSetup, *, now: datetime) -> int:

@@ -12,6 +12,7 @@ SHA-256 (table ``timestamp_renewals``, journal entry ``archive.timestamp_renewed
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import io
 import logging
@@ -21,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from archiving import ArchivingError, ObjectStore
+from archiving import ArchivingError, ObjectStore, prepare_tenant_bucket
 from archiving.digests import digest_bytes
 from archiving.store import renewal_key
 from engine.domain.archives import ARCHIVED, ArchivedPackage, TimestampRenewal
@@ -216,7 +217,9 @@ def _store_copy(
     return version, until
 
 
-def _record(uow: UnitOfWork, package: ArchivedPackage, renewal: TimestampRenewal) -> None:
+def _record(
+    uow: UnitOfWork, package: ArchivedPackage, renewal: TimestampRenewal, second: str | None = None
+) -> None:
     uow.timestamp_renewals.add(renewal)
     payload: dict[str, Any] = {
         "message": "horodatage renouvelé",
@@ -230,6 +233,10 @@ def _record(uow: UnitOfWork, package: ArchivedPackage, renewal: TimestampRenewal
         "tsa_not_after": utc_iso(renewal.tsa_not_after),
         "retain_until": utc_iso(renewal.retain_until) if renewal.retain_until else None,
     }
+    if second:
+        payload["secondary_version_id"] = second
+    elif second is not None:
+        payload["secondary"] = "copie secondaire non faite, l'audit la fera"
     uow.journal.append(
         tenant=package.tenant,
         kind="archive.timestamp_renewed",
@@ -240,12 +247,40 @@ def _record(uow: UnitOfWork, package: ArchivedPackage, renewal: TimestampRenewal
     )
 
 
+@dataclass(frozen=True)
+class _SecondStore:
+    """The second store and the tenant's bucket there (None: one copy only)."""
+
+    store: ObjectStore
+    bucket: str
+
+
+def _second_copy(
+    second: _SecondStore | None, package: ArchivedPackage, key: str, pdf: bytes, run: _Pass
+) -> str | None:
+    """The renewed copy also in the second store, same key and lock, read back: its version;
+    "" when that store refused or is unreachable (a problem of the pass: the renewal counts
+    once stored in the primary, and the audit makes the missing copy from it, journaled)."""
+    if second is None:
+        return None
+    try:
+        prepare_tenant_bucket(second.store, second.bucket)
+        version, _until = _store_copy(second.store, second.bucket, key, pdf, package, run.now)
+    except ArchivingError as exc:
+        message = f"{package.package_id} / {key.rsplit('/', 1)[-1]} : copie secondaire non faite"
+        log.warning("renouvellement d'horodatage : %s (%s)", message, exc)
+        run.problems.append(f"{message}, l'audit la fera depuis la copie primaire : {exc}")
+        return ""
+    return version
+
+
 def _renew_document(
     runner: TransactionRunner,
     store: ObjectStore,
     package: ArchivedPackage,
     source: _Source,
     run: _Pass,
+    second_store: _SecondStore | None = None,
 ) -> None:
     bucket = str(package.bucket)
     try:
@@ -262,6 +297,7 @@ def _renew_document(
     sequence = source.previous.sequence + 1 if source.previous is not None else 1
     key = renewal_key(package.package_id, source.source_key, sequence)
     version, until = _store_copy(store, bucket, key, pdf, package, run.now)
+    second = _second_copy(second_store, package, key, pdf, run)
     renewal = TimestampRenewal(
         id=uuid.uuid4(),
         tenant=package.tenant,
@@ -278,7 +314,7 @@ def _renew_document(
         retain_until=until,
         renewed_at=run.now,
     )
-    runner.write(_record, package, renewal)
+    runner.write(_record, package, renewal, second)
     run.renewed.append(renewal)
     weak = _still_weak(current, run)
     if weak:
@@ -320,13 +356,18 @@ def _renew(
 ) -> RenewalRun:
     run = _Pass(config=config, horizon=horizon, now=now)
     runner = TransactionRunner(uow_factory)
-    with setup.store() as store:
+    with contextlib.ExitStack() as stack:
+        store = stack.enter_context(setup.store())
+        second = stack.enter_context(setup.secondary_store()) if setup.secondary_s3 else None
         for package in packages:
             if package.state != ARCHIVED or not package.bucket:
                 continue
+            target = (
+                _SecondStore(second, setup.secondary_bucket(package.tenant)) if second else None
+            )
             latest = runner.read(_latest_renewals, package)
             for source in _sources(package, latest):
-                _renew_document(runner, store, package, source, run)
+                _renew_document(runner, store, package, source, run, target)
     return RenewalRun(
         packages=len(packages),
         timestamped_documents=run.documents,

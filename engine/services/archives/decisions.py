@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import uuid
 from datetime import date, datetime
@@ -10,9 +11,12 @@ from typing import Any
 from archiving import (
     Agency,
     ArchivingError,
+    ObjectStore,
     PackageNotFoundError,
     RetentionActiveError,
+    StorageUnavailable,
     destroy_package,
+    prepare_tenant_bucket,
 )
 from archiving.destruction import (
     DestructionDescription,
@@ -20,7 +24,7 @@ from archiving.destruction import (
     destruction_record_zip,
 )
 from archiving.model import add_years
-from archiving.store import lock_end, package_key
+from archiving.store import lock_end, package_copies
 from engine.domain.archives import (
     ARCHIVED,
     DESTROYED,
@@ -68,12 +72,18 @@ def _extend(
     # Counted from today when the DUA ended long ago: a lock must end in the future.
     new_end = add_years(max(package.dua_end, today), years)
     until = lock_end(new_end)
-    bucket = setup.bucket(package.tenant)
     with setup.store() as store:
-        for version in store.versions(bucket, package_key(package.package_id)):
-            if not version.is_delete_marker:
-                store.set_retention(bucket, version.key, version.version_id, retain_until=until)
+        _extend_locks(store, setup.bucket(package.tenant), package.package_id, until)
+    if setup.secondary_s3 is not None:  # the second copy's lock follows, or nothing is decided
+        with setup.secondary_store() as second:
+            _extend_locks(second, setup.secondary_bucket(package.tenant), package.package_id, until)
     return new_end, until, f"DUA prolongée jusqu'au {new_end:%d/%m/%Y} (verrou prolongé)."
+
+
+def _extend_locks(store: ObjectStore, bucket: str, package_id: str, until: datetime) -> None:
+    for version in package_copies(store, bucket, package_id):  # renewed copies too
+        if not version.is_delete_marker:
+            store.set_retention(bucket, version.key, version.version_id, retain_until=until)
 
 
 def decide_retention(
@@ -191,7 +201,17 @@ def _destroy(
         approvers=(f"{approver}, archiviste",),
         package_seal_sha512=package.seal_sha512 or "inconnu",
     )
-    with setup.store() as store:
+    with setup.store() as store, contextlib.ExitStack() as stack:
+        secondary = None
+        if setup.secondary_s3 is not None:  # both copies go, and both keep the record
+            second = stack.enter_context(setup.secondary_store())
+            secondary = (second, setup.secondary_bucket(package.tenant))
+            try:
+                prepare_tenant_bucket(*secondary)
+            except StorageUnavailable as exc:
+                raise StorageUnavailable(
+                    f"élimination impossible, la copie secondaire est injoignable : {exc}"
+                ) from exc
         record = destroy_package(
             store,
             setup.bucket(package.tenant),
@@ -203,6 +223,7 @@ def _destroy(
             originating_agency=Agency(package.tenant, tenant_name),
             record_retain_until=lock_end(add_years(now.date(), RECORD_RETENTION_YEARS)),
             now=now,
+            secondary=secondary,
         )
     return {
         "record_key": record.record_key,
@@ -223,8 +244,8 @@ def destruction_record(uow: UnitOfWork, setup: ArchiveSetup, tenant: str, packag
     if package is None or package.state != DESTROYED:
         raise NotFound("Aucun bordereau d'élimination pour ce paquet.")
     try:
-        with setup.store() as store:
-            return destruction_record_zip(store, setup.bucket(tenant), package_id)
+        with setup.reading_store(tenant) as (store, bucket):
+            return destruction_record_zip(store, bucket, package_id)
     except PackageNotFoundError as exc:
         raise NotFound(str(exc)) from exc
     except ArchivingError as exc:

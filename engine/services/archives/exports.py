@@ -62,9 +62,8 @@ def verify_stored_package(
 ) -> PackageReport:
     """ "Verify now": re-read the stored package, recompute every digest, check its seal."""
     stored_package(uow, tenant, package_id)
-    bucket = setup.bucket(tenant)
     try:
-        with setup.store() as store:
+        with setup.reading_store(tenant) as (store, bucket):
             versions = store.versions(bucket, package_key(package_id))
             reader = StoredPackageReader(store, bucket, package_id, versions)
             return verify_package(reader, seal_verifier=setup.seal_verifier)
@@ -84,10 +83,8 @@ def export_package_dip(
 ) -> dict[str, object]:
     """Write the DIP zip of one package (bag, verification report, manifest); journaled."""
     stored_package(uow, tenant, package_id)
-    with setup.store() as store:
-        manifest = export_dip(
-            store, setup.bucket(tenant), package_id, target, seal_verifier=setup.seal_verifier
-        )
+    with setup.reading_store(tenant) as (store, bucket):  # either copy when one is down
+        manifest = export_dip(store, bucket, package_id, target, seal_verifier=setup.seal_verifier)
     uow.journal.append(
         tenant=tenant,
         kind="archive.communicated",
@@ -117,8 +114,8 @@ def export_tenant_archives(
     """Reversibility: every stored object (packages, their renewed copies, journal seals,
     destruction records), plus the platform's records in open formats (packages, timestamp
     renewals, retention decisions, journal seals as JSON, the whole journal as JSON Lines)."""
-    with setup.store() as store:
-        result = export_tenant(store, setup.bucket(tenant), directory / "stockage")
+    with setup.reading_store(tenant) as (store, bucket):  # either copy when one is down
+        result = export_tenant(store, bucket, directory / "stockage")
     platform = directory / "plateforme"
     platform.mkdir()
     packages = uow.archives.search(tenant, limit=1_000_000)

@@ -222,9 +222,9 @@ def check_journal_completeness(
     refs = [JournalEntryRef(e.seq, e.hash) for e in entries]
     stored: list[JournalSeal] = []
     try:
-        with setup.store() as store:
-            store.require_object_lock(setup.bucket(tenant))
-            stored = load_journal_seals(store, setup.bucket(tenant), tenant)
+        with setup.reading_store(tenant) as (store, bucket):  # either copy when one is down
+            store.require_object_lock(bucket)
+            stored = load_journal_seals(store, bucket, tenant)
     except (JournalSealError, ObjectLockMissingError) as exc:
         findings.append(str(exc))
     except ArchivingError as exc:

@@ -13,6 +13,7 @@ from archiving import (
     S3Config,
     Sealer,
     SealVerifier,
+    StorageUnavailable,
     Timestamper,
     TimestampVerifier,
     prepare_tenant_bucket,
@@ -58,6 +59,8 @@ class ArchiveSetup:
     """The second store holding a copy of every package; None: one copy only."""
     secondary_bucket_prefix: str = ""
     """Prefix of the tenant buckets on the second store."""
+    secondary_holds_s3: S3Config | None = None
+    """The second store's legal-hold identity; None when not configured."""
 
     def secondary_bucket(self, tenant: str) -> str:
         """The tenant's bucket on the second store (only meaningful with one)."""
@@ -74,8 +77,44 @@ class ArchiveSetup:
         finally:
             store.close()
 
+    @contextmanager
+    def secondary_holds_store(self) -> Iterator[ObjectStore]:
+        """The second store under its legal-hold identity."""
+        if self.secondary_s3 is None:
+            raise ArchiveUnavailable("aucun stockage secondaire configuré")
+        if self.secondary_holds_s3 is None:
+            raise ArchiveUnavailable(
+                "identité de gel du stockage secondaire non configurée "
+                "(DEMATFLOW_STORAGE__SECONDARY__HOLDS__ACCESS_KEY / __SECRET_KEY) : un gel "
+                "doit s'appliquer aux deux copies."
+            )
+        store = ObjectStore(self.secondary_holds_s3)
+        try:
+            yield store
+        finally:
+            store.close()
+
     def bucket(self, tenant: str) -> str:
         return tenant_bucket(self.bucket_prefix, tenant)
+
+    @contextmanager
+    def reading_store(self, tenant: str) -> Iterator[tuple[ObjectStore, str]]:
+        """A store to read the tenant's archive from, and its bucket: the primary, else the
+        second store when the primary cannot be reached (reading never waits for both)."""
+        with self.store() as store:
+            bucket = self.bucket(tenant)
+            if self.secondary_s3 is None:
+                yield store, bucket
+                return
+            try:
+                store.require_object_lock(bucket)
+            except StorageUnavailable:
+                pass
+            else:
+                yield store, bucket
+                return
+        with self.secondary_store() as second:
+            yield second, self.secondary_bucket(tenant)
 
     @contextmanager
     def store(self) -> Iterator[ObjectStore]:
@@ -153,6 +192,20 @@ def secondary_s3_config(storage: StorageSettings) -> S3Config | None:
     )
 
 
+def secondary_holds_s3_config(storage: StorageSettings) -> S3Config | None:
+    """The second store's legal-hold identity; None without a second store or its keys."""
+    second = storage.secondary
+    if not second.endpoint or not second.holds.configured:
+        return None
+    return S3Config(
+        endpoint=second.endpoint,
+        access_key=second.holds.access_key,
+        secret_key=second.holds.secret_key,
+        secure=second.secure,
+        region=second.region,
+    )
+
+
 def archive_setup(settings: Settings) -> ArchiveSetup:
     """The archive's storage and seals; :class:`ArchiveUnavailable` when not configured."""
     storage = settings.storage
@@ -171,6 +224,7 @@ def archive_setup(settings: Settings) -> ArchiveSetup:
         bucket_prefix=storage.bucket_prefix,
         secondary_s3=secondary_s3_config(storage),
         secondary_bucket_prefix=storage.secondary.bucket_prefix,
+        secondary_holds_s3=secondary_holds_s3_config(storage),
         sealer=SignaturesSealer(signing.seal_key, signing.timestamp_url, signing.trust_roots),
         seal_verifier=SignaturesSealVerifier(signing.trust_roots, identities),
         timestamper=SignaturesTimestamper(signing.timestamp_url),

@@ -25,6 +25,12 @@ from engine.domain.archives import ARCHIVED, WAITING
 from engine.domain.model import JobState
 from engine.jobs.archive_audits import audit_batch
 from engine.operations.base import OperationRetry
+from engine.services.archives.exports import (
+    export_package_dip,
+    export_tenant_archives,
+    verify_stored_package,
+)
+from engine.services.archives.journal_checks import check_journal_completeness
 from engine.services.archives.setup import (
     ArchiveSetup,
     ArchiveUnavailable,
@@ -38,7 +44,13 @@ from engine.settings import (
     Settings,
     StorageSettings,
 )
-from tests.engine.archives.conftest import _prepare, archived_case, package_of, signed_case
+from tests.engine.archives.conftest import (
+    ARCHIVISTE,
+    _prepare,
+    archived_case,
+    package_of,
+    signed_case,
+)
 from tests.engine.archives.conftest import storage_for as primary_storage
 from tests.engine.archives.test_audits import _tamper_behind_s3
 from tests.engine.support import SIREN_A, run_pending_jobs
@@ -78,6 +90,9 @@ def secondary_for(server: SeaweedServer, prefix: str) -> SecondaryStorageSetting
         bucket_admin=S3Identity(
             access_key=server.config.admin_access_key or "",
             secret_key=server.config.admin_secret_key or "",
+        ),
+        holds=S3Identity(
+            access_key=server.holds_config.access_key, secret_key=server.holds_config.secret_key
         ),
     )
 
@@ -296,7 +311,12 @@ def test_losing_the_secondary_store_loses_nothing(two_stores: Any, tmp_path: Pat
         run, findings = _full_audit(p, setup)
         # The waiting package's primary copy is stored already: audited too.
         assert run.packages_checked == 2
-        assert {f.package_id for f in findings} == {before.package_id, waiting.package_id}
+        # (and the objects beside the packages are not compared: "journal" finding)
+        assert {f.package_id for f in findings} == {
+            before.package_id,
+            waiting.package_id,
+            "journal",
+        }
         assert all("Copie secondaire injoignable" in f.message for f in findings), findings
 
         # It comes back: the waiting package is archived with both copies.
@@ -311,6 +331,13 @@ def test_losing_the_secondary_store_loses_nothing(two_stores: Any, tmp_path: Pat
                 )
         later = factory(clock=lambda: p.clock() + timedelta(days=2))
         run, findings = _full_audit(later, setup)
+        # The journal seals made while it was out are copied to it, journaled; then all is well.
+        assert all(f.message.startswith("Copie secondaire : ") for f in findings), findings
+        assert {f.path.split("/")[0] for f in findings} <= {"journal-seals"}, findings
+        assert {r.get("object", "")[:14] for r in _journal(later, "archive.copy_repaired")} <= {
+            "journal-seals/"
+        }
+        run, findings = _full_audit(factory(clock=lambda: p.clock() + timedelta(days=3)), setup)
         assert findings == [] and run.packages_checked == 2
 
         # The site is lost for good and replaced by an empty one (here: fresh buckets): the
@@ -319,9 +346,14 @@ def test_losing_the_secondary_store_loses_nothing(two_stores: Any, tmp_path: Pat
         rebuilt = fresh(clock=lambda: p.clock() + timedelta(days=4))
         setup2 = archive_setup(rebuilt.settings)
         run, findings = _full_audit(rebuilt, setup2)
-        assert {f.package_id for f in findings} == {before.package_id, during.package_id}
+        # Its packages and every journal seal ("journal") are copied back.
+        assert {f.package_id for f in findings} == {
+            before.package_id,
+            during.package_id,
+            "journal",
+        }
         assert all(f.message.startswith("Copie secondaire") for f in findings), findings
-        repaired = _journal(rebuilt, "archive.copy_repaired")
+        repaired = [r for r in _journal(rebuilt, "archive.copy_repaired") if "object" not in r]
         assert {r["package"] for r in repaired} == {before.package_id, during.package_id}
         assert {r["store"] for r in repaired} == {"secondaire"}
         with setup2.store() as one, setup2.secondary_store() as two:
@@ -333,6 +365,113 @@ def test_losing_the_secondary_store_loses_nothing(two_stores: Any, tmp_path: Pat
         run, findings = _full_audit(final, setup2)
         assert findings == [] and run.packages_checked == 2
     finally:
+        site2.stop()
+
+
+PRIMARY_SECRET = secrets.token_urlsafe(24)
+PRIMARY_HOLDS_SECRET = secrets.token_urlsafe(24)
+PRIMARY_ADMIN_SECRET = secrets.token_urlsafe(24)
+
+
+def _start_primary(data_dir: Path, s3_port: int | None = None) -> SeaweedServer:
+    """A primary store of its own (the session's is shared): stopped and restarted here."""
+    return start_seaweed(
+        data_dir,
+        access_key="dematflow-site1",
+        secret_key=PRIMARY_SECRET,
+        holds_secret_key=PRIMARY_HOLDS_SECRET,
+        admin_secret_key=PRIMARY_ADMIN_SECRET,
+        s3_port=s3_port,
+    )
+
+
+def test_losing_the_primary_store_loses_nothing(
+    settings: Settings, dev_pki: DevPki, tmp_path: Path
+) -> None:
+    site1 = _start_primary(tmp_path / "site1")
+    site2 = _start_second(tmp_path / "site2")
+    port = int(site1.config.endpoint.rsplit(":", 1)[1])
+    storage = site1.storage_settings(
+        f"t{secrets.token_hex(4)}",
+        default_retention_days=0,
+        secondary=secondary_for(site2, f"s{secrets.token_hex(4)}"),
+    )
+    built: list[Platform] = []
+
+    def factory(clock: Callable[[], datetime] | None = None) -> Platform:
+        platform = build_platform(
+            settings.model_copy(
+                update={"pki": PKISettings(dev_dir=dev_pki.directory), "storage": storage}
+            )
+        )
+        if clock is not None:
+            platform.clock = clock
+        if not built:
+            _prepare(platform)
+        built.append(platform)
+        return platform
+
+    try:
+        p = factory()
+        setup = archive_setup(p.settings)
+        before = package_of(p, archived_case(p, title="avant.pdf"))
+        assert before is not None
+        site1.stop()
+
+        # The primary is down: a new package waits (nothing is "archivé" before both copies
+        # are written and read back) and the audit checks the second copy.
+        case = signed_case(p, title="pendant.pdf")
+        with pytest.raises(OperationRetry):
+            run_pending_jobs(p, case)
+        waiting = package_of(p, case)
+        assert waiting is not None and waiting.state == WAITING
+        run, findings = _full_audit(p, setup)
+        assert run.packages_checked == 1
+        assert {f.package_id for f in findings} == {before.package_id, "journal"}, findings
+        assert all("Copie primaire injoignable" in f.message for f in findings), findings
+
+        # Reading never waits for both: verification, DIP and tenant export from the second.
+        with p.uow() as uow:
+            report = verify_stored_package(uow, setup, SIREN_A, before.package_id)
+            assert report.intact and report.package_id == before.package_id, report
+            manifest = export_package_dip(
+                uow,
+                setup,
+                SIREN_A,
+                before.package_id,
+                tmp_path / "dip.zip",
+                actor=ARCHIVISTE,
+                now=p.clock(),
+            )
+            counts = export_tenant_archives(
+                uow, setup, SIREN_A, tmp_path / "export", actor=ARCHIVISTE, now=p.clock()
+            )
+            uow.commit()
+        with p.uow() as uow:  # `audit verify` reads the journal seals from the second copy
+            verification = check_journal_completeness(uow, setup, SIREN_A)
+        with p.uow() as uow:
+            assert verification.seals == len(uow.archives.seals(SIREN_A)) > 0
+        assert manifest["files"] and counts["packages"] >= 1
+        exported = tmp_path / "export" / "stockage"
+        assert any(before.package_id in str(path) for path in exported.rglob("*"))
+
+        # It comes back: the waiting package is archived with both copies; all is well.
+        site1 = _start_primary(tmp_path / "site1", s3_port=port)
+        assert [o.state for o in run_pending_jobs(p, case)] == [JobState.DONE]
+        during = package_of(p, case)
+        assert during is not None and during.state == ARCHIVED
+        with setup.store() as one, setup.secondary_store() as two:
+            for package in (before, during):
+                assert _latest(two, setup.secondary_bucket(SIREN_A), package.package_id) == (
+                    _latest(one, setup.bucket(SIREN_A), package.package_id)
+                )
+        later = factory(clock=lambda: p.clock() + timedelta(days=2))
+        run, findings = _full_audit(later, setup)
+        assert findings == [] and run.packages_checked == 2, findings
+    finally:
+        for platform in built:
+            platform.db.dispose()
+        site1.stop()
         site2.stop()
 
 
