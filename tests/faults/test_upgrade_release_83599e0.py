@@ -1,9 +1,10 @@
 """Cases saved by release 83599e0 open and continue after `dematflow db upgrade`.
 
-The fixture (tests/fixtures/releases/, produced by `make_fixture.py` run by that release itself;
-its README says how) holds 45 cases of the five shipped procedures, each stopped part-way
+The fixtures (tests/fixtures/releases/, produced by `make_fixture.py` run by that release itself;
+its README says how), a SQLite database and a PostgreSQL dump, each hold 45 cases of the five shipped procedures, each stopped part-way
 through one of that release's scenario files: waiting for a task, a timer, a message or a
-service call's result. Here the database is upgraded by the `dematflow db upgrade` command
+service call's result. Here the database (the SQLite file, or the dump loaded by
+`psql` into a fresh database of the session's private PostgreSQL) is upgraded by the `dematflow db upgrade` command
 (a real process), then each case goes on with the rest of its scenario through this release's
 code: timers fired by the timer job's per-case step, messages delivered through
 `deliver_message` (applied to the case directly when another case waits for the same one), service results applied by the job runner to the job the old release queued,
@@ -21,6 +22,7 @@ import shutil
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,7 @@ from engine.services import cases as case_services
 from engine.services.messages import MessageOrigin
 from engine.services.steps import load_case, save_loaded
 from engine.settings import Settings
+from tests.fixtures.private_services import PrivatePostgres, _pg_bin
 from tests.support.scenarios import _apply_step
 
 pytestmark = pytest.mark.faults
@@ -62,26 +65,51 @@ def dematflow(settings: Settings, *args: str) -> subprocess.CompletedProcess[str
     )
 
 
-@pytest.fixture(scope="module")
-def manifest() -> dict[str, Any]:
-    return dict(json.loads(Path(f"{FIXTURE}.json").read_text(encoding="utf-8")))
+@pytest.fixture(params=["sqlite", "postgresql"])
+def dialect(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
 
 
-@pytest.fixture(scope="module")
-def upgraded(tmp_path_factory: pytest.TempPathFactory) -> Settings:
+@pytest.fixture
+def manifest(dialect: str) -> dict[str, Any]:
+    name = FIXTURE if dialect == "sqlite" else Path(f"{FIXTURE}-postgresql")
+    return dict(json.loads(Path(f"{name}.json").read_text(encoding="utf-8")))
+
+
+@pytest.fixture
+def upgraded(dialect: str, request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Settings]:
     """The fixture database, upgraded by `dematflow db upgrade`."""
-    directory = tmp_path_factory.mktemp("release-83599e0")
-    database = directory / "dematflow.sqlite3"
-    with gzip.open(f"{FIXTURE}.sqlite3.gz", "rb") as packed, database.open("wb") as raw:
-        shutil.copyfileobj(packed, raw)
-    settings = Settings(data_dir=directory / "data", database_url=f"sqlite:///{database}")
+    if dialect == "sqlite":
+        database = tmp_path / "dematflow.sqlite3"
+        with gzip.open(f"{FIXTURE}.sqlite3.gz", "rb") as packed, database.open("wb") as raw:
+            shutil.copyfileobj(packed, raw)
+        url = f"sqlite:///{database}"
+    else:
+        cluster: PrivatePostgres = request.getfixturevalue("private_postgres")
+        if not cluster.running():
+            cluster.start()
+        name = f"rel_{uuid.uuid4().hex[:12]}"
+        url = cluster.create_database(name)
+        with gzip.open(f"{FIXTURE}-postgresql.sql.gz", "rb") as packed:
+            dump = packed.read()
+        psql = [_pg_bin("psql"), "-q", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1"]
+        subprocess.run(
+            [*psql, "-p", str(cluster.port), "-U", "postgres", "-d", name, "-f", "-"],
+            input=dump,
+            capture_output=True,
+            check=True,
+            timeout=120,
+        )
+    settings = Settings(data_dir=tmp_path / "data", database_url=url)
     result = dematflow(settings, "db", "upgrade")
     assert result.returncode == 0, result.stderr[-3000:]
-    return settings
+    yield settings
+    if dialect == "postgresql":
+        cluster.sql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
 
-@pytest.fixture(scope="module")
-def platform(upgraded: Settings) -> Any:
+@pytest.fixture
+def platform(upgraded: Settings) -> Iterator[Platform]:
     p = build_platform(upgraded)
     yield p
     p.db.dispose()
