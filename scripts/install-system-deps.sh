@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the Debian packages dematflow needs, only those missing, with one `apt-get update`.
 set -euo pipefail
-wanted=(ghostscript poppler-utils softhsm2 opensc chromium fonts-dejavu-core docker-compose)
+wanted=(ghostscript poppler-utils softhsm2 opensc chromium fonts-dejavu-core docker-compose libfaketime)
 missing=()
 for p in "${wanted[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

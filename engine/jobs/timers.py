@@ -3,6 +3,10 @@
 A training tenant's timers fire by its own clock (`engine.domain.training`); when its trainer
 moves the clock forward, the timers due on the way fire in order of due time, the clock standing
 at each due time while they fire, so the journal records them in the order they happen.
+
+The periodic job fires by the database server's clock (`reference_now`), not by the clock of
+the worker that happens to run it: with workers whose clocks are off by a minute or two, a timer
+would otherwise fire early on a worker ahead and late on one behind.
 """
 
 from __future__ import annotations
@@ -29,6 +33,13 @@ strictly after its due time)."""
 
 MAX_STEPS = 500
 """Due times one move of a training clock stops at, at most (a runaway cycle of timers)."""
+
+
+def reference_now(uow_factory: Callable[[], UnitOfWork], clock: Callable[[], datetime]) -> datetime:
+    """The time timers fire by: the database server's (shared by every worker), or `clock`'s
+    where the database has none (SQLite: one machine, one clock)."""
+    with uow_factory() as uow:
+        return uow.database_now() or clock()
 
 
 def fire_due_timers(

@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
 from types import TracebackType
 
-from sqlalchemy import Connection, Engine
+from sqlalchemy import Connection, Engine, text
 
 from engine.persistence.archive_repositories import ArchiveRepository
 from engine.persistence.connector_repositories import (
@@ -106,6 +107,15 @@ class UnitOfWork:
     def connection(self) -> Connection:
         assert self._connection is not None, "unit of work not entered"
         return self._connection
+
+    def database_now(self) -> datetime | None:
+        """The database server's clock (PostgreSQL: the time this statement started, aware,
+        UTC), one for every process of a deployment whatever their own clocks say; None on
+        SQLite, whose processes share the machine and its clock."""
+        if self.connection.dialect.name != "postgresql":
+            return None
+        value = self.connection.execute(text("SELECT statement_timestamp()")).scalar_one()
+        return value.astimezone(UTC) if isinstance(value, datetime) else None
 
     def commit(self) -> None:
         if self._read_only:

@@ -33,6 +33,7 @@ from engine.domain.errors import ProcessDefinitionError
 from engine.domain.personal_data import PersonalDataDeclaration, parse_personal_data
 from engine.runtime.collaborations import main_specs
 from engine.runtime.evaluator import EvaluationError, check_expression, check_script
+from engine.runtime.multi_instance import wire_loop_instances
 from engine.runtime.personal_data_check import check_personal_data
 from engine.runtime.service_task import AsyncServiceTask, DematflowBpmnParser
 from engine.runtime.signal_rules import SignalRule, caught_signals, signal_rules
@@ -296,6 +297,7 @@ def parse_bundle(
     for process_spec in [spec, *subprocess_specs.values()]:
         _check_process_spec(process_spec, forms, operations, bundle.files)
         wire_triggered_subprocesses(process_spec, interrupting)
+        wire_loop_instances(process_spec)
     uncaught = sorted(set(bundle.signals) - caught_signals([spec, *subprocess_specs.values()]))
     if uncaught:
         raise ProcessDefinitionError(

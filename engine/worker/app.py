@@ -29,13 +29,25 @@ RELAY_PERIOD_S = 15.0
 ARCHIVE_AUDIT_PERIOD_S = 300.0
 """Each beat runs one audit batch per tenant; a full pass is started once a day."""
 RENEWAL_EVERY_S = 86_400.0
-SAE_PERIOD_S = 60.0
-"""`engine.jobs.sae_polling.SAE_PERIOD_S`: transfers to the SAE are sent and followed each minute."""
 """`engine.jobs.timestamp_renewal.RENEWAL_EVERY_S` (a test keeps them equal): each task imports
 its job's module when it first runs, so that a worker is ready before pyHanko, the S3 client or
 the @ctes client are loaded, and loads only those its jobs use."""
+SAE_PERIOD_S = 60.0
+"""`engine.jobs.sae_polling.SAE_PERIOD_S`: transfers to the SAE are sent and followed each minute."""
 PERSONAL_DATA_PURGE_EVERY_S = 6 * 3600.0
 """The RGPD purge (`engine.jobs.personal_data`) runs four times a day: a delay ends at a day's end."""
+
+CLOCK_SKEW_S = 300.0
+"""How far apart the clocks of beat and the workers may be. Celery dates a periodic task's
+expiry on beat's clock and the worker drops it once past on its own: expiring after one period
+only, every task of a beat whose clock was a few seconds behind the workers' was dropped (no
+timer ever fired). Each expires after its period plus this margin; what a stopped worker finds
+queued on its return is at most that many runs of each job (they are idempotent)."""
+
+
+def _every(period: float, queue: str) -> dict[str, Any]:
+    """A beat schedule entry's options: its queue, and an expiry that tolerates skewed clocks."""
+    return {"queue": queue, "expires": period + CLOCK_SKEW_S}
 
 
 def broker_options(settings: Settings) -> dict[str, Any]:
@@ -85,50 +97,47 @@ def make_celery(settings: Settings) -> Celery:
             "fire-timers": {
                 "task": "dematflow.fire_timers",
                 "schedule": TIMER_PERIOD_S,
-                "options": {"queue": "engine", "expires": TIMER_PERIOD_S},
+                "options": _every(TIMER_PERIOD_S, "engine"),
             },
             "relay-outbox": {
                 "task": "dematflow.relay_outbox",
                 "schedule": RELAY_PERIOD_S,
-                "options": {"queue": "engine", "expires": RELAY_PERIOD_S},
+                "options": _every(RELAY_PERIOD_S, "engine"),
             },
             "poll-actes": {
                 "task": "dematflow.poll_actes",
                 "schedule": settings.actes.poll_period_seconds,
-                "options": {"queue": "connectors", "expires": settings.actes.poll_period_seconds},
+                "options": _every(settings.actes.poll_period_seconds, "connectors"),
             },
             "run-webhooks": {
                 "task": "dematflow.run_webhooks",
                 "schedule": settings.webhooks.period_seconds,
-                "options": {"queue": "connectors", "expires": settings.webhooks.period_seconds},
+                "options": _every(settings.webhooks.period_seconds, "connectors"),
             },
             "seal-journals": {
                 "task": "dematflow.seal_journals",
                 "schedule": settings.storage.journal_seal_period_seconds,
-                "options": {
-                    "queue": "sealing",
-                    "expires": settings.storage.journal_seal_period_seconds,
-                },
+                "options": _every(settings.storage.journal_seal_period_seconds, "sealing"),
             },
             "audit-archives": {
                 "task": "dematflow.audit_archives",
                 "schedule": ARCHIVE_AUDIT_PERIOD_S,
-                "options": {"queue": "audits", "expires": ARCHIVE_AUDIT_PERIOD_S},
+                "options": _every(ARCHIVE_AUDIT_PERIOD_S, "audits"),
             },
             "purge-personal-data": {
                 "task": "dematflow.purge_personal_data",
                 "schedule": PERSONAL_DATA_PURGE_EVERY_S,
-                "options": {"queue": "engine", "expires": PERSONAL_DATA_PURGE_EVERY_S},
+                "options": _every(PERSONAL_DATA_PURGE_EVERY_S, "engine"),
             },
             "renew-archive-timestamps": {
                 "task": "dematflow.renew_archive_timestamps",
                 "schedule": RENEWAL_EVERY_S,
-                "options": {"queue": "sealing", "expires": RENEWAL_EVERY_S},
+                "options": _every(RENEWAL_EVERY_S, "sealing"),
             },
             "sae-exchanges": {
                 "task": "dematflow.sae_exchanges",
                 "schedule": SAE_PERIOD_S,
-                "options": {"queue": "connectors", "expires": SAE_PERIOD_S},
+                "options": _every(SAE_PERIOD_S, "connectors"),
             },
         },
         beat_schedule_filename=str((settings.data_dir / "celerybeat-schedule").resolve()),
@@ -228,10 +237,10 @@ def _register_tasks(app: Celery) -> None:
 
     @app.task(name="dematflow.fire_timers")  # type: ignore[untyped-decorator]
     def fire_timers_task() -> int:
-        from engine.jobs.timers import fire_due_timers
+        from engine.jobs.timers import fire_due_timers, reference_now
 
         p = platform()
-        return fire_due_timers(p.uow, now=p.clock())
+        return fire_due_timers(p.uow, now=reference_now(p.uow, p.clock))
 
     @app.task(name="dematflow.relay_outbox")  # type: ignore[untyped-decorator]
     def relay_outbox_task() -> int:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import yaml
 
@@ -19,6 +20,8 @@ from engine.runtime.clock import frozen_now
 from engine.runtime.facade import CaseRuntime, ReadyTask
 from engine.runtime.specs import ParsedProcess
 from engine.services.forms import validate_form
+
+PARIS = ZoneInfo("Europe/Paris")
 
 
 class ScenarioFailure(AssertionError):
@@ -67,6 +70,11 @@ def run_scenario(parsed: ParsedProcess, name: str, scenario: dict[str, Any]) -> 
     result = ScenarioResult(name, runtime.completed_nodes(), runtime.data, runtime.completed, trips)
     _check(result, scenario.get("expect") or {}, name)
     return result
+
+
+def _wall(moment: datetime) -> datetime:
+    """The Paris wall time of `moment` (naive): what a timer's duration counts in days."""
+    return moment.astimezone(PARIS).replace(tzinfo=None)
 
 
 def _parse_start(value: Any) -> datetime:
@@ -170,9 +178,9 @@ def _apply_step(runtime: CaseRuntime, step: dict[str, Any], now: datetime, where
         timer = timers.get(step["timer"])
         if timer is None:
             raise ScenarioFailure(f"{where}: minuteur {step['timer']} non armé ({sorted(timers)})")
-        if "due_in" in step:
+        if "due_in" in step:  # on the Paris wall clock: 30 days are 29 d 23 h across March
             expected = timedelta(**step["due_in"])
-            armed = timer.due_at - now
+            armed = _wall(timer.due_at) - _wall(now)
             if abs(armed - expected) > timedelta(minutes=5):
                 raise ScenarioFailure(f"{where}: échéance dans {armed}, attendu {expected}")
         now = max(now, timer.due_at + timedelta(seconds=1))
