@@ -155,7 +155,8 @@ class Pump:
         sent = 0
         try:
             for item in claimed:
-                self._send(item.job.id, item.queue, item.priority)
+                # Without a depth, no fair share: every message at the same level (FIFO).
+                self._send(item.job.id, item.queue, item.priority if self.depth else 0)
                 sent += 1
         except Exception:
             with self._uow() as uow:

@@ -1,0 +1,133 @@
+"""Fair share between tenants: a burst of one tenant does not starve another's job (real worker
+on Redis and PostgreSQL), and no job is lost, handed over twice or run twice."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from engine.bootstrap import Platform, build_operations, build_platform
+from engine.domain.model import Job, JobState
+from engine.persistence import tables as t
+from engine.services.admin import deploy_directory
+from engine.settings import BrokerSettings, Settings
+from engine.worker.app import connect_platform, relay_outbox
+from engine.worker.fair_share import plan_release, priority_for
+from tests.engine.support import SIREN_A, SIREN_B, complete, make_tenants, start
+from tests.engine.test_worker import Worker, _wait
+from tests.fixtures.services import BROKER_PREFIX, TEST_OPERATIONS, TEST_PROCEDURES
+
+BURST = 10
+
+
+def _job(tenant: str) -> Job:
+    return Job(
+        id=uuid.uuid4(),
+        tenant=tenant,
+        case_id=uuid.uuid4(),
+        task_id=uuid.uuid4(),
+        operation="test.slow_counter",
+        params={},
+        idempotency_key=str(uuid.uuid4()),
+        state=JobState.PENDING,
+        attempts=0,
+    )
+
+
+def test_each_place_goes_to_the_tenant_with_fewest_jobs_in_flight() -> None:
+    burst = [_job("large") for _ in range(6)]
+    small = [_job("small1"), _job("small2")]
+    waiting = [*burst, small[0], small[1]]  # the burst is older
+    plan = plan_release(waiting, {"large": 2}, 4, "signing")
+    assert [r.job for r in plan] == [small[0], small[1], burst[0], burst[1]]
+    assert [r.in_flight for r in plan] == [0, 0, 2, 3]
+    assert [r.priority for r in plan] == [0, 0, 6, 6]
+    # Nobody else waiting: the burst takes every free place (no capacity left idle).
+    assert [r.job for r in plan_release(burst, {}, 4, "signing")] == burst[:4]
+    assert plan_release(burst, {}, 0, "signing") == []
+    assert [priority_for(n) for n in (0, 1, 2, 3, 4, 50)] == [0, 3, 6, 6, 9, 9]
+
+
+@pytest.fixture
+def producer(
+    pg_database_url: str, tmp_path: Path, redis_url: str, request: pytest.FixtureRequest
+) -> Iterator[tuple[Platform, Settings]]:
+    """Producer and worker apart on PostgreSQL and Redis, with the depth of the test's param."""
+    settings = Settings(
+        data_dir=tmp_path / "data",
+        database_url=pg_database_url,
+        operation_modules=[TEST_OPERATIONS],
+        broker=BrokerSettings(url=redis_url, visibility_timeout=30, key_prefix=BROKER_PREFIX),
+        fair_share_depth=request.param,
+    )
+    setup = build_platform(settings)
+    with setup.uow() as uow:
+        deploy_directory(
+            uow, TEST_PROCEDURES, operations=build_operations(settings), now=datetime.now(UTC)
+        )
+        uow.commit()
+    setup.db.dispose()
+    _app, p = connect_platform(settings)
+    make_tenants(p)
+    yield p, settings
+    p.db.dispose()
+
+
+def _all_jobs(p: Platform) -> list[tuple[str, str, int, int, datetime | None]]:
+    j = t.jobs.c
+    with p.uow() as uow:
+        rows = uow.connection.execute(
+            select(j.tenant, j.state, j.attempts, j.deliveries, j.finished_at)
+        ).all()
+    return [tuple(r) for r in rows]  # type: ignore[misc]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("producer", [2, 0], ids=["fair", "off"], indirect=True)
+def test_a_small_tenants_job_is_not_starved_behind_a_burst(
+    producer: tuple[Platform, Settings], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    p, settings = producer
+    monkeypatch.setenv("DEMATFLOW_FAIR_SHARE_DEPTH", str(settings.fair_share_depth))
+    for _ in range(BURST):
+        case = start(p, "service_test")
+        complete(p, case, "saisir", {"mode": "compter", "attente": 0.2})
+    relay_outbox(p)  # the beat during the burst: nothing is handed over twice
+    small = start(p, "service_test", tenant=SIREN_B)
+    complete(p, small, "saisir", {"mode": "compter", "attente": 0.2}, tenant=SIREN_B)
+    worker = Worker(settings, tmp_path / "worker.log")
+    try:
+        _wait(
+            lambda: all(row[1] == JobState.DONE for row in _all_jobs(p)),
+            120,
+            "every job to finish",
+            worker,
+        )
+    finally:
+        worker.stop()
+    jobs = _all_jobs(p)
+    assert len(jobs) == BURST + 1
+    assert {(attempts, deliveries) for _, _, attempts, deliveries, _ in jobs} == {(1, 1)}, (
+        "a job was handed over or run twice"
+    )
+    with p.uow() as uow:
+        counters = dict(
+            uow.connection.execute(
+                select(t.counters.c.tenant, t.counters.c.value).where(
+                    t.counters.c.name == "test-effects"
+                )
+            ).all()
+        )
+    assert counters == {SIREN_A: BURST, SIREN_B: 1}
+    finished = [tenant for tenant, *_, at in sorted(jobs, key=lambda row: row[4] or 0)]
+    position = finished.index(SIREN_B) + 1
+    if settings.fair_share_depth:
+        # Only the burst's job running when the small one was released finished before it.
+        assert position <= 2, finished
+    else:
+        assert position == BURST + 1, finished  # without fair share: behind the whole burst
