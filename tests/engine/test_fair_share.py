@@ -17,7 +17,7 @@ from engine.persistence import tables as t
 from engine.services.admin import deploy_directory
 from engine.settings import BrokerSettings, Settings
 from engine.worker.app import connect_platform, relay_outbox
-from engine.worker.fair_share import plan_release, priority_for
+from engine.worker.fair_share import Pump, plan_release, priority_for
 from tests.engine.support import SIREN_A, SIREN_B, complete, make_tenants, start
 from tests.engine.test_worker import Worker, _wait
 from tests.fixtures.services import BROKER_PREFIX, TEST_OPERATIONS, TEST_PROCEDURES
@@ -131,3 +131,35 @@ def test_a_small_tenants_job_is_not_starved_behind_a_burst(
         assert position <= 2, finished
     else:
         assert position == BURST + 1, finished  # without fair share: behind the whole burst
+
+
+def test_a_job_is_claimed_once_and_returns_to_the_outbox_when_the_broker_refuses(
+    platform: Platform,
+) -> None:
+    make_tenants(platform)
+    case = start(platform, "service_test")
+    complete(platform, case, "saisir", {"mode": "compter", "attente": 0})
+    sent: list[tuple[uuid.UUID, str, int]] = []
+
+    def refuse(job_id: uuid.UUID, queue: str, priority: int) -> None:
+        raise ConnectionError("courtier injoignable")
+
+    refusing = Pump(refuse, platform.operations, platform.uow, platform.clock, depth=4)
+    with pytest.raises(ConnectionError):
+        refusing.release()
+    with platform.uow() as uow:
+        (job,) = uow.jobs.for_case(SIREN_A, case.id)
+        assert (job.state, uow.jobs.deliveries(job.id)) == (JobState.PENDING, 0)
+        # Two releases racing for it: only the first claim wins.
+        assert uow.jobs.claim_for_broker(job.id, platform.clock())
+        assert not uow.jobs.claim_for_broker(job.id, platform.clock())
+        uow.rollback()
+    pump = Pump(
+        lambda *args: sent.append(args), platform.operations, platform.uow, platform.clock, depth=4
+    )
+    assert pump.release() == 1
+    assert pump.release() == 0
+    assert sent == [(job.id, "engine", 0)]
+    with platform.uow() as uow:
+        assert uow.jobs.get(job.id).state == JobState.SENT  # type: ignore[union-attr]
+        assert uow.jobs.deliveries(job.id) == 1
