@@ -84,7 +84,7 @@ def _all_jobs(p: Platform) -> list[tuple[str, str, int, int, datetime | None]]:
         rows = uow.connection.execute(
             select(j.tenant, j.state, j.attempts, j.deliveries, j.finished_at)
         ).all()
-    return [tuple(r) for r in rows]  # type: ignore[misc]
+    return [tuple(r) for r in rows]
 
 
 @pytest.mark.integration
