@@ -913,11 +913,18 @@ class JobRepository:
         return [_job(r) for r in rows]
 
     def in_flight(self) -> dict[tuple[str, str], int]:
-        """Jobs handed to the broker and not finished, by (tenant, operation)."""
+        """Jobs handed to the broker and not finished, by (tenant, operation); a job waiting
+        for a retry (`sent` again by the runner, with its reason) does not count: a remote
+        service down for everyone must not fill the queue with jobs that only wait."""
         j = t.jobs.c
         rows = self.conn.execute(
             select(j.tenant, j.operation, func.count())
-            .where(j.state.in_([JobState.SENT.value, JobState.RUNNING.value]))
+            .where(
+                or_(
+                    j.state == JobState.RUNNING.value,
+                    and_(j.state == JobState.SENT.value, j.error.is_(None)),
+                )
+            )
             .group_by(j.tenant, j.operation)
         )
         return {(r[0], r[1]): int(r[2]) for r in rows}

@@ -213,3 +213,7 @@ def test_a_job_is_claimed_once_and_returns_to_the_outbox_when_the_broker_refuses
     with platform.uow() as uow:
         assert uow.jobs.get(job.id).state == JobState.SENT  # type: ignore[union-attr]
         assert uow.jobs.deliveries(job.id) == 1
+        assert uow.jobs.in_flight() == {(SIREN_A, "test.slow_counter"): 1}
+        # Waiting for a retry (the runner's OperationRetry): it holds no place meanwhile.
+        uow.jobs.set_state(job.id, JobState.SENT, platform.clock(), error="nouvel essai prévu")
+        assert uow.jobs.in_flight() == {}
