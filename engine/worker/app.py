@@ -45,6 +45,7 @@ def broker_options(settings: Settings) -> dict[str, Any]:
                 "visibility_timeout": settings.broker.visibility_timeout,
                 "unacked_restore_interval": 1,
                 "unacked_restore_throttle": 1,
+                "priority_steps": list(fair_share.PRIORITY_STEPS),
                 **(
                     {"global_keyprefix": settings.broker.key_prefix}
                     if settings.broker.key_prefix

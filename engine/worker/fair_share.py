@@ -35,7 +35,8 @@ from engine.persistence.uow import UnitOfWork
 log = logging.getLogger(__name__)
 
 PRIORITY_STEPS = (0, 3, 6, 9)
-"""kombu's Redis priority levels (its default `priority_steps`); 0 is served first."""
+"""Redis priority levels (kombu's default `priority_steps`, set explicitly in the broker
+options); 0 is served first."""
 
 Send = Callable[[uuid.UUID, str, int], None]
 """Hands one job to the broker: (job id, queue, priority)."""

@@ -22,6 +22,7 @@ from engine.domain.model import Job, JobState
 from engine.persistence import tables as t
 from engine.services.admin import deploy_directory
 from engine.settings import BrokerSettings, Settings
+from engine.worker import broker_files
 from engine.worker.app import connect_platform, relay_outbox
 from engine.worker.fair_share import Pump, plan_release, priority_for
 from tests.engine.support import SIREN_A, SIREN_B, complete, make_tenants, start
@@ -93,6 +94,9 @@ def producer(
     make_tenants(p)
     yield p, settings
     p.db.dispose()
+    # kombu's filesystem transport keeps its bindings for the whole process: a later test on
+    # another data dir would take its queue as bound and its messages would go nowhere.
+    broker_files.Transport.global_state.clear()
 
 
 def _embedded_worker(self: Worker, settings: Settings, log: Path) -> None:
