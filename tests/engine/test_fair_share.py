@@ -11,7 +11,7 @@ import subprocess
 import sys
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -221,3 +221,11 @@ def test_a_job_is_claimed_once_and_returns_to_the_outbox_when_the_broker_refuses
         # Waiting for a retry (the runner's OperationRetry): it holds no place meanwhile.
         uow.jobs.set_state(job.id, JobState.SENT, platform.clock(), error="nouvel essai prévu")
         assert uow.jobs.in_flight() == {}
+        uow.rollback()
+    # The relay hands over again a job sent long ago, once per `stale_after`, not at each beat.
+    sent.clear()
+    assert pump.resend_stale(stale_after=timedelta(0)) == 1
+    assert pump.resend_stale(stale_after=timedelta(seconds=60)) == 0
+    assert sent == [(job.id, "engine", 0)]
+    with platform.uow() as uow:
+        assert uow.jobs.deliveries(job.id) == 2
