@@ -51,7 +51,7 @@ KEY_PREFIX = f"bench-fair-{os.getpid()}:"
 own prefix and only they are deleted."""
 OPERATIONS = "bench.fair_share_operations"
 BURST = int(os.environ.get("BENCH_BURST", "400"))
-SMALL_TENANTS = int(os.environ.get("BENCH_SMALL_TENANTS", "100"))
+SMALL_TENANTS = int(os.environ.get("BENCH_SMALL_TENANTS", "299"))
 BATCH = 50
 """The large tenant's cases are started 50 per transaction (a batch signing by its mayor)."""
 SIGN_S = 0.6
