@@ -254,6 +254,11 @@ class Settings(BaseSettings):
     `worker_max_interruptions` such deaths and this many seconds since the first: a crash-
     looping host does not dead-letter healthy jobs, a job that kills its worker every time ends
     for an operator. Failures of the operation itself are counted apart (runner.MAX_ATTEMPTS)."""
+    fair_share_depth: int = 64
+    """Jobs of one worker queue handed to the broker and not finished, at most: the others wait
+    in the jobs table and are released one by one, the tenant with the fewest jobs in flight
+    first (engine.worker.fair_share). At least the worker processes consuming the queue; 0 hands
+    every job over at once (no fair share between tenants)."""
     internal_networks: list[str] = [
         "127.0.0.0/8",
         "::1/128",

@@ -892,6 +892,83 @@ class JobRepository:
         )
         return [_job(r) for r in rows]
 
+    def outbox_heads(self, *, per_tenant: int | None) -> list[Job]:
+        """Jobs in the outbox (never handed to the broker), oldest first; at most `per_tenant`
+        of each tenant and operation (the fair-share release takes no more in one pass)."""
+        j = t.jobs.c
+        ranked = (
+            select(
+                j.id,
+                func.row_number()
+                .over(partition_by=(j.tenant, j.operation), order_by=(j.created_at, j.id))
+                .label("rank"),
+            )
+            .where(j.state == JobState.PENDING.value)
+            .subquery()
+        )
+        query = select(t.jobs).join(ranked, ranked.c.id == j.id)
+        if per_tenant is not None:
+            query = query.where(ranked.c.rank <= per_tenant)
+        rows = self.conn.execute(query.order_by(j.created_at, j.id))
+        return [_job(r) for r in rows]
+
+    def in_flight(self) -> dict[tuple[str, str], int]:
+        """Jobs handed to the broker and not finished, by (tenant, operation); a job waiting
+        for a retry (`sent` again by the runner, with its reason) does not count: a remote
+        service down for everyone must not fill the queue with jobs that only wait."""
+        j = t.jobs.c
+        rows = self.conn.execute(
+            select(j.tenant, j.operation, func.count())
+            .where(
+                or_(
+                    j.state == JobState.RUNNING.value,
+                    and_(j.state == JobState.SENT.value, j.error.is_(None)),
+                )
+            )
+            .group_by(j.tenant, j.operation)
+        )
+        return {(r[0], r[1]): int(r[2]) for r in rows}
+
+    def claim_for_broker(self, job_id: uuid.UUID, now: datetime) -> bool:
+        """Move a job from the outbox to `sent`; False when another release took it first
+        (the row's state is checked under its lock: one release only hands a job over)."""
+        done = self.conn.execute(
+            update(t.jobs)
+            .where(t.jobs.c.id == job_id, t.jobs.c.state == JobState.PENDING.value)
+            .values(state=JobState.SENT.value, deliveries=t.jobs.c.deliveries + 1, updated_at=now)
+        )
+        return done.rowcount == 1
+
+    def return_to_outbox(self, job_ids: Sequence[uuid.UUID], now: datetime) -> None:
+        """Jobs claimed whose sending failed (broker down) go back to the outbox."""
+        if job_ids:
+            self.conn.execute(
+                update(t.jobs)
+                .where(t.jobs.c.id.in_(job_ids), t.jobs.c.state == JobState.SENT.value)
+                .values(
+                    state=JobState.PENDING.value,
+                    deliveries=t.jobs.c.deliveries - 1,
+                    updated_at=now,
+                )
+            )
+
+    def mark_sent_again(self, job_ids: Sequence[uuid.UUID], now: datetime) -> None:
+        """Jobs handed over again (their worker died or the broker lost them): counted, and
+        not due again before another `stale_after`."""
+        if job_ids:
+            self.conn.execute(
+                update(t.jobs)
+                .where(t.jobs.c.id.in_(job_ids))
+                .values(deliveries=t.jobs.c.deliveries + 1, updated_at=now)
+            )
+
+    def deliveries(self, job_id: uuid.UUID) -> int:
+        """Times the job was handed to the broker."""
+        found = self.conn.execute(
+            select(t.jobs.c.deliveries).where(t.jobs.c.id == job_id)
+        ).scalar_one_or_none()
+        return int(found or 0)
+
     def durations(self, since: datetime) -> list[tuple[str, str, float]]:
         """(operation, final state, seconds) of the jobs finished since `since`."""
         rows = self.conn.execute(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
@@ -16,10 +16,9 @@ from celery.signals import worker_process_init, worker_ready
 from engine import observability
 from engine.bootstrap import Platform, build_platform
 from engine.domain.errors import Unavailable
-from engine.operations.base import OperationFailed, OperationRegistry, OperationRetry
-from engine.persistence.uow import JobDispatcher
+from engine.operations.base import OperationRetry
 from engine.settings import Settings
-from engine.worker import broker_files
+from engine.worker import broker_files, fair_share
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +57,7 @@ def broker_options(settings: Settings) -> dict[str, Any]:
                 "visibility_timeout": settings.broker.visibility_timeout,
                 "unacked_restore_interval": 1,
                 "unacked_restore_throttle": 1,
+                "priority_steps": list(fair_share.PRIORITY_STEPS),
                 **(
                     {"global_keyprefix": settings.broker.key_prefix}
                     if settings.broker.key_prefix
@@ -155,7 +155,7 @@ def platform() -> Platform:
     if current is None or _STATE.get("pid") != os.getpid():
         settings: Settings = _STATE["settings"]
         current = build_platform(settings)
-        current.dispatch = make_dispatcher(_STATE["app"], current.operations)
+        current.dispatch = make_dispatcher(_STATE["app"], current)
         _STATE.update(platform=current, pid=os.getpid())
     return current
 
@@ -323,39 +323,33 @@ def _archive_task(kind: str) -> int:
 
 
 def relay_outbox(p: Platform, *, everything: bool = False) -> int:
-    """Send again jobs committed but never handed over (older than 30 s), or whose worker died.
+    """Hand over the jobs of the outbox the queues have room for (engine.worker.fair_share), and
+    again those handed over long ago and not finished (their worker died).
 
     `everything` (start-up of the embedded default, whose brokers lose fetched messages when a
-    worker is killed) sends every unfinished job at once; jobs are idempotent."""
-    from engine.operations.runner import jobs_to_resend
-
-    now = p.clock()
-    with p.uow() as uow:
-        if everything:
-            jobs = jobs_to_resend(uow, now=now, stale_after=timedelta(0))
-        else:
-            jobs = jobs_to_resend(
-                uow,
-                now=now - timedelta(seconds=30),
-                stale_after=timedelta(seconds=p.settings.worker_stale_after),
-            )
-    if jobs and p.dispatch is not None:
-        p.dispatch([(job.id, job.operation) for job in jobs])
-    return len(jobs)
+    worker is killed) hands over again every unfinished job at once; jobs are idempotent."""
+    if not isinstance(p.dispatch, fair_share.Pump):
+        return 0
+    stale_after = timedelta(seconds=0 if everything else p.settings.worker_stale_after)
+    return p.dispatch.resend_stale(stale_after=stale_after) + p.dispatch.release()
 
 
-def make_dispatcher(app: Celery, operations: OperationRegistry) -> JobDispatcher:
-    """Send each job to its kind's queue (engine, signing, sealing, connectors, audits)."""
+def _release(p: Platform) -> None:
+    if isinstance(p.dispatch, fair_share.Pump):
+        try:
+            p.dispatch.release()
+        except Exception as exc:  # the relay releases them later
+            log.warning("libération des traitements en attente impossible : %s", exc)
 
-    def dispatch(jobs: Sequence[tuple[uuid.UUID, str]]) -> None:
-        for job_id, operation in jobs:
-            try:
-                queue = operations.get(operation).queue
-            except OperationFailed:
-                queue = "engine"
-            app.send_task("dematflow.run_job", args=[str(job_id)], queue=queue)
 
-    return dispatch
+def make_dispatcher(app: Celery, p: Platform) -> fair_share.Pump:
+    """Release committed jobs to their kind's queue (engine, signing, sealing, connectors,
+    audits), fairly between tenants."""
+
+    def send(job_id: uuid.UUID, queue: str, priority: int) -> None:
+        app.send_task("dematflow.run_job", args=[str(job_id)], queue=queue, priority=priority)
+
+    return fair_share.Pump(send, p.operations, p.uow, p.clock, depth=p.settings.fair_share_depth)
 
 
 def broker_ping(app: Celery) -> None:
@@ -368,7 +362,7 @@ def connect_platform(settings: Settings) -> tuple[Celery, Platform]:
     """For producers (web, CLI): a Platform whose committed jobs go to the broker."""
     app = make_celery(settings)
     p = build_platform(settings)
-    p.dispatch = make_dispatcher(app, p.operations)
+    p.dispatch = make_dispatcher(app, p)
     return app, p
 
 
@@ -377,6 +371,7 @@ def configure(settings: Settings) -> Celery:
     app = make_celery(settings)
     _STATE["settings"] = settings
     _STATE["app"] = app
+    fair_share.release_after_each_job(lambda: _release(platform()))
     return app
 
 
