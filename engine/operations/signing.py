@@ -30,7 +30,7 @@ from engine.signing import SigningSetup, signing_setup
 from signatures.errors import RevocationUnavailableError, SignatureError, TimestampError
 
 if TYPE_CHECKING:
-    from signatures import KeySource, PadesLevel, SignedPdf, SignRequest
+    from signatures import KeySource, SignedPdf, SignRequest
 
 SIGNATURE_BOX = (320, 40, 565, 120)
 """Visible block at the bottom right of the last page (A4 portrait, points)."""
@@ -46,14 +46,19 @@ def _login(value: Any) -> str:
     return text[5:]
 
 
-def _level(value: Any) -> PadesLevel:
-    try:
-        return signatures.PadesLevel(str(value or "B-LTA"))
-    except ValueError:
-        levels = ", ".join(level.value for level in signatures.PadesLevel)
+LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
+"""The values of `signatures.PadesLevel` (a test keeps them equal), spelled here so that checking
+a procedure's `niveau` when it is deployed does not load pyHanko."""
+
+
+def _level(value: Any) -> str:
+    level = str(value or "B-LTA")
+    if level not in LEVELS:
         raise OperationFailed(
-            "signature_refusee", f"Niveau de signature inconnu « {value} » ({levels})."
-        ) from None
+            "signature_refusee",
+            f"Niveau de signature inconnu « {value} » ({', '.join(LEVELS)}).",
+        )
+    return level
 
 
 def _text(value: Any) -> str:
@@ -64,7 +69,8 @@ def _text(value: Any) -> str:
 class SealParams:
     document: Any = param(required=True)
     """The document to seal (a case datum referring to it)."""
-    niveau: PadesLevel = param(_level)
+    niveau: str = param(_level)
+    """One of LEVELS (PAdES baseline level), B-LTA when not given."""
     qualite: str = param(_text)
     raison: str = param(_text)
 
@@ -156,7 +162,7 @@ def _request(
     ctx: OperationContext, config: SigningSetup, params: SealParams, **fields: Any
 ) -> SignRequest:
     return signatures.SignRequest(
-        level=params.niveau,
+        level=signatures.PadesLevel(params.niveau),
         timestamp_url=config.timestamp_url,
         trust_roots=config.trust_roots,
         max_bytes=ctx.settings.max_upload_bytes,

@@ -16,6 +16,7 @@ import pytest
 import engine.operations
 from engine.bootstrap import OPERATIONS, build_operations
 from engine.domain.errors import ProcessDefinitionError
+from engine.operations import signing
 from engine.operations.base import OperationFailed
 from engine.settings import Settings
 
@@ -73,6 +74,9 @@ def test_building_the_registry_loads_no_library_of_the_work() -> None:
         "registry = build_operations(Settings())\n"
         "registry.get('signatures.sign'); registry.get('engine.notify_cases')\n"
         "registry.get('connectors.actes_transmit').problems({'nature': '1'})\n"
+        "registry.check_service_task(\n"
+        "    'signatures.sign', {'document': 'doc', 'signataire': 'par', 'niveau': '\"B-LTA\"'}\n"
+        ")\n"
         "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))\n"
     )
     done = subprocess.run(
@@ -81,6 +85,15 @@ def test_building_the_registry_loads_no_library_of_the_work() -> None:
     assert done.returncode == 0, done.stderr
     loaded = set(json.loads(done.stdout.splitlines()[-1]))
     assert not loaded & set(WORK_LIBRARIES), sorted(loaded & set(WORK_LIBRARIES))
+
+
+def test_signature_levels_checked_at_deployment_are_pyhankos() -> None:
+    from signatures import PadesLevel
+
+    assert tuple(level.value for level in PadesLevel) == signing.LEVELS
+    registry = build_operations(Settings())
+    with pytest.raises(ProcessDefinitionError, match="Niveau de signature inconnu"):
+        registry.check_service_task("signatures.seal", {"document": "doc", "niveau": '"B-XL"'})
 
 
 def test_unknown_and_duplicate_operations_are_refused() -> None:
