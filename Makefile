@@ -28,9 +28,14 @@ services:
 	bash scripts/start-services.sh
 
 ## The project's own bytecode too (these machines set PYTHONDONTWRITEBYTECODE=1): every process
-## of `serve` would otherwise compile the whole code base at start-up. Up-to-date files are skipped.
-compile: venv
-	$(BIN)/python -m compileall -q -j 0 engine web signatures archiving connectors devstack
+## of `serve` would otherwise compile the whole code base at start-up.
+## Up-to-date files are skipped; with nothing changed since the last run, compileall (a process
+## pool) is not started at all.
+PACKAGES := engine web signatures archiving connectors devstack
+compile: $(VENV)/.compiled
+$(VENV)/.compiled: $(BIN)/dematflow $(shell find $(PACKAGES) -name '*.py')
+	$(BIN)/python -m compileall -q -j 0 $(PACKAGES)
+	touch $@
 
 run: venv sysdeps compile
 	$(BIN)/dematflow serve

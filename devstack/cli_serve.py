@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING
 import click
 
 from devstack.process import ChildProcess, Supervisor, port_open, start_process
-from engine.cli.common import fail, one_line_errors
+from engine.cli.common import fail, one_line_errors, starting
 from engine.cli.run import WEB_APP, configure_logging, log_config, log_level
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ def serve(host: str | None, port: int | None, no_demo: bool) -> None:
     # While the embedded services start (mostly waiting for their processes to listen), the
     # schema is migrated, the procedures deployed and the web application imported, in one
     # thread (one thread importing the product's modules at a time): none needs the services.
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with starting(), ThreadPoolExecutor(max_workers=1) as pool:
         database = pool.submit(_prepare_database, s, timings)
         with _phase("services embarqués", timings):
             services = start_embedded_services(s)
