@@ -10,20 +10,23 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from devstack.process import ChildProcess, Supervisor, start_process
-from engine.cli.common import fail, one_line_errors
+from devstack.process import ChildProcess, Supervisor, port_open, start_process
+from engine.cli.common import fail, one_line_errors, starting
 from engine.cli.run import WEB_APP, configure_logging, log_config, log_level
 
 if TYPE_CHECKING:
     from devstack.embedded import EmbeddedServices
+    from engine.bootstrap import Platform
     from engine.settings import Settings
 
 
@@ -50,12 +53,16 @@ def public_urls(environ: Mapping[str, str], host: str, port: int) -> dict[str, s
     links that open (the default assumed port 8000)."""
     if "DEMATFLOW_PUBLICATION__BASE_URL" in environ:
         return {}
+    return {"DEMATFLOW_PUBLICATION__BASE_URL": f"http://{_reachable(host)}:{port}"}
+
+
+def _reachable(host: str) -> str:
+    """Where this machine reaches a server bound to `host`."""
     try:
         anywhere = ipaddress.ip_address(host).is_unspecified  # bound to every interface
     except ValueError:
         anywhere = not host
-    shown = "127.0.0.1" if anywhere else host
-    return {"DEMATFLOW_PUBLICATION__BASE_URL": f"http://{shown}:{port}"}
+    return "127.0.0.1" if anywhere else host
 
 
 @click.command("serve")
@@ -65,12 +72,11 @@ def public_urls(environ: Mapping[str, str], host: str, port: int) -> dict[str, s
 @one_line_errors
 def serve(host: str | None, port: int | None, no_demo: bool) -> None:
     """Plateforme embarquée : base, PKI, simulateurs, worker, planificateur et web."""
-    from devstack.demo import seed_demo
     from devstack.descriptor import remove_descriptor
     from devstack.embedded import start_embedded_services
     from engine.serve_descriptor import StaleDescriptor, read_descriptor
     from engine.settings import Settings
-    from engine.worker.app import connect_platform, relay_outbox
+    from engine.worker.app import connect_platform
 
     s = Settings()  # the environment only: never a running platform's descriptor
     try:
@@ -89,7 +95,7 @@ def serve(host: str | None, port: int | None, no_demo: bool) -> None:
     # While the embedded services start (mostly waiting for their processes to listen), the
     # schema is migrated, the procedures deployed and the web application imported, in one
     # thread (one thread importing the product's modules at a time): none needs the services.
-    with ThreadPoolExecutor(max_workers=1) as pool:
+    with starting(), ThreadPoolExecutor(max_workers=1) as pool:
         database = pool.submit(_prepare_database, s, timings)
         with _phase("services embarqués", timings):
             services = start_embedded_services(s)
@@ -99,23 +105,22 @@ def serve(host: str | None, port: int | None, no_demo: bool) -> None:
         raise failed
     os.environ.update(public_urls(os.environ, host or s.web_host, port or s.web_port))
     supervisor = Supervisor(max_restarts=5, window=60.0)
+    stopping, children = threading.Event(), threading.Lock()
     try:
         s = Settings()  # again: the embedded services set DEMATFLOW_* for themselves and children
         _write_descriptor(s, services, host, port)
         _app, platform = connect_platform(s)
-        credentials = s.data_dir / "identifiants-demo.txt"
-        with _phase("démonstration", timings):
-            seeded = not no_demo and seed_demo(platform, credentials)
-        if seeded:
-            click.echo(f"Comptes de démonstration : {credentials.resolve()}")
-        worker = ("worker", "--concurrency", "2", "--log-format", "text", "--quiet")
-        supervisor.add(lambda: _spawn(*worker, what="worker"))
-        supervisor.add(
-            lambda: _spawn("beat", "--log-format", "text", "--quiet", what="planificateur")
-        )
-        supervisor.start()  # a worker or scheduler that dies is started again
-        relay_outbox(platform, everything=True)
-        log.info("démarrage en %.1f s : %s", time.perf_counter() - started, ", ".join(timings))
+        credentials = None if no_demo else s.data_dir / "identifiants-demo.txt"
+        # The web answers first; the demo's seeding, the worker and the scheduler follow in the
+        # background (they would compete with the web's start-up for the CPU).
+        threading.Thread(
+            target=_once_served,
+            args=(platform, supervisor, (host or s.web_host, port or s.web_port), credentials),
+            kwargs={"stopping": stopping, "children": children, "started": started},
+            name="après-démarrage",
+            daemon=True,
+        ).start()
+        log.info("services prêts en %.1f s : %s", time.perf_counter() - started, ", ".join(timings))
         click.echo(f"dematflow : http://{host or s.web_host}:{port or s.web_port}/")
         import uvicorn
 
@@ -129,9 +134,55 @@ def serve(host: str | None, port: int | None, no_demo: bool) -> None:
             access_log=False,  # the app's own access lines: route templates, no query string
         )
     finally:
+        with children:  # no worker or scheduler starts after this
+            stopping.set()
         supervisor.stop(timeout=15)
         services.stop()
         remove_descriptor(s.data_dir, os.getpid())
+
+
+def _once_served(
+    platform: Platform,
+    supervisor: Supervisor,
+    web: tuple[str, int],
+    credentials: Path | None,
+    *,
+    stopping: threading.Event,
+    children: threading.Lock,
+    started: float,
+) -> None:
+    """Once the web answers: the demo's seeding (first start), then the worker and the
+    scheduler, then the jobs a killed worker left. The seeding runs its cases' jobs itself, on
+    a business clock of its own, so no worker runs beside it. The demo accounts are written and
+    shown when the demo is complete: whoever logs in with them finds it whole."""
+    from devstack.demo import seed_demo
+    from engine.worker.app import relay_outbox
+
+    while not port_open(web[1], _reachable(web[0])):
+        if stopping.wait(0.1):
+            return
+    log.info("web prêt en %.1f s", time.perf_counter() - started)
+    if credentials is not None:
+        seeding = time.perf_counter()
+        try:
+            if seed_demo(platform, credentials):
+                log.info("démonstration créée en %.1f s", time.perf_counter() - seeding)
+                click.echo(f"Comptes de démonstration : {credentials.resolve()}")
+        except Exception:
+            if stopping.is_set():
+                log.warning("arrêt pendant la création de la démonstration : elle est incomplète")
+                return
+            log.exception("démonstration non créée")
+    worker = ("worker", "--concurrency", "2", "--log-format", "text", "--quiet")
+    with children:
+        if stopping.is_set():
+            return
+        supervisor.add(lambda: _spawn(*worker, what="worker"))
+        supervisor.add(
+            lambda: _spawn("beat", "--log-format", "text", "--quiet", what="planificateur")
+        )
+        supervisor.start()  # a worker or scheduler that dies is started again
+    relay_outbox(platform, everything=True)
 
 
 def _prepare_database(s: Settings, timings: list[str]) -> None:

@@ -10,6 +10,17 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from engine.domain.training import shifted
+from engine.operations import (
+    actes,
+    archiving,
+    cases,
+    council,
+    deadlines,
+    documents,
+    mail,
+    publishing,
+    signing,
+)
 from engine.operations.base import Operation, OperationRegistry
 from engine.persistence.db import is_sqlite, make_engine
 from engine.persistence.uow import JobDispatcher, UnitOfWork
@@ -22,44 +33,22 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-OPERATION_MODULES: dict[str, str] = {
-    "signatures.sign": "engine.operations.signing",
-    "signatures.seal": "engine.operations.signing",
-    "archiving.seal_case": "engine.operations.archiving",
-    "connectors.actes_transmit": "engine.operations.actes",
-    "connectors.send_mail": "engine.operations.mail",
-    "connectors.publish": "engine.operations.publishing",
-    "documents.render": "engine.operations.documents",
-    "engine.next_act_number": "engine.operations.documents",
-    "engine.compute_deadline": "engine.operations.deadlines",
-    "engine.session_agenda": "engine.operations.council",
-    "engine.notify_cases": "engine.operations.council",
-    "engine.session_acts": "engine.operations.council",
-    "engine.similar_purchases": "engine.operations.cases",
-    "engine.session_deliberations": "engine.operations.cases",
-}
-"""Every service-task operation of the product (a BPMN `serviceTaskOperator` names one) and the
-module, by capability, whose `OPERATIONS` holds its code. The registry imports a module when one
-of its operations is first used, so that a process loads only the libraries of the work it does
-(`tests/engine/test_operation_modules.py` checks this table against the modules)."""
-
-
-def product_operations() -> tuple[Operation[Any, Any, Any], ...]:
-    """Every operation of the product, its modules imported."""
-    modules = dict.fromkeys(OPERATION_MODULES.values())
-    return tuple(
-        operation for module in modules for operation in importlib.import_module(module).OPERATIONS
-    )
-
-
-def __getattr__(name: str) -> Any:
-    if name == "OPERATIONS":  # the whole tuple, for tests and tools: every module imported
-        return product_operations()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-if TYPE_CHECKING:
-    OPERATIONS: tuple[Operation[Any, Any, Any], ...]
+OPERATIONS: tuple[Operation[Any, Any, Any], ...] = (
+    *signing.OPERATIONS,
+    *archiving.OPERATIONS,
+    *actes.OPERATIONS,
+    *mail.OPERATIONS,
+    *publishing.OPERATIONS,
+    *documents.OPERATIONS,
+    *deadlines.OPERATIONS,
+    *council.OPERATIONS,
+    *cases.OPERATIONS,
+)
+"""Every service-task operation of the product (a BPMN `serviceTaskOperator` names one), from
+its capability's module. Importing them all is cheap: an operation module imports the heavy
+library of its work (pyHanko, lxml, httpx, SpiffWorkflow…) where the work is done, through the
+leaf packages' lazy names, so that a process loads only the libraries of the work it does
+(`tests/cli/test_lazy_imports.py`)."""
 
 
 def utcnow() -> datetime:
@@ -107,9 +96,7 @@ def build_operations(settings: Settings) -> OperationRegistry:
     """The product's operations, plus those of `settings.operation_modules`: the one extension
     point, for operations outside the product (the test suite's, given to a real worker
     process by environment); each such module exposes an `OPERATIONS` tuple like ours."""
-    return OperationRegistry(
-        _extensions(settings.operation_modules), settings, modules=OPERATION_MODULES
-    )
+    return OperationRegistry([*OPERATIONS, *_extensions(settings.operation_modules)], settings)
 
 
 def _extensions(modules: Iterable[str]) -> list[Operation[Any, Any, Any]]:

@@ -10,9 +10,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives.serialization import Encoding
-
 from engine.settings import Settings
 from signatures import KeySource, Pkcs11Key, Pkcs12Key
 from signatures.errors import KeyStoreError
@@ -110,6 +107,9 @@ def trust_anchor_der(path: Path) -> bytes:
     """A trust anchor certificate file (DER or PEM) as DER."""
     data = path.read_bytes()
     if b"-----BEGIN CERTIFICATE-----" in data:
+        from cryptography import x509
+        from cryptography.hazmat.primitives.serialization import Encoding
+
         return x509.load_pem_x509_certificate(data).public_bytes(Encoding.DER)
     return data
 

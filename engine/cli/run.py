@@ -3,13 +3,15 @@
 
 from __future__ import annotations
 
+import importlib
 import logging.config
 import os
+import sys
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from engine.cli.common import fail, one_line_errors, settings
+from engine.cli.common import fail, one_line_errors, settings, starting
 
 if TYPE_CHECKING:
     from engine.settings import Settings
@@ -120,9 +122,11 @@ def log_config(log_format: str, level: str | None = None) -> dict[str, Any]:
 @one_line_errors
 def web(host: str | None, port: int | None, workers: int, log_format: str) -> None:
     """Servir l'API et l'interface web (uvicorn)."""
-    import uvicorn
+    with starting():
+        import uvicorn
 
-    s = production_settings()
+        s = production_settings()
+        importlib.import_module(WEB_APP.partition(":")[0])  # uvicorn finds it imported
     logging.captureWarnings(True)
     uvicorn.run(
         WEB_APP,
@@ -145,28 +149,21 @@ def web(host: str | None, port: int | None, workers: int, log_format: str) -> No
 @one_line_errors
 def worker(queues: str, concurrency: int, log_format: str, quiet: bool) -> None:
     """Lancer un worker Celery sur les files données."""
-    from engine.worker.app import configure
+    with starting():
+        from engine.worker.app import configure, start_worker
 
-    # Celery keeps a root logger that already has a handler (worker_hijack_root_logger=False).
-    s = production_settings()
-    configure_logging(log_format)
-    app = configure(s)
-    app.worker_main(
-        [
-            *_quiet(log_format, quiet),
-            "worker",
-            "-Q",
-            queues,
-            "-c",
-            str(concurrency),
-            "--loglevel",
-            celery_log_level(),
-            "-n",
-            f"dematflow-{os.getpid()}@%h",
-            "--without-mingle",
-            "--without-gossip",
-        ]
+        # Celery keeps a root logger that already has a handler (worker_hijack_root_logger=False).
+        s = production_settings()
+        configure_logging(log_format)
+        app = configure(s)
+    code = start_worker(
+        app,
+        queues=[queue.strip() for queue in queues.split(",") if queue.strip()],
+        concurrency=concurrency,
+        loglevel=celery_log_level(),
+        quiet=quiet or log_format == "json",
     )
+    sys.exit(code)
 
 
 @click.command("beat")

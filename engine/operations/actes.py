@@ -11,22 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from connectors import (
-    ActesArchive,
-    ActesFile,
-    ActesTransmission,
-    ClientTls,
-    ConnectorError,
-    Nature,
-    PermanentError,
-    RetryableError,
-    Submission,
-    TdtClient,
-    TdtConfig,
-    build_archive,
-)
+import connectors
+from connectors.actes.model import ActesFile, ActesTransmission, Nature
+from connectors.errors import ConnectorError, PermanentError, RetryableError
 from engine.domain.connector_records import Transmission
 from engine.domain.errors import InvalidInput, NotFound
 from engine.domain.training import goes_outside, in_training
@@ -45,6 +34,9 @@ from engine.persistence.uow import UnitOfWork
 from engine.services.documents import document_from_reference
 from engine.settings import ActesSettings
 
+if TYPE_CHECKING:
+    from connectors import ActesArchive, Submission, TdtConfig
+
 NOT_CONFIGURED = "connecteur non configuré"
 ACTIVE_STATES = ("submitting", "transmitted", "acknowledged")
 
@@ -58,13 +50,15 @@ def tdt_config(settings: ActesSettings) -> TdtConfig:
         )
     tls = None
     if settings.client_cert and settings.client_key and settings.ca_bundle:
-        tls = ClientTls(settings.client_cert, settings.client_key, settings.ca_bundle)
+        tls = connectors.ClientTls(settings.client_cert, settings.client_key, settings.ca_bundle)
     elif settings.base_url.startswith("https:"):
         raise OperationRetry(
             f"{NOT_CONFIGURED} : certificat client, clé et autorité du tiers @ctes "
             "(DEMATFLOW_ACTES__CLIENT_CERT, __CLIENT_KEY, __CA_BUNDLE) manquants."
         )
-    return TdtConfig(settings.base_url, tls=tls, timeout_seconds=settings.timeout_seconds)
+    return connectors.TdtConfig(
+        settings.base_url, tls=tls, timeout_seconds=settings.timeout_seconds
+    )
 
 
 def _decision_date(value: Any) -> date:
@@ -202,13 +196,13 @@ def _prepare(uow: UnitOfWork, ctx: OperationContext, params: TransmitParams) -> 
 
 def _transmit(plan: TransmitPlan) -> Built | Submitted | Refused:
     try:
-        archive = build_archive(plan.transmission)
+        archive = connectors.build_archive(plan.transmission)
     except PermanentError as exc:
         raise OperationFailed("transmission_invalide", str(exc)) from exc
     if plan.row is None:
         return Built(plan.transmission, archive)
     try:
-        with TdtClient(plan.config) as client:
+        with connectors.TdtClient(plan.config) as client:
             submission = client.submit(archive, idempotency_key=plan.row.idempotency_key)
     except RetryableError as exc:
         raise OperationRetry(str(exc)) from exc

@@ -15,6 +15,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import signatures
 from archiving import (
     AccessRule,
     ActDescription,
@@ -29,15 +30,14 @@ from archiving import (
     identify_formats,
     pronom_version,
 )
-from connectors import Nature, PermanentError
-from connectors.actes.xmlsafe import parse_untrusted_xml, q
+from connectors.actes.model import Nature
+from connectors.errors import PermanentError
 from engine.domain.archives import ArchivedPackage
 from engine.domain.journal import utc_iso
 from engine.domain.model import Case, Document, JournalEntry
 from engine.persistence.uow import UnitOfWork
 from engine.services.actes_nomenclature import MATIERES
 from engine.services.tenant_settings import ArchiveService
-from signatures import ValidationOptions, report_to_json, validate_pdf
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 _ACT_NUMBER = re.compile(r"^[0-9A-Z_]{1,15}$")
@@ -110,10 +110,11 @@ def freeze(
         name = f"{index:02d}-{safe_name(doc.name)}"
         documents.append({"id": str(doc.id), "name": name, "title": doc.name, "kind": doc.kind})
         if doc.kind in SIGNED_KINDS:
-            report = validate_pdf(
-                gathered.contents[str(doc.id)], ValidationOptions(trust_roots=trust_roots)
+            report = signatures.validate_pdf(
+                gathered.contents[str(doc.id)],
+                signatures.ValidationOptions(trust_roots=trust_roots),
             )
-            reports[_report_name(name)] = report_to_json(report)
+            reports[_report_name(name)] = signatures.report_to_json(report)
     case = gathered.case
     frozen: dict[str, Any] = {
         "typologie": typologie,
@@ -169,6 +170,8 @@ def _text(value: Any, limit: int = 500) -> str | None:
 def _from_acknowledgement(xml: bytes) -> dict[str, Any]:
     """The act as the prefecture received it (``ActeRecu`` of the ARActe): date, number,
     nature, matière, objet; the AR identifier and reception date."""
+    from connectors.actes.xmlsafe import parse_untrusted_xml, q  # lxml, when a package is built
+
     try:
         root = parse_untrusted_xml(xml, what="accusé de réception")
     except PermanentError:

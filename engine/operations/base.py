@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import importlib
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -184,70 +183,33 @@ def passing(plan: T) -> T:
 
 
 class OperationRegistry:
-    """The operations a platform runs (BPMN name → operation) and the set-ups they share.
+    """The operations a platform runs (BPMN name → operation) and the set-ups they share."""
 
-    `modules` names, for each operation not given, the module whose `OPERATIONS` holds it: that
-    module is imported when the operation is first asked for (a web process that never runs a
-    signature does not load pyHanko; a worker loads what its jobs use, once)."""
-
-    def __init__(
-        self,
-        operations: Iterable[Operation[Any, Any, Any]],
-        settings: Settings,
-        *,
-        modules: Mapping[str, str] | None = None,
-    ) -> None:
+    def __init__(self, operations: Iterable[Operation[Any, Any, Any]], settings: Settings) -> None:
         self.resources = Resources(settings)
         self._operations: dict[str, Operation[Any, Any, Any]] = {}
-        self._modules: dict[str, str] = {}
         for operation in operations:
-            self._add(operation)
-        for name, module in (modules or {}).items():
-            if name in self._operations:
-                raise ValueError(f"operation {name} registered twice")
-            self._modules[name] = module
-
-    def _add(self, operation: Operation[Any, Any, Any]) -> None:
-        if operation.name in self._operations:
-            raise ValueError(f"operation {operation.name} registered twice")
-        self._operations[operation.name] = operation
-        self._modules.pop(operation.name, None)
-
-    def _find(self, name: str) -> Operation[Any, Any, Any] | None:
-        found = self._operations.get(name)
-        module = self._modules.get(name)
-        if found is None and module is not None:
-            declared: Iterable[Operation[Any, Any, Any]] = importlib.import_module(
-                module
-            ).OPERATIONS
-            for operation in declared:
-                if operation.name in self._modules and self._modules[operation.name] == module:
-                    self._add(operation)
-            found = self._operations.get(name)
-            if found is None:
-                raise ValueError(f"operation {name} is not in {module}.OPERATIONS")
-        return found
+            if operation.name in self._operations:
+                raise ValueError(f"operation {operation.name} registered twice")
+            self._operations[operation.name] = operation
 
     def get(self, name: str) -> Operation[Any, Any, Any]:
-        found = self._find(name)
+        found = self._operations.get(name)
         if found is None:
             raise OperationFailed("operation_inconnue", f"Opération inconnue « {name} ».")
         return found
 
     def names(self) -> list[str]:
-        return sorted({*self._operations, *self._modules})
+        return sorted(self._operations)
 
     def queues(self) -> list[str]:
-        """The worker queues the operations run on (loads every operation module: for the
-        metrics and the operator, not on a request's path)."""
-        for name in list(self._modules):
-            self._find(name)
+        """The worker queues the operations run on."""
         return sorted({operation.queue for operation in self._operations.values()})
 
     def check_service_task(self, operation: str, params: Mapping[str, str]) -> None:
         """Deploy-time check of a service task: a known operation, given the parameters it
         takes (name → expression source), literal values it accepts."""
-        found = self._find(operation)
+        found = self._operations.get(operation)
         if found is None:
             raise ProcessDefinitionError(f"opération inconnue « {operation} »")
         problems = found.problems(params)

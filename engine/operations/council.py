@@ -19,9 +19,7 @@ from engine.operations.base import (
     result_only,
 )
 from engine.persistence.uow import UnitOfWork
-from engine.services.cases import deliver_message
 from engine.services.council import INSCRIPTION, MAX_POINTS, SESSION_MESSAGES
-from engine.services.messages import MessageOrigin
 
 RESULT_LABELS = {"adoptee": "adoptée", "rejetee": "rejetée"}
 
@@ -116,6 +114,9 @@ def _prepare_notify(uow: UnitOfWork, ctx: OperationContext, params: NotifyParams
 def _notify_cases(uow: UnitOfWork, ctx: OperationContext, params: NotifyParams) -> dict[str, Any]:
     """Deliver one session message to each deliberation case, in the runner's transaction:
     either every case is resumed or none is (a case that no longer waits fails the step)."""
+    from engine.services.cases import deliver_message  # the runtime: SpiffWorkflow, once used
+    from engine.services.messages import MessageOrigin
+
     actor = Actor.system("seance")
     delivered = []
     for correlation, payload in params.envois:

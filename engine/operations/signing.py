@@ -13,8 +13,9 @@ journal) signs with their OWN key; the quality and reason say "Pour <qualité>, 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import signatures
 from engine.domain.model import Document
 from engine.operations.base import (
     Operation,
@@ -26,19 +27,10 @@ from engine.operations.base import (
 from engine.persistence.uow import UnitOfWork
 from engine.services.documents import derived_name, document_from_reference, store_document
 from engine.signing import SigningSetup, signing_setup
-from signatures import (
-    KeySource,
-    PadesLevel,
-    RevocationUnavailableError,
-    SignatureError,
-    SignedPdf,
-    SignRequest,
-    TimestampError,
-    ValidationOptions,
-    VisibleField,
-    sign_pdf,
-    validate_pdf,
-)
+from signatures.errors import RevocationUnavailableError, SignatureError, TimestampError
+
+if TYPE_CHECKING:
+    from signatures import KeySource, SignedPdf, SignRequest
 
 SIGNATURE_BOX = (320, 40, 565, 120)
 """Visible block at the bottom right of the last page (A4 portrait, points)."""
@@ -54,14 +46,19 @@ def _login(value: Any) -> str:
     return text[5:]
 
 
-def _level(value: Any) -> PadesLevel:
-    try:
-        return PadesLevel(str(value or "B-LTA"))
-    except ValueError:
-        levels = ", ".join(level.value for level in PadesLevel)
+LEVELS = ("B-B", "B-T", "B-LT", "B-LTA")
+"""The values of `signatures.PadesLevel` (a test keeps them equal), spelled here so that checking
+a procedure's `niveau` when it is deployed does not load pyHanko."""
+
+
+def _level(value: Any) -> str:
+    level = str(value or "B-LTA")
+    if level not in LEVELS:
         raise OperationFailed(
-            "signature_refusee", f"Niveau de signature inconnu « {value} » ({levels})."
-        ) from None
+            "signature_refusee",
+            f"Niveau de signature inconnu « {value} » ({', '.join(LEVELS)}).",
+        )
+    return level
 
 
 def _text(value: Any) -> str:
@@ -72,7 +69,8 @@ def _text(value: Any) -> str:
 class SealParams:
     document: Any = param(required=True)
     """The document to seal (a case datum referring to it)."""
-    niveau: PadesLevel = param(_level)
+    niveau: str = param(_level)
+    """One of LEVELS (PAdES baseline level), B-LTA when not given."""
     qualite: str = param(_text)
     raison: str = param(_text)
 
@@ -163,8 +161,8 @@ def _document(uow: UnitOfWork, ctx: OperationContext, params: SealParams) -> tup
 def _request(
     ctx: OperationContext, config: SigningSetup, params: SealParams, **fields: Any
 ) -> SignRequest:
-    return SignRequest(
-        level=params.niveau,
+    return signatures.SignRequest(
+        level=signatures.PadesLevel(params.niveau),
         timestamp_url=config.timestamp_url,
         trust_roots=config.trust_roots,
         max_bytes=ctx.settings.max_upload_bytes,
@@ -192,7 +190,7 @@ def _prepare_sign(uow: UnitOfWork, ctx: OperationContext, params: SignParams) ->
         signer_display_name=name,
         quality=quality,
         reason=reason,
-        visible=VisibleField(page=-1, box=SIGNATURE_BOX),
+        visible=signatures.VisibleField(page=-1, box=SIGNATURE_BOX),
     )
     return SigningPlan(
         original,
@@ -235,12 +233,14 @@ def _prepare_seal(uow: UnitOfWork, ctx: OperationContext, params: SealParams) ->
 
 def _sign(plan: SigningPlan) -> Signed:
     try:
-        signed = sign_pdf(plan.content, plan.request)
+        signed = signatures.sign_pdf(plan.content, plan.request)
     except (TimestampError, RevocationUnavailableError) as exc:
         raise OperationRetry(str(exc)) from exc
     except SignatureError as exc:
         raise OperationFailed("signature_refusee", str(exc)) from exc
-    report = validate_pdf(signed.pdf, ValidationOptions(trust_roots=plan.trust_roots))
+    report = signatures.validate_pdf(
+        signed.pdf, signatures.ValidationOptions(trust_roots=plan.trust_roots)
+    )
     return Signed(plan, signed, report.valid)
 
 

@@ -8,8 +8,6 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from email_validator import EmailNotValidError, validate_email
-
 from engine.domain.archives import RetentionRuleRow
 from engine.domain.errors import Conflict, FieldError, FormValidationError, NotFound
 from engine.domain.model import Actor
@@ -238,6 +236,8 @@ _SERVICE_REQUIRED = {
 def _email(value: str, path: str, errors: list[FieldError]) -> str:
     if not value:
         return ""
+    from email_validator import EmailNotValidError, validate_email  # not at a worker's start
+
     try:
         # Syntax only: no DNS look-up from a form submission.
         return validate_email(value, check_deliverability=False).normalized

@@ -375,6 +375,27 @@ def configure(settings: Settings) -> Celery:
     return app
 
 
+def start_worker(
+    app: Celery, *, queues: Sequence[str], concurrency: int, loglevel: str, quiet: bool
+) -> int:
+    """Run a worker until it stops; its exit code. Started as Celery's `worker` command starts
+    it, without that command line: it imports Celery's whole CLI, shell and REPL included
+    (prompt_toolkit, pygments: a tenth of a worker's start-up)."""
+    from celery.utils.nodenames import default_nodename, host_format
+
+    worker = app.Worker(
+        hostname=host_format(default_nodename(f"dematflow-{os.getpid()}@%h")),
+        queues=list(queues),
+        concurrency=concurrency,
+        loglevel=loglevel,
+        quiet=quiet,
+        without_mingle=True,
+        without_gossip=True,
+    )
+    worker.start()
+    return int(worker.exitcode or 0)
+
+
 def celery_app() -> Celery:
     app = _STATE.get("app")
     if app is None:

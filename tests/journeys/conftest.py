@@ -68,7 +68,8 @@ def _wait_until_served(process: subprocess.Popen[bytes], port: int, log: Path) -
     while time.monotonic() < deadline:
         if process.poll() is not None:
             pytest.fail(f"dematflow serve s'est arrêté ({process.returncode}) :\n{log.read_text()}")
-        if "Uvicorn running" in log.read_text(errors="replace"):
+        shown = log.read_text(errors="replace")  # the demo accounts once the demo is whole
+        if "Uvicorn running" in shown and "Comptes de démonstration" in shown:
             with socket.socket() as sock:
                 if sock.connect_ex(("127.0.0.1", port)) == 0:
                     return
