@@ -18,8 +18,8 @@ from devstack.maildrop import start_mail_drop
 from devstack.pki import build_dev_pki, load_dev_pki, publish_for_signing, serve_dev_pki
 from devstack.process import free_port, start_process
 from devstack.s3 import start_seaweed
+from engine.services.signing_setup import dev_pki_dir
 from engine.settings import DEFAULT_SECRET_KEY, Settings
-from engine.signing import dev_pki_dir
 
 log = logging.getLogger(__name__)
 

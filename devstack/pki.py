@@ -1,7 +1,7 @@
 """A local development PKI (root, intermediate, signers, seal, TSA, OCSP, CRLs) built with certomancer.
 
 Used by the embedded default when no production PKI is configured, and by the tests. What
-signing needs is also written as plain data (`engine.signing`'s `signing.json`), which is all
+signing needs is also written as plain data (`engine.services.signing_setup`'s `signing.json`), which is all
 the product reads of it. Keys are generated here (certomancer
 does not generate keys), certificates and PKCS#12 files are written by certomancer, and
 ``certomancer animate`` serves the TSA, OCSP responder and CRLs on 127.0.0.1.
@@ -27,7 +27,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from devstack.process import ChildProcess, ProcessNotReady, port_open, start_process
-from engine.signing import LocalPki, write_local_pki
+from engine.services.signing_setup import LocalPki, write_local_pki
 from signatures.errors import SignatureError
 from signatures.keys import Pkcs12Key
 
@@ -389,7 +389,7 @@ def build_dev_pki(
 
 
 def publish_for_signing(pki: DevPki) -> None:
-    """Write what signing needs (`engine.signing.LocalPki`) beside the PKI, as plain data."""
+    """Write what signing needs (`engine.services.signing_setup.LocalPki`) beside the PKI, as plain data."""
     write_local_pki(
         pki.directory,
         LocalPki(

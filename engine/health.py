@@ -56,7 +56,7 @@ def _object_store(platform: Platform) -> Check:
 
 
 def _tsa(platform: Platform) -> Check:
-    from engine.signing import signing_setup
+    from engine.services.signing_setup import signing_setup
     from signatures import timestamp_bytes
 
     url = signing_setup(platform.settings).timestamp_url

@@ -145,7 +145,7 @@ def _expected_seals(published: tuple[str, ...]) -> SealIdentities:
     """Who may seal: the fingerprints given by the verifier, else the platform's configuration
     (never the package). Fails (exit 2) when neither names a seal."""
     from engine.services.archives.seals import configured_seal_identities
-    from engine.signing import signing_setup
+    from engine.services.signing_setup import signing_setup
     from signatures.errors import SignatureError
 
     try:
@@ -189,7 +189,7 @@ def build(spec_file: Path, out_dir: Path) -> None:
     from archiving.bag import build_package
     from archiving.errors import ArchivingError, InvalidManifestError
     from engine.services.archives.seals import SignaturesSealer
-    from engine.signing import signing_setup
+    from engine.services.signing_setup import signing_setup
 
     setup = signing_setup(settings())
     if not setup.timestamp_url:

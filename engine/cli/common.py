@@ -74,7 +74,7 @@ def settings_with_store() -> Settings:
 def platform_trust_roots() -> tuple[bytes, ...]:
     """DER trust anchors of the platform: the production ones (`DEMATFLOW_PKI__TRUST_ANCHORS`),
     else the root of the development PKI the data dir holds; a French error when neither."""
-    from engine.signing import dev_pki_dir, read_local_pki, trust_anchor_der
+    from engine.services.signing_setup import dev_pki_dir, read_local_pki, trust_anchor_der
     from signatures.errors import KeyStoreError
 
     s = settings()

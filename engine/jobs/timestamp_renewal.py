@@ -30,8 +30,8 @@ from engine.domain.journal import utc_iso
 from engine.jobs.runner import TransactionRunner
 from engine.persistence.uow import UnitOfWork, UnitOfWorkFactory
 from engine.services.archives.setup import ArchiveSetup, ArchiveUnavailable
+from engine.services.signing_setup import signing_setup
 from engine.settings import Settings
-from engine.signing import signing_setup
 from signatures import (
     DEFAULT_ALGORITHM_SUNSETS,
     DEFAULT_RENEWAL_HORIZON,

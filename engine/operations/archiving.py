@@ -55,9 +55,9 @@ from engine.operations.base import (
 from engine.persistence.uow import UnitOfWork
 from engine.services.archives.retention import retention_rule
 from engine.services.archives.setup import ArchiveSetup, ArchiveUnavailable, archive_setup
+from engine.services.signing_setup import signing_setup
 from engine.services.tenant_clock import tenant_clock
 from engine.services.tenant_settings import ArchiveService, read_settings
-from engine.signing import signing_setup
 from signatures import SignatureError
 
 

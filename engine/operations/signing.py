@@ -26,7 +26,7 @@ from engine.operations.base import (
 )
 from engine.persistence.uow import UnitOfWork
 from engine.services.documents import derived_name, document_from_reference, store_document
-from engine.signing import SigningSetup, signing_setup
+from engine.services.signing_setup import SigningSetup, signing_setup
 from signatures.errors import RevocationUnavailableError, SignatureError, TimestampError
 
 if TYPE_CHECKING:

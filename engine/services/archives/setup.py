@@ -29,8 +29,8 @@ from engine.services.archives.seals import (
     SignaturesTimestampVerifier,
     configured_seal_identities,
 )
+from engine.services.signing_setup import signing_setup
 from engine.settings import Settings, StorageSettings
-from engine.signing import signing_setup
 from signatures.errors import SignatureError
 
 ARCHIVAL_AGENCY = Agency("dematflow-archives", "Service d'archives électroniques de l'opérateur")
