@@ -15,6 +15,7 @@ BENCHES = (
     "bench_journal_seal",
     "bench_startup",
     "bench_two_copies",
+    "bench_pipeline",
 )
 
 
