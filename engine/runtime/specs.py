@@ -289,12 +289,29 @@ def parse_bundle(
     for process_spec in [spec, *subprocess_specs.values()]:
         _check_process_spec(process_spec, forms, operations, bundle.files)
         wire_triggered_subprocesses(process_spec, interrupting)
+        _connect_loop_instances(process_spec)
     uncaught = sorted(set(bundle.signals) - caught_signals([spec, *subprocess_specs.values()]))
     if uncaught:
         raise ProcessDefinitionError(
             f"procedure.yaml : signal déclaré mais attendu par aucun événement : {', '.join(uncaught)}"
         )
     return ParsedProcess(bundle=bundle, spec=spec, subprocess_specs=subprocess_specs, forms=forms)
+
+
+def _connect_loop_instances(process_spec: Any) -> None:
+    """Connect each loop's and multi-instance's inner task to the merge of a finished instance.
+
+    SpiffWorkflow connects that event when it creates an instance (and its spec deserializer
+    when it loads a definition); a definition parsed here, in a process that did not create the
+    instances (the web after a restart, another worker), never had it: a restored case whose
+    instance then completes never leaves the multi-instance (the mayor's `signer` in the
+    signature circuit stayed STARTED, no signing job). Connected once at parse time instead."""
+    for task_spec in process_spec.task_specs.values():
+        if not isinstance(task_spec, MultiInstanceTask | StandardLoopTask):
+            continue
+        inner = process_spec.task_specs.get(task_spec.task_spec)
+        if inner is not None and not inner.completed_event.is_connected(task_spec.merge_child):
+            inner.completed_event.connect(task_spec.merge_child)
 
 
 _PARSED: dict[str, ParsedProcess] = {}
