@@ -438,13 +438,11 @@ class Seeder:
         raise RuntimeError("set-up jobs still open after 20 rounds")
 
 
-WEB_BATCH = os.environ.get("BENCH_WEB_BATCH") == "1"
-"""Whether the élus' batches go through the parapheur's POST. Off by default: on this commit a
-deliberation whose `signer` task is completed by another process than the one that saved the
-case last (the web, after the set-up here) does not go on to the signing service task (the
-circuit's multi-instance `signer` stays STARTED, no job is queued; reproduced with
-`engine.services.batch.sign_batch` in a fresh process, no web involved). The batch then runs in
-this process, with the page's own steps (see `Pages.elu`)."""
+WEB_BATCH = os.environ.get("BENCH_WEB_BATCH", "1") == "1"
+"""Whether the élus' batches go through the parapheur's POST (the default). `BENCH_WEB_BATCH=0`
+runs each batch in this process with the page's own steps (see `Pages.elu`): how the 12:50
+run was made, when a `signer` task completed by another process than the one that started
+the circuit's multi-instance did not go on (fixed in `engine.runtime.specs`)."""
 
 
 def _sign_here(platform: Any, index: int, task_ids: list[str]) -> None:
