@@ -16,6 +16,7 @@ BENCHES = (
     "bench_startup",
     "bench_two_copies",
     "bench_fair_share",
+    "bench_pipeline",
 )
 
 

@@ -180,9 +180,10 @@ def _embed_revocation(content_info: cms.ContentInfo, ocsps: list[Any], crls: lis
     ]
     if choices:
         signed_data["crls"] = cms.RevocationInfoChoices(choices)
-    der: bytes = cms.ContentInfo({"content_type": "signed_data", "content": signed_data}).dump(
-        force=True
-    )
+    # Only what changed is encoded again: the CRLs and OCSP responses keep the bytes their
+    # issuers signed, the signer info the bytes the seal signed. `dump(force=True)` re-encoded
+    # every value of every CRL (0.7 s of a 1.4 s seal with the PKI's CRLs, bench_pipeline).
+    der: bytes = cms.ContentInfo({"content_type": "signed_data", "content": signed_data}).dump()
     return der
 
 
