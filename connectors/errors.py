@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ssl
+
 __all__ = [
     "AcknowledgementConflictError",
     "ConnectorError",
@@ -10,6 +12,7 @@ __all__ = [
     "PermanentError",
     "RetryableError",
     "UnsafeTargetError",
+    "is_tls_refusal",
 ]
 
 
@@ -61,3 +64,15 @@ class AcknowledgementConflictError(PermanentError):
 
 class UnsafeTargetError(PermanentError):
     """A webhook target resolves to an address that may not receive traffic."""
+
+
+def is_tls_refusal(exc: BaseException) -> bool:
+    """Whether a transport error was the peer refusing the TLS handshake (a client certificate
+    it does not accept, say), rather than the network: worth telling apart, since retrying
+    will not help."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError) and not isinstance(seen, ssl.SSLEOFError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

@@ -27,6 +27,7 @@ from connectors.errors import (
     IdempotencyConflictError,
     PermanentError,
     RetryableError,
+    is_tls_refusal,
 )
 from connectors.retry import RetryPolicy, next_delay
 
@@ -256,7 +257,7 @@ def _translated(call: Callable[[], httpx.Response], *, what: str) -> httpx.Respo
             code="tdt_timeout",
         ) from exc
     except httpx.TransportError as exc:
-        if _tls_refusal(exc):
+        if is_tls_refusal(exc):
             raise PermanentError(
                 f"La connexion sécurisée au tiers de télétransmission a été refusée pendant "
                 f"{what} : {_root_cause(exc)}.",
@@ -277,15 +278,6 @@ def _translated(call: Callable[[], httpx.Response], *, what: str) -> httpx.Respo
             action=CALL_AGAIN,
             code="tdt_unreachable",
         ) from exc
-
-
-def _tls_refusal(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLError) and not isinstance(seen, ssl.SSLEOFError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 def _root_cause(exc: BaseException) -> str:

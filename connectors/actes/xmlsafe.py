@@ -6,7 +6,7 @@ from lxml import etree  # type: ignore[import-untyped]
 
 from connectors.errors import PermanentError
 
-__all__ = ["ACTES_NS", "INSEE_NS", "parse_untrusted_xml", "q"]
+__all__ = ["ACTES_NS", "INSEE_NS", "parse_untrusted_xml", "q", "untrusted_parser"]
 
 ACTES_NS = "http://www.interieur.gouv.fr/ACTES#v1.1-20040216"
 INSEE_NS = "http://xml.insee.fr/schema"
@@ -18,14 +18,9 @@ def q(name: str, ns: str = ACTES_NS) -> str:
     return f"{{{ns}}}{name}"
 
 
-def parse_untrusted_xml(data: bytes, *, what: str) -> etree._Element:
-    """Parse XML without entities, DTDs or network, refusing oversized or DOCTYPE'd input."""
-    if len(data) > MAX_XML_SIZE:
-        raise PermanentError(
-            f"Le document XML « {what} » est trop volumineux ({len(data)} octets).",
-            action="Vérifier l'émetteur du document.",
-        )
-    parser = etree.XMLParser(
+def untrusted_parser() -> etree.XMLParser:
+    """An lxml parser for XML from outside: no entities, no DTD, no network, no huge trees."""
+    return etree.XMLParser(
         resolve_entities=False,
         no_network=True,
         huge_tree=False,
@@ -33,6 +28,16 @@ def parse_untrusted_xml(data: bytes, *, what: str) -> etree._Element:
         dtd_validation=False,
         remove_pis=True,
     )
+
+
+def parse_untrusted_xml(data: bytes, *, what: str) -> etree._Element:
+    """Parse XML without entities, DTDs or network, refusing oversized or DOCTYPE'd input."""
+    if len(data) > MAX_XML_SIZE:
+        raise PermanentError(
+            f"Le document XML « {what} » est trop volumineux ({len(data)} octets).",
+            action="Vérifier l'émetteur du document.",
+        )
+    parser = untrusted_parser()
     try:
         root = etree.fromstring(data, parser=parser)
     except etree.XMLSyntaxError as exc:

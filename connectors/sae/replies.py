@@ -6,6 +6,7 @@ from datetime import UTC
 
 from lxml import etree  # type: ignore[import-untyped]
 
+from connectors.actes.xmlsafe import untrusted_parser
 from connectors.errors import PermanentError, RetryableError
 from connectors.sae.model import Accepted, EliminationRequest, Outcome, Pending, Rejected
 
@@ -38,14 +39,7 @@ def parse_sae_xml(data: bytes, *, what: str, limit: int) -> etree._Element:
             action="Signaler l'anomalie au service d'archives ; rien n'a été enregistré.",
             code="sae_reply_too_large",
         )
-    parser = etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        huge_tree=False,
-        load_dtd=False,
-        dtd_validation=False,
-        remove_pis=True,
-    )
+    parser = untrusted_parser()
     try:
         root = etree.fromstring(data, parser=parser)
     except etree.XMLSyntaxError as exc:

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 
 import httpx
 
-from connectors.errors import PermanentError, RetryableError
+from connectors.errors import PermanentError, RetryableError, is_tls_refusal
 from connectors.sae.model import SaeConfig
 
 __all__ = ["BoundedReply", "SaeHttp"]
@@ -89,7 +89,7 @@ def _translated(what: str) -> Iterator[None]:
             code="sae_timeout",
         ) from exc
     except httpx.TransportError as exc:
-        if _tls_refusal(exc):
+        if is_tls_refusal(exc):
             raise PermanentError(
                 f"La connexion sécurisée au SAE a été refusée pendant {what}.",
                 action="Vérifier le certificat client et l'adresse du SAE dans les réglages.",
@@ -100,15 +100,6 @@ def _translated(what: str) -> Iterator[None]:
             action=CALL_AGAIN,
             code="sae_unreachable",
         ) from exc
-
-
-def _tls_refusal(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLError) and not isinstance(seen, ssl.SSLEOFError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
 
 
 def _checked(reply: BoundedReply, what: str) -> BoundedReply:
