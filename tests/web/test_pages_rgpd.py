@@ -169,3 +169,32 @@ def test_a_name_with_accents_is_found_whatever_its_case(
     assert _export(client, csrf, nom="hélène").json()["dossiers"][0]["titre"] == (
         "Occupation du domaine public"
     )
+
+
+def test_an_erased_document_says_so_instead_of_serving_an_empty_file(
+    people: Platform, browser_as: Browser
+) -> None:
+    case = start(people, "arrete")
+    with people.uow() as uow:
+        document = store_document(
+            uow,
+            tenant=SIREN_A,
+            name="piece-identite.pdf",
+            content=make_pdf(pages=1),
+            actor=AGENT,
+            now=people.clock(),
+            max_bytes=10_000_000,
+        )
+        uow.documents.attach(SIREN_A, document.id, case.id)
+        uow.commit()
+    client, _csrf = browser_as("agent.a")
+    url = f"/c/{SIREN_A}/documents/{document.id}/pdf"
+    assert client.get(url).status_code == 200
+    with people.uow() as uow:
+        assert uow.personal_data.erase_document(
+            SIREN_A, document.id, case_id=case.id, now=people.clock(), name=document.name
+        )
+        uow.commit()
+    page = client.get(url)
+    assert page.status_code == 404
+    assert "effacé au terme de sa durée de conservation" in html.unescape(page.text)
