@@ -65,6 +65,9 @@ def test_archivist_transfers_from_the_package_page_and_reads_the_sae_reasons(
         assert "Refusé par le SAE" in page and "Convention CV-2026-012 expirée" in page
         home = html.unescape(client.get(ARCHIVES).text)
         assert "Versements refusés par le SAE" in home and refused.package_id in home
+        tasks = html.unescape(client.get(f"/c/{SIREN_A}/taches").text)
+        assert "Versements refusés par le SAE : à reprendre" in tasks
+        assert refused.package_id in tasks and "Convention CV-2026-012 expirée" in tasks
         sae_simulator.settings(decision="accept")
         client.post(f"{ARCHIVES}/paquets/{kept.package_id}/versement", data={"csrf_token": token})
         _run(p)

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from engine.domain.french import format_date_fr
 from engine.services import task_access as task_services
+from engine.services.archives.transfer import rejected_transfers
 from engine.services.queries import cases as case_queries
 from engine.services.unit_of_work import UnitOfWork
 from web.auth import TenantAccess, page_access
@@ -102,6 +103,9 @@ def inbox(
     page: PagingDep,
     filters: TaskFiltersDep,
 ) -> Response:
-    """Unassigned tasks of my roles, tasks assigned to me and to those I deputise for."""
+    """Unassigned tasks of my roles, tasks assigned to me and to those I deputise for; for an
+    archivist, also the versements the SAE refused, to take up with its reasons."""
     context = task_list_context(request, unit, access, p, page, filters)
+    if "archiviste" in access.roles:
+        context["sae_rejected"] = rejected_transfers(unit, access.tenant.siren)
     return tenant_page(request, access, "inbox.html", context)
