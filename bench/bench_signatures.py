@@ -304,9 +304,9 @@ def validation_scaling(pki: DevPki) -> list[dict[str, float]]:
 
 
 _MEMORY_PROBE = """
-import mmap, sys, time
+import sys, time
 from pathlib import Path
-from signatures.pades import PadesLevel, SignRequest, sign_pdf_to
+from signatures.pades import PadesLevel, SignRequest, sign_file_to
 from signatures.keys import Pkcs12Key
 def hwm_kb():  # VmHWM is per process image; ru_maxrss survives exec (it had the parent's)
     text = Path("/proc/self/status").read_text()
@@ -314,10 +314,9 @@ def hwm_kb():  # VmHWM is per process image; ru_maxrss survives exec (it had the
 before = hwm_kb()
 t = time.perf_counter()
 with open(sys.argv[1], "rb") as source, open(sys.argv[1] + ".signed", "wb") as target:
-    with mmap.mmap(source.fileno(), 0, access=mmap.ACCESS_READ) as data:
-        size = sign_pdf_to(data, SignRequest(key=Pkcs12Key(Path(sys.argv[2]),
-            sys.argv[3].encode()), signer_display_name="x", level=PadesLevel.B_B,
-            trust_roots=(Path(sys.argv[4]).read_bytes(),), convert_to_pdfa=False), target).size
+    size = sign_file_to(source, SignRequest(key=Pkcs12Key(Path(sys.argv[2]),
+        sys.argv[3].encode()), signer_display_name="x", level=PadesLevel.B_B,
+        trust_roots=(Path(sys.argv[4]).read_bytes(),), convert_to_pdfa=False), target).size
 print(before, hwm_kb(), size, time.perf_counter() - t)
 """
 
@@ -343,7 +342,7 @@ def peak_memory(pki: DevPki, workdir: Path) -> dict[str, object]:
     )
     before_kb, peak_kb, size, seconds = done.stdout.split()
     return {
-        "mode": "sign_pdf_to: memory-mapped input, file output",
+        "mode": "sign_file_to: memory-mapped input, kernel copy to the output file",
         "file_mb": int(size) / 1_048_576,
         "rss_before_mb": int(before_kb) / 1024,
         "peak_rss_mb": int(peak_kb) / 1024,
