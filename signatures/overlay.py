@@ -6,16 +6,25 @@ holding the document, the first append copies the whole document (copy on write)
 memory. :class:`AppendOverlay` instead reads the document through a :class:`memoryview` of the
 caller's buffer and keeps only what is appended (a few KiB to a few hundred KiB) in memory of
 its own; :meth:`AppendOverlay.write_to` then streams both parts to the caller's output.
+
+When the document is a mapped file and the output a regular file, :func:`kernel_copy` copies
+the document's bytes from file to file inside the kernel (``copy_file_range``, else
+``sendfile``): no page faults on the mapping, no Python-level write, and a clone (no copy at
+all) on file systems that share extents (XFS, Btrfs).
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import io
 import mmap
 import os
+import stat
+from collections.abc import Callable
 from typing import BinaryIO
 
-__all__ = ["AppendOverlay", "Document"]
+__all__ = ["AppendOverlay", "Document", "kernel_copy"]
 
 Document = bytes | mmap.mmap
 """A whole PDF in memory or mapped from a file, read without copying."""
@@ -112,8 +121,17 @@ class AppendOverlay(io.RawIOBase):
         """Write the whole document (original then appended bytes) to ``output``."""
         return self.write_base_to(output) + self.write_appended_to(output)
 
-    def write_base_to(self, output: BinaryIO) -> int:
-        """Write the original document to ``output``; safe while another thread reads it."""
+    def write_base_to(self, output: BinaryIO, source: BinaryIO | None = None) -> int:
+        """Write the original document to ``output``; safe while another thread reads it.
+
+        ``source`` is the open file the document is mapped from, whole: when given and the
+        kernel can copy between the two files (:func:`kernel_copy`), it does; otherwise the
+        mapped bytes are written. The result is the same bytes either way.
+        """
+        if source is not None:
+            copied = kernel_copy(source, output, self._base_size)
+            if copied is not None:
+                return copied
         return output.write(self._base)
 
     def write_appended_to(self, output: BinaryIO) -> int:
@@ -137,3 +155,62 @@ class AppendOverlay(io.RawIOBase):
             self._base.release()
             self._tail.close()
         super().close()
+
+
+_UNSUPPORTED = frozenset(
+    (errno.EXDEV, errno.ENOSYS, errno.EOPNOTSUPP, errno.ENOTSUP, errno.EINVAL, errno.ETXTBSY)
+)
+"""Why a kernel copy may be refused before copying anything (other file system, kernel too
+old, file system without support): the caller then writes the bytes itself."""
+
+
+def _copy_file_range(source: int, output: int, offset: int, count: int) -> int:
+    return os.copy_file_range(source, output, count, offset)
+
+
+def _sendfile(source: int, output: int, offset: int, count: int) -> int:
+    return os.sendfile(output, source, offset, count)
+
+
+_KERNEL_COPIES: tuple[Callable[[int, int, int, int], int], ...] = (_copy_file_range, _sendfile)
+
+
+def _regular_file_fd(stream: BinaryIO) -> int | None:
+    try:
+        fd = stream.fileno()
+    except (AttributeError, OSError, ValueError):
+        return None
+    return fd if stat.S_ISREG(os.fstat(fd).st_mode) else None
+
+
+def kernel_copy(source: BinaryIO, output: BinaryIO, count: int) -> int | None:
+    """Copy ``source``'s ``count`` bytes (its whole content) to ``output`` at its position.
+
+    Both must be regular files and ``output`` not in append mode; the copy starts at offset 0
+    of ``source`` and at ``output``'s current position, which is left just after the copy.
+    Returns the number of bytes copied, or None when the kernel cannot do it (nothing was
+    written then; the caller writes the bytes itself).
+    """
+    source_fd = _regular_file_fd(source)
+    output_fd = _regular_file_fd(output)
+    if source_fd is None or output_fd is None or os.fstat(source_fd).st_size != count:
+        return None
+    if fcntl.fcntl(output_fd, fcntl.F_GETFL) & os.O_APPEND:
+        return None
+    output.flush()  # the kernel writes at the descriptor's offset: no buffered bytes before
+    start = output.tell()
+    for copy in _KERNEL_COPIES:
+        done = 0
+        try:
+            while done < count:
+                step = copy(source_fd, output_fd, done, count - done)
+                if step == 0:
+                    raise OSError(errno.EIO, "the source file shrank while being copied")
+                done += step
+        except OSError as exc:
+            if done == 0 and exc.errno in _UNSUPPORTED:
+                continue
+            raise
+        output.seek(start + done)  # the buffered object's idea of the position
+        return done
+    return None

@@ -7,8 +7,11 @@ No global state: a Celery worker can call :func:`sign_pdf` from any process.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import io
+import mmap
+import os
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,7 +35,12 @@ from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import PathValidationError, ValidationError
 
-from signatures.errors import KeyStoreError, SigningFailedError, TimestampError
+from signatures.errors import (
+    DocumentRefusedError,
+    KeyStoreError,
+    SigningFailedError,
+    TimestampError,
+)
 from signatures.intake import DEFAULT_MAX_BYTES, open_for_signing
 from signatures.keys import KeySource
 from signatures.keystore import open_signer, signer_name
@@ -49,6 +57,7 @@ __all__ = [
     "SignedPdf",
     "SigningOutcome",
     "VisibleField",
+    "sign_file_to",
     "sign_pdf",
     "sign_pdf_to",
 ]
@@ -399,28 +408,22 @@ def _signed_overlay(data: Document, request: SignRequest) -> tuple[AppendOverlay
     return overlay, outcome
 
 
-def _write_document(overlay: AppendOverlay, output: BinaryIO) -> int:
+def _write_document(overlay: AppendOverlay, output: BinaryIO, source: BinaryIO | None) -> int:
     try:
-        return overlay.write_base_to(output)
+        return overlay.write_base_to(output, source)
     except (OSError, ValueError) as exc:
         raise SigningFailedError(f"Écriture du document signé impossible : {exc}") from exc
 
 
-def sign_pdf_to(data: Document, request: SignRequest, output: BinaryIO) -> SigningOutcome:
-    """Sign ``data`` once at ``request.level`` and write the signed PDF to ``output``.
-
-    ``data`` is never copied (a memory-mapped file works too). Once the document has passed
-    the intake checks, its bytes are written to ``output`` by a second thread while pyHanko
-    hashes them (both release the GIL), then the incremental update follows: the extra cost
-    per MB is about one SHA-256 pass. ``output`` only needs ``write``. Bad input is refused
-    before anything is written; if signing fails later (TSA, key store), ``output`` may hold
-    the unsigned prefix of the document, so write to a temporary file and rename it on
-    success, as the CLI does. Raises like :func:`sign_pdf`.
-    """
+def _sign_to(
+    data: Document, request: SignRequest, output: BinaryIO, source: BinaryIO | None
+) -> SigningOutcome:
     reader, original, page_count = _prepare(data, request)
+    if original is not None:
+        source = None  # the document was changed before signing: it is not the file any more
     overlay = cast(AppendOverlay, reader.stream)
     with overlay, ThreadPoolExecutor(max_workers=1, thread_name_prefix="pdf-out") as pool:
-        written = pool.submit(_write_document, overlay, output)
+        written = pool.submit(_write_document, overlay, output, source)
         try:
             name, cert_name, fingerprint = _sign_in_overlay(reader, request, page_count)
         finally:
@@ -434,6 +437,44 @@ def sign_pdf_to(data: Document, request: SignRequest, output: BinaryIO) -> Signi
         signer_cert_sha256=fingerprint,
         size=size,
     )
+
+
+def sign_pdf_to(data: Document, request: SignRequest, output: BinaryIO) -> SigningOutcome:
+    """Sign ``data`` once at ``request.level`` and write the signed PDF to ``output``.
+
+    ``data`` is never copied (a memory-mapped file works too). Once the document has passed
+    the intake checks, its bytes are written to ``output`` by a second thread while pyHanko
+    hashes them (both release the GIL), then the incremental update follows: the extra cost
+    per MB is about one SHA-256 pass. ``output`` only needs ``write``. Bad input is refused
+    before anything is written; if signing fails later (TSA, key store), ``output`` may hold
+    the unsigned prefix of the document, so write to a temporary file and rename it on
+    success, as the CLI does. Raises like :func:`sign_pdf`. For a document in a file,
+    :func:`sign_file_to` also spares the write.
+    """
+    return _sign_to(data, request, output, None)
+
+
+def sign_file_to(source: BinaryIO, request: SignRequest, output: BinaryIO) -> SigningOutcome:
+    """Sign the PDF in the open file ``source`` into ``output``, like :func:`sign_pdf_to`.
+
+    ``source`` is memory-mapped (never read into memory) for the checks and the hash. When
+    ``output`` is a regular file too, the unchanged document goes from file to file inside the
+    kernel (``copy_file_range``, else ``sendfile``; see :func:`signatures.overlay.kernel_copy`)
+    instead of a write from the mapping, and the incremental update follows: the same bytes.
+    A document changed before its first signature (form flattened, PDF/A conversion) is
+    written as with :func:`sign_pdf_to`. An empty file is refused (nothing to map).
+    """
+    fd = source.fileno()
+    if os.fstat(fd).st_size == 0:
+        raise DocumentRefusedError("Le fichier est vide : ce n'est pas un document PDF.")
+    data = mmap.mmap(fd, 0, access=mmap.ACCESS_READ)
+    try:
+        return _sign_to(data, request, output, source)
+    finally:
+        # A refused document's reader, kept alive by the traceback, still holds a view of
+        # the mapping: then it is unmapped with its last reference.
+        with contextlib.suppress(BufferError):
+            data.close()
 
 
 def sign_pdf(data: bytes, request: SignRequest) -> SignedPdf:

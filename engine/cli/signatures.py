@@ -58,17 +58,15 @@ def _der_certs(paths: tuple[Path, ...]) -> tuple[bytes, ...]:
 
 
 def _sign_file(source: Path, target: Path, request: SignRequest) -> SigningOutcome:
-    """Sign SOURCE (memory-mapped, never copied) into a temporary file renamed to TARGET."""
-    from signatures import DocumentRefusedError, sign_pdf_to
+    """Sign SOURCE (memory-mapped, never read in) into a temporary file renamed to TARGET.
 
-    with source.open("rb") as handle:
-        if os.fstat(handle.fileno()).st_size == 0:
-            raise DocumentRefusedError("Le fichier est vide : ce n'est pas un document PDF.")
-        with (
-            mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) as data,
-            _replacing(target) as output,
-        ):
-            return sign_pdf_to(data, request, output)
+    The unchanged document goes from file to file inside the kernel where it can
+    (`signatures.pades.sign_file_to`).
+    """
+    from signatures.pades import sign_file_to
+
+    with source.open("rb") as handle, _replacing(target) as output:
+        return sign_file_to(handle, request, output)
 
 
 @contextmanager

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import errno
 import io
 import mmap
 import subprocess
 from pathlib import Path
+from typing import BinaryIO
 
 import pytest
 from click.testing import CliRunner
 
 from devstack.pki import DevPki
 from engine.cli.signatures import group
+from signatures import overlay as overlay_module
 from signatures.errors import DocumentRefusedError, SigningFailedError, TimestampError
 from signatures.keys import Pkcs12Key
-from signatures.overlay import AppendOverlay
-from signatures.pades import PadesLevel, SignRequest, sign_pdf, sign_pdf_to
+from signatures.overlay import AppendOverlay, kernel_copy
+from signatures.pades import PadesLevel, SignRequest, sign_file_to, sign_pdf, sign_pdf_to
 from signatures.validation import ValidationOptions, validate_pdf, validate_pdf_for_archive
 from tests.signatures.pdfs import make_pdf
 
@@ -187,3 +190,117 @@ def test_an_output_that_cannot_be_written_is_a_clear_error(dev_pki: DevPki) -> N
     output.close()
     with pytest.raises(SigningFailedError, match="Écriture du document signé impossible"):
         sign_pdf_to(make_pdf(), _request(dev_pki, PadesLevel.B_B), output)
+
+
+def _copies_refused(*_: int) -> int:
+    raise OSError(errno.EXDEV, "Invalid cross-device link")
+
+
+@pytest.mark.parametrize("refused", [0, 1, 2])
+def test_kernel_copy_gives_the_written_bytes_at_the_position(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, refused: int
+) -> None:
+    # copy_file_range, then sendfile when it is refused (other file system), then None.
+    copies = list(overlay_module._KERNEL_COPIES)
+    monkeypatch.setattr(
+        overlay_module,
+        "_KERNEL_COPIES",
+        tuple(_copies_refused if i < refused else c for i, c in enumerate(copies)),
+    )
+    content = bytes(range(256)) * 5000 + b"fin"
+    source = tmp_path / "source.pdf"
+    source.write_bytes(content)
+    with source.open("rb") as src, (tmp_path / "copie").open("w+b") as out:
+        out.write(b"avant")  # buffered, not yet on the descriptor
+        copied = kernel_copy(src, out, len(content))
+        if refused == len(copies):
+            assert copied is None
+            assert out.tell() == 5
+            return
+        assert copied == len(content)
+        assert out.tell() == 5 + len(content)
+        out.write(b"apres")
+        out.flush()
+        out.seek(0)
+        assert out.read() == b"avant" + content + b"apres"
+
+
+def test_kernel_copy_declines_what_is_not_a_whole_regular_file(tmp_path: Path) -> None:
+    source = tmp_path / "source.pdf"
+    source.write_bytes(b"%PDF-1.7 contenu")
+    with source.open("rb") as src:
+        assert kernel_copy(src, io.BytesIO(), 16) is None  # no descriptor
+        with (tmp_path / "copie").open("wb") as out:
+            assert kernel_copy(src, out, 10) is None  # not the whole file
+        with (tmp_path / "ajout").open("ab") as out:
+            assert kernel_copy(src, out, 16) is None  # append mode: position not ours
+    assert (tmp_path / "copie").read_bytes() == b"" == (tmp_path / "ajout").read_bytes()
+
+
+@pytest.mark.parametrize("kernel", [True, False])
+def test_signing_file_to_file_is_the_document_then_the_update(
+    dev_pki: DevPki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernel: bool
+) -> None:
+    """Byte for byte what the write path gives: the input file, then the appended update."""
+    if not kernel:
+        monkeypatch.setattr(overlay_module, "_KERNEL_COPIES", (_copies_refused,))
+    copies: list[int | None] = []
+    real_copy = overlay_module.kernel_copy
+
+    def counted(source: BinaryIO, output: BinaryIO, count: int) -> int | None:
+        copies.append(real_copy(source, output, count))
+        return copies[-1]
+
+    monkeypatch.setattr(overlay_module, "kernel_copy", counted)
+    tails: list[bytes] = []
+    real_tail = AppendOverlay.write_appended_to
+
+    def kept(self: AppendOverlay, output: BinaryIO) -> int:
+        tail = io.BytesIO()
+        real_tail(self, tail)
+        tails.append(tail.getvalue())
+        return real_tail(self, output)
+
+    monkeypatch.setattr(AppendOverlay, "write_appended_to", kept)
+    original = make_pdf(pages=2, padding=600_000)
+    source, target = tmp_path / "acte.pdf", tmp_path / "acte-signe.pdf"
+    source.write_bytes(original)
+    with source.open("rb") as handle, target.open("wb") as output:
+        outcome = sign_file_to(handle, _request(dev_pki, PadesLevel.B_T), output)
+    signed = target.read_bytes()
+    assert copies == [len(original) if kernel else None]
+    assert signed == original + tails[0]
+    assert outcome.size == len(signed) and outcome.original is None
+    assert source.read_bytes() == original
+    assert "Signature is Valid" in _pdfsig(target)
+    assert validate_pdf(signed, _online(dev_pki)).valid
+
+
+def test_signing_a_bad_file_writes_nothing(dev_pki: DevPki, tmp_path: Path) -> None:
+    no_key = Pkcs12Key(path=Path("/nonexistent/key.p12"), passphrase=b"x")
+    request = _request(dev_pki, PadesLevel.B_B, key=no_key)
+    source = tmp_path / "faux.pdf"
+    for content, message in ((b"%PDF-1.7\n" + b"x" * 5000, "corrompu"), (b"", "vide")):
+        source.write_bytes(content)
+        with (
+            source.open("rb") as handle,
+            (tmp_path / "sortie.pdf").open("wb") as output,
+            pytest.raises(DocumentRefusedError, match=message),
+        ):
+            sign_file_to(handle, request, output)
+        assert (tmp_path / "sortie.pdf").read_bytes() == b""
+
+
+def test_a_document_converted_before_signing_is_written_not_copied(
+    dev_pki: DevPki, tmp_path: Path
+) -> None:
+    original = make_pdf(pages=1)
+    source, target = tmp_path / "acte.pdf", tmp_path / "acte-signe.pdf"
+    source.write_bytes(original)
+    request = _request(dev_pki, PadesLevel.B_B, convert_to_pdfa=True)
+    with source.open("rb") as handle, target.open("wb") as output:
+        outcome = sign_file_to(handle, request, output)
+    signed = target.read_bytes()
+    assert outcome.original == original
+    assert not signed.startswith(original) and outcome.size == len(signed)
+    assert "Signature is Valid" in _pdfsig(target)
