@@ -26,7 +26,7 @@ from typing import Any
 
 PRODUCT = ("engine", "signatures", "archiving", "connectors", "web", "devstack")
 TARGETS = {
-    "sign": ("signatures.pades", {"sign_pdf", "sign_pdf_to"}),
+    "sign": ("signatures.pades", {"sign_pdf", "sign_pdf_to", "sign_file_to"}),
     "store": ("archiving.storage.s3", {"put"}),
 }
 
