@@ -28,9 +28,9 @@ def test_register_and_access_export(
             "typologie": "test",
             "description": "Demande d'échafaudage.",
             "demandeur": {
-                "nom": "Moreau",
+                "nom": "Kerbrat-Vasseur",
                 "prenom": "Lucie",
-                "courriel": "lucie.moreau@exemple.fr",
+                "courriel": "lucie.kerbrat@exemple.fr",
             },
             "pieces": [],
         },
@@ -40,7 +40,7 @@ def test_register_and_access_export(
     page.get_by_role("link", name="Données personnelles").click()
     expect(page.get_by_role("heading", name="Registre des traitements")).to_be_visible()
     check_page(page, "30-admin-rgpd")
-    page.get_by_label("Nom").fill("Moreau")
+    page.get_by_label("Nom").fill("Kerbrat-Vasseur")
     page.get_by_role("button", name="Rechercher et exporter").click()
     expect(page.get_by_role("heading", name="Dossiers (1)")).to_be_visible()
     check_page(page, "31-admin-rgpd-export")

@@ -11,8 +11,12 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-DRIVERS = frozenset({"engine/jobs/runner.py", "engine/operations/runner.py"})
-"""The runners: the only modules of the engine's use-case layers allowed to commit."""
+DRIVERS = frozenset(
+    {"engine/jobs/runner.py", "engine/operations/runner.py", "engine/worker/fair_share.py"}
+)
+"""The runners, the only modules of the engine's use-case layers allowed to commit, and the
+fair-share pump, which claims a job in a committed transaction before it hands it to the
+broker (so that racing releases never send it twice)."""
 EDGES = ("engine/cli/", "engine/bootstrap.py", "engine/persistence/")
 """CLI commands (a request edge), the composition root, and the unit of work itself."""
 
