@@ -59,6 +59,8 @@ def test_archivist_transfers_from_the_package_page_and_reads_the_sae_reasons(
             f"{ARCHIVES}/paquets/{refused.package_id}/versement", data={"csrf_token": token}
         )
         assert response.status_code == 303
+        waiting = html.unescape(client.get(f"{ARCHIVES}/paquets/{refused.package_id}").text)
+        assert "Un échange avec le SAE est en cours" in waiting and "Verser au SAE" not in waiting
         _run(p)
         _run(p)
         page = html.unescape(client.get(f"{ARCHIVES}/paquets/{refused.package_id}").text)
