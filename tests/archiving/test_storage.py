@@ -242,3 +242,28 @@ def test_one_bucket_per_tenant_for_hundreds_of_tenants(tmp_path) -> None:
             assert store.stat("tenant-119", "probe") is not None
         finally:
             store.close()
+
+
+def test_a_put_is_signed_with_the_builds_sha256_not_a_second_hash(
+    monkeypatch, object_store, locked_bucket
+) -> None:
+    import minio.api
+
+    hashed: list[int] = []
+    original = minio.api.sha256_hash
+
+    def counting(data):
+        hashed.append(len(data or b""))
+        return original(data)
+
+    monkeypatch.setattr(minio.api, "sha256_hash", counting)
+    data = b"%PDF" * (256 * 1024)
+    digests = digest_bytes(data)
+    version = object_store.put(
+        locked_bucket, "signed", io.BytesIO(data), digests, retain_until=None
+    )
+    assert max(hashed, default=0) < len(data)  # empty or small bodies, never the object
+    assert object_store.read_digest(locked_bucket, "signed", version_id=version) == (
+        digests.size,
+        digests.sha512,
+    )
