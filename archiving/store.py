@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import io
 import tempfile
+from collections import deque
+from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -144,20 +148,60 @@ def require_default_retention(store: ObjectStore, bucket: str) -> DefaultRetenti
     return found
 
 
-def _write_verified(
+READBACK_WORKERS = 2
+"""Threads reading objects back while the next ones are uploaded (the S3 client and hashlib
+release the GIL, so a read-back overlaps the next PUT)."""
+READBACKS_AHEAD = 4
+"""Read-backs that may be pending before the next upload waits: the writes never run far ahead
+of their verification, and a failed read-back stops the uploads within a few objects."""
+
+
+def _put_file(
     store: ObjectStore, bucket: str, key: str, built: BuiltPackage, name: str, until: datetime
-) -> StoredObject:
-    digests = built.files[name]
+) -> str:
     # A DUA already over needs no lock (and S3 refuses a retention date in the past).
     retain = until if until > datetime.now(UTC) else None
     with (built.path / name).open("rb") as stream:
-        version = store.put(bucket, key, stream, digests, retain_until=retain)
+        return store.put(bucket, key, stream, built.files[name], retain_until=retain)
+
+
+def _read_back(
+    store: ObjectStore, bucket: str, key: str, version: str, digests: FileDigests
+) -> StoredObject:
+    """Read one written version back (hashed as its bytes arrive) and compare it with the
+    digests computed when the bag was built."""
     size, sha512 = store.read_digest(bucket, key, version_id=version or None)
     if (size, sha512) != (digests.size, digests.sha512):
         raise VerificationFailedError(
             f"La relecture de {key} ne correspond pas à ce qui a été écrit : archivage non confirmé."
         )
     return StoredObject(key=key, version_id=version, size=size, sha512=sha512)
+
+
+def _write_verified(
+    store: ObjectStore, bucket: str, key: str, built: BuiltPackage, name: str, until: datetime
+) -> StoredObject:
+    version = _put_file(store, bucket, key, built, name, until)
+    return _read_back(store, bucket, key, version, built.files[name])
+
+
+@contextmanager
+def _read_backs() -> Iterator[ThreadPoolExecutor]:
+    """A small pool for read-backs; on the way out (success or error) nothing is left running:
+    read-backs not started are cancelled, the running ones are waited for."""
+    pool = ThreadPoolExecutor(
+        max_workers=READBACK_WORKERS, thread_name_prefix="dematflow-relecture"
+    )
+    try:
+        yield pool
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _settle(pending: deque[Future[StoredObject]], *, keep: int) -> None:
+    """Raise the error of any finished read-back; wait until at most ``keep`` are pending."""
+    while pending and (pending[0].done() or len(pending) > keep):
+        pending.popleft().result()
 
 
 def _existing(
@@ -178,7 +222,8 @@ def store_package(store: ObjectStore, bucket: str, built: BuiltPackage) -> Store
     """Store every file of ``built`` under COMPLIANCE retention until its DUA ends.
 
     Refuses a bucket without Object Lock. Each object is read back and compared with the
-    digests computed when the bag was built before success is reported. Idempotent: objects
+    digests computed when the bag was built before success is reported (the read-backs run
+    beside the next uploads; the seal is written once all of them matched). Idempotent: objects
     already stored with the same bytes are kept, and a package whose seal is stored (the
     seal goes last) is reported as already stored, even if this run sealed it anew.
     """
@@ -187,11 +232,25 @@ def store_package(store: ObjectStore, bucket: str, built: BuiltPackage) -> Store
     seal_key = package_key(built.package_id, SEAL)
     names = sorted(set(built.files) - {SEAL})
     stored_seal = _existing(store, bucket, seal_key, None)
-    objects: list[StoredObject] = []
-    for name in names:
-        key = package_key(built.package_id, name)
-        found = _existing(store, bucket, key, built.files[name])
-        objects.append(found or _write_verified(store, bucket, key, built, name, until))
+    # Uploads go one at a time, in order; each object's read-back runs beside the next
+    # uploads. Every read-back is settled before the seal is written, and the seal is read back
+    # before anything is reported stored: a failure anywhere raises, with nothing reported.
+    results: list[StoredObject | Future[StoredObject]] = []
+    with _read_backs() as pool:
+        pending: deque[Future[StoredObject]] = deque()
+        for name in names:
+            key = package_key(built.package_id, name)
+            found = _existing(store, bucket, key, built.files[name])
+            if found is not None:
+                results.append(found)
+                continue
+            _settle(pending, keep=READBACKS_AHEAD - 1)
+            version = _put_file(store, bucket, key, built, name, until)
+            check = pool.submit(_read_back, store, bucket, key, version, built.files[name])
+            pending.append(check)
+            results.append(check)
+        _settle(pending, keep=0)
+    objects = [item if isinstance(item, StoredObject) else item.result() for item in results]
     if stored_seal is not None:
         objects.append(stored_seal)
     else:

@@ -31,6 +31,8 @@ _TRANSIENT = {
     "XMinioServerNotInitialized",
 }
 _SHA512_META = "x-amz-meta-sha512"
+_CONTENT_SHA256 = "x-amz-content-sha256"
+_MAX_PART = 512 * 1024 * 1024
 _BUCKET = re.compile(r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$")
 
 
@@ -142,13 +144,43 @@ def _translate(func: Callable[P, R]) -> Callable[P, R]:
     return wrapper
 
 
+@functools.cache
+def _client_class() -> type[Any]:
+    """The SDK's client, signing a single-part PUT with the SHA-256 its caller already computed
+    (the one the bag's build took as it copied the bytes) instead of hashing the body a second
+    time. Every other request, and every request over HTTPS (where the SDK signs
+    ``UNSIGNED-PAYLOAD``), is built as the SDK does."""
+    from minio import Minio
+
+    class _Client(Minio):
+        def _build_headers(
+            self,
+            host: str,
+            headers: dict[str, Any] | None = None,
+            body: bytes | None = None,
+            creds: Any = None,
+        ) -> tuple[dict[str, Any], datetime]:
+            known = (headers or {}).get(_CONTENT_SHA256)
+            if not known or not body or creds is None or self._base_url.is_https:
+                return cast(
+                    tuple[dict[str, Any], datetime],
+                    super()._build_headers(host, headers, body, creds),
+                )
+            built, when = super()._build_headers(host, headers, None, creds)
+            built["Content-Length"] = str(len(body))
+            built[_CONTENT_SHA256] = known
+            return built, when
+
+    return _Client
+
+
 class ObjectStore:
     """Plain S3 calls used by archiving (nothing MinIO-specific: SeaweedFS answers them too)."""
 
     def __init__(self, config: S3Config) -> None:
         import urllib3
-        from minio import Minio
 
+        client_class = _client_class()
         self.config = config
         http = urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=config.connect_timeout, read=config.read_timeout),
@@ -157,7 +189,7 @@ class ObjectStore:
                 total=2, connect=1, backoff_factor=0.1, status_forcelist=[500, 502, 503, 504]
             ),
         )
-        self._client = Minio(
+        self._client = client_class(
             config.endpoint,
             access_key=config.access_key,
             secret_key=config.secret_key,
@@ -167,7 +199,7 @@ class ObjectStore:
         )
         self._admin = self._client
         if config.admin_access_key:
-            self._admin = Minio(
+            self._admin = client_class(
                 config.endpoint,
                 access_key=config.admin_access_key,
                 secret_key=config.admin_secret_key or "",
@@ -259,21 +291,29 @@ class ObjectStore:
         legal_hold: bool = False,
         content_type: str = "application/octet-stream",
     ) -> str:
-        """Upload with the SHA-256 checksum the server verifies; returns the new version id."""
+        """Upload with the SHA-256 checksum the server verifies; returns the new version id.
+
+        ``digests`` are trusted to describe ``stream``: the request is signed with their
+        SHA-256 rather than a second hash of the bytes (a store that checks the signed payload
+        hash, and every store through the checksum, refuses bytes that differ)."""
         from minio.commonconfig import COMPLIANCE
         from minio.retention import Retention
 
         retention = Retention(COMPLIANCE, retain_until) if retain_until is not None else None
+        part_size = max(5 * 1024 * 1024, min(digests.size, _MAX_PART))
+        metadata = {"x-amz-checksum-sha256": digests.sha256_base64, _SHA512_META: digests.sha512}
+        if digests.size <= part_size:  # one request: its payload is the whole object
+            metadata[_CONTENT_SHA256] = digests.sha256
         result = self._client.put_object(
             bucket,
             key,
             stream,
             digests.size,
             content_type=content_type,
-            metadata={"x-amz-checksum-sha256": digests.sha256_base64, _SHA512_META: digests.sha512},
+            metadata=metadata,
             retention=retention,
             legal_hold=legal_hold,
-            part_size=max(5 * 1024 * 1024, min(digests.size, 512 * 1024 * 1024)),
+            part_size=part_size,
             num_parallel_uploads=1,
         )
         return str(result.version_id or "")

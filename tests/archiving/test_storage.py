@@ -7,13 +7,14 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from archiving.bag import build_package
+from archiving.bag import SEAL, build_package
 from archiving.digests import digest_bytes
 from archiving.errors import (
     ObjectLockMissingError,
     RetentionActiveError,
     StorageError,
     StorageUnavailable,
+    VerificationFailedError,
 )
 from archiving.storage.s3 import ObjectStore, S3Config
 from archiving.store import (
@@ -98,6 +99,86 @@ def test_package_is_stored_locked_verified_and_only_once(tmp_path, object_store,
     assert len(versions) == len(built.files)
 
 
+class _MisreadingStore(ObjectStore):
+    """The real store, except that one object's read-back sees other bytes (as a store that
+    lost or altered them after acknowledging the write would show)."""
+
+    def __init__(self, config: S3Config, misread: str) -> None:
+        super().__init__(config)
+        self.misread = misread
+        self.read_back: list[str] = []
+
+    def read_digest(self, bucket: str, key: str, *, version_id: str | None = None):
+        size, sha512 = super().read_digest(bucket, key, version_id=version_id)
+        self.read_back.append(key)
+        return (size, "0" * 128) if key.endswith(self.misread) else (size, sha512)
+
+
+def _relecture_threads() -> list[str]:
+    import threading
+
+    return [t.name for t in threading.enumerate() if t.name.startswith("dematflow-relecture")]
+
+
+@pytest.mark.parametrize("which", [0, -1], ids=["first", "last"])
+def test_a_failed_read_back_reports_nothing_and_the_seal_is_never_written(
+    tmp_path, object_store, locked_bucket, sealer, which
+) -> None:
+    spec = sample_spec(tmp_path / "in")
+    built = build_package(spec, tmp_path / "out", sealer=sealer)
+    names = sorted(set(built.files) - {SEAL})
+    # The first object's read-back overlaps the next uploads, which must then stop; the last
+    # one's may still be running when the uploads end: the seal waits for it.
+    misreading = _MisreadingStore(object_store.config, names[which])
+    try:
+        with pytest.raises(VerificationFailedError):
+            store_package(misreading, locked_bucket, built)
+    finally:
+        misreading.close()
+    assert object_store.stat(locked_bucket, package_key(spec.package_id, SEAL)) is None
+    assert _relecture_threads() == []
+    # The retry keeps what was written (same bytes), writes the rest, the seal last.
+    stored = store_package(object_store, locked_bucket, built)
+    assert not stored.already_stored
+    assert [o.key for o in stored.objects] == [
+        package_key(spec.package_id, name) for name in [*names, SEAL]
+    ]
+    assert len(object_store.versions(locked_bucket, package_key(spec.package_id))) == len(
+        built.files
+    )
+
+
+def test_a_refused_upload_midway_leaves_the_package_unsealed(
+    tmp_path, object_store, locked_bucket, sealer
+) -> None:
+    spec = sample_spec(tmp_path / "in")
+    built = build_package(spec, tmp_path / "out", sealer=sealer)
+    names = sorted(set(built.files) - {SEAL})
+    # Bytes changed after the build: the store refuses them against the build's SHA-256.
+    victim = built.path / names[len(names) // 2]
+    victim.write_bytes(b"x" * built.files[names[len(names) // 2]].size)
+    with pytest.raises(StorageError):
+        store_package(object_store, locked_bucket, built)
+    assert object_store.stat(locked_bucket, package_key(spec.package_id, SEAL)) is None
+    assert object_store.stat(locked_bucket, package_key(spec.package_id, names[-1])) is None
+    assert _relecture_threads() == []
+
+
+def test_every_object_is_read_back_and_the_seal_last(
+    tmp_path, object_store, locked_bucket, sealer
+) -> None:
+    built = build_package(sample_spec(tmp_path / "in"), tmp_path / "out", sealer=sealer)
+    watching = _MisreadingStore(object_store.config, "/nothing-misread")
+    try:
+        stored = store_package(watching, locked_bucket, built)
+    finally:
+        watching.close()
+    written = [o.key for o in stored.objects]
+    assert sorted(watching.read_back) == sorted(written)
+    assert len(written) == len(built.files)
+    assert watching.read_back[-1] == written[-1] == package_key(built.package_id, SEAL)
+
+
 def test_legal_hold_blocks_deletion_after_retention(
     tmp_path, object_store, holds_store, locked_bucket, sealer
 ) -> None:
@@ -161,3 +242,28 @@ def test_one_bucket_per_tenant_for_hundreds_of_tenants(tmp_path) -> None:
             assert store.stat("tenant-119", "probe") is not None
         finally:
             store.close()
+
+
+def test_a_put_is_signed_with_the_builds_sha256_not_a_second_hash(
+    monkeypatch, object_store, locked_bucket
+) -> None:
+    import minio.api
+
+    hashed: list[int] = []
+    original = minio.api.sha256_hash
+
+    def counting(data):
+        hashed.append(len(data or b""))
+        return original(data)
+
+    monkeypatch.setattr(minio.api, "sha256_hash", counting)
+    data = b"%PDF" * (256 * 1024)
+    digests = digest_bytes(data)
+    version = object_store.put(
+        locked_bucket, "signed", io.BytesIO(data), digests, retain_until=None
+    )
+    assert max(hashed, default=0) < len(data)  # empty or small bodies, never the object
+    assert object_store.read_digest(locked_bucket, "signed", version_id=version) == (
+        digests.size,
+        digests.sha512,
+    )
