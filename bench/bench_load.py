@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, Protocol
 
 import httpx
 import psycopg
@@ -116,6 +116,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class Alive(Protocol):
+    """What `_wait` needs of a fleet of processes: to raise if one of them died."""
+
+    def check_alive(self) -> None: ...
+
+
 @dataclass
 class Fleet:
     """The processes of one run, each in its own process group (uvicorn and Celery fork)."""
@@ -157,7 +163,7 @@ class Fleet:
         self.processes.clear()
 
 
-def _wait(fleet: Fleet, ready: Any, what: str, timeout: float = 90) -> None:
+def _wait(fleet: Alive, ready: Any, what: str, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         fleet.check_alive()

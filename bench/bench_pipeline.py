@@ -65,6 +65,8 @@ import httpx
 import psycopg
 import redis
 
+from bench.bench_load import _percentile, _siren, _wait, _web_up
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
@@ -93,16 +95,6 @@ STAGE_OPERATIONS = {
     "ar_publication": ("connectors.publish",),
     "sealing": ("archiving.seal_case",),
 }
-
-
-def _siren(prefix: int) -> str:
-    """A valid SIREN (Luhn key) from an 8-digit prefix."""
-    for key in range(10):
-        candidate = f"{prefix:08d}{key}"
-        doubled = [int(c) * (2 if i % 2 else 1) for i, c in enumerate(reversed(candidate))]
-        if sum(d - 9 if d > 9 else d for d in doubled) % 10 == 0:
-            return candidate
-    raise AssertionError("a Luhn key always exists")
 
 
 SIRENS = tuple(_siren(21350000 + i) for i in range(TENANTS))
@@ -237,23 +229,6 @@ class Fleet:
         self.processes = [(p, log) for p, log in self.processes if (p, log) not in chosen]
 
 
-def _wait(fleet: Fleet, ready: Callable[[], bool], what: str, timeout: float = 120) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        fleet.check_alive()
-        if ready():
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"timed out waiting for {what}")
-
-
-def _web_up(url: str) -> bool:
-    try:
-        return httpx.get(url + "/health/live", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
 def _start_workers(fleet: Fleet, count: int) -> dict[str, list[subprocess.Popen[bytes]]]:
     started: dict[str, list[tuple[subprocess.Popen[bytes], Path]]] = {}
     for queue in QUEUES:
@@ -277,7 +252,7 @@ def _start_workers(fleet: Fleet, count: int) -> dict[str, list[subprocess.Popen[
             answered.update(reply)
         return answered >= names
 
-    _wait(fleet, all_ready, "the workers")
+    _wait(fleet, all_ready, "the workers", timeout=120)
     return {queue: [p for p, _log in group] for queue, group in started.items()}
 
 
@@ -555,11 +530,6 @@ class Pages:
                 "p99_ms": _percentile(ordered, 0.99),
             }
         return out
-
-
-def _percentile(ordered: list[float], q: float) -> float:
-    index = min(len(ordered) - 1, int(len(ordered) * q))
-    return round(ordered[index] * 1000, 1)
 
 
 # -- one run -------------------------------------------------------------------------------------
@@ -1052,7 +1022,7 @@ def main(argv: list[str] | None = None) -> None:
             port = _free_port()
             web, _log = fleet.spawn("web", "web", "--host", "127.0.0.1", "--port", str(port))
             url = f"http://127.0.0.1:{port}"
-            _wait(fleet, lambda: _web_up(url), "the web process")
+            _wait(fleet, lambda: _web_up(url), "the web process", timeout=120)
             for count in (int(c) for c in args.workers.split(",")):
                 runs.append(run(count, args.acts, fleet, url, web.pid, seeder, rng))
                 print(json.dumps(runs[-1], indent=1, ensure_ascii=False), flush=True)
