@@ -116,7 +116,12 @@ def serve(host: str | None, port: int | None, no_demo: bool) -> None:
         threading.Thread(
             target=_once_served,
             args=(platform, supervisor, (host or s.web_host, port or s.web_port), credentials),
-            kwargs={"stopping": stopping, "children": children, "started": started},
+            kwargs={
+                "stopping": stopping,
+                "children": children,
+                "started": started,
+                "sae_url": services.sae_url,
+            },
             name="après-démarrage",
             daemon=True,
         ).start()
@@ -150,6 +155,7 @@ def _once_served(
     stopping: threading.Event,
     children: threading.Lock,
     started: float,
+    sae_url: str | None = None,
 ) -> None:
     """Once the web answers: the demo's seeding (first start), then the worker and the
     scheduler, then the jobs a killed worker left. The seeding runs its cases' jobs itself, on
@@ -173,6 +179,13 @@ def _once_served(
                 log.warning("arrêt pendant la création de la démonstration : elle est incomplète")
                 return
             log.exception("démonstration non créée")
+    if sae_url is not None:
+        from devstack.demo_training import point_training_at_sae
+
+        try:
+            point_training_at_sae(platform, sae_url)
+        except Exception:
+            log.exception("espace de formation : SAE simulé non réglé")
     worker = ("worker", "--concurrency", "2", "--log-format", "text", "--quiet")
     with children:
         if stopping.is_set():

@@ -177,7 +177,9 @@ TRAINING_GUIDE = (
     "",
     "1. archiviste : Archives > « Règlement intérieur du conseil municipal » : le paquet",
     "   scellé de la délibération (votée, signée, transmise, publiée puis archivée en",
-    "   avançant l'horloge de formation) ; bouton « Vérifier le paquet ».",
+    "   avançant l'horloge de formation) ; bouton « Vérifier le paquet » ; bouton",
+    "   « Verser au SAE » : le simulateur du SAE des Archives départementales l'accepte",
+    "   dans la minute (page du paquet : « Versé aux Archives départementales »).",
     "2. admin (formateur) : Espace de formation : date du jour de formation, échéances",
     "   à venir, boutons « Avancer de 1 jour / 7 jours / 1 mois » et « Aller à la date ».",
     "3. chef_service puis dgs : Mes tâches > viser « Subvention à l'association des",
@@ -189,3 +191,25 @@ TRAINING_GUIDE = (
     "En ligne de commande (plateforme lancée) :",
     f"  dematflow audit verify --tenant {TRAINING_SIREN}",
 )
+
+
+def point_training_at_sae(platform: Platform, url: str) -> bool:
+    """Give the training space the embedded SAE simulator as its Archives départementales'
+    SAE (its port changes with each start), unless someone set a SAE of their own: its
+    archivist can then try « Verser au SAE » end to end. True when the setting changed."""
+    from engine.domain.training import goes_outside
+    from engine.services.archives.transfer import parse_endpoint, save_endpoint
+
+    with platform.uow() as uow:
+        if uow.tenants.get(TRAINING_SIREN) is None:
+            return False
+        current = uow.sae.endpoint(TRAINING_SIREN)
+        if current is not None and (current.url == url or goes_outside(current.url)):
+            return False
+        form = {"kind": "vitam", "url": url, "vitam_tenant": "1"}
+        endpoint = parse_endpoint(form, tenant=TRAINING_SIREN, operator=True, allow_http=True)
+        save_endpoint(
+            uow, endpoint, actor=Actor.system("demo"), now=platform.clock(), operator=True
+        )
+        uow.commit()
+    return True

@@ -38,6 +38,8 @@ class EmbeddedServices:
     """Directory of the development PKI, when it was started."""
     pki_tsa_url: str | None = None
     """Its time-stamping URL."""
+    sae_url: str | None = None
+    """The SAE simulator's URL (the training space's Archives départementales), when started."""
     _stops: list[Callable[[], None]] = field(default_factory=list)
 
     def stop(self) -> None:
@@ -95,6 +97,24 @@ def _start_prefecture(settings: Settings, services: EmbeddedServices) -> None:
     services._stops.append(child.stop)
     services.env.update(prefecture_env(port, os.environ))
     log.info("simulateur de préfecture : http://127.0.0.1:%s", port)
+
+
+def _start_sae(settings: Settings, services: EmbeddedServices) -> None:
+    """The Archives départementales' SAE, simulated (Vitam and As@lae): the training space
+    transfers its packages there (a training space's packages never leave the machine)."""
+    port = free_port()
+    data = (settings.data_dir / "sae").resolve()
+    data.mkdir(parents=True, exist_ok=True)
+    child = start_process(
+        [sys.executable, "-m", "engine.cli.main", "simulators", "sae", "--port", str(port)],
+        what="simulateur du SAE",
+        log=data / "simulator.log",
+        port=port,
+        timeout=60.0,
+    )
+    services._stops.append(child.stop)
+    services.sae_url = f"http://127.0.0.1:{port}"
+    log.info("simulateur du SAE (Archives départementales) : %s", services.sae_url)
 
 
 def _start_mail_drop(settings: Settings, services: EmbeddedServices) -> None:
@@ -165,6 +185,7 @@ def start_embedded_services(settings: Settings) -> EmbeddedServices:
         starters.append(_start_object_store)
     if not settings.actes.base_url:
         starters.append(_start_prefecture)
+        starters.append(_start_sae)
     if not settings.smtp.host:
         starters.append(_start_mail_drop)
     try:

@@ -41,9 +41,11 @@ from connectors.sae import (
 )
 from engine.domain.archives import ARCHIVED, TRANSFERRED
 from engine.domain.sae_transfers import SaeEndpoint, SaeTransfer, TransferKind, TransferState
+from engine.domain.training import goes_outside
 from engine.jobs.runner import TransactionRunner
 from engine.persistence.uow import UnitOfWork
 from engine.services.archives.setup import ArchiveSetup
+from engine.services.tenant_clock import tenant_clock
 
 log = logging.getLogger(__name__)
 
@@ -322,6 +324,20 @@ def _endpoint(uow: UnitOfWork, tenant: str) -> SaeEndpoint | None:
     return uow.sae.endpoint(tenant)
 
 
+def _in_training(uow: UnitOfWork, tenant: str) -> bool:
+    return tenant_clock(uow, tenant).training
+
+
+TRAINING_REFUSAL = PermanentError(
+    "Espace de formation : ses paquets ne partent que vers le simulateur du SAE, jamais vers "
+    "un SAE réel.",
+    action="Indiquer le simulateur (adresse de boucle locale) dans les réglages du SAE.",
+    code="sae_training",
+)
+"""A training space's packages are fictitious: like its acts and mails, they never leave the
+machine (`engine.domain.training.goes_outside`)."""
+
+
 def run_sae_exchanges(
     uow_factory: Callable[[], UnitOfWork],
     setup: ArchiveSetup,
@@ -343,6 +359,10 @@ def run_sae_exchanges(
                 endpoints[transfer.tenant] = runner.read(_endpoint, transfer.tenant)
             endpoint = endpoints[transfer.tenant]
             if endpoint is None:
+                continue
+            if goes_outside(endpoint.url) and runner.read(_in_training, transfer.tenant):
+                runner.write(_record_failure, transfer, TRAINING_REFUSAL, now)
+                report.failed += 1
                 continue
             if transfer.tenant not in clients:
                 try:

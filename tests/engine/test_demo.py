@@ -167,3 +167,37 @@ def test_demo_journal_is_a_valid_chain_stamped_in_real_time(
     stamps = [entry.recorded_at for entry in entries]
     assert stamps == sorted(stamps), "entries appended in the order they happen"
     assert before - timedelta(seconds=1) <= stamps[0] and stamps[-1] <= after
+
+
+def test_the_training_space_transfers_to_the_embedded_sae_simulator(platform: Platform) -> None:
+    from devstack.demo_training import point_training_at_sae
+    from engine.domain.model import Actor
+    from engine.services import admin
+    from engine.services.archives.transfer import parse_endpoint, save_endpoint
+    from engine.services.tenant_clock import make_training
+
+    assert not point_training_at_sae(platform, "http://127.0.0.1:8471")  # no training space yet
+    system = Actor.system("test")
+    with platform.uow() as uow:
+        admin.create_tenant(
+            uow, siren=TRAINING_SIREN, name="Formation", actor=system, now=platform.clock()
+        )
+        make_training(uow, tenant=TRAINING_SIREN, actor=system, now=platform.clock())
+        uow.commit()
+    assert point_training_at_sae(platform, "http://127.0.0.1:8471")
+    assert not point_training_at_sae(platform, "http://127.0.0.1:8471")  # unchanged
+    assert point_training_at_sae(platform, "http://127.0.0.1:9000")  # the next start's port
+    with platform.uow() as uow:
+        endpoint = uow.sae.endpoint(TRAINING_SIREN)
+        assert endpoint is not None and endpoint.url == "http://127.0.0.1:9000"
+        real = parse_endpoint(
+            {"kind": "vitam", "url": "https://sae.example.fr", "vitam_tenant": "2"},
+            tenant=TRAINING_SIREN,
+            operator=True,
+        )
+        save_endpoint(uow, real, actor=system, now=platform.clock(), operator=True)
+        uow.commit()
+    assert not point_training_at_sae(platform, "http://127.0.0.1:9001")  # someone's own SAE stays
+    with platform.uow() as uow:
+        endpoint = uow.sae.endpoint(TRAINING_SIREN)
+        assert endpoint is not None and endpoint.url == "https://sae.example.fr"

@@ -17,7 +17,7 @@ from engine.domain.errors import Conflict, InvalidInput
 from engine.domain.sae_transfers import TransferState
 from engine.jobs.sae_polling import run_sae_exchanges
 from engine.services import admin
-from engine.services.archives.setup import ArchiveSetup
+from engine.services.archives.setup import ArchiveSetup, archive_setup
 from engine.services.archives.transfer import (
     NOT_CONFIGURED,
     parse_endpoint,
@@ -26,6 +26,7 @@ from engine.services.archives.transfer import (
     save_endpoint,
     transfers_for,
 )
+from engine.services.tenant_clock import make_training
 from tests.engine.archives.conftest import (
     ARCHIVISTE,
     archived_case,
@@ -153,6 +154,24 @@ def test_unconfigured_tenant_gets_a_clear_message(p: Platform) -> None:
     with p.uow() as uow, pytest.raises(InvalidInput) as raised:
         request_transfer(uow, SIREN_A, package_id, actor=ARCHIVISTE, now=p.clock())
     assert str(raised.value) == NOT_CONFIGURED
+
+
+def test_a_training_space_never_sends_a_package_to_a_real_sae(p: Platform) -> None:
+    package_id = archived_package_id(p)
+    configure(p, "vitam", "https://sae.archives-departementales.example.fr")
+    with p.uow() as uow:
+        make_training(uow, tenant=SIREN_A, actor=OPERATOR, now=p.clock())
+        uow.commit()
+    ask(p, package_id)
+    report = run(p, archive_setup(p.settings))
+    assert report.failed == 1 and report.sent == 0
+    with p.uow() as uow:
+        (transfer,) = transfers_for(uow, SIREN_A, package_id)
+        package = uow.archives.get(SIREN_A, package_id)
+    assert transfer.state == TransferState.FAILED
+    assert "Espace de formation" in transfer.reasons[0]
+    assert package is not None and package.state == ARCHIVED
+    assert "archive.transfer_failed" in journal_kinds(p)
 
 
 def test_one_open_transfer_per_package(p: Platform, sae_simulator: SaeSimulatorProcess) -> None:
