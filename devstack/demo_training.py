@@ -179,7 +179,7 @@ TRAINING_GUIDE = (
     "   scellé de la délibération (votée, signée, transmise, publiée puis archivée en",
     "   avançant l'horloge de formation) ; bouton « Vérifier le paquet » ; bouton",
     "   « Verser au SAE » : le simulateur du SAE des Archives départementales l'accepte",
-    "   dans la minute (page du paquet : « Versé aux Archives départementales »).",
+    "   en deux minutes environ (page du paquet : « Versé aux Archives départementales »).",
     "2. admin (formateur) : Espace de formation : date du jour de formation, échéances",
     "   à venir, boutons « Avancer de 1 jour / 7 jours / 1 mois » et « Aller à la date ».",
     "3. chef_service puis dgs : Mes tâches > viser « Subvention à l'association des",
