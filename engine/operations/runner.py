@@ -391,14 +391,3 @@ def _journal(uow: UnitOfWork, job: Job, kind: str, details: dict[str, Any], now:
         payload={"job": str(job.id), "operation": job.operation, **details},
         now=now,
     )
-
-
-def jobs_to_resend(
-    uow: UnitOfWork, *, now: datetime, stale_after: timedelta, limit: int = 500
-) -> list[Job]:
-    """Jobs written but never handed over, or handed over and not finished for too long."""
-    pending = uow.jobs.unfinished(older_than=now, states=[JobState.PENDING], limit=limit)
-    stale = uow.jobs.unfinished(
-        older_than=now - stale_after, states=[JobState.SENT, JobState.RUNNING], limit=limit
-    )
-    return pending + stale

@@ -8,7 +8,6 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
-from datetime import timedelta
 
 import httpx
 import pytest
@@ -17,7 +16,6 @@ from fastapi.testclient import TestClient
 from devstack.process import free_port
 from engine.bootstrap import Platform
 from engine.domain.model import JobState
-from engine.operations.runner import jobs_to_resend
 from engine.services.admin import deploy_directory
 from engine.settings import BrokerSettings, Settings
 from engine.worker.app import connect_platform
@@ -82,7 +80,9 @@ def test_completion_succeeds_while_the_broker_is_down(
     assert "left to the outbox relay" in caplog.text
     # The step's jobs are committed: the outbox relay sends them once the broker is back.
     with broker_down.uow() as uow:
-        waiting = jobs_to_resend(uow, now=broker_down.clock(), stale_after=timedelta(0))
+        waiting = uow.jobs.unfinished(
+            older_than=broker_down.clock(), states=[JobState.PENDING], limit=500
+        )
     assert [job.state for job in waiting if str(job.case_id) == case_id] == [JobState.PENDING]
 
 
