@@ -10,6 +10,7 @@ constant and narrow. Nothing is executed here.
 from __future__ import annotations
 
 import ast
+import threading
 import types
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -23,7 +24,7 @@ from engine.runtime.evaluator_library import (
     check_format_spec,
 )
 
-__all__ = ["parse_checked"]
+__all__ = ["parse_checked", "parse_python"]
 
 _EXPRESSION_NODES: frozenset[type[ast.AST]] = frozenset(
     {
@@ -200,6 +201,30 @@ _EXPLAINED = {
 }
 
 
+_PARSE_LOCK = threading.Lock()
+
+
+def parse_python(source: str, *, mode: str = "exec") -> ast.AST:
+    """`ast.parse`, one call at a time in this process; too deep a source is a `SyntaxError`.
+
+    CPython 3.11 counts the AST constructor's recursion in one structure per interpreter. When
+    two threads build trees at once (a garbage collection inside one lets the other run), one of
+    them fails with a spurious `SystemError: AST constructor recursion depth mismatch`. The lock
+    keeps our own parses apart; a clash with a library's own `ast.parse` (SpiffWorkflow's DMN
+    parser has one) is retried once, as the counter is reset at each call.
+    """
+    with _PARSE_LOCK:
+        try:
+            try:
+                return ast.parse(source, mode=mode)
+            except SystemError as exc:
+                if "recursion depth mismatch" not in str(exc):
+                    raise
+                return ast.parse(source, mode=mode)
+        except (RecursionError, MemoryError) as exc:
+            raise SyntaxError(f"too deeply nested ({type(exc).__name__})") from None
+
+
 def parse_checked(source: str, *, mode: str, limits: Limits) -> ast.AST:
     """Parse `source` as an expression (`mode="eval"`) or script (`"exec"`) and check it."""
     if not isinstance(source, str):
@@ -207,8 +232,8 @@ def parse_checked(source: str, *, mode: str, limits: Limits) -> ast.AST:
     if len(source) > limits.max_source_chars:
         raise ForbiddenSyntax(f"source longer than {limits.max_source_chars} characters")
     try:
-        tree = ast.parse(source.strip() if mode == "eval" else source, mode=mode)
-    except (SyntaxError, ValueError, RecursionError, MemoryError) as exc:
+        tree = parse_python(source.strip() if mode == "eval" else source, mode=mode)
+    except (SyntaxError, ValueError) as exc:
         line = getattr(exc, "lineno", None)
         raise ForbiddenSyntax(f"invalid syntax: {exc}", line=line).located(source, line) from exc
     allowed = _EXPRESSION_NODES if mode == "eval" else _SCRIPT_NODES

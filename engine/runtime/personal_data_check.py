@@ -12,6 +12,7 @@ from lxml import etree  # type: ignore[import-untyped]
 
 from engine.domain.errors import ProcessDefinitionError
 from engine.domain.personal_data import CLOSURE, PersonalDataDeclaration
+from engine.runtime.evaluator_check import parse_python
 
 __all__ = ["check_personal_data", "written_keys"]
 
@@ -59,8 +60,8 @@ def _bpmn_keys(content: bytes) -> Iterable[str]:
     )
     for script in scripts:
         try:
-            tree = ast.parse(str(script))
-        except SyntaxError:
+            tree = parse_python(str(script))
+        except (SyntaxError, ValueError):
             continue  # the expression checker reports it
         for node in ast.walk(tree):
             if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):

@@ -10,7 +10,6 @@ this one too instead of SpiffWorkflow's eval-based default.
 
 from __future__ import annotations
 
-import ast
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -33,6 +32,7 @@ from engine.runtime.evaluator import (
     evaluate,
     execute,
 )
+from engine.runtime.evaluator_check import parse_python
 
 __all__ = ["MAX_TIMER_MONTHS", "SafeEnvironment", "SafeScriptEngine", "make_script_engine"]
 
@@ -84,7 +84,7 @@ class SafeScriptEngine(PythonScriptEngine):  # type: ignore[misc]
 
     def validate(self, expression: str) -> None:
         """SyntaxError for unparsable text (DMN relies on it), then our whitelist check."""
-        ast.parse(expression)
+        parse_python(expression)
         check_expression(expression, limits=self.environment.limits)
 
     def evaluate(

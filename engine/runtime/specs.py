@@ -7,7 +7,6 @@ Cases record that hash, so deploying a changed procedure never changes a running
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
 import re
@@ -33,6 +32,7 @@ from engine.domain.errors import ProcessDefinitionError
 from engine.domain.personal_data import PersonalDataDeclaration, parse_personal_data
 from engine.runtime.collaborations import main_specs
 from engine.runtime.evaluator import EvaluationError, check_expression, check_script
+from engine.runtime.evaluator_check import parse_python
 from engine.runtime.multi_instance import wire_loop_instances
 from engine.runtime.personal_data_check import check_personal_data
 from engine.runtime.service_task import AsyncServiceTask, DematflowBpmnParser
@@ -531,8 +531,8 @@ def _dmn_sites(table: Any) -> Iterator[tuple[str, str, str]]:
                     yield cell, "eval", _DMN_INPUT.sub("dmninputexpr", match)
                     continue
                 try:
-                    ast.parse(match.strip(), mode="eval")
-                except SyntaxError:
+                    parse_python(match.strip(), mode="eval")
+                except (SyntaxError, ValueError):
                     yield cell, "eval", f"{source} {match}"
                 else:
                     yield cell, "eval", f"({source}) == ({match})"
