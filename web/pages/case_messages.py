@@ -12,15 +12,14 @@ from fastapi.responses import Response
 from engine.domain.errors import Conflict, FormValidationError, InvalidInput
 from engine.services import case_messages
 from engine.services.case_messages import SendableMessage
-from engine.services.queries import cases as case_queries
 from engine.services.unit_of_work import UnitOfWork
 from web.auth import TenantAccess
 from web.deps import PlatformDep, UowDep
-from web.forms import errors_by_field, invalid_fields
-from web.pages.cases import Reader, size_label
-from web.pages.common import FormDep, flash, see_other, tenant_page
+from web.forms import errors_by_field
+from web.pages.cases import Reader, schema_form_page
+from web.pages.common import FormDep, flash, see_other
 from web.security import check_csrf
-from web.task_forms import form_fields, read_submission
+from web.task_forms import read_submission
 
 router = APIRouter(dependencies=[Depends(check_csrf)], include_in_schema=False)
 
@@ -37,28 +36,19 @@ def _message_page(
     general: list[str] | None = None,
     status: int = 200,
 ) -> Response:
-    case = case_queries.find_case(unit, access.tenant.siren, case_id)
-    documents = case_queries.case_documents(unit, access.tenant.siren, case_id)
-    platform = request.app.state.platform
-    fields = form_fields(
-        unit,
+    return schema_form_page(
+        request,
         access,
+        unit,
+        case_id,
         sendable.schema,
-        case_data=case.data,
-        documents=documents,
+        "case_message.html",
+        lambda _case, _documents: {"message": sendable},
         values=values,
         errors=errors,
-        now=platform.clock(),
+        general=general,
+        status=status,
     )
-    context = {
-        "case": case,
-        "message": sendable,
-        "fields": fields,
-        "invalid": invalid_fields(fields),
-        "general": general or [],
-        "max_upload_label": size_label(platform.settings.max_upload_bytes),
-    }
-    return tenant_page(request, access, "case_message.html", context, status=status)
 
 
 @router.get("/c/{tenant}/dossiers/{case_id}/messages/{message}")

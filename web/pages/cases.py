@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -384,6 +384,50 @@ def _task(
     ).task
 
 
+def schema_form_page(
+    request: Request,
+    access: TenantAccess,
+    unit: UnitOfWork,
+    case_id: uuid.UUID,
+    schema: Mapping[str, Any] | None,
+    template: str,
+    context: Callable[[Any, list[Any]], Mapping[str, Any]],
+    *,
+    prefill: bool = False,
+    values: dict[str, Any] | None = None,
+    errors: dict[str, str] | None = None,
+    general: list[str] | None = None,
+    status: int = 200,
+) -> Response:
+    """A page with a form generated from `schema` on a case: a task's or a message's.
+
+    `context(case, documents)` gives the page's own entries. With `prefill` and no `values`
+    (first display), the fields start from the case's data."""
+    case = case_queries.find_case(unit, access.tenant.siren, case_id)
+    documents = case_queries.case_documents(unit, access.tenant.siren, case_id)
+    platform = request.app.state.platform
+    fields = form_fields(
+        unit,
+        access,
+        schema,
+        case_data=case.data,
+        documents=documents,
+        values=prefilled(schema, case.data) if prefill and values is None else values,
+        errors=errors,
+        now=platform.clock(),
+    )
+    page = {
+        "case": case,
+        "documents": documents,
+        "fields": fields,
+        "invalid": invalid_fields(fields),
+        "general": general or [],
+        "max_upload_label": size_label(platform.settings.max_upload_bytes),
+        **context(case, documents),
+    }
+    return tenant_page(request, access, template, page, status=status)
+
+
 def _task_page(
     request: Request,
     access: TenantAccess,
@@ -396,41 +440,35 @@ def _task_page(
     general: list[str] | None = None,
     status: int = 200,
 ) -> Response:
-    case = case_queries.find_case(unit, access.tenant.siren, case_id)
-    documents = case_queries.case_documents(unit, access.tenant.siren, case_id)
-    platform = request.app.state.platform
-    cache = preview_cache(platform)
     on_behalf = None
     if task.assignee and task.assignee != access.principal.username:
         row = account_queries.user_by_username(unit, task.assignee)
         on_behalf = str(row.display_name) if row is not None else task.assignee
-    if values is None:
-        values = prefilled(task.form, case.data)
-    fields = form_fields(
-        unit,
+
+    def context(_case: Any, documents: list[Any]) -> dict[str, Any]:
+        previews = preview_cache(request.app.state.platform).available(documents, unit)
+        return {
+            "on_behalf": on_behalf,
+            "previews": previews,
+            "preview_ids": {str(k) for k, ready in previews.items() if ready},
+            "task": task,
+            "confirm": confirmation_for(unit, access) if asks_password(task.lane) else None,
+        }
+
+    return schema_form_page(
+        request,
         access,
+        unit,
+        case_id,
         task.form,
-        case_data=case.data,
-        documents=documents,
+        "task.html",
+        context,
+        prefill=True,
         values=values,
         errors=errors,
-        now=platform.clock(),
+        general=general,
+        status=status,
     )
-    previews = cache.available(documents, unit)
-    context = {
-        "on_behalf": on_behalf,
-        "case": case,
-        "documents": documents,
-        "previews": previews,
-        "preview_ids": {str(k) for k, ready in previews.items() if ready},
-        "task": task,
-        "fields": fields,
-        "invalid": invalid_fields(fields),
-        "general": general or [],
-        "confirm": confirmation_for(unit, access) if asks_password(task.lane) else None,
-        "max_upload_label": size_label(platform.settings.max_upload_bytes),
-    }
-    return tenant_page(request, access, "task.html", context, status=status)
 
 
 @router.get("/c/{tenant}/dossiers/{case_id}/taches/{task_id}")
