@@ -11,20 +11,32 @@ When the document is a mapped file and the output a regular file, :func:`kernel_
 the document's bytes from file to file inside the kernel (``copy_file_range``, else
 ``sendfile``): no page faults on the mapping, no Python-level write, and a clone (no copy at
 all) on file systems that share extents (XFS, Btrfs).
+
+:meth:`AppendOverlay.digest` hashes byte ranges of the overlay (pyHanko's signed ``/ByteRange``,
+see :mod:`signatures.digest`). The document's running hash is computed once per algorithm and
+kept: every later digest over a range that starts at offset 0 covering the whole document -- a
+PDF signature's ``/ByteRange`` always does -- continues from a copy of it, so a signature and a
+document timestamp appended to the same document (B-LTA) hash the document once, not twice.
 """
 
 from __future__ import annotations
 
 import errno
 import fcntl
+import hashlib
 import io
 import mmap
 import os
 import stat
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import BinaryIO
 
 __all__ = ["AppendOverlay", "Document", "kernel_copy"]
+
+HASH_CHUNK_BYTES = 256 * 1024
+"""The document is hashed in chunks copied into one buffer of this size, which stays in the CPU
+cache: on this VM that costs 13-18 % less CPU than hashing the mapped pages where they lie
+(``bench/README.md``, "One hash per document")."""
 
 Document = bytes | mmap.mmap
 """A whole PDF in memory or mapped from a file, read without copying."""
@@ -44,6 +56,7 @@ class AppendOverlay(io.RawIOBase):
         self._tail = io.BytesIO()
         self._tail_size = 0
         self._pos = 0
+        self._base_hashes: dict[str, hashlib._Hash] = {}
 
     @property
     def size(self) -> int:
@@ -116,6 +129,39 @@ class AppendOverlay(io.RawIOBase):
         self._pos += written
         self._tail_size = max(self._tail_size, self._pos - self._base_size)
         return written
+
+    def _hash_base(self, running: hashlib._Hash, start: int, end: int) -> None:
+        buffer = memoryview(bytearray(min(HASH_CHUNK_BYTES, end - start)))
+        for offset in range(start, end, HASH_CHUNK_BYTES):
+            chunk = self._base[offset : min(offset + HASH_CHUNK_BYTES, end)]
+            buffer[: len(chunk)] = chunk
+            running.update(buffer[: len(chunk)])
+
+    def digest(self, algorithm: str, ranges: Sequence[tuple[int, int]]) -> bytes:
+        """Digest (:mod:`hashlib` ``algorithm``) of the bytes of ``ranges`` (``(start, end)``,
+        end excluded) one after the other. A first range from 0 covering the whole document
+        continues the document's running hash, computed by the first such call and kept."""
+        if any(not 0 <= start <= end <= self.size for start, end in ranges):
+            raise ValueError(f"byte ranges outside the document: {list(ranges)}")
+        running = hashlib.new(algorithm)
+        tail = self._tail.getbuffer()
+        try:
+            for index, (start, end) in enumerate(ranges):
+                if index == 0 and start == 0 and end >= self._base_size:
+                    whole = self._base_hashes.get(algorithm)
+                    if whole is None:
+                        whole = self._base_hashes[algorithm] = hashlib.new(algorithm)
+                        self._hash_base(whole, 0, self._base_size)
+                    running = whole.copy()
+                    start = self._base_size
+                if start < self._base_size:
+                    self._hash_base(running, start, min(end, self._base_size))
+                    start = min(end, self._base_size)
+                if start < end:
+                    running.update(tail[start - self._base_size : end - self._base_size])
+        finally:
+            tail.release()
+        return running.digest()
 
     def write_to(self, output: BinaryIO) -> int:
         """Write the whole document (original then appended bytes) to ``output``."""

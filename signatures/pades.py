@@ -35,6 +35,7 @@ from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import PathValidationError, ValidationError
 
+from signatures import digest
 from signatures.errors import (
     DocumentRefusedError,
     KeyStoreError,
@@ -49,6 +50,8 @@ from signatures.overlay import AppendOverlay, Document
 from signatures.pdfa import convert_to_pdfa, pdfa_shortcomings
 from signatures.signer_check import check_signing_certificate
 from signatures.tsa import timestamper_for
+
+digest.install()  # pyHanko hashes the document of our overlay once (signatures/digest.py)
 
 __all__ = [
     "DEFAULT_FONT",
