@@ -412,8 +412,10 @@ def _signed_overlay(data: Document, request: SignRequest) -> tuple[AppendOverlay
 
 
 def _write_document(overlay: AppendOverlay, output: BinaryIO, source: BinaryIO | None) -> int:
+    """Write the document, hashing it on the way for the signature's digest (the algorithm
+    ``_sign_with`` asks pyHanko for): one pass over it, while the main thread prepares."""
     try:
-        return overlay.write_base_to(output, source)
+        return overlay.write_base_to(output, source, hashing="sha256")
     except (OSError, ValueError) as exc:
         raise SigningFailedError(f"Écriture du document signé impossible : {exc}") from exc
 

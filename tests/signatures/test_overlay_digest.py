@@ -6,8 +6,10 @@ import hashlib
 import importlib.metadata
 import inspect
 import io
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pyhanko.pdf_utils.reader import PdfFileReader
@@ -16,7 +18,7 @@ from pyhanko.sign.signers.pdf_byterange import PdfByteRangeDigest
 
 from devstack.pki import DevPki
 from signatures import digest
-from signatures.overlay import HASH_CHUNK_BYTES, AppendOverlay
+from signatures.overlay import HASH_CHUNK_BYTES, AppendOverlay, kernel_clone
 from signatures.pades import PadesLevel, SignRequest, sign_file_to, sign_pdf
 from signatures.validation import ValidationOptions, validate_pdf, validate_pdf_for_archive
 from tests.signatures.pdfs import make_pdf
@@ -133,12 +135,18 @@ def test_file_signature_is_valid_and_a_flipped_byte_breaks_it(
 
 
 @pytest.mark.integration
+@pytest.mark.parametrize("to_file", [False, True])
 @pytest.mark.parametrize("level", [PadesLevel.B_B, PadesLevel.B_LTA])
-def test_the_document_is_hashed_once_where_it_lies(
-    dev_pki: DevPki, monkeypatch: pytest.MonkeyPatch, level: PadesLevel
+def test_the_document_is_read_once_for_all_its_digests(
+    dev_pki: DevPki,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    level: PadesLevel,
+    to_file: bool,
 ) -> None:
     """No read-back of the document through the stream to hash it, and one pass over it for
-    all the digests: a B-LTA (signature, then document timestamp) hashed it twice before."""
+    the digests and the copy: a B-LTA (signature, then document timestamp) hashed it twice,
+    and a file to file signature read it once more for the copy, before."""
     original = make_pdf(pages=1, padding=2 * HASH_CHUNK_BYTES)
     read_back: list[int] = []
     real_readinto = AppendOverlay.readinto
@@ -148,15 +156,64 @@ def test_the_document_is_hashed_once_where_it_lies(
         return read_back[-1]
 
     monkeypatch.setattr(AppendOverlay, "readinto", spied_readinto)
-    hashed: list[int] = []
-    real_hash_base = AppendOverlay._hash_base
+    passes: list[int] = []
+    real_chunks = AppendOverlay._base_chunks
 
-    def spied_hash_base(self: AppendOverlay, running: Any, start: int, end: int) -> None:
-        hashed.append(end - start)
-        real_hash_base(self, running, start, end)
+    def spied_chunks(self: AppendOverlay, start: int, end: int) -> Iterator[memoryview]:
+        passes.append(end - start)
+        return real_chunks(self, start, end)
 
-    monkeypatch.setattr(AppendOverlay, "_hash_base", spied_hash_base)
-    signed = sign_pdf(original, _request(dev_pki, level)).pdf
+    monkeypatch.setattr(AppendOverlay, "_base_chunks", spied_chunks)
+    if to_file:
+        source, target = tmp_path / "acte.pdf", tmp_path / "acte-signe.pdf"
+        source.write_bytes(original)
+        with source.open("rb") as handle, target.open("wb") as output:
+            sign_file_to(handle, _request(dev_pki, level), output)
+        signed = target.read_bytes()
+    else:
+        signed = sign_pdf(original, _request(dev_pki, level)).pdf
     assert _signed_digests_match_the_file(signed) == (2 if level is PadesLevel.B_LTA else 1)
     assert sum(read_back) < 64 * 1024, f"{sum(read_back)} bytes read back through the stream"
-    assert sum(hashed) == len(original)
+    assert passes == [len(original)]
+
+
+def test_writing_and_hashing_in_one_pass_while_a_digest_waits() -> None:
+    base = os.urandom(5 * HASH_CHUNK_BYTES + 77)
+    for _ in range(20):  # whichever thread takes the document's hash first
+        overlay = AppendOverlay(base)
+        overlay.seek(0, io.SEEK_END)
+        overlay.write(b"<<mise a jour>>")
+        output = io.BytesIO()
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            written = pool.submit(overlay.write_base_to, output, hashing="sha256")
+            ranges = [(0, len(base) + 3), (len(base) + 9, overlay.size)]
+            got = overlay.digest("sha256", ranges)
+            assert written.result() == len(base)
+        assert got == _expected(overlay.getvalue(), ranges)
+        assert output.getvalue() == base
+
+
+def test_kernel_clone_shares_or_declines_without_writing(tmp_path: Path) -> None:
+    content = os.urandom(3 * 4096 + 100)
+    source = tmp_path / "source.pdf"
+    source.write_bytes(content)
+    with source.open("rb") as src:
+        with (tmp_path / "copie").open("w+b") as out:
+            if kernel_clone(src, out, len(content)):  # XFS with reflink, Btrfs
+                assert out.tell() == len(content)
+                out.write(b"apres")
+                out.flush()
+                out.seek(0)
+                assert out.read() == content + b"apres"
+            else:  # ext4, tmpfs: nothing written, position unchanged
+                assert out.tell() == 0 and out.read() == b""
+        assert not kernel_clone(src, io.BytesIO(), len(content))  # no descriptor
+        with (tmp_path / "partiel").open("wb") as out:
+            assert not kernel_clone(src, out, 10)  # not the whole file
+        with (tmp_path / "ajout").open("ab") as out:
+            assert not kernel_clone(src, out, len(content))  # append mode
+        with (tmp_path / "decale").open("wb") as out:
+            out.write(b"avant")
+            assert not kernel_clone(src, out, len(content))  # a clone lands at 0 only
+    assert (tmp_path / "partiel").read_bytes() == b"" == (tmp_path / "ajout").read_bytes()
+    assert (tmp_path / "decale").read_bytes() == b"avant"
