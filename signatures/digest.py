@@ -14,7 +14,7 @@ For any other stream, when pyHanko is asked to write a copy (``in_place=False``)
 algorithm :mod:`hashlib` lacks, pyHanko's own method runs unchanged.
 
 Not done, measured instead (``bench/README.md``, "One hash per document"): hashing the mapped
-pages where they lie, without pyHanko's copy into its chunk buffer, costs 13-18 % more CPU than
+pages where they lie, without pyHanko's copy into its chunk buffer, costs 13-22 % more CPU than
 copying each chunk into a buffer that stays in the CPU cache and hashing it there, so
 :meth:`AppendOverlay.digest` keeps such a buffer.
 
