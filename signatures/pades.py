@@ -35,6 +35,7 @@ from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.errors import PathValidationError, ValidationError
 
+from signatures import digest
 from signatures.errors import (
     DocumentRefusedError,
     KeyStoreError,
@@ -49,6 +50,8 @@ from signatures.overlay import AppendOverlay, Document
 from signatures.pdfa import convert_to_pdfa, pdfa_shortcomings
 from signatures.signer_check import check_signing_certificate
 from signatures.tsa import timestamper_for
+
+digest.install()  # pyHanko hashes the document of our overlay once (signatures/digest.py)
 
 __all__ = [
     "DEFAULT_FONT",
@@ -409,8 +412,10 @@ def _signed_overlay(data: Document, request: SignRequest) -> tuple[AppendOverlay
 
 
 def _write_document(overlay: AppendOverlay, output: BinaryIO, source: BinaryIO | None) -> int:
+    """Write the document, hashing it on the way for the signature's digest (the algorithm
+    ``_sign_with`` asks pyHanko for): one pass over it, while the main thread prepares."""
     try:
-        return overlay.write_base_to(output, source)
+        return overlay.write_base_to(output, source, hashing="sha256")
     except (OSError, ValueError) as exc:
         raise SigningFailedError(f"Écriture du document signé impossible : {exc}") from exc
 
@@ -457,12 +462,14 @@ def sign_pdf_to(data: Document, request: SignRequest, output: BinaryIO) -> Signi
 def sign_file_to(source: BinaryIO, request: SignRequest, output: BinaryIO) -> SigningOutcome:
     """Sign the PDF in the open file ``source`` into ``output``, like :func:`sign_pdf_to`.
 
-    ``source`` is memory-mapped (never read into memory) for the checks and the hash. When
-    ``output`` is a regular file too, the unchanged document goes from file to file inside the
-    kernel (``copy_file_range``, else ``sendfile``; see :func:`signatures.overlay.kernel_copy`)
-    instead of a write from the mapping, and the incremental update follows: the same bytes.
-    A document changed before its first signature (form flattened, PDF/A conversion) is
-    written as with :func:`sign_pdf_to`. An empty file is refused (nothing to map).
+    ``source`` is memory-mapped (never read into memory) for the checks and the hash. The
+    document is read once: a second thread hashes it chunk by chunk for the signature's
+    digest and writes each chunk to ``output`` in the same pass; when both are regular files
+    on a file system that shares extents (XFS, Btrfs), the document is cloned instead
+    (:func:`signatures.overlay.kernel_clone`: nothing copied) and only hashed. The
+    incremental update follows: the same bytes either way. A document changed before its
+    first signature (form flattened, PDF/A conversion) is written from memory, in one pass
+    too. An empty file is refused (nothing to map).
     """
     fd = source.fileno()
     if os.fstat(fd).st_size == 0:

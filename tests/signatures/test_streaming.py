@@ -241,17 +241,18 @@ def test_kernel_copy_declines_what_is_not_a_whole_regular_file(tmp_path: Path) -
 def test_signing_file_to_file_is_the_document_then_the_update(
     dev_pki: DevPki, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, kernel: bool
 ) -> None:
-    """Byte for byte what the write path gives: the input file, then the appended update."""
-    if not kernel:
-        monkeypatch.setattr(overlay_module, "_KERNEL_COPIES", (_copies_refused,))
-    copies: list[int | None] = []
-    real_copy = overlay_module.kernel_copy
+    """Byte for byte what the write path gives: the input file, then the appended update.
 
-    def counted(source: BinaryIO, output: BinaryIO, count: int) -> int | None:
-        copies.append(real_copy(source, output, count))
-        return copies[-1]
+    The document is cloned where the file system can (``kernel_clone``), else hashed and
+    written in one pass; ``kernel`` False refuses the clone whatever the file system."""
+    clones: list[bool] = []
+    real_clone = overlay_module.kernel_clone
 
-    monkeypatch.setattr(overlay_module, "kernel_copy", counted)
+    def counted(source: BinaryIO, output: BinaryIO, count: int) -> bool:
+        clones.append(real_clone(source, output, count) if kernel else False)
+        return clones[-1]
+
+    monkeypatch.setattr(overlay_module, "kernel_clone", counted)
     tails: list[bytes] = []
     real_tail = AppendOverlay.write_appended_to
 
@@ -268,7 +269,7 @@ def test_signing_file_to_file_is_the_document_then_the_update(
     with source.open("rb") as handle, target.open("wb") as output:
         outcome = sign_file_to(handle, _request(dev_pki, PadesLevel.B_T), output)
     signed = target.read_bytes()
-    assert copies == [len(original) if kernel else None]
+    assert len(clones) == 1
     assert signed == original + tails[0]
     assert outcome.size == len(signed) and outcome.original is None
     assert source.read_bytes() == original
