@@ -13,12 +13,7 @@ from __future__ import annotations
 
 import email
 import email.policy
-import json
-import os
 import secrets
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -58,10 +53,11 @@ from engine.settings import (
 from engine.worker.app import connect_platform
 from tests.engine.support import luhn_siren
 from tests.fixtures.prefecture import Simulator
+from tests.fixtures.processes import Process, run_dematflow
+from tests.fixtures.processes import worker as start_worker
 from tests.fixtures.services import BROKER_PREFIX
 from tests.fixtures.smtp import SmtpServer
 
-ROOT = Path(__file__).resolve().parents[2]
 PARIS = ZoneInfo("Europe/Paris")
 SIREN = luhn_siren("21340017")
 TENANT_NAME = "Commune de Saint-Exemple"
@@ -83,73 +79,6 @@ def actor(login: str) -> Actor:
     return Actor(f"user:{login}", frozenset(roles), name)
 
 
-def settings_env(settings: Settings) -> dict[str, str]:
-    """The `DEMATFLOW_*` variables that give a subprocess (worker, CLI) these settings."""
-    s = settings
-    values: dict[str, Any] = {
-        "DATA_DIR": s.data_dir,
-        "DATABASE_URL": s.resolved_database_url(),
-        "SECRET_KEY": s.secret_key,
-        "BROKER__URL": s.broker.url,
-        "BROKER__KEY_PREFIX": s.broker.key_prefix,
-        "BROKER__VISIBILITY_TIMEOUT": s.broker.visibility_timeout,
-        "STORAGE__ENDPOINT": s.storage.endpoint,
-        "STORAGE__ACCESS_KEY": s.storage.access_key,
-        "STORAGE__SECRET_KEY": s.storage.secret_key,
-        "STORAGE__BUCKET_PREFIX": s.storage.bucket_prefix,
-        "STORAGE__HOLDS__ACCESS_KEY": s.storage.holds.access_key,
-        "STORAGE__HOLDS__SECRET_KEY": s.storage.holds.secret_key,
-        "STORAGE__BUCKET_ADMIN__ACCESS_KEY": s.storage.bucket_admin.access_key,
-        "STORAGE__BUCKET_ADMIN__SECRET_KEY": s.storage.bucket_admin.secret_key,
-        "PKI__DEV_DIR": s.pki.dev_dir,
-        "SMTP__HOST": s.smtp.host,
-        "SMTP__PORT": s.smtp.port,
-        "SMTP__SENDER": s.smtp.sender,
-        "SMTP__SENDER_NAME": s.smtp.sender_name,
-        "ACTES__BASE_URL": s.actes.base_url,
-        "ACTES__CLIENT_CERT": s.actes.client_cert,
-        "ACTES__CLIENT_KEY": s.actes.client_key,
-        "ACTES__CA_BUNDLE": s.actes.ca_bundle,
-        "ACTES__TIMEOUT_SECONDS": s.actes.timeout_seconds,
-        "OPERATION_MODULES": json.dumps(s.operation_modules),
-    }
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEMATFLOW_")}
-    env.update({f"DEMATFLOW_{k}": str(v) for k, v in values.items() if v is not None})
-    env["PYTHONPATH"] = str(ROOT)
-    return env
-
-
-class Worker:
-    """`dematflow worker` in its own process group, on every queue."""
-
-    def __init__(self, settings: Settings, log: Path) -> None:
-        self.log_path = log
-        self._log = log.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "engine.cli.main", "worker", "--concurrency", "1"],
-            cwd=ROOT,
-            env=settings_env(settings),
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def check_alive(self) -> None:
-        if self.process.poll() is not None:
-            tail = self.log_path.read_text(errors="replace")[-3000:]
-            raise AssertionError(f"the worker exited ({self.process.returncode}):\n{tail}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self._log.close()
-
-
 @dataclass
 class CliResult:
     returncode: int
@@ -163,7 +92,7 @@ class Stack:
 
     platform: Platform
     settings: Settings
-    worker: Worker
+    worker: Process
     smtp: SmtpServer
     prefecture: Simulator
     pki: DevPki
@@ -338,15 +267,7 @@ class Stack:
 
     def cli(self, *args: str) -> CliResult:
         started = time.monotonic()
-        completed = subprocess.run(
-            [sys.executable, "-m", "engine.cli.main", *args],
-            cwd=ROOT,
-            env=settings_env(self.settings),
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-        )
+        completed = run_dematflow(self.settings, *args)
         self.timings[f"cli {args[0]} {args[1]}"] = time.monotonic() - started
         return CliResult(completed.returncode, completed.stdout, completed.stderr)
 
@@ -471,7 +392,7 @@ def stack(
     _deploy_and_seed(settings)
     smtp_server.clear()  # the server lives for the session: keep this test's mail only
     _app, platform = connect_platform(settings)
-    worker = Worker(settings, tmp_path / "worker.log")
+    worker = start_worker(settings, tmp_path / "worker.log")
     stack = Stack(platform, settings, worker, smtp_server, prefecture, dev_pki, tmp_path)
     try:
         yield stack

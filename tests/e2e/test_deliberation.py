@@ -26,7 +26,8 @@ from engine.services import cases as case_services
 from engine.services.documents import add_case_document
 from engine.services.publication import list_register
 from signatures import ValidationOptions, validate_pdf_for_archive
-from tests.e2e.conftest import TENANT_NAME, Stack, Worker, actor
+from tests.e2e.conftest import TENANT_NAME, Stack, actor
+from tests.fixtures.processes import worker
 
 pytestmark = pytest.mark.integration
 
@@ -244,7 +245,7 @@ def test_deliberation_from_draft_to_verified_archive(stack: Stack) -> None:
 
     # From here on a worker runs the service tasks, on the real clock. The fixture stops the
     # worker it started (stopped above); this one is stopped here.
-    stack.worker = Worker(stack.settings, stack.tmp / "worker-apres-seance.log")
+    stack.worker = worker(stack.settings, stack.tmp / "worker-apres-seance.log")
     try:
         _after_the_session(stack, deliberation, session_at)
     finally:

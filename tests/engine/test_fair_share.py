@@ -3,32 +3,28 @@ on Redis and PostgreSQL), and no job is lost, handed over twice or run twice."""
 
 from __future__ import annotations
 
-import json
-import os
 import secrets
 import shutil
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
-from engine.bootstrap import Platform, build_operations, build_platform
+from engine.bootstrap import Platform
 from engine.domain.model import Job, JobState
 from engine.persistence import tables as t
-from engine.services.admin import deploy_directory
 from engine.settings import BrokerSettings, Settings
 from engine.worker import broker_files
-from engine.worker.app import connect_platform, relay_outbox
+from engine.worker.app import relay_outbox
 from engine.worker.fair_share import Pump, plan_release, priority_for
 from tests.engine.support import SIREN_A, SIREN_B, complete, make_tenants, start
-from tests.engine.test_worker import ROOT, Worker, _wait
-from tests.fixtures.services import BROKER_PREFIX, TEST_OPERATIONS, TEST_PROCEDURES
+from tests.fixtures.processes import producer as producer_platform
+from tests.fixtures.processes import wait_for, worker
+from tests.fixtures.services import BROKER_PREFIX, TEST_OPERATIONS
 
 BURST = 10
 
@@ -83,44 +79,14 @@ def producer(
         operation_modules=[TEST_OPERATIONS],
         broker=broker_settings,
         fair_share_depth=depth,
+        secret_key=secrets.token_urlsafe(32),  # production processes refuse the default
     )
-    setup = build_platform(settings)
-    with setup.uow() as uow:
-        deploy_directory(
-            uow, TEST_PROCEDURES, operations=build_operations(settings), now=datetime.now(UTC)
-        )
-        uow.commit()
-    setup.db.dispose()
-    _app, p = connect_platform(settings)
-    make_tenants(p)
-    yield p, settings
-    p.db.dispose()
+    with producer_platform(settings) as p:
+        yield p, settings
     # kombu's filesystem transport keeps its bindings for the whole process: a later test on
     # another data dir would take its queue as bound and its messages would go nowhere.
     kombu_state: Any = broker_files.Transport.global_state
     kombu_state.clear()
-
-
-def _embedded_worker(self: Worker, settings: Settings, log: Path) -> None:
-    """`Worker` on the embedded default: the file broker under the data dir, SQLite."""
-    env = {
-        **os.environ,
-        "DEMATFLOW_DATABASE_URL": settings.resolved_database_url(),
-        "DEMATFLOW_OPERATION_MODULES": json.dumps(settings.operation_modules),
-        "DEMATFLOW_DATA_DIR": str(settings.data_dir),
-        "DEMATFLOW_SECRET_KEY": secrets.token_urlsafe(32),
-        "PYTHONPATH": str(ROOT),
-    }
-    env.pop("DEMATFLOW_BROKER__URL", None)
-    self.log = log.open("ab")
-    self.process = subprocess.Popen(
-        [sys.executable, "-m", "engine.cli.main", "worker", "--concurrency", "1"],
-        cwd=ROOT,
-        env=env,
-        stdout=self.log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
 
 
 def _all_jobs(p: Platform) -> list[tuple[str, str, int, int, datetime | None]]:
@@ -141,28 +107,22 @@ def _all_jobs(p: Platform) -> list[tuple[str, str, int, int, datetime | None]]:
     indirect=True,
 )
 def test_a_small_tenants_job_is_not_starved_behind_a_burst(
-    producer: tuple[Platform, Settings], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    producer: tuple[Platform, Settings], tmp_path: Path
 ) -> None:
     p, settings = producer
-    monkeypatch.setenv("DEMATFLOW_FAIR_SHARE_DEPTH", str(settings.fair_share_depth))
-    if settings.broker.url is None:
-        monkeypatch.setattr(Worker, "__init__", _embedded_worker)
     for _ in range(BURST):
         case = start(p, "service_test")
         complete(p, case, "saisir", {"mode": "compter", "attente": 0.2})
     relay_outbox(p)  # the beat during the burst: nothing is handed over twice
     small = start(p, "service_test", tenant=SIREN_B)
     complete(p, small, "saisir", {"mode": "compter", "attente": 0.2}, tenant=SIREN_B)
-    worker = Worker(settings, tmp_path / "worker.log")
-    try:
-        _wait(
+    with worker(settings, tmp_path / "worker.log") as work:
+        wait_for(
             lambda: all(row[1] == JobState.DONE for row in _all_jobs(p)),
             120,
             "every job to finish",
-            worker,
+            work,
         )
-    finally:
-        worker.stop()
     jobs = _all_jobs(p)
     assert len(jobs) == BURST + 1
     assert {(runs, deliveries) for _, _, runs, deliveries, _ in jobs} == {(1, 1)}, (

@@ -14,8 +14,9 @@ from engine.domain.model import CaseStatus, JobState
 from engine.persistence import tables as t
 from engine.services.archives.journal_checks import verify_journal
 from tests.engine.support import SIREN_A, complete, get, start
-from tests.faults.processes import Web, fault_settings, producer, wait_for, worker
+from tests.faults.support import fault_settings
 from tests.fixtures.private_services import PrivatePostgres
+from tests.fixtures.processes import Web, producer, wait_for, worker
 
 pytestmark = pytest.mark.faults
 
@@ -30,9 +31,10 @@ def test_database_stopped_mid_run_and_back(
 ) -> None:
     settings = fault_settings(private_pg_database_url, private_redis_url, tmp_path / "data")
     with producer(settings) as p:
-        web = Web(settings, tmp_path / "web.log")
-        work = worker(settings, tmp_path / "worker.log")
-        try:
+        with (
+            Web(settings, tmp_path / "web.log") as web,
+            worker(settings, tmp_path / "worker.log") as work,
+        ):
             assert web.client.get(f"/registre/{SIREN_A}").status_code == 200
             cases = [start(p, "service_test") for _ in range(CASES)]
             for case in cases:
@@ -73,9 +75,6 @@ def test_database_stopped_mid_run_and_back(
 
             wait_for(all_completed, 90, "every case to complete", work)
             assert web.client.get(f"/registre/{SIREN_A}").status_code == 200
-        finally:
-            web.stop()
-            work.stop()
         assert "Traceback" not in web.output(), web.output()[-3000:]
         assert "ne répond pas ; réessayez dans quelques instants ; nouvel essai" in work.output(), (
             "the worker met the outage"

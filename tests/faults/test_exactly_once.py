@@ -43,8 +43,9 @@ from tests.engine.connectors.helpers import (
     tiers_transactions,
 )
 from tests.engine.support import SIREN_A, start
-from tests.faults.processes import fault_settings, producer, wait_for, worker
+from tests.faults.support import fault_settings
 from tests.fixtures.prefecture import Simulator
+from tests.fixtures.processes import producer, wait_for, worker
 
 pytestmark = pytest.mark.faults
 
@@ -122,19 +123,13 @@ def test_act_accepted_then_worker_killed_is_transmitted_once(
     with producer(settings, PROCEDURES) as p:
         case = start_actes_case(p)
         act_id = f"034-{SIREN_A}-20260302-{case_data(p, case)['numero_acte']}-DE"
-        first = worker(settings, tmp_path / "worker-1.log")
-        try:
+        with worker(settings, tmp_path / "worker-1.log") as first:
             wait_for(lambda: bool(tiers_transactions(prefecture, act_id)), 60, "the act", first)
             first.kill_hard()  # the prefecture has the act; the worker had not recorded it
-        finally:
-            first.stop()
         (job,) = jobs(p, case, "connectors.actes_transmit")
         assert job.state == JobState.RUNNING and not journal(p, case, "actes.transmitted")
-        second = worker(settings, tmp_path / "worker-2.log")
-        try:
+        with worker(settings, tmp_path / "worker-2.log") as second:
             wait_for(lambda: _done(p, case, "connectors.actes_transmit"), 60, "the retry", second)
-        finally:
-            second.stop()
         assert len(tiers_transactions(prefecture, act_id)) == 1, "the act was sent twice"
         (sent,) = journal(p, case, "actes.transmitted")
         assert sent.payload["rejoue"] is True, "the retry found the accepted transmission"
@@ -150,18 +145,12 @@ def test_mail_accepted_then_worker_killed_is_delivered_once(
     drop, _port = mail_drop
     with producer(settings, PROCEDURES) as p:
         case = _start_mail_case(p)
-        first = worker(settings, tmp_path / "worker-1.log")
-        try:
+        with worker(settings, tmp_path / "worker-1.log") as first:
             wait_for(drop.stored.is_set, 60, "the mail", first)
             first.kill_hard()  # the relay has the mail; the worker had not recorded it
-        finally:
-            first.stop()
         assert not journal(p, case, "mail.sent")
-        second = worker(settings, tmp_path / "worker-2.log")
-        try:
+        with worker(settings, tmp_path / "worker-2.log") as second:
             wait_for(lambda: _done(p, case, "connectors.send_mail"), 60, "the retry", second)
-        finally:
-            second.stop()
         files = sorted(drop.directory.glob("*.eml"))
         # Handed over twice (SMTP cannot tell the retry it arrived), kept once by the receiver.
         assert drop.deliveries == 2

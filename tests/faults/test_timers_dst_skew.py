@@ -19,11 +19,7 @@ by the gap, one the autumn change repeats is its first occurrence (`engine.runti
 
 from __future__ import annotations
 
-import os
 import secrets
-import signal
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -43,10 +39,10 @@ from engine.services import cases as case_services
 from engine.services.admin import deploy_directory
 from engine.settings import BrokerSettings, Settings
 from tests.engine.support import luhn_siren
+from tests.fixtures.processes import Process, beat, worker
 
 pytestmark = pytest.mark.faults
 
-ROOT = Path(__file__).resolve().parents[2]
 PROCEDURES = Path(__file__).parent / "procedures"
 PARIS = ZoneInfo("Europe/Paris")
 FAKETIME = Path("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1")
@@ -137,47 +133,6 @@ def faketime_env(shift: timedelta) -> dict[str, str]:
         "LD_PRELOAD": str(FAKETIME),
         "FAKETIME": f"{seconds:+d}",
     }
-
-
-class Process:
-    """`dematflow <command>` in its own process group, its clock `shift` off the real time."""
-
-    def __init__(self, command: list[str], settings: Settings, shift: timedelta, log: Path):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("DEMATFLOW_")}
-        env.update(
-            DEMATFLOW_DATA_DIR=str(settings.data_dir),
-            DEMATFLOW_DATABASE_URL=settings.resolved_database_url(),
-            DEMATFLOW_SECRET_KEY=settings.secret_key,
-            DEMATFLOW_BROKER__URL=str(settings.broker.url),
-            DEMATFLOW_BROKER__KEY_PREFIX=settings.broker.key_prefix,
-            PYTHONPATH=str(ROOT),
-            **faketime_env(shift),
-        )
-        self.log = log
-        self._out = log.open("ab")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "engine.cli.main", *command],
-            cwd=ROOT,
-            env=env,
-            stdout=self._out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-
-    def check_alive(self) -> None:
-        if self.process.poll() is not None:
-            tail = self.log.read_text(errors="replace")[-3000:]
-            raise AssertionError(f"{self.process.args} exited:\n{tail}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.process.pid, signal.SIGKILL)
-                self.process.wait()
-        self._out.close()
 
 
 @pytest.fixture
@@ -280,19 +235,15 @@ def test_no_timer_fires_early_nor_a_minute_late(
     }
     set_clocks(p, {tenant: due - LEAD for tenant, due in first.items()})
     settings = p.settings
-    worker = Process(
-        ["worker", "--concurrency", "1"], settings, worker_shift, tmp_path / "worker.log"
-    )
-    beat = Process(["beat"], settings, beat_shift, tmp_path / "beat.log")
-    processes = [worker, beat]
-    try:
+    with (
+        worker(settings, tmp_path / "worker.log", faketime_env(worker_shift)) as work,
+        beat(settings, tmp_path / "beat.log", faketime_env(beat_shift)) as scheduler,
+    ):
+        processes = [work, scheduler]
         seen = watch(p, cases, 1, processes)
         second = min(t.due for t in TIMERS if t.phase == 2)
         set_clocks(p, {AUTUMN: max(second - NEXT_LEAD, tenant_time(p, AUTUMN))})
         seen.update({t: at for t, at in watch(p, cases, 2, processes).items() if t not in seen})
-    finally:
-        beat.stop()
-        worker.stop()
     late = {t.name: "jamais" for t in TIMERS if t not in seen}
     late.update({t.name: str(at - t.due) for t, at in seen.items() if at - t.due > LATEST})
     early = {t.name: str(t.due - at) for t, at in seen.items() if at < t.due}

@@ -17,10 +17,8 @@ from __future__ import annotations
 
 import gzip
 import json
-import os
 import shutil
 import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta
@@ -39,6 +37,7 @@ from engine.services.messages import MessageOrigin
 from engine.services.steps import load_case, save_loaded
 from engine.settings import Settings
 from tests.fixtures.private_services import PrivatePostgres, _pg_bin
+from tests.fixtures.processes import run_dematflow
 from tests.support.scenarios import _apply_step
 
 pytestmark = pytest.mark.faults
@@ -46,23 +45,6 @@ pytestmark = pytest.mark.faults
 ROOT = Path(__file__).resolve().parents[2]
 FIXTURE = ROOT / "tests" / "fixtures" / "releases" / "83599e0"
 PREFECTURE = Actor.system("actes")
-
-
-def dematflow(settings: Settings, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DEMATFLOW_")}
-    env.update(
-        DEMATFLOW_DATA_DIR=str(settings.data_dir),
-        DEMATFLOW_DATABASE_URL=settings.resolved_database_url(),
-        PYTHONPATH=str(ROOT),
-    )
-    return subprocess.run(
-        [sys.executable, "-m", "engine.cli.main", *args],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -101,7 +83,7 @@ def upgraded(dialect: str, request: pytest.FixtureRequest, tmp_path: Path) -> It
             timeout=120,
         )
     settings = Settings(data_dir=tmp_path / "data", database_url=url)
-    result = dematflow(settings, "db", "upgrade")
+    result = run_dematflow(settings, "db", "upgrade", timeout=300)
     assert result.returncode == 0, result.stderr[-3000:]
     yield settings
     if dialect == "postgresql":
@@ -197,5 +179,7 @@ def test_cases_of_release_83599e0_continue_after_db_upgrade(
                 got = loaded.runtime.data.get(key)
                 failures[f"{entry['scenario']} après {entry['done']}"] = f"{key}={got!r}"
     assert not failures, json.dumps(failures, ensure_ascii=False, indent=1)
-    verified = dematflow(upgraded, "audit", "verify", "--tenant", tenant, "--chain-only")
+    verified = run_dematflow(
+        upgraded, "audit", "verify", "--tenant", tenant, "--chain-only", timeout=300
+    )
     assert verified.returncode == 0, verified.stdout + verified.stderr

@@ -17,7 +17,8 @@ from engine.domain.model import CaseStatus, Job, JobState
 from engine.operations.runner import MAX_ATTEMPTS
 from engine.settings import Settings
 from tests.engine.support import SIREN_A, complete, get, start
-from tests.faults.processes import Process, fault_settings, producer, wait_for, worker
+from tests.faults.support import fault_settings
+from tests.fixtures.processes import Process, producer, wait_for, worker
 
 pytestmark = pytest.mark.faults
 
@@ -86,11 +87,8 @@ def test_ten_kills_do_not_dead_letter_a_healthy_job(
     case = start(p, "service_test")
     complete(p, case, "saisir", {"mode": "compter", "attente": 1})
     began = time.monotonic()
-    current = _kill_each_run(p, case.id, settings, tmp_path, 10, whole=1)
-    try:
+    with _kill_each_run(p, case.id, settings, tmp_path, 10, whole=1) as current:
         wait_for(lambda: get(p, case).status == CaseStatus.COMPLETED, 90, "the case", current)
-    finally:
-        current.stop()
     print(f"10 kills and completion in {time.monotonic() - began:.1f} s")
     job = _job(p, case.id)
     # Before, each run counted as an attempt: the sixth run found 5/5 and dead-lettered it.
@@ -111,8 +109,7 @@ def test_a_job_that_kills_its_worker_every_time_is_dead_lettered(
     with producer(settings) as p:
         case = start(p, "service_test")
         complete(p, case, "saisir", {"mode": "compter", "attente": 2})
-        current = worker(settings, tmp_path / "worker.log", env)
-        try:
+        with worker(settings, tmp_path / "worker.log", env) as current:
             seen = 0
             while True:
                 job = _next_run(p, case.id, seen, current)
@@ -121,8 +118,6 @@ def test_a_job_that_kills_its_worker_every_time_is_dead_lettered(
                 seen = job.attempts + job.interruptions
                 for pid in current.children():
                     os.kill(pid, signal.SIGKILL)  # the job takes its worker down, every time
-        finally:
-            current.stop()
         assert (job.attempts, job.interruptions) == (1, 3)
         assert "interrompu 3 fois" in (job.error or "")
         failed = get(p, case)
