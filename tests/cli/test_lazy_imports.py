@@ -5,6 +5,8 @@ are `bench/bench_startup.py`'s)."""
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -57,9 +59,16 @@ print(json.dumps({"failed": failed, "modules": sorted({m.split(".")[0] for m in 
 """
 
 
-def _loaded(script: str) -> dict[str, list[str]]:
+def _loaded(
+    script: str, *args: str, env: dict[str, str] | None = None
+) -> dict[str, list[str]]:
     done = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", script, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     result: dict[str, list[str]] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -89,6 +98,55 @@ def test_web_and_worker_modules_load_only_what_readiness_needs() -> None:
     )
     loaded = {m.split(".")[0] for m in _loaded(script)["modules"]}
     assert not loaded & {"SpiffWorkflow", "minio", "lxml", "httpx"}, "le worker charge trop tôt"
+
+
+JOB_MACHINERY = (
+    "sqlalchemy",
+    "engine.bootstrap",
+    "engine.operations",
+    "engine.persistence",
+    "engine.services",
+    "engine.worker.fair_share",
+)
+"""What a worker's first job imports (in the pool process that runs it), not its start."""
+
+_WORKER_READY_SCRIPT = """
+import json, os, sys
+from celery.signals import worker_ready
+
+def ready(**_kwargs):
+    os.write(1, (json.dumps({"modules": sorted(sys.modules)}) + "\\n").encode())
+    os._exit(0)
+
+worker_ready.connect(ready, weak=False)
+from engine.cli.main import main
+sys.argv = ["dematflow", *sys.argv[1:]]
+main()
+"""
+
+
+def test_worker_is_ready_without_the_job_machinery(tmp_path: Path) -> None:
+    """The real `dematflow worker` (embedded file broker, JSON logs) until Celery's
+    `worker_ready`: Celery, kombu and the settings only."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEMATFLOW_")}
+    env.update(DEMATFLOW_DATA_DIR=str(tmp_path), DEMATFLOW_SECRET_KEY=secrets.token_urlsafe(48))
+    loaded = _loaded(_WORKER_READY_SCRIPT, "worker", "--concurrency", "1", "--quiet", env=env)["modules"]
+    assert "celery.worker" in loaded
+    early = sorted(
+        m for m in loaded if any(m == h or m.startswith(f"{h}.") for h in JOB_MACHINERY)
+    )
+    assert not early, f"le worker charge avant d'être prêt : {', '.join(early)}"
+
+
+def test_redis_priority_steps_are_those_of_fair_share(tmp_path: Path) -> None:
+    """The worker module spells fair share's priority levels (fair share imports SQLAlchemy)."""
+    from engine.settings import BrokerSettings, Settings
+    from engine.worker import app as worker_app
+    from engine.worker import fair_share
+
+    s = Settings(data_dir=tmp_path, broker=BrokerSettings(url="redis://127.0.0.1:6379/0"))
+    options = worker_app.broker_options(s)["broker_transport_options"]
+    assert options["priority_steps"] == list(fair_share.PRIORITY_STEPS)
 
 
 def test_values_written_out_for_help_match_the_libraries() -> None:
