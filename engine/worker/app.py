@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -180,13 +181,20 @@ def _reset_after_fork(**_kwargs: Any) -> None:
 
 
 @worker_ready.connect  # type: ignore[untyped-decorator]
-def _check_archive_storage(**_kwargs: Any) -> None:
-    """Start-up: every tenant bucket must have Object Lock; archiving into one without is refused."""
+def _start_archive_storage_check(**_kwargs: Any) -> None:
+    """In a thread: it only logs, and the job machinery this process imports for it (a pool
+    process imports its own for its first job) would otherwise hold back the first dispatch."""
+    threading.Thread(target=_check_archive_storage, name="controle-stockage", daemon=True).start()
+
+
+def _check_archive_storage() -> None:
+    """Start-up: every tenant bucket must have Object Lock; archiving into one without is refused.
+    It reads the tenants without a writer's lock (SQLite: the first job may be writing)."""
     from engine.services.archives.setup import archive_setup, check_archive_storage
 
     try:
         p = platform()
-        problems = check_archive_storage(p.uow, archive_setup(p.settings))
+        problems = check_archive_storage(p.reader, archive_setup(p.settings))
     except Exception as exc:  # the worker still runs its other queues
         log.warning("vérification du stockage d'archives impossible : %s", exc)
         return
