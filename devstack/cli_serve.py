@@ -200,8 +200,8 @@ def _once_served(
 
 def _prepare_database(s: Settings, timings: list[str]) -> None:
     """Migrate the schema and deploy the procedures (`engine.bootstrap.prepare_database`), then
-    import the web application uvicorn serves (an import error shows again when uvicorn
-    imports it, with its traceback)."""
+    import the web application uvicorn serves and its routers (an import error shows again when
+    uvicorn imports it or its first page includes them, with its traceback)."""
     from engine.bootstrap import build_platform, prepare_database
 
     with _phase("base et procédures", timings):
@@ -211,7 +211,9 @@ def _prepare_database(s: Settings, timings: list[str]) -> None:
         finally:
             platform.db.dispose()
     with _phase("import de l'application web", timings), contextlib.suppress(Exception):
-        importlib.import_module(WEB_APP.partition(":")[0])
+        # With its routers' modules, which its first page includes (`web.app.FeatureRoutes`):
+        # imported here, beside the embedded services' start, not after them.
+        importlib.import_module(WEB_APP.partition(":")[0]).feature_routers()
 
 
 def _write_descriptor(

@@ -12,13 +12,13 @@ import json
 import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from engine.bootstrap import Platform
-from engine.operations.base import OperationFailed
+if TYPE_CHECKING:
+    from engine.bootstrap import Platform
 
 request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
 case_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("case_id", default=None)
@@ -104,6 +104,8 @@ class PlatformCollector(Collector):
     def _queue_depth(self, waiting: dict[str, int]) -> GaugeMetricFamily:
         """Jobs waiting per worker queue: what a horizontal autoscaler of the workers of one
         queue follows (docker/k8s/, docs/deployment.md)."""
+        from engine.operations.base import OperationFailed
+
         depth: dict[str, int] = dict.fromkeys(self.platform.operations.queues(), 0)
         for operation, count in waiting.items():
             try:

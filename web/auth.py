@@ -20,8 +20,6 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBasic, HTTPBearer
 
 from engine.bootstrap import Platform
 from engine.domain.model import Actor, Tenant
-from engine.services import second_factor
-from engine.services.admin import check_password
 from engine.services.queries import accounts as account_queries
 from engine.services.unit_of_work import UnitOfWork
 from web.deps import UowDep
@@ -136,6 +134,8 @@ class TooManyAttempts(Exception):
 
 
 def _principal(unit: UnitOfWork, row: Any, *, confirmed: bool = False) -> Principal:
+    from engine.services import second_factor  # cryptography, segno: not for a probe
+
     enrolled, required = second_factor.gate(unit, row.id)
     return Principal(
         row.id,
@@ -162,6 +162,8 @@ def authenticate(
     """Check a username and password; TooManyAttempts after repeated failures or too soon
     after the last one (progressive delay). With a second factor the attempt stays counted
     until the code is checked too (a right password does not reset the code's attempts)."""
+    from engine.services.admin import check_password  # argon2, the BPMN runtime: idem
+
     username = username.strip().lower()
     # Counted before the check: a strict bound across processes. On SQLite the count is in the
     # request's transaction, so a failure commits it here.
@@ -325,6 +327,8 @@ def _api_code(
 ) -> None:
     """HTTP Basic for an account with a second factor also needs a fresh code in `X-OTP`
     (obtain a bearer token with it, then use the token): tokens are only issued after both."""
+    from engine.services import second_factor
+
     code = request.headers.get(OTP_HEADER, "")
     address = client_address(request)
     if code and second_factor.check_code(

@@ -1,24 +1,30 @@
-"""The Celery application: thin tasks that take ids and call plain service functions."""
+"""The Celery application: thin tasks that take ids and call plain service functions.
+
+A worker is ready to consume with Celery, kombu and the settings loaded: the job machinery
+(SQLAlchemy, the operations, fair share, the platform) is imported where a task or a producer
+first uses it, once per process (`tests/cli/test_lazy_imports.py`)."""
 
 from __future__ import annotations
 
 import logging
 import os
+import threading
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from celery import Celery
 from celery.signals import worker_process_init, worker_ready
 
-from engine import observability
-from engine.bootstrap import Platform, build_platform
 from engine.domain.errors import Unavailable
-from engine.operations.base import OperationRetry
 from engine.settings import Settings
-from engine.worker import broker_files, fair_share
+from engine.worker import broker_files
+
+if TYPE_CHECKING:
+    from engine.bootstrap import Platform
+    from engine.worker.fair_share import Pump
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +41,9 @@ SAE_PERIOD_S = 60.0
 """`engine.jobs.sae_polling.SAE_PERIOD_S`: transfers to the SAE are sent and followed each minute."""
 PERSONAL_DATA_PURGE_EVERY_S = 6 * 3600.0
 """The RGPD purge (`engine.jobs.personal_data`) runs four times a day: a delay ends at a day's end."""
+PRIORITY_STEPS = (0, 3, 6, 9)
+"""`engine.worker.fair_share.PRIORITY_STEPS` (a test keeps them equal): fair share imports the
+operations and SQLAlchemy, which a worker does not need before its first job."""
 
 CLOCK_SKEW_S = 300.0
 """How far apart the clocks of beat and the workers may be. Celery dates a periodic task's
@@ -57,7 +66,7 @@ def broker_options(settings: Settings) -> dict[str, Any]:
                 "visibility_timeout": settings.broker.visibility_timeout,
                 "unacked_restore_interval": 1,
                 "unacked_restore_throttle": 1,
-                "priority_steps": list(fair_share.PRIORITY_STEPS),
+                "priority_steps": list(PRIORITY_STEPS),
                 **(
                     {"global_keyprefix": settings.broker.key_prefix}
                     if settings.broker.key_prefix
@@ -150,13 +159,19 @@ _STATE: dict[str, Any] = {}
 
 
 def platform() -> Platform:
-    """One Platform per process, built after the fork (DB pools and PKCS#11 sessions don't fork)."""
+    """One Platform per process, built after the fork (DB pools and PKCS#11 sessions don't fork)
+    by the process's first job (or the start-up check of the archive storage, once ready)."""
     current = _STATE.get("platform")
     if current is None or _STATE.get("pid") != os.getpid():
+        from engine.bootstrap import build_platform
+        from engine.worker import fair_share
+
         settings: Settings = _STATE["settings"]
         current = build_platform(settings)
         current.dispatch = make_dispatcher(_STATE["app"], current)
         _STATE.update(platform=current, pid=os.getpid())
+        # In the process that runs the jobs (connected once: a dispatch uid).
+        fair_share.release_after_each_job(lambda: _release(platform()))
     return current
 
 
@@ -166,13 +181,20 @@ def _reset_after_fork(**_kwargs: Any) -> None:
 
 
 @worker_ready.connect  # type: ignore[untyped-decorator]
-def _check_archive_storage(**_kwargs: Any) -> None:
-    """Start-up: every tenant bucket must have Object Lock; archiving into one without is refused."""
+def _start_archive_storage_check(**_kwargs: Any) -> None:
+    """In a thread: it only logs, and the job machinery this process imports for it (a pool
+    process imports its own for its first job) would otherwise hold back the first dispatch."""
+    threading.Thread(target=_check_archive_storage, name="controle-stockage", daemon=True).start()
+
+
+def _check_archive_storage() -> None:
+    """Start-up: every tenant bucket must have Object Lock; archiving into one without is refused.
+    It reads the tenants without a writer's lock (SQLite: the first job may be writing)."""
     from engine.services.archives.setup import archive_setup, check_archive_storage
 
     try:
         p = platform()
-        problems = check_archive_storage(p.uow, archive_setup(p.settings))
+        problems = check_archive_storage(p.reader, archive_setup(p.settings))
     except Exception as exc:  # the worker still runs its other queues
         log.warning("vérification du stockage d'archives impossible : %s", exc)
         return
@@ -183,6 +205,8 @@ def _check_archive_storage(**_kwargs: Any) -> None:
 @contextmanager
 def job_log_context(p: Platform, job: str) -> Iterator[None]:
     """Log lines written while a job runs carry its id and its case's id (JSON log context)."""
+    from engine import observability
+
     tokens = [(observability.job_id, observability.job_id.set(job))]
     try:
         with p.uow() as uow:
@@ -198,6 +222,7 @@ def job_log_context(p: Platform, job: str) -> Iterator[None]:
 def _register_tasks(app: Celery) -> None:
     @app.task(name="dematflow.run_job", bind=True, max_retries=None, acks_late=True)  # type: ignore[untyped-decorator]
     def run_job_task(self: Any, job_id: str, resumed: str | None = None) -> str:
+        from engine.operations.base import OperationRetry
         from engine.operations.runner import (
             InterruptionLimit,
             JobNotReady,
@@ -328,6 +353,8 @@ def relay_outbox(p: Platform, *, everything: bool = False) -> int:
 
     `everything` (start-up of the embedded default, whose brokers lose fetched messages when a
     worker is killed) hands over again every unfinished job at once; jobs are idempotent."""
+    from engine.worker import fair_share
+
     if not isinstance(p.dispatch, fair_share.Pump):
         return 0
     stale_after = timedelta(seconds=0 if everything else p.settings.worker_stale_after)
@@ -335,6 +362,8 @@ def relay_outbox(p: Platform, *, everything: bool = False) -> int:
 
 
 def _release(p: Platform) -> None:
+    from engine.worker import fair_share
+
     if isinstance(p.dispatch, fair_share.Pump):
         try:
             p.dispatch.release()
@@ -342,9 +371,10 @@ def _release(p: Platform) -> None:
             log.warning("libération des traitements en attente impossible : %s", exc)
 
 
-def make_dispatcher(app: Celery, p: Platform) -> fair_share.Pump:
+def make_dispatcher(app: Celery, p: Platform) -> Pump:
     """Release committed jobs to their kind's queue (engine, signing, sealing, connectors,
     audits), fairly between tenants."""
+    from engine.worker import fair_share
 
     def send(job_id: uuid.UUID, queue: str, priority: int) -> None:
         app.send_task("dematflow.run_job", args=[str(job_id)], queue=queue, priority=priority)
@@ -360,6 +390,8 @@ def broker_ping(app: Celery) -> None:
 
 def connect_platform(settings: Settings) -> tuple[Celery, Platform]:
     """For producers (web, CLI): a Platform whose committed jobs go to the broker."""
+    from engine.bootstrap import build_platform
+
     app = make_celery(settings)
     p = build_platform(settings)
     p.dispatch = make_dispatcher(app, p)
@@ -371,7 +403,6 @@ def configure(settings: Settings) -> Celery:
     app = make_celery(settings)
     _STATE["settings"] = settings
     _STATE["app"] = app
-    fair_share.release_after_each_job(lambda: _release(platform()))
     return app
 
 

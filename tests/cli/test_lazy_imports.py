@@ -5,6 +5,8 @@ are `bench/bench_startup.py`'s)."""
 from __future__ import annotations
 
 import json
+import os
+import secrets
 import subprocess
 import sys
 from pathlib import Path
@@ -57,9 +59,14 @@ print(json.dumps({"failed": failed, "modules": sorted({m.split(".")[0] for m in 
 """
 
 
-def _loaded(script: str) -> dict[str, list[str]]:
+def _loaded(script: str, *args: str, env: dict[str, str] | None = None) -> dict[str, list[str]]:
     done = subprocess.run(
-        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=300
+        [sys.executable, "-c", script, *args],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
     )
     assert done.returncode == 0, done.stderr
     result: dict[str, list[str]] = json.loads(done.stdout.strip().splitlines()[-1])
@@ -89,6 +96,120 @@ def test_web_and_worker_modules_load_only_what_readiness_needs() -> None:
     )
     loaded = {m.split(".")[0] for m in _loaded(script)["modules"]}
     assert not loaded & {"SpiffWorkflow", "minio", "lxml", "httpx"}, "le worker charge trop tôt"
+
+
+JOB_MACHINERY = (
+    "sqlalchemy",
+    "engine.bootstrap",
+    "engine.operations",
+    "engine.persistence",
+    "engine.services",
+    "engine.worker.fair_share",
+)
+"""What a worker's first job imports (in the pool process that runs it), not its start."""
+
+_WORKER_READY_SCRIPT = """
+import json, os, sys
+from celery.signals import worker_ready
+
+def ready(**_kwargs):
+    os.write(1, (json.dumps({"modules": sorted(sys.modules)}) + "\\n").encode())
+    os._exit(0)
+
+worker_ready.connect(ready, weak=False)
+from engine.cli.main import main
+sys.argv = ["dematflow", *sys.argv[1:]]
+main()
+"""
+
+
+def test_worker_is_ready_without_the_job_machinery(tmp_path: Path) -> None:
+    """The real `dematflow worker` (embedded file broker, JSON logs) until Celery's
+    `worker_ready`: Celery, kombu and the settings only."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DEMATFLOW_")}
+    env.update(DEMATFLOW_DATA_DIR=str(tmp_path), DEMATFLOW_SECRET_KEY=secrets.token_urlsafe(48))
+    loaded = _loaded(_WORKER_READY_SCRIPT, "worker", "--concurrency", "1", "--quiet", env=env)[
+        "modules"
+    ]
+    assert "celery.worker" in loaded
+    early = sorted(m for m in loaded if any(m == h or m.startswith(f"{h}.") for h in JOB_MACHINERY))
+    assert not early, f"le worker charge avant d'être prêt : {', '.join(early)}"
+
+
+FEATURES = ("web.api", "web.pages", "web.previews", "web.templating", "web.oidc")
+"""The routers and what only they use: imported by the first request that is not a probe."""
+FEATURE_LIBRARIES = ("SpiffWorkflow", "jsonschema", "httpx", "argon2", "segno")
+
+_WEB_SCRIPT = """
+import json, sys
+from multiprocessing import forkserver
+from pathlib import Path
+from starlette.testclient import TestClient
+from engine.settings import Settings
+from web.app import create_app
+
+app = create_app(Settings(data_dir=Path(sys.argv[1]), secret_key="k" * 64))
+client = TestClient(app, follow_redirects=False)
+seen = {}
+for path in ("/health/live", "/health/ready", "/static/style.css", "/connexion"):
+    status = client.get(path).status_code
+    seen[path] = {
+        "status": status,
+        "modules": sorted(sys.modules),
+        "routes": len(app.routes),
+        "forkserver": forkserver._forkserver._forkserver_pid is not None,
+    }
+print(json.dumps(seen))
+"""
+
+
+def _under(modules: list[str], packages: tuple[str, ...]) -> list[str]:
+    return sorted(m for m in modules if any(m == p or m.startswith(f"{p}.") for p in packages))
+
+
+def test_web_probes_answer_before_the_routers_and_the_first_page_loads_them(
+    tmp_path: Path,
+) -> None:
+    """The web app built by the factory answers its probes and static files without importing
+    the API and page routers or starting the PDF sandbox; the first page request includes them
+    and starts it, and is answered."""
+    done = subprocess.run(
+        [sys.executable, "-c", _WEB_SCRIPT, str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    for probe in ("/health/live", "/health/ready", "/static/style.css"):
+        early = _under(seen[probe]["modules"], FEATURES + FEATURE_LIBRARIES)
+        assert not early, f"{probe} importe : {', '.join(early)}"
+        assert not seen[probe]["forkserver"], f"{probe} démarre le bac à sable PDF"
+    assert seen["/health/live"]["status"] == 200
+    page = seen["/connexion"]
+    assert page["status"] == 200
+    assert "web.pages.auth" in page["modules"] and "web.api.cases" in page["modules"]
+    assert page["routes"] > seen["/health/live"]["routes"]
+    assert page["forkserver"]
+
+
+def test_the_body_limit_of_the_citizen_form_follows_its_upload_limits() -> None:
+    from web.app import PUBLIC_FORM_MAX_BODY
+    from web.pages.citizen import LIMITS
+
+    assert LIMITS.max_files * LIMITS.max_bytes + 1_000_000 == PUBLIC_FORM_MAX_BODY
+
+
+def test_redis_priority_steps_are_those_of_fair_share(tmp_path: Path) -> None:
+    """The worker module spells fair share's priority levels (fair share imports SQLAlchemy)."""
+    from engine.settings import BrokerSettings, Settings
+    from engine.worker import app as worker_app
+    from engine.worker import fair_share
+
+    s = Settings(data_dir=tmp_path, broker=BrokerSettings(url="redis://127.0.0.1:6379/0"))
+    options = worker_app.broker_options(s)["broker_transport_options"]
+    assert options["priority_steps"] == list(fair_share.PRIORITY_STEPS)
 
 
 def test_values_written_out_for_help_match_the_libraries() -> None:
