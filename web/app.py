@@ -2,15 +2,18 @@
 
 The factory builds what a probe goes through: the middleware, the error mapping, the health
 and metrics routes. The API and page routers (their forms, schemas, services and templates)
-are imported and included by the first request that is not a probe, once per process and in a
-thread, so that probes keep answering meanwhile: building FastAPI's routes and importing what
-they use was a third of a web process's start-up CPU (`tests/cli/test_lazy_imports.py`)."""
+are imported and included in a thread as soon as the server starts (the app's lifespan), so
+that the liveness probe answers meanwhile: building FastAPI's routes and importing what they
+use was a third of a web process's start-up CPU (`tests/cli/test_lazy_imports.py`). Until they
+are in, `/health/ready` and page requests wait for them."""
 
 from __future__ import annotations
 
 import gc
+import logging
 import threading
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -37,6 +40,7 @@ from web.training import TenantClockMiddleware
 if TYPE_CHECKING:
     from fastapi import APIRouter
 
+_log = logging.getLogger(__name__)
 STATIC = Path(__file__).resolve().parent / "static"
 PROBES = ("/health/", "/metrics", "/static/", "/favicon.ico")
 """Paths served without the feature routers: probes and static files."""
@@ -120,6 +124,24 @@ class FeatureRoutes:
         # as this process's start), started without waiting for it, before the first upload.
         sandbox.start()
 
+    def preload(self) -> None:
+        """`include` in a thread of its own, at the server's start; a failure is logged and the
+        first page request tries again (and answers the error)."""
+
+        def run() -> None:
+            try:
+                self.include()
+            except Exception:
+                _log.exception("les routes des pages n'ont pas pu être chargées")
+
+        threading.Thread(target=run, name="feature-routes", daemon=True).start()
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    app.state.feature_routes.preload()
+    yield
+
 
 class FeatureRoutesMiddleware:
     """Innermost: the first request that is not a probe waits for `FeatureRoutes.include`, run
@@ -156,6 +178,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
         docs_url=None,
         redoc_url=None,
         openapi_url=None,  # served below, to the operator and internal networks only
+        lifespan=_lifespan,
     )
     app.state.platform = platform
     # SQLite has one writer, held by the request: the limiter then writes in its transaction.
@@ -181,7 +204,7 @@ def create_app(settings: Settings | None = None, platform: Platform | None = Non
     app.add_middleware(SecurityHeadersMiddleware)
     app.add_middleware(AccessLogMiddleware)  # outermost: its request id covers every log line
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    _health_routes(app, platform, ReadinessProbe(platform, broker=broker))
+    _health_routes(app, platform, ReadinessProbe(platform, broker=broker), app.state.feature_routes)
 
     @app.get("/favicon.ico", include_in_schema=False)
     def favicon() -> Response:
@@ -214,7 +237,9 @@ def _body_limits(settings: Settings) -> BodyLimits:
     )
 
 
-def _health_routes(app: FastAPI, platform: Platform, probe: ReadinessProbe) -> None:
+def _health_routes(
+    app: FastAPI, platform: Platform, probe: ReadinessProbe, routes: FeatureRoutes
+) -> None:
     registry = metrics_registry(platform)
 
     @app.get("/health/live", tags=["santé"])
@@ -224,7 +249,15 @@ def _health_routes(app: FastAPI, platform: Platform, probe: ReadinessProbe) -> N
     @app.get("/health/ready", tags=["santé"])
     def ready(internal: Annotated[bool, Depends(is_internal)]) -> JSONResponse:
         """Database, broker, object store with Object Lock, time-stamping authority; which
-        component fails only for the operator and internal networks."""
+        component fails only for the operator and internal networks. Not before the pages'
+        routes are in: this waits for `FeatureRoutes.preload` (a second or so after the start),
+        so a load balancer sends no page to a process that would make it wait."""
+        try:
+            routes.include()
+        except Exception:
+            _log.exception("les routes des pages n'ont pas pu être chargées")
+            detail = "pages non chargées" if internal else "La plateforme n'est pas prête."
+            return errors.problem(503, "Indisponible", detail)
         readiness = probe.run()
         checks = {c.name: {"ok": c.ok, "detail": c.detail} for c in readiness.checks}
         if not readiness.ready:

@@ -141,7 +141,7 @@ FEATURES = ("web.api", "web.pages", "web.previews", "web.templating", "web.oidc"
 FEATURE_LIBRARIES = ("SpiffWorkflow", "jsonschema", "httpx", "argon2", "segno")
 
 _WEB_SCRIPT = """
-import json, sys
+import json, sys, time
 from multiprocessing import forkserver
 from pathlib import Path
 from starlette.testclient import TestClient
@@ -151,7 +151,7 @@ from web.app import create_app
 app = create_app(Settings(data_dir=Path(sys.argv[1]), secret_key="k" * 64))
 client = TestClient(app, follow_redirects=False)
 seen = {}
-for path in ("/health/live", "/health/ready", "/static/style.css", "/connexion"):
+for path in ("/health/live", "/static/style.css", "/health/ready", "/connexion"):
     status = client.get(path).status_code
     seen[path] = {
         "status": status,
@@ -159,6 +159,13 @@ for path in ("/health/live", "/health/ready", "/static/style.css", "/connexion")
         "routes": len(app.routes),
         "forkserver": forkserver._forkserver._forkserver_pid is not None,
     }
+with TestClient(create_app(Settings(data_dir=Path(sys.argv[1]), secret_key="k" * 64))) as started:
+    routes = started.app.state.feature_routes
+    for _ in range(600):  # the server's start (lifespan) loads them, no request needed
+        if routes.included:
+            break
+        time.sleep(0.1)
+    seen["preloaded"] = routes.included
 print(json.dumps(seen))
 """
 
@@ -167,12 +174,13 @@ def _under(modules: list[str], packages: tuple[str, ...]) -> list[str]:
     return sorted(m for m in modules if any(m == p or m.startswith(f"{p}.") for p in packages))
 
 
-def test_web_probes_answer_before_the_routers_and_the_first_page_loads_them(
+def test_web_liveness_answers_before_the_routers_and_readiness_waits_for_them(
     tmp_path: Path,
 ) -> None:
-    """The web app built by the factory answers its probes and static files without importing
-    the API and page routers or starting the PDF sandbox; the first page request includes them
-    and starts it, and is answered."""
+    """The web app built by the factory answers its liveness probe and static files without
+    importing the API and page routers or starting the PDF sandbox; readiness waits until they
+    are in (a balancer sends no page before), and so does the first page; the server's start
+    loads them with no request at all."""
     done = subprocess.run(
         [sys.executable, "-c", _WEB_SCRIPT, str(tmp_path)],
         cwd=ROOT,
@@ -182,16 +190,18 @@ def test_web_probes_answer_before_the_routers_and_the_first_page_loads_them(
     )
     assert done.returncode == 0, done.stderr
     seen = json.loads(done.stdout.strip().splitlines()[-1])
-    for probe in ("/health/live", "/health/ready", "/static/style.css"):
+    for probe in ("/health/live", "/static/style.css"):
         early = _under(seen[probe]["modules"], FEATURES + FEATURE_LIBRARIES)
         assert not early, f"{probe} importe : {', '.join(early)}"
         assert not seen[probe]["forkserver"], f"{probe} démarre le bac à sable PDF"
     assert seen["/health/live"]["status"] == 200
+    ready = seen["/health/ready"]
+    assert "web.pages.auth" in ready["modules"] and "web.api.cases" in ready["modules"]
+    assert ready["routes"] > seen["/health/live"]["routes"]
     page = seen["/connexion"]
     assert page["status"] == 200
-    assert "web.pages.auth" in page["modules"] and "web.api.cases" in page["modules"]
-    assert page["routes"] > seen["/health/live"]["routes"]
     assert page["forkserver"]
+    assert seen["preloaded"] is True
 
 
 def test_the_body_limit_of_the_citizen_form_follows_its_upload_limits() -> None:
