@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import io
 import mmap
 import os
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -20,12 +19,10 @@ from pathlib import Path
 from typing import BinaryIO, cast
 
 from asn1crypto import x509
-from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.text import TextBoxStyle
-from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.sign import fields
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
@@ -48,6 +45,7 @@ from signatures.locking import field_lock, flatten_form_bytes
 from signatures.overlay import AppendOverlay, Document
 from signatures.pdfa import convert_to_pdfa, pdfa_shortcomings
 from signatures.signer_check import check_signing_certificate
+from signatures.stampfont import PreparedFontFactory
 from signatures.tsa import timestamper_for
 
 __all__ = [
@@ -226,22 +224,6 @@ def _field_spec(
     )
 
 
-class _InMemoryFontFactory(GlyphAccumulatorFactory):
-    """pyHanko's factory leaves the font file open; this one reads it into memory."""
-
-    def create_font_engine(
-        self, writer: BasePdfFileWriter, obj_stream: object = None
-    ) -> GlyphAccumulator:
-        if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
-            obj_stream = writer.prepare_object_stream()  # type: ignore[no-untyped-call]
-        return GlyphAccumulator(
-            writer=writer,
-            font_handle=io.BytesIO(Path(self.font_file).read_bytes()),
-            font_size=self.font_size,
-            obj_stream=obj_stream,
-        )
-
-
 def _stamp_style(request: SignRequest) -> TextStampStyle | None:
     if request.visible is None:
         return None
@@ -249,7 +231,7 @@ def _stamp_style(request: SignRequest) -> TextStampStyle | None:
         raise SigningFailedError(
             f"Police introuvable pour le bloc de signature : {request.font_path}"
         )
-    font = _InMemoryFontFactory(str(request.font_path), font_size=9)
+    font = PreparedFontFactory(str(request.font_path), font_size=9)
     return TextStampStyle(
         stamp_text=_STAMP_TEXT,
         text_box_style=TextBoxStyle(font=font, font_size=9),
