@@ -26,7 +26,7 @@ from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.sign import fields
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
-from pyhanko.sign.signers.pdf_cms import Signer
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes, Signer
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator import ValidationContext
@@ -52,6 +52,7 @@ __all__ = [
     "DEFAULT_FONT",
     "PadesLevel",
     "SignRequest",
+    "SignatureLocation",
     "SignedPdf",
     "SigningOutcome",
     "VisibleField",
@@ -140,6 +141,21 @@ class SignRequest:
 
 
 @dataclass(frozen=True)
+class SignatureLocation:
+    """Where the signature a signing call just made lies in the signed file, as pyHanko's
+    writer placed it: what :func:`signatures.validation.validate_new_signature` checks."""
+
+    contents_start: int
+    """Offset of the ``<`` that opens the signature's ``/Contents``."""
+    contents_end: int
+    """Offset just after the ``>`` that closes it."""
+    revision_end: int
+    """End of the revision the signature covers (its byte range ends there)."""
+    first_signature: bool
+    """The document carried no signature or document timestamp before."""
+
+
+@dataclass(frozen=True)
 class SignedPdf:
     """A signed document and what happened to it."""
 
@@ -156,6 +172,8 @@ class SignedPdf:
     """Common name in the certificate that signed."""
     signer_cert_sha256: str = field(default="")
     """Hex SHA-256 of the signing certificate."""
+    location: SignatureLocation | None = None
+    """Where the new signature lies in ``pdf`` (for its validation right after signing)."""
 
 
 @dataclass(frozen=True)
@@ -289,9 +307,14 @@ def _prepare(data: Document, request: SignRequest) -> tuple[PdfFileReader, bytes
 
 
 async def _sign(
-    reader: PdfFileReader, request: SignRequest, signer: Signer, page_count: int
+    reader: PdfFileReader,
+    request: SignRequest,
+    signer: Signer,
+    page_count: int,
+    located: list[SignatureLocation] | None = None,
 ) -> str:
-    """Sign in place: the update is appended to ``reader.stream``. Returns the field name.
+    """Sign in place: the update is appended to ``reader.stream``. Returns the field name;
+    where the signature lies is appended to ``located`` when given.
 
     Only small values leave the coroutine: Python 3.11's ``asyncio.run`` formats the repr of
     the main task's result when it restores the SIGINT handler, which for a returned document
@@ -299,15 +322,18 @@ async def _sign(
     """
     writer = IncrementalPdfFileWriter.from_reader(reader)
     name = _field_name(request, writer)
+    first = not any(value is not None for _, value, _ in fields.enumerate_sig_fields(writer))
     context = _validation_context(request)
     try:
         await check_signing_certificate(
             signer, context, at=datetime.now(UTC), trust_roots=request.trust_roots
         )
         embedding = context if request.level.embeds_validation_info else None
-        await _sign_with(writer, request, signer, page_count, name, embedding)
+        span = await _sign_with(writer, request, signer, page_count, name, embedding)
     finally:
         await context.aclose()  # type: ignore[no-untyped-call]
+    if located is not None:
+        located.append(SignatureLocation(*span, first_signature=first))
     return name
 
 
@@ -318,7 +344,9 @@ async def _sign_with(
     page_count: int,
     name: str,
     context: ValidationContext | None,
-) -> None:
+) -> tuple[int, int, int]:
+    """pyHanko's ``PdfSigner.async_sign_pdf`` (0.38) step by step, in place, to keep where the
+    signature went: the start and end of its ``/Contents`` and the end of its revision."""
     level = request.level
     url = request.timestamp_url
     timestamper = timestamper_for(url) if level.needs_timestamp and url else None
@@ -340,23 +368,41 @@ async def _sign_with(
         stamp_style=_stamp_style(request),
         new_field_spec=_field_spec(request, name, page_count, field_lock(writer.prev)),
     )
-    await pdf_signer.async_sign_pdf(
-        writer,
+    session = pdf_signer.init_signing_session(writer)
+    validation_info = await session.perform_presign_validation(writer)
+    document = session.prepare_tbs_document(
+        validation_info=validation_info,
         bytes_reserved=_reserved_hex_chars(signer, level.needs_timestamp),
         appearance_text_params={"quality": request.quality, "reason": request.reason},
-        in_place=True,
-        chunk_size=HASH_CHUNK_BYTES,
     )
+    digest, output = document.digest_tbs_document(in_place=True, chunk_size=HASH_CHUNK_BYTES)
+    revision_end = output.seek(0, os.SEEK_END)
+    signed = await document.perform_signature(
+        document_digest=digest.document_digest,
+        pdf_cms_signed_attrs=PdfCMSSignedAttributes(
+            signing_time=session.system_time,
+            adobe_revinfo_attr=(
+                None if validation_info is None else validation_info.adobe_revinfo_attr
+            ),
+            cades_signed_attrs=meta.cades_signed_attr_spec,
+        ),
+    )
+    await signed.post_signature_processing(output, chunk_size=HASH_CHUNK_BYTES)
+    return digest.reserved_region_start, digest.reserved_region_end, revision_end
 
 
 def _sign_in_overlay(
-    reader: PdfFileReader, request: SignRequest, page_count: int
+    reader: PdfFileReader,
+    request: SignRequest,
+    page_count: int,
+    located: list[SignatureLocation] | None = None,
 ) -> tuple[str, str, str]:
-    """Sign: the update is appended to the reader's overlay. Field, certificate name, SHA-256."""
+    """Sign: the update is appended to the reader's overlay. Field, certificate name, SHA-256.
+    Where the signature lies is appended to ``located`` when given."""
     with open_signer(request.key) as signer:
         fingerprint = _check_expected_cert(request, signer)
         try:
-            name = asyncio.run(_sign(reader, request, signer, page_count))
+            name = asyncio.run(_sign(reader, request, signer, page_count, located))
         except TimestampRequestError as exc:
             raise TimestampError(
                 f"L'autorité d'horodatage {request.timestamp_url} n'a pas répondu correctement."
@@ -371,11 +417,13 @@ def _sign_in_overlay(
         return name, signer_name(signer.signing_cert), fingerprint
 
 
-def _signed_overlay(data: Document, request: SignRequest) -> tuple[AppendOverlay, SigningOutcome]:
+def _signed_overlay(
+    data: Document, request: SignRequest, located: list[SignatureLocation] | None = None
+) -> tuple[AppendOverlay, SigningOutcome]:
     reader, original, page_count = _prepare(data, request)
     overlay = cast(AppendOverlay, reader.stream)
     try:
-        name, cert_name, fingerprint = _sign_in_overlay(reader, request, page_count)
+        name, cert_name, fingerprint = _sign_in_overlay(reader, request, page_count, located)
     except BaseException:
         overlay.close()
         raise
@@ -468,7 +516,8 @@ def sign_pdf(data: bytes, request: SignRequest) -> SignedPdf:
     infrastructure; the input is never modified and nothing half-signed is returned. The
     signed document is one new ``bytes`` object (one copy); :func:`sign_pdf_to` avoids it.
     """
-    overlay, outcome = _signed_overlay(data, request)
+    located: list[SignatureLocation] = []
+    overlay, outcome = _signed_overlay(data, request, located)
     with overlay:
         pdf = overlay.getvalue()
     return SignedPdf(
@@ -478,4 +527,5 @@ def sign_pdf(data: bytes, request: SignRequest) -> SignedPdf:
         level=outcome.level,
         signer_certificate_name=outcome.signer_certificate_name,
         signer_cert_sha256=outcome.signer_cert_sha256,
+        location=located[0],
     )
