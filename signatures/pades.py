@@ -46,7 +46,7 @@ from signatures.overlay import AppendOverlay, Document
 from signatures.pdfa import convert_to_pdfa, pdfa_shortcomings
 from signatures.signer_check import check_signing_certificate
 from signatures.stampfont import PreparedFontFactory
-from signatures.tsa import timestamper_for
+from signatures.tsa import fetcher_backend, timestamper_for
 
 __all__ = [
     "DEFAULT_FONT",
@@ -201,6 +201,7 @@ def _validation_context(request: SignRequest) -> ValidationContext:
         other_certs=[x509.Certificate.load(der) for der in request.extra_certs],
         allow_fetching=request.revocation_fetching,
         revocation_mode="hard-fail",
+        fetcher_backend=fetcher_backend() if request.revocation_fetching else None,
     )
 
 

@@ -46,6 +46,7 @@ from signatures.errors import DocumentRefusedError
 from signatures.intake import DEFAULT_MAX_BYTES
 from signatures.keystore import signer_name
 from signatures.locking import ACT_DIFF_POLICY
+from signatures.tsa import fetcher_backend
 from signatures.verdicts import (
     CertificateInfo,
     SignatureReport,
@@ -120,6 +121,8 @@ def _context(options: ValidationOptions, dss: DocumentSecurityStore | None) -> V
     }
     if options.validation_time is not None:
         kwargs["moment"] = options.validation_time
+    if options.allow_fetching:
+        kwargs["fetcher_backend"] = fetcher_backend()
     if dss is not None:
         return dss.as_validation_context(kwargs)
     if not options.allow_fetching:
