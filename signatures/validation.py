@@ -533,7 +533,7 @@ def _hasher(*parts: memoryview) -> Any:
 
 
 async def _new_doc_timestamp(
-    data: bytes, after: int, options: ValidationOptions, dss: DocumentSecurityStore | None
+    data: bytes, after: int, context: ValidationContext
 ) -> TimestampInfo | None:
     """The document timestamp of the revision this signing call appended last, if any.
 
@@ -556,13 +556,9 @@ async def _new_doc_timestamp(
         ):
             raise ValueError("byte range")
         signed = _contents_at(data, start, end)
-        context = _context(options, dss)
-        try:
-            kwargs = await validate_tst_signed_data(
-                signed, context, _hasher(view[:start], view[end:covered])
-            )
-        finally:
-            await context.aclose()  # type: ignore[no-untyped-call]
+        kwargs = await validate_tst_signed_data(
+            signed, context, _hasher(view[:start], view[end:covered])
+        )
         return _timestamp("document", TimestampSignatureStatus(**kwargs))
     except (validation_errors.SignatureValidationError, ValueError, KeyError) as exc:
         return TimestampInfo("document", None, "", False, f"Horodatage illisible : {exc}")
@@ -596,22 +592,21 @@ async def _validate_new(
         or not data[:revision_end].rstrip(b"\r\n").endswith(b"%%EOF")
     ):
         return _unreadable_new(data, field_name, options)
+    context = _context(options, dss)  # one for the signature and the document timestamp
     try:
-        signed = _contents_at(data, start, end)
-        context = _context(options, dss)
         try:
             status = await async_validate_detached_cms(
                 b"".join((view[:start], view[end:revision_end])),
-                signed,
+                _contents_at(data, start, end),
                 signer_validation_context=context,
                 ts_validation_context=context,
                 key_usage_settings=PdfSignatureStatus.default_usage_constraints(),
             )
-        finally:
-            await context.aclose()  # type: ignore[no-untyped-call]
-    except (validation_errors.SignatureValidationError, ValueError, KeyError) as exc:
-        return _unreadable_new(data, field_name, options, str(exc))
-    doc_ts = await _new_doc_timestamp(data, revision_end, options, dss)
+        except (validation_errors.SignatureValidationError, ValueError, KeyError) as exc:
+            return _unreadable_new(data, field_name, options, str(exc))
+        doc_ts = await _new_doc_timestamp(data, revision_end, context)
+    finally:
+        await context.aclose()  # type: ignore[no-untyped-call]
     path = status.validation_path
     chain: tuple[CertificateInfo, ...] = ()
     if path is not None:
