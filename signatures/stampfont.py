@@ -47,10 +47,14 @@ _MAX_FONTS = 4
 
 
 def _subset_options() -> subset.Options:
-    """pyHanko's options (GlyphAccumulator._extract_subset): glyph numbers are kept."""
+    """pyHanko's options (GlyphAccumulator._extract_subset: glyph numbers kept, no layout
+    tables), without the TrueType hinting instructions nor the MATH table: the outlines are
+    the same, and the shared subset embedded in every act weighs 10.9 KB compressed instead of
+    25 KB (DejaVu Sans; a per-act subset of one block was 7.5 KB)."""
     options = subset.Options(layout_closure=False)
-    options.drop_tables += ["GPOS", "GDEF", "GSUB"]
+    options.drop_tables += ["GPOS", "GDEF", "GSUB", "MATH"]
     options.retain_gids = True
+    options.hinting = False
     return options
 
 
