@@ -560,7 +560,7 @@ async def _new_doc_timestamp(
             signed, context, _hasher(view[:start], view[end:covered])
         )
         return _timestamp("document", TimestampSignatureStatus(**kwargs))
-    except (validation_errors.SignatureValidationError, ValueError, KeyError) as exc:
+    except (validation_errors.SignatureValidationError, ValueError, KeyError, TypeError) as exc:
         return TimestampInfo("document", None, "", False, f"Horodatage illisible : {exc}")
 
 
@@ -602,7 +602,7 @@ async def _validate_new(
                 ts_validation_context=context,
                 key_usage_settings=PdfSignatureStatus.default_usage_constraints(),
             )
-        except (validation_errors.SignatureValidationError, ValueError, KeyError) as exc:
+        except (validation_errors.SignatureValidationError, ValueError, KeyError, TypeError) as exc:
             return _unreadable_new(data, field_name, options, str(exc))
         doc_ts = await _new_doc_timestamp(data, revision_end, context)
     finally:
