@@ -3,7 +3,8 @@
 Floors: a raw RSA-2048 signature, SHA-256 over the file, one TSA round trip (local certomancer);
 the per-MB costs and SHA-256 are measured interleaved, round by round (`per_mb_costs`).
 Targets: extra cost per MB within 1.5x of SHA-256 per MB; B-B at most floor + 100 ms; B-T at most
-B-B + 1.2x the TSA round trip. Also: 50 acts batch-signed, validation time vs number of
+B-B + 1.2x the TSA round trip. Also: 50 acts batch-signed, the CPU per act of a batch signature
+as the engine does it against raw pyHanko (`batch_stages`), validation time vs number of
 signatures, peak memory for a 100 MB PDF. Results go to bench/results/signatures.json and the
 "Signatures" section of bench/README.md.
 """
@@ -36,6 +37,7 @@ from pyhanko.sign.signers.pdf_byterange import PdfByteRangeDigest
 from devstack.pki import DevPki, build_dev_pki, serve_dev_pki
 from devstack.process import free_port
 from signatures import digest
+from signatures.keystore import open_signer
 from signatures.overlay import AppendOverlay, kernel_copy
 from signatures.pades import (
     PadesLevel,
@@ -52,7 +54,8 @@ from signatures.renewal import (
 )
 from signatures.seal import timestamp_bytes
 from signatures.signer_check import forget_good_statuses
-from signatures.validation import ValidationOptions, validate_pdf
+from signatures.tsa import fetcher_backend, timestamper_for
+from signatures.validation import ValidationOptions, validate_new_signature, validate_pdf
 
 HERE = Path(__file__).parent
 RESULTS = HERE / "results"
@@ -348,6 +351,130 @@ def batch(pki: DevPki, count: int = 50) -> dict[str, object]:
     return {"acts": count, "level": "B-LTA", "total_s": total, "per_act_ms": total * 1000 / count}
 
 
+ACT_BLOCK = VisibleField(page=-1, box=(320, 40, 565, 120))
+"""The engine's visible block (engine/operations/signing.py: SIGNATURE_BOX, last page)."""
+
+
+def _act_request(pki: DevPki, name: str) -> SignRequest:
+    """The mayor's batch signature as the engine asks for it (B-LTA, visible French block)."""
+    return _request(
+        pki,
+        PadesLevel.B_LTA,
+        signer_display_name=name,
+        quality="Le Maire",
+        reason="Approbation de la délibération n° 2026-117 « Budget primitif »",
+        visible=ACT_BLOCK,
+    )
+
+
+def _raw_pyhanko_sign(pki: DevPki, act: bytes) -> None:
+    """Floor: pyHanko alone at B-LTA, invisible, no certificate pre-check, no validation after,
+    with the same key (kept parsed) and TSA client as dematflow."""
+    import asyncio
+
+    from asn1crypto import x509
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields
+    from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
+    from pyhanko_certvalidator import ValidationContext
+
+    async def sign() -> None:
+        context = ValidationContext(
+            trust_roots=[x509.Certificate.load(der) for der in pki.trust_roots],
+            allow_fetching=True,
+            revocation_mode="hard-fail",
+            fetcher_backend=fetcher_backend(),
+        )
+        meta = PdfSignatureMetadata(
+            field_name="Signature1",
+            md_algorithm="sha256",
+            subfilter=fields.SigSeedSubFilter.PADES,
+            embed_validation_info=True,
+            use_pades_lta=True,
+            validation_context=context,
+        )
+        with open_signer(pki.signers[0].key) as signer:
+            writer = IncrementalPdfFileWriter(io.BytesIO(act))
+            await PdfSigner(meta, signer, timestamper=timestamper_for(pki.tsa_url)).async_sign_pdf(
+                writer, bytes_reserved=32768
+            )
+        await context.aclose()  # type: ignore[no-untyped-call]
+
+    asyncio.run(sign())
+
+
+def _tls_contexts_as_before() -> None:
+    """What the TSA client and the fetchers made per B-LTA act before sharing one context:
+    three TLS contexts loading certifi's bundle."""
+    import ssl
+
+    import certifi
+
+    for _ in range(3):
+        ssl.create_default_context(cafile=certifi.where())
+
+
+def batch_stages(pki: DevPki, count: int = 12, rounds: int = 3) -> dict[str, object]:
+    """CPU per act of the mayor's batch signature, per stage, against raw pyHanko.
+
+    Each round signs ``count`` fresh two-page acts with each variant, one variant after the
+    other (same load): raw pyHanko (floor); the engine's act now (sign_pdf, B-LTA, visible
+    block with a French name, then validate_new_signature); and the stages as they were,
+    each alone: the full validate_pdf of the signed act, a block whose name has a letter
+    outside the shared font subset (own subset per act, as every block had), and the three
+    TLS contexts per act. CPU is this process's (TSA/OCSP server apart), user + system,
+    medians over rounds; one untimed act per variant warms up.
+    """
+    options = ValidationOptions(trust_roots=pki.trust_roots)
+    french = _act_request(pki, "Zoé Lefèvre-Éluard")
+    other = _act_request(pki, "Zoé Łefèvre-Éluard")  # Ł: outside the shared subset
+    signed = sign_pdf(make_pdf(pages=2), french)
+    variants: dict[str, Callable[[bytes], object]] = {
+        "raw_pyhanko_B-LTA": functools.partial(_raw_pyhanko_sign, pki),
+        "act_sign_and_check": lambda act: validate_new_signature(sign_pdf(act, french), options),
+        "act_sign_only": lambda act: sign_pdf(act, french),
+        "act_sign_own_font_subset": lambda act: sign_pdf(act, other),
+        "check_new_signature": lambda _: validate_new_signature(signed, options),
+        "full_validate_pdf": lambda _: validate_pdf(signed.pdf, options),
+        "tls_contexts_as_before": lambda _: _tls_contexts_as_before(),
+    }
+    for fn in variants.values():
+        fn(make_pdf(pages=2))
+    per_round: dict[str, list[float]] = {name: [] for name in variants}
+    load = []
+    for _ in range(rounds):
+        for name, fn in variants.items():
+            acts = [make_pdf(pages=2) for _ in range(count)]
+            cpu = _cpu_s()
+            for act in acts:
+                fn(act)
+            per_round[name].append((_cpu_s() - cpu) * 1000 / count)
+        load.append(os.getloadavg()[0])
+    cpu_ms = {name: statistics.median(values) for name, values in per_round.items()}
+    raw = cpu_ms["raw_pyhanko_B-LTA"]
+    before = (
+        cpu_ms["act_sign_own_font_subset"]
+        + cpu_ms["full_validate_pdf"]
+        + cpu_ms["tls_contexts_as_before"]
+    )
+    return {
+        "acts_per_round": count,
+        "rounds": rounds,
+        "level": "B-LTA, visible block, French name",
+        "cpu_ms_per_act": cpu_ms,
+        "act_vs_raw_pyhanko": cpu_ms["act_sign_and_check"] / raw,
+        "stages_as_before_ms_per_act": before,
+        "stages_as_before_vs_raw_pyhanko": before / raw,
+        "shared_font_saves_ms_per_act": cpu_ms["act_sign_own_font_subset"]
+        - cpu_ms["act_sign_only"],
+        "new_signature_check_vs_full_validation": (
+            cpu_ms["check_new_signature"] / cpu_ms["full_validate_pdf"]
+        ),
+        "signed_act_bytes": len(signed.pdf),
+        "load_average_1min": load,
+    }
+
+
 def validation_scaling(pki: DevPki) -> list[dict[str, float]]:
     rows = []
     pdf = make_pdf(pages=2)
@@ -479,6 +606,7 @@ def main() -> None:
                 "per_mb_20mb_pdf": per_mb,
                 "targets_met": _verdicts(floor, sign, per_mb),
                 "batch": batch(pki),
+                "batch_stages": batch_stages(pki),
                 "timestamp_renewal": renewal(pki),
                 "validation_vs_signatures": validation_scaling(pki),
                 "peak_memory_100mb": peak_memory(pki, workdir),

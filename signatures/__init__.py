@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from signatures.keystore import close_signers
     from signatures.pades import (
         PadesLevel,
+        SignatureLocation,
         SignedPdf,
         SigningOutcome,
         SignRequest,
@@ -52,7 +53,12 @@ if TYPE_CHECKING:
         verify_detached_seal,
         verify_timestamp,
     )
-    from signatures.validation import ValidationOptions, validate_pdf, validate_pdf_for_archive
+    from signatures.validation import (
+        ValidationOptions,
+        validate_new_signature,
+        validate_pdf,
+        validate_pdf_for_archive,
+    )
     from signatures.verdicts import (
         CertificateInfo,
         SignatureReport,
@@ -80,6 +86,7 @@ __all__ = [
     "SealVerdict",
     "SignRequest",
     "SignatureError",
+    "SignatureLocation",
     "SignatureReport",
     "SignedPdf",
     "SigningFailedError",
@@ -103,6 +110,7 @@ __all__ = [
     "sign_pdf",
     "sign_pdf_to",
     "timestamp_bytes",
+    "validate_new_signature",
     "validate_pdf",
     "validate_pdf_for_archive",
     "verify_detached_seal",
@@ -126,6 +134,7 @@ __getattr__, __dir__, _LAZY_NAMES = lazy_loader.attach(
         "pades": [
             "PadesLevel",
             "SignRequest",
+            "SignatureLocation",
             "SignedPdf",
             "SigningOutcome",
             "VisibleField",
@@ -153,7 +162,12 @@ __getattr__, __dir__, _LAZY_NAMES = lazy_loader.attach(
             "verify_detached_seal",
             "verify_timestamp",
         ],
-        "validation": ["ValidationOptions", "validate_pdf", "validate_pdf_for_archive"],
+        "validation": [
+            "ValidationOptions",
+            "validate_new_signature",
+            "validate_pdf",
+            "validate_pdf_for_archive",
+        ],
         "verdicts": ["CertificateInfo", "SignatureReport", "TimestampInfo", "ValidationReport"],
     },
 )

@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import hashlib
-import io
 import mmap
 import os
 from concurrent.futures import ThreadPoolExecutor, wait
@@ -20,16 +19,14 @@ from pathlib import Path
 from typing import BinaryIO, cast
 
 from asn1crypto import x509
-from pyhanko.pdf_utils.font.opentype import GlyphAccumulator, GlyphAccumulatorFactory
 from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.pdf_utils.text import TextBoxStyle
-from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.sign import fields
 from pyhanko.sign.general import SigningError
 from pyhanko.sign.signers import PdfSignatureMetadata, PdfSigner
-from pyhanko.sign.signers.pdf_cms import Signer
+from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes, Signer
 from pyhanko.sign.timestamps.common_utils import TimestampRequestError
 from pyhanko.stamp import TextStampStyle
 from pyhanko_certvalidator import ValidationContext
@@ -49,7 +46,8 @@ from signatures.locking import field_lock, flatten_form_bytes
 from signatures.overlay import AppendOverlay, Document
 from signatures.pdfa import convert_to_pdfa, pdfa_shortcomings
 from signatures.signer_check import check_signing_certificate
-from signatures.tsa import timestamper_for
+from signatures.stampfont import PreparedFontFactory
+from signatures.tsa import fetcher_backend, timestamper_for
 
 digest.install()  # pyHanko hashes the document of our overlay once (signatures/digest.py)
 
@@ -57,6 +55,7 @@ __all__ = [
     "DEFAULT_FONT",
     "PadesLevel",
     "SignRequest",
+    "SignatureLocation",
     "SignedPdf",
     "SigningOutcome",
     "VisibleField",
@@ -145,6 +144,21 @@ class SignRequest:
 
 
 @dataclass(frozen=True)
+class SignatureLocation:
+    """Where the signature a signing call just made lies in the signed file, as pyHanko's
+    writer placed it: what :func:`signatures.validation.validate_new_signature` checks."""
+
+    contents_start: int
+    """Offset of the ``<`` that opens the signature's ``/Contents``."""
+    contents_end: int
+    """Offset just after the ``>`` that closes it."""
+    revision_end: int
+    """End of the revision the signature covers (its byte range ends there)."""
+    first_signature: bool
+    """The document carried no signature or document timestamp before."""
+
+
+@dataclass(frozen=True)
 class SignedPdf:
     """A signed document and what happened to it."""
 
@@ -161,6 +175,8 @@ class SignedPdf:
     """Common name in the certificate that signed."""
     signer_cert_sha256: str = field(default="")
     """Hex SHA-256 of the signing certificate."""
+    location: SignatureLocation | None = None
+    """Where the new signature lies in ``pdf`` (for its validation right after signing)."""
 
 
 @dataclass(frozen=True)
@@ -188,6 +204,7 @@ def _validation_context(request: SignRequest) -> ValidationContext:
         other_certs=[x509.Certificate.load(der) for der in request.extra_certs],
         allow_fetching=request.revocation_fetching,
         revocation_mode="hard-fail",
+        fetcher_backend=fetcher_backend() if request.revocation_fetching else None,
     )
 
 
@@ -229,22 +246,6 @@ def _field_spec(
     )
 
 
-class _InMemoryFontFactory(GlyphAccumulatorFactory):
-    """pyHanko's factory leaves the font file open; this one reads it into memory."""
-
-    def create_font_engine(
-        self, writer: BasePdfFileWriter, obj_stream: object = None
-    ) -> GlyphAccumulator:
-        if obj_stream is None and writer.stream_xrefs and self.create_objstream_if_needed:
-            obj_stream = writer.prepare_object_stream()  # type: ignore[no-untyped-call]
-        return GlyphAccumulator(
-            writer=writer,
-            font_handle=io.BytesIO(Path(self.font_file).read_bytes()),
-            font_size=self.font_size,
-            obj_stream=obj_stream,
-        )
-
-
 def _stamp_style(request: SignRequest) -> TextStampStyle | None:
     if request.visible is None:
         return None
@@ -252,7 +253,7 @@ def _stamp_style(request: SignRequest) -> TextStampStyle | None:
         raise SigningFailedError(
             f"Police introuvable pour le bloc de signature : {request.font_path}"
         )
-    font = _InMemoryFontFactory(str(request.font_path), font_size=9)
+    font = PreparedFontFactory(str(request.font_path), font_size=9)
     return TextStampStyle(
         stamp_text=_STAMP_TEXT,
         text_box_style=TextBoxStyle(font=font, font_size=9),
@@ -310,9 +311,14 @@ def _prepare(data: Document, request: SignRequest) -> tuple[PdfFileReader, bytes
 
 
 async def _sign(
-    reader: PdfFileReader, request: SignRequest, signer: Signer, page_count: int
+    reader: PdfFileReader,
+    request: SignRequest,
+    signer: Signer,
+    page_count: int,
+    located: list[SignatureLocation] | None = None,
 ) -> str:
-    """Sign in place: the update is appended to ``reader.stream``. Returns the field name.
+    """Sign in place: the update is appended to ``reader.stream``. Returns the field name;
+    where the signature lies is appended to ``located`` when given.
 
     Only small values leave the coroutine: Python 3.11's ``asyncio.run`` formats the repr of
     the main task's result when it restores the SIGINT handler, which for a returned document
@@ -320,15 +326,18 @@ async def _sign(
     """
     writer = IncrementalPdfFileWriter.from_reader(reader)
     name = _field_name(request, writer)
+    first = not any(value is not None for _, value, _ in fields.enumerate_sig_fields(writer))
     context = _validation_context(request)
     try:
         await check_signing_certificate(
             signer, context, at=datetime.now(UTC), trust_roots=request.trust_roots
         )
         embedding = context if request.level.embeds_validation_info else None
-        await _sign_with(writer, request, signer, page_count, name, embedding)
+        span = await _sign_with(writer, request, signer, page_count, name, embedding)
     finally:
         await context.aclose()  # type: ignore[no-untyped-call]
+    if located is not None:
+        located.append(SignatureLocation(*span, first_signature=first))
     return name
 
 
@@ -339,7 +348,9 @@ async def _sign_with(
     page_count: int,
     name: str,
     context: ValidationContext | None,
-) -> None:
+) -> tuple[int, int, int]:
+    """pyHanko's ``PdfSigner.async_sign_pdf`` (0.38) step by step, in place, to keep where the
+    signature went: the start and end of its ``/Contents`` and the end of its revision."""
     level = request.level
     url = request.timestamp_url
     timestamper = timestamper_for(url) if level.needs_timestamp and url else None
@@ -361,23 +372,41 @@ async def _sign_with(
         stamp_style=_stamp_style(request),
         new_field_spec=_field_spec(request, name, page_count, field_lock(writer.prev)),
     )
-    await pdf_signer.async_sign_pdf(
-        writer,
+    session = pdf_signer.init_signing_session(writer)
+    validation_info = await session.perform_presign_validation(writer)
+    document = session.prepare_tbs_document(
+        validation_info=validation_info,
         bytes_reserved=_reserved_hex_chars(signer, level.needs_timestamp),
         appearance_text_params={"quality": request.quality, "reason": request.reason},
-        in_place=True,
-        chunk_size=HASH_CHUNK_BYTES,
     )
+    digest, output = document.digest_tbs_document(in_place=True, chunk_size=HASH_CHUNK_BYTES)
+    revision_end = output.seek(0, os.SEEK_END)
+    signed = await document.perform_signature(
+        document_digest=digest.document_digest,
+        pdf_cms_signed_attrs=PdfCMSSignedAttributes(
+            signing_time=session.system_time,
+            adobe_revinfo_attr=(
+                None if validation_info is None else validation_info.adobe_revinfo_attr
+            ),
+            cades_signed_attrs=meta.cades_signed_attr_spec,
+        ),
+    )
+    await signed.post_signature_processing(output, chunk_size=HASH_CHUNK_BYTES)
+    return digest.reserved_region_start, digest.reserved_region_end, revision_end
 
 
 def _sign_in_overlay(
-    reader: PdfFileReader, request: SignRequest, page_count: int
+    reader: PdfFileReader,
+    request: SignRequest,
+    page_count: int,
+    located: list[SignatureLocation] | None = None,
 ) -> tuple[str, str, str]:
-    """Sign: the update is appended to the reader's overlay. Field, certificate name, SHA-256."""
+    """Sign: the update is appended to the reader's overlay. Field, certificate name, SHA-256.
+    Where the signature lies is appended to ``located`` when given."""
     with open_signer(request.key) as signer:
         fingerprint = _check_expected_cert(request, signer)
         try:
-            name = asyncio.run(_sign(reader, request, signer, page_count))
+            name = asyncio.run(_sign(reader, request, signer, page_count, located))
         except TimestampRequestError as exc:
             raise TimestampError(
                 f"L'autorité d'horodatage {request.timestamp_url} n'a pas répondu correctement."
@@ -392,11 +421,13 @@ def _sign_in_overlay(
         return name, signer_name(signer.signing_cert), fingerprint
 
 
-def _signed_overlay(data: Document, request: SignRequest) -> tuple[AppendOverlay, SigningOutcome]:
+def _signed_overlay(
+    data: Document, request: SignRequest, located: list[SignatureLocation] | None = None
+) -> tuple[AppendOverlay, SigningOutcome]:
     reader, original, page_count = _prepare(data, request)
     overlay = cast(AppendOverlay, reader.stream)
     try:
-        name, cert_name, fingerprint = _sign_in_overlay(reader, request, page_count)
+        name, cert_name, fingerprint = _sign_in_overlay(reader, request, page_count, located)
     except BaseException:
         overlay.close()
         raise
@@ -493,7 +524,8 @@ def sign_pdf(data: bytes, request: SignRequest) -> SignedPdf:
     infrastructure; the input is never modified and nothing half-signed is returned. The
     signed document is one new ``bytes`` object (one copy); :func:`sign_pdf_to` avoids it.
     """
-    overlay, outcome = _signed_overlay(data, request)
+    located: list[SignatureLocation] = []
+    overlay, outcome = _signed_overlay(data, request, located)
     with overlay:
         pdf = overlay.getvalue()
     return SignedPdf(
@@ -503,4 +535,5 @@ def sign_pdf(data: bytes, request: SignRequest) -> SignedPdf:
         level=outcome.level,
         signer_certificate_name=outcome.signer_certificate_name,
         signer_cert_sha256=outcome.signer_cert_sha256,
+        location=located[0],
     )

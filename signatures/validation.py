@@ -12,24 +12,33 @@ import asyncio
 import dataclasses
 import hashlib
 import io
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
+from asn1crypto import cms, x509
 from asn1crypto import crl as asn1_crl
 from asn1crypto import ocsp as asn1_ocsp
-from asn1crypto import x509
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import errors as validation_errors
 from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko.sign.validation.generic_cms import (
+    async_validate_detached_cms,
+    validate_tst_signed_data,
+)
 from pyhanko.sign.validation.pdf_embedded import (
     EmbeddedPdfSignature,
     async_validate_pdf_signature,
     async_validate_pdf_timestamp,
 )
-from pyhanko.sign.validation.status import SignatureCoverageLevel
+from pyhanko.sign.validation.status import (
+    PdfSignatureStatus,
+    SignatureCoverageLevel,
+    TimestampSignatureStatus,
+)
 from pyhanko_certvalidator import ValidationContext
 
 from signatures.archive_validation import ades_lta_problem, archive_spec
@@ -37,6 +46,7 @@ from signatures.errors import DocumentRefusedError
 from signatures.intake import DEFAULT_MAX_BYTES
 from signatures.keystore import signer_name
 from signatures.locking import ACT_DIFF_POLICY
+from signatures.tsa import fetcher_backend
 from signatures.verdicts import (
     CertificateInfo,
     SignatureReport,
@@ -46,7 +56,15 @@ from signatures.verdicts import (
     trust_problem_fr,
 )
 
-__all__ = ["ValidationOptions", "validate_pdf", "validate_pdf_for_archive"]
+if TYPE_CHECKING:
+    from signatures.pades import SignatureLocation, SignedPdf
+
+__all__ = [
+    "ValidationOptions",
+    "validate_new_signature",
+    "validate_pdf",
+    "validate_pdf_for_archive",
+]
 
 _ALLOWED = {
     None,
@@ -103,6 +121,8 @@ def _context(options: ValidationOptions, dss: DocumentSecurityStore | None) -> V
     }
     if options.validation_time is not None:
         kwargs["moment"] = options.validation_time
+    if options.allow_fetching:
+        kwargs["fetcher_backend"] = fetcher_backend()
     if dss is not None:
         return dss.as_validation_context(kwargs)
     if not options.allow_fetching:
@@ -392,13 +412,13 @@ async def _doc_timestamps(
     return results
 
 
-def _unsigned_tail(data: bytes, embedded: list[EmbeddedPdfSignature]) -> str:
+def _unsigned_tail(data: bytes, signed: bool) -> str:
     """A problem when the file ends with bytes outside any revision, else "".
 
     Later revisions (new signatures, DSS updates) are judged by the modification analysis;
     bytes after the last ``%%EOF`` belong to no revision and nothing can vouch for them.
     """
-    if embedded and not data.rstrip(b"\r\n\t \x00").endswith(b"%%EOF"):
+    if signed and not data.rstrip(b"\r\n\t \x00").endswith(b"%%EOF"):
         return (
             "Document modifié après signature : des octets ont été ajoutés en fin de fichier, "
             "hors de toute révision signée."
@@ -417,7 +437,7 @@ async def _validate(data: bytes, options: ValidationOptions) -> ValidationReport
     dss = _read_dss(reader)
     doc_sigs = [s for s in embedded if s.sig_object_type == "/DocTimeStamp"]
     doc_ts = await _doc_timestamps(doc_sigs, options, dss)
-    unsigned_tail = _unsigned_tail(data, embedded)
+    unsigned_tail = _unsigned_tail(data, bool(embedded))
     reports = []
     for sig in embedded:
         if sig.sig_object_type == "/DocTimeStamp":
@@ -445,6 +465,11 @@ def validate_pdf(data: bytes, options: ValidationOptions) -> ValidationReport:
     Raises :class:`DocumentRefusedError` only when the file cannot be read as a PDF at all;
     invalid signatures are reported, not raised.
     """
+    _check_input(data, options)
+    return asyncio.run(_validate(data, options))
+
+
+def _check_input(data: bytes, options: ValidationOptions) -> None:
     if len(data) > options.max_bytes:
         raise DocumentRefusedError(
             f"Le document est trop volumineux ({len(data) / 1_048_576:.1f} Mio ; "
@@ -452,7 +477,6 @@ def validate_pdf(data: bytes, options: ValidationOptions) -> ValidationReport:
         )
     if b"%PDF-" not in data[:1024]:
         raise DocumentRefusedError("Le fichier n'est pas un document PDF.")
-    return asyncio.run(_validate(data, options))
 
 
 def validate_pdf_for_archive(
@@ -470,3 +494,197 @@ def validate_pdf_for_archive(
         validation_time=at or options.validation_time,
     )
     return validate_pdf(data, archive_options)
+
+
+# --- The signature a signing call just made -------------------------------------------------
+
+_BYTE_RANGE = re.compile(rb"\s*/ByteRange\s*\[\s*(\d+)\s+(\d+)\s+(\d+)\s+(\d+)\s*\]")
+_DOC_TIMESTAMP = re.compile(
+    rb"/Contents\s*<[0-9A-Fa-f]*>\s*/ByteRange\s*\[\s*0\s+(\d+)\s+(\d+)\s+(\d+)\s*\]"
+)
+_UNREADABLE_NEW = "Signature illisible à l'emplacement où elle vient d'être écrite."
+_NEW_REVISIONS = (
+    "révisions ajoutées par la signature même (données de validation, horodatage du document) "
+    "non réanalysées"
+)
+
+
+def _contents_at(data: bytes, start: int, end: int) -> cms.SignedData:
+    """The CMS SignedData in the hex string ``data[start:end]`` (``<`` to ``>``)."""
+    if not (0 < start < end <= len(data)) or data[start] != 0x3C or data[end - 1] != 0x3E:
+        raise ValueError("no /Contents there")
+    info = cms.ContentInfo.load(bytes.fromhex(data[start + 1 : end - 1].decode("ascii")))
+    if info["content_type"].native != "signed_data":
+        raise ValueError("not a SignedData")
+    signed: cms.SignedData = info["content"]
+    return signed
+
+
+def _hasher(*parts: memoryview) -> Any:
+    """The ``expected digest by algorithm`` callable pyHanko's timestamp check wants."""
+
+    def digest(algorithm: str) -> bytes:
+        h = hashlib.new(algorithm)
+        for part in parts:
+            h.update(part)
+        return h.digest()
+
+    return digest
+
+
+async def _new_doc_timestamp(
+    data: bytes, after: int, context: ValidationContext
+) -> TimestampInfo | None:
+    """The document timestamp of the revision this signing call appended last, if any.
+
+    Its ``/Contents`` and ``/ByteRange`` are read in the bytes pyHanko wrote after the
+    signature's revision (no user text there); its imprint must cover everything up to the
+    end of its revision but its own ``/Contents`` (pyHanko appends one more revision, the
+    DSS with the timestamp's own validation data)."""
+    matches = list(_DOC_TIMESTAMP.finditer(data, after))
+    if not matches:
+        return None
+    match = matches[-1]
+    start, end, tail = (int(group) for group in match.groups())
+    view = memoryview(data)
+    try:
+        covered = end + tail
+        if (
+            covered > len(data)
+            or data.find(b"<", match.start()) != start
+            or not data[:covered].rstrip(b"\r\n").endswith(b"%%EOF")
+        ):
+            raise ValueError("byte range")
+        signed = _contents_at(data, start, end)
+        kwargs = await validate_tst_signed_data(
+            signed, context, _hasher(view[:start], view[end:covered])
+        )
+        return _timestamp("document", TimestampSignatureStatus(**kwargs))
+    except (validation_errors.SignatureValidationError, ValueError, KeyError, TypeError) as exc:
+        return TimestampInfo("document", None, "", False, f"Horodatage illisible : {exc}")
+
+
+def _new_level(status: Any, dss: DocumentSecurityStore | None, doc_ts_valid: bool) -> str:
+    """As :func:`_level`, for a signature this package wrote (SubFilter ETSI.CAdES.detached)."""
+    if status.timestamp_validity is None or not _timestamp("", status.timestamp_validity).valid:
+        return "B-B"
+    if dss is None or not (dss.ocsps or dss.crls):
+        return "B-T"
+    return "B-LTA" if doc_ts_valid else "B-LT"
+
+
+async def _validate_new(
+    data: bytes, where: SignatureLocation, field_name: str, options: ValidationOptions
+) -> ValidationReport:
+    start, end, revision_end = where.contents_start, where.contents_end, where.revision_end
+    view = memoryview(data)
+    problems: list[str] = []
+    try:
+        reader = PdfFileReader(io.BytesIO(data), strict=False)
+        dss = _read_dss(reader)
+    except (PdfError, ValueError, KeyError, TypeError, IndexError) as exc:
+        raise DocumentRefusedError("Le document PDF est corrompu ou illisible.") from exc
+    stated = _BYTE_RANGE.match(data, end) if 0 < end <= len(data) else None
+    covered = (0, start, end, revision_end - end)
+    if (
+        stated is None
+        or tuple(int(g) for g in stated.groups()) != covered
+        or not data[:revision_end].rstrip(b"\r\n").endswith(b"%%EOF")
+    ):
+        return _unreadable_new(data, field_name, options)
+    context = _context(options, dss)  # one for the signature and the document timestamp
+    try:
+        try:
+            status = await async_validate_detached_cms(
+                b"".join((view[:start], view[end:revision_end])),
+                _contents_at(data, start, end),
+                signer_validation_context=context,
+                ts_validation_context=context,
+                key_usage_settings=PdfSignatureStatus.default_usage_constraints(),
+            )
+        except (validation_errors.SignatureValidationError, ValueError, KeyError, TypeError) as exc:
+            return _unreadable_new(data, field_name, options, str(exc))
+        doc_ts = await _new_doc_timestamp(data, revision_end, context)
+    finally:
+        await context.aclose()  # type: ignore[no-untyped-call]
+    path = status.validation_path
+    chain: tuple[CertificateInfo, ...] = ()
+    if path is not None:
+        chain = tuple(certificate_info(c) for c in path.iter_certs(include_root=False))
+    checked_at = _revocation_time(dss, status.signing_cert.serial_number)
+    if checked_at is None and options.allow_fetching and status.trusted:
+        checked_at = status.validation_time
+    no_revinfo = not options.allow_fetching and (dss is None or not (dss.ocsps or dss.crls))
+    if not status.intact:
+        problems.append(_MODIFIED + "le contenu signé a changé (empreinte différente).")
+    elif not status.valid:
+        problems.append("La valeur de la signature est incorrecte.")
+    problems += _trust_problems(status, status.revoked or checked_at is not None, no_revinfo)
+    unsigned_tail = _unsigned_tail(data, True)
+    report = SignatureReport(
+        field_name=field_name,
+        signer=signer_name(status.signing_cert),
+        signer_certificate=certificate_info(status.signing_cert),
+        chain=chain,
+        trust_anchor=signer_name_of_anchor(path) if path is not None else None,
+        claimed_signing_time=status.signer_reported_dt,
+        revocation_status="révoqué" if status.revoked else ("bon" if checked_at else "inconnu"),
+        revocation_checked_at=checked_at,
+        timestamps=(
+            ()
+            if status.timestamp_validity is None
+            else (_timestamp("signature", status.timestamp_validity),)
+        ),
+        pades_level=_new_level(status, dss, doc_ts is not None and doc_ts.valid),
+        modification=(_MODIFICATIONS_FR[None] if revision_end == len(data) else _NEW_REVISIONS),
+        covers_whole_file=revision_end == len(data),
+        problems=tuple(([unsigned_tail] if unsigned_tail else []) + problems),
+    )
+    return ValidationReport.build(
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        signatures=(report,),
+        document_timestamps=() if doc_ts is None else (doc_ts,),
+        validated_at=options.validation_time or datetime.now(UTC),
+        online_revocation=options.allow_fetching,
+    )
+
+
+def _unreadable_new(
+    data: bytes, field_name: str, options: ValidationOptions, detail: str = ""
+) -> ValidationReport:
+    problem = _UNREADABLE_NEW + (f" ({detail})" if detail else "")
+    return ValidationReport.build(
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+        signatures=(SignatureReport.unreadable(field_name, problem),),
+        document_timestamps=(),
+        validated_at=options.validation_time or datetime.now(UTC),
+        online_revocation=options.allow_fetching,
+    )
+
+
+def validate_new_signature(signed: SignedPdf, options: ValidationOptions) -> ValidationReport:
+    """Validate a document :func:`signatures.sign_pdf` just returned, without re-parsing it.
+
+    When the document carried no signature before (the first signature of an act), only the
+    new signature is judged, where the signing call wrote it (``signed.location``): the byte
+    range stated in the file must be the one pyHanko hashed and cover its whole revision; the
+    CMS read back from the file at that offset must be intact (digest recomputed from the
+    file), correctly signed by a certificate that chains to ``options.trust_roots`` and is not
+    revoked according to the document's DSS (or fetched data, if allowed), hard-fail as
+    :func:`validate_pdf`; its signature timestamp and the document timestamp the call appended
+    (B-LTA) must be intact and trusted. What is not done again: reading the document's
+    signature fields, and the modification analysis of the revisions the call itself
+    appended after the signature (DSS, then at B-LTA the document timestamp and the DSS of
+    its own validation data): they are read for their validation data, not compared object
+    by object; at B-LTA the document timestamp's imprint covers all of them but the last.
+
+    Otherwise (an earlier signature, no location, archive or long-term options) this is
+    :func:`validate_pdf`, which judges every signature.
+    """
+    where = signed.location
+    if where is None or not where.first_signature or options.ades_lta or options.long_term:
+        return validate_pdf(signed.pdf, options)
+    _check_input(signed.pdf, options)
+    return asyncio.run(_validate_new(signed.pdf, where, signed.field_name, options))

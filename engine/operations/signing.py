@@ -238,8 +238,10 @@ def _sign(plan: SigningPlan) -> Signed:
         raise OperationRetry(str(exc)) from exc
     except SignatureError as exc:
         raise OperationFailed("signature_refusee", str(exc)) from exc
-    report = signatures.validate_pdf(
-        signed.pdf, signatures.ValidationOptions(trust_roots=plan.trust_roots)
+    # The act's first signature is checked where it was just written (see
+    # signatures.validate_new_signature); a document signed before is validated in full.
+    report = signatures.validate_new_signature(
+        signed, signatures.ValidationOptions(trust_roots=plan.trust_roots)
     )
     return Signed(plan, signed, report.valid)
 
