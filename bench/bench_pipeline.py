@@ -47,7 +47,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -58,20 +57,20 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-import psycopg
 import redis
 
-from bench.bench_load import _percentile, _siren, _wait, _web_up
+from bench.bench_load import _percentile, _siren
+from bench.stack import Fleet, start_web, start_workers
+from bench.stack import pg as _pg
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
 WORK = RESULTS / "tmp-pipeline"
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 DB = "dematflow_bench_pipeline"
 DB_URL = f"postgresql+psycopg://postgres@127.0.0.1/{DB}"
 REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -98,13 +97,6 @@ STAGE_OPERATIONS = {
 
 
 SIRENS = tuple(_siren(21350000 + i) for i in range(TENANTS))
-
-
-def _pg(sql: str, dbname: str = "test", params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    with psycopg.connect(PG_ADMIN.replace("dbname=test", f"dbname={dbname}")) as conn:
-        conn.autocommit = True
-        cursor = conn.execute(sql, params)  # type: ignore[arg-type,unused-ignore]
-        return cursor.fetchall() if cursor.description else []
 
 
 def zipf_sizes(acts: int, tenants: int, rng: random.Random, s: float = ZIPF_S) -> list[int]:
@@ -187,73 +179,15 @@ class CpuMeter:
 # -- processes -----------------------------------------------------------------------------------
 
 
-@dataclass
-class Fleet:
-    """Child processes, each in its own process group (uvicorn and Celery fork)."""
-
-    env: dict[str, str]
-    logs: Path
-    processes: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = field(default_factory=list)
-
-    def spawn(self, name: str, *args: str) -> tuple[subprocess.Popen[bytes], Path]:
-        path = self.logs / f"{name}.log"
-        log = path.open("wb")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "engine.cli.main", *args],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.processes.append((process, log))
-        return process, path
-
-    def check_alive(self) -> None:
-        for process, log in self.processes:
-            if process.poll() is not None:
-                raise RuntimeError(f"{log.name}: the process exited ({process.returncode})")
-
-    def stop(self, only: list[subprocess.Popen[bytes]] | None = None) -> None:
-        chosen = [(p, log) for p, log in self.processes if only is None or p in only]
-        for process, _log in chosen:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process, log in chosen:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-            log.close()
-        self.processes = [(p, log) for p, log in self.processes if (p, log) not in chosen]
-
-
 def _start_workers(fleet: Fleet, count: int) -> dict[str, list[subprocess.Popen[bytes]]]:
-    started: dict[str, list[tuple[subprocess.Popen[bytes], Path]]] = {}
+    """`count` workers on each of QUEUES, one on `engine,audits`: their processes by queue."""
+    names = [(f"{count}w-{queue}-{i}", queue) for queue in QUEUES for i in range(count)]
+    names.append((f"{count}w-engine", "engine,audits"))
+    started = start_workers(fleet, names, database_url=DB_URL, broker_url=REDIS_URL)
+    groups: dict[str, list[subprocess.Popen[bytes]]] = {"engine": [started[-1]]}
     for queue in QUEUES:
-        started[queue] = [
-            fleet.spawn(f"{count}w-{queue}-{i}", "worker", "--queues", queue, "--concurrency", "1")
-            for i in range(count)
-        ]
-    started["engine"] = [
-        fleet.spawn(f"{count}w-engine", "worker", "--queues", "engine,audits", "--concurrency", "1")
-    ]
-    # The workers log at WARNING: ask each whether it is ready (Celery's ping, over Redis).
-    from engine.settings import BrokerSettings, Settings
-    from engine.worker.app import make_celery
-
-    app = make_celery(Settings(database_url=DB_URL, broker=BrokerSettings(url=REDIS_URL)))
-    names = {f"dematflow-{p.pid}@{socket.gethostname()}" for g in started.values() for p, _ in g}
-    answered: set[str] = set()
-
-    def all_ready() -> bool:
-        for reply in app.control.ping(destination=sorted(names - answered), timeout=1.0):
-            answered.update(reply)
-        return answered >= names
-
-    _wait(fleet, all_ready, "the workers", timeout=120)
-    return {queue: [p for p, _log in group] for queue, group in started.items()}
+        groups[queue] = [p for (_name, q), p in zip(names, started, strict=True) if q == queue]
+    return groups
 
 
 # -- set-up: deliberations brought to the mayor's signature ---------------------------------------
@@ -1019,10 +953,7 @@ def main(argv: list[str] | None = None) -> None:
         fleet = Fleet(env, logs)
         runs = []
         try:
-            port = _free_port()
-            web, _log = fleet.spawn("web", "web", "--host", "127.0.0.1", "--port", str(port))
-            url = f"http://127.0.0.1:{port}"
-            _wait(fleet, lambda: _web_up(url), "the web process", timeout=120)
+            url, web = start_web(fleet, timeout=120)
             for count in (int(c) for c in args.workers.split(",")):
                 runs.append(run(count, args.acts, fleet, url, web.pid, seeder, rng))
                 print(json.dumps(runs[-1], indent=1, ensure_ascii=False), flush=True)
@@ -1068,12 +999,6 @@ def main(argv: list[str] | None = None) -> None:
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n")
     (RESULTS / "pipeline.partial.json").unlink(missing_ok=True)
     print(f"résultats : {out}")
-
-
-def _free_port() -> int:
-    from devstack.process import free_port
-
-    return free_port()
 
 
 if __name__ == "__main__":
