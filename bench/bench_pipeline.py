@@ -474,12 +474,12 @@ def _open_jobs() -> int:
     return int(_pg(f"SELECT count(*) FROM jobs WHERE state IN ({states})", DB)[0][0])
 
 
-def _failed_jobs(since: datetime) -> list[tuple[Any, ...]]:
+def _failed_jobs(since: datetime, case_ids: list[uuid.UUID]) -> list[tuple[Any, ...]]:
     return _pg(
         "SELECT operation, state, left(coalesce(error, ''), 200) FROM jobs"
-        " WHERE state IN ('failed', 'dead') AND created_at >= %s",
+        " WHERE state IN ('failed', 'dead') AND created_at >= %s AND case_id = ANY(%s)",
         DB,
-        (since,),
+        (since, case_ids),
     )
 
 
@@ -511,14 +511,18 @@ def _settle(fleet: Fleet, done: Callable[[], bool], what: str, case_ids: list[uu
     raise RuntimeError(f"timed out waiting for {what}")
 
 
-def _operations(since: datetime) -> dict[str, Any]:
-    """Per operation of this run: jobs, median job time, span from first start to last end."""
+def _operations(since: datetime, case_ids: list[uuid.UUID]) -> dict[str, Any]:
+    """Per operation of this run: jobs, median job time, span from first start to last end.
+
+    The run's jobs are those of its cases created after its set-up: `created_at` alone would
+    count the earlier runs' sealing jobs too, created on the clock moved 100 days ahead."""
     rows = _pg(
         "SELECT operation, count(*), min(started_at), max(finished_at),"
         " percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at))"
-        " FROM jobs WHERE state = 'done' AND created_at >= %s GROUP BY operation",
+        " FROM jobs WHERE state = 'done' AND created_at >= %s AND case_id = ANY(%s)"
+        " GROUP BY operation",
         DB,
-        (since,),
+        (since, case_ids),
     )
     out = {}
     for operation, count, first, last, median in rows:
@@ -662,7 +666,7 @@ def run(
         stages["sealing"]["timers_fired"] = fired
     finally:
         fleet.stop([p for group in groups.values() for p in group])
-    failed = _failed_jobs(since)
+    failed = _failed_jobs(since, case_ids)
     return {
         "workers_per_queue": workers,
         "acts": len(case_ids),
@@ -670,7 +674,7 @@ def run(
         "largest_commune_acts": max(sizes),
         "set_up_s": round(seed_s, 1),
         "stages": stages,
-        "operations": _operations(since),
+        "operations": _operations(since, case_ids),
         "failed_jobs": failed[:5],
     }
 
