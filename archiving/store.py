@@ -10,6 +10,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import TypeVar
 
 from archiving.bag import SEAL, BuiltPackage
 from archiving.digests import FileDigests, digest_bytes, digest_stream
@@ -46,6 +47,8 @@ __all__ = [
 
 PACKAGES_PREFIX = "packages/"
 COMPLIANCE_MODE = "COMPLIANCE"
+
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -186,20 +189,21 @@ def _write_verified(
 
 
 @contextmanager
-def _read_backs() -> Iterator[ThreadPoolExecutor]:
-    """A small pool for read-backs; on the way out (success or error) nothing is left running:
-    read-backs not started are cancelled, the running ones are waited for."""
-    pool = ThreadPoolExecutor(
-        max_workers=READBACK_WORKERS, thread_name_prefix="dematflow-relecture"
-    )
+def _read_backs(
+    workers: int = READBACK_WORKERS, name: str = "dematflow-relecture"
+) -> Iterator[ThreadPoolExecutor]:
+    """A small pool for read-backs (or whole copies); on the way out (success or error) nothing
+    is left running: those not started are cancelled, the running ones are waited for."""
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=name)
     try:
         yield pool
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _settle(pending: deque[Future[StoredObject]], *, keep: int) -> None:
-    """Raise the error of any finished read-back; wait until at most ``keep`` are pending."""
+def _settle(pending: deque[Future[_T]], *, keep: int) -> None:
+    """Raise the error of any finished read-back (or copy); wait until at most ``keep`` are
+    pending."""
     while pending and (pending[0].done() or len(pending) > keep):
         pending.popleft().result()
 
@@ -291,6 +295,13 @@ def lock_holds(info: ObjectInfo, retain_until: datetime, now: datetime | None = 
     )
 
 
+COPY_WORKERS = 3
+"""Objects of a package copied at once to the second store (each thread reads the source,
+writes the target and reads it back: the S3 client and hashlib release the GIL)."""
+COPIES_AHEAD = 6
+"""Object copies that may be queued or running before the next one waits."""
+
+
 def _latest_versions(store: ObjectStore, bucket: str, package_id: str) -> dict[str, str]:
     return {
         v.key: v.version_id
@@ -321,18 +332,34 @@ def copy_package(
     if not latest:
         raise PackageNotFoundError(f"Aucun paquet {package_id} dans {source_bucket}.")
     seal_key = package_key(package_id, SEAL)
-    keys = sorted(latest, key=lambda key: (key == seal_key, key))
+    keys = sorted(set(latest) - {seal_key})
     now = datetime.now(UTC)
-    objects: list[StoredObject] = []
-    written: list[str] = []
-    for key in keys:
-        stored, wrote = _copy_key(
+
+    def copy(key: str) -> tuple[StoredObject, bool]:
+        return _copy_key(
             source, source_bucket, latest[key], target, target_bucket, key, retain_until, now
         )
-        objects.append(stored)
-        if wrote:
-            written.append(key)
-    return CopiedPackage(target_bucket, package_id, tuple(objects), tuple(written))
+
+    # Several objects are copied at once, each by one thread from start to end (read the
+    # source into a spool file while hashing it, compare with or write to the target, read
+    # back): COPY_WORKERS at a time, at most COPIES_AHEAD queued, so memory stays a few chunks
+    # per thread and a failure stops the copy within a few objects. Every copy is settled
+    # (written, read back, compared) before the seal is copied, the seal is read back before
+    # anything is returned: a failure anywhere raises, with no receipt and no new seal.
+    copies: list[Future[tuple[StoredObject, bool]]] = []
+    with _read_backs(COPY_WORKERS, "dematflow-copie") as pool:
+        pending: deque[Future[tuple[StoredObject, bool]]] = deque()
+        for key in keys:
+            _settle(pending, keep=COPIES_AHEAD - 1)
+            copies.append(pool.submit(copy, key))
+            pending.append(copies[-1])
+        _settle(pending, keep=0)
+    done = [future.result() for future in copies]
+    if seal_key in latest:
+        done.append(copy(seal_key))
+    objects = tuple(stored for stored, _wrote in done)
+    written = tuple(stored.key for stored, wrote in done if wrote)
+    return CopiedPackage(target_bucket, package_id, objects, written)
 
 
 def _copy_key(

@@ -1,0 +1,216 @@
+"""The second copy of a package (`copy_package`) between two real SeaweedFS servers: objects
+copied a few at a time, each read back and compared, the seal only after all of them matched;
+a read-back that does not match, wherever it falls, leaves no receipt and no seal."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from typing import BinaryIO
+
+import pytest
+
+from archiving.bag import SEAL, build_package
+from archiving.digests import FileDigests
+from archiving.errors import VerificationFailedError
+from archiving.storage.s3 import ObjectStore, S3Config
+from archiving.store import (
+    COPY_WORKERS,
+    StoredPackage,
+    copy_package,
+    package_key,
+    prepare_tenant_bucket,
+    store_package,
+)
+from devstack.s3 import SeaweedServer, start_seaweed
+from engine.services.archives.seals import SignaturesSealer
+from tests.archiving.conftest import sample_spec
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def second_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
+    """The second store (another site in production)."""
+    server = start_seaweed(
+        tmp_path_factory.mktemp("seaweedfs-copy"),
+        access_key="dematflow-copy",
+        secret_key=secrets.token_urlsafe(24),
+    )
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def second_store(second_server: SeaweedServer) -> Iterator[ObjectStore]:
+    store = ObjectStore(second_server.config)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _stored(tmp_path: Path, store: ObjectStore, sealer: SignaturesSealer) -> StoredPackage:
+    """A package stored and verified in the primary, in a fresh tenant bucket."""
+    package_id = f"copie-{secrets.token_hex(4)}"
+    spec = sample_spec(tmp_path / "in", package_id)
+    built = build_package(spec, tmp_path / "out", sealer=sealer)
+    bucket = f"primaire-{secrets.token_hex(4)}"
+    prepare_tenant_bucket(store, bucket)
+    return store_package(store, bucket, built)
+
+
+def _target(store: ObjectStore) -> str:
+    bucket = f"secondaire-{secrets.token_hex(4)}"
+    prepare_tenant_bucket(store, bucket)
+    return bucket
+
+
+class _WatchedStore(ObjectStore):
+    """The real second store, watched: what it is asked in which order and how many calls run
+    at once; one object's read-back may see other bytes (as a store that lost or altered them
+    after acknowledging the write would show); the first `meet` uploads wait for each other."""
+
+    def __init__(self, config: S3Config, *, misread: str = "", meet: int = 0) -> None:
+        super().__init__(config)
+        self.misread = misread
+        self.events: list[tuple[str, str]] = []
+        self.running = 0
+        self.most_at_once = 0
+        self.lock = threading.Lock()
+        # Only copies running side by side get past it: one object at a time would wait
+        # here until the (generous) timeout breaks the barrier and fails the copy.
+        self.meeting = threading.Barrier(meet, timeout=60) if meet > 1 else None
+
+    def _enter(self, event: str, key: str) -> None:
+        with self.lock:
+            self.events.append((event, key))
+            self.running += 1
+            self.most_at_once = max(self.most_at_once, self.running)
+
+    def _leave(self, event: str, key: str) -> None:
+        with self.lock:
+            self.events.append((event, key))
+            self.running -= 1
+
+    def put(
+        self,
+        bucket: str,
+        key: str,
+        stream: BinaryIO,
+        digests: FileDigests,
+        *,
+        retain_until: datetime | None,
+        legal_hold: bool = False,
+        content_type: str = "application/octet-stream",
+    ) -> str:
+        self._enter("put", key)
+        try:
+            if self.meeting is not None and not key.endswith("/" + SEAL):
+                with self.lock:
+                    first = sum(1 for e, _k in self.events if e == "put") <= self.meeting.parties
+                if first:
+                    self.meeting.wait()
+            return super().put(
+                bucket,
+                key,
+                stream,
+                digests,
+                retain_until=retain_until,
+                legal_hold=legal_hold,
+                content_type=content_type,
+            )
+        finally:
+            self._leave("put done", key)
+
+    def read_digest(
+        self, bucket: str, key: str, *, version_id: str | None = None
+    ) -> tuple[int, str]:
+        self._enter("read", key)
+        try:
+            size, sha512 = super().read_digest(bucket, key, version_id=version_id)
+        finally:
+            self._leave("read done", key)
+        if self.misread and key.endswith("/" + self.misread):
+            return size, "0" * 128
+        return size, sha512
+
+
+def _copy_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if t.name.startswith("dematflow-copie")]
+
+
+@pytest.mark.parametrize("which", ["first", "middle", "last"])
+def test_a_misread_copy_anywhere_gives_no_receipt_and_no_seal_then_a_retry_completes(
+    tmp_path: Path,
+    object_store: ObjectStore,
+    second_store: ObjectStore,
+    sealer: SignaturesSealer,
+    which: str,
+) -> None:
+    stored = _stored(tmp_path, object_store, sealer)
+    target = _target(second_store)
+    seal_key = package_key(stored.package_id, SEAL)
+    keys = [o.key for o in stored.objects if o.key != seal_key]
+    victim = {"first": keys[0], "middle": keys[len(keys) // 2], "last": keys[-1]}[which]
+    misreading = _WatchedStore(second_store.config, misread=victim.rsplit("/", 1)[1])
+    try:
+        with pytest.raises(VerificationFailedError):
+            copy_package(
+                object_store,
+                stored.bucket,
+                misreading,
+                target,
+                stored.package_id,
+                stored.retain_until,
+            )
+    finally:
+        misreading.close()
+    # Nothing says the copy is complete: no receipt (the call raised), no seal in the target,
+    # nothing left running.
+    assert second_store.stat(target, seal_key) is None
+    assert ("put", seal_key) not in misreading.events
+    assert _copy_threads() == []
+    # The retry keeps what was written with the right bytes and the lock, completes the rest,
+    # the seal last; every object of the receipt holds the primary's bytes.
+    copied = copy_package(
+        object_store, stored.bucket, second_store, target, stored.package_id, stored.retain_until
+    )
+    assert [o.key for o in copied.objects] == [*keys, seal_key]
+    assert [(o.size, o.sha512) for o in copied.objects] == [
+        (o.size, o.sha512) for o in stored.objects
+    ]
+    assert seal_key in copied.written
+    assert len(second_store.versions(target, package_key(stored.package_id))) == len(keys) + 1
+
+
+def test_objects_are_copied_a_few_at_once_and_the_seal_after_every_read_back(
+    tmp_path: Path, object_store: ObjectStore, second_store: ObjectStore, sealer: SignaturesSealer
+) -> None:
+    stored = _stored(tmp_path, object_store, sealer)
+    target = _target(second_store)
+    seal_key = package_key(stored.package_id, SEAL)
+    watched = _WatchedStore(second_store.config, meet=2)
+    try:
+        copied = copy_package(
+            object_store, stored.bucket, watched, target, stored.package_id, stored.retain_until
+        )
+    finally:
+        watched.close()
+    keys = [o.key for o in stored.objects]
+    assert [o.key for o in copied.objects] == keys
+    assert sorted(copied.written) == sorted(keys)
+    # Each object was written and read back, the seal once every other one had been read back.
+    events = watched.events
+    reads_done = [i for i, (event, key) in enumerate(events) if event == "read done"]
+    assert sorted(key for event, key in events if event == "read done") == sorted(keys)
+    seal_put = events.index(("put", seal_key))
+    assert seal_put > max(i for i in reads_done if events[i][1] != seal_key)
+    # Two uploads met (the barrier), and never more calls at once than the copy threads.
+    assert 2 <= watched.most_at_once <= COPY_WORKERS
+    assert _copy_threads() == []
