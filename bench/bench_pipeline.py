@@ -499,16 +499,43 @@ def _errors(case_ids: list[uuid.UUID]) -> list[tuple[Any, ...]]:
     )
 
 
-def _settle(fleet: Fleet, done: Callable[[], bool], what: str, case_ids: list[uuid.UUID]) -> None:
+def _settle(
+    fleet: Fleet, done: Callable[[], bool], what: str, case_ids: list[uuid.UUID], platform: Any
+) -> None:
+    """Wait until `done` and no job is open, relaying the outbox as beat does meanwhile."""
+    from engine.worker.app import RELAY_PERIOD_S, relay_outbox
+
     deadline = time.monotonic() + STAGE_MAX_S
+    relayed = time.monotonic()
     while time.monotonic() < deadline:
         fleet.check_alive()
         if errors := _errors(case_ids):
             raise RuntimeError(f"cases in error while waiting for {what}: {errors[:3]}")
         if done() and _open_jobs() == 0:
             return
+        if time.monotonic() - relayed >= RELAY_PERIOD_S:
+            # beat's `relay-outbox`: the jobs the queues have room for, and again those handed
+            # over `worker_stale_after` ago and not finished (a job whose worker failed on a
+            # PostgreSQL deadlock stays "sent" until then: seen from 150 acts per run).
+            relay_outbox(platform)
+            relayed = time.monotonic()
         time.sleep(0.3)
     raise RuntimeError(f"timed out waiting for {what}")
+
+
+def _handed_over_again(case_ids: list[uuid.UUID]) -> int:
+    rows = _pg(
+        "SELECT count(*) FROM jobs WHERE deliveries > 1 AND case_id = ANY(%s)", DB, (case_ids,)
+    )
+    return int(rows[0][0])
+
+
+def _deadlocks(logs: Path, workers: int) -> int:
+    """PostgreSQL deadlocks reported in this run's worker logs."""
+    return sum(
+        path.read_text(errors="replace").count("DeadlockDetected")
+        for path in logs.glob(f"{workers}w-*.log")
+    )
 
 
 def _operations(since: datetime, case_ids: list[uuid.UUID]) -> dict[str, Any]:
@@ -624,7 +651,7 @@ def run(
             )
             return int(rows[0][0]) >= len(case_ids)
 
-        _settle(fleet, transmitted, "signature and @ctes", case_ids)
+        _settle(fleet, transmitted, "signature and @ctes", case_ids, seeder.platform)
         stages["signature"] = _stage(meter, time.monotonic() - began, len(case_ids))
         stages["signature"]["peak_s"] = round(peak_s, 2)
         stages["signature"]["acts_signed_by_elus"] = sum(signed)
@@ -651,7 +678,7 @@ def run(
             )
             return int(rows[0][0]) >= len(case_ids)
 
-        _settle(fleet, published, "acknowledgement and publication", case_ids)
+        _settle(fleet, published, "acknowledgement and publication", case_ids, p)
         stages["ar_publication"] = _stage(meter, time.monotonic() - began, len(case_ids))
         stages["ar_publication"]["acknowledged"] = acknowledged
 
@@ -661,7 +688,7 @@ def run(
         later = p.clock() + timedelta(days=100)
         with frozen_now(later):
             fired = fire_due_timers(p.uow, now=later)
-        _settle(fleet, lambda: _completed(case_ids) == len(case_ids), "sealing", case_ids)
+        _settle(fleet, lambda: _completed(case_ids) == len(case_ids), "sealing", case_ids, p)
         stages["sealing"] = _stage(meter, time.monotonic() - began, len(case_ids))
         stages["sealing"]["timers_fired"] = fired
     finally:
@@ -676,6 +703,8 @@ def run(
         "stages": stages,
         "operations": _operations(since, case_ids),
         "failed_jobs": failed[:5],
+        "jobs_handed_over_again": _handed_over_again(case_ids),
+        "deadlocks_in_worker_logs": _deadlocks(fleet.logs, workers),
     }
 
 
