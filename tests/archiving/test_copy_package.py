@@ -1,6 +1,7 @@
-"""The second copy of a package (`copy_package`) between two real SeaweedFS servers: objects
-copied a few at a time, each read back and compared, the seal only after all of them matched;
-a read-back that does not match, wherever it falls, leaves no receipt and no seal."""
+"""The second copy of a package (`copy_package`) between two real SeaweedFS servers: uploads
+one at a time with the next objects read from the source and the last ones read back beside
+them, every object read back and compared, the seal only after all of them matched; a read-back
+that does not match, wherever it falls, leaves no receipt and no seal."""
 
 from __future__ import annotations
 
@@ -74,18 +75,23 @@ def _target(store: ObjectStore) -> str:
 class _WatchedStore(ObjectStore):
     """The real second store, watched: what it is asked in which order and how many calls run
     at once; one object's read-back may see other bytes (as a store that lost or altered them
-    after acknowledging the write would show); the first `meet` uploads wait for each other."""
+    after acknowledging the write would show); with `meet` (a read-back, an upload), the two
+    wait for each other."""
 
-    def __init__(self, config: S3Config, *, misread: str = "", meet: int = 0) -> None:
+    def __init__(
+        self, config: S3Config, *, misread: str = "", meet: tuple[str, str] | None = None
+    ) -> None:
         super().__init__(config)
         self.misread = misread
         self.events: list[tuple[str, str]] = []
         self.running = 0
         self.most_at_once = 0
         self.lock = threading.Lock()
-        # Only copies running side by side get past it: one object at a time would wait
-        # here until the (generous) timeout breaks the barrier and fails the copy.
-        self.meeting = threading.Barrier(meet, timeout=60) if meet > 1 else None
+        self.meet = meet
+        # Only a read-back running beside the next upload gets past it: a copy that reads each
+        # object back before writing the next would wait here until the (generous) timeout
+        # breaks the barrier and fails the copy.
+        self.meeting = threading.Barrier(2, timeout=60)
 
     def _enter(self, event: str, key: str) -> None:
         with self.lock:
@@ -111,11 +117,8 @@ class _WatchedStore(ObjectStore):
     ) -> str:
         self._enter("put", key)
         try:
-            if self.meeting is not None and not key.endswith("/" + SEAL):
-                with self.lock:
-                    first = sum(1 for e, _k in self.events if e == "put") <= self.meeting.parties
-                if first:
-                    self.meeting.wait()
+            if self.meet is not None and key == self.meet[1]:
+                self.meeting.wait()
             return super().put(
                 bucket,
                 key,
@@ -133,6 +136,8 @@ class _WatchedStore(ObjectStore):
     ) -> tuple[int, str]:
         self._enter("read", key)
         try:
+            if self.meet is not None and key == self.meet[0]:
+                self.meeting.wait()
             size, sha512 = super().read_digest(bucket, key, version_id=version_id)
         finally:
             self._leave("read done", key)
@@ -189,20 +194,20 @@ def test_a_misread_copy_anywhere_gives_no_receipt_and_no_seal_then_a_retry_compl
     assert len(second_store.versions(target, package_key(stored.package_id))) == len(keys) + 1
 
 
-def test_objects_are_copied_a_few_at_once_and_the_seal_after_every_read_back(
+def test_read_backs_overlap_the_next_uploads_and_the_seal_comes_after_all_of_them(
     tmp_path: Path, object_store: ObjectStore, second_store: ObjectStore, sealer: SignaturesSealer
 ) -> None:
     stored = _stored(tmp_path, object_store, sealer)
     target = _target(second_store)
     seal_key = package_key(stored.package_id, SEAL)
-    watched = _WatchedStore(second_store.config, meet=2)
+    keys = [o.key for o in stored.objects]
+    watched = _WatchedStore(second_store.config, meet=(keys[0], keys[1]))
     try:
         copied = copy_package(
             object_store, stored.bucket, watched, target, stored.package_id, stored.retain_until
         )
     finally:
         watched.close()
-    keys = [o.key for o in stored.objects]
     assert [o.key for o in copied.objects] == keys
     assert sorted(copied.written) == sorted(keys)
     # Each object was written and read back, the seal once every other one had been read back.
@@ -211,6 +216,12 @@ def test_objects_are_copied_a_few_at_once_and_the_seal_after_every_read_back(
     assert sorted(key for event, key in events if event == "read done") == sorted(keys)
     seal_put = events.index(("put", seal_key))
     assert seal_put > max(i for i in reads_done if events[i][1] != seal_key)
-    # Two uploads met (the barrier), and never more calls at once than the copy threads.
-    assert 2 <= watched.most_at_once <= COPY_WORKERS
+    # The uploads went one at a time (concurrent PUTs are slow on a versioned, locked bucket).
+    uploading = 0
+    for event, _key in events:
+        uploading += {"put": 1, "put done": -1}.get(event, 0)
+        assert uploading <= 1
+    # The first read-back met the second upload (the barrier), and never more calls at once
+    # than the uploading thread and the copy threads.
+    assert 2 <= watched.most_at_once <= COPY_WORKERS + 1
     assert _copy_threads() == []
