@@ -377,16 +377,7 @@ def copy_package(
         _discard(fetches)
     objects = [item if isinstance(item, StoredObject) else item.result() for item in results]
     if seal_key in latest:
-        stored_seal, wrote = _copy_key(
-            source,
-            source_bucket,
-            latest[seal_key],
-            target,
-            target_bucket,
-            seal_key,
-            retain_until,
-            now,
-        )
+        stored_seal, wrote = _complete(target, target_bucket, fetch(seal_key), retain_until, now)
         objects.append(stored_seal)
         if wrote:
             written.append(seal_key)
@@ -474,24 +465,19 @@ def _discard(fetches: deque[Future[_Fetched]]) -> None:
                 spool.close()
 
 
-def _copy_key(
-    source: ObjectStore,
-    source_bucket: str,
-    source_version: str,
+def _complete(
     target: ObjectStore,
     target_bucket: str,
-    key: str,
+    fetched: _Fetched,
     retain_until: datetime | None,
     now: datetime,
 ) -> tuple[StoredObject, bool]:
-    """Copy one object from start to end: read the source, keep or write, read back."""
-    fetched = _fetch(
-        source, source_bucket, source_version, target, target_bucket, key, retain_until, now
-    )
+    """Finish the copy of a fetched object: the target's copy kept, or a new version written
+    and read back; whether it was written."""
     if fetched.kept is not None:
         return fetched.kept, False
     version = _upload(target, target_bucket, fetched, retain_until, now)
-    return _check_copy(target, target_bucket, key, version, fetched.digests), True
+    return _check_copy(target, target_bucket, fetched.key, version, fetched.digests), True
 
 
 def copy_object(
@@ -511,16 +497,11 @@ def copy_object(
     kept when already there, identical and locked; else a new locked version, read back and
     compared. Returns the target's object and whether it was written."""
     target.require_object_lock(target_bucket)
-    return _copy_key(
-        source,
-        source_bucket,
-        source_version,
-        target,
-        target_bucket,
-        key,
-        retain_until,
-        datetime.now(UTC),
+    now = datetime.now(UTC)
+    fetched = _fetch(
+        source, source_bucket, source_version, target, target_bucket, key, retain_until, now
     )
+    return _complete(target, target_bucket, fetched, retain_until, now)
 
 
 def set_package_legal_hold(store: ObjectStore, bucket: str, package_id: str, *, on: bool) -> int:

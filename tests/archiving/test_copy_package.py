@@ -8,14 +8,12 @@ from __future__ import annotations
 import secrets
 import threading
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any
 
 import pytest
 
 from archiving.bag import SEAL, build_package
-from archiving.digests import FileDigests
 from archiving.errors import VerificationFailedError
 from archiving.storage.s3 import ObjectStore, S3Config
 from archiving.store import (
@@ -26,7 +24,7 @@ from archiving.store import (
     prepare_tenant_bucket,
     store_package,
 )
-from devstack.s3 import SeaweedServer, start_seaweed
+from devstack.s3 import start_seaweed
 from engine.services.archives.seals import SignaturesSealer
 from tests.archiving.conftest import sample_spec
 
@@ -34,25 +32,14 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def second_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeaweedServer]:
-    """The second store (another site in production)."""
-    server = start_seaweed(
-        tmp_path_factory.mktemp("seaweedfs-copy"),
-        access_key="dematflow-copy",
-        secret_key=secrets.token_urlsafe(24),
-    )
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def second_store(second_server: SeaweedServer) -> Iterator[ObjectStore]:
-    store = ObjectStore(second_server.config)
-    try:
+def second_store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ObjectStore]:
+    """A client of a second SeaweedFS server (another site in production), for this module."""
+    key = secrets.token_urlsafe(24)
+    with start_seaweed(
+        tmp_path_factory.mktemp("site2"), access_key="copie", secret_key=key
+    ) as site:
+        store = ObjectStore(site.config)
         yield store
-    finally:
         store.close()
 
 
@@ -104,30 +91,12 @@ class _WatchedStore(ObjectStore):
             self.events.append((event, key))
             self.running -= 1
 
-    def put(
-        self,
-        bucket: str,
-        key: str,
-        stream: BinaryIO,
-        digests: FileDigests,
-        *,
-        retain_until: datetime | None,
-        legal_hold: bool = False,
-        content_type: str = "application/octet-stream",
-    ) -> str:
+    def put(self, bucket: str, key: str, *args: Any, **kwargs: Any) -> str:
         self._enter("put", key)
         try:
             if self.meet is not None and key == self.meet[1]:
                 self.meeting.wait()
-            return super().put(
-                bucket,
-                key,
-                stream,
-                digests,
-                retain_until=retain_until,
-                legal_hold=legal_hold,
-                content_type=content_type,
-            )
+            return super().put(bucket, key, *args, **kwargs)
         finally:
             self._leave("put done", key)
 
