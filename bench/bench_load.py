@@ -19,30 +19,32 @@ import os
 import platform as host
 import secrets
 import signal
-import socket
-import subprocess
 import sys
 import threading
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import IO, Any, Protocol
+from typing import Any
 
 import httpx
-import psycopg
 import redis
 
+from bench.stack import Fleet, start_web, start_workers
+from bench.stack import pg as _pg
+from bench.stack import wait as _wait
 from engine.bootstrap import build_platform, prepare_database
 from engine.domain.model import Actor
 from engine.services import admin
 from engine.settings import Settings
 
+__all__ = ["Fleet", "_percentile", "_pg", "_siren", "_wait", "main", "run"]
+"""`Fleet`, `_pg` and `_wait` are `bench.stack`'s, kept here for `bench_fair_share`."""
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
 WORK = RESULTS / "tmp-load"
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 DB = "dematflow_bench_load"
 DB_URL = f"postgresql+psycopg://postgres@127.0.0.1/{DB}"
 REDIS_URL = "redis://127.0.0.1:6379/12"
@@ -70,13 +72,6 @@ def _siren(prefix: int) -> str:
 
 
 TENANTS = tuple(_siren(21340000 + i) for i in range(TENANT_COUNT))
-
-
-def _pg(sql: str, dbname: str = "test") -> list[tuple[Any, ...]]:
-    with psycopg.connect(PG_ADMIN.replace("dbname=test", f"dbname={dbname}")) as conn:
-        conn.autocommit = True
-        cursor = conn.execute(sql)
-        return cursor.fetchall() if cursor.description else []
 
 
 def _prepare() -> None:
@@ -110,88 +105,9 @@ def _prepare() -> None:
         client.close()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Alive(Protocol):
-    """What `_wait` needs of a fleet of processes: to raise if one of them died."""
-
-    def check_alive(self) -> None: ...
-
-
-@dataclass
-class Fleet:
-    """The processes of one run, each in its own process group (uvicorn and Celery fork)."""
-
-    env: dict[str, str]
-    logs: Path
-    processes: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = field(default_factory=list)
-
-    def spawn(self, name: str, *args: str) -> Path:
-        path = self.logs / f"{name}.log"
-        log = path.open("wb")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "engine.cli.main", *args],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.processes.append((process, log))
-        return path
-
-    def check_alive(self) -> None:
-        for process, log in self.processes:
-            if process.poll() is not None:
-                raise RuntimeError(f"{log.name}: the process exited ({process.returncode})")
-
-    def stop(self) -> None:
-        for process, _log in self.processes:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process, log in self.processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-            log.close()
-        self.processes.clear()
-
-
-def _wait(fleet: Alive, ready: Any, what: str, timeout: float = 90) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        fleet.check_alive()
-        if ready():
-            return
-        time.sleep(0.2)
-    raise RuntimeError(f"timed out waiting for {what}")
-
-
-def _web_up(url: str) -> bool:
-    try:
-        return httpx.get(url + "/health/live", timeout=1).status_code == 200
-    except httpx.TransportError:
-        return False
-
-
-def _start_web(fleet: Fleet) -> str:
-    port = _free_port()
-    fleet.spawn("web", "web", "--host", "127.0.0.1", "--port", str(port))
-    url = f"http://127.0.0.1:{port}"
-    _wait(fleet, lambda: _web_up(url), "the web process")
-    return url
-
-
 def _start_workers(fleet: Fleet, workers: int) -> None:
-    logs = [fleet.spawn(f"worker-{i}", "worker", "--concurrency", "1") for i in range(workers)]
-    for log in logs:
-        _wait(fleet, lambda log=log: b" ready." in log.read_bytes(), f"worker {log.name}")
+    names = [(f"worker-{i}", None) for i in range(workers)]
+    start_workers(fleet, names, database_url=DB_URL, broker_url=REDIS_URL)
 
 
 @dataclass
@@ -368,7 +284,7 @@ def run(workers: int, *, during_peak: bool) -> dict[str, Any]:
     }
     fleet = Fleet(env, logs)
     try:
-        url = _start_web(fleet)
+        url, _web = start_web(fleet)
         if during_peak:
             _start_workers(fleet, workers)
         load_before = os.getloadavg()[0]

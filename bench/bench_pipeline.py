@@ -47,7 +47,6 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -58,20 +57,20 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
-import psycopg
 import redis
 
-from bench.bench_load import _percentile, _siren, _wait, _web_up
+from bench.bench_load import _percentile, _siren
+from bench.stack import Fleet, start_web, start_workers
+from bench.stack import pg as _pg
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results"
 WORK = RESULTS / "tmp-pipeline"
-PG_ADMIN = "host=127.0.0.1 port=5432 user=postgres dbname=test"
 DB = "dematflow_bench_pipeline"
 DB_URL = f"postgresql+psycopg://postgres@127.0.0.1/{DB}"
 REDIS_URL = "redis://127.0.0.1:6379/13"
@@ -87,6 +86,12 @@ CLERK_THREADS = int(os.environ.get("BENCH_CLERKS", "2"))
 CLERK_TENANTS = 6
 PROFILE_ACTS = 4
 STAGE_MAX_S = 900.0
+POLL_BATCH = 100_000
+"""Transmissions asked about per @ctes poll. Beat's job asks about 200, oldest `updated_at`
+first, acknowledged ones of the last 180 days included, and asking does not change
+`updated_at`: past 200 acknowledged transmissions, a new one is never asked about (a 3 x
+120-act run stalled there on its third run). The bench asks about all of them until the
+polling is fixed (`engine.persistence.connector_repositories.ActesRepository.to_poll`)."""
 PARIS = ZoneInfo("Europe/Paris")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 UNFINISHED = ("pending", "sent", "running")
@@ -98,13 +103,6 @@ STAGE_OPERATIONS = {
 
 
 SIRENS = tuple(_siren(21350000 + i) for i in range(TENANTS))
-
-
-def _pg(sql: str, dbname: str = "test", params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    with psycopg.connect(PG_ADMIN.replace("dbname=test", f"dbname={dbname}")) as conn:
-        conn.autocommit = True
-        cursor = conn.execute(sql, params)  # type: ignore[arg-type,unused-ignore]
-        return cursor.fetchall() if cursor.description else []
 
 
 def zipf_sizes(acts: int, tenants: int, rng: random.Random, s: float = ZIPF_S) -> list[int]:
@@ -187,73 +185,15 @@ class CpuMeter:
 # -- processes -----------------------------------------------------------------------------------
 
 
-@dataclass
-class Fleet:
-    """Child processes, each in its own process group (uvicorn and Celery fork)."""
-
-    env: dict[str, str]
-    logs: Path
-    processes: list[tuple[subprocess.Popen[bytes], IO[bytes]]] = field(default_factory=list)
-
-    def spawn(self, name: str, *args: str) -> tuple[subprocess.Popen[bytes], Path]:
-        path = self.logs / f"{name}.log"
-        log = path.open("wb")
-        process = subprocess.Popen(
-            [sys.executable, "-m", "engine.cli.main", *args],
-            cwd=ROOT,
-            env=self.env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        self.processes.append((process, log))
-        return process, path
-
-    def check_alive(self) -> None:
-        for process, log in self.processes:
-            if process.poll() is not None:
-                raise RuntimeError(f"{log.name}: the process exited ({process.returncode})")
-
-    def stop(self, only: list[subprocess.Popen[bytes]] | None = None) -> None:
-        chosen = [(p, log) for p, log in self.processes if only is None or p in only]
-        for process, _log in chosen:
-            if process.poll() is None:
-                os.killpg(process.pid, signal.SIGTERM)
-        for process, log in chosen:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait()
-            log.close()
-        self.processes = [(p, log) for p, log in self.processes if (p, log) not in chosen]
-
-
 def _start_workers(fleet: Fleet, count: int) -> dict[str, list[subprocess.Popen[bytes]]]:
-    started: dict[str, list[tuple[subprocess.Popen[bytes], Path]]] = {}
+    """`count` workers on each of QUEUES, one on `engine,audits`: their processes by queue."""
+    names = [(f"{count}w-{queue}-{i}", queue) for queue in QUEUES for i in range(count)]
+    names.append((f"{count}w-engine", "engine,audits"))
+    started = start_workers(fleet, names, database_url=DB_URL, broker_url=REDIS_URL)
+    groups: dict[str, list[subprocess.Popen[bytes]]] = {"engine": [started[-1]]}
     for queue in QUEUES:
-        started[queue] = [
-            fleet.spawn(f"{count}w-{queue}-{i}", "worker", "--queues", queue, "--concurrency", "1")
-            for i in range(count)
-        ]
-    started["engine"] = [
-        fleet.spawn(f"{count}w-engine", "worker", "--queues", "engine,audits", "--concurrency", "1")
-    ]
-    # The workers log at WARNING: ask each whether it is ready (Celery's ping, over Redis).
-    from engine.settings import BrokerSettings, Settings
-    from engine.worker.app import make_celery
-
-    app = make_celery(Settings(database_url=DB_URL, broker=BrokerSettings(url=REDIS_URL)))
-    names = {f"dematflow-{p.pid}@{socket.gethostname()}" for g in started.values() for p, _ in g}
-    answered: set[str] = set()
-
-    def all_ready() -> bool:
-        for reply in app.control.ping(destination=sorted(names - answered), timeout=1.0):
-            answered.update(reply)
-        return answered >= names
-
-    _wait(fleet, all_ready, "the workers", timeout=120)
-    return {queue: [p for p, _log in group] for queue, group in started.items()}
+        groups[queue] = [p for (_name, q), p in zip(names, started, strict=True) if q == queue]
+    return groups
 
 
 # -- set-up: deliberations brought to the mayor's signature ---------------------------------------
@@ -540,12 +480,12 @@ def _open_jobs() -> int:
     return int(_pg(f"SELECT count(*) FROM jobs WHERE state IN ({states})", DB)[0][0])
 
 
-def _failed_jobs(since: datetime) -> list[tuple[Any, ...]]:
+def _failed_jobs(since: datetime, case_ids: list[uuid.UUID]) -> list[tuple[Any, ...]]:
     return _pg(
         "SELECT operation, state, left(coalesce(error, ''), 200) FROM jobs"
-        " WHERE state IN ('failed', 'dead') AND created_at >= %s",
+        " WHERE state IN ('failed', 'dead') AND created_at >= %s AND case_id = ANY(%s)",
         DB,
-        (since,),
+        (since, case_ids),
     )
 
 
@@ -565,26 +505,62 @@ def _errors(case_ids: list[uuid.UUID]) -> list[tuple[Any, ...]]:
     )
 
 
-def _settle(fleet: Fleet, done: Callable[[], bool], what: str, case_ids: list[uuid.UUID]) -> None:
+def _settle(
+    fleet: Fleet, done: Callable[[], bool], what: str, case_ids: list[uuid.UUID], platform: Any
+) -> None:
+    """Wait until `done` and no job is open, relaying the outbox as beat does meanwhile."""
+    from engine.worker.app import RELAY_PERIOD_S, relay_outbox
+
     deadline = time.monotonic() + STAGE_MAX_S
+    relayed = time.monotonic()
     while time.monotonic() < deadline:
         fleet.check_alive()
         if errors := _errors(case_ids):
             raise RuntimeError(f"cases in error while waiting for {what}: {errors[:3]}")
         if done() and _open_jobs() == 0:
             return
+        if time.monotonic() - relayed >= RELAY_PERIOD_S:
+            # beat's `relay-outbox`: the jobs the queues have room for, and again those handed
+            # over `worker_stale_after` ago and not finished (a job whose worker failed on a
+            # PostgreSQL deadlock stays "sent" until then: seen from 150 acts per run).
+            relay_outbox(platform)
+            relayed = time.monotonic()
         time.sleep(0.3)
     raise RuntimeError(f"timed out waiting for {what}")
 
 
-def _operations(since: datetime) -> dict[str, Any]:
-    """Per operation of this run: jobs, median job time, span from first start to last end."""
+def _handed_over_again(case_ids: list[uuid.UUID]) -> int:
+    rows = _pg(
+        "SELECT count(*) FROM jobs WHERE deliveries > 1 AND case_id = ANY(%s)", DB, (case_ids,)
+    )
+    return int(rows[0][0])
+
+
+def _deadlocks(logs: Path, workers: int) -> int:
+    """PostgreSQL deadlocks reported in this run's worker logs (one JSON line each, whose
+    traceback names the error several times)."""
+    return sum(
+        sum(
+            1
+            for line in path.read_text(errors="replace").splitlines()
+            if "DeadlockDetected" in line
+        )
+        for path in logs.glob(f"{workers}w-*.log")
+    )
+
+
+def _operations(since: datetime, case_ids: list[uuid.UUID]) -> dict[str, Any]:
+    """Per operation of this run: jobs, median job time, span from first start to last end.
+
+    The run's jobs are those of its cases created after its set-up: `created_at` alone would
+    count the earlier runs' sealing jobs too, created on the clock moved 100 days ahead."""
     rows = _pg(
         "SELECT operation, count(*), min(started_at), max(finished_at),"
         " percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM finished_at - started_at))"
-        " FROM jobs WHERE state = 'done' AND created_at >= %s GROUP BY operation",
+        " FROM jobs WHERE state = 'done' AND created_at >= %s AND case_id = ANY(%s)"
+        " GROUP BY operation",
         DB,
-        (since,),
+        (since, case_ids),
     )
     out = {}
     for operation, count, first, last, median in rows:
@@ -686,7 +662,7 @@ def run(
             )
             return int(rows[0][0]) >= len(case_ids)
 
-        _settle(fleet, transmitted, "signature and @ctes", case_ids)
+        _settle(fleet, transmitted, "signature and @ctes", case_ids, seeder.platform)
         stages["signature"] = _stage(meter, time.monotonic() - began, len(case_ids))
         stages["signature"]["peak_s"] = round(peak_s, 2)
         stages["signature"]["acts_signed_by_elus"] = sum(signed)
@@ -699,7 +675,9 @@ def run(
         acknowledged = 0
         deadline = time.monotonic() + STAGE_MAX_S
         while acknowledged < len(case_ids) and time.monotonic() < deadline:
-            report = poll_transmissions(p.uow, tdt_config(p.settings.actes), now=p.clock())
+            report = poll_transmissions(
+                p.uow, tdt_config(p.settings.actes), now=p.clock(), batch=POLL_BATCH
+            )
             acknowledged += report.delivered
             if acknowledged < len(case_ids):
                 time.sleep(0.5)
@@ -713,7 +691,7 @@ def run(
             )
             return int(rows[0][0]) >= len(case_ids)
 
-        _settle(fleet, published, "acknowledgement and publication", case_ids)
+        _settle(fleet, published, "acknowledgement and publication", case_ids, p)
         stages["ar_publication"] = _stage(meter, time.monotonic() - began, len(case_ids))
         stages["ar_publication"]["acknowledged"] = acknowledged
 
@@ -723,12 +701,12 @@ def run(
         later = p.clock() + timedelta(days=100)
         with frozen_now(later):
             fired = fire_due_timers(p.uow, now=later)
-        _settle(fleet, lambda: _completed(case_ids) == len(case_ids), "sealing", case_ids)
+        _settle(fleet, lambda: _completed(case_ids) == len(case_ids), "sealing", case_ids, p)
         stages["sealing"] = _stage(meter, time.monotonic() - began, len(case_ids))
         stages["sealing"]["timers_fired"] = fired
     finally:
         fleet.stop([p for group in groups.values() for p in group])
-    failed = _failed_jobs(since)
+    failed = _failed_jobs(since, case_ids)
     return {
         "workers_per_queue": workers,
         "acts": len(case_ids),
@@ -736,8 +714,10 @@ def run(
         "largest_commune_acts": max(sizes),
         "set_up_s": round(seed_s, 1),
         "stages": stages,
-        "operations": _operations(since),
+        "operations": _operations(since, case_ids),
         "failed_jobs": failed[:5],
+        "jobs_handed_over_again": _handed_over_again(case_ids),
+        "deadlocks_in_worker_logs": _deadlocks(fleet.logs, workers),
     }
 
 
@@ -800,7 +780,7 @@ def profile_stages(seeder: Seeder, operations: tuple[str, ...], acts: int) -> di
                     warmed.add(op)
 
     drain()
-    poll_transmissions(p.uow, tdt_config(p.settings.actes), now=p.clock())
+    poll_transmissions(p.uow, tdt_config(p.settings.actes), now=p.clock(), batch=POLL_BATCH)
     drain()
     later = p.clock() + timedelta(days=100)
     with frozen_now(later):
@@ -1019,10 +999,7 @@ def main(argv: list[str] | None = None) -> None:
         fleet = Fleet(env, logs)
         runs = []
         try:
-            port = _free_port()
-            web, _log = fleet.spawn("web", "web", "--host", "127.0.0.1", "--port", str(port))
-            url = f"http://127.0.0.1:{port}"
-            _wait(fleet, lambda: _web_up(url), "the web process", timeout=120)
+            url, web = start_web(fleet, timeout=120)
             for count in (int(c) for c in args.workers.split(",")):
                 runs.append(run(count, args.acts, fleet, url, web.pid, seeder, rng))
                 print(json.dumps(runs[-1], indent=1, ensure_ascii=False), flush=True)
@@ -1068,12 +1045,6 @@ def main(argv: list[str] | None = None) -> None:
     out.write_text(json.dumps(result, indent=2, ensure_ascii=False, default=str) + "\n")
     (RESULTS / "pipeline.partial.json").unlink(missing_ok=True)
     print(f"résultats : {out}")
-
-
-def _free_port() -> int:
-    from devstack.process import free_port
-
-    return free_port()
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ second SeaweedFS), and the fixity audit over one store vs over both, in the same
 Same package shape as bench_archiving (random "PDF" bytes, sealed with the development PKI), on
 two SeaweedFS servers on 127.0.0.1. The one-copy baseline is `store_package` alone (write and
 read back every object); two copies add `copy_package` (read the verified primary, write the
-second store under the same COMPLIANCE lock, read back). Then the objects beside the packages
+second store under the same COMPLIANCE lock, read back; a few objects at once), and, as the
+reference of the same run, the former one-object-at-a-time copy; then both copies alone to the
+second server seen as a remote site (each request waits REMOTE_RTT_S first). Then the objects beside the packages
 (journal seals, renewed copies): one copy vs two, and their audit in one store vs both. Results
 go to bench/results/two_copies.json and the "Two copies" section of bench/README.md.
 """
@@ -19,8 +21,11 @@ import platform as host
 import secrets
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any, BinaryIO
 
 from archiving.audit import (
     PRIMARY,
@@ -32,10 +37,21 @@ from archiving.audit import (
     audit_two_copies,
     check_object,
 )
-from archiving.bag import BuiltPackage, build_package
+from archiving.bag import SEAL, BuiltPackage, build_package
 from archiving.digests import digest_bytes
-from archiving.storage.s3 import ObjectStore
-from archiving.store import copy_package, lock_end, prepare_tenant_bucket, store_package
+from archiving.storage.s3 import ObjectInfo, ObjectStore
+from archiving.store import (
+    COPY_WORKERS,
+    CopiedPackage,
+    _complete,
+    _fetch,
+    _latest_versions,
+    copy_package,
+    lock_end,
+    package_key,
+    prepare_tenant_bucket,
+    store_package,
+)
 from bench.bench_archiving import MB, RESULTS, _spec, append_readme_run
 from devstack.pki import build_dev_pki, serve_dev_pki
 from devstack.process import free_port
@@ -75,37 +91,75 @@ def _bytes(package: BuiltPackage) -> int:
     return sum(d.size for d in package.files.values())
 
 
+def copy_package_sequential(
+    source: ObjectStore,
+    source_bucket: str,
+    target: ObjectStore,
+    target_bucket: str,
+    package_id: str,
+    retain_until: datetime,
+) -> CopiedPackage:
+    """`copy_package` as it was before the copies overlapped (main 536989d): one object after
+    the other (read the source, write, read back), the seal last. The reference of the run."""
+    target.require_object_lock(target_bucket)
+    latest = _latest_versions(source, source_bucket, package_id)
+    seal_key = package_key(package_id, SEAL)
+    now = datetime.now(UTC)
+    objects, written = [], []
+    for key in sorted(latest, key=lambda key: (key == seal_key, key)):
+        fetched = _fetch(
+            source, source_bucket, latest[key], target, target_bucket, key, retain_until, now
+        )
+        stored, wrote = _complete(target, target_bucket, fetched, retain_until, now)
+        objects.append(stored)
+        if wrote:
+            written.append(key)
+    return CopiedPackage(target_bucket, package_id, tuple(objects), tuple(written))
+
+
 def store_costs(
     one: ObjectStore, two: ObjectStore, packages: list[BuiltPackage]
 ) -> dict[str, object]:
-    """Per package: one copy (`store_package`) vs two (`store_package` + `copy_package`),
-    alternating so both see the same load; best of two rounds each."""
+    """Per package: one copy (`store_package`) vs two (`store_package` + `copy_package`), and
+    two with the former one-object-at-a-time copy, interleaved so that all three see the same
+    load (the two copies in turn first); best of two rounds each."""
     rows = []
     stored_one = stored_two = 0
     for package in packages:
-        best_one = best_two = float("inf")
+        best_one = best_two = best_sequential = float("inf")
         for attempt in range(2):
             bucket = f"one-{attempt}"
             start = time.perf_counter()
             alone = store_package(one, bucket, package)
             best_one = min(best_one, time.perf_counter() - start)
-            primary, secondary = f"two-{attempt}", f"two-{attempt}"
-            start = time.perf_counter()
-            stored = store_package(one, primary, package)
-            copied = copy_package(
-                one, primary, two, secondary, package.package_id, stored.retain_until
-            )
-            best_two = min(best_two, time.perf_counter() - start)
+            # The copy that comes second reads objects the server wrote just before: each
+            # goes first in one of the two rounds.
+            for variant in ("seq", "two") if attempt % 2 == 0 else ("two", "seq"):
+                bucket = f"{variant}-{attempt}"
+                start = time.perf_counter()
+                stored = store_package(one, bucket, package)
+                if variant == "seq":
+                    copy_package_sequential(
+                        one, bucket, two, bucket, package.package_id, stored.retain_until
+                    )
+                    best_sequential = min(best_sequential, time.perf_counter() - start)
+                else:
+                    copied = copy_package(
+                        one, bucket, two, bucket, package.package_id, stored.retain_until
+                    )
+                    best_two = min(best_two, time.perf_counter() - start)
+                    receipt = stored
         # Bytes held, from the receipts (objects read back in each store).
         stored_one += sum(o.size for o in alone.objects)
-        stored_two += sum(o.size for o in stored.objects) + sum(o.size for o in copied.objects)
-        rows.append((package, best_one, best_two))
+        stored_two += sum(o.size for o in receipt.objects) + sum(o.size for o in copied.objects)
+        rows.append((package, best_one, best_two, best_sequential))
     small = [r for r in rows if _bytes(r[0]) < BIG_FILES * BIG_FILE_BYTES]
     big = [r for r in rows if r not in small]
 
-    def summary(group: list[tuple[BuiltPackage, float, float]]) -> dict[str, float]:
+    def summary(group: list[tuple[BuiltPackage, float, float, float]]) -> dict[str, float]:
         one_s = sum(r[1] for r in group) / len(group)
         two_s = sum(r[2] for r in group) / len(group)
+        sequential_s = sum(r[3] for r in group) / len(group)
         size = sum(_bytes(r[0]) for r in group) / len(group)
         return {
             "package_mb": size / MB,
@@ -113,15 +167,82 @@ def store_costs(
             "one_copy_s": one_s,
             "two_copies_s": two_s,
             "ratio_time_two_vs_one": two_s / one_s,
+            "two_copies_sequential_copy_s": sequential_s,
+            "ratio_time_two_sequential_vs_one": sequential_s / one_s,
+            "copy_s": two_s - one_s,
+            "sequential_copy_s": sequential_s - one_s,
         }
 
     return {
+        "copy_workers": COPY_WORKERS,
         "small": summary(small),
         "big": summary(big),
         "stored_bytes_one_copy": stored_one,
         "stored_bytes_two_copies": stored_two,
         "ratio_bytes_two_vs_one": stored_two / stored_one,
     }
+
+
+REMOTE_RTT_S = 0.010
+"""Round trip added to each request to the second store in `remote_copy_costs` (a site a few
+hundred kilometres away)."""
+
+
+class RemoteStore(ObjectStore):
+    """The second store seen from another site: each request first waits one network round
+    trip (a wait, not CPU: the bench's two servers share one host, where the copy is bound by
+    the CPU, not by the distance)."""
+
+    def put(self, *args: Any, **kwargs: Any) -> str:
+        time.sleep(REMOTE_RTT_S)
+        return super().put(*args, **kwargs)
+
+    @contextmanager
+    def open(self, bucket: str, key: str, *, version_id: str | None = None) -> Iterator[BinaryIO]:
+        time.sleep(REMOTE_RTT_S)
+        with super().open(bucket, key, version_id=version_id) as stream:
+            yield stream
+
+    def stat(self, bucket: str, key: str, *, version_id: str | None = None) -> ObjectInfo | None:
+        time.sleep(REMOTE_RTT_S)
+        return super().stat(bucket, key, version_id=version_id)
+
+
+def remote_copy_costs(
+    one: ObjectStore, remote: RemoteStore, packages: list[BuiltPackage]
+) -> dict[str, object]:
+    """The copy alone (from the packages stored by `store_costs`) to a second store
+    REMOTE_RTT_S away: the former one-object-at-a-time copy vs `copy_package`, each package in
+    turn first, into fresh buckets."""
+    rows = []
+    for index, package in enumerate(packages):
+        timings = {}
+        for variant in ("seq", "two") if index % 2 == 0 else ("two", "seq"):
+            copy = copy_package_sequential if variant == "seq" else copy_package
+            start = time.perf_counter()
+            copy(
+                one,
+                "two-1",
+                remote,
+                f"remote-{variant}",
+                package.package_id,
+                lock_end(package.retain_until),
+            )
+            timings[variant] = time.perf_counter() - start
+        rows.append((package, timings["seq"], timings["two"]))
+    out: dict[str, object] = {"rtt_ms": REMOTE_RTT_S * 1000}
+    for kind, group in (
+        ("small", [r for r in rows if _bytes(r[0]) < BIG_FILES * BIG_FILE_BYTES]),
+        ("big", [r for r in rows if _bytes(r[0]) >= BIG_FILES * BIG_FILE_BYTES]),
+    ):
+        sequential_s = sum(r[1] for r in group) / len(group)
+        two_s = sum(r[2] for r in group) / len(group)
+        out[kind] = {
+            "sequential_copy_s": sequential_s,
+            "copy_s": two_s,
+            "ratio_copy_vs_sequential": two_s / sequential_s,
+        }
+    return out
 
 
 def audit_costs(
@@ -263,12 +384,28 @@ def main() -> None:
                 )
                 packages, build_s = _built(workdir, sealer)
                 for site in (one, two):
-                    for bucket in ("one-0", "one-1", "two-0", "two-1", "beside-one", "beside-two"):
+                    for bucket in (
+                        "one-0",
+                        "one-1",
+                        "seq-0",
+                        "seq-1",
+                        "two-0",
+                        "two-1",
+                        "beside-one",
+                        "beside-two",
+                    ):
                         prepare_tenant_bucket(site, bucket)
                 store = store_costs(one, two, packages)
                 identity = SealIdentity.of_certificate(pki.seal.cert_path.read_bytes())
                 verifier = SignaturesSealVerifier(pki.trust_roots, SealIdentities((identity,)))
                 retain = lock_end(packages[0].retain_until)
+                remote = RemoteStore(site2.config)
+                try:
+                    for bucket in ("remote-seq", "remote-two"):
+                        prepare_tenant_bucket(remote, bucket)
+                    far = remote_copy_costs(one, remote, packages)
+                finally:
+                    remote.close()
                 audit = audit_costs(one, two, verifier, retain)
                 beside = beside_costs(one, two, retain)
             finally:
@@ -283,6 +420,7 @@ def main() -> None:
         "store": store,
         "sealing_step_ratio_two_vs_one_small": (build_s + small["two_copies_s"])
         / (build_s + small["one_copy_s"]),
+        "copy_to_a_remote_site": far,
         "audit": audit,
         "beside_packages": beside,
     }
