@@ -86,12 +86,6 @@ CLERK_THREADS = int(os.environ.get("BENCH_CLERKS", "2"))
 CLERK_TENANTS = 6
 PROFILE_ACTS = 4
 STAGE_MAX_S = 900.0
-POLL_BATCH = 100_000
-"""Transmissions asked about per @ctes poll. Beat's job asks about 200, oldest `updated_at`
-first, acknowledged ones of the last 180 days included, and asking does not change
-`updated_at`: past 200 acknowledged transmissions, a new one is never asked about (a 3 x
-120-act run stalled there on its third run). The bench asks about all of them until the
-polling is fixed (`engine.persistence.connector_repositories.ActesRepository.to_poll`)."""
 PARIS = ZoneInfo("Europe/Paris")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 UNFINISHED = ("pending", "sent", "running")
@@ -675,9 +669,7 @@ def run(
         acknowledged = 0
         deadline = time.monotonic() + STAGE_MAX_S
         while acknowledged < len(case_ids) and time.monotonic() < deadline:
-            report = poll_transmissions(
-                p.uow, tdt_config(p.settings.actes), now=p.clock(), batch=POLL_BATCH
-            )
+            report = poll_transmissions(p.uow, tdt_config(p.settings.actes), now=p.clock())
             acknowledged += report.delivered
             if acknowledged < len(case_ids):
                 time.sleep(0.5)
@@ -780,7 +772,7 @@ def profile_stages(seeder: Seeder, operations: tuple[str, ...], acts: int) -> di
                     warmed.add(op)
 
     drain()
-    poll_transmissions(p.uow, tdt_config(p.settings.actes), now=p.clock(), batch=POLL_BATCH)
+    poll_transmissions(p.uow, tdt_config(p.settings.actes), now=p.clock())
     drain()
     later = p.clock() + timedelta(days=100)
     with frozen_now(later):

@@ -90,6 +90,7 @@ def poll_transmissions(
                 # A passing fault (timeout, malformed answer): the next run asks again.
                 report.errors += 1
                 log.warning("polling @ctes %s: %s", row.act_unique_id, exc)
+    runner.write(lambda uow: uow.actes.mark_polled([row.id for row in rows], now))
     return report
 
 

@@ -376,6 +376,8 @@ def run_sae_exchanges(
     finally:
         for client in clients.values():
             client.close()
+    asked = [t.id for t in due if t.state == TransferState.SENT]
+    runner.write(lambda uow: uow.sae.mark_polled(asked, now))
     if due:
         log.info("SAE : %s", report)
     return report

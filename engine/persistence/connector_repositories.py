@@ -114,25 +114,46 @@ class ActesRepository:
         )
 
     def to_poll(self, *, watch_since: datetime, limit: int) -> list[Transmission]:
-        """Across tenants (the beat job): sent and unanswered, or answered but not yet taken
-        by the case, or acknowledged recently enough for prefecture exchanges to come."""
+        """Across tenants (the beat job), at most `limit`: first those awaited (sent and
+        unanswered, or answered but not yet taken by the case), then those acknowledged
+        recently enough for prefecture letters to come. Each group goes round, the longest
+        unpolled first (`mark_polled`); the watched ones keep a quarter of the places, one at
+        least. Before, the oldest acknowledged acts filled every poll, and past 200 of them
+        (days, for 300 communes) no acknowledgement was collected again."""
         t = c.actes_transmissions.c
-        rows = self.conn.execute(
-            select(c.actes_transmissions)
-            .where(
-                or_(
-                    t.state == TransmissionState.TRANSMITTED,
-                    and_(
-                        t.state.in_([TransmissionState.ACKNOWLEDGED, TransmissionState.REJECTED]),
-                        t.ack_delivered.is_(False),
-                    ),
-                    and_(t.state == TransmissionState.ACKNOWLEDGED, t.created_at >= watch_since),
-                )
-            )
-            .order_by(t.updated_at)
-            .limit(limit)
+        awaited = or_(
+            t.state == TransmissionState.TRANSMITTED,
+            and_(
+                t.state.in_([TransmissionState.ACKNOWLEDGED, TransmissionState.REJECTED]),
+                t.ack_delivered.is_(False),
+            ),
         )
-        return [_transmission(r) for r in rows]
+        watched = and_(
+            t.state == TransmissionState.ACKNOWLEDGED,
+            t.ack_delivered.is_(True),
+            t.created_at >= watch_since,
+        )
+
+        def oldest_polled(where: Any, count: int) -> list[Transmission]:
+            rows = self.conn.execute(
+                select(c.actes_transmissions)
+                .where(where)
+                .order_by(t.polled_at.asc().nulls_first(), t.updated_at)
+                .limit(count)
+            )
+            return [_transmission(r) for r in rows]
+
+        first = oldest_polled(awaited, limit - (max(limit // 4, 1) if limit > 1 else 0))
+        return first + oldest_polled(watched, limit - len(first))
+
+    def mark_polled(self, ids: list[uuid.UUID], at: datetime) -> None:
+        """The polling job asked the TdT about these transmissions at `at`."""
+        if ids:
+            self.conn.execute(
+                update(c.actes_transmissions)
+                .where(c.actes_transmissions.c.id.in_(ids))
+                .values(polled_at=at)
+            )
 
     def ack_xml(self, tenant: str, transmission_id: uuid.UUID) -> bytes | None:
         value = self.conn.execute(

@@ -157,18 +157,32 @@ class SaeRepository:
         return [_transfer(r) for r in rows]
 
     def due(self, now: datetime, *, limit: int = 200) -> list[SaeTransfer]:
-        """Exchanges to send (due now) or whose reply is awaited, the oldest first."""
+        """At most `limit`: exchanges to send (due now), the oldest first, then those whose reply
+        is awaited, the longest unpolled first (`mark_polled`), with a quarter of the places
+        (one at least): past `limit` replies awaited, new packages are still sent and every
+        awaited reply is still read in turn."""
         c = sae_transfers.c
-        rows = self.conn.execute(
-            select(sae_transfers)
-            .where(
-                or_(
-                    c.state == TransferState.SENT.value,
-                    (c.state == TransferState.QUEUED.value)
-                    & (or_(c.next_attempt_at.is_(None), c.next_attempt_at <= now)),
-                )
-            )
-            .order_by(c.requested_at)
-            .limit(limit)
+        to_send = (c.state == TransferState.QUEUED.value) & (
+            or_(c.next_attempt_at.is_(None), c.next_attempt_at <= now)
         )
-        return [_transfer(r) for r in rows]
+        reserve = max(limit // 4, 1) if limit > 1 else 0
+        first = [
+            _transfer(r)
+            for r in self.conn.execute(
+                select(sae_transfers).where(to_send).order_by(c.requested_at).limit(limit - reserve)
+            )
+        ]
+        awaited = self.conn.execute(
+            select(sae_transfers)
+            .where(c.state == TransferState.SENT.value)
+            .order_by(c.polled_at.asc().nulls_first(), c.requested_at)
+            .limit(limit - len(first))
+        )
+        return first + [_transfer(r) for r in awaited]
+
+    def mark_polled(self, ids: list[uuid.UUID], at: datetime) -> None:
+        """The polling job asked the SAE about these exchanges' replies at `at`."""
+        if ids:
+            self.conn.execute(
+                update(sae_transfers).where(sae_transfers.c.id.in_(ids)).values(polled_at=at)
+            )

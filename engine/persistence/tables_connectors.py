@@ -44,12 +44,14 @@ actes_transmissions = Table(
     Column("ack_delivered", Boolean, nullable=False, default=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("polled_at", DateTime(timezone=True), nullable=True),
     UniqueConstraint("tenant", "idempotency_key", name="uq_actes_transmissions_key"),
     Index("ix_actes_transmissions_act", "tenant", "act_unique_id"),
     Index("ix_actes_transmissions_state", "state", "updated_at"),
 )
 """One row per transmission of an act. State: submitting (key stored, answer not yet received),
-transmitted, acknowledged, rejected (by the prefecture), refused (by the tiers, never sent)."""
+transmitted, acknowledged, rejected (by the prefecture), refused (by the tiers, never sent).
+`polled_at`: when the polling job last asked the TdT about it (the watch goes round by it)."""
 
 actes_exchanges = Table(
     "actes_exchanges",

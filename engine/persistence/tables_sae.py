@@ -58,6 +58,7 @@ sae_transfers = Table(
     Column("answered_at", DateTime(timezone=True), nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False),
     Column("comment", Text, nullable=False),
+    Column("polled_at", DateTime(timezone=True), nullable=True),
     Index("ix_sae_transfers_package", "tenant", "package_id"),
     Index("ix_sae_transfers_state", "state", "next_attempt_at"),
     Index(

@@ -4,7 +4,8 @@ simulator process (Vitam and As@lae), the package is « transféré » only when
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+import uuid
+from datetime import datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -14,7 +15,7 @@ from engine.bootstrap import Platform
 from engine.cli.archives import group as archives_cli
 from engine.domain.archives import ARCHIVED, TRANSFERRED
 from engine.domain.errors import Conflict, InvalidInput
-from engine.domain.sae_transfers import TransferState
+from engine.domain.sae_transfers import SaeTransfer, TransferKind, TransferState
 from engine.jobs.sae_polling import run_sae_exchanges
 from engine.services import admin
 from engine.services.archives.setup import ArchiveSetup, archive_setup
@@ -260,3 +261,40 @@ def test_the_beat_sends_and_follows_exchanges_every_minute(p: Platform) -> None:
     entry = worker_app.make_celery(p.settings).conf.beat_schedule["sae-exchanges"]
     assert entry["task"] == "dematflow.sae_exchanges"
     assert entry["schedule"] == worker_app.SAE_PERIOD_S == sae_polling.SAE_PERIOD_S
+
+
+def test_the_run_goes_round_past_its_batch(p: Platform) -> None:
+    """More replies awaited than one run asks about: a new package is still sent, and every
+    awaited reply is asked for in turn. Before, the oldest awaited exchanges filled every run."""
+    now = p.clock()
+
+    def transfer(index: int, state: TransferState, at: datetime) -> SaeTransfer:
+        return SaeTransfer(
+            id=uuid.uuid4(),
+            tenant=SIREN_A,
+            package_id=f"paquet-{index}",
+            kind=TransferKind.TRANSFER,
+            state=state,
+            protocol="vitam",
+            message_identifier=f"message-{index}",
+            requested_by="archiviste",
+            requested_at=at,
+            updated_at=at,
+        )
+
+    awaited = [transfer(i, TransferState.SENT, now - timedelta(hours=10 - i)) for i in range(6)]
+    new = transfer(99, TransferState.QUEUED, now)
+    with p.uow() as uow:
+        for each in [*awaited, new]:
+            uow.sae.add(each)
+        uow.commit()
+    seen: set[uuid.UUID] = set()
+    for _ in range(len(awaited)):
+        with p.uow() as uow:
+            batch = uow.sae.due(now, limit=4)
+            uow.sae.mark_polled([t.id for t in batch if t.state == TransferState.SENT], now)
+            uow.commit()
+        assert new.id in {t.id for t in batch}
+        seen |= {t.id for t in batch}
+        now += timedelta(minutes=1)
+    assert {t.id for t in awaited} <= seen

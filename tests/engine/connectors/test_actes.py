@@ -11,6 +11,8 @@ from engine.bootstrap import Platform
 from engine.domain.french import PARIS
 from engine.domain.model import CaseStatus, JobState
 from engine.domain.training import TenantClock
+from engine.jobs.actes_polling import poll_transmissions
+from engine.operations.actes import tdt_config
 from engine.operations.base import OperationRetry
 from tests.engine.connectors.conftest import start_actes_case
 from tests.engine.connectors.helpers import (
@@ -211,3 +213,41 @@ def test_training_commune_receives_the_acknowledgement_on_its_own_day(
     assert acknowledged.payload["date_reception"] == training_day.isoformat()
     poll(cplatform)  # the same AR again: no anomaly for the shifted date
     assert not journal(cplatform, case, "actes.anomaly")
+
+
+def _poll_batch(platform: Platform, batch: int) -> None:
+    poll_transmissions(
+        platform.uow, tdt_config(platform.settings.actes), now=platform.clock(), batch=batch
+    )
+
+
+def test_the_watch_goes_round_and_new_acts_come_first(
+    cplatform: Platform, prefecture: Simulator
+) -> None:
+    """More acknowledged acts are watched (for prefecture letters) than one poll asks about: a
+    new act still gets its acknowledgement at the next poll, and a letter about any watched act
+    arrives within one round. Before, the oldest acknowledged acts filled every poll: past 200
+    of them (days, for 300 communes), no acknowledgement was ever collected again."""
+    watched = [start_actes_case(cplatform) for _ in range(3)]
+    for case in watched:
+        run_open_jobs(cplatform, case)
+    poll(cplatform)
+    assert all(case_data(cplatform, case).get("identifiant_ar") for case in watched)
+
+    new = start_actes_case(cplatform)
+    run_open_jobs(cplatform, new)
+    _poll_batch(cplatform, 2)
+    assert case_data(cplatform, new).get("identifiant_ar")
+
+    last = watched[-1]
+    transaction = case_data(cplatform, last)["transmission"]["transmission"]
+    with prefecture.admin() as http:
+        http.post(
+            f"/admin/transactions/{transaction}/exchanges",
+            json={"kind": "4A", "text": "Motivation insuffisante"},
+        ).raise_for_status()
+    with cplatform.uow() as uow:  # other tests' acts are watched too
+        in_watch = len(uow.actes.to_poll(watch_since=datetime(2000, 1, 1, tzinfo=UTC), limit=10**6))
+    for _ in range(in_watch + 1):  # one place of two for the watched acts
+        _poll_batch(cplatform, 2)
+    assert len(journal(cplatform, last, "actes.letter_received")) == 1
