@@ -8,11 +8,11 @@ which a machine shared with other work inflates less than the wall time):
   needs (Celery, kombu, SQLAlchemy, pydantic-settings), and all of them with the ones the jobs
   use (SpiffWorkflow, pyHanko, pikepdf, xmlschema, minio, Alembic, fpdf2);
 - `dematflow --help`, and the `--help` of every command (slowest and median);
-- a web process ready: `dematflow web` started, until `/health/live` answers, and until
-  `/health/ready` answers (its first run of the readiness checks: with SQLite and no object store
-  or TSA configured here it answers 503, which is an answer); and until its first page
-  (`/connexion`) answers: the first request that is not a probe imports and includes the API and
-  page routers (`web.app.FeatureRoutes`), so this is what a first visitor waits for;
+- a web process ready: `dematflow web` started, until `/health/live` answers (the process is
+  up: the server's start then loads the API and page routers in a thread, `web.app.FeatureRoutes`),
+  until `/health/ready` answers (it waits for the routers, then runs the readiness checks: with
+  SQLite and no object store or TSA configured here it answers 503, which is an answer); and
+  until its first page (`/connexion`) answers: what a first visitor waits for, the web's ready;
 - a Celery worker ready: `dematflow worker` started, until Celery's `worker_ready` signal; and
   until its first job (the timers' job, sent once it is ready) has run in its pool process, which
   imports the job machinery then: CPU of the worker and its pool process together;
