@@ -29,10 +29,26 @@ def make_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Engine:
     return engine
 
 
+class TransactionAborted(Unavailable):
+    """The server aborted the transaction to let a concurrent one through: a deadlock
+    (SQLSTATE 40P01) or a serialization failure (40001). Nothing of it is written; running it
+    again from the start succeeds. The job runner does so at once (`operations/runner._write`);
+    elsewhere it is an `Unavailable` (503, the worker's short retry)."""
+
+
+ABORTED_SQLSTATES = frozenset({"40P01", "40001"})
+
+
 def _unavailable(context: ExceptionContext) -> None:
     """A lost or refused connection becomes the engine's `Unavailable` (the web answers 503,
-    the worker retries); other database errors keep their type. The transaction in progress
-    is rolled back by the server: nothing of it is written."""
+    the worker retries), a deadlock or serialization failure its `TransactionAborted`; other
+    database errors keep their type. The transaction in progress is rolled back by the server:
+    nothing of it is written."""
+    sqlstate = getattr(context.original_exception, "sqlstate", None)
+    if sqlstate in ABORTED_SQLSTATES:
+        raise TransactionAborted(
+            "transaction interrompue par une écriture concurrente ; réessayez"
+        ) from context.original_exception
     if context.is_disconnect or context.connection is None:
         if context.is_pre_ping:
             return  # the pool opens a fresh connection, which raises here if it fails too

@@ -71,6 +71,11 @@ _DELETE_HUMAN_TASKS = delete(t.human_tasks).where(
     t.human_tasks.c.id.in_(bindparam("task_ids", expanding=True)),
 )
 _INSERT_HUMAN_TASKS = insert(t.human_tasks)
+_LOCK_CASE = (
+    select(t.cases.c.id)
+    .where(t.cases.c.tenant == bindparam("tenant"), t.cases.c.id == bindparam("case_id"))
+    .with_for_update(key_share=True)
+)
 _SELECT_HEAD_FOR_UPDATE = (
     select(t.journal_heads.c.seq, t.journal_heads.c.hash)
     .where(t.journal_heads.c.tenant == bindparam("tenant"))
@@ -1068,11 +1073,20 @@ class JournalRepository:
     ) -> JournalEntry:
         """Append one link; the tenant's head row is locked so links are written one at a time.
 
+        Lock order (docs/architecture.md, "Transactions"): the case's row before the tenant's
+        journal head. A link about a case first locks that case's row (`FOR NO KEY UPDATE`, the
+        lock its versioned `UPDATE` takes, held by then if the case was already written), so a
+        transaction that journals then advances the case (the @ctes poller) and one that
+        advances it then journals (the job runner) queue on the case instead of each holding
+        the lock the other waits for.
+
         The link is stamped in UTC whatever zone `now` carries: SQLite keeps no offset and reads
         times back as UTC, so a Paris time would no longer hash to the stored link."""
         if now.tzinfo is None:
             raise ValueError("journal links need an aware time")
         now = now.astimezone(UTC)
+        if case_id is not None:
+            self.conn.execute(_LOCK_CASE, {"tenant": tenant, "case_id": case_id})
         head = self.conn.execute(_SELECT_HEAD_FOR_UPDATE, {"tenant": tenant}).first()
         if head is None:
             raise NotFound("Collectivité inconnue.")
