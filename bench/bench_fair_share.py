@@ -77,14 +77,19 @@ def _settings(depth: int) -> Settings:
 
 
 def _prepare(depth: int) -> None:
-    """A fresh database (product and bench procedures, the tenants), an empty broker."""
+    """A fresh database (the stand-in signature procedure, the tenants), an empty broker.
+
+    Its procedure lives apart from `bench/procedures`: it names an operation only this bench
+    registers (`bench.fair_share_operations`), and `bench_engine` deploys that whole folder."""
     _pg(f"DROP DATABASE IF EXISTS {DB} WITH (FORCE)")
     _pg(f"CREATE DATABASE {DB}")
     p = build_platform(_settings(depth))
     prepare_database(p)
     system = Actor.system("bench")
     with p.uow() as uow:
-        deploy_directory(uow, HERE / "procedures", operations=p.operations, now=p.clock())
+        deploy_directory(
+            uow, HERE / "fair_share_procedures", operations=p.operations, now=p.clock()
+        )
         for i, siren in enumerate((LARGE, *SMALL)):
             name = f"Commune du banc {i}"
             admin.create_tenant(uow, siren=siren, name=name, actor=system, now=p.clock())
